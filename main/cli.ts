@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { loadConfig, parseConfig, type LoadedConfig } from './config/load.ts';
+import { FileSettingsStore, MemorySettingsStore } from './config/settings-store.ts';
+import { CONNECTORS, type Config } from './config/schema.ts';
+import { createCore, type Core } from './core/index.ts';
+import { defaultDataDir } from './desktop/paths.ts';
+import { SputnikError } from './errors.ts';
+import { checkConnectors } from './core/check.ts';
+import { startSandbox, type Sandbox } from './sandbox/index.ts';
+import { VERSION } from './version.ts';
+
+/** Exit codes: 0 ok; 1 a connector check failed / runtime failure; 2 bad usage or config; 3 port taken; 4 store unavailable. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, port: 3, store: 4 } as const;
+
+const HELP = `Спутник ${VERSION} — посредник между 1С и Passteam, PayKeeper, Docpart
+
+Использование:
+  sputnik serve --config ФАЙЛ [--data-dir ПАПКА]   запустить службу (API для 1С и окно в браузере)
+  sputnik serve --sandbox [--data-dir ПАПКА]        то же с поддельными сервисами (песочница)
+  sputnik check --config ФАЙЛ                       проверить настройки и связь с каждым сервисом
+  sputnik --help | --version
+
+Параметры serve:
+  --port N        порт API для 1С (вместо listener.port)
+  --ui-port N     порт окна Спутника (вместо ui.port)
+
+Секреты можно не хранить в файле: SPUTNIK_LISTENER_TOKEN, SPUTNIK_PASSTEAM_TOKEN,
+SPUTNIK_PAYKEEPER_PASSWORD, SPUTNIK_DOCPART_TECH_KEY, SPUTNIK_DOCPART_BASIC_PASSWORD.
+Коды выхода: 0 — хорошо; 1 — проверка не прошла; 2 — ошибка в настройках или параметрах;
+3 — порт занят; 4 — хранилище недоступно.`;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`sputnik: ${message}\n`);
+  process.exit(code);
+}
+
+function exitCodeOf(e: SputnikError): number {
+  if (e.code === 'port_taken' || e.code === 'bind_failed') return EXIT.port;
+  if (e.code === 'store_unavailable') return EXIT.store;
+  if (e.code === 'invalid_config') return EXIT.usage;
+  return EXIT.failed;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'data-dir': { type: 'string', short: 'd' },
+        sandbox: { type: 'boolean' },
+        port: { type: 'string' },
+        'ui-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (e) {
+    fail(`${(e as Error).message.replace(/\. To specify.*$/, '')}. Справка: sputnik --help`, EXIT.usage);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) return void process.stdout.write(`${VERSION}\n`);
+  const command = positionals[0];
+  if (values.help || !command) return void process.stdout.write(`${HELP}\n`);
+  if (command !== 'serve' && command !== 'check') fail(`неизвестная команда «${command}». Справка: sputnik --help`, EXIT.usage);
+
+  try {
+    if (command === 'check') {
+      if (!values.config) fail('укажите файл настроек: sputnik check --config ФАЙЛ', EXIT.usage);
+      const { config } = loadConfig(resolve(values.config));
+      process.exitCode = (await runCheck(config)) ? EXIT.ok : EXIT.failed;
+      return;
+    }
+    await serve(values);
+  } catch (e) {
+    if (e instanceof SputnikError) fail(e.message, exitCodeOf(e));
+    throw e;
+  }
+}
+
+async function runCheck(config: Config): Promise<boolean> {
+  process.stdout.write('настройки: в порядке\n');
+  const results = await checkConnectors(config);
+  for (const r of results) process.stdout.write(`${r.connector}: ${r.ok === null ? 'выключен' : r.ok ? 'ok' : 'ошибка'}${r.message ? ` — ${r.message}` : ''}\n`);
+  return results.every((r) => r.ok !== false);
+}
+
+function portOption(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`--${name}: нужен номер порта 0–65535, получено «${text}»`, EXIT.usage);
+  return n;
+}
+
+async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: boolean; port?: string; 'ui-port'?: string }): Promise<void> {
+  const sandboxMode = Boolean(values.sandbox);
+  if (!values.config && !sandboxMode) fail('укажите файл настроек (--config ФАЙЛ) или запустите песочницу (--sandbox)', EXIT.usage);
+  const dataDir = resolve(values['data-dir'] ?? defaultDataDir(process.env, process.platform, homedir()));
+  const port = portOption(values.port, 'port');
+  const uiPort = portOption(values['ui-port'], 'ui-port');
+
+  let loaded: LoadedConfig = values.config ? loadConfig(resolve(values.config)) : parseConfig({});
+  let sandbox: Sandbox | undefined;
+  if (sandboxMode) {
+    sandbox = await startSandbox();
+    loaded = parseConfig(deepMerge(loaded.config, sandbox.config), process.env, loaded.file);
+  }
+  const config = loaded.config;
+  if (port !== undefined) config.listener.port = port;
+  if (uiPort !== undefined) config.ui.port = uiPort;
+
+  const settingsStore = loaded.file && !sandboxMode ? new FileSettingsStore(loaded.file, loaded.fromEnv) : new MemorySettingsStore();
+  const tokenWasSet = Boolean(config.listener.token);
+  let core: Core;
+  try {
+    core = await createCore({ config, dataDir, sandbox: sandboxMode, settingsStore, fromEnv: loaded.fromEnv });
+  } catch (e) {
+    await sandbox?.stop();
+    throw e;
+  }
+  const firstRun = !core.store.meta.get('started_once');
+  let running;
+  try {
+    running = await core.start();
+  } catch (e) {
+    await core.stop(0);
+    await sandbox?.stop();
+    throw e;
+  }
+  core.store.meta.set('started_once', '1');
+
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`Спутник ${VERSION} — режим службы${sandboxMode ? ' (ПЕСОЧНИЦА: внешние сервисы поддельные)' : ''}; данные: ${dataDir}`);
+  out(`API для 1С: ${running.listenerUrl}  (документация: ${running.listenerUrl}/docs)`);
+  if (sandboxMode || (!tokenWasSet && firstRun)) out(`Токен для 1С (Authorization: Bearer …): ${running.listenerToken}`);
+  else if (!tokenWasSet) out('Токен для 1С создан при первом запуске; задайте свой в listener.token или SPUTNIK_LISTENER_TOKEN');
+  out(`Окно Спутника: ${running.uiLoginUrl}`);
+  if (sandboxMode && sandbox && sandbox.services.length === 0) out('Песочница: поддельные сервисы пока не подключены — коннекторы выключены');
+  for (const c of CONNECTORS) if (config[c].enabled) out(`${c}: включён (${(config[c] as { baseUrl?: string }).baseUrl ?? ''})`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      process.stderr.write('sputnik: повторный сигнал — выхожу немедленно\n');
+      process.exit(EXIT.failed);
+    }
+    stopping = true;
+    out(`Получен ${signal}: останавливаюсь (до 10 с на завершение текущих заданий)…`);
+    await core.stop(10_000);
+    await sandbox?.stop();
+    out('Спутник остановлен.');
+    process.exit(EXIT.ok);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (b === undefined) return a;
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
+    return out;
+  }
+  return b;
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`sputnik: внутренняя ошибка: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(EXIT.failed);
+  });
+}
+

@@ -1,0 +1,59 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { z } from 'zod';
+import { SputnikError } from '../errors.ts';
+import { describeZodError } from '../validation.ts';
+import { configSchema, SECRETS, type Config } from './schema.ts';
+
+export interface LoadedConfig {
+  config: Config;
+  file?: string;
+  /** Dotted paths of secrets that came from environment variables (never written back to the file). */
+  fromEnv: string[];
+}
+
+export function configError(message: string, field?: string): SputnikError {
+  return new SputnikError(400, 'invalid_config', message, { field });
+}
+
+/** Reads a JSON config file (a BOM and CRLF from Notepad are fine), applies env secrets, validates. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let raw: unknown = {};
+  if (file !== undefined) {
+    if (!existsSync(file)) throw configError(`Файл настроек не найден: ${file}`);
+    const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    try {
+      raw = text.trim() === '' ? {} : JSON.parse(text);
+    } catch (e) {
+      throw configError(`Файл настроек ${file} — не JSON: ${(e as Error).message}`);
+    }
+  }
+  return parseConfig(raw, env, file);
+}
+
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, file?: string): LoadedConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw configError('Настройки должны быть JSON-объектом { ... }');
+  const withEnv = structuredClone(raw) as Record<string, unknown>;
+  const fromEnv: string[] = [];
+  for (const s of SECRETS) {
+    const value = env[s.env];
+    if (value === undefined || value === '') continue;
+    let node = withEnv;
+    for (const key of s.path.slice(0, -1)) {
+      const next = node[key];
+      if (next !== undefined && (typeof next !== 'object' || next === null)) break;
+      node = (node[key] ??= {}) as Record<string, unknown>;
+    }
+    node[s.path[s.path.length - 1]] = value;
+    fromEnv.push(s.path.join('.'));
+  }
+  const parsed = configSchema.safeParse(withEnv);
+  if (!parsed.success) throw invalidConfig(parsed.error, file);
+  return { config: parsed.data, file, fromEnv };
+}
+
+function invalidConfig(error: z.ZodError, file?: string): SputnikError {
+  const problems = describeZodError(error);
+  const where = file ? ` (${file})` : '';
+  const text = problems.map((p) => `${p.field || '(корень)'}: ${p.message}`).join('; ');
+  return configError(`Ошибка в настройках${where}: ${text}`, problems[0]?.field);
+}

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/**
+ * The one config schema. Types, defaults, validation, the JSON Schema the UI uses and the
+ * `check` command all come from here. Every object is strict: a typo must not silently
+ * disable a connector.
+ */
+const port = z.number().int().min(1).max(65535);
+const url = z.url({ protocol: /^https?$/, error: 'нужен адрес вида https://host или http://127.0.0.1:порт' });
+const secret = z.string().min(1);
+
+export const listenerSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(37080),
+    token: secret.optional().describe('Bearer-токен для 1С; если не задан, Спутник создаёт его сам и хранит в своей базе'),
+    requestTimeoutSeconds: z.number().int().min(5).max(300).default(60),
+  })
+  .prefault({});
+
+export const uiSchema = z
+  .strictObject({
+    port: port.default(37081),
+  })
+  .prefault({});
+
+export const passteamSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    baseUrl: url.default('https://getpass.passteam.ru'),
+    token: secret.optional(),
+    templateId: z.string().min(1).optional(),
+    fields: z
+      .strictObject({
+        name: z.string().min(1).default('CLIENT_NAME'),
+        birthday: z.string().min(1).default('BIRTHDAY'),
+        phone: z.string().min(1).default('PHONE'),
+        email: z.string().min(1).default('EMAIL'),
+        bonus: z.string().min(1).default('BONUS'),
+      })
+      .prefault({}),
+    concurrency: z.number().int().min(1).max(32).default(8),
+  })
+  .prefault({});
+
+export const paykeeperSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    baseUrl: url.optional(),
+    user: z.string().min(1).optional(),
+    password: secret.optional(),
+    concurrency: z.number().int().min(1).max(32).default(4),
+  })
+  .prefault({});
+
+export const docpartSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    baseUrl: url.optional(),
+    path: z.string().startsWith('/').default('/api/agent_1c/execute.php'),
+    techKey: secret.optional(),
+    basicAuth: z.strictObject({ user: z.string().default(''), password: z.string().default('') }).prefault({}),
+    everySeconds: z.number().int().min(30).max(86400).default(300),
+    lookbackDays: z.number().int().min(1).max(365).default(14),
+  })
+  .prefault({});
+
+/** Room for the ReGate gateway (its own issue): one more listener + upstream on the same core. */
+export const regateSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+  })
+  .prefault({});
+
+export const httpSchema = z
+  .strictObject({
+    proxy: url.optional().describe('HTTP(S)-прокси для исходящих запросов; иначе берутся HTTPS_PROXY/HTTP_PROXY/NO_PROXY'),
+    caFile: z.string().min(1).optional().describe('PEM-файл с дополнительными корневыми сертификатами'),
+    connectTimeoutSeconds: z.number().min(1).max(120).default(10),
+    timeoutSeconds: z.number().min(1).max(600).default(30),
+  })
+  .prefault({});
+
+export const journalSchema = z
+  .strictObject({
+    retentionDays: z.number().int().min(1).max(3650).default(30),
+    maxMegabytes: z.number().int().min(10).max(100_000).default(200),
+    bodyLimitBytes: z.number().int().min(256).max(1_048_576).default(16_384),
+  })
+  .prefault({});
+
+export const logSchema = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    maxFileMegabytes: z.number().int().min(1).max(1024).default(10),
+    files: z.number().int().min(1).max(100).default(10),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    listener: listenerSchema,
+    ui: uiSchema,
+    passteam: passteamSchema,
+    paykeeper: paykeeperSchema,
+    docpart: docpartSchema,
+    regate: regateSchema,
+    http: httpSchema,
+    journal: journalSchema,
+    log: logSchema,
+  })
+  .superRefine((c, ctx) => {
+    const need = (on: boolean, value: unknown, path: string[], hint: string) => {
+      if (on && (value === undefined || value === '')) ctx.addIssue({ code: 'custom', path, message: `обязательно, когда коннектор включён (${hint})` });
+    };
+    need(c.passteam.enabled, c.passteam.token, ['passteam', 'token'], 'или переменная SPUTNIK_PASSTEAM_TOKEN');
+    need(c.passteam.enabled, c.passteam.templateId, ['passteam', 'templateId'], 'id шаблона карты выдаёт менеджер Passteam');
+    need(c.paykeeper.enabled, c.paykeeper.baseUrl, ['paykeeper', 'baseUrl'], 'адрес вида https://магазин.server.paykeeper.ru');
+    need(c.paykeeper.enabled, c.paykeeper.user, ['paykeeper', 'user'], 'логин личного кабинета PayKeeper');
+    need(c.paykeeper.enabled, c.paykeeper.password, ['paykeeper', 'password'], 'или переменная SPUTNIK_PAYKEEPER_PASSWORD');
+    need(c.docpart.enabled, c.docpart.baseUrl, ['docpart', 'baseUrl'], 'адрес сайта Docpart');
+    need(c.docpart.enabled, c.docpart.techKey, ['docpart', 'techKey'], 'или переменная SPUTNIK_DOCPART_TECH_KEY');
+    if (!isLoopback(c.listener.host) && !c.listener.token) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listener', 'token'],
+        message: `обязателен, когда listener.host не loopback (${c.listener.host}): иначе API открыт всей сети`,
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ConnectorName = 'passteam' | 'paykeeper' | 'docpart';
+export const CONNECTORS: readonly ConnectorName[] = ['passteam', 'paykeeper', 'docpart'];
+
+/** Secrets: where they live in the config and the environment variable that may supply each. */
+export const SECRETS = [
+  { path: ['listener', 'token'], env: 'SPUTNIK_LISTENER_TOKEN' },
+  { path: ['passteam', 'token'], env: 'SPUTNIK_PASSTEAM_TOKEN' },
+  { path: ['paykeeper', 'password'], env: 'SPUTNIK_PAYKEEPER_PASSWORD' },
+  { path: ['docpart', 'techKey'], env: 'SPUTNIK_DOCPART_TECH_KEY' },
+  { path: ['docpart', 'basicAuth', 'password'], env: 'SPUTNIK_DOCPART_BASIC_PASSWORD' },
+] as const;
+
+export function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}

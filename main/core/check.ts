@@ -1,0 +1,43 @@
+import type { Config, ConnectorName } from '../config/schema.ts';
+import { CONNECTORS } from '../config/schema.ts';
+import { createDispatcher, HttpClient } from '../http/client.ts';
+import { DeliveryError } from '../errors.ts';
+
+export interface CheckResult {
+  connector: ConnectorName;
+  /** null: disabled. */
+  ok: boolean | null;
+  message: string;
+}
+
+/** Protocol-level checks a connector adds (token, login, check_connection); falls back to reachability. */
+export type ConnectorCheck = (config: Config, http: HttpClient) => Promise<{ ok: boolean; message: string }>;
+export const connectorChecks: Partial<Record<ConnectorName, ConnectorCheck>> = {};
+
+/** Reachability: the server answers HTTP at all (any status). */
+async function reachable(config: Config, http: HttpClient, connector: ConnectorName): Promise<{ ok: boolean; message: string }> {
+  const baseUrl = (config[connector] as { baseUrl?: string }).baseUrl!;
+  try {
+    const res = await http.send({ system: connector, method: 'GET', url: baseUrl, timeoutMs: 10_000 });
+    return { ok: true, message: `сервер ${new URL(baseUrl).host} отвечает (HTTP ${res.status}); учётные данные проверяются при первом обмене` };
+  } catch (e) {
+    return { ok: false, message: e instanceof DeliveryError ? e.message : String(e) };
+  }
+}
+
+/** Tries each enabled connector once. */
+export async function checkConnectors(config: Config): Promise<CheckResult[]> {
+  const http = new HttpClient(createDispatcher(config.http));
+  try {
+    return await Promise.all(
+      CONNECTORS.map(async (connector): Promise<CheckResult> => {
+        if (!(config[connector] as { enabled: boolean }).enabled) return { connector, ok: null, message: '' };
+        const check = connectorChecks[connector];
+        const r = check ? await check(config, http) : await reachable(config, http, connector);
+        return { connector, ...r };
+      }),
+    );
+  } finally {
+    await http.close();
+  }
+}

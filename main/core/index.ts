@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Config, ConnectorName } from '../config/schema.ts';
+import { CONNECTORS, isLoopback } from '../config/schema.ts';
+import { MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
+import { SputnikError } from '../errors.ts';
+import { createDispatcher, HttpClient } from '../http/client.ts';
+import { Journal } from '../journal/index.ts';
+import { createListenerApp } from '../listener/app.ts';
+import type { HealthBody } from '../listener/health.ts';
+import { toOnecDateTime } from '../listener/onec-values.ts';
+import { createAdminApp } from '../admin/app.ts';
+import { createLogger, silentLogger, type Logger } from '../log/logger.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { WorkerPool } from '../store/worker-pool.ts';
+import { VERSION } from '../version.ts';
+import type { CoreModule, ModuleFactory } from './module.ts';
+import { SettingsService } from './settings.ts';
+
+export interface CoreOptions {
+  config: Config;
+  dataDir: string;
+  sandbox?: boolean;
+  settingsStore?: SettingsStore;
+  fromEnv?: string[];
+  modules?: ModuleFactory[];
+  /** Where the built UI is (out/renderer); defaults to the repo's. */
+  rendererDir?: string;
+  /** Tests: no log file. */
+  quiet?: boolean;
+}
+
+export interface RunningCore {
+  listenerUrl: string;
+  uiUrl: string;
+  /** The UI address with the per-run login token (print once). */
+  uiLoginUrl: string;
+  uiToken: string;
+  listenerToken: string;
+}
+
+export type CoreHealth = HealthBody & { listener: { url: string; exposed: boolean } };
+
+export interface Core {
+  start(): Promise<RunningCore>;
+  /** Stops intake, lets running work finish (at most `graceMs`), closes the store. */
+  stop(graceMs?: number): Promise<void>;
+  health(detailed?: boolean): CoreHealth;
+  readonly store: Store;
+  readonly journal: Journal;
+  readonly workers: WorkerPool;
+}
+
+const DEFAULT_RENDERER = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+
+/** The Sputnik core: store, journal, outbox workers, 1C listener and admin API. Never imports electron. */
+export async function createCore(opts: CoreOptions): Promise<Core> {
+  let store: Store;
+  try {
+    store = openStore(opts.dataDir);
+  } catch (error) {
+    throw new SputnikError(503, 'store_unavailable', `Не удалось открыть хранилище в ${opts.dataDir}: ${(error as Error).message}`, { cause: error });
+  }
+  const log: Logger = opts.quiet ? silentLogger() : await createLogger(opts.dataDir, opts.config.log);
+  const logFn = (msg: string, extra?: object) => log.warn(extra ?? {}, msg);
+
+  let listenerToken = opts.config.listener.token ?? store.meta.get('listener_token');
+  if (!listenerToken) {
+    listenerToken = randomBytes(24).toString('base64url');
+    store.meta.set('listener_token', listenerToken);
+  }
+  const uiToken = randomBytes(24).toString('base64url');
+
+  const settings = new SettingsService(opts.config, opts.settingsStore ?? new MemorySettingsStore(), opts.fromEnv ?? [], (next, changed) => {
+    for (const c of changed) store.outbox.resume(c);
+    for (const m of modules) if (m.connector && changed.includes(m.connector)) m.reconfigure?.(next);
+  });
+  const secrets = () => {
+    const c = settings.config;
+    return [listenerToken!, uiToken, c.passteam.token, c.paykeeper.password, c.docpart.techKey, c.docpart.basicAuth.password].filter((s): s is string => Boolean(s));
+  };
+  const journal = new Journal(store, { ...opts.config.journal, secrets });
+  const http = new HttpClient(createDispatcher(opts.config.http), journal);
+  const workers = new WorkerPool(store.outbox, { log: logFn });
+  const modules: CoreModule[] = (opts.modules ?? []).map((f) => f({ store, journal, http, workers, config: () => settings.config, log }));
+  for (const m of modules) if (m.workers) workers.register(m.workers);
+
+  let listenerUrl = '';
+  const health = (detailed = true): CoreHealth => {
+    const cfg = settings.config;
+    const ok = store.writable();
+    const base: CoreHealth = {
+      status: ok ? 'ok' : 'degraded',
+      version: VERSION,
+      listener: { url: listenerUrl, exposed: !isLoopback(cfg.listener.host) },
+    };
+    if (!detailed) return base;
+    const connectors: NonNullable<HealthBody['connectors']> = {};
+    for (const name of CONNECTORS) {
+      const enabled = (cfg[name] as { enabled: boolean }).enabled;
+      const s = ok ? store.outbox.connectorStatus(name) : null;
+      connectors[name] = {
+        state: !enabled ? 'disabled' : (s?.state ?? 'ok'),
+        lastError: enabled ? (s?.lastError ?? null) : null,
+        since: enabled && s?.since ? toOnecDateTime(s.since) : null,
+      };
+    }
+    const depth = ok ? store.outbox.depth() : [];
+    const oldest = depth.length ? Math.min(...depth.map((d) => d.oldest)) : null;
+    return {
+      ...base,
+      sandbox: Boolean(opts.sandbox),
+      connectors,
+      queue: { depth: depth.reduce((a, d) => a + d.queued, 0), oldestAgeSeconds: oldest === null ? null : Math.round((Date.now() - oldest) / 1000) },
+      store: { ok },
+    };
+  };
+
+  let listener: FastifyInstance | undefined;
+  let admin: FastifyInstance | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const moduleStops: Array<() => Promise<void> | void> = [];
+  let stopped = false;
+
+  async function listen(app: FastifyInstance, host: string, port: number, what: string, setting: string): Promise<AddressInfo> {
+    try {
+      await app.listen({ host, port });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        throw new SputnikError(409, 'port_taken', `Порт ${port} (${what}) уже занят другой программой — возможно, Спутник уже запущен. Закройте её или укажите другой порт в настройке ${setting}.`);
+      }
+      if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+        throw new SputnikError(409, 'bind_failed', `Не удалось открыть ${host}:${port} (${what}): ${code}. Проверьте настройку ${setting}.`);
+      }
+      throw error;
+    }
+    return app.server.address() as AddressInfo;
+  }
+
+  return {
+    store,
+    journal,
+    workers,
+    health,
+    async start() {
+      const cfg = settings.config;
+      listener = await createListenerApp({
+        config: cfg.listener,
+        token: () => listenerToken!,
+        health: (d) => health(d),
+        journal,
+        domains: modules.flatMap((m) => (m.routes ? [m.routes] : [])),
+        log: logFn,
+      });
+      admin = await createAdminApp({
+        token: uiToken,
+        rendererDir: opts.rendererDir ?? DEFAULT_RENDERER,
+        health: () => health(true),
+        journal,
+        settings,
+        log: logFn,
+      });
+      try {
+        const l = await listen(listener, cfg.listener.host, cfg.listener.port, 'API для 1С', 'listener.port');
+        listenerUrl = `http://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`;
+        const a = await listen(admin, '127.0.0.1', cfg.ui.port, 'окно Спутника', 'ui.port');
+        workers.start();
+        for (const m of modules) {
+          const stop = m.start?.();
+          if (stop) moduleStops.push(stop);
+        }
+        const pruneEvery = setInterval(() => {
+          try {
+            journal.prune();
+            store.outbox.pruneDone(Date.now() - cfg.journal.retentionDays * 86_400_000);
+          } catch (error) {
+            logFn('pruning failed', { err: (error as Error).message });
+          }
+        }, 60_000);
+        pruneEvery.unref();
+        timers.push(pruneEvery);
+        const uiUrl = `http://127.0.0.1:${a.port}/`;
+        log.info({ listenerUrl, uiUrl, sandbox: Boolean(opts.sandbox) }, 'sputnik started');
+        return { listenerUrl, uiUrl, uiLoginUrl: `${uiUrl}?token=${uiToken}`, uiToken, listenerToken: listenerToken! };
+      } catch (error) {
+        await Promise.allSettled([listener.close(), admin.close()]);
+        throw error;
+      }
+    },
+    async stop(graceMs = 10_000) {
+      if (stopped) return;
+      stopped = true;
+      timers.forEach(clearInterval);
+      const deadline = Date.now() + graceMs;
+      // Intake first: no new work is accepted while the rest winds down.
+      listener?.server.closeIdleConnections?.();
+      await Promise.allSettled([listener?.close(), admin?.close()]);
+      await Promise.allSettled(moduleStops.map((s) => s()));
+      await workers.stop(Math.max(0, deadline - Date.now()));
+      await http.close().catch(() => {});
+      store.close();
+      log.info('sputnik stopped');
+      await new Promise<void>((r) => log.flush(() => r()));
+    },
+  };
+}
+
+export type { ConnectorName };

@@ -1,0 +1,34 @@
+import type { Config, ConnectorName } from '../config/schema.ts';
+import type { HttpClient } from '../http/client.ts';
+import type { Journal } from '../journal/index.ts';
+import type { ListenerDomain } from '../listener/app.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Store } from '../store/index.ts';
+import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
+
+/** What the core hands each domain module. */
+export interface ModuleContext {
+  store: Store;
+  journal: Journal;
+  http: HttpClient;
+  workers: WorkerPool;
+  config: () => Config;
+  log: Logger;
+}
+
+/**
+ * A domain (Passteam cards, PayKeeper invoices, Docpart orders, later ReGate): its 1C routes,
+ * its outbox workers and its schedules, all on the one store and journal.
+ */
+export interface CoreModule {
+  name: string;
+  connector?: ConnectorName;
+  routes?: ListenerDomain;
+  workers?: ConnectorWorkers;
+  /** Starts schedules (pulls, status refreshes); returns a stop function. */
+  start?: () => (() => Promise<void> | void) | void;
+  /** Settings of its connector changed. */
+  reconfigure?: (config: Config) => void;
+}
+
+export type ModuleFactory = (ctx: ModuleContext) => CoreModule;

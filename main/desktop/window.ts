@@ -1,0 +1,150 @@
+/**
+ * The one app window. Closing it hides it (the app lives in the tray) unless the app is
+ * quitting; the page is the admin UI served by the core, locked down as a remote page.
+ */
+export interface WindowOptions {
+  width: number;
+  height: number;
+  minWidth: number;
+  minHeight: number;
+  show: boolean;
+  title: string;
+  autoHideMenuBar: boolean;
+  webPreferences: {
+    preload: string;
+    contextIsolation: true;
+    sandbox: true;
+    nodeIntegration: false;
+    webSecurity: true;
+    spellcheck: boolean;
+  };
+}
+
+export interface PreventableEvent {
+  preventDefault(): void;
+}
+
+/** The parts of Electron's BrowserWindow used here; tests pass a fake. */
+export interface WindowLike {
+  loadURL(url: string): Promise<void>;
+  show(): void;
+  hide(): void;
+  focus(): void;
+  isMinimized(): boolean;
+  restore(): void;
+  isDestroyed(): boolean;
+  on(event: 'close', listener: (event: PreventableEvent) => void): unknown;
+  on(event: 'closed', listener: () => void): unknown;
+  webContents: {
+    setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
+    on(event: 'will-navigate', listener: (event: PreventableEvent, url: string) => void): unknown;
+  };
+}
+
+export interface WindowDeps {
+  createWindow(options: WindowOptions): WindowLike;
+  preloadPath: string;
+  /** The admin UI login link (`/?token=`); the core trades it for a session cookie. */
+  url: string;
+  openExternal(url: string): void;
+}
+
+export function windowOptions(preloadPath: string): WindowOptions {
+  return {
+    width: 1200,
+    height: 800,
+    minWidth: 760,
+    minHeight: 480,
+    show: false,
+    title: 'Спутник',
+    autoHideMenuBar: true,
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  };
+}
+
+/** Builds the login link from the core's UI address and per-run token. */
+export function loginUrl(uiUrl: string, token: string): string {
+  const url = new URL(uiUrl);
+  url.pathname = '/';
+  url.search = '';
+  url.searchParams.set('token', token);
+  return url.toString();
+}
+
+export function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
+export class WindowService {
+  readonly #deps: WindowDeps;
+  #window: WindowLike | null = null;
+  #quitting = false;
+
+  constructor(deps: WindowDeps) {
+    this.#deps = deps;
+  }
+
+  get window(): WindowLike | null {
+    return this.#window;
+  }
+
+  /** Lets the next close really close the window (tray "Выход", OS shutdown). */
+  setQuitting(quitting: boolean): void {
+    this.#quitting = quitting;
+  }
+
+  async show(): Promise<void> {
+    const existing = this.#window;
+    if (existing && !existing.isDestroyed()) {
+      if (existing.isMinimized()) existing.restore();
+      existing.show();
+      existing.focus();
+      return;
+    }
+    const win = this.#create();
+    try {
+      await win.loadURL(this.#deps.url);
+    } finally {
+      // Shown even when loading failed, so the operator sees Chromium's error page, not nothing.
+      if (!win.isDestroyed()) {
+        win.show();
+        win.focus();
+      }
+    }
+  }
+
+  #create(): WindowLike {
+    const win = this.#deps.createWindow(windowOptions(this.#deps.preloadPath));
+    win.on('close', (event) => {
+      if (this.#quitting) return;
+      event.preventDefault();
+      win.hide();
+    });
+    win.on('closed', () => {
+      if (this.#window === win) this.#window = null;
+    });
+    // Links to the outside world open in the user's browser, never inside the privileged window.
+    win.webContents.setWindowOpenHandler(({ url }) => {
+      if (/^https?:\/\//i.test(url)) this.#deps.openExternal(url);
+      return { action: 'deny' };
+    });
+    win.webContents.on('will-navigate', (event, url) => {
+      if (sameOrigin(url, this.#deps.url)) return;
+      event.preventDefault();
+      if (/^https?:\/\//i.test(url)) this.#deps.openExternal(url);
+    });
+    this.#window = win;
+    return win;
+  }
+}

@@ -1,0 +1,142 @@
+import { Agent, EnvHttpProxyAgent, ProxyAgent, request, type Dispatcher } from 'undici';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { Config } from '../config/schema.ts';
+import { DeliveryError } from '../errors.ts';
+import type { Journal } from '../journal/index.ts';
+
+/**
+ * The one outbound HTTP setup: keep-alive, connect/response timeouts, a proxy (configured or
+ * from HTTPS_PROXY/NO_PROXY), an extra CA; every call journaled (redacted); failures classified
+ * for the outbox (transport → retry, 401/403 → auth, other 4xx → the caller decides).
+ */
+export function createDispatcher(cfg: Config['http']): Dispatcher {
+  const ca = cfg.caFile ? [...rootCertificates, readFileSync(cfg.caFile, 'utf8')] : undefined;
+  const common = {
+    keepAliveTimeout: 10_000,
+    connectTimeout: cfg.connectTimeoutSeconds * 1000,
+    headersTimeout: cfg.timeoutSeconds * 1000,
+    bodyTimeout: cfg.timeoutSeconds * 1000,
+    ...(ca ? { connect: { ca } } : {}),
+  };
+  if (cfg.proxy) return new ProxyAgent({ uri: cfg.proxy, ...common, ...(ca ? { requestTls: { ca }, proxyTls: { ca } } : {}) });
+  if (process.env.HTTPS_PROXY || process.env.HTTP_PROXY || process.env.https_proxy || process.env.http_proxy) return new EnvHttpProxyAgent(common);
+  return new Agent(common);
+}
+
+export interface OutboundRequest {
+  system: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  entity?: string;
+  jobId?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+export class HttpClient {
+  readonly #dispatcher: Dispatcher;
+  readonly #journal: Journal | undefined;
+
+  constructor(dispatcher: Dispatcher, journal?: Journal) {
+    this.#dispatcher = dispatcher;
+    this.#journal = journal;
+  }
+
+  /** One call. Network failures and timeouts throw DeliveryError('retry'); any HTTP status is returned. */
+  async send(req: OutboundRequest): Promise<OutboundResponse> {
+    const started = performance.now();
+    let status: number | null = null;
+    let text: string | undefined;
+    let failure: string | undefined;
+    try {
+      const res = await request(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        dispatcher: this.#dispatcher,
+        signal: req.signal,
+        ...(req.timeoutMs ? { headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs } : {}),
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+      return { status, headers: res.headers, text };
+    } catch (error) {
+      failure = describeNetworkError(error, req.url);
+      throw new DeliveryError('retry', 'network_error', failure, { cause: error });
+    } finally {
+      void this.#journal?.record({
+        direction: 'out',
+        system: req.system,
+        method: req.method,
+        url: req.url,
+        status,
+        durationMs: performance.now() - started,
+        requestBody: req.body,
+        responseBody: text,
+        error: failure,
+        entity: req.entity,
+        jobId: req.jobId,
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#dispatcher.close();
+  }
+}
+
+/** A transport failure in plain Russian, naming the host. */
+export function describeNetworkError(error: unknown, url: string): string {
+  const host = safeHost(url);
+  const e = error as { code?: string; name?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code ?? e.name;
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `Не удалось найти сервер ${host} (DNS): проверьте адрес и подключение к интернету`;
+    case 'ECONNREFUSED':
+      return `Сервер ${host} отказал в соединении: сервис не запущен или порт закрыт`;
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return `Соединение с ${host} оборвалось`;
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return `Нет ответа на подключение к ${host}: сервер недоступен или мешает файрвол`;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `Сервер ${host} не ответил вовремя`;
+    case 'AbortError':
+    case 'ABORT_ERR':
+      return `Запрос к ${host} прерван`;
+    case 'CERT_HAS_EXPIRED':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return `Сертификат сервера ${host} не принят (${code}): укажите корневой сертификат в настройке http.caFile`;
+  }
+  return `Ошибка связи с ${host}: ${(error as Error)?.message ?? String(error)}`;
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** Maps a remote HTTP status to the outbox outcome when the protocol has no better signal. */
+export function classifyStatus(status: number): 'ok' | 'retry' | 'auth' | 'refused' {
+  if (status >= 200 && status < 300) return 'ok';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 408 || status === 425 || status === 429 || status >= 500) return 'retry';
+  return 'refused';
+}

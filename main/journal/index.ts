@@ -1,0 +1,191 @@
+import type { Store } from '../store/index.ts';
+import { redactText, redactUrl } from './redact.ts';
+
+export type System = '1c' | 'admin' | 'passteam' | 'paykeeper' | 'docpart' | 'regate';
+
+export interface ExchangeInput {
+  direction: 'in' | 'out';
+  system: System | string;
+  method: string;
+  url: string;
+  status: number | null;
+  durationMs: number;
+  requestBody?: string | null;
+  responseBody?: string | null;
+  error?: string | null;
+  entity?: string | null;
+  jobId?: number | null;
+  at?: number;
+}
+
+export interface JournalEntry {
+  id: number;
+  at: string;
+  direction: 'in' | 'out';
+  system: string;
+  method: string;
+  url: string;
+  status: number | null;
+  durationMs: number;
+  entity: string | null;
+  jobId: number | null;
+  error: string | null;
+}
+
+export interface JournalEntryFull extends JournalEntry {
+  requestBody: string | null;
+  responseBody: string | null;
+}
+
+export interface JournalQuery {
+  q?: string;
+  system?: string;
+  direction?: 'in' | 'out';
+  entity?: string;
+  failedOnly?: boolean;
+  before?: number;
+  limit?: number;
+}
+
+export interface JournalOptions {
+  bodyLimitBytes: number;
+  retentionDays: number;
+  maxMegabytes: number;
+  /** Secret values (tokens, passwords) to mask wherever they appear verbatim. */
+  secrets?: () => string[];
+}
+
+interface Row {
+  id: number;
+  at: number;
+  direction: 'in' | 'out';
+  system: string;
+  method: string;
+  url: string;
+  status: number | null;
+  duration_ms: number;
+  entity: string | null;
+  job_id: number | null;
+  error: string | null;
+  req_body?: string | null;
+  res_body?: string | null;
+}
+
+const toEntry = (r: Row): JournalEntry => ({
+  id: r.id,
+  at: new Date(r.at).toISOString(),
+  direction: r.direction,
+  system: r.system,
+  method: r.method,
+  url: r.url,
+  status: r.status,
+  durationMs: Math.round(r.duration_ms * 10) / 10,
+  entity: r.entity,
+  jobId: r.job_id,
+  error: r.error,
+});
+
+/**
+ * Every exchange, in and out: redacted, truncated, with its duration and status, searchable,
+ * pruned by age and total size. Writes ride the group commit and never delay an answer.
+ */
+export class Journal {
+  readonly #store: Store;
+  readonly #opts: JournalOptions;
+  readonly #s;
+
+  constructor(store: Store, opts: JournalOptions) {
+    this.#store = store;
+    this.#opts = opts;
+    const db = store.db;
+    this.#s = {
+      insert: db.prepare(`INSERT INTO journal (at, direction, system, method, url, status, duration_ms, req_body, res_body, error, entity, job_id, size)
+        VALUES (@at, @direction, @system, @method, @url, @status, @durationMs, @req, @res, @error, @entity, @jobId, @size)`),
+      addBytes: db.prepare(`UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'journal_bytes'`),
+      bytes: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_bytes'`).pluck(),
+      get: db.prepare(`SELECT * FROM journal WHERE id = ?`),
+      pruneOld: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING size`).pluck(),
+      pruneOldest: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING size`).pluck(),
+    };
+  }
+
+  /** Records an exchange after the fact; failures to record are swallowed (the exchange itself already happened). */
+  record(e: ExchangeInput): Promise<number | null> {
+    const secrets = this.#opts.secrets?.() ?? [];
+    const limit = this.#opts.bodyLimitBytes;
+    const req = redactText(e.requestBody, limit, secrets);
+    const res = redactText(e.responseBody, limit, secrets);
+    const row = {
+      at: e.at ?? Date.now(),
+      direction: e.direction,
+      system: e.system,
+      method: e.method,
+      url: redactUrl(e.url, secrets),
+      status: e.status,
+      durationMs: e.durationMs,
+      req,
+      res,
+      error: e.error ? redactText(e.error, 2000, secrets) : null,
+      entity: e.entity ?? null,
+      jobId: e.jobId ?? null,
+      size: 200 + (req?.length ?? 0) + (res?.length ?? 0),
+    };
+    return this.#store.commit
+      .run(() => {
+        const id = Number(this.#s.insert.run(row).lastInsertRowid);
+        this.#s.addBytes.run(row.size);
+        return id;
+      })
+      .catch(() => null);
+  }
+
+  list(q: JournalQuery = {}): { entries: JournalEntry[]; next: string | null } {
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: limit + 1 };
+    if (q.before) (where.push('id < @before'), (params.before = q.before));
+    if (q.system) (where.push('system = @system'), (params.system = q.system));
+    if (q.direction) (where.push('direction = @direction'), (params.direction = q.direction));
+    if (q.entity) (where.push('entity = @entity'), (params.entity = q.entity));
+    if (q.failedOnly) where.push('(status IS NULL OR status >= 400 OR error IS NOT NULL)');
+    if (q.q) {
+      where.push(`(url LIKE @q ESCAPE '\\' OR entity LIKE @q ESCAPE '\\' OR req_body LIKE @q ESCAPE '\\' OR res_body LIKE @q ESCAPE '\\' OR error LIKE @q ESCAPE '\\')`);
+      params.q = `%${q.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    }
+    const sql = `SELECT id, at, direction, system, method, url, status, duration_ms, entity, job_id, error FROM journal
+      ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT @limit`;
+    const rows = this.#store.db.prepare(sql).all(params) as Row[];
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    return { entries: page.map(toEntry), next: more ? String(page[page.length - 1].id) : null };
+  }
+
+  get(id: number): JournalEntryFull | undefined {
+    const r = this.#s.get.get(id) as Row | undefined;
+    return r && { ...toEntry(r), requestBody: r.req_body ?? null, responseBody: r.res_body ?? null };
+  }
+
+  /** One bounded pruning step (age, then size); call it on a timer so a huge journal never blocks. */
+  prune(now = Date.now(), batch = 2000): number {
+    return this.#store.db.transaction(() => {
+      let removed = 0;
+      let freed = 0;
+      const cutoff = now - this.#opts.retentionDays * 86_400_000;
+      const old = this.#s.pruneOld.all(cutoff, batch) as number[];
+      removed += old.length;
+      freed += old.reduce((a, b) => a + b, 0);
+      const max = this.#opts.maxMegabytes * 1024 * 1024;
+      if ((this.#s.bytes.get() as number) - freed > max) {
+        const more = this.#s.pruneOldest.all(batch) as number[];
+        removed += more.length;
+        freed += more.reduce((a, b) => a + b, 0);
+      }
+      if (freed) this.#s.addBytes.run(-freed);
+      return removed;
+    })();
+  }
+
+  totalBytes(): number {
+    return this.#s.bytes.get() as number;
+  }
+}

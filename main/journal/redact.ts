@@ -1,0 +1,36 @@
+/**
+ * Secrets never reach the journal, logs, errors or the UI: values of secret-looking keys in JSON,
+ * form and query text are replaced, and Authorization-like header values are dropped.
+ */
+const SECRET_KEY = /(token|password|passwd|pass|secret|tech_?key|api_?key|authorization|pwd)/i;
+
+export const MASK = '***';
+
+/** Masks secret values in a JSON, form-urlencoded or query string body, then truncates it. */
+export function redactText(text: string | undefined | null, limit: number, extraSecrets: string[] = []): string | null {
+  if (text === undefined || text === null || text === '') return null;
+  let out = text
+    // "token": "..."  /  "password":"..."
+    .replace(/("([^"\\]{0,64})"\s*:\s*)"((?:[^"\\]|\\.)*)"/g, (m, head: string, key: string) => (SECRET_KEY.test(key) ? `${head}"${MASK}"` : m))
+    // token=...&  (form bodies and query strings; key may be PHP-style a[b])
+    .replace(/(^|[?&])([^=&\s]{1,64})=([^&\s]*)/g, (m, lead: string, key: string) => (SECRET_KEY.test(decodeSafe(key)) ? `${lead}${key}=${MASK}` : m))
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${MASK}`);
+  for (const s of extraSecrets) if (s && s.length >= 4) out = out.split(s).join(MASK);
+  if (out.length > limit) out = `${out.slice(0, limit)}… [обрезано, всего ${text.length} симв.]`;
+  return out;
+}
+
+function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** A URL without secrets in its query. */
+export function redactUrl(url: string, extraSecrets: string[] = []): string {
+  const q = url.indexOf('?');
+  if (q < 0) return redactText(url, 4096, extraSecrets) ?? url;
+  return url.slice(0, q) + (redactText(url.slice(q), 4096, extraSecrets) ?? '');
+}

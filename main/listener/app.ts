@@ -1,0 +1,163 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Config } from '../config/schema.ts';
+import { errors, SputnikError } from '../errors.ts';
+import type { Journal } from '../journal/index.ts';
+import { VERSION } from '../version.ts';
+import { parseOnecBody } from './body.ts';
+import { allowedHostSet, installCommon, sameSecret, serverOptions } from './http-app.ts';
+import { healthSchema, type HealthBody } from './health.ts';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export type ListenerApp = FastifyInstance<any, any, any, any, ZodTypeProvider>;
+
+/** A domain (cards, invoices, Docpart…) adds its routes under /v1 as a plugin. */
+export type ListenerDomain = (app: ListenerApp) => Promise<void> | void;
+
+export interface ListenerOptions {
+  config: Config['listener'];
+  token: () => string;
+  health: (detailed: boolean) => HealthBody;
+  journal?: Journal;
+  domains?: ListenerDomain[];
+  log?: (msg: string, extra?: object) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    onecText?: string;
+    replyText?: string;
+  }
+}
+
+const PUBLIC = new Set(['/v1/health', '/v1/openapi.json']);
+
+/** The 1C-facing HTTP API (listener-api.md): transport rules, auth, OpenAPI, health, domain routes. */
+export async function createListenerApp(opts: ListenerOptions): Promise<ListenerApp> {
+  const app = Fastify(serverOptions({ bodyLimit: BODY_LIMIT, requestTimeoutMs: opts.config.requestTimeoutSeconds * 1000 })).withTypeProvider<ZodTypeProvider>();
+  let port = opts.config.port;
+  const hosts = () => allowedHostSet(opts.config.host);
+  installCommon(app, {
+    allowedHosts: hosts,
+    onError: (e, req) => {
+      if (e.status >= 500) opts.log?.('listener error', { url: req.url, code: e.code, err: (e.cause as Error)?.message ?? e.message });
+    },
+  });
+  app.addHook('onListen', function () {
+    const a = this.server.address();
+    if (a && typeof a === 'object') port = a.port;
+  });
+
+  // Browsers: no CORS, no preflights, no cross-origin calls (1C never sends Origin).
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.method === 'OPTIONS') return done(new SputnikError(403, 'cors_refused', 'Запросы из браузеров с других сайтов (CORS) не принимаются'));
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let host: string | null = null;
+      try {
+        const u = new URL(origin);
+        host = Number(u.port || 80) === port ? u.hostname.toLowerCase().replace(/^\[?(.*?)\]?$/, (h) => (h.includes(':') ? h : h)) : null;
+      } catch {
+        /* not a URL */
+      }
+      if (host === null || !hosts().has(host)) return done(new SputnikError(403, 'cors_refused', 'Запросы из браузеров с других сайтов (CORS) не принимаются'));
+    }
+    done();
+  });
+
+  app.addHook('onRequest', (req, _reply, done) => {
+    const path = req.url.split('?')[0];
+    if (!path.startsWith('/v1/') || PUBLIC.has(path)) return done();
+    done(authorized(req, opts.token()) ? undefined : errors.unauthorized());
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    try {
+      const parsed = parseOnecBody(body, req.headers['content-type']);
+      req.onecText = parsed.text;
+      if (parsed.decoded.guessed) opts.log?.('request body had no charset and was not UTF-8: read as windows-1251', { url: req.url });
+      done(null, parsed.value);
+    } catch (e) {
+      done(e as Error);
+    }
+  });
+
+  if (opts.journal) journalHooks(app, opts.journal);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Спутник — API для 1С',
+        version: VERSION,
+        description:
+          'Локальный HTTP API Спутника для 1С:Предприятия. Все вызовы /v1/* (кроме /v1/health) требуют заголовок Authorization: Bearer <токен>. ' +
+          'Ошибки всегда в виде {"error": {"code", "message", "field"}}; message можно показать через Сообщить().',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: false } });
+
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get(
+    '/v1/health',
+    {
+      schema: {
+        summary: 'Состояние Спутника',
+        description: 'Без токена — только status и version; с токеном — ещё состояние коннекторов и очереди.',
+        security: [],
+        response: { 200: healthSchema },
+      },
+    },
+    async (req) => opts.health(authorized(req, opts.token())),
+  );
+
+  for (const domain of opts.domains ?? []) await app.register(async (scoped) => domain(scoped as ListenerApp));
+  return app;
+}
+
+/** Bearer <token>; also Basic with the token as password (1C's HTTPСоединение(…, Пользователь, Пароль)). */
+export function authorized(req: FastifyRequest, token: string): boolean {
+  const header = req.headers.authorization;
+  if (!header) return false;
+  const [scheme, ...rest] = header.trim().split(/\s+/);
+  const value = rest.join(''); // Base64Строка() may have put CR LF inside
+  if (/^bearer$/i.test(scheme)) return sameSecret(value, token);
+  if (/^basic$/i.test(scheme)) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    return sameSecret(decoded.slice(decoded.indexOf(':') + 1), token);
+  }
+  return false;
+}
+
+function journalHooks(app: ListenerApp, journal: Journal): void {
+  app.addHook('onSend', async (req, _reply, payload) => {
+    if (typeof payload === 'string') req.replyText = payload;
+    return payload;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    if (path.startsWith('/docs') || path === '/v1/openapi.json') return;
+    void journal.record({
+      direction: 'in',
+      system: '1c',
+      method: req.method,
+      url: req.url,
+      status: reply.statusCode,
+      durationMs: reply.elapsedTime,
+      requestBody: req.onecText,
+      responseBody: req.replyText,
+    });
+  });
+}
+
+export { z };

@@ -1,0 +1,129 @@
+import qs from 'qs';
+import { SputnikError } from '../errors.ts';
+
+/**
+ * Request bodies as 1C writes them: UTF-8 with or without BOM, windows-1251 (КодировкаТекста.ANSI),
+ * cp866 (OEM), UTF-16LE with FF FE (КодировкаТекста.UTF16); JSON, or forms with PHP-style keys
+ * (`holder[name]=…`, `invoices[0][amount]=…`). A Content-Type may be absent or text/plain: the
+ * body is then sniffed. JSON numbers that a double cannot hold exactly stay decimal strings.
+ */
+
+const CHARSETS: Record<string, string> = {
+  'utf-8': 'utf-8',
+  utf8: 'utf-8',
+  'windows-1251': 'windows-1251',
+  cp1251: 'windows-1251',
+  'cp-1251': 'windows-1251',
+  'win-1251': 'windows-1251',
+  ansi: 'windows-1251',
+  ibm866: 'ibm866',
+  cp866: 'ibm866',
+  '866': 'ibm866',
+  'koi8-r': 'koi8-r',
+  'utf-16': 'utf-16le',
+  'utf-16le': 'utf-16le',
+  'utf-16be': 'utf-16be',
+};
+
+export interface DecodedBody {
+  text: string;
+  charset: string;
+  /** True when no charset was declared, the bytes were not UTF-8 and windows-1251 was assumed. */
+  guessed: boolean;
+}
+
+export function parseContentType(header: string | undefined): { type: string; charset?: string } {
+  if (!header) return { type: '' };
+  const [type, ...params] = header.split(';');
+  let charset: string | undefined;
+  for (const p of params) {
+    const [k, v] = p.split('=');
+    if (k?.trim().toLowerCase() === 'charset' && v) charset = v.trim().replace(/^"|"$/g, '').toLowerCase();
+  }
+  return { type: type.trim().toLowerCase(), charset };
+}
+
+export function decodeBody(buf: Buffer, declared: string | undefined): DecodedBody {
+  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return { text: new TextDecoder('utf-16le').decode(buf.subarray(2)), charset: 'utf-16le', guessed: false };
+  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) return { text: new TextDecoder('utf-16be').decode(buf.subarray(2)), charset: 'utf-16be', guessed: false };
+  const hasBom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+  const bytes = hasBom ? buf.subarray(3) : buf;
+  if (declared !== undefined) {
+    const charset = CHARSETS[declared];
+    if (!charset) {
+      throw new SputnikError(415, 'unsupported_charset', `Кодировка «${declared}» не поддерживается: передавайте тело в UTF-8 (или windows-1251)`, { field: 'Content-Type' });
+    }
+    if (charset === 'utf-8' || hasBom) return { text: decodeUtf8(bytes), charset: 'utf-8', guessed: false };
+    return { text: new TextDecoder(charset).decode(bytes), charset, guessed: false };
+  }
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), charset: 'utf-8', guessed: false };
+  } catch {
+    return { text: new TextDecoder('windows-1251').decode(bytes), charset: 'windows-1251', guessed: true };
+  }
+}
+
+function decodeUtf8(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new SputnikError(400, 'invalid_encoding', 'Тело запроса объявлено как UTF-8, но содержит байты не в UTF-8: укажите charset=windows-1251 или кодируйте в UTF-8');
+  }
+}
+
+/** JSON with 1C's lossless numbers: values a double would round keep their exact text. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text, keepExactNumbers);
+  } catch (e) {
+    const detail = (e as Error).message.replace(/^.*?JSON[^:]*:\s*/, '');
+    throw new SputnikError(400, 'malformed_json', `Тело запроса — не корректный JSON (${detail.slice(0, 160)})`);
+  }
+}
+
+function keepExactNumbers(this: unknown, _key: string, value: unknown, ctx?: { source?: string }): unknown {
+  if (typeof value !== 'number' || !ctx?.source) return value;
+  const src = ctx.source;
+  if (/^-?\d+$/.test(src)) return Number.isSafeInteger(value) ? value : src;
+  const digits = src.replace(/^-|[eE].*$/g, '').replace('.', '').replace(/^0+/, '');
+  return digits.length > 15 || /[eE]/.test(src) ? src : value;
+}
+
+/** A form body with PHP-style nested keys; percent-escapes are bytes in the body's charset. */
+export function parseForm(text: string, charset: string): Record<string, unknown> {
+  const decoder = new TextDecoder(charset === 'utf-16le' || charset === 'utf-16be' ? 'utf-8' : charset);
+  const decode = (s: string): string => {
+    const plus = s.replace(/\+/g, ' ');
+    return plus.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
+      const bytes = Buffer.from(run.replace(/%/g, ''), 'hex');
+      return decoder.decode(bytes);
+    });
+  };
+  return qs.parse(text, {
+    decoder: (s) => decode(s),
+    depth: 8,
+    arrayLimit: 1000,
+    parameterLimit: 20_000,
+    duplicates: 'last',
+    allowPrototypes: false,
+    strictNullHandling: false,
+  }) as Record<string, unknown>;
+}
+
+/** Decodes and parses a body per its Content-Type (or by sniffing when 1C sent none or text/plain). */
+export function parseOnecBody(buf: Buffer, contentTypeHeader: string | undefined): { value: unknown; text: string; decoded: DecodedBody } {
+  const ct = parseContentType(contentTypeHeader);
+  const decoded = decodeBody(buf, ct.charset);
+  const text = decoded.text;
+  if (text.trim() === '') return { value: undefined, text, decoded };
+  let kind: 'json' | 'form';
+  if (ct.type === 'application/json' || ct.type.endsWith('+json')) kind = 'json';
+  else if (ct.type === 'application/x-www-form-urlencoded') kind = 'form';
+  else if (ct.type === '' || ct.type === 'text/plain' || ct.type === 'application/octet-stream') kind = /^\s*[[{"]/.test(text) ? 'json' : 'form';
+  else {
+    throw new SputnikError(415, 'unsupported_media_type', `Тип тела «${ct.type}» не поддерживается: используйте application/json или application/x-www-form-urlencoded`, {
+      field: 'Content-Type',
+    });
+  }
+  return { value: kind === 'json' ? parseJson(text) : parseForm(text.trim(), decoded.charset), text, decoded };
+}

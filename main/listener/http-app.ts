@@ -1,0 +1,176 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { serializerCompiler } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { SputnikError, errors } from '../errors.ts';
+import { isStoreDown } from '../store/group-commit.ts';
+import { describeZodError } from '../validation.ts';
+
+/**
+ * What the 1C listener and the admin API share: the one error shape for every failure (including
+ * the framework's own: unknown route, wrong method, body limit, over-long URL or headers), zod
+ * validation with Russian messages naming the field, canonical header casing, and Host checks.
+ */
+
+export const MAX_URL_LENGTH = 8192;
+
+export function serverOptions(opts: { bodyLimit: number; requestTimeoutMs: number; logger?: FastifyServerOptions['loggerInstance'] }): FastifyServerOptions {
+  return {
+    bodyLimit: opts.bodyLimit,
+    requestTimeout: opts.requestTimeoutMs,
+    connectionTimeout: opts.requestTimeoutMs,
+    keepAliveTimeout: 5000,
+    return503OnClosing: true,
+    exposeHeadRoutes: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    clientErrorHandler: clientError as unknown as FastifyServerOptions['clientErrorHandler'],
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+  };
+}
+
+export function errorBody(status: number, code: string, message: string, field?: string): string {
+  return JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } });
+}
+
+/** Errors Node's HTTP parser raises before fastify sees a request (over-long URL or headers, garbage). */
+function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  let status = 400;
+  let body = errorBody(400, 'malformed_request', 'Запрос не по протоколу HTTP/1.1');
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    const raw = err.rawPacket?.toString('latin1') ?? '';
+    const lineEnd = raw.indexOf('\r\n');
+    const urlTooLong = lineEnd < 0 || lineEnd > MAX_URL_LENGTH;
+    status = urlTooLong ? 414 : 431;
+    body = urlTooLong
+      ? errorBody(414, 'uri_too_long', `Адрес запроса длиннее ${MAX_URL_LENGTH} символов: передайте данные в теле запроса`)
+      : errorBody(431, 'headers_too_large', 'Заголовки запроса слишком большие (больше 16 КБ)');
+  }
+  const reason = status === 414 ? 'URI Too Long' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+const CANONICAL: Record<string, string> = { 'www-authenticate': 'WWW-Authenticate', etag: 'ETag', 'x-request-id': 'X-Request-Id' };
+
+/** `content-type` → `Content-Type`: 1C reads headers from a case-sensitive Соответствие. */
+export function canonicalHeaderName(name: string): string {
+  return CANONICAL[name] ?? name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+function canonicalHeaders(_req: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  const res = reply.raw;
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: typeof res, status: number, ...rest: unknown[]) {
+    const idx = typeof rest[0] === 'string' ? 1 : 0;
+    const headers = rest[idx];
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(headers)) out[canonicalHeaderName(k)] = v;
+      rest[idx] = out;
+    }
+    return (writeHead as (...a: unknown[]) => typeof res).call(this, status, ...rest);
+  } as typeof res.writeHead;
+  done();
+}
+
+/** Turns any error into the one JSON error shape. */
+export function toSputnikError(error: unknown): SputnikError {
+  if (error instanceof SputnikError) return error;
+  if (isStoreDown(error)) return errors.storeUnavailable(error);
+  const e = error as { statusCode?: number; code?: string; message?: string };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new SputnikError(413, 'payload_too_large', 'Тело запроса больше 1 МБ: разбейте данные на несколько запросов');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new SputnikError(e.statusCode ?? 400, 'malformed_request', 'Неверный заголовок Content-Type или Content-Length', { field: 'Content-Type' });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new SputnikError(400, 'empty_body', 'Тело запроса пустое');
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return new SputnikError(400, 'malformed_request', 'Неверный адрес запроса');
+  }
+  if (e.statusCode === 503) return errors.storeUnavailable(error);
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return new SputnikError(e.statusCode, 'malformed_request', 'Запрос не может быть обработан: ' + (e.message ?? '').slice(0, 200));
+  }
+  return new SputnikError(500, 'internal_error', 'Внутренняя ошибка Спутника; подробности в журнале. Запрос можно повторить.', { cause: error });
+}
+
+/** Validation from the same zod schemas that generate OpenAPI: 422 with the field and a Russian message. */
+function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: string }) {
+  const zod = schema as z.ZodType;
+  return (data: unknown) => {
+    if (httpPart === 'body' && (data === null || data === undefined)) {
+      return { error: new SputnikError(400, 'empty_body', 'Тело запроса пустое: передайте JSON или форму') };
+    }
+    const r = zod.safeParse(data ?? {});
+    if (r.success) return { value: r.data };
+    const [first, ...rest] = describeZodError(r.error);
+    const more = rest.length ? ` (и ещё ${rest.length} ${rest.length === 1 ? 'поле' : 'полей'}: ${rest.map((p) => p.field).join(', ')})` : '';
+    return { error: new SputnikError(422, 'invalid_value', `Поле «${first.field}»: ${first.message}${more}`, { field: first.field }) };
+  };
+}
+
+/** Installs the shared pieces on a fastify app. */
+export function installCommon(app: FastifyInstance, opts: { allowedHosts: () => Set<string>; onError?: (e: SputnikError, req: FastifyRequest) => void }): void {
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  const routes: Array<{ methods: string[]; re: RegExp }> = [];
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    const re = new RegExp('^' + r.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\\\*|\*/g, '.*') + '/?$');
+    routes.push({ methods, re });
+  });
+  app.addHook('onRequest', canonicalHeaders);
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.url.length > MAX_URL_LENGTH) return done(new SputnikError(414, 'uri_too_long', `Адрес запроса длиннее ${MAX_URL_LENGTH} символов: передайте данные в теле запроса`));
+    const host = hostOf(req.headers.host);
+    if (host !== null && !opts.allowedHosts().has(host)) {
+      return done(new SputnikError(403, 'host_not_allowed', `Заголовок Host «${host}» не принят: обращайтесь к 127.0.0.1 или localhost`, { field: 'Host' }));
+    }
+    done();
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    const allowed = [...new Set(routes.filter((r) => r.re.test(path)).flatMap((r) => r.methods))];
+    if (allowed.length) {
+      const e = new SputnikError(405, 'method_not_allowed', `Метод ${req.method} для ${path} не поддерживается; можно: ${allowed.join(', ')}`, { headers: { Allow: allowed.join(', ') } });
+      return sendError(reply, e);
+    }
+    sendError(reply, errors.notFound());
+  });
+  app.setErrorHandler((error, req, reply) => {
+    const e = toSputnikError(error);
+    opts.onError?.(e, req);
+    sendError(reply, e);
+  });
+}
+
+export function sendError(reply: FastifyReply, e: SputnikError): void {
+  if (e.headers) reply.headers(e.headers);
+  reply.code(e.status).type('application/json; charset=utf-8').send(JSON.stringify(e.toBody()));
+}
+
+/** The host name of a Host header without port; `[::1]` stays bracketed. Null when absent (HTTP/1.0). */
+export function hostOf(header: string | undefined): string | null {
+  if (!header) return null;
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  return h.replace(/:\d*$/, '');
+}
+
+export function allowedHostSet(bound: string, extra: string[] = []): Set<string> {
+  const b = bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
+  return new Set(['127.0.0.1', 'localhost', '[::1]', b.toLowerCase(), ...extra.map((x) => x.toLowerCase())]);
+}
+
+/** Constant-time token comparison (hashing first makes lengths equal). */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b) && given.length === expected.length;
+}

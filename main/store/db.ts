@@ -1,0 +1,39 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MIGRATIONS } from './migrations.ts';
+
+export type DB = Database.Database;
+
+export const DB_FILE = 'sputnik.db';
+
+/**
+ * Opens (creating when absent) the one store file with the pragmas durability depends on:
+ * WAL + synchronous=FULL so a commit survives power loss; the writer checkpoints itself
+ * (a second checkpointing connection lets the WAL grow without bound) and the WAL file is capped.
+ */
+export function openDatabase(dataDir: string, opts: { readonly?: boolean } = {}): DB {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, DB_FILE), { readonly: opts.readonly ?? false, timeout: 5000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('wal_autocheckpoint = 4000');
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  db.pragma('busy_timeout = 5000');
+  if (!opts.readonly) migrate(db);
+  return db;
+}
+
+export function migrate(db: DB): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`Хранилище создано более новой версией Спутника (схема ${current}, эта версия знает ${MIGRATIONS.length}); обновите Спутник`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      MIGRATIONS[v](db);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

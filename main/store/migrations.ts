@@ -1,0 +1,69 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Numbered migrations, applied in order at open inside one transaction each.
+ * Never edit a shipped migration: add the next number. `user_version` records the last one applied.
+ */
+export const MIGRATIONS: Array<(db: Database) => void> = [
+  // 1: meta, change-feed counter, outbox, connector state, journal.
+  (db) =>
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+
+      CREATE TABLE feed (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT;
+      INSERT INTO feed (id, seq) VALUES (1, 0);
+
+      CREATE TABLE jobs (
+        id          INTEGER PRIMARY KEY,
+        connector   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        dedupe      TEXT,
+        coalesce    INTEGER NOT NULL DEFAULT 1,
+        state       TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_run_at INTEGER NOT NULL,
+        retry_wait  INTEGER NOT NULL DEFAULT 0,
+        lease_until INTEGER,
+        lease_owner TEXT,
+        last_error  TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        finished_at INTEGER
+      ) STRICT;
+      CREATE INDEX jobs_due ON jobs (connector, state, next_run_at, id);
+      CREATE INDEX jobs_key ON jobs (key, state, id);
+      CREATE UNIQUE INDEX jobs_dedupe ON jobs (dedupe) WHERE dedupe IS NOT NULL;
+      CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+
+      CREATE TABLE connectors (
+        name          TEXT PRIMARY KEY,
+        state         TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'failing', 'paused')),
+        failures      INTEGER NOT NULL DEFAULT 0,
+        next_probe_at INTEGER,
+        since         INTEGER,
+        last_error    TEXT
+      ) STRICT;
+
+      CREATE TABLE journal (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        system      TEXT NOT NULL,
+        method      TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        status      INTEGER,
+        duration_ms REAL NOT NULL,
+        req_body    TEXT,
+        res_body    TEXT,
+        error       TEXT,
+        entity      TEXT,
+        job_id      INTEGER,
+        size        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX journal_at ON journal (at);
+      CREATE INDEX journal_entity ON journal (entity) WHERE entity IS NOT NULL;
+      INSERT INTO meta (key, value) VALUES ('journal_bytes', '0');
+    `),
+];

@@ -1,0 +1,348 @@
+import type { DB } from './db.ts';
+import { backoffMs, PROBE_CAP_MS } from './backoff.ts';
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed';
+export type ConnectorState = 'ok' | 'failing' | 'paused';
+
+export interface Job<P = unknown> {
+  id: number;
+  connector: string;
+  kind: string;
+  key: string;
+  payload: P;
+  state: JobState;
+  coalesce: boolean;
+  attempts: number;
+  nextRunAt: number;
+  leaseUntil: number | null;
+  leaseOwner: string | null;
+  lastError: JobError | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface EnqueueInput {
+  connector: string;
+  kind: string;
+  /** Jobs with one key run one at a time, in order (e.g. `card:<code>`). */
+  key: string;
+  payload: unknown;
+  /** A newer queued job for the same key replaces the older queued one (default true). */
+  coalesce?: boolean;
+  /** Idempotency: a second enqueue with the same dedupe value is a no-op. */
+  dedupe?: string;
+  runAt?: number;
+}
+
+export interface ConnectorStatus {
+  name: string;
+  state: ConnectorState;
+  failures: number;
+  nextProbeAt: number | null;
+  since: number | null;
+  lastError: JobError | null;
+}
+
+interface Row {
+  id: number;
+  connector: string;
+  kind: string;
+  key: string;
+  payload: string;
+  state: JobState;
+  coalesce: number;
+  attempts: number;
+  next_run_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toJob(r: Row): Job {
+  return {
+    id: r.id,
+    connector: r.connector,
+    kind: r.kind,
+    key: r.key,
+    payload: JSON.parse(r.payload),
+    state: r.state,
+    coalesce: r.coalesce === 1,
+    attempts: r.attempts,
+    nextRunAt: r.next_run_at,
+    leaseUntil: r.lease_until,
+    leaseOwner: r.lease_owner,
+    lastError: r.last_error ? JSON.parse(r.last_error) : null,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface OutboxOptions {
+  now?: () => number;
+  random?: () => number;
+  leaseMs?: number;
+}
+
+/**
+ * The outbox: durable jobs with per-key ordering, coalescing, leases and backoff, plus each
+ * connector's health (ok / failing with a single probe / paused on refused credentials).
+ * Every method is synchronous SQLite work; callers that take new work from 1C call `enqueue`
+ * inside a GroupCommit item so it shares the request's fsync.
+ */
+export class Outbox {
+  readonly #db: DB;
+  readonly now: () => number;
+  readonly #random: () => number;
+  readonly leaseMs: number;
+  readonly #listeners = new Set<(connector: string) => void>();
+  readonly #s;
+
+  constructor(db: DB, opts: OutboxOptions = {}) {
+    this.#db = db;
+    this.now = opts.now ?? Date.now;
+    this.#random = opts.random ?? Math.random;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.#s = {
+      coalesce: db.prepare(`UPDATE jobs SET payload = @payload, kind = @kind, updated_at = @now
+        WHERE id = (SELECT id FROM jobs WHERE key = @key AND state = 'queued' AND coalesce = 1 ORDER BY id DESC LIMIT 1) RETURNING id`),
+      insert: db.prepare(`INSERT INTO jobs (connector, kind, key, payload, dedupe, coalesce, state, next_run_at, created_at, updated_at)
+        VALUES (@connector, @kind, @key, @payload, @dedupe, @coalesce, 'queued', @runAt, @now, @now) ON CONFLICT DO NOTHING RETURNING id`),
+      get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
+      // Oldest due job per key, none of whose key is running or has an older queued job.
+      due: db.prepare(`SELECT j.* FROM jobs j
+        WHERE j.connector = @connector AND j.state = 'queued' AND j.next_run_at <= @due
+          AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
+          AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.key = j.key AND e.state = 'queued' AND e.id < j.id)
+        ORDER BY j.next_run_at, j.id LIMIT @limit`),
+      lease: db.prepare(`UPDATE jobs SET state = 'running', lease_until = @until, lease_owner = @owner, retry_wait = 0, updated_at = @now WHERE id = @id AND state = 'queued'`),
+      renew: db.prepare(`UPDATE jobs SET lease_until = @until WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
+      finish: db.prepare(`UPDATE jobs SET state = @state, last_error = @error, lease_until = NULL, lease_owner = NULL, updated_at = @now, finished_at = @now,
+        attempts = attempts + @inc WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
+      requeue: db.prepare(`UPDATE jobs SET state = 'queued', attempts = attempts + @inc, next_run_at = @runAt, retry_wait = @wait, last_error = @error,
+        lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
+      newerQueued: db.prepare(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 AND id > ? ORDER BY id DESC LIMIT 1`),
+      inherit: db.prepare(`UPDATE jobs SET attempts = @attempts, next_run_at = MAX(next_run_at, @runAt), retry_wait = @wait, last_error = @error WHERE id = @id`),
+      supersede: db.prepare(`UPDATE jobs SET state = 'done', last_error = @error, lease_until = NULL, lease_owner = NULL, updated_at = @now, finished_at = @now WHERE id = @id`),
+      recover: db.prepare(`UPDATE jobs SET state = 'queued', lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE state = 'running' AND lease_until < @now RETURNING connector`),
+      release: db.prepare(`UPDATE jobs SET state = 'queued', lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE state = 'running' AND lease_owner = @owner`),
+      releaseWaiting: db.prepare(`UPDATE jobs SET next_run_at = @now, retry_wait = 0 WHERE connector = @connector AND state = 'queued' AND retry_wait = 1`),
+      connector: db.prepare(`SELECT * FROM connectors WHERE name = ?`),
+      upsertConnector: db.prepare(`INSERT INTO connectors (name, state, failures, next_probe_at, since, last_error) VALUES (@name, @state, @failures, @nextProbeAt, @since, @error)
+        ON CONFLICT (name) DO UPDATE SET state = excluded.state, failures = excluded.failures, next_probe_at = excluded.next_probe_at, since = excluded.since, last_error = excluded.last_error`),
+      nextDue: db.prepare(`SELECT MIN(next_run_at) AS at FROM jobs WHERE connector = ? AND state = 'queued' AND next_run_at > ?`),
+      running: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE connector = ? AND state = 'running'`),
+      depth: db.prepare(`SELECT connector, COUNT(*) AS queued, MIN(created_at) AS oldest FROM jobs WHERE state IN ('queued', 'running') GROUP BY connector`),
+      prune: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? AND state = 'done' LIMIT 1000)`),
+    };
+  }
+
+  /** Adds work (inside the caller's transaction). Returns the job id and whether it replaced a queued one. */
+  enqueue(input: EnqueueInput): { id: number; coalesced: boolean } | null {
+    const now = this.now();
+    const params = {
+      connector: input.connector,
+      kind: input.kind,
+      key: input.key,
+      payload: JSON.stringify(input.payload ?? null),
+      dedupe: input.dedupe ?? null,
+      runAt: input.runAt ?? now,
+      coalesce: input.coalesce !== false && input.dedupe === undefined ? 1 : 0,
+      now,
+    };
+    this.#notifySoon(input.connector);
+    if (params.coalesce) {
+      const hit = this.#s.coalesce.get(params) as { id: number } | undefined;
+      if (hit) return { id: hit.id, coalesced: true };
+    }
+    const row = this.#s.insert.get(params) as { id: number } | undefined;
+    return row ? { id: row.id, coalesced: false } : null;
+  }
+
+  get(id: number): Job | undefined {
+    const r = this.#s.get.get(id) as Row | undefined;
+    return r && toJob(r);
+  }
+
+  /**
+   * Leases up to `limit` due jobs of a connector. A paused connector gives none; a failing one
+   * gives at most one (the probe) once its probe time has come, due or not.
+   */
+  claim(connector: string, limit: number, owner: string): Job[] {
+    if (limit <= 0) return [];
+    const now = this.now();
+    const status = this.connectorStatus(connector);
+    let due = now;
+    if (status.state === 'paused') return [];
+    if (status.state === 'failing') {
+      if ((status.nextProbeAt ?? 0) > now || (this.#s.running.get(connector) as { n: number }).n > 0) return [];
+      limit = 1;
+      due = Number.MAX_SAFE_INTEGER;
+    }
+    return this.#db.transaction(() => {
+      const rows = this.#s.due.all({ connector, due, limit }) as Row[];
+      const until = now + this.leaseMs;
+      for (const r of rows) {
+        this.#s.lease.run({ id: r.id, until, owner, now });
+        r.state = 'running';
+        r.lease_until = until;
+        r.lease_owner = owner;
+      }
+      return rows.map(toJob);
+    })();
+  }
+
+  renew(id: number, owner: string): boolean {
+    return this.#s.renew.run({ id, owner, until: this.now() + this.leaseMs }).changes === 1;
+  }
+
+  /** The remote accepted the work. Ends a connector outage: every job waiting on backoff is released. */
+  complete(job: Job, owner: string): void {
+    this.#db.transaction(() => {
+      this.#s.finish.run({ id: job.id, owner, state: 'done', error: null, now: this.now(), inc: 1 });
+      this.#markHealthy(job.connector);
+    })();
+  }
+
+  /** A business refusal (409, validation): the job fails at once and is not retried. The remote is up. */
+  fail(job: Job, owner: string, error: JobError): void {
+    this.#db.transaction(() => {
+      this.#s.finish.run({ id: job.id, owner, state: 'failed', error: JSON.stringify(error), now: this.now(), inc: 1 });
+      this.#markHealthy(job.connector);
+    })();
+  }
+
+  /** A transport error, 5xx or 429: back off (job and connector) and try again; never given up. */
+  retry(job: Job, owner: string, error: JobError, opts: { delayMs?: number } = {}): number {
+    return this.#db.transaction(() => {
+      const now = this.now();
+      const attempts = job.attempts + 1;
+      const runAt = now + (opts.delayMs ?? backoffMs(attempts, { random: this.#random }));
+      const errorJson = JSON.stringify(error);
+      this.#s.requeue.run({ id: job.id, owner, inc: 1, runAt, wait: 1, error: errorJson, now });
+      this.#coalesceAfterReturn(job, { attempts, runAt, wait: 1, error: errorJson });
+      const c = this.connectorStatus(job.connector);
+      const failures = c.state === 'paused' ? c.failures : c.failures + 1;
+      if (c.state !== 'paused') {
+        this.#setConnector({
+          name: job.connector,
+          state: 'failing',
+          failures,
+          nextProbeAt: now + backoffMs(failures, { capMs: PROBE_CAP_MS, random: this.#random }),
+          since: c.state === 'failing' ? c.since : now,
+          lastError: error,
+        });
+      }
+      return runAt;
+    })();
+  }
+
+  /** Credentials refused: the job goes back unharmed and the connector pauses until its settings change. */
+  pause(job: Job, owner: string, error: JobError): void {
+    this.#db.transaction(() => {
+      const now = this.now();
+      const errorJson = JSON.stringify(error);
+      this.#s.requeue.run({ id: job.id, owner, inc: 0, runAt: now, wait: 0, error: errorJson, now });
+      this.#coalesceAfterReturn(job, { attempts: job.attempts, runAt: now, wait: 0, error: errorJson });
+      this.#setConnector({ name: job.connector, state: 'paused', failures: 0, nextProbeAt: null, since: now, lastError: error });
+    })();
+  }
+
+  /** Settings changed (or an operator said "try again"): a paused or failing connector runs again now. */
+  resume(connector: string): void {
+    this.#db.transaction(() => {
+      this.#setConnector({ name: connector, state: 'ok', failures: 0, nextProbeAt: null, since: null, lastError: null });
+      this.#s.releaseWaiting.run({ connector, now: this.now() });
+    })();
+    this.#notifySoon(connector);
+  }
+
+  /** Jobs whose lease ran out (their process died) go back to the queue. */
+  recoverExpired(): number {
+    const rows = this.#s.recover.all({ now: this.now() }) as Array<{ connector: string }>;
+    for (const c of new Set(rows.map((r) => r.connector))) this.#notifySoon(c);
+    return rows.length;
+  }
+
+  /** On a clean stop: jobs this process still holds go back to the queue at once. */
+  releaseOwned(owner: string): number {
+    return this.#s.release.run({ owner, now: this.now() }).changes;
+  }
+
+  connectorStatus(name: string): ConnectorStatus {
+    const r = this.#s.connector.get(name) as
+      | { name: string; state: ConnectorState; failures: number; next_probe_at: number | null; since: number | null; last_error: string | null }
+      | undefined;
+    if (!r) return { name, state: 'ok', failures: 0, nextProbeAt: null, since: null, lastError: null };
+    return { name, state: r.state, failures: r.failures, nextProbeAt: r.next_probe_at, since: r.since, lastError: r.last_error ? JSON.parse(r.last_error) : null };
+  }
+
+  /**
+   * When this connector next has something to claim (ms epoch), or null when nothing is waiting
+   * on time: due jobs blocked behind a running job of their key are woken by that job's end.
+   */
+  nextWakeAt(connector: string): number | null {
+    const c = this.connectorStatus(connector);
+    if (c.state === 'paused') return null;
+    const now = this.now();
+    if (c.state === 'failing') {
+      if ((this.#s.running.get(connector) as { n: number }).n > 0) return null;
+      const any = (this.#s.nextDue.get(connector, -1) as { at: number | null }).at;
+      return any === null ? null : Math.max(now, c.nextProbeAt ?? now);
+    }
+    return (this.#s.nextDue.get(connector, now) as { at: number | null }).at;
+  }
+
+  depth(): Array<{ connector: string; queued: number; oldest: number }> {
+    return this.#s.depth.all() as Array<{ connector: string; queued: number; oldest: number }>;
+  }
+
+  /** Deletes finished jobs older than `before`, in bounded batches. */
+  pruneDone(before: number): number {
+    return this.#s.prune.run(before).changes;
+  }
+
+  onWork(listener: (connector: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #notifySoon(connector: string): void {
+    // After the current synchronous transaction has committed.
+    if (this.#listeners.size) setImmediate(() => this.#listeners.forEach((l) => l(connector)));
+  }
+
+  #markHealthy(connector: string): void {
+    const c = this.connectorStatus(connector);
+    if (c.state === 'failing') {
+      this.#setConnector({ name: connector, state: 'ok', failures: 0, nextProbeAt: null, since: null, lastError: null });
+      this.#s.releaseWaiting.run({ connector, now: this.now() });
+      this.#notifySoon(connector);
+    }
+  }
+
+  /** A job returned to the queue while a newer state for its key arrived: keep only the newer one. */
+  #coalesceAfterReturn(job: Job, carry: { attempts: number; runAt: number; wait: number; error: string }): void {
+    const newer = this.#s.newerQueued.get(job.key, job.id) as { id: number } | undefined;
+    if (!newer || !job.coalesce) return;
+    this.#s.supersede.run({ id: job.id, error: JSON.stringify({ code: 'superseded', message: `заменено заданием ${newer.id}` }), now: this.now() });
+    this.#s.inherit.run({ id: newer.id, ...carry });
+  }
+
+  #setConnector(c: ConnectorStatus): void {
+    this.#s.upsertConnector.run({
+      name: c.name,
+      state: c.state,
+      failures: c.failures,
+      nextProbeAt: c.nextProbeAt,
+      since: c.since,
+      error: c.lastError ? JSON.stringify(c.lastError) : null,
+    });
+  }
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+// Russian messages for every zod schema in the process (config, 1C requests, settings).
+z.config(z.locales.ru());
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'строка',
+  number: 'число',
+  boolean: 'логическое значение',
+  object: 'объект',
+  array: 'массив',
+  null: 'null',
+  undefined: 'ничего',
+};
+
+function typeOf(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'array';
+  return typeof input;
+}
+
+/** One zod issue → the field path (dot-separated, `[i]` for array items) and a Russian message. */
+export function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
+  const base = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => ({ field: base ? `${base}.${k}` : k, message: 'неизвестное поле (опечатка?); уберите его или исправьте имя' }));
+  }
+  if (issue.code === 'invalid_type') {
+    const got = 'input' in issue ? typeOf(issue.input) : undefined;
+    if (got === 'undefined') return [{ field: base, message: 'обязательное поле не заполнено' }];
+    const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+    return [{ field: base, message: `ожидалось ${expected}, получено ${TYPE_NAMES[got ?? ''] ?? got}` }];
+  }
+  return [{ field: base, message: issue.message }];
+}
+
+export function describeZodError(error: z.ZodError): FieldProblem[] {
+  return error.issues.flatMap(describeIssue);
+}

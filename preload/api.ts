@@ -1,0 +1,43 @@
+import { IPC } from '../main/desktop/ipc-channels.ts';
+import type { Connection, SputnikBridge } from './bridge.ts';
+
+/** The parts of Electron's ipcRenderer used here; tests pass a fake. */
+export interface IpcRendererLike {
+  sendSync(channel: string, ...args: unknown[]): unknown;
+  invoke(channel: string, ...args: unknown[]): Promise<unknown>;
+}
+
+function isConnection(value: unknown): value is Connection {
+  const v = value as Partial<Connection> | null;
+  return typeof v?.baseUrl === 'string' && typeof v.token === 'string';
+}
+
+/**
+ * Builds `window.sputnik`: plain functions over named channels. Nothing of ipcRenderer itself
+ * (or its events) is handed to the page.
+ */
+export function createSputnikApi(ipc: IpcRendererLike): SputnikBridge {
+  let connection: Connection | undefined;
+  return Object.freeze({
+    connection(): Connection {
+      if (!connection) {
+        const value = ipc.sendSync(IPC.connection);
+        if (!isConnection(value)) throw new Error('Спутник не выдал адрес службы этому окну');
+        connection = Object.freeze({ baseUrl: value.baseUrl, token: value.token });
+      }
+      return connection;
+    },
+    async setAutostart(on: boolean): Promise<boolean> {
+      return (await ipc.invoke(IPC.setAutostart, on === true)) === true;
+    },
+    async getAutostart(): Promise<boolean> {
+      return (await ipc.invoke(IPC.getAutostart)) === true;
+    },
+    async showLogsFolder(): Promise<void> {
+      await ipc.invoke(IPC.showLogsFolder);
+    },
+    async quit(): Promise<void> {
+      await ipc.invoke(IPC.quit);
+    },
+  });
+}

@@ -1,0 +1,4 @@
+import { contextBridge, ipcRenderer } from 'electron';
+import { createSputnikApi } from './api.ts';
+
+contextBridge.exposeInMainWorld('sputnik', createSputnikApi(ipcRenderer));
