@@ -5,11 +5,10 @@ import { homedir } from 'node:os';
 import { loadConfig, parseConfig, type LoadedConfig } from './config/load.ts';
 import { FileSettingsStore, MemorySettingsStore } from './config/settings-store.ts';
 import { CONNECTORS, type Config } from './config/schema.ts';
-import { createCore, type Core } from './core/index.ts';
+import type { Core } from './core/index.ts';
 import { defaultDataDir } from './desktop/paths.ts';
 import { SputnikError } from './errors.ts';
-import { checkConnectors } from './core/check.ts';
-import { startSandbox, type Sandbox } from './sandbox/index.ts';
+import type { Sandbox } from './sandbox/index.ts';
 import { VERSION } from './version.ts';
 
 /** Exit codes: 0 ok; 1 a connector check failed / runtime failure; 2 bad usage or config; 3 port taken; 4 store unavailable. */
@@ -85,6 +84,7 @@ export async function main(argv: string[]): Promise<void> {
 
 async function runCheck(config: Config): Promise<boolean> {
   process.stdout.write('настройки: в порядке\n');
+  const { checkConnectors } = await import('./core/check.ts');
   const results = await checkConnectors(config);
   for (const r of results) process.stdout.write(`${r.connector}: ${r.ok === null ? 'выключен' : r.ok ? 'ok' : 'ошибка'}${r.message ? ` — ${r.message}` : ''}\n`);
   return results.every((r) => r.ok !== false);
@@ -107,6 +107,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   let loaded: LoadedConfig = values.config ? loadConfig(resolve(values.config)) : parseConfig({});
   let sandbox: Sandbox | undefined;
   if (sandboxMode) {
+    const { startSandbox } = await import('./sandbox/index.ts');
     sandbox = await startSandbox();
     loaded = parseConfig(deepMerge(loaded.config, sandbox.config), process.env, loaded.file);
   }
@@ -116,6 +117,8 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
 
   const settingsStore = loaded.file && !sandboxMode ? new FileSettingsStore(loaded.file, loaded.fromEnv) : new MemorySettingsStore();
   const tokenWasSet = Boolean(config.listener.token);
+  // Loaded here so --help, --version and check stay quick.
+  const { createCore } = await import('./core/index.ts');
   let core: Core;
   try {
     core = await createCore({ config, dataDir, sandbox: sandboxMode, settingsStore, fromEnv: loaded.fromEnv });

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * `check` command all come from here. Every object is strict: a typo must not silently
  * disable a connector.
  */
-const port = z.number().int().min(1).max(65535);
+// 0 = any free port (tests, several instances on one machine).
+const port = z.number().int().min(0).max(65535);
 const url = z.url({ protocol: /^https?$/, error: 'нужен адрес вида https://host или http://127.0.0.1:порт' });
 const secret = z.string().min(1);
 

@@ -1,17 +1,17 @@
 /**
  * The tray's one-glance summary of the core's health: an icon state and a Russian status line.
- * The shape mirrors the admin API's `/api/health`; only the fields read here are declared.
+ * The shape mirrors the core's health (detailed fields optional, as in `CoreHealth`).
  */
 export type ConnectorState = 'disabled' | 'ok' | 'failing' | 'paused';
 
 export interface HealthView {
   status: string;
   version: string;
-  sandbox: boolean;
+  sandbox?: boolean;
   listener: { url: string; exposed: boolean };
-  connectors: Record<string, { state: ConnectorState; lastError: { code: string; message: string } | null; since: string | null }>;
-  queue: { depth: number; oldestAgeSeconds: number | null };
-  store: { ok: boolean };
+  connectors?: Record<string, { state: ConnectorState; lastError: { code: string; message: string } | null; since: string | null }>;
+  queue?: { depth: number; oldestAgeSeconds: number | null };
+  store?: { ok: boolean };
 }
 
 export type TrayState = 'ok' | 'problem' | 'sandbox';
@@ -29,7 +29,7 @@ const CONNECTOR_NAMES: Readonly<Record<string, string>> = {
 };
 
 function names(health: HealthView, state: ConnectorState): string[] {
-  return Object.entries(health.connectors)
+  return Object.entries(health.connectors ?? {})
     .filter(([, c]) => c.state === state)
     .map(([key]) => CONNECTOR_NAMES[key] ?? key);
 }
@@ -38,15 +38,16 @@ function names(health: HealthView, state: ConnectorState): string[] {
 export function trayStatus(health: HealthView | Error): TrayStatus {
   if (health instanceof Error) return make('problem', 'Служба Спутника не отвечает');
   const problems: string[] = [];
-  if (!health.store.ok) problems.push('база данных недоступна');
+  if (health.store?.ok === false) problems.push('база данных недоступна');
   const failing = names(health, 'failing');
   if (failing.length > 0) problems.push(`нет связи: ${failing.join(', ')}`);
   const paused = names(health, 'paused');
   if (paused.length > 0) problems.push(`проверьте настройки: ${paused.join(', ')}`);
   if (problems.length === 0 && health.status !== 'ok') problems.push('есть неполадки');
-  const queue = health.queue.depth > 0 ? ` · в очереди ${health.queue.depth}` : '';
+  const depth = health.queue?.depth ?? 0;
+  const queue = depth > 0 ? ` · в очереди ${depth}` : '';
   if (problems.length > 0) return make('problem', capitalize(problems.join('; ')) + queue);
-  return make(health.sandbox ? 'sandbox' : 'ok', (health.sandbox ? 'Песочница: всё работает' : 'Всё работает') + queue);
+  return make(health.sandbox === true ? 'sandbox' : 'ok', (health.sandbox === true ? 'Песочница: всё работает' : 'Всё работает') + queue);
 }
 
 function make(state: TrayState, line: string): TrayStatus {

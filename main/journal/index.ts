@@ -128,7 +128,7 @@ export class Journal {
       error: e.error ? redactText(e.error, 2000, secrets) : null,
       entity: e.entity ?? null,
       jobId: e.jobId ?? null,
-      size: 200 + (req?.length ?? 0) + (res?.length ?? 0),
+      size: 200 + Buffer.byteLength(req ?? '') + Buffer.byteLength(res ?? ''),
     };
     return this.#store.commit
       .run(() => {

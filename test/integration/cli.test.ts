@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, startServe } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+function writeConfig(obj: unknown, text?: string): string {
+  const file = join(tempDir(), 'config.json');
+  writeFileSync(file, text ?? JSON.stringify(obj));
+  return file;
+}
+
+describe('sputnik --help / --version', () => {
+  it('prints the version and the usage', async () => {
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const h = await runCli(['--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('sputnik serve --config');
+    expect(h.stdout).toContain('sputnik check --config');
+  });
+
+  it('refuses an unknown command or option with exit 2 and one line', async () => {
+    const r = await runCli(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const o = await runCli(['serve', '--bogus']);
+    expect(o.code).toBe(2);
+    expect(o.stderr).toContain('--bogus');
+  });
+});
+
+describe('sputnik check', () => {
+  it('refuses an unknown config field with its path and exit 2', async () => {
+    const file = writeConfig({ passteam: { enabled: false, tokn: 'x' } });
+    const r = await runCli(['check', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('passteam.tokn');
+    expect(r.stderr).toContain('неизвестное поле');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('names a wrongly typed field', async () => {
+    const r = await runCli(['check', '--config', writeConfig({ listener: { port: 'восемь' } })]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('listener.port');
+  });
+
+  it('reads a config saved by Notepad (BOM) and reports a file that is not JSON', async () => {
+    const ok = await runCli(['check', '--config', writeConfig(null, '\uFEFF{"listener": {"port": 37999}}\r\n')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('passteam: выключен');
+    const bad = await runCli(['check', '--config', writeConfig(null, '{"listener": ')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('не JSON');
+    const missing = await runCli(['check', '--config', '/nonexistent/sputnik.json']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('не найден');
+  });
+
+  it('requires secrets of enabled connectors, and takes them from environment variables', async () => {
+    const file = writeConfig({ passteam: { enabled: true, templateId: 'tpl-1', baseUrl: 'http://127.0.0.1:9' } });
+    const without = await runCli(['check', '--config', file]);
+    expect(without.code).toBe(2);
+    expect(without.stderr).toContain('passteam.token');
+    expect(without.stderr).toContain('SPUTNIK_PASSTEAM_TOKEN');
+    const withEnv = await runCli(['check', '--config', file], { SPUTNIK_PASSTEAM_TOKEN: 'secret-token-123' });
+    expect(withEnv.stderr).not.toContain('passteam.token');
+    // connection refused on port 9: the check runs and fails in plain words, exit 1
+    expect(withEnv.code).toBe(1);
+    expect(withEnv.stdout).toMatch(/passteam: ошибка — .*отказал в соединении/);
+    expect(withEnv.stdout + withEnv.stderr).not.toContain('secret-token-123');
+  });
+
+  it('reports ok for a reachable connector', async () => {
+    const server = createHttpServer((_q, s) => s.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const file = writeConfig({ docpart: { enabled: true, baseUrl: `http://127.0.0.1:${port}`, techKey: 'k' } });
+      const r = await runCli(['check', '--config', file]);
+      expect(r.stdout).toContain('docpart: ok');
+      expect(r.code).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a non-loopback listener without a token', async () => {
+    const r = await runCli(['check', '--config', writeConfig({ listener: { host: '0.0.0.0' } })]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('listener.token');
+  });
+});
+
+describe('sputnik serve', () => {
+  it('needs --config or --sandbox', async () => {
+    const r = await runCli(['serve', '--data-dir', tempDir()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--config');
+  });
+
+  it('starts, answers health, prints both addresses, and stops cleanly on SIGTERM', async () => {
+    const dataDir = tempDir();
+    const file = writeConfig({ listener: { port: 0, token: 'from-file-token-1' }, ui: { port: 0 } });
+    const s = await startServe(['--config', file, '--data-dir', dataDir]);
+    expect(s.listenerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(s.uiLoginUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+$/);
+    expect(s.stdout()).not.toContain('from-file-token-1'); // a configured secret is never printed
+    const h = await fetch(`${s.listenerUrl}/v1/health`);
+    expect(await h.json()).toMatchObject({ status: 'ok' });
+    const authed = await fetch(`${s.listenerUrl}/v1/health`, { headers: { Authorization: 'Bearer from-file-token-1' } });
+    expect(await authed.json()).toHaveProperty('connectors');
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    expect(s.stdout()).toContain('Спутник остановлен');
+    expect(existsSync(join(dataDir, 'sputnik.db'))).toBe(true);
+    expect(existsSync(join(dataDir, 'sputnik.db-wal')) ? readFileSync(join(dataDir, 'sputnik.db-wal')).length : 0).toBe(0);
+  });
+
+  it('takes the listener token from SPUTNIK_LISTENER_TOKEN', async () => {
+    const file = writeConfig({ listener: { port: 0 }, ui: { port: 0 } });
+    const s = await startServe(['--config', file, '--data-dir', tempDir()], { SPUTNIK_LISTENER_TOKEN: 'env-token-abc' });
+    const r = await fetch(`${s.listenerUrl}/v1/health`, { headers: { Authorization: 'Bearer env-token-abc' } });
+    expect(await r.json()).toHaveProperty('queue');
+    s.child.kill('SIGINT');
+    expect(await s.exited).toBe(0);
+  });
+
+  it('a taken port: one line naming the port and what to do, exit 3', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await runCli(['serve', '--config', writeConfig({ listener: { port }, ui: { port: 0 } }), '--data-dir', tempDir()]);
+      expect(r.code).toBe(3);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(String(port));
+      expect(lines[0]).toContain('listener.port');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('sandbox mode says so in stdout and in health', async () => {
+    const s = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0']);
+    expect(s.stdout()).toContain('ПЕСОЧНИЦА');
+    expect(s.token).toBeTruthy();
+    const r = await fetch(`${s.listenerUrl}/v1/health`, { headers: { Authorization: `Bearer ${s.token}` } });
+    expect(await r.json()).toMatchObject({ sandbox: true });
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
+  it('an unopenable data dir: exit 4 with the reason', async () => {
+    const notADir = join(tempDir(), 'file');
+    writeFileSync(notADir, 'x');
+    const r = await runCli(['serve', '--sandbox', '--data-dir', notADir, '--port', '0', '--ui-port', '0']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('хранилище');
+  });
+});

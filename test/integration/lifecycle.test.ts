@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../main/config/load.ts';
+import { createCore } from '../../main/core/index.ts';
+import type { ModuleFactory } from '../../main/core/module.ts';
+import { openStore } from '../../main/store/index.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/** A connector whose deliveries take `ms` each. */
+function slowModule(ms: number, started: string[]): ModuleFactory {
+  return () => ({
+    name: 'slow',
+    workers: {
+      connector: 'passteam',
+      concurrency: 2,
+      handle: async (job) => {
+        started.push(job.key);
+        await new Promise((r) => setTimeout(r, ms));
+      },
+    },
+  });
+}
+
+async function coreWith(dataDir: string, modules: ModuleFactory[]) {
+  const { config } = parseConfig({ listener: { port: 0 }, ui: { port: 0 } }, {});
+  const core = await createCore({ config, dataDir, modules, quiet: true });
+  return { core, running: await core.start() };
+}
+
+describe('graceful stop', () => {
+  it('stops intake, lets running work finish within the grace period, and closes the store', async () => {
+    const dataDir = tempDir();
+    const started: string[] = [];
+    const { core, running } = await coreWith(dataDir, [slowModule(400, started)]);
+    await core.store.commit.run(() => core.store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:1', payload: {} }));
+    await expect.poll(() => started).toEqual(['card:1']);
+    const t0 = Date.now();
+    await core.stop(10_000);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(fetch(`${running.listenerUrl}/v1/health`)).rejects.toThrow(); // intake is closed
+    const store = openStore(dataDir);
+    expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'card:1'`).pluck().get()).toBe('done');
+    store.close();
+  });
+
+  it('work still running when the grace period ends goes back to the queue and runs after restart', async () => {
+    const dataDir = tempDir();
+    const started: string[] = [];
+    const { core } = await coreWith(dataDir, [slowModule(5000, started)]);
+    await core.store.commit.run(() => core.store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:2', payload: {} }));
+    await expect.poll(() => started).toEqual(['card:2']);
+    const t0 = Date.now();
+    await core.stop(300);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const store = openStore(dataDir);
+    expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'card:2'`).pluck().get()).toBe('queued');
+    store.close();
+
+    const again: string[] = [];
+    const second = await coreWith(dataDir, [slowModule(10, again)]);
+    await expect.poll(() => again).toEqual(['card:2']); // picked up at once, not after a lease timeout
+    await second.core.stop(1000);
+  });
+});

@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { openStore } from '../../main/store/index.ts';
+import { backoffMs, PROBE_CAP_MS } from '../../main/store/backoff.ts';
+import { WorkerPool } from '../../main/store/worker-pool.ts';
+import { DeliveryError } from '../../main/errors.ts';
+import type { Job } from '../../main/store/outbox.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+function clockStore() {
+  const clock = { t: 1_000_000 };
+  const dir = tempDir();
+  const store = openStore(dir, { now: () => clock.t, random: () => 0.5, leaseMs: 30_000 });
+  const enqueue = (key: string, payload: unknown, extra: Partial<{ coalesce: boolean; dedupe: string; connector: string }> = {}) =>
+    store.db.transaction(() => store.outbox.enqueue({ connector: extra.connector ?? 'passteam', kind: 'card.sync', key, payload, ...extra }))();
+  return { clock, store, dir, enqueue, outbox: store.outbox };
+}
+
+describe('backoff schedule', () => {
+  it('doubles from 1 s with jitter and caps at 1 h', () => {
+    const lo = (n: number) => backoffMs(n, { random: () => 0 });
+    const hi = (n: number) => backoffMs(n, { random: () => 1 });
+    expect([1, 2, 3, 4].map(hi)).toEqual([1000, 2000, 4000, 8000]);
+    expect([1, 2, 3, 4].map(lo)).toEqual([500, 1000, 2000, 4000]);
+    expect(hi(13)).toBe(3_600_000);
+    expect(hi(500)).toBe(3_600_000);
+    expect(lo(500)).toBe(1_800_000);
+    const samples = Array.from({ length: 200 }, () => backoffMs(5));
+    expect(new Set(samples).size).toBeGreaterThan(50); // jittered, not lockstep
+    expect(Math.min(...samples)).toBeGreaterThanOrEqual(8000);
+    expect(Math.max(...samples)).toBeLessThanOrEqual(16000);
+  });
+});
+
+describe('outbox', () => {
+  it('runs jobs of one key in order, one at a time; other keys in parallel', () => {
+    const { outbox, enqueue } = clockStore();
+    enqueue('card:1', { v: 1 }, { coalesce: false });
+    enqueue('card:1', { v: 2 }, { coalesce: false });
+    enqueue('card:2', { v: 'x' });
+    const first = outbox.claim('passteam', 10, 'w1');
+    expect(first.map((j) => [j.key, j.payload])).toEqual([
+      ['card:1', { v: 1 }],
+      ['card:2', { v: 'x' }],
+    ]);
+    expect(outbox.claim('passteam', 10, 'w1')).toEqual([]); // card:1 v2 waits for v1
+    outbox.complete(first[0], 'w1');
+    const next = outbox.claim('passteam', 10, 'w1');
+    expect(next.map((j) => j.payload)).toEqual([{ v: 2 }]);
+  });
+
+  it('coalesces: a newer queued state replaces the older queued one', () => {
+    const { outbox, enqueue, store } = clockStore();
+    const a = enqueue('card:7', { balance: 1 });
+    const b = enqueue('card:7', { balance: 2 });
+    const c = enqueue('card:7', { balance: 3 });
+    expect(b).toEqual({ id: a!.id, coalesced: true });
+    expect(c!.coalesced).toBe(true);
+    expect(store.db.prepare(`SELECT COUNT(*) FROM jobs`).pluck().get()).toBe(1);
+    expect(outbox.claim('passteam', 10, 'w').map((j) => j.payload)).toEqual([{ balance: 3 }]);
+  });
+
+  it('while a job runs, a new state queues behind it; if the running one is retried the newer one supersedes it', () => {
+    const { outbox, enqueue, clock } = clockStore();
+    enqueue('card:1', { balance: 1 });
+    const [running] = outbox.claim('passteam', 1, 'w');
+    enqueue('card:1', { balance: 2 });
+    enqueue('card:1', { balance: 3 });
+    outbox.retry(running, 'w', { code: 'network_error', message: 'down' });
+    const old = outbox.get(running.id)!;
+    expect(old.state).toBe('done');
+    expect(old.lastError?.code).toBe('superseded');
+    clock.t += 10 * PROBE_CAP_MS;
+    const [probe] = outbox.claim('passteam', 5, 'w');
+    expect(probe.payload).toEqual({ balance: 3 });
+    expect(probe.attempts).toBe(1); // inherits the backoff history
+  });
+
+  it('dedupe makes intake idempotent by key', () => {
+    const { enqueue, store } = clockStore();
+    expect(enqueue('item:1', { n: 1 }, { dedupe: 'item:1' })).not.toBeNull();
+    expect(enqueue('item:1', { n: 1 }, { dedupe: 'item:1' })).toBeNull();
+    expect(store.db.prepare(`SELECT COUNT(*) FROM jobs`).pluck().get()).toBe(1);
+  });
+
+  it('transport failures back off exponentially and are never given up', () => {
+    const { outbox, enqueue, clock } = clockStore();
+    enqueue('card:1', {});
+    const delays: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      clock.t += 4_000_000;
+      const [job] = outbox.claim('passteam', 1, 'w');
+      expect(job).toBeDefined();
+      const runAt = outbox.retry(job, 'w', { code: 'http_503', message: 'unavailable' });
+      delays.push(runAt - clock.t);
+    }
+    // random() = 0.5 → 3/4 of the ceiling
+    expect(delays.slice(0, 4)).toEqual([750, 1500, 3000, 6000]);
+    expect(delays[14]).toBe(2_700_000);
+    expect(outbox.get(1)!.state).toBe('queued');
+    expect(outbox.get(1)!.attempts).toBe(15);
+  });
+
+  it('business refusals fail at once and are not retried', () => {
+    const { outbox, enqueue, clock } = clockStore();
+    enqueue('card:1', {});
+    const [job] = outbox.claim('passteam', 1, 'w');
+    outbox.fail(job, 'w', { code: 'phone_taken', message: 'Телефон уже привязан' });
+    expect(outbox.get(job.id)).toMatchObject({ state: 'failed', lastError: { code: 'phone_taken' } });
+    clock.t += 10_000_000;
+    expect(outbox.claim('passteam', 10, 'w')).toEqual([]);
+    expect(outbox.connectorStatus('passteam').state).toBe('ok');
+  });
+
+  it('a connector whose remote is down lets one probe through; success releases every waiting job at once', () => {
+    const { outbox, enqueue, clock } = clockStore();
+    for (let i = 0; i < 5; i++) enqueue(`card:${i}`, {});
+    const jobs = outbox.claim('passteam', 5, 'w');
+    expect(jobs).toHaveLength(5);
+    for (const j of jobs) outbox.retry(j, 'w', { code: 'network_error', message: 'ECONNREFUSED' });
+    expect(outbox.connectorStatus('passteam').state).toBe('failing');
+    expect(outbox.claim('passteam', 5, 'w')).toEqual([]); // probe time not reached
+    clock.t = outbox.connectorStatus('passteam').nextProbeAt!;
+    const probe = outbox.claim('passteam', 5, 'w');
+    expect(probe).toHaveLength(1); // one probe while the remote is down, not five
+    expect(outbox.claim('passteam', 5, 'w')).toEqual([]); // nothing else while the probe runs
+    outbox.complete(probe[0], 'w');
+    expect(outbox.connectorStatus('passteam').state).toBe('ok');
+    expect(outbox.claim('passteam', 10, 'w')).toHaveLength(4); // released now, not after their own backoff
+  });
+
+  it('releases a long outage within seconds of the remote returning, not after the 1 h backoff', () => {
+    const { outbox, enqueue, clock } = clockStore();
+    enqueue('card:1', {});
+    enqueue('card:2', {});
+    for (let i = 0; i < 30; i++) {
+      const j = outbox.claim('passteam', 2, 'w');
+      for (const x of j) outbox.retry(x, 'w', { code: 'network_error', message: 'down' });
+      clock.t = Math.max(clock.t + 1, outbox.nextWakeAt('passteam')!);
+    }
+    // each job has failed ~15 times and waits for most of an hour; the connector probes every ≤ 30 s
+    expect(outbox.get(1)!.nextRunAt - clock.t).toBeGreaterThan(10 * 60_000);
+    expect(outbox.nextWakeAt('passteam')! - clock.t).toBeLessThanOrEqual(PROBE_CAP_MS);
+    clock.t = outbox.nextWakeAt('passteam')!;
+    const [probe] = outbox.claim('passteam', 2, 'w');
+    outbox.complete(probe, 'w');
+    expect(outbox.claim('passteam', 2, 'w')).toHaveLength(1);
+  });
+
+  it('refused credentials pause the connector (no hammering) until settings change', () => {
+    const { outbox, enqueue, clock } = clockStore();
+    enqueue('card:1', {});
+    enqueue('card:2', {});
+    const [job] = outbox.claim('passteam', 1, 'w');
+    outbox.pause(job, 'w', { code: 'auth_refused', message: 'Токен отклонён' });
+    expect(outbox.connectorStatus('passteam')).toMatchObject({ state: 'paused', lastError: { code: 'auth_refused' } });
+    expect(outbox.get(job.id)).toMatchObject({ state: 'queued', attempts: 0 });
+    clock.t += 86_400_000;
+    expect(outbox.claim('passteam', 10, 'w')).toEqual([]);
+    expect(outbox.nextWakeAt('passteam')).toBeNull();
+    outbox.resume('passteam');
+    expect(outbox.claim('passteam', 10, 'w')).toHaveLength(2);
+  });
+
+  it('leases: jobs held by a process that died return to the queue once the lease expires', () => {
+    const { outbox, enqueue, clock, store, dir } = clockStore();
+    enqueue('card:1', {});
+    const [job] = outbox.claim('passteam', 1, 'dead-process');
+    store.close();
+    const reopened = openStore(dir, { now: () => clock.t, leaseMs: 30_000 });
+    expect(reopened.outbox.recoverExpired()).toBe(0); // lease still valid
+    expect(reopened.outbox.claim('passteam', 1, 'new')).toEqual([]);
+    clock.t += 30_001;
+    expect(reopened.outbox.recoverExpired()).toBe(1);
+    const [again] = reopened.outbox.claim('passteam', 1, 'new');
+    expect(again.id).toBe(job.id);
+    expect(reopened.outbox.renew(job.id, 'dead-process')).toBe(false);
+    reopened.close();
+  });
+
+  it('change-feed seq is monotonic across restarts', () => {
+    const { store, dir } = clockStore();
+    const a = store.db.transaction(() => [store.nextSeq(), store.nextSeq()])();
+    store.close();
+    const again = openStore(dir);
+    expect(again.nextSeq()).toBe(a[1] + 1);
+    again.close();
+  });
+});
+
+describe('worker pool', () => {
+  it('delivers, retries transport errors, fails refusals, pauses on 401, stops gracefully', async () => {
+    const store = openStore(tempDir(), { leaseMs: 30_000 });
+    const seen: string[] = [];
+    const attempts = new Map<string, number>();
+    const pool = new WorkerPool(store.outbox);
+    pool.register({
+      connector: 'passteam',
+      concurrency: 4,
+      handle: async (job: Job) => {
+        const { mode } = job.payload as { mode: string };
+        const n = (attempts.get(job.key) ?? 0) + 1;
+        attempts.set(job.key, n);
+        seen.push(`${job.key}#${n}`);
+        if (mode === 'flaky' && n < 2) throw new DeliveryError('retry', 'http_503', 'down', { retryAfterMs: 10 });
+        if (mode === 'refuse') throw new DeliveryError('refused', 'phone_taken', 'занят');
+        if (mode === 'auth') throw new DeliveryError('auth', 'auth_refused', 'токен');
+      },
+    });
+    const settled: string[] = [];
+    pool.on('settled', (s) => settled.push(`${s.job.key}:${s.outcome}`));
+    pool.start();
+    await store.commit.run(() => {
+      store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'ok', payload: { mode: 'ok' } });
+      store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'flaky', payload: { mode: 'flaky' } });
+      store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'refuse', payload: { mode: 'refuse' } });
+    });
+    await expect.poll(() => settled.sort(), { timeout: 5000 }).toEqual(['flaky:done', 'flaky:retry', 'ok:done', 'refuse:failed']);
+    await store.commit.run(() => store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'auth', payload: { mode: 'auth' } }));
+    await expect.poll(() => store.outbox.connectorStatus('passteam').state, { timeout: 5000 }).toBe('paused');
+    await pool.stop(1000);
+    expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'auth'`).pluck().get()).toBe('queued');
+    store.close();
+  });
+
+  it('group commit: 1000 concurrent intake calls share few transactions and each resolves only after its row is committed', async () => {
+    const dir = tempDir();
+    const store = openStore(dir);
+    const reader = new Database(join(dir, 'sputnik.db'), { readonly: true });
+    const visible = reader.prepare(`SELECT COUNT(*) FROM jobs WHERE dedupe = ?`).pluck();
+    const notVisibleAtResolve: string[] = [];
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        store.commit
+          .run(() => store.outbox.enqueue({ connector: 'c', kind: 'k', key: `item:${i}`, payload: { i }, dedupe: `item:${i}` }))
+          .then(() => {
+            if (visible.get(`item:${i}`) !== 1) notVisibleAtResolve.push(`item:${i}`);
+          }),
+      ),
+    );
+    expect(notVisibleAtResolve).toEqual([]);
+    expect(reader.prepare(`SELECT COUNT(*) FROM jobs`).pluck().get()).toBe(1000);
+    expect(store.commit.batches).toBeLessThanOrEqual(5);
+    reader.close();
+    store.close();
+  });
+
+  it('group commit: one failing item rolls back alone; a store-level failure rejects the whole batch with 503', async () => {
+    const store = openStore(tempDir());
+    const ok = store.commit.run((db) => db.prepare(`INSERT INTO meta (key, value) VALUES ('a', '1')`).run());
+    const bad = store.commit.run((db) => {
+      db.prepare(`INSERT INTO meta (key, value) VALUES ('b', '1')`).run();
+      throw new Error('business rule');
+    });
+    await expect(ok).resolves.toBeDefined();
+    await expect(bad).rejects.toThrow('business rule');
+    expect(store.meta.get('a')).toBe('1');
+    expect(store.meta.get('b')).toBeUndefined();
+
+    const pages = store.db.pragma('page_count', { simple: true }) as number;
+    store.db.pragma(`max_page_count = ${pages}`);
+    const big = 'x'.repeat(100_000);
+    const results = await Promise.allSettled([
+      store.commit.run((db) => db.prepare(`INSERT INTO meta (key, value) VALUES ('c', ?)`).run(big)),
+      store.commit.run((db) => db.prepare(`INSERT INTO meta (key, value) VALUES ('d', '1')`).run()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ status: 503, code: 'store_unavailable' });
+    expect(store.meta.get('d')).toBeUndefined();
+    store.close();
+  });
+});
