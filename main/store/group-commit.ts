@@ -27,6 +27,7 @@ export class GroupCommit {
   #scheduled = false;
   #closed = false;
   #batches = 0;
+  #failing = false;
   readonly #runBatch: (batch: Pending[], out: Array<{ ok: boolean; value: unknown }>) => void;
 
   constructor(db: DB, opts: { maxBatch?: number } = {}) {
@@ -66,13 +67,20 @@ export class GroupCommit {
       try {
         this.#runBatch(batch, out);
         this.#batches++;
+        this.#failing = false;
       } catch (error) {
+        this.#failing = true;
         const e = error instanceof SputnikError ? error : errors.storeUnavailable(error);
         for (const p of batch) p.reject(e);
         continue;
       }
       batch.forEach((p, i) => (out[i].ok ? p.resolve(out[i].value) : p.reject(out[i].value)));
     }
+  }
+
+  /** False from a store-level write failure (disk full, I/O error) until the next successful commit. */
+  get healthy(): boolean {
+    return !this.#closed && !this.#failing;
   }
 
   get batches(): number {

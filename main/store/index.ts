@@ -31,7 +31,7 @@ export function openStore(dataDir: string, opts: OutboxOptions = {}): Store {
       set: (key, value) => void setMeta.run(key, value),
     },
     nextSeq: () => seq.get() as number,
-    writable: () => !closed && db.open,
+    writable: () => !closed && db.open && commit.healthy,
     close() {
       if (closed) return;
       closed = true;

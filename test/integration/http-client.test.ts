@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { createDispatcher, HttpClient, classifyStatus } from '../../main/http/client.ts';
+import { DeliveryError } from '../../main/errors.ts';
+import { Journal } from '../../main/journal/index.ts';
+import { openStore } from '../../main/store/index.ts';
+import { httpSchema } from '../../main/config/schema.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
+function client(timeoutSeconds = 30) {
+  const store = openStore(tempDir());
+  const journal = new Journal(store, { retentionDays: 30, maxMegabytes: 10, bodyLimitBytes: 4096, secrets: () => ['pt-token-secret'] });
+  const http = new HttpClient(createDispatcher(httpSchema.parse({ timeoutSeconds, connectTimeoutSeconds: 2 })), journal);
+  return { store, journal, http };
+}
+
+describe('outbound HTTP', () => {
+  it('sends, returns any status with its body, and journals the exchange without secrets', async () => {
+    const { server, url } = await serve((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        res.writeHead(409, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code: 409, echo: body, auth: req.headers.authorization }));
+      });
+    });
+    const { http, journal, store } = client();
+    try {
+      const r = await http.send({
+        system: 'passteam',
+        method: 'POST',
+        url: `${url}/oapi/v1/createcard`,
+        headers: { Authorization: 'pt-token-secret', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'values%5B%25PHONE%25%5D=%2B79876543210',
+        entity: 'card:1',
+      });
+      expect(r.status).toBe(409);
+      expect(JSON.parse(r.text).auth).toBe('pt-token-secret');
+      await expect.poll(() => journal.list().entries.length).toBe(1);
+      const e = journal.get(journal.list().entries[0].id)!;
+      expect(e).toMatchObject({ direction: 'out', system: 'passteam', status: 409, entity: 'card:1' });
+      expect(e.responseBody).not.toContain('pt-token-secret');
+      expect(e.requestBody).toContain('values%5B%25PHONE%25%5D');
+    } finally {
+      server.close();
+      await http.close();
+      store.close();
+    }
+  });
+
+  it('a refused connection is a retryable delivery error in plain Russian, journaled without a status', async () => {
+    const { server, url } = await serve(() => {});
+    server.close();
+    await once(server, 'close');
+    const { http, journal, store } = client();
+    const err = await http.send({ system: 'paykeeper', method: 'GET', url }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err.outcome).toBe('retry');
+    expect(err.message).toContain('отказал в соединении');
+    await expect.poll(() => journal.list().entries[0]?.error ?? null).toContain('отказал');
+    expect(journal.list().entries[0].status).toBeNull();
+    await http.close();
+    store.close();
+  });
+
+  it('a server that does not answer in time is a retryable timeout', async () => {
+    const { server, url } = await serve(() => {
+      /* never answers */
+    });
+    const { http, store } = client(1);
+    const err = await http.send({ system: 'docpart', method: 'GET', url }).catch((e) => e);
+    expect(err.outcome).toBe('retry');
+    expect(err.message).toContain('не ответил вовремя');
+    server.closeAllConnections();
+    server.close();
+    await http.close();
+    store.close();
+  });
+
+  it('classifies statuses for the outbox', () => {
+    expect([200, 401, 403, 409, 422, 429, 500, 503].map(classifyStatus)).toEqual(['ok', 'auth', 'auth', 'refused', 'refused', 'retry', 'retry', 'retry']);
+  });
+});
