@@ -201,6 +201,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       await Promise.allSettled(moduleStops.map((s) => s()));
       await workers.stop(Math.max(0, deadline - Date.now()));
       await http.close().catch(() => {});
+      journal.flush();
       store.close();
       log.info('sputnik stopped');
       await new Promise<void>((r) => log.flush(() => r()));

@@ -53,6 +53,7 @@ export interface JournalOptions {
   maxMegabytes: number;
   /** Secret values (tokens, passwords) to mask wherever they appear verbatim. */
   secrets?: () => string[];
+  flushMs?: number;
 }
 
 interface Row {
@@ -93,6 +94,9 @@ export class Journal {
   readonly #store: Store;
   readonly #opts: JournalOptions;
   readonly #s;
+  readonly #buffer: Array<Record<string, unknown> & { size: number }> = [];
+  #timer: NodeJS.Timeout | undefined;
+  readonly #insertAll: (rows: Array<Record<string, unknown> & { size: number }>) => void;
 
   constructor(store: Store, opts: JournalOptions) {
     this.#store = store;
@@ -107,15 +111,27 @@ export class Journal {
       pruneOld: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING size`).pluck(),
       pruneOldest: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING size`).pluck(),
     };
+    this.#insertAll = db.transaction((rows: Array<Record<string, unknown> & { size: number }>) => {
+      let bytes = 0;
+      for (const row of rows) {
+        this.#s.insert.run(row);
+        bytes += row.size;
+      }
+      this.#s.addBytes.run(bytes);
+    });
   }
 
-  /** Records an exchange after the fact; failures to record are swallowed (the exchange itself already happened). */
-  record(e: ExchangeInput): Promise<number | null> {
+  /**
+   * Records an exchange after the fact. Rows are buffered and written in one transaction every
+   * `flushMs` (and before any read), so the journal never adds pages to the fsync of a 1C
+   * request's own commit; a crash loses at most that moment of journal, never accepted work.
+   */
+  record(e: ExchangeInput): void {
     const secrets = this.#opts.secrets?.() ?? [];
     const limit = this.#opts.bodyLimitBytes;
     const req = redactText(e.requestBody, limit, secrets);
     const res = redactText(e.responseBody, limit, secrets);
-    const row = {
+    this.#buffer.push({
       at: e.at ?? Date.now(),
       direction: e.direction,
       system: e.system,
@@ -129,17 +145,29 @@ export class Journal {
       entity: e.entity ?? null,
       jobId: e.jobId ?? null,
       size: 200 + Buffer.byteLength(req ?? '') + Buffer.byteLength(res ?? ''),
-    };
-    return this.#store.commit
-      .run(() => {
-        const id = Number(this.#s.insert.run(row).lastInsertRowid);
-        this.#s.addBytes.run(row.size);
-        return id;
-      })
-      .catch(() => null);
+    });
+    if (this.#buffer.length >= 500) this.flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => this.flush(), this.#opts.flushMs ?? 250);
+      this.#timer.unref();
+    }
+  }
+
+  /** Writes buffered rows now. Failures are swallowed: the exchange itself already happened. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#buffer.length === 0) return;
+    const rows = this.#buffer.splice(0);
+    try {
+      this.#insertAll(rows);
+    } catch {
+      /* store unavailable: the journal is best-effort */
+    }
   }
 
   list(q: JournalQuery = {}): { entries: JournalEntry[]; next: string | null } {
+    this.flush();
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: limit + 1 };
@@ -161,12 +189,14 @@ export class Journal {
   }
 
   get(id: number): JournalEntryFull | undefined {
+    this.flush();
     const r = this.#s.get.get(id) as Row | undefined;
     return r && { ...toEntry(r), requestBody: r.req_body ?? null, responseBody: r.res_body ?? null };
   }
 
   /** One bounded pruning step (age, then size); call it on a timer so a huge journal never blocks. */
   prune(now = Date.now(), batch = 2000): number {
+    this.flush();
     return this.#store.db.transaction(() => {
       let removed = 0;
       let freed = 0;
@@ -186,6 +216,7 @@ export class Journal {
   }
 
   totalBytes(): number {
+    this.flush();
     return this.#s.bytes.get() as number;
   }
 }

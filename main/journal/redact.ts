@@ -2,7 +2,8 @@
  * Secrets never reach the journal, logs, errors or the UI: values of secret-looking keys in JSON,
  * form and query text are replaced, and Authorization-like header values are dropped.
  */
-const SECRET_KEY = /(token|password|passwd|pass|secret|tech_?key|api_?key|authorization|pwd)/i;
+// `pass` and `pwd` only as whole keys: `passport`, `passteam` are data, not secrets.
+const SECRET_KEY = /(token|password|passwd|secret|tech_?key|api_?key|authorization|^pass$|^pwd$)/i;
 
 export const MASK = '***';
 
@@ -14,7 +15,7 @@ export function redactText(text: string | undefined | null, limit: number, extra
     .replace(/("([^"\\]{0,64})"\s*:\s*)"((?:[^"\\]|\\.)*)"/g, (m, head: string, key: string) => (SECRET_KEY.test(key) ? `${head}"${MASK}"` : m))
     // token=...&  (form bodies and query strings; key may be PHP-style a[b])
     .replace(/(^|[?&])([^=&\s]{1,64})=([^&\s]*)/g, (m, lead: string, key: string) => (SECRET_KEY.test(decodeSafe(key)) ? `${lead}${key}=${MASK}` : m))
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${MASK}`);
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${MASK}`);
   for (const s of extraSecrets) if (s && s.length >= 4) out = out.split(s).join(MASK);
   if (out.length > limit) out = `${out.slice(0, limit)}… [обрезано, всего ${text.length} симв.]`;
   return out;

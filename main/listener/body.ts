@@ -6,6 +6,8 @@ import { SputnikError } from '../errors.ts';
  * cp866 (OEM), UTF-16LE with FF FE (КодировкаТекста.UTF16); JSON, or forms with PHP-style keys
  * (`holder[name]=…`, `invoices[0][amount]=…`). A Content-Type may be absent or text/plain: the
  * body is then sniffed. JSON numbers that a double cannot hold exactly stay decimal strings.
+ * Duplicate keys (`{"х":1,"х":2}`, which ЗаписьJSON can write, or `a=1&a=2`): the last one wins,
+ * in JSON and in forms alike.
  */
 
 const CHARSETS: Record<string, string> = {

@@ -25,6 +25,7 @@ export function serverOptions(opts: { bodyLimit: number; requestTimeoutMs: numbe
     exposeHeadRoutes: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     clientErrorHandler: clientError as unknown as FastifyServerOptions['clientErrorHandler'],
+    frameworkErrors: frameworkError as unknown as FastifyServerOptions['frameworkErrors'],
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
   };
 }
@@ -38,7 +39,24 @@ function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket
   if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
   let status = 400;
   let body = errorBody(400, 'malformed_request', 'Запрос не по протоколу HTTP/1.1');
-  if (err.code === 'HPE_HEADER_OVERFLOW') {
+  const verb = err.code === 'HPE_INVALID_METHOD' ? /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) \//.exec(err.rawPacket?.toString('latin1') ?? '')?.[1] : undefined;
+  if (verb) {
+    // A verb Node's parser does not know (ВызватьHTTPМетод("FOO", …)): the same answer as a known but unrouted one.
+    status = 405;
+    body = errorBody(405, 'method_not_allowed', `Метод ${verb} не поддерживается API Спутника`);
+  } else if (err.code === 'HPE_INVALID_URL') {
+    body = errorBody(
+      400,
+      'malformed_request',
+      'В адресе запроса недопустимые символы (кириллица, пробел): кодируйте части адреса через КодироватьСтроку(Значение, СпособКодированияСтроки.КодировкаURL)',
+    );
+  } else if (err.code === 'HPE_INVALID_HEADER_TOKEN' || err.code === 'HPE_LF_EXPECTED' || err.code === 'HPE_CR_EXPECTED' || err.code === 'HPE_INVALID_HEADER_VALUE') {
+    body = errorBody(
+      400,
+      'malformed_request',
+      'Заголовок запроса содержит перевод строки или недопустимый символ (например, Base64Строка() разбивает длинный Basic-токен на строки): уберите Символы.ВК и Символы.ПС из значения заголовка',
+    );
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
     const raw = err.rawPacket?.toString('latin1') ?? '';
     const lineEnd = raw.indexOf('\r\n');
     const urlTooLong = lineEnd < 0 || lineEnd > MAX_URL_LENGTH;
@@ -47,10 +65,16 @@ function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket
       ? errorBody(414, 'uri_too_long', `Адрес запроса длиннее ${MAX_URL_LENGTH} символов: передайте данные в теле запроса`)
       : errorBody(431, 'headers_too_large', 'Заголовки запроса слишком большие (больше 16 КБ)');
   }
-  const reason = status === 414 ? 'URI Too Long' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const reason = status === 414 ? 'URI Too Long' : status === 431 ? 'Request Header Fields Too Large' : status === 405 ? 'Method Not Allowed' : 'Bad Request';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** Router failures fastify answers itself unless told (a bad %-escape in the path, a path segment over maxParamLength). */
+function frameworkError(error: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  canonicalHeaders(req, reply, () => {});
+  sendError(reply, toSputnikError(error));
 }
 
 const CANONICAL: Record<string, string> = { 'www-authenticate': 'WWW-Authenticate', etag: 'ETag', 'x-request-id': 'X-Request-Id' };
@@ -89,6 +113,8 @@ export function toSputnikError(error: unknown): SputnikError {
       return new SputnikError(e.statusCode ?? 400, 'malformed_request', 'Неверный заголовок Content-Type или Content-Length', { field: 'Content-Type' });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new SputnikError(400, 'empty_body', 'Тело запроса пустое');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new SputnikError(414, 'uri_too_long', 'Часть адреса запроса длиннее 500 символов: передайте такие данные в теле запроса');
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new SputnikError(400, 'malformed_request', 'Неверный адрес запроса');
@@ -105,6 +131,9 @@ function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: s
   const zod = schema as z.ZodType;
   return (data: unknown) => {
     if (httpPart === 'body' && (data === null || data === undefined)) {
+      // A route whose body is optional takes a request without one.
+      const absent = zod.safeParse(undefined);
+      if (absent.success) return { value: absent.data };
       return { error: new SputnikError(400, 'empty_body', 'Тело запроса пустое: передайте JSON или форму') };
     }
     const r = zod.safeParse(data ?? {});

@@ -10,11 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * Debian chromium. Needs out/renderer (built here if missing) and /usr/bin/chromium.
  */
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = process.env.SPUTNIK_E2E_CLI ?? join(ROOT, 'main/cli.ts');
+const CLI = join(ROOT, 'main/cli.ts');
 const CHROMIUM = '/usr/bin/chromium';
 const UI_URL_RE = /https?:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+/;
 const LISTENER_RE = /API для 1С:\s*(http:\/\/127\.0\.0\.1:\d+)/;
 const BANNER = 'Песочница — внешние сервисы поддельные';
+const PROBE = 'e2e-probe-card';
 const STATE_LABELS = ['выключен', 'работает', 'нет связи', 'приостановлен: проверьте настройки'];
 
 let server: ChildProcess | undefined;
@@ -102,8 +103,9 @@ describe('UI in service mode (sandbox)', () => {
   }, 30_000);
 
   it('logs in by the printed link and shows the sandbox banner, status and the journal', async () => {
-    const res = await fetch(`${listenerUrl}/v1/health`);
-    expect(res.status).toBe(200);
+    expect((await fetch(`${listenerUrl}/v1/health`)).status).toBe(200);
+    // A second, different exchange so the search below has something to filter out.
+    expect((await fetch(`${listenerUrl}/v1/cards/${PROBE}`)).status).toBe(401);
 
     await page.goto(uiUrl);
     // The login link trades the token for a cookie and drops it from the address bar.
@@ -130,6 +132,9 @@ describe('UI in service mode (sandbox)', () => {
     expect(cells[4]).toContain('/v1/health');
     expect(cells[5]).toBe('200');
     expect(cells[6]).toMatch(/^[\d\u00a0\u202f ]+(,\d)?$/);
+
+    const probeRow = journalRows(page).filter({ hasText: PROBE }).first();
+    await expect.poll(() => probeRow.locator('td:nth-child(6)').textContent()).toBe('401');
   });
 
   it('searching refetches the journal from the server and filters the rows', async () => {
@@ -142,6 +147,7 @@ describe('UI in service mode (sandbox)', () => {
       const urls = await journalRows(page).locator('td:nth-child(5)').allTextContents();
       return urls.length > 0 && urls.every((u) => u.includes('health'));
     }).toBe(true);
+    expect(await journalRows(page).filter({ hasText: PROBE }).count()).toBe(0);
 
     const none = page.waitForResponse((r) => r.url().includes('/api/journal') && r.url().includes('q=zzz-'));
     await search.fill('zzz-нет-такого-обмена');
@@ -150,7 +156,7 @@ describe('UI in service mode (sandbox)', () => {
     await expect.poll(() => page.getByText('Ничего не найдено').isVisible()).toBe(true);
 
     await search.fill('');
-    await expect.poll(() => journalRows(page).filter({ hasText: '/v1/health' }).count()).toBeGreaterThan(0);
+    await expect.poll(() => journalRows(page).filter({ hasText: PROBE }).count()).toBe(1);
 
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-results/ui.png'), fullPage: true });

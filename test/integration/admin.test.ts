@@ -17,7 +17,7 @@ describe('admin API', () => {
     expect((await fetch(`${base}api/health`)).status).toBe(401);
     const bad = await fetch(`${base}?token=wrong`, { redirect: 'manual' });
     expect(bad.status).toBe(401);
-    expect((await bad.json()).error.code).toBe('unauthorized');
+    expect((await bad.json() as any).error.code).toBe('unauthorized');
     const login = await fetch(t.uiLoginUrl, { redirect: 'manual' });
     expect(login.status).toBe(303);
     const cookie = login.headers.get('set-cookie')!;
@@ -27,7 +27,7 @@ describe('admin API', () => {
     const page = await fetch(base, { headers: { cookie: cookieHeader } });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
-    const health = await (await fetch(`${base}api/health`, { headers: { cookie: cookieHeader } })).json();
+    const health = await (await fetch(`${base}api/health`, { headers: { cookie: cookieHeader } })).json() as any;
     expect(health).toMatchObject({ status: 'ok', listener: { url: t.listenerUrl, exposed: false }, connectors: { passteam: { state: 'disabled' } } });
     const bearer = await fetch(`${base}api/health`, { headers: { Authorization: `Bearer ${t.uiToken}` } });
     expect(bearer.status).toBe(200);
@@ -58,7 +58,7 @@ describe('admin API', () => {
     await t.api('/v1/_probe/items/a-1', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"value":"x"}' });
     await fetch(`${t.listenerUrl}/v1/health?token=${t.listenerToken}`);
     const base = uiBase(t.uiLoginUrl);
-    const get = async (q: string) => (await fetch(`${base}api/journal${q}`, { headers: { Authorization: `Bearer ${t.uiToken}` } })).json();
+    const get = async (q: string) => (await fetch(`${base}api/journal${q}`, { headers: { Authorization: `Bearer ${t.uiToken}` } })).json() as any;
     await expect.poll(async () => (await get('')).entries.length).toBe(3);
     const all = await get('');
     expect(all.entries.map((e: { method: string }) => e.method)).toEqual(['GET', 'PUT', 'POST']);
@@ -67,7 +67,7 @@ describe('admin API', () => {
     expect(all.entries[1]).toMatchObject({ status: 202, url: '/v1/_probe/items/a-1' });
     const found = await get('?q=Иванов');
     expect(found.entries).toHaveLength(1);
-    const full = await (await fetch(`${base}api/journal/${found.entries[0].id}`, { headers: { Authorization: `Bearer ${t.uiToken}` } })).json();
+    const full = await (await fetch(`${base}api/journal/${found.entries[0].id}`, { headers: { Authorization: `Bearer ${t.uiToken}` } })).json() as any;
     expect(full.requestBody).toContain('Иванов');
     expect(full.responseBody).toContain('1234.56');
     expect((await get('?limit=2')).next).not.toBeNull();
@@ -83,7 +83,7 @@ describe('admin API', () => {
     try {
       const base = uiBase(r.uiLoginUrl);
       const h = { Authorization: `Bearer ${r.uiToken}`, 'content-type': 'application/json', 'X-Sputnik-UI': '1' };
-      const view = await (await fetch(`${base}api/settings`, { headers: h })).json();
+      const view = await (await fetch(`${base}api/settings`, { headers: h })).json() as any;
       expect(JSON.stringify(view)).not.toContain('listener-secret-1');
       expect(view.secrets['listener.token']).toBe(true);
       expect(view.secrets['passteam.token']).toBe(false);
@@ -91,14 +91,14 @@ describe('admin API', () => {
 
       const bad = await fetch(`${base}api/settings`, { method: 'PUT', headers: h, body: JSON.stringify({ passteam: { enabled: true } }) });
       expect(bad.status).toBe(422);
-      const err = (await bad.json()).error;
+      const err = (await bad.json() as any).error;
       expect(err.field).toBe('passteam.token');
       expect(err.message).toMatch(/обязательно/);
       expect(JSON.parse(readFileSync(file, 'utf8')).passteam).toBeUndefined();
 
       const typo = await fetch(`${base}api/settings`, { method: 'PUT', headers: h, body: JSON.stringify({ passteam: { tokn: 'x' } }) });
       expect(typo.status).toBe(422);
-      expect((await typo.json()).error.field).toBe('passteam.tokn');
+      expect((await typo.json() as any).error.field).toBe('passteam.tokn');
 
       const good = await fetch(`${base}api/settings`, {
         method: 'PUT',
@@ -106,7 +106,7 @@ describe('admin API', () => {
         body: JSON.stringify({ passteam: { enabled: true, token: 'pt-secret-9', templateId: 'tpl', baseUrl: 'http://127.0.0.1:9' }, listener: { token: '' } }),
       });
       expect(good.status).toBe(200);
-      const saved = await good.json();
+      const saved = await good.json() as any;
       expect(JSON.stringify(saved)).not.toContain('pt-secret-9');
       expect(saved.secrets['passteam.token']).toBe(true);
       const onDisk = JSON.parse(readFileSync(file, 'utf8'));
@@ -122,6 +122,6 @@ describe('admin API', () => {
     const t = await startTestCore();
     const r = await fetch(`${uiBase(t.uiLoginUrl)}api/nope`, { headers: { Authorization: `Bearer ${t.uiToken}` } });
     expect(r.status).toBe(404);
-    expect((await r.json()).error.code).toBe('not_found');
+    expect((await r.json() as any).error.code).toBe('not_found');
   });
 });

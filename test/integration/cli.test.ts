@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startServe } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -118,6 +118,13 @@ describe('sputnik serve', () => {
     expect(await s.exited).toBe(0);
     expect(s.stdout()).toContain('Спутник остановлен');
     expect(existsSync(join(dataDir, 'sputnik.db'))).toBe(true);
+    const logs = readdirSync(join(dataDir, 'logs')).filter((f) => f.endsWith('.log'));
+    expect(logs.length).toBeGreaterThan(0);
+    const logText = logs.map((f) => readFileSync(join(dataDir, 'logs', f), 'utf8')).join('');
+    expect(logText).toContain('sputnik started');
+    expect(logText).toContain('sputnik stopped');
+    expect(logText).not.toContain('from-file-token-1');
+    expect(logText).not.toMatch(/token=[\w-]{20,}/); // the UI login token is printed once, never logged
     expect(existsSync(join(dataDir, 'sputnik.db-wal')) ? readFileSync(join(dataDir, 'sputnik.db-wal')).length : 0).toBe(0);
   });
 

@@ -1,0 +1,35 @@
+/**
+ * `npm run bench` (= node bench/run.ts [id…]): runs the benchmarks and prints each as a table
+ * with ratios against a baseline measured in the same run. Not part of `npm test`; no timed
+ * assertions — the figures are for people to read.
+ */
+import { availableParallelism, cpus } from 'node:os';
+import { printTable, type BenchResult } from './common.ts';
+import { benchGroupCommit } from './group-commit.ts';
+import { benchP1 } from './p1-intake.ts';
+import { benchP6 } from './p6-startup.ts';
+
+const BENCHES: Record<string, () => Promise<BenchResult>> = {
+  'group-commit': benchGroupCommit,
+  p1: benchP1,
+  p6: benchP6,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(w in BENCHES));
+if (unknown.length) {
+  console.error(`unknown benchmark: ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+
+console.log(`node ${process.version}, ${availableParallelism()} × ${cpus()[0]?.model ?? 'cpu'}, ${process.platform}`);
+const results: BenchResult[] = [];
+for (const id of wanted.length ? wanted : Object.keys(BENCHES)) {
+  const r = await BENCHES[id]!();
+  console.log(`\n== ${r.title}`);
+  printTable(r.rows);
+  for (const n of r.notes) console.log(`  note: ${n}`);
+  results.push(r);
+}
+console.log('\n== Summary');
+for (const r of results) console.log(`  ${r.id.padEnd(13)} ${r.summary}`);
