@@ -2,13 +2,10 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { loadConfig, parseConfig, type LoadedConfig } from './config/load.ts';
-import { FileSettingsStore, MemorySettingsStore } from './config/settings-store.ts';
+import { loadConfig } from './config/load.ts';
 import { CONNECTORS, type Config } from './config/schema.ts';
-import type { Core } from './core/index.ts';
-import { defaultDataDir } from './desktop/paths.ts';
+import { defaultDataDir } from './config/paths.ts';
 import { SputnikError } from './errors.ts';
-import type { Sandbox } from './sandbox/index.ts';
 import { VERSION } from './version.ts';
 
 /** Exit codes: 0 ok; 1 a connector check failed / runtime failure; 2 bad usage or config; 3 port taken; 4 store unavailable. */
@@ -104,37 +101,21 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   const port = portOption(values.port, 'port');
   const uiPort = portOption(values['ui-port'], 'ui-port');
 
-  let loaded: LoadedConfig = values.config ? loadConfig(resolve(values.config)) : parseConfig({});
-  let sandbox: Sandbox | undefined;
-  if (sandboxMode) {
-    const { startSandbox } = await import('./sandbox/index.ts');
-    sandbox = await startSandbox();
-    loaded = parseConfig(deepMerge(loaded.config, sandbox.config), process.env, loaded.file);
-  }
-  const config = loaded.config;
-  if (port !== undefined) config.listener.port = port;
-  if (uiPort !== undefined) config.ui.port = uiPort;
-
-  const settingsStore = loaded.file && !sandboxMode ? new FileSettingsStore(loaded.file, loaded.fromEnv) : new MemorySettingsStore();
-  const tokenWasSet = Boolean(config.listener.token);
   // Loaded here so --help, --version and check stay quick.
-  const { createCore } = await import('./core/index.ts');
-  let core: Core;
-  try {
-    core = await createCore({ config, dataDir, sandbox: sandboxMode, settingsStore, fromEnv: loaded.fromEnv });
-  } catch (e) {
-    await sandbox?.stop();
-    throw e;
-  }
+  const { startRun } = await import('./core/run.ts');
+  let tokenWasSet = false;
+  const run = await startRun({
+    configFile: values.config ? resolve(values.config) : undefined,
+    sandbox: sandboxMode,
+    dataDir,
+    adjust: (config) => {
+      if (port !== undefined) config.listener.port = port;
+      if (uiPort !== undefined) config.ui.port = uiPort;
+      tokenWasSet = Boolean(config.listener.token);
+    },
+  });
+  const { core, running, config, sandbox } = run;
   const firstRun = !core.store.meta.get('started_once');
-  let running;
-  try {
-    running = await core.start();
-  } catch (e) {
-    await core.stop(0);
-    await sandbox?.stop();
-    throw e;
-  }
   core.store.meta.set('started_once', '1');
 
   const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -143,7 +124,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   if (sandboxMode || (!tokenWasSet && firstRun)) out(`Токен для 1С (Authorization: Bearer …): ${running.listenerToken}`);
   else if (!tokenWasSet) out('Токен для 1С создан при первом запуске; задайте свой в listener.token или SPUTNIK_LISTENER_TOKEN');
   out(`Окно Спутника: ${running.uiLoginUrl}`);
-  if (sandboxMode && sandbox && sandbox.services.length === 0) out('Песочница: поддельные сервисы пока не подключены — коннекторы выключены');
+  if (sandbox && sandbox.services.length === 0) out('Песочница: поддельные сервисы пока не подключены — коннекторы выключены');
   for (const c of CONNECTORS) if (config[c].enabled) out(`${c}: включён (${(config[c] as { baseUrl?: string }).baseUrl ?? ''})`);
 
   let stopping = false;
@@ -154,23 +135,12 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
     }
     stopping = true;
     out(`Получен ${signal}: останавливаюсь (до 10 с на завершение текущих заданий)…`);
-    await core.stop(10_000);
-    await sandbox?.stop();
+    await run.stop(10_000);
     out('Спутник остановлен.');
     process.exit(EXIT.ok);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-}
-
-function deepMerge(a: unknown, b: unknown): unknown {
-  if (b === undefined) return a;
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
-    return out;
-  }
-  return b;
 }
 
 if (import.meta.main) {

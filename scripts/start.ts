@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { electronBinary } from '../main/desktop/electron-binary.ts';
-import { defaultDataDir, userConfigFile } from '../main/desktop/paths.ts';
+import { defaultDataDir, userConfigFile } from '../main/config/paths.ts';
 
 /**
  * `npm start`: the desktop app when Electron's binary is installed, otherwise service mode on

@@ -7,7 +7,7 @@ import { Autostart, isHiddenLaunch } from './autostart.ts';
 import { startDesktopCore, type DesktopCore } from './core.ts';
 import { trayIconPng } from './icons.ts';
 import { registerIpc } from './ipc.ts';
-import { defaultDataDir, logsDir, userConfigFile } from './paths.ts';
+import { defaultDataDir, logsDir, userConfigFile } from '../config/paths.ts';
 import { createWillQuitHandler } from './quit.ts';
 import type { TrayState } from './status.ts';
 import { TrayService } from './tray.ts';

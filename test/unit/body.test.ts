@@ -17,7 +17,7 @@ interface PlatformCase {
   platformRaisesError?: boolean;
 }
 
-const CASES: PlatformCase[] = JSON.parse(readFileSync(new URL('../../../shared/conformance/onec-platform-cases.json', import.meta.url), 'utf8')).cases;
+const CASES: PlatformCase[] = JSON.parse(readFileSync(new URL('../fixtures/conformance/onec-platform-cases.json', import.meta.url), 'utf8')).cases;
 
 function platformCase(id: string): PlatformCase {
   const c = CASES.find((x) => x.id === id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultDataDir, logsDir, userConfigFile } from '../../main/desktop/paths.ts';
+import { defaultDataDir, logsDir, userConfigFile } from '../../main/config/paths.ts';
 
 describe('desktop paths', () => {
   it('Linux follows XDG and falls back to ~/.config and ~/.local/share', () => {

@@ -14,7 +14,7 @@ import {
 
 /**
  * 1C's values as the real platform writes them (onec.md §1.8–1.9, §7) → typed values.
- * Where a measured output exists in /work/shared/conformance/onec-platform-cases.json the test feeds
+ * Where a measured output exists in test/fixtures/conformance/onec-platform-cases.json (a copy of the shared conformance data) the test feeds
  * the platform's exact UTF-8 bytes (platformOutputUtf8Hex) into the parser.
  */
 
@@ -25,7 +25,7 @@ interface PlatformCase {
   platformBytesHex?: string;
 }
 
-const CASES: PlatformCase[] = JSON.parse(readFileSync(new URL('../../../shared/conformance/onec-platform-cases.json', import.meta.url), 'utf8')).cases;
+const CASES: PlatformCase[] = JSON.parse(readFileSync(new URL('../fixtures/conformance/onec-platform-cases.json', import.meta.url), 'utf8')).cases;
 
 function platformCase(id: string): PlatformCase {
   const c = CASES.find((x) => x.id === id);

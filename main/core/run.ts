@@ -1,0 +1,76 @@
+import { loadConfig, parseConfig, type LoadedConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { FileSettingsStore, MemorySettingsStore } from '../config/settings-store.ts';
+import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { createCore, type Core, type RunningCore } from './index.ts';
+
+export interface RunOptions {
+  /** The user's config file; without one the run is the sandbox. */
+  configFile?: string;
+  sandbox: boolean;
+  dataDir: string;
+  rendererDir?: string;
+  /** Last-moment changes (command-line ports). */
+  adjust?: (config: Config) => void;
+}
+
+export interface Run {
+  core: Core;
+  running: RunningCore;
+  config: Config;
+  sandbox: Sandbox | undefined;
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
+ * One way to start Sputnik, shared by `sputnik serve` and the desktop shell: load the config
+ * (or start the fakes and point the connectors at them), pick where settings are saved, start
+ * the core, and undo everything already started when a step fails.
+ */
+export async function startRun(opts: RunOptions): Promise<Run> {
+  let loaded: LoadedConfig = opts.configFile ? loadConfig(opts.configFile) : parseConfig({});
+  let sandbox: Sandbox | undefined;
+  if (opts.sandbox) {
+    sandbox = await startSandbox();
+    try {
+      loaded = parseConfig(deepMerge(loaded.config, sandbox.config), process.env, loaded.file);
+    } catch (error) {
+      await sandbox.stop();
+      throw error;
+    }
+  }
+  const config = loaded.config;
+  opts.adjust?.(config);
+  // Sandbox settings point at fakes: never write them over the user's real config.
+  const settingsStore = loaded.file && !opts.sandbox ? new FileSettingsStore(loaded.file, loaded.fromEnv) : new MemorySettingsStore();
+  let core: Core | undefined;
+  try {
+    core = await createCore({ config, dataDir: opts.dataDir, sandbox: opts.sandbox, settingsStore, fromEnv: loaded.fromEnv, rendererDir: opts.rendererDir });
+    const running = await core.start();
+    const started = core;
+    return {
+      core: started,
+      running,
+      config,
+      sandbox,
+      async stop(graceMs) {
+        await started.stop(graceMs);
+        await sandbox?.stop();
+      },
+    };
+  } catch (error) {
+    await core?.stop(0);
+    await sandbox?.stop();
+    throw error;
+  }
+}
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (b === undefined) return a;
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
+    return out;
+  }
+  return b;
+}
