@@ -72,6 +72,8 @@ interface Row {
   res_body?: string | null;
 }
 
+const JOURNAL_CHUNK = 200;
+
 const toEntry = (r: Row): JournalEntry => ({
   id: r.id,
   at: new Date(r.at).toISOString(),
@@ -111,7 +113,7 @@ export class Journal {
       pruneOld: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING size`).pluck(),
       pruneOldest: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING size`).pluck(),
     };
-    this.#insertAll = db.transaction((rows: Array<Record<string, unknown> & { size: number }>) => {
+    const insertAll = db.transaction((rows: Array<Record<string, unknown> & { size: number }>) => {
       let bytes = 0;
       for (const row of rows) {
         this.#s.insert.run(row);
@@ -119,6 +121,16 @@ export class Journal {
       }
       this.#s.addBytes.run(bytes);
     });
+    // Journal commits skip their own fsync (synchronous=NORMAL for just this transaction): the
+    // next intake commit's fsync makes them durable too, since the WAL is written in order.
+    this.#insertAll = (rows) => {
+      db.pragma('synchronous = NORMAL');
+      try {
+        insertAll(rows);
+      } finally {
+        db.pragma('synchronous = FULL');
+      }
+    };
   }
 
   /**
@@ -146,23 +158,32 @@ export class Journal {
       jobId: e.jobId ?? null,
       size: 200 + Buffer.byteLength(req ?? '') + Buffer.byteLength(res ?? ''),
     });
-    if (this.#buffer.length >= 500) this.flush();
-    else if (!this.#timer) {
-      this.#timer = setTimeout(() => this.flush(), this.#opts.flushMs ?? 250);
+    if (!this.#timer) {
+      this.#timer = setTimeout(() => this.flush(false), this.#opts.flushMs ?? 250);
       this.#timer.unref();
     }
   }
 
-  /** Writes buffered rows now. Failures are swallowed: the exchange itself already happened. */
-  flush(): void {
+  /**
+   * Writes buffered rows: all of them now when `all` (before a read or on stop), otherwise in
+   * chunks, one per event-loop turn, so a burst of journal rows never stalls a 1C request.
+   * Failures are swallowed: the exchange itself already happened.
+   */
+  flush(all = true): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#buffer.length === 0) return;
-    const rows = this.#buffer.splice(0);
-    try {
-      this.#insertAll(rows);
-    } catch {
-      /* store unavailable: the journal is best-effort */
+    while (this.#buffer.length > 0) {
+      const rows = this.#buffer.splice(0, JOURNAL_CHUNK);
+      try {
+        this.#insertAll(rows);
+      } catch {
+        /* store unavailable: the journal is best-effort */
+      }
+      if (!all && this.#buffer.length > 0) {
+        this.#timer = setTimeout(() => this.flush(false), 0);
+        this.#timer.unref();
+        return;
+      }
     }
   }
 

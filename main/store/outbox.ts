@@ -110,8 +110,9 @@ export class Outbox {
     this.#random = opts.random ?? Math.random;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.#s = {
-      coalesce: db.prepare(`UPDATE jobs SET payload = @payload, kind = @kind, updated_at = @now
-        WHERE id = (SELECT id FROM jobs WHERE key = @key AND state = 'queued' AND coalesce = 1 ORDER BY id DESC LIMIT 1) RETURNING id`),
+      // A SELECT then an UPDATE by id: an UPDATE … RETURNING that matches nothing costs more than both.
+      queuedForKey: db.prepare(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 ORDER BY id DESC LIMIT 1`).pluck(),
+      replacePayload: db.prepare(`UPDATE jobs SET payload = @payload, kind = @kind, updated_at = @now WHERE id = @id`),
       insert: db.prepare(`INSERT INTO jobs (connector, kind, key, payload, dedupe, coalesce, state, next_run_at, created_at, updated_at)
         VALUES (@connector, @kind, @key, @payload, @dedupe, @coalesce, 'queued', @runAt, @now, @now) ON CONFLICT DO NOTHING RETURNING id`),
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
@@ -158,8 +159,11 @@ export class Outbox {
     };
     this.#notifySoon(input.connector);
     if (params.coalesce) {
-      const hit = this.#s.coalesce.get(params) as { id: number } | undefined;
-      if (hit) return { id: hit.id, coalesced: true };
+      const id = this.#s.queuedForKey.get(input.key) as number | undefined;
+      if (id !== undefined) {
+        this.#s.replacePayload.run({ id, payload: params.payload, kind: params.kind, now });
+        return { id, coalesced: true };
+      }
     }
     const row = this.#s.insert.get(params) as { id: number } | undefined;
     return row ? { id: row.id, coalesced: false } : null;
