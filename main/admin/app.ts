@@ -27,7 +27,6 @@ export interface AdminOptions {
  */
 export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstance> {
   const app = Fastify(serverOptions({ bodyLimit: 1024 * 1024, requestTimeoutMs: 60_000 })).withTypeProvider<ZodTypeProvider>();
-  installCommon(app, { allowedHosts: () => allowedHostSet('127.0.0.1') });
 
   const isAuthed = (req: FastifyRequest) => {
     const auth = req.headers.authorization;
@@ -36,14 +35,16 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     return cookie !== undefined && sameSecret(cookie, opts.token);
   };
 
-  app.addHook('onRequest', (req, _reply, done) => {
-    const path = req.url.split('?')[0];
-    if (!path.startsWith('/api/')) return done();
-    if (!isAuthed(req)) return done(new SputnikError(401, 'unauthorized', 'Нужен вход: откройте адрес с токеном, который Спутник напечатал при запуске'));
-    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers['x-sputnik-ui'] !== '1') {
-      return done(new SputnikError(403, 'csrf_refused', 'Запрос отклонён: нет заголовка X-Sputnik-UI'));
-    }
-    done();
+  installCommon(app, {
+    allowedHosts: allowedHostSet('127.0.0.1'),
+    guard: (req) => {
+      if (!req.url.startsWith('/api/')) return undefined;
+      if (!isAuthed(req)) return new SputnikError(401, 'unauthorized', 'Нужен вход: откройте адрес с токеном, который Спутник напечатал при запуске');
+      if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers['x-sputnik-ui'] !== '1') {
+        return new SputnikError(403, 'csrf_refused', 'Запрос отклонён: нет заголовка X-Sputnik-UI');
+      }
+      return undefined;
+    },
   });
 
   app.get('/', async (req, reply) => {

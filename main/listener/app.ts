@@ -40,9 +40,19 @@ const PUBLIC = new Set(['/v1/health', '/v1/openapi.json']);
 export async function createListenerApp(opts: ListenerOptions): Promise<ListenerApp> {
   const app = Fastify(serverOptions({ bodyLimit: BODY_LIMIT, requestTimeoutMs: opts.config.requestTimeoutSeconds * 1000 })).withTypeProvider<ZodTypeProvider>();
   let port = opts.config.port;
-  const hosts = () => allowedHostSet(opts.config.host);
+  const hosts = allowedHostSet(opts.config.host);
+  const cors = () => new SputnikError(403, 'cors_refused', 'Запросы из браузеров с других сайтов (CORS) не принимаются');
   installCommon(app, {
     allowedHosts: hosts,
+    guard: (req) => {
+      // Browsers: no CORS, no preflights, no cross-origin calls (1C never sends Origin).
+      if (req.method === 'OPTIONS') return cors();
+      const origin = req.headers.origin;
+      if (origin !== undefined && !sameOrigin(origin, hosts, port)) return cors();
+      const path = req.url.split('?')[0];
+      if (!path.startsWith('/v1/') || PUBLIC.has(path)) return undefined;
+      return authorized(req, opts.token()) ? undefined : errors.unauthorized();
+    },
     onError: (e, req) => {
       if (e.status >= 500) opts.log?.('listener error', { url: req.url, code: e.code, err: (e.cause as Error)?.message ?? e.message });
     },
@@ -50,29 +60,6 @@ export async function createListenerApp(opts: ListenerOptions): Promise<Listener
   app.addHook('onListen', function () {
     const a = this.server.address();
     if (a && typeof a === 'object') port = a.port;
-  });
-
-  // Browsers: no CORS, no preflights, no cross-origin calls (1C never sends Origin).
-  app.addHook('onRequest', (req, _reply, done) => {
-    if (req.method === 'OPTIONS') return done(new SputnikError(403, 'cors_refused', 'Запросы из браузеров с других сайтов (CORS) не принимаются'));
-    const origin = req.headers.origin;
-    if (origin !== undefined) {
-      let host: string | null = null;
-      try {
-        const u = new URL(origin);
-        host = Number(u.port || 80) === port ? u.hostname.toLowerCase().replace(/^\[?(.*?)\]?$/, (h) => (h.includes(':') ? h : h)) : null;
-      } catch {
-        /* not a URL */
-      }
-      if (host === null || !hosts().has(host)) return done(new SputnikError(403, 'cors_refused', 'Запросы из браузеров с других сайтов (CORS) не принимаются'));
-    }
-    done();
-  });
-
-  app.addHook('onRequest', (req, _reply, done) => {
-    const path = req.url.split('?')[0];
-    if (!path.startsWith('/v1/') || PUBLIC.has(path)) return done();
-    done(authorized(req, opts.token()) ? undefined : errors.unauthorized());
   });
 
   app.removeAllContentTypeParsers();
@@ -139,15 +126,27 @@ export function authorized(req: FastifyRequest, token: string): boolean {
   return false;
 }
 
+/** The swagger page asking for its own JSON from a browser on this port. */
+function sameOrigin(origin: string, hosts: Set<string>, port: number): boolean {
+  try {
+    const u = new URL(origin);
+    return u.protocol === 'http:' && Number(u.port || 80) === port && hosts.has(u.hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
+// Callback-style hooks: an async hook costs extra promise turns on every request.
 function journalHooks(app: ListenerApp, journal: Journal): void {
-  app.addHook('onSend', async (req, _reply, payload) => {
+  app.addHook('onSend', (req, _reply, payload, done) => {
     if (typeof payload === 'string') req.replyText = payload;
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
+    done();
     const path = req.url.split('?')[0];
     if (path.startsWith('/docs') || path === '/v1/openapi.json') return;
-    void journal.record({
+    journal.record({
       direction: 'in',
       system: '1c',
       method: req.method,
