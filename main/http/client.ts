@@ -140,3 +140,24 @@ export function classifyStatus(status: number): 'ok' | 'retry' | 'auth' | 'refus
   if (status === 408 || status === 425 || status === 429 || status >= 500) return 'retry';
   return 'refused';
 }
+
+/**
+ * The outbox outcome of a remote answer when its protocol has no better signal: 2xx passes,
+ * 401/403 pause the connector, 408/425/429/5xx are retried (honouring Retry-After), other 4xx
+ * are business refusals. Connectors whose protocol says more (a `code` in the body) decide first.
+ */
+export function assertDelivered(res: OutboundResponse, system: string): void {
+  const outcome = classifyStatus(res.status);
+  if (outcome === 'ok') return;
+  const detail = res.text.slice(0, 200).replace(/\s+/g, ' ').trim();
+  if (outcome === 'auth') {
+    throw new DeliveryError('auth', 'credentials_refused', `${system}: учётные данные отклонены (HTTP ${res.status}); обмен приостановлен до изменения настроек`, { status: 502 });
+  }
+  if (outcome === 'retry') {
+    const after = Number(res.headers['retry-after']);
+    throw new DeliveryError('retry', `http_${res.status}`, `${system}: сервис временно недоступен (HTTP ${res.status})${detail ? `: ${detail}` : ''}`, {
+      retryAfterMs: Number.isFinite(after) && after > 0 ? Math.min(after, 3600) * 1000 : undefined,
+    });
+  }
+  throw new DeliveryError('refused', `http_${res.status}`, `${system}: запрос отклонён (HTTP ${res.status})${detail ? `: ${detail}` : ''}`, { status: 422 });
+}
