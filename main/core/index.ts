@@ -18,6 +18,7 @@ import { WorkerPool } from '../store/worker-pool.ts';
 import { VERSION } from '../version.ts';
 import type { CoreModule, ModuleFactory } from './module.ts';
 import { SettingsService } from './settings.ts';
+import { DeliveryWaits } from './wait.ts';
 
 export interface CoreOptions {
   config: Config;
@@ -84,7 +85,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const journal = new Journal(store, { ...opts.config.journal, secrets });
   const http = new HttpClient(createDispatcher(opts.config.http), journal);
   const workers = new WorkerPool(store.outbox, { log: logFn });
-  const modules: CoreModule[] = (opts.modules ?? []).map((f) => f({ store, journal, http, workers, config: () => settings.config, log }));
+  const waits = new DeliveryWaits(workers);
+  const modules: CoreModule[] = (opts.modules ?? []).map((f) => f({ store, journal, http, workers, waits, config: () => settings.config, log }));
   for (const m of modules) if (m.workers) workers.register(m.workers);
 
   let listenerUrl = '';
@@ -195,12 +197,13 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       stopped = true;
       timers.forEach(clearInterval);
       const deadline = Date.now() + graceMs;
-      // Intake first: no new work is accepted while the rest winds down.
+      // Intake first: no new work is accepted while the rest winds down; waiting callers get 202 now.
+      waits.close();
       listener?.server.closeIdleConnections?.();
       await Promise.allSettled([listener?.close(), admin?.close()]);
       await Promise.allSettled(moduleStops.map((s) => s()));
       await workers.stop(Math.max(0, deadline - Date.now()));
-      await http.close().catch(() => {});
+      await http.destroy().catch(() => {}); // running work had its grace period; the rest is requeued
       journal.flush();
       store.close();
       log.info('sputnik stopped');

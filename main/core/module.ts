@@ -5,6 +5,7 @@ import type { ListenerDomain } from '../listener/app.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
+import type { DeliveryWaits } from './wait.ts';
 
 /** What the core hands each domain module. */
 export interface ModuleContext {
@@ -12,6 +13,8 @@ export interface ModuleContext {
   journal: Journal;
   http: HttpClient;
   workers: WorkerPool;
+  /** Bounded waits for a delivery (`?wait=`). */
+  waits: DeliveryWaits;
   config: () => Config;
   log: Logger;
 }

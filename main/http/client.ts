@@ -92,6 +92,11 @@ export class HttpClient {
   close(): Promise<void> {
     return this.#dispatcher.close();
   }
+
+  /** Aborts whatever is still in flight (after the stop's grace period ran out). */
+  destroy(): Promise<void> {
+    return this.#dispatcher.destroy();
+  }
 }
 
 /** A transport failure in plain Russian, naming the host. */

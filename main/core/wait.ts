@@ -1,0 +1,71 @@
+import type { Settled, WorkerPool } from '../store/worker-pool.ts';
+import type { JobError } from '../store/outbox.ts';
+import { onecInteger } from '../listener/onec-values.ts';
+
+/** `?wait=SECONDS` (0–30) on calls that reach a remote service; the default differs per domain. */
+export function waitQuery(defaultSeconds: number) {
+  return onecInteger({ min: 0, max: 30 })
+    .optional()
+    .transform((v) => v ?? defaultSeconds)
+    .describe(`Сколько секунд ждать ответа внешнего сервиса (0–30, по умолчанию ${defaultSeconds}); не дождались — 202 и state=queued, работа продолжится`);
+}
+
+export type WaitResult = { outcome: 'done' } | { outcome: 'failed'; error: JobError } | { outcome: 'timeout' };
+
+interface Waiter {
+  key: string;
+  fromId: number;
+  resolve: (r: WaitResult) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Lets a request wait (bounded) for the delivery of the work it just stored. Waits are by key
+ * from a job id on, so a coalesced or superseding job for the same key ends the wait too.
+ * Retries and pauses keep waiting until the deadline; closing ends every wait at once.
+ */
+export class DeliveryWaits {
+  readonly #waiters = new Set<Waiter>();
+  #closed = false;
+
+  constructor(workers: WorkerPool) {
+    workers.on('settled', (s) => this.#onSettled(s));
+  }
+
+  wait(key: string, fromJobId: number, seconds: number): Promise<WaitResult> {
+    if (seconds <= 0 || this.#closed) return Promise.resolve({ outcome: 'timeout' });
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        key,
+        fromId: fromJobId,
+        resolve: (r) => {
+          clearTimeout(waiter.timer);
+          this.#waiters.delete(waiter);
+          resolve(r);
+        },
+        timer: setTimeout(() => waiter.resolve({ outcome: 'timeout' }), seconds * 1000),
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Stop: nobody waits for a delivery that will not happen in this process. */
+  close(): void {
+    this.#closed = true;
+    for (const w of [...this.#waiters]) w.resolve({ outcome: 'timeout' });
+  }
+
+  get pending(): number {
+    return this.#waiters.size;
+  }
+
+  #onSettled(s: Settled): void {
+    if (s.outcome !== 'done' && s.outcome !== 'failed') return;
+    if (s.job.lastError?.code === 'superseded') return;
+    for (const w of [...this.#waiters]) {
+      if (w.key !== s.job.key || s.job.id < w.fromId) continue;
+      w.resolve(s.outcome === 'done' ? { outcome: 'done' } : { outcome: 'failed', error: s.error! });
+    }
+  }
+}
+
