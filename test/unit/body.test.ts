@@ -3,27 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { SputnikError } from '../../main/errors.ts';
 import { decodeBody, parseContentType, parseForm, parseJson, parseOnecBody } from '../../main/listener/body.ts';
 import { echoBody } from '../fixtures/probe-domain.ts';
+import { PLATFORM_CASES, platformCase } from '../helpers/conformance.ts';
 
 /**
  * Request bodies as 1C sends them (onec.md §1.2–1.3, §1.8, §7): encodings, BOMs, JSON written by
  * ЗаписьJSON, PHP-style forms. Driven by the platform's measured bytes where they exist.
  */
 
-interface PlatformCase {
-  id: string;
-  platformOutput: string | null;
-  platformOutputUtf8Hex?: string;
-  platformBytesHex?: string;
-  platformRaisesError?: boolean;
-}
-
-const CASES: PlatformCase[] = JSON.parse(readFileSync(new URL('../fixtures/conformance/onec-platform-cases.json', import.meta.url), 'utf8')).cases;
-
-function platformCase(id: string): PlatformCase {
-  const c = CASES.find((x) => x.id === id);
-  if (!c) throw new Error(`conformance case ${id} is missing from onec-platform-cases.json`);
-  return c;
-}
 const utf8Bytes = (id: string) => Buffer.from(platformCase(id).platformOutputUtf8Hex!, 'hex');
 const fileBytes = (id: string) => Buffer.from(platformCase(id).platformBytesHex!, 'hex');
 
@@ -160,7 +146,7 @@ describe('JSON as ЗаписьJSON writes it (parseJson / parseOnecBody)', () =>
     },
   };
 
-  const writerIds = CASES.filter((c) => c.id.startsWith('JSON.WRITE.') && c.platformOutputUtf8Hex).map((c) => c.id);
+  const writerIds = PLATFORM_CASES.filter((c) => c.id.startsWith('JSON.WRITE.') && c.platformOutputUtf8Hex).map((c) => c.id);
   it('every JSON.WRITE.* output of the platform has an expectation here', () => {
     expect(writerIds.length).toBeGreaterThanOrEqual(13);
     for (const id of writerIds) expect(expected, id).toHaveProperty([id]);

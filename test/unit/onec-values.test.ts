@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   onecBoolean,
@@ -11,6 +10,7 @@ import {
   parseOnecNumber,
   toOnecDateTime,
 } from '../../main/listener/onec-values.ts';
+import { PLATFORM_CASES, platformCase } from '../helpers/conformance.ts';
 
 /**
  * 1C's values as the real platform writes them (onec.md §1.8–1.9, §7) → typed values.
@@ -18,20 +18,6 @@ import {
  * the platform's exact UTF-8 bytes (platformOutputUtf8Hex) into the parser.
  */
 
-interface PlatformCase {
-  id: string;
-  platformOutput: string | null;
-  platformOutputUtf8Hex?: string;
-  platformBytesHex?: string;
-}
-
-const CASES: PlatformCase[] = JSON.parse(readFileSync(new URL('../fixtures/conformance/onec-platform-cases.json', import.meta.url), 'utf8')).cases;
-
-function platformCase(id: string): PlatformCase {
-  const c = CASES.find((x) => x.id === id);
-  if (!c) throw new Error(`conformance case ${id} is missing from onec-platform-cases.json`);
-  return c;
-}
 
 /** The platform's output decoded from its exact UTF-8 bytes (not from the JSON string, so NBSPs are real). */
 function platformText(id: string): string {
@@ -142,7 +128,7 @@ describe('numbers: parseOnecNumber / onecDecimal', () => {
 
   describe('platform outputs (onec-platform-cases.json)', () => {
     // Ч(x) = Формат(x, "ЧГ=0; ЧРД=.") — the machine format; parsing it must give it back exactly.
-    const numIds = CASES.filter((c) => c.id.startsWith('NUM.')).map((c) => c.id);
+    const numIds = PLATFORM_CASES.filter((c) => c.id.startsWith('NUM.')).map((c) => c.id);
     it('covers the NUM.* cases', () => expect(numIds.length).toBeGreaterThanOrEqual(6));
     for (const id of numIds) {
       it(`${id}: every number the platform printed parses back to itself`, () => {
@@ -260,7 +246,7 @@ describe('dates: parseOnecDate / onecDate / onecDateTime', () => {
       'json-dates.L7.empty-date-universal': null,
       'json-dates.L11.read-z-to-local': '2014-05-10T13:14:15',
     };
-    const scalarIds = CASES.filter((c) => c.id.startsWith('json-dates.') && c.platformOutputUtf8Hex && !/^[{[]|^null$/.test(c.platformOutput ?? '')).map((c) => c.id);
+    const scalarIds = PLATFORM_CASES.filter((c) => c.id.startsWith('json-dates.') && c.platformOutputUtf8Hex && !/^[{[]|^null$/.test(c.platformOutput ?? '')).map((c) => c.id);
     it('every scalar json-dates.* case has an expectation here', () => expect(scalarIds.sort()).toEqual(Object.keys(jsonDates).sort()));
     for (const [id, expected] of Object.entries(jsonDates)) {
       it(`${id}: "${platformCase(id).platformOutput}" → ${expected}`, () => {
