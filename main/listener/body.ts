@@ -1,4 +1,6 @@
 import qs from 'qs';
+import { isUtf8 } from 'node:buffer';
+import { TextDecoder } from 'node:util';
 import { SputnikError } from '../errors.ts';
 
 /**
@@ -27,6 +29,14 @@ const CHARSETS: Record<string, string> = {
   'utf-16be': 'utf-16be',
 };
 
+// Decoders are costly to construct (an ICU converter each): one per charset for the process.
+const decoders = new Map<string, TextDecoder>();
+function decoder(charset: string): TextDecoder {
+  let d = decoders.get(charset);
+  if (!d) decoders.set(charset, (d = new TextDecoder(charset)));
+  return d;
+}
+
 export interface DecodedBody {
   text: string;
   charset: string;
@@ -46,8 +56,8 @@ export function parseContentType(header: string | undefined): { type: string; ch
 }
 
 export function decodeBody(buf: Buffer, declared: string | undefined): DecodedBody {
-  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return { text: new TextDecoder('utf-16le').decode(buf.subarray(2)), charset: 'utf-16le', guessed: false };
-  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) return { text: new TextDecoder('utf-16be').decode(buf.subarray(2)), charset: 'utf-16be', guessed: false };
+  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return { text: decoder('utf-16le').decode(buf.subarray(2)), charset: 'utf-16le', guessed: false };
+  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) return { text: decoder('utf-16be').decode(buf.subarray(2)), charset: 'utf-16be', guessed: false };
   const hasBom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
   const bytes = hasBom ? buf.subarray(3) : buf;
   if (declared !== undefined) {
@@ -56,21 +66,23 @@ export function decodeBody(buf: Buffer, declared: string | undefined): DecodedBo
       throw new SputnikError(415, 'unsupported_charset', `Кодировка «${declared}» не поддерживается: передавайте тело в UTF-8 (или windows-1251)`, { field: 'Content-Type' });
     }
     if (charset === 'utf-8' || hasBom) return { text: decodeUtf8(bytes), charset: 'utf-8', guessed: false };
-    return { text: new TextDecoder(charset).decode(bytes), charset, guessed: false };
+    return { text: decoder(charset).decode(bytes), charset, guessed: false };
   }
-  try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), charset: 'utf-8', guessed: false };
-  } catch {
-    return { text: new TextDecoder('windows-1251').decode(bytes), charset: 'windows-1251', guessed: true };
-  }
+  if (isUtf8(bytes)) return { text: utf8Text(bytes), charset: 'utf-8', guessed: false };
+  return { text: decoder('windows-1251').decode(bytes), charset: 'windows-1251', guessed: true };
 }
 
 function decodeUtf8(bytes: Buffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
+  if (!isUtf8(bytes)) {
     throw new SputnikError(400, 'invalid_encoding', 'Тело запроса объявлено как UTF-8, но содержит байты не в UTF-8: укажите charset=windows-1251 или кодируйте в UTF-8');
   }
+  return utf8Text(bytes);
+}
+
+/** UTF-8 text; a second BOM (a BOM-prefixed string written once more with a BOM) is dropped too. */
+function utf8Text(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** JSON with 1C's lossless numbers: values a double would round keep their exact text. */
@@ -97,12 +109,12 @@ function keepExactNumbers(this: unknown, _key: string, value: unknown, ctx?: { s
 
 /** A form body with PHP-style nested keys; percent-escapes are bytes in the body's charset. */
 export function parseForm(text: string, charset: string): Record<string, unknown> {
-  const decoder = new TextDecoder(charset === 'utf-16le' || charset === 'utf-16be' ? 'utf-8' : charset);
+  const bytesDecoder = decoder(charset === 'utf-16le' || charset === 'utf-16be' ? 'utf-8' : charset);
   const decode = (s: string): string => {
     const plus = s.replace(/\+/g, ' ');
     return plus.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
       const bytes = Buffer.from(run.replace(/%/g, ''), 'hex');
-      return decoder.decode(bytes);
+      return bytesDecoder.decode(bytes);
     });
   };
   return qs.parse(text, {
