@@ -95,7 +95,10 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
 
   #run(lane: Lane, job: Job): void {
     const abort = new AbortController();
-    const done = (async () => {
+    // Registered before the handler starts: a handler that throws synchronously must not leave a ghost entry.
+    const entry = { job, abort, done: Promise.resolve() };
+    lane.running.set(job.id, entry);
+    entry.done = (async () => {
       let settled: Settled;
       try {
         await lane.spec.handle(job, { signal: abort.signal });
@@ -108,7 +111,6 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
       this.emit('settled', settled);
       if (!this.#stopping) this.#pump(lane.spec.connector);
     })();
-    lane.running.set(job.id, { job, abort, done });
   }
 
   #onFailure(job: Job, error: unknown): Settled {
