@@ -81,6 +81,7 @@ export async function main(argv: string[]): Promise<void> {
 
 async function runCheck(config: Config): Promise<boolean> {
   process.stdout.write('настройки: в порядке\n');
+  await import('./connectors/index.ts'); // registers each connector's protocol check
   const { checkConnectors } = await import('./core/check.ts');
   const results = await checkConnectors(config);
   for (const r of results) process.stdout.write(`${r.connector}: ${r.ok === null ? 'выключен' : r.ok ? 'ok' : 'ошибка'}${r.message ? ` — ${r.message}` : ''}\n`);
@@ -124,7 +125,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   if (sandboxMode || (!tokenWasSet && firstRun)) out(`Токен для 1С (Authorization: Bearer …): ${running.listenerToken}`);
   else if (!tokenWasSet) out('Токен для 1С создан при первом запуске; задайте свой в listener.token или SPUTNIK_LISTENER_TOKEN');
   out(`Окно Спутника: ${running.uiLoginUrl}`);
-  if (sandbox && sandbox.services.length === 0) out('Песочница: поддельные сервисы пока не подключены — коннекторы выключены');
+  if (sandbox) out(`Песочница: поддельные сервисы — ${sandbox.services.join(', ') || 'нет'}; остальные коннекторы выключены`);
   for (const c of CONNECTORS) if (config[c].enabled) out(`${c}: включён (${(config[c] as { baseUrl?: string }).baseUrl ?? ''})`);
 
   let stopping = false;

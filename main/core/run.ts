@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { FileSettingsStore, MemorySettingsStore } from '../config/settings-store.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createCore, type Core, type RunningCore } from './index.ts';
+import { defaultModules } from '../connectors/index.ts';
 
 export interface RunOptions {
   /** The user's config file; without one the run is the sandbox. */
@@ -45,7 +46,15 @@ export async function startRun(opts: RunOptions): Promise<Run> {
   const settingsStore = loaded.file && !opts.sandbox ? new FileSettingsStore(loaded.file, loaded.fromEnv) : new MemorySettingsStore();
   let core: Core | undefined;
   try {
-    core = await createCore({ config, dataDir: opts.dataDir, sandbox: opts.sandbox, settingsStore, fromEnv: loaded.fromEnv, rendererDir: opts.rendererDir });
+    core = await createCore({
+      config,
+      dataDir: opts.dataDir,
+      sandbox: opts.sandbox,
+      settingsStore,
+      fromEnv: loaded.fromEnv,
+      rendererDir: opts.rendererDir,
+      modules: defaultModules,
+    });
     const running = await core.start();
     const started = core;
     return {

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { ConfigInput } from '../config/schema.ts';
+import { startFakePassteam } from './passteam/fake.ts';
+import { sandboxPassteamSeed } from './passteam/seed.ts';
 
 export interface Sandbox {
   /** Config that points the connectors at the fakes. */
@@ -10,14 +13,17 @@ export interface Sandbox {
 
 /**
  * Starts the fake remote services on loopback with seeded data and returns the config that
- * points the connectors at them. The fakes themselves arrive with their connectors
- * (Passteam, PayKeeper, Docpart); until then the sandbox runs the core with connectors off.
+ * points the connectors at them. PayKeeper and Docpart fakes arrive with their connectors.
  */
 export async function startSandbox(): Promise<Sandbox> {
-  const stops: Array<() => Promise<void>> = [];
+  const token = `sandbox-${randomBytes(12).toString('hex')}`;
+  const passteam = await startFakePassteam({ token, ...sandboxPassteamSeed(), latencyMs: 150 });
+  const stops = [() => passteam.stop()];
   return {
-    config: {},
-    services: [],
+    config: {
+      passteam: { enabled: true, baseUrl: passteam.url, token, templateId: 'tpl-loyalty' },
+    },
+    services: ['passteam'],
     async stop() {
       await Promise.allSettled(stops.map((s) => s()));
     },

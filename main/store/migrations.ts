@@ -66,4 +66,30 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
       CREATE INDEX journal_entity ON journal (entity) WHERE entity IS NOT NULL;
       INSERT INTO meta (key, value) VALUES ('journal_bytes', '0');
     `),
+  // 2: Passteam loyalty cards: the merged state 1C gave, what Passteam last acknowledged, the change feed.
+  (db) =>
+    db.exec(`
+      CREATE TABLE cards (
+        code         TEXT PRIMARY KEY,
+        name         TEXT,
+        birthday     TEXT,
+        phone        TEXT,
+        email        TEXT,
+        bonus        TEXT,
+        extra        TEXT NOT NULL DEFAULT '{}',
+        card_id      TEXT,
+        card_url     TEXT,
+        installed    INTEGER,
+        state        TEXT NOT NULL CHECK (state IN ('queued', 'synced', 'failed')),
+        last_error   TEXT,
+        sent         TEXT,
+        create_unsure INTEGER NOT NULL DEFAULT 0,
+        seq          INTEGER NOT NULL,
+        changed_at   INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX cards_seq ON cards (seq);
+      CREATE INDEX cards_phone ON cards (phone) WHERE phone IS NOT NULL;
+    `),
 ];

@@ -112,7 +112,9 @@ export class Outbox {
     this.#s = {
       // A SELECT then an UPDATE by id: an UPDATE … RETURNING that matches nothing costs more than both.
       queuedForKey: db.prepare(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 ORDER BY id DESC LIMIT 1`).pluck(),
-      replacePayload: db.prepare(`UPDATE jobs SET payload = @payload, kind = @kind, updated_at = @now WHERE id = @id`),
+      // The newest state replaces the payload; it may run sooner (a card save after a settling bonus), never later.
+      replacePayload: db.prepare(`UPDATE jobs SET payload = @payload, kind = @kind, updated_at = @now,
+        next_run_at = CASE WHEN retry_wait = 1 THEN next_run_at ELSE MIN(next_run_at, @runAt) END WHERE id = @id`),
       insert: db.prepare(`INSERT INTO jobs (connector, kind, key, payload, dedupe, coalesce, state, next_run_at, created_at, updated_at)
         VALUES (@connector, @kind, @key, @payload, @dedupe, @coalesce, 'queued', @runAt, @now, @now) ON CONFLICT DO NOTHING RETURNING id`),
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
@@ -161,7 +163,7 @@ export class Outbox {
     if (params.coalesce) {
       const id = this.#s.queuedForKey.get(input.key) as number | undefined;
       if (id !== undefined) {
-        this.#s.replacePayload.run({ id, payload: params.payload, kind: params.kind, now });
+        this.#s.replacePayload.run({ id, payload: params.payload, kind: params.kind, now, runAt: params.runAt });
         return { id, coalesced: true };
       }
     }

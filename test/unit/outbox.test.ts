@@ -77,6 +77,16 @@ describe('outbox', () => {
     expect(probe.attempts).toBe(1); // inherits the backoff history
   });
 
+  it('a coalesced job may run sooner than queued (a card save after a settling bonus), never later', () => {
+    const { outbox, enqueue, store, clock } = clockStore();
+    store.db.transaction(() => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:9', payload: { bonus: 1 }, runAt: clock.t + 1000 }))();
+    store.db.transaction(() => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:9', payload: { bonus: 2 }, runAt: clock.t + 1000 + 500 }))();
+    expect(outbox.get(1)!.nextRunAt).toBe(clock.t + 1000); // a burst does not push the send further away
+    expect(outbox.claim('passteam', 1, 'w')).toEqual([]);
+    enqueue('card:9', { save: true }); // runAt now
+    expect(outbox.claim('passteam', 1, 'w').map((j) => j.payload)).toEqual([{ save: true }]);
+  });
+
   it('dedupe makes intake idempotent by key', () => {
     const { enqueue, store } = clockStore();
     expect(enqueue('item:1', { n: 1 }, { dedupe: 'item:1' })).not.toBeNull();

@@ -1,0 +1,5 @@
+import type { ModuleFactory } from '../core/module.ts';
+import { passteamModule } from './passteam/index.ts';
+
+/** Every domain the core runs (importing this also registers their `sputnik check` probes). */
+export const defaultModules: ModuleFactory[] = [passteamModule];

@@ -1,0 +1,32 @@
+import type { ModuleFactory } from '../../core/module.ts';
+import { connectorChecks } from '../../core/check.ts';
+import { DeliveryError } from '../../errors.ts';
+import { PassteamClient } from './client.ts';
+import { Cards } from './cards.ts';
+import { cardRoutes } from './routes.ts';
+import { cardDeliverer } from './worker.ts';
+
+/** Passteam loyalty cards: 1C's card saves and bonus changes become Wallet cards, durably. */
+export const passteamModule: ModuleFactory = (ctx) => {
+  const cards = new Cards(ctx.store);
+  const config = () => ctx.config().passteam;
+  const client = new PassteamClient(ctx.http, config);
+  return {
+    name: 'passteam',
+    connector: 'passteam',
+    routes: cardRoutes(ctx, cards),
+    workers: { connector: 'passteam', concurrency: config().concurrency, handle: cardDeliverer({ store: ctx.store, cards, client, config }) },
+  };
+};
+
+// `sputnik check`: the token and template are tried with a read-only call (an ASSUMED method, see client.ts).
+connectorChecks.passteam = async (config, http) => {
+  const client = new PassteamClient(http, () => config.passteam);
+  try {
+    const found = await client.findCards({});
+    if (found === null) return { ok: true, message: 'сервер отвечает; проверить токен без изменения карт этот сервер не позволяет' };
+    return { ok: true, message: `токен и шаблон ${config.passteam.templateId} приняты` };
+  } catch (e) {
+    return { ok: false, message: e instanceof DeliveryError ? e.message : String(e) };
+  }
+};

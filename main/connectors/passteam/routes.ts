@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import { SputnikError, errors } from '../../errors.ts';
+import type { ListenerApp } from '../../listener/app.ts';
+import { onecDate, onecDecimal, onecText, parseOnecDate } from '../../listener/onec-values.ts';
+import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
+import { waitQuery } from '../../core/wait.ts';
+import type { ModuleContext } from '../../core/module.ts';
+import { normalizePhone } from './phone.ts';
+import { Cards, desiredVars, sameVars, view, type CardPatch, type CardRow } from './cards.ts';
+import { CARD_JOB, cardKey } from './worker.ts';
+
+const FEED = 'cards';
+/**
+ * Bonus changes settle this long before they are sent: a burst (a receipt posting many register
+ * records, a bulk accrual) becomes one updatecard with the last balance. A card save is not delayed.
+ */
+export const BONUS_SETTLE_MS = 1000;
+const codeParam = z.object({ code: z.string().min(1, 'код карты пуст').max(100, 'код карты длиннее 100 символов').describe('КодКарты из 1С (номер или UUID)') });
+
+/** Text that may be cleared: null or "" clears it, absent keeps it. */
+const clearable = (schema: z.ZodType<string>) => z.union([schema, z.null()]).optional();
+
+const phone = onecText({ max: 40 }).transform((v, ctx) => {
+  if (v === '') return null;
+  const p = normalizePhone(v);
+  if (p === null) {
+    ctx.addIssue({ code: 'custom', message: `«${v}» — не номер телефона (пример: +7 987 654-32-10 или 89876543210)`, input: v });
+    return z.NEVER;
+  }
+  return p;
+});
+const email = onecText({ max: 200 }).refine((v) => v === '' || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v), 'не адрес электронной почты');
+
+export const cardBody = z.strictObject({
+  holder: z
+    .strictObject({
+      name: clearable(onecText({ max: 300 })),
+      birthday: z.union([onecDate(), z.null()]).optional(),
+      phone: z.union([phone, z.null()]).optional(),
+      email: clearable(email),
+    })
+    .optional(),
+  bonus: z.union([onecDecimal({ emptyIsZero: true }), z.null()]).optional().describe('Бонусный баланс (абсолютное значение)'),
+  values: z
+    .record(z.string().min(1).max(64), z.union([z.string().max(2000), z.number(), z.boolean()]))
+    .optional()
+    .describe('Дополнительные переменные шаблона Passteam как есть: {"DISCOUNT": "5"}'),
+});
+
+export const bonusBody = z.strictObject({ balance: onecDecimal({ emptyIsZero: true }).describe('Новый бонусный баланс карты (абсолютный, не прибавка)') });
+
+const cardView = z.object({
+  code: z.string(),
+  state: z.enum(['queued', 'synced', 'failed']).describe('queued — ждёт отправки; synced — в Passteam то же, что в 1С; failed — Passteam отказал (см. lastError)'),
+  cardId: z.string().nullable(),
+  cardUrl: z.string().nullable(),
+  installed: z.boolean().nullable(),
+  bonus: z.number().nullable(),
+  updatedAt: z.string().describe('Локальное время, YYYY-MM-DDTHH:MM:SS'),
+  lastError: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+
+function toPatch(body: z.output<typeof cardBody>): CardPatch {
+  const nul = (v: string | null | undefined) => (v === undefined ? undefined : v === '' ? null : v);
+  const patch: CardPatch = {
+    name: nul(body.holder?.name),
+    birthday: body.holder?.birthday,
+    phone: body.holder?.phone,
+    email: nul(body.holder?.email),
+    bonus: body.bonus,
+  };
+  if (body.values) {
+    patch.extra = {};
+    for (const [k, v] of Object.entries(body.values)) patch.extra[k.replace(/^%|%$/g, '')] = String(v);
+  }
+  return patch;
+}
+
+function refusal(row: CardRow): SputnikError {
+  const e = row.last_error ? (JSON.parse(row.last_error) as { code: string; message: string }) : { code: 'passteam_refused', message: 'Passteam отказал' };
+  const status = e.code === 'phone_taken' || e.code === 'create_uncertain' ? 409 : 422;
+  return new SputnikError(status, e.code, e.message, { field: e.code.startsWith('phone') ? 'holder.phone' : undefined });
+}
+
+/** Loyalty-card routes (listener-api.md, "Loyalty cards (Passteam)"). */
+export function cardRoutes(ctx: ModuleContext, cards: Cards) {
+  const { store } = ctx;
+  const fields = () => ctx.config().passteam.fields;
+
+  /** Stores a change and queues delivery unless Passteam already has exactly this. */
+  async function accept(code: string, patch: CardPatch, opts: { requirePhone: boolean; settleMs?: number }): Promise<{ row: CardRow; jobId: number | null }> {
+    return store.commit.run(() => {
+      const now = store.outbox.now();
+      const { before, after } = cards.merge(code, patch, now);
+      if (opts.requirePhone && !after.card_id && !after.phone) {
+        throw new SputnikError(422, 'phone_required', 'Для создания карты в Passteam нужен номер мобильного телефона владельца (holder.phone)', { field: 'holder.phone' });
+      }
+      if (before && after.card_id && after.state !== 'failed' && sameVars(desiredVars(after, fields()), after.sent ? JSON.parse(after.sent) : null)) {
+        return { row: cards.save(before, after, now), jobId: null }; // Passteam already has this
+      }
+      after.state = 'queued';
+      after.last_error = null;
+      const row = before ? cards.save(before, after, now) : after;
+      const job = store.outbox.enqueue({ connector: 'passteam', kind: CARD_JOB, key: cardKey(code), payload: { code }, runAt: now + (opts.settleMs ?? 0) });
+      return { row, jobId: job?.id ?? null };
+    });
+  }
+
+  async function answer(code: string, jobId: number | null, wait: number, reply: { code(n: number): unknown }) {
+    if (jobId !== null) {
+      const r = await ctx.waits.wait(cardKey(code), jobId, wait);
+      const row = cards.get(code)!;
+      if (r.outcome === 'failed') throw refusal(row);
+      reply.code(r.outcome === 'done' && row.state === 'synced' ? 200 : 202);
+      return view(row);
+    }
+    const row = cards.get(code)!;
+    reply.code(row.state === 'synced' ? 200 : 202);
+    return view(row);
+  }
+
+  return (app: ListenerApp) => {
+    app.put(
+      '/v1/cards/:code',
+      {
+        schema: {
+          summary: 'Создать или обновить карту Passteam',
+          description:
+            'Сохраняет состояние карты и отправляет в Passteam всё объединённое состояние (createcard без cardId, иначе updatecard). ' +
+            'Ждёт ответа Passteam до wait секунд (по умолчанию 5): 200 — готово, 202 — в очереди, 409 phone_taken, 422 phone_required.',
+          params: codeParam,
+          querystring: z.object({ wait: waitQuery(5) }),
+          body: cardBody,
+          response: { 200: cardView, 202: cardView },
+        },
+      },
+      async (req, reply) => {
+        const { code } = req.params as { code: string };
+        const { jobId } = await accept(code, toPatch(req.body as z.output<typeof cardBody>), { requirePhone: true });
+        return answer(code, jobId, (req.query as { wait: number }).wait, reply);
+      },
+    );
+
+    app.post(
+      '/v1/cards/:code/bonus',
+      {
+        schema: {
+          summary: 'Новый бонусный баланс карты',
+          description: 'Абсолютный баланс (повтор безвреден). Отвечает 202 сразу; изменения за 1 с объединяются: в Passteam уходит последнее.',
+          params: codeParam,
+          querystring: z.object({ wait: waitQuery(0) }),
+          body: bonusBody,
+          response: { 200: cardView, 202: cardView },
+        },
+      },
+      async (req, reply) => {
+        const { code } = req.params as { code: string };
+        const { jobId } = await accept(code, { bonus: (req.body as { balance: string }).balance }, { requirePhone: false, settleMs: BONUS_SETTLE_MS });
+        return answer(code, jobId, (req.query as { wait: number }).wait, reply);
+      },
+    );
+
+    app.get(
+      '/v1/cards/:code',
+      { schema: { summary: 'Состояние карты', params: codeParam, response: { 200: cardView } } },
+      async (req) => {
+        const row = cards.get((req.params as { code: string }).code);
+        if (!row) throw errors.notFound('card_not_found', 'Такой карты нет в Спутнике: она ещё не передавалась из 1С');
+        return view(row);
+      },
+    );
+
+    app.get(
+      '/v1/cards',
+      {
+        schema: {
+          summary: 'Изменившиеся карты (для регламентного задания 1С)',
+          description: 'Карты, у которых изменились cardId, cardUrl, installed или state, от старых к новым. changedSince — значение next из прошлого ответа или дата.',
+          querystring: z.object({
+            changedSince: z.string().max(200).optional(),
+            limit: z.coerce.number().int().min(1).max(1000).default(100),
+          }),
+          response: { 200: z.object({ cards: z.array(cardView), next: z.string() }) },
+        },
+      },
+      async (req) => {
+        const { changedSince, limit } = req.query as { changedSince?: string; limit: number };
+        let after = 0;
+        let since = 0;
+        if (changedSince) {
+          const date = parseOnecDate(changedSince);
+          if (date) {
+            since = new Date(`${date.date}T${date.time}${date.offsetMinutes === null ? '' : date.offsetMinutes === 0 ? 'Z' : offsetText(date.offsetMinutes)}`).getTime();
+          } else if (date === undefined) {
+            after = decodeCursor(FEED, changedSince, 'changedSince');
+          }
+        }
+        const rows = cards.changed(after, since, limit);
+        const last = rows.length ? rows[rows.length - 1].seq : after;
+        return { cards: rows.map(view), next: encodeCursor(FEED, last) };
+      },
+    );
+  };
+}
+
+function offsetText(minutes: number): string {
+  const a = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}

@@ -1,0 +1,445 @@
+/**
+ * A fake Passteam (`getpass.passteam.ru`) server for honest tests and the sandbox.
+ *
+ * Built on node:http only so the wire behaviour is under our control byte for byte.
+ * Fidelity notes (see shared/reference/passteam.md):
+ * - CONFIRMED by Passteam's own 1C example: `POST /oapi/v1/createcard|updatecard`, bare-token
+ *   `Authorization`, form-urlencoded `values[%VAR%]` fields, envelope `{result, message, code, error}`,
+ *   `result.cardId` / `result.cardUrl` / `result.card.installed`, code 409 for a duplicate unique
+ *   value, code 500 with `Provided field (PHONE) is unique and must be set.`.
+ * - EMULATED from general PHP behaviour: `$_POST` decoding (see php-form.ts), the form is only read
+ *   when Content-Type is `application/x-www-form-urlencoded` (otherwise every field is missing),
+ *   json_encode default escaping (`\/`, `\uXXXX`) when `jsonStyle: 'php'` (the default).
+ * - ASSUMED (real behaviour unknown, do not claim fidelity): the HTTP status (both modes offered),
+ *   every message text except the PHONE one, the 404/401/429 codes, that unknown variables are
+ *   ignored, that `values[PHONE]` without `%` counts as an unknown variable, `card.values` echoing
+ *   every template variable, the whole `getcardswithpagination` request/response shape, quota
+ *   signalling, and the generic 500 text. `getatoken`, template info, card info, delete, push:
+ *   not implemented (answer "Method not found").
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { parsePhpForm, type PhpFormMap } from './php-form.ts';
+
+export interface FakeTemplate {
+  id: string;
+  /** Variable names WITHOUT `%`, e.g. 'PHONE'. */
+  variables: string[];
+  unique: string[];
+}
+
+export interface FakePassteamOptions {
+  /** `Authorization` must equal exactly this (bare token, no `Bearer`). */
+  token: string;
+  /** Default: one template 'tpl-loyalty' (CLIENT_NAME, BIRTHDAY, PHONE, EMAIL, BONUS, DISCOUNT; unique PHONE). */
+  templates?: FakeTemplate[];
+  /** Body `code` is always present; the HTTP status is 200 always, or mirrors `code`. Default 'always200'. */
+  httpStatus?: 'always200' | 'mirror';
+  latencyMs?: number;
+  host?: string;
+  port?: number;
+  /** Values keyed by variable name, with or without the surrounding `%`. `cardId` fixes the id (24 hex). */
+  seedCards?: Array<{ templateId: string; values: Record<string, string>; installed?: boolean; cardId?: string }>;
+  /** Message for a wrong/missing token (real text unknown). Default 'Invalid token'. */
+  authErrorMessage?: string;
+  /** 'php' (default): escape `/` and non-ASCII like PHP's json_encode; 'plain': JSON.stringify as is. */
+  jsonStyle?: 'php' | 'plain';
+}
+
+export interface FakeCard {
+  cardId: string;
+  templateId: string;
+  cardUrl: string;
+  installed: boolean;
+  /** Keyed by variable name WITHOUT `%`; every template variable present ('' when never set). */
+  values: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface FakeRequest {
+  method: string;
+  /** The request target as received (path and query). */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: string;
+  /** What PHP would have put in `$_POST` ({} unless the body is form-urlencoded). */
+  form: Record<string, unknown>;
+}
+
+export type FakeFailure = 'http500' | 'http502-html' | 'reset' | 'hang' | 'processed-then-reset';
+
+export interface FakePassteam {
+  /** Base URL, e.g. http://127.0.0.1:PORT; methods live at /oapi/v1/<method>. */
+  url: string;
+  cards(): FakeCard[];
+  /** Every request received (while not down), in order, including ones hit by injected failures. */
+  requests(): FakeRequest[];
+  clearRequests(): void;
+  /** The user added (or removed) the pass in Wallet. Throws for an unknown card. */
+  setInstalled(cardId: string, installed: boolean): void;
+  setHttpStatusMode(mode: 'always200' | 'mirror'): void;
+  setLatency(ms: number): void;
+  /** Applies `kind` to the next `count` requests, then normal again (calls queue up). */
+  failNext(count: number, kind: FakeFailure): void;
+  /** While down every connection (new or kept alive) is reset immediately. */
+  setDown(down: boolean): void;
+  /** ASSUMED signalling: over quota → code 429, 'Too many requests'. `null` = unlimited. */
+  setQuota(perMinute: number | null): void;
+  stop(): Promise<void>;
+}
+
+interface Envelope {
+  result: unknown;
+  message: string;
+  code: number;
+  error: boolean;
+}
+
+export const DEFAULT_TEMPLATE: FakeTemplate = {
+  id: 'tpl-loyalty',
+  variables: ['CLIENT_NAME', 'BIRTHDAY', 'PHONE', 'EMAIL', 'BONUS', 'DISCOUNT'],
+  unique: ['PHONE'],
+};
+
+export const PAGE_SIZE = 50;
+const QUOTA_WINDOW_MS = 60_000;
+
+/** Deterministic from the id; the literal `%25` is on purpose (a client that strips `%` breaks it). */
+export function fakeCardUrl(cardId: string): string {
+  return `https://getpass.passteam.ru/card/${cardId}?utm_source=api&note=100%25`;
+}
+
+export const NGINX_502_HTML =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+function phpJsonEncode(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/\//g, '\\/')
+    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+const processUnique = randomBytes(5).toString('hex');
+let counter = randomBytes(3).readUIntBE(0, 3);
+
+/** MongoDB-ObjectId-like: 4-byte seconds, 5 random bytes, 3-byte counter; 24 lowercase hex. */
+function objectIdLike(): string {
+  counter = (counter + 1) % 0x1000000;
+  const ts = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0').slice(-8);
+  return `${ts}${processUnique}${counter.toString(16).padStart(6, '0')}`;
+}
+
+function stripPct(name: string): string {
+  return name.length >= 2 && name.startsWith('%') && name.endsWith('%') ? name.slice(1, -1) : name;
+}
+
+function ok(result: unknown): Envelope {
+  return { result, message: 'OK', code: 200, error: false };
+}
+
+function fail(code: number, message: string): Envelope {
+  return { result: null, message, code, error: true };
+}
+
+function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
+export async function startFakePassteam(opts: FakePassteamOptions): Promise<FakePassteam> {
+  const templates = new Map<string, FakeTemplate>();
+  for (const t of opts.templates ?? [DEFAULT_TEMPLATE]) {
+    templates.set(t.id, { id: t.id, variables: t.variables.map(stripPct), unique: t.unique.map(stripPct) });
+  }
+  const cards = new Map<string, FakeCard>();
+  const log: FakeRequest[] = [];
+  const failures: FakeFailure[] = [];
+  const admitted: number[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  let httpStatus = opts.httpStatus ?? 'always200';
+  let latencyMs = opts.latencyMs ?? 0;
+  let down = false;
+  let quota: number | null = null;
+  let stopped = false;
+  const authErrorMessage = opts.authErrorMessage ?? 'Invalid token';
+  const encode = (opts.jsonStyle ?? 'php') === 'php' ? phpJsonEncode : (v: unknown) => JSON.stringify(v);
+
+  const freshId = (): string => {
+    let id = objectIdLike();
+    while (cards.has(id)) id = objectIdLike();
+    return id;
+  };
+
+  /** The `%VAR%` entries of `values[...]` that name a template variable (others ignored). */
+  const givenValues = (form: PhpFormMap, tpl: FakeTemplate): Map<string, string> => {
+    const out = new Map<string, string>();
+    const values = form.values;
+    if (typeof values !== 'object') return out;
+    for (const name of tpl.variables) {
+      const v = values[`%${name}%`];
+      if (typeof v === 'string') out.set(name, v);
+    }
+    return out;
+  };
+
+  const uniqueTakenBy = (templateId: string, name: string, value: string, except: string | null): FakeCard | undefined => {
+    for (const c of cards.values()) {
+      if (c.templateId === templateId && c.cardId !== except && c.values[name] === value) return c;
+    }
+    return undefined;
+  };
+
+  const wireValues = (card: FakeCard): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(card.values)) out[`%${k}%`] = v;
+    return out;
+  };
+
+  const cardResult = (card: FakeCard) => ({
+    cardId: card.cardId,
+    cardUrl: card.cardUrl,
+    card: { installed: card.installed, values: wireValues(card) },
+  });
+
+  const checkUnique = (tpl: FakeTemplate, given: Map<string, string>, except: string | null, requireAll: boolean): Envelope | null => {
+    for (const u of tpl.unique) {
+      const v = given.get(u);
+      if ((requireAll && v === undefined) || v === '') return fail(500, `Provided field (${u}) is unique and must be set.`);
+    }
+    for (const u of tpl.unique) {
+      const v = given.get(u);
+      // ASSUMED message text; only the code 409 is confirmed.
+      if (v !== undefined && uniqueTakenBy(tpl.id, u, v, except)) return fail(409, `Card with provided unique field (${u}) already exists.`);
+    }
+    return null;
+  };
+
+  const createCard = (templateId: string, given: Map<string, string>, installed: boolean, cardId?: string): FakeCard => {
+    const tpl = templates.get(templateId)!;
+    const now = Date.now();
+    const id = cardId ?? freshId();
+    const values: Record<string, string> = {};
+    for (const name of tpl.variables) values[name] = given.get(name) ?? '';
+    const card: FakeCard = { cardId: id, templateId, cardUrl: fakeCardUrl(id), installed, values, createdAt: now, updatedAt: now };
+    cards.set(id, card);
+    return card;
+  };
+
+  for (const seed of opts.seedCards ?? []) {
+    const tpl = templates.get(seed.templateId);
+    if (!tpl) throw new Error(`fake passteam seed: unknown template ${seed.templateId}`);
+    const given = new Map<string, string>();
+    for (const [k, v] of Object.entries(seed.values)) {
+      const name = stripPct(k);
+      if (!tpl.variables.includes(name)) throw new Error(`fake passteam seed: template ${tpl.id} has no variable ${name}`);
+      given.set(name, v);
+    }
+    const problem = checkUnique(tpl, given, null, true);
+    if (problem) throw new Error(`fake passteam seed: ${problem.message}`);
+    if (seed.cardId !== undefined && (!/^[0-9a-f]{24}$/.test(seed.cardId) || cards.has(seed.cardId))) {
+      throw new Error(`fake passteam seed: bad or duplicate cardId ${seed.cardId}`);
+    }
+    createCard(tpl.id, given, seed.installed ?? false, seed.cardId);
+  }
+
+  const methods: Record<string, (form: PhpFormMap) => Envelope> = {
+    createcard(form) {
+      const tpl = typeof form.templateId === 'string' ? templates.get(form.templateId) : undefined;
+      if (!tpl) return fail(404, 'Template not found');
+      const given = givenValues(form, tpl);
+      const problem = checkUnique(tpl, given, null, true);
+      if (problem) return problem;
+      return ok(cardResult(createCard(tpl.id, given, false)));
+    },
+    updatecard(form) {
+      const card = typeof form.cardId === 'string' ? cards.get(form.cardId) : undefined;
+      if (!card) return fail(404, 'Card not found');
+      const tpl = templates.get(card.templateId)!;
+      const given = givenValues(form, tpl);
+      const problem = checkUnique(tpl, given, card.cardId, false);
+      if (problem) return problem;
+      for (const [k, v] of given) card.values[k] = v;
+      card.updatedAt = Date.now();
+      return ok(cardResult(card));
+    },
+    // ASSUMED shape: only "template id + 1-based page, at most 50 per page, page count and total"
+    // is documented; field names and the `values[...]` filter are our guess.
+    getcardswithpagination(form) {
+      const tpl = typeof form.templateId === 'string' ? templates.get(form.templateId) : undefined;
+      if (!tpl) return fail(404, 'Template not found');
+      const filters = givenValues(form, tpl);
+      const rawPage = typeof form.page === 'string' ? form.page.trim() : '';
+      const page = /^[1-9][0-9]*$/.test(rawPage) ? Number(rawPage) : 1;
+      const matching = [...cards.values()].filter(
+        (c) => c.templateId === tpl.id && [...filters].every(([k, v]) => c.values[k] === v),
+      );
+      const total = matching.length;
+      const pages = Math.ceil(total / PAGE_SIZE);
+      const slice = matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+      return ok({
+        cards: slice.map((c) => ({ cardId: c.cardId, cardUrl: c.cardUrl, installed: c.installed, values: wireValues(c) })),
+        page,
+        pages,
+        total,
+      });
+    },
+  };
+
+  const dispatch = (req: IncomingMessage, form: PhpFormMap): Envelope => {
+    const pathname = new URL(req.url ?? '/', 'http://fake.invalid').pathname;
+    const m = /^\/oapi\/v1\/([^/]+)$/.exec(pathname);
+    const name = m ? m[1].toLowerCase() : '';
+    if (req.method !== 'POST' || !Object.hasOwn(methods, name)) return fail(404, 'Method not found');
+    const handler = methods[name];
+    if (req.headers.authorization !== opts.token) return fail(401, authErrorMessage);
+    const now = Date.now();
+    while (admitted.length > 0 && admitted[0] <= now - QUOTA_WINDOW_MS) admitted.shift();
+    if (quota !== null && admitted.length >= quota) return fail(429, 'Too many requests'); // ASSUMED shape
+    admitted.push(now);
+    return handler(form);
+  };
+
+  const sendEnvelope = (res: ServerResponse, env: Envelope, forceStatus?: number): void => {
+    const body = encode(env);
+    const status = forceStatus ?? (httpStatus === 'mirror' ? env.code : 200);
+    res.writeHead(status, {
+      Server: 'nginx',
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+
+  const sleep = (ms: number): Promise<void> =>
+    ms <= 0
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const entry = {
+            resolve,
+            timer: setTimeout(() => {
+              timers.delete(entry);
+              resolve();
+            }, ms),
+          };
+          timers.add(entry);
+        });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (down) {
+      resetSocket(req.socket);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const form = contentType === 'application/x-www-form-urlencoded' ? parsePhpForm(raw) : (Object.create(null) as PhpFormMap);
+    log.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form });
+    if (down) {
+      resetSocket(req.socket);
+      return;
+    }
+    const failure = failures.shift();
+    if (failure === 'hang') return; // never answered; the socket is closed by the client or by stop()
+    await sleep(latencyMs);
+    if (stopped) return;
+    if (down) {
+      resetSocket(req.socket);
+      return;
+    }
+    switch (failure) {
+      case 'reset':
+        resetSocket(req.socket);
+        return;
+      case 'http500':
+        sendEnvelope(res, fail(500, 'Internal server error'), 500); // ASSUMED text
+        return;
+      case 'http502-html':
+        res.writeHead(502, { Server: 'nginx', 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(NGINX_502_HTML) });
+        res.end(NGINX_502_HTML);
+        return;
+      case 'processed-then-reset':
+        dispatch(req, form);
+        resetSocket(req.socket);
+        return;
+      default:
+        sendEnvelope(res, dispatch(req, form));
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent && !res.destroyed) sendEnvelope(res, fail(500, 'Internal server error'), 500);
+      else resetSocket(req.socket);
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    if (down) {
+      resetSocket(socket);
+      return;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('fake passteam: no TCP address');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    cards: () => [...cards.values()].map((c) => ({ ...c, values: { ...c.values } })),
+    requests: () => [...log],
+    clearRequests: () => {
+      log.length = 0;
+    },
+    setInstalled(cardId, installed) {
+      const card = cards.get(cardId);
+      if (!card) throw new Error(`fake passteam: no card ${cardId}`);
+      card.installed = installed;
+      card.updatedAt = Date.now();
+    },
+    setHttpStatusMode(mode) {
+      httpStatus = mode;
+    },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    failNext(count, kind) {
+      for (let i = 0; i < count; i++) failures.push(kind);
+    },
+    setDown(value) {
+      down = value;
+      if (value) for (const s of sockets) resetSocket(s);
+    },
+    setQuota(perMinute) {
+      quota = perMinute;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) {
+        clearTimeout(t.timer);
+        t.resolve();
+      }
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}

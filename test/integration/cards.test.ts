@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { passteamModule } from '../../main/connectors/passteam/index.ts';
+import { startFakePassteam, type FakePassteam } from '../../main/sandbox/passteam/fake.ts';
+import { startTestCore, type TestCore } from '../helpers/core.ts';
+
+const TOKEN = 'pt-secret-token-1';
+
+async function setup(mode: 'always200' | 'mirror' = 'always200', seedCards: Parameters<typeof startFakePassteam>[0]['seedCards'] = []) {
+  const fake = await startFakePassteam({ token: TOKEN, httpStatus: mode, seedCards });
+  const t = await startTestCore({
+    config: { passteam: { enabled: true, baseUrl: fake.url, token: TOKEN, templateId: 'tpl-loyalty' } },
+    modules: [passteamModule],
+  });
+  return { fake, t };
+}
+
+const json = (body: unknown) => ({ method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const card = (fake: FakePassteam, phone: string) => fake.cards().filter((c) => c.values.PHONE === phone);
+const calls = (fake: FakePassteam, method: string) => fake.requests().filter((r) => r.path.toLowerCase().endsWith(`/${method}`));
+
+const IVANOV = {
+  holder: { name: 'Иванов Иван Иванович', birthday: '17.05.1990', phone: '+7 (987) 654-32-10', email: 'ivanov@example.ru' },
+  bonus: 150,
+  values: { DISCOUNT: '5%' },
+};
+
+describe.each(['always200', 'mirror'] as const)('loyalty cards against the fake Passteam (HTTP status %s)', (mode) => {
+  it('PUT creates the Wallet card with the merged state, correctly encoded, and answers with cardId and cardUrl', async () => {
+    const { fake, t } = await setup(mode);
+    const r = await t.api('/v1/cards/2000000012345?wait=5', json(IVANOV));
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as any;
+    expect(body).toMatchObject({ code: '2000000012345', state: 'synced', installed: false, bonus: 150, lastError: null });
+    expect(body.cardId).toMatch(/^[0-9a-f]{24}$/);
+    expect(body.cardUrl).toContain('%25'); // `%` in Passteam's answer is data, not stripped
+    const [created] = card(fake, '+79876543210');
+    expect(created).toMatchObject({ cardId: body.cardId, values: { CLIENT_NAME: 'Иванов Иван Иванович', BIRTHDAY: '17.05.1990', EMAIL: 'ivanov@example.ru', BONUS: '150', DISCOUNT: '5%' } });
+    const [req] = calls(fake, 'createcard');
+    expect(req.headers.authorization).toBe(TOKEN); // the bare token, no Bearer
+    expect(req.rawBody).toContain('values%5B%25PHONE%25%5D=%2B79876543210');
+    expect(req.rawBody).toContain('templateId=tpl-loyalty');
+  });
+
+  it('an identical PUT sends nothing; a change sends updatecard with the whole merged set', async () => {
+    const { fake, t } = await setup(mode);
+    const first = (await (await t.api('/v1/cards/c1?wait=5', json(IVANOV))).json()) as any;
+    const again = await t.api('/v1/cards/c1?wait=5', json(IVANOV));
+    expect(again.status).toBe(200);
+    expect(fake.requests()).toHaveLength(1);
+    const changed = await t.api('/v1/cards/c1?wait=5', json({ holder: { email: 'new@example.ru' } }));
+    expect(changed.status).toBe(200);
+    const [update] = calls(fake, 'updatecard');
+    expect(update.form).toMatchObject({ cardId: first.cardId });
+    expect(card(fake, '+79876543210')[0].values).toMatchObject({ CLIENT_NAME: 'Иванов Иван Иванович', EMAIL: 'new@example.ru', BONUS: '150' });
+    expect(Object.keys((update.form as { values: object }).values).sort()).toEqual(['%BIRTHDAY%', '%BONUS%', '%CLIENT_NAME%', '%DISCOUNT%', '%EMAIL%', '%PHONE%']);
+  });
+
+  it('phone already bound to another card → 409 phone_taken, the card is failed, not retried; a new PUT fixes it', async () => {
+    const { fake, t } = await setup(mode, [{ templateId: 'tpl-loyalty', values: { PHONE: '+79991112233', CLIENT_NAME: 'Петров' } }]);
+    const r = await t.api('/v1/cards/c2?wait=5', json({ holder: { name: 'Сидоров', phone: '8 999 111-22-33' } }));
+    expect(r.status).toBe(409);
+    expect(((await r.json()) as any).error).toMatchObject({ code: 'phone_taken', field: 'holder.phone' });
+    const got = (await (await t.api('/v1/cards/c2')).json()) as any;
+    expect(got).toMatchObject({ state: 'failed', lastError: { code: 'phone_taken' } });
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(calls(fake, 'createcard')).toHaveLength(1); // not retried
+    const fixed = await t.api('/v1/cards/c2?wait=5', json({ holder: { phone: '+7 999 444-55-66' } }));
+    expect(fixed.status).toBe(200);
+    expect(card(fake, '+79994445566')[0].values.CLIENT_NAME).toBe('Сидоров');
+  });
+});
+
+describe('loyalty cards: rules before Passteam', () => {
+  it('a new card without a phone → 422 phone_required before anything is sent; nothing stored', async () => {
+    const { fake, t } = await setup();
+    const r = await t.api('/v1/cards/nophone?wait=5', json({ holder: { name: 'Без Телефона' } }));
+    expect(r.status).toBe(422);
+    expect(((await r.json()) as any).error).toMatchObject({ code: 'phone_required', field: 'holder.phone' });
+    expect(fake.requests()).toHaveLength(0);
+    expect((await t.api('/v1/cards/nophone')).status).toBe(404);
+  });
+
+  it('bad values are refused naming the field', async () => {
+    const { t } = await setup();
+    const r = await t.api('/v1/cards/x', json({ holder: { phone: 'звоните', birthday: '31.02.1990' } }));
+    expect(r.status).toBe(422);
+    const e = ((await r.json()) as any).error;
+    expect(['holder.phone', 'holder.birthday']).toContain(e.field);
+  });
+
+  it('1C form bodies in windows-1251 and JSON with a BOM are accepted', async () => {
+    const { fake, t } = await setup();
+    const form = 'holder%5Bname%5D=' + encodeCp1251('Кузнецова Анна') + '&holder%5Bphone%5D=8+%28912%29+000-11-22&bonus=1%A0234%2C50';
+    const r = await t.api('/v1/cards/form-card?wait=5', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=windows-1251' },
+      body: form,
+    });
+    expect(r.status).toBe(200);
+    expect(card(fake, '+79120001122')[0].values).toMatchObject({ CLIENT_NAME: 'Кузнецова Анна', BONUS: '1234.5' });
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ holder: { phone: '9120003344', birthday: '1985-01-02T00:00:00' } }))]);
+    const r2 = await t.api('/v1/cards/bom-card?wait=5', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: bom });
+    expect(r2.status).toBe(200);
+    expect(card(fake, '+79120003344')[0].values.BIRTHDAY).toBe('02.01.1985');
+  });
+});
+
+describe('bonus changes', () => {
+  it('answer 202 at once; a burst coalesces into few calls with the last balance exact', async () => {
+    const { fake, t } = await setup();
+    await t.api('/v1/cards/b1?wait=5', json(IVANOV));
+    fake.clearRequests();
+    fake.setLatency(50);
+    const started = performance.now();
+    const first = await t.api('/v1/cards/b1/bonus', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"balance": 1}' });
+    expect(first.status).toBe(202);
+    expect(performance.now() - started).toBeLessThan(40); // does not wait for Passteam
+    for (let i = 2; i <= 300; i++) {
+      await t.api('/v1/cards/b1/bonus', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ balance: i }) });
+    }
+    await expect.poll(() => card(fake, '+79876543210')[0].values.BONUS, { timeout: 5000 }).toBe('300');
+    await expect.poll(async () => ((await (await t.api('/v1/cards/b1')).json()) as any).state).toBe('synced');
+    expect(calls(fake, 'updatecard').length).toBeLessThanOrEqual(2);
+  });
+
+  it('a balance for a card whose creation is still pending is sent after the create', async () => {
+    const { fake, t } = await setup();
+    fake.setLatency(300);
+    expect((await t.api('/v1/cards/p1?wait=0', json(IVANOV))).status).toBe(202);
+    expect((await t.api('/v1/cards/p1/bonus', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"balance": "7 500"}' })).status).toBe(202);
+    await expect.poll(() => card(fake, '+79876543210')[0]?.values.BONUS, { timeout: 5000 }).toBe('7500');
+    expect(fake.requests().map((r) => r.path.split('/').pop())).toEqual(['createcard', 'updatecard']);
+    expect(card(fake, '+79876543210')).toHaveLength(1);
+  });
+});
+
+describe('delivery', () => {
+  it('a create whose answer was lost does not make a second Wallet card: the card is found by phone and adopted', async () => {
+    const { fake, t } = await setup();
+    fake.failNext(1, 'processed-then-reset');
+    const r = await t.api('/v1/cards/lost?wait=0', json(IVANOV));
+    expect(r.status).toBe(202);
+    await expect.poll(async () => ((await (await t.api('/v1/cards/lost')).json()) as any).state, { timeout: 10_000 }).toBe('synced');
+    const wallet = card(fake, '+79876543210');
+    expect(wallet).toHaveLength(1);
+    const got = (await (await t.api('/v1/cards/lost')).json()) as any;
+    expect(got.cardId).toBe(wallet[0].cardId);
+  });
+
+  it('remote down for a (simulated) day: every card is delivered with its latest state within seconds of its return', async () => {
+    const { fake, t } = await setup();
+    fake.setDown(true);
+    for (let i = 0; i < 5; i++) {
+      expect((await t.api(`/v1/cards/day${i}?wait=0`, json({ ...IVANOV, holder: { ...IVANOV.holder, phone: `+7900000000${i}` } }))).status).toBe(202);
+      await t.api(`/v1/cards/day${i}/bonus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ balance: 100 + i }) });
+    }
+    await expect.poll(() => t.core.health().connectors!.passteam.state, { timeout: 5000 }).toBe('failing');
+    // A day of failures: every job far into its 1 h backoff, the connector probing.
+    const db = t.core.store.db;
+    db.prepare(`UPDATE jobs SET attempts = 60, next_run_at = ?, retry_wait = 1 WHERE state = 'queued'`).run(Date.now() + 3_600_000);
+    db.prepare(`UPDATE connectors SET failures = 200, next_probe_at = ? WHERE name = 'passteam'`).run(Date.now() + 500);
+    for (let i = 0; i < 5; i++) await t.api(`/v1/cards/day${i}/bonus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ balance: 1000 + i }) });
+    fake.setDown(false);
+    const back = performance.now();
+    await expect.poll(() => fake.cards().filter((c) => c.values.BONUS?.startsWith('100')).length, { timeout: 15_000 }).toBe(5);
+    expect(performance.now() - back).toBeLessThan(10_000);
+    for (let i = 0; i < 5; i++) expect(card(fake, `+7900000000${i}`)).toHaveLength(1);
+    await expect.poll(() => t.core.health().connectors!.passteam.state).toBe('ok');
+  });
+});
+
+describe('change feed for the 1C scheduled job', () => {
+  it('returns cards whose cardId, cardUrl, installed or state changed, oldest first, then only newer ones by cursor', async () => {
+    const { fake, t } = await setup();
+    await t.api('/v1/cards/f1?wait=5', json(IVANOV));
+    await t.api('/v1/cards/f2?wait=5', json({ holder: { phone: '+79001112233' } }));
+    const page = (await (await t.api('/v1/cards?changedSince=&limit=100')).json()) as any;
+    expect(page.cards.map((c: any) => c.code)).toEqual(['f1', 'f2']);
+    expect(page.cards.every((c: any) => c.state === 'synced' && c.cardId)).toBe(true);
+    const empty = (await (await t.api(`/v1/cards?changedSince=${page.next}`)).json()) as any;
+    expect(empty.cards).toEqual([]);
+    expect(empty.next).toBe(page.next);
+
+    fake.setInstalled(fake.cards().find((c) => c.values.PHONE === '+79001112233')!.cardId, true);
+    await t.api('/v1/cards/f2?wait=5', json({ bonus: 10 })); // the next update brings installed back
+    const after = (await (await t.api(`/v1/cards?changedSince=${page.next}`)).json()) as any;
+    expect(after.cards.map((c: any) => [c.code, c.installed])).toEqual([['f2', true]]);
+
+    const byTime = (await (await t.api('/v1/cards?changedSince=2000-01-01T00:00:00')).json()) as any;
+    expect(byTime.cards).toHaveLength(2);
+    const bad = await t.api('/v1/cards?changedSince=garbage');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error.field).toBe('changedSince');
+  });
+
+  it('GET one card: 404 card_not_found for an unknown code', async () => {
+    const { t } = await setup();
+    const r = await t.api('/v1/cards/nope');
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as any).error.code).toBe('card_not_found');
+  });
+});
+
+function encodeCp1251(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    const b = c >= 0x410 && c <= 0x44f ? c - 0x410 + 0xc0 : c === 0x401 ? 0xa8 : c === 0x451 ? 0xb8 : c;
+    out += b === 0x20 ? '+' : b < 0x80 && /[A-Za-z0-9]/.test(ch) ? ch : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export type { TestCore };
