@@ -169,6 +169,45 @@ describe('delivery', () => {
   });
 });
 
+describe('protocol edges', () => {
+  it('values with &, +, %, = and Cyrillic reach Passteam exactly (a client that skipped encoding fails here)', async () => {
+    const { fake, t } = await setup();
+    const name = 'ООО «Иванов & Сыновья» +100% = ок';
+    const r = await t.api('/v1/cards/enc?wait=5', json({ holder: { name, phone: '+79005556677', email: 'a+b@example.ru' }, values: { DISCOUNT: '50%off&more=yes' } }));
+    expect(r.status).toBe(200);
+    expect(card(fake, '+79005556677')[0].values).toMatchObject({ CLIENT_NAME: name, EMAIL: 'a+b@example.ru', DISCOUNT: '50%off&more=yes' });
+  });
+
+  it('refused token: the connector pauses (no hammering) until the token is changed in the settings', async () => {
+    const fake = await startFakePassteam({ token: TOKEN });
+    const t = await startTestCore({ config: { passteam: { enabled: true, baseUrl: fake.url, token: 'wrong-token', templateId: 'tpl-loyalty' } }, modules: [passteamModule] });
+    expect((await t.api('/v1/cards/auth?wait=2', json(IVANOV))).status).toBe(202);
+    await expect.poll(() => t.core.health().connectors!.passteam.state).toBe('paused');
+    expect(t.core.health().connectors!.passteam.lastError!.message).toContain('passteam.token');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(fake.requests()).toHaveLength(1);
+    const admin = t.uiLoginUrl.replace(/\?token=.*$/, '');
+    const put = await fetch(`${admin}api/settings`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${t.uiToken}`, 'X-Sputnik-UI': '1', 'content-type': 'application/json' },
+      body: JSON.stringify({ passteam: { token: TOKEN } }),
+    });
+    expect(put.status).toBe(200);
+    await expect.poll(() => card(fake, '+79876543210').length).toBe(1);
+    expect(t.core.health().connectors!.passteam.state).toBe('ok');
+  });
+
+  it('over the quota: retried later, delivered once the quota allows', async () => {
+    const { fake, t } = await setup();
+    fake.setQuota(1);
+    await t.api('/v1/cards/q1?wait=5', json({ holder: { phone: '+79001230001' } }));
+    const r = await t.api('/v1/cards/q2?wait=1', json({ holder: { phone: '+79001230002' } }));
+    expect(r.status).toBe(202);
+    fake.setQuota(null);
+    await expect.poll(() => card(fake, '+79001230002').length, { timeout: 10_000 }).toBe(1);
+  });
+});
+
 describe('change feed for the 1C scheduled job', () => {
   it('returns cards whose cardId, cardUrl, installed or state changed, oldest first, then only newer ones by cursor', async () => {
     const { fake, t } = await setup();
@@ -212,3 +251,28 @@ function encodeCp1251(text: string): string {
 }
 
 export type { TestCore };
+
+describe('sputnik check against Passteam', () => {
+  it('accepts the token and template; names a wrong template or token', async () => {
+    const { runCli } = await import('../helpers/cli.ts');
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('../helpers/tmp.ts');
+    const fake = await startFakePassteam({ token: TOKEN });
+    const check = async (passteam: object) => {
+      const file = join(tempDir(), 'config.json');
+      writeFileSync(file, JSON.stringify({ passteam: { enabled: true, baseUrl: fake.url, ...passteam } }));
+      return runCli(['check', '--config', file]);
+    };
+    const ok = await check({ token: TOKEN, templateId: 'tpl-loyalty' });
+    expect(ok.stdout).toContain('passteam: ok — токен и шаблон tpl-loyalty приняты');
+    expect(ok.code).toBe(0);
+    const badToken = await check({ token: 'nope', templateId: 'tpl-loyalty' });
+    expect(badToken.code).toBe(1);
+    expect(badToken.stdout).toMatch(/passteam: ошибка — Passteam не принял токен/);
+    const badTemplate = await check({ token: TOKEN, templateId: 'tpl-missing' });
+    expect(badTemplate.code).toBe(1);
+    expect(badTemplate.stdout).toContain('Template not found');
+    await fake.stop();
+  });
+});

@@ -56,7 +56,7 @@ export class PassteamClient {
       const cards = (result as { cards?: unknown })?.cards;
       return Array.isArray(cards) ? cards.map((c) => remoteCard(c, null)) : [];
     } catch (e) {
-      if (e instanceof DeliveryError && e.code === 'passteam_404') return null;
+      if (e instanceof DeliveryError && e.code === 'passteam_method_unknown') return null;
       throw e;
     }
   }
@@ -125,6 +125,9 @@ export function resultOf(res: OutboundResponse, method: string): unknown {
     });
   }
   if (code === 401 || code === 403) throw authRefused(message);
+  if (code === 404 && /method/i.test(message)) {
+    throw new DeliveryError('refused', 'passteam_method_unknown', `Passteam не знает метод ${method}`, { status: 422 });
+  }
   if (code === 429 || code >= 500) {
     throw new DeliveryError('retry', `passteam_${code}`, `Passteam временно не принимает запросы (код ${code}${message ? `: ${message}` : ''})`, { status: 502 });
   }
