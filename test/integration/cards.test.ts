@@ -147,6 +147,18 @@ describe('delivery', () => {
     expect(got.cardId).toBe(wallet[0].cardId);
   });
 
+  it('where the lookup is impossible, a lost create that Passteam then calls a taken phone is marked for the operator, not duplicated', async () => {
+    const fake = await startFakePassteam({ token: TOKEN, withoutMethods: ['getcardswithpagination'] });
+    const t = await startTestCore({ config: { passteam: { enabled: true, baseUrl: fake.url, token: TOKEN, templateId: 'tpl-loyalty' } }, modules: [passteamModule] });
+    fake.failNext(1, 'processed-then-reset');
+    expect((await t.api('/v1/cards/unsure?wait=0', json(IVANOV))).status).toBe(202);
+    await expect.poll(async () => ((await (await t.api('/v1/cards/unsure')).json()) as any).state, { timeout: 10_000 }).toBe('failed');
+    const got = (await (await t.api('/v1/cards/unsure')).json()) as any;
+    expect(got.lastError.code).toBe('create_uncertain');
+    expect(got.lastError.message).toContain('кабинете Passteam');
+    expect(card(fake, '+79876543210')).toHaveLength(1);
+  });
+
   it('remote down for a (simulated) day: every card is delivered with its latest state within seconds of its return', async () => {
     const { fake, t } = await setup();
     fake.setDown(true);
@@ -170,6 +182,16 @@ describe('delivery', () => {
 });
 
 describe('protocol edges', () => {
+  it('template variable names come from the config `fields`', async () => {
+    const fake = await startFakePassteam({ token: TOKEN, templates: [{ id: 'tpl-2', variables: ['FIO', 'TEL', 'BALL'], unique: ['TEL'] }] });
+    const t = await startTestCore({
+      config: { passteam: { enabled: true, baseUrl: fake.url, token: TOKEN, templateId: 'tpl-2', fields: { name: 'FIO', phone: 'TEL', bonus: 'BALL' } } },
+      modules: [passteamModule],
+    });
+    expect((await t.api('/v1/cards/f?wait=5', json({ holder: { name: 'Орлова', phone: '89001234567' }, bonus: '12,5' }))).status).toBe(200);
+    expect(fake.cards()[0].values).toMatchObject({ FIO: 'Орлова', TEL: '+79001234567', BALL: '12.5' });
+  });
+
   it('values with &, +, %, = and Cyrillic reach Passteam exactly (a client that skipped encoding fails here)', async () => {
     const { fake, t } = await setup();
     const name = 'ООО «Иванов & Сыновья» +100% = ок';

@@ -45,6 +45,8 @@ export interface FakePassteamOptions {
   authErrorMessage?: string;
   /** 'php' (default): escape `/` and non-ASCII like PHP's json_encode; 'plain': JSON.stringify as is. */
   jsonStyle?: 'php' | 'plain';
+  /** Methods this server does not know (e.g. ['getcardswithpagination'], whose real shape is assumed). */
+  withoutMethods?: string[];
 }
 
 export interface FakeCard {
@@ -295,7 +297,7 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
     const pathname = new URL(req.url ?? '/', 'http://fake.invalid').pathname;
     const m = /^\/oapi\/v1\/([^/]+)$/.exec(pathname);
     const name = m ? m[1].toLowerCase() : '';
-    if (req.method !== 'POST' || !Object.hasOwn(methods, name)) return fail(404, 'Method not found');
+    if (req.method !== 'POST' || !Object.hasOwn(methods, name) || opts.withoutMethods?.includes(name)) return fail(404, 'Method not found');
     const handler = methods[name];
     if (req.headers.authorization !== opts.token) return fail(401, authErrorMessage);
     const now = Date.now();

@@ -1,0 +1,33 @@
+/**
+ * The real core with the Passteam connector, as a child process the card crash test can SIGKILL:
+ *   node test/crash/cards-child.ts <dataDir> <fakeUrl> <token> [leaseMs]
+ * prints one JSON line {url, token} once the listener answers. SIGTERM stops it cleanly.
+ *
+ * `leaseMs` (test knob, default 3000): createCore opens the outbox with its 30 s lease and offers
+ * no option for it, so the lease is shortened on the outbox before start. Work the killed process
+ * held then comes back within seconds of a restart instead of 30 s; nothing else changes
+ * (lease expiry itself is covered by kill9.test.ts).
+ */
+import { parseConfig } from '../../main/config/load.ts';
+import { createCore } from '../../main/core/index.ts';
+import { passteamModule } from '../../main/connectors/passteam/index.ts';
+
+const [dataDir, fakeUrl, token, leaseArg] = process.argv.slice(2);
+if (!dataDir || !fakeUrl || !token) {
+  process.stderr.write('usage: node test/crash/cards-child.ts <dataDir> <fakeUrl> <token> [leaseMs]\n');
+  process.exit(2);
+}
+const { config } = parseConfig(
+  {
+    listener: { port: 0 },
+    ui: { port: 0 },
+    passteam: { enabled: true, baseUrl: fakeUrl, token, templateId: 'tpl-loyalty' },
+    http: { timeoutSeconds: 5, connectTimeoutSeconds: 2 },
+  },
+  {},
+);
+const core = await createCore({ config, dataDir, modules: [passteamModule], quiet: true });
+Object.assign(core.store.outbox, { leaseMs: Number(leaseArg ?? 3000) });
+const running = await core.start();
+process.stdout.write(`${JSON.stringify({ url: running.listenerUrl, token: running.listenerToken })}\n`);
+process.on('SIGTERM', () => void core.stop(2000).then(() => process.exit(0)));
