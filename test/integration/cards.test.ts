@@ -298,3 +298,18 @@ describe('sputnik check against Passteam', () => {
     await fake.stop();
   });
 });
+
+describe('OpenAPI for the card routes', () => {
+  it('is generated from the same zod schemas the routes validate with', async () => {
+    const { t } = await setup();
+    const spec = (await (await fetch(`${t.listenerUrl}/v1/openapi.json`)).json()) as any;
+    const put = spec.paths['/v1/cards/{code}'].put;
+    const body = put.requestBody.content['application/json'].schema;
+    expect(Object.keys(body.properties)).toEqual(['holder', 'bonus', 'values']);
+    expect(Object.keys(body.properties.holder.properties)).toEqual(['name', 'birthday', 'phone', 'email']);
+    expect(put.parameters.map((p: any) => p.name).sort()).toEqual(['code', 'wait']);
+    expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(['200', '202']));
+    expect(spec.paths['/v1/cards/{code}/bonus'].post.requestBody.content['application/json'].schema.required).toEqual(['balance']);
+    expect(spec.paths['/v1/cards'].get.parameters.map((p: any) => p.name).sort()).toEqual(['changedSince', 'limit']);
+  });
+});
