@@ -181,6 +181,18 @@ describe('delivery', () => {
   });
 });
 
+describe('cards made by the earlier 1C integration', () => {
+  it('a PUT carrying the cardId 1C already has updates that Wallet card instead of creating a second', async () => {
+    const { fake, t } = await setup('always200', [{ templateId: 'tpl-loyalty', cardId: '5bea7e305abcfd6b708b4573', values: { PHONE: '+79161234567', CLIENT_NAME: 'Иванова', BONUS: '10' } }]);
+    const r = await t.api('/v1/cards/old-1?wait=5', json({ cardId: '5bea7e305abcfd6b708b4573', holder: { name: 'Иванова Мария', phone: '8 916 123-45-67' }, bonus: 1250 }));
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as any).cardId).toBe('5bea7e305abcfd6b708b4573');
+    expect(calls(fake, 'createcard')).toHaveLength(0);
+    expect(fake.cards()).toHaveLength(1);
+    expect(fake.cards()[0].values).toMatchObject({ CLIENT_NAME: 'Иванова Мария', BONUS: '1250' });
+  });
+});
+
 describe('protocol edges', () => {
   it('template variable names come from the config `fields`', async () => {
     const fake = await startFakePassteam({ token: TOKEN, templates: [{ id: 'tpl-2', variables: ['FIO', 'TEL', 'BALL'], unique: ['TEL'] }] });
@@ -305,7 +317,7 @@ describe('OpenAPI for the card routes', () => {
     const spec = (await (await fetch(`${t.listenerUrl}/v1/openapi.json`)).json()) as any;
     const put = spec.paths['/v1/cards/{code}'].put;
     const body = put.requestBody.content['application/json'].schema;
-    expect(Object.keys(body.properties)).toEqual(['holder', 'bonus', 'values']);
+    expect(Object.keys(body.properties)).toEqual(['holder', 'bonus', 'values', 'cardId']);
     expect(Object.keys(body.properties.holder.properties)).toEqual(['name', 'birthday', 'phone', 'email']);
     expect(put.parameters.map((p: any) => p.name).sort()).toEqual(['code', 'wait']);
     expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(['200', '202']));

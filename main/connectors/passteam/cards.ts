@@ -34,6 +34,8 @@ export interface CardPatch {
   email?: string | null;
   bonus?: string | null;
   extra?: Record<string, string>;
+  /** A cardId 1C already has (made by an earlier integration): adopted when Sputnik has none. */
+  knownCardId?: string;
 }
 
 export interface CardView {
@@ -91,8 +93,8 @@ export class Cards {
     const db = store.db;
     this.#s = {
       get: db.prepare(`SELECT * FROM cards WHERE code = ?`),
-      insert: db.prepare(`INSERT INTO cards (code, name, birthday, phone, email, bonus, extra, state, seq, changed_at, created_at, updated_at)
-        VALUES (@code, @name, @birthday, @phone, @email, @bonus, @extra, @state, @seq, @now, @now, @now)`),
+      insert: db.prepare(`INSERT INTO cards (code, name, birthday, phone, email, bonus, extra, card_id, state, seq, changed_at, created_at, updated_at)
+        VALUES (@code, @name, @birthday, @phone, @email, @bonus, @extra, @card_id, @state, @seq, @now, @now, @now)`),
       update: db.prepare(`UPDATE cards SET name = @name, birthday = @birthday, phone = @phone, email = @email, bonus = @bonus, extra = @extra,
         card_id = @card_id, card_url = @card_url, installed = @installed, state = @state, last_error = @last_error, sent = @sent,
         create_unsure = @create_unsure, seq = @seq, changed_at = @changed_at, updated_at = @updated_at WHERE code = @code`),
@@ -116,6 +118,7 @@ export class Cards {
         email: patch.email ?? null,
         bonus: patch.bonus ?? null,
         extra: JSON.stringify(patch.extra ?? {}),
+        card_id: patch.knownCardId ?? null,
         state: 'queued',
         seq: this.#store.nextSeq(),
         now,
@@ -125,6 +128,7 @@ export class Cards {
     }
     const after: CardRow = { ...before, updated_at: now };
     for (const k of ['name', 'birthday', 'phone', 'email', 'bonus'] as const) if (patch[k] !== undefined) after[k] = patch[k];
+    if (patch.knownCardId && !after.card_id) after.card_id = patch.knownCardId;
     if (patch.extra !== undefined) after.extra = JSON.stringify({ ...(JSON.parse(before.extra) as Vars), ...patch.extra });
     return { before, after };
   }

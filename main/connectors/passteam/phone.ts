@@ -4,7 +4,8 @@
  * number as one value. Foreign numbers written with `+` keep their digits. Null when it is not a phone.
  */
 export function normalizePhone(input: string): string | null {
-  const text = input.trim();
+  // "8 912 345-67-89, доб. 12" or two numbers "…; …": the first number is the card's.
+  const text = input.split(/[,;]/)[0].trim();
   if (text === '') return null;
   if (/[^\d\s()+\-.\u00a0]/.test(text.replace(/(доб|ext|x)\.?\s*\d+$/i, ''))) return null;
   const main = text.replace(/(доб|ext|x)\.?\s*\d+$/i, '');

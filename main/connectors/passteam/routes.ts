@@ -45,6 +45,10 @@ export const cardBody = z.strictObject({
     .record(z.string().min(1).max(64), z.union([z.string().max(2000), z.number(), z.boolean()]))
     .optional()
     .describe('Дополнительные переменные шаблона Passteam как есть: {"DISCOUNT": "5"}'),
+  cardId: z
+    .union([onecText({ max: 64 }), z.null()])
+    .optional()
+    .describe('cardId, который уже записан в карте 1С (карта создана в Passteam прежней интеграцией): Спутник обновит её, а не создаст новую'),
 });
 
 export const bonusBody = z.strictObject({ balance: onecDecimal({ emptyIsZero: true }).describe('Новый бонусный баланс карты (абсолютный, не прибавка)') });
@@ -68,6 +72,7 @@ function toPatch(body: z.output<typeof cardBody>): CardPatch {
     phone: body.holder?.phone,
     email: nul(body.holder?.email),
     bonus: body.bonus,
+    knownCardId: body.cardId || undefined,
   };
   if (body.values) {
     patch.extra = {};
