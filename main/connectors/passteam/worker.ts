@@ -38,7 +38,7 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
             field: 'holder.phone',
           });
         }
-        if (false && card.create_unsure) {
+        if (card.create_unsure) {
           const found = await client.findCards({ [cfg.fields.phone]: card.phone }, call);
           if (found && found.length > 0) cardId = found[0].cardId; // our lost create: adopt it
           if (found && found.length > 0 && found[0].cardUrl) remote = found[0];
