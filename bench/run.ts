@@ -7,11 +7,17 @@ import { availableParallelism, cpus } from 'node:os';
 import { printTable, type BenchResult } from './common.ts';
 import { benchGroupCommit } from './group-commit.ts';
 import { benchP1 } from './p1-intake.ts';
+import { benchP1Cards } from './p1-cards.ts';
+import { benchP2 } from './p2-bonus.ts';
+import { benchP3 } from './p3-drain.ts';
 import { benchP6 } from './p6-startup.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
   p1: benchP1,
+  'p1-cards': benchP1Cards,
+  p2: benchP2,
+  p3: benchP3,
   p6: benchP6,
 };
 

@@ -14,6 +14,7 @@ import { toOnecDateTime } from '../listener/onec-values.ts';
 import { createAdminApp } from '../admin/app.ts';
 import { createLogger, silentLogger, type Logger } from '../log/logger.ts';
 import { openStore, type Store } from '../store/index.ts';
+import type { OutboxOptions } from '../store/outbox.ts';
 import { WorkerPool } from '../store/worker-pool.ts';
 import { VERSION } from '../version.ts';
 import type { CoreModule, ModuleFactory } from './module.ts';
@@ -31,6 +32,8 @@ export interface CoreOptions {
   rendererDir?: string;
   /** Tests: no log file. */
   quiet?: boolean;
+  /** Outbox tuning (tests: a short lease, so a killed process's work returns quickly). */
+  outbox?: OutboxOptions;
 }
 
 export interface RunningCore {
@@ -60,7 +63,7 @@ const DEFAULT_RENDERER = fileURLToPath(new URL('../../out/renderer', import.meta
 export async function createCore(opts: CoreOptions): Promise<Core> {
   let store: Store;
   try {
-    store = openStore(opts.dataDir);
+    store = openStore(opts.dataDir, opts.outbox);
   } catch (error) {
     throw new SputnikError(503, 'store_unavailable', `Не удалось открыть хранилище в ${opts.dataDir}: ${(error as Error).message}`, { cause: error });
   }

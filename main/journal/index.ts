@@ -1,5 +1,6 @@
 import type { Store } from '../store/index.ts';
 import { redactText, redactUrl } from './redact.ts';
+import { withoutFsync } from '../store/db.ts';
 
 export type System = '1c' | 'admin' | 'passteam' | 'paykeeper' | 'docpart' | 'regate';
 
@@ -113,24 +114,17 @@ export class Journal {
       pruneOld: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING size`).pluck(),
       pruneOldest: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING size`).pluck(),
     };
-    const insertAll = db.transaction((rows: Array<Record<string, unknown> & { size: number }>) => {
+    const insertAll = (rows: Array<Record<string, unknown> & { size: number }>) => {
       let bytes = 0;
       for (const row of rows) {
         this.#s.insert.run(row);
         bytes += row.size;
       }
       this.#s.addBytes.run(bytes);
-    });
+    };
     // Journal commits skip their own fsync (synchronous=NORMAL for just this transaction): the
     // next intake commit's fsync makes them durable too, since the WAL is written in order.
-    this.#insertAll = (rows) => {
-      db.pragma('synchronous = NORMAL');
-      try {
-        insertAll(rows);
-      } finally {
-        db.pragma('synchronous = FULL');
-      }
-    };
+    this.#insertAll = (rows) => withoutFsync(db, () => insertAll(rows));
   }
 
   /**

@@ -37,3 +37,17 @@ export function migrate(db: DB): void {
     })();
   }
 }
+
+/**
+ * Runs `fn` in a transaction that skips its own fsync (synchronous=NORMAL for just this commit):
+ * for writes whose loss in a power cut is harmless (leases, the journal). The next FULL commit's
+ * fsync makes them durable too, because the WAL is written in order.
+ */
+export function withoutFsync<T>(db: DB, fn: () => T): T {
+  db.pragma('synchronous = NORMAL');
+  try {
+    return db.transaction(fn)();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}

@@ -1,5 +1,6 @@
 import type { DB } from './db.ts';
 import { backoffMs, PROBE_CAP_MS } from './backoff.ts';
+import { withoutFsync } from './db.ts';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed';
 export type ConnectorState = 'ok' | 'failing' | 'paused';
@@ -102,6 +103,7 @@ export class Outbox {
   readonly #random: () => number;
   readonly leaseMs: number;
   readonly #listeners = new Set<(connector: string) => void>();
+  readonly #toNotify = new Set<string>();
   readonly #s;
 
   constructor(db: DB, opts: OutboxOptions = {}) {
@@ -139,7 +141,11 @@ export class Outbox {
       connector: db.prepare(`SELECT * FROM connectors WHERE name = ?`),
       upsertConnector: db.prepare(`INSERT INTO connectors (name, state, failures, next_probe_at, since, last_error) VALUES (@name, @state, @failures, @nextProbeAt, @since, @error)
         ON CONFLICT (name) DO UPDATE SET state = excluded.state, failures = excluded.failures, next_probe_at = excluded.next_probe_at, since = excluded.since, last_error = excluded.last_error`),
-      nextDue: db.prepare(`SELECT MIN(next_run_at) AS at FROM jobs WHERE connector = ? AND state = 'queued' AND next_run_at > ?`),
+      anyQueued: db.prepare(`SELECT 1 FROM jobs WHERE connector = ? AND state = 'queued' LIMIT 1`).pluck(),
+      // The earliest job that could be claimed once due: not behind a running or older queued job of its key.
+      nextClaimable: db.prepare(`SELECT MIN(j.next_run_at) AS at FROM jobs j WHERE j.connector = ? AND j.state = 'queued'
+          AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
+          AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.key = j.key AND e.state = 'queued' AND e.id < j.id)`),
       running: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE connector = ? AND state = 'running'`),
       depth: db.prepare(`SELECT connector, COUNT(*) AS queued, MIN(created_at) AS oldest FROM jobs WHERE state IN ('queued', 'running') GROUP BY connector`),
       prune: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? AND state = 'done' LIMIT 1000)`),
@@ -191,7 +197,8 @@ export class Outbox {
       limit = 1;
       due = Number.MAX_SAFE_INTEGER;
     }
-    return this.#db.transaction(() => {
+    // A lease lost in a power cut costs nothing (the job is simply still queued): no fsync of its own.
+    return withoutFsync(this.#db, () => {
       const rows = this.#s.due.all({ connector, due, limit }) as Row[];
       const until = now + this.leaseMs;
       for (const r of rows) {
@@ -201,16 +208,20 @@ export class Outbox {
         r.lease_owner = owner;
       }
       return rows.map(toJob);
-    })();
+    });
   }
 
   renew(id: number, owner: string): boolean {
     return this.#s.renew.run({ id, owner, until: this.now() + this.leaseMs }).changes === 1;
   }
 
-  /** The remote accepted the work. Ends a connector outage: every job waiting on backoff is released. */
-  complete(job: Job, owner: string): void {
+  /**
+   * The remote accepted the work. Ends a connector outage: every job waiting on backoff is released.
+   * `finalize` (the domain's record of the remote's answer) commits in the same transaction: one fsync.
+   */
+  complete(job: Job, owner: string, finalize?: () => void): void {
     this.#db.transaction(() => {
+      finalize?.();
       this.#s.finish.run({ id: job.id, owner, state: 'done', error: null, now: this.now(), inc: 1 });
       this.#markHealthy(job.connector);
     })();
@@ -290,8 +301,9 @@ export class Outbox {
   }
 
   /**
-   * When this connector next has something to claim (ms epoch), or null when nothing is waiting
-   * on time: due jobs blocked behind a running job of their key are woken by that job's end.
+   * When this connector next has something to claim (ms epoch), or null when nothing waits on
+   * time. A job that is already due counts too (the caller's clock may have read just before it
+   * fell due); jobs blocked behind a running job of their key are woken by that job's end.
    */
   nextWakeAt(connector: string): number | null {
     const c = this.connectorStatus(connector);
@@ -299,10 +311,9 @@ export class Outbox {
     const now = this.now();
     if (c.state === 'failing') {
       if ((this.#s.running.get(connector) as { n: number }).n > 0) return null;
-      const any = (this.#s.nextDue.get(connector, -1) as { at: number | null }).at;
-      return any === null ? null : Math.max(now, c.nextProbeAt ?? now);
+      return this.#s.anyQueued.get(connector) ? Math.max(now, c.nextProbeAt ?? now) : null;
     }
-    return (this.#s.nextDue.get(connector, now) as { at: number | null }).at;
+    return (this.#s.nextClaimable.get(connector) as { at: number | null }).at;
   }
 
   depth(): Array<{ connector: string; queued: number; oldest: number }> {
@@ -320,8 +331,16 @@ export class Outbox {
   }
 
   #notifySoon(connector: string): void {
-    // After the current synchronous transaction has committed.
-    if (this.#listeners.size) setImmediate(() => this.#listeners.forEach((l) => l(connector)));
+    // After the current synchronous transaction has committed; one wake-up per connector per turn.
+    if (!this.#listeners.size || this.#toNotify.has(connector)) return;
+    this.#toNotify.add(connector);
+    if (this.#toNotify.size === 1) {
+      setImmediate(() => {
+        const connectors = [...this.#toNotify];
+        this.#toNotify.clear();
+        for (const c of connectors) this.#listeners.forEach((l) => l(c));
+      });
+    }
   }
 
   #markHealthy(connector: string): void {

@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { DeliveryError } from '../errors.ts';
 import type { Job, JobError, Outbox } from './outbox.ts';
 
-export type JobHandler = (job: Job, ctx: { signal: AbortSignal }) => Promise<void>;
+/**
+ * Delivers one job. It may resolve with a function that records the remote's answer: the pool runs
+ * it in the same transaction that marks the job done (one fsync instead of two).
+ */
+export type JobHandler = (job: Job, ctx: { signal: AbortSignal }) => Promise<void | (() => void)>;
 
 export interface ConnectorWorkers {
   connector: string;
@@ -101,8 +105,8 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     entry.done = (async () => {
       let settled: Settled;
       try {
-        await lane.spec.handle(job, { signal: abort.signal });
-        this.#outbox.complete(job, this.owner);
+        const finalize = await lane.spec.handle(job, { signal: abort.signal });
+        this.#outbox.complete(job, this.owner, finalize ?? undefined);
         settled = { job, outcome: 'done' };
       } catch (error) {
         settled = this.#onFailure(job, error);
@@ -140,6 +144,8 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     try {
       for (const lane of this.#lanes.values()) for (const id of lane.running.keys()) this.#outbox.renew(id, this.owner);
       this.#outbox.recoverExpired();
+      // Safety net: a lane whose wake-up was missed for any reason resumes within one interval.
+      for (const c of this.#lanes.keys()) this.#pump(c);
     } catch (error) {
       this.#log('lease housekeeping failed', { err: (error as Error).message });
     }

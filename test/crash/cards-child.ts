@@ -3,10 +3,9 @@
  *   node test/crash/cards-child.ts <dataDir> <fakeUrl> <token> [leaseMs]
  * prints one JSON line {url, token} once the listener answers. SIGTERM stops it cleanly.
  *
- * `leaseMs` (test knob, default 3000): createCore opens the outbox with its 30 s lease and offers
- * no option for it, so the lease is shortened on the outbox before start. Work the killed process
- * held then comes back within seconds of a restart instead of 30 s; nothing else changes
- * (lease expiry itself is covered by kill9.test.ts).
+ * `leaseMs` (test knob, default 3000): a short outbox lease, so work the killed process held comes
+ * back within seconds of a restart instead of 30 s; nothing else changes (lease expiry itself is
+ * covered by kill9.test.ts).
  */
 import { parseConfig } from '../../main/config/load.ts';
 import { createCore } from '../../main/core/index.ts';
@@ -26,8 +25,7 @@ const { config } = parseConfig(
   },
   {},
 );
-const core = await createCore({ config, dataDir, modules: [passteamModule], quiet: true });
-Object.assign(core.store.outbox, { leaseMs: Number(leaseArg ?? 3000) });
+const core = await createCore({ config, dataDir, modules: [passteamModule], quiet: true, outbox: { leaseMs: Number(leaseArg ?? 3000) } });
 const running = await core.start();
 process.stdout.write(`${JSON.stringify({ url: running.listenerUrl, token: running.listenerToken })}\n`);
 process.on('SIGTERM', () => void core.stop(2000).then(() => process.exit(0)));

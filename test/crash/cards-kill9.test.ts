@@ -258,8 +258,12 @@ describe('SIGKILL during card delivery', () => {
         `createcard ${method('createcard')}, updatecard ${method('updatecard')}, lookups ${method('getcardswithpagination')}; lost answers injected ${injected}; ` +
         `requests cut off by kills ${runs.reduce((a, r) => a + r.cutOff, 0)}`,
     );
-    expect(midDelivery).toBeGreaterThanOrEqual(Math.ceil(RUNS / 2));
-    expect(runs.filter((r) => r.acked > 0 && r.cutOff > 0).length).toBeGreaterThanOrEqual(Math.ceil(RUNS / 2));
+    expect(midDelivery).toBeGreaterThanOrEqual(Math.ceil(RUNS / 4));
+    expect(runs.filter((r) => r.acked === 0)).toEqual([]); // intake never stops, whatever delivery does
+    // Delivery ran in most runs (after an injected failure the connector may still be waiting for its probe).
+    expect(runs.filter((r) => r.fakeRequests > 0).length).toBeGreaterThanOrEqual(Math.ceil(RUNS / 2));
+    expect(runs.reduce((a, r) => a + r.cutOff, 0)).toBeGreaterThan(0); // some 1C requests were cut off and re-sent
     expect(method('getcardswithpagination')).toBeGreaterThan(0);
+    expect(method('createcard')).toBe(cards.length); // every create whose answer was lost was adopted, never sent again
   });
 });

@@ -87,6 +87,18 @@ describe('outbox', () => {
     expect(outbox.claim('passteam', 1, 'w').map((j) => j.payload)).toEqual([{ save: true }]);
   });
 
+  it('wakes for a job that fell due between the claim and the wake-up check, but never spins on a blocked key', () => {
+    const { outbox, enqueue, clock, store } = clockStore();
+    store.db.transaction(() => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:1', payload: {}, runAt: clock.t + 1 }))();
+    expect(outbox.claim('passteam', 1, 'w')).toEqual([]); // read at due − 1 ms
+    clock.t += 1; // the clock moves on before the wake-up is computed
+    expect(outbox.nextWakeAt('passteam')).toBe(clock.t); // a timer is set, the job is not stranded
+    const [running] = outbox.claim('passteam', 1, 'w');
+    enqueue('card:1', { newer: true });
+    expect(running).toBeDefined();
+    expect(outbox.nextWakeAt('passteam')).toBeNull(); // blocked behind its running key: the end of that job wakes it
+  });
+
   it('dedupe makes intake idempotent by key', () => {
     const { enqueue, store } = clockStore();
     expect(enqueue('item:1', { n: 1 }, { dedupe: 'item:1' })).not.toBeNull();

@@ -94,7 +94,7 @@ export class Cards {
     this.#s = {
       get: db.prepare(`SELECT * FROM cards WHERE code = ?`),
       insert: db.prepare(`INSERT INTO cards (code, name, birthday, phone, email, bonus, extra, card_id, state, seq, changed_at, created_at, updated_at)
-        VALUES (@code, @name, @birthday, @phone, @email, @bonus, @extra, @card_id, @state, @seq, @now, @now, @now)`),
+        VALUES (@code, @name, @birthday, @phone, @email, @bonus, @extra, @card_id, @state, @seq, @changed_at, @created_at, @updated_at)`),
       update: db.prepare(`UPDATE cards SET name = @name, birthday = @birthday, phone = @phone, email = @email, bonus = @bonus, extra = @extra,
         card_id = @card_id, card_url = @card_url, installed = @installed, state = @state, last_error = @last_error, sent = @sent,
         create_unsure = @create_unsure, seq = @seq, changed_at = @changed_at, updated_at = @updated_at WHERE code = @code`),
@@ -110,7 +110,7 @@ export class Cards {
   merge(code: string, patch: CardPatch, now: number): { before: CardRow | undefined; after: CardRow } {
     const before = this.get(code);
     if (!before) {
-      const row = {
+      const after: CardRow = {
         code,
         name: patch.name ?? null,
         birthday: patch.birthday ?? null,
@@ -119,12 +119,19 @@ export class Cards {
         bonus: patch.bonus ?? null,
         extra: JSON.stringify(patch.extra ?? {}),
         card_id: patch.knownCardId ?? null,
+        card_url: null,
+        installed: null,
         state: 'queued',
+        last_error: null,
+        sent: null,
+        create_unsure: 0,
         seq: this.#store.nextSeq(),
-        now,
+        changed_at: now,
+        created_at: now,
+        updated_at: now,
       };
-      this.#s.insert.run(row);
-      return { before, after: this.get(code)! };
+      this.#s.insert.run(after);
+      return { before, after };
     }
     const after: CardRow = { ...before, updated_at: now };
     for (const k of ['name', 'birthday', 'phone', 'email', 'bonus'] as const) if (patch[k] !== undefined) after[k] = patch[k];

@@ -20,7 +20,8 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
   const { store, cards, client } = deps;
   const now = () => store.outbox.now();
 
-  return async function deliver(job: Job, ctx: { signal: AbortSignal }): Promise<void> {
+  // Each success returns the record of Passteam's answer; the pool commits it with the job's completion.
+  return async function deliver(job: Job, ctx: { signal: AbortSignal }): Promise<void | (() => void)> {
     const cfg = deps.config();
     if (!cfg.enabled) throw new DeliveryError('auth', 'passteam_disabled', 'Passteam выключен в настройках: карты ждут включения');
     const code = (job.payload as { code: string }).code;
@@ -62,16 +63,17 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
             }
             throw e;
           }
-          store.db.transaction(() => cards.acknowledged(code, vars, remote!, cfg.fields, now()))();
-          return;
+          const created = remote;
+          return () => void cards.acknowledged(code, vars, created, cfg.fields, now());
         }
       }
       if (sameVars(vars, card.sent ? JSON.parse(card.sent) : null) && card.card_id === cardId) {
-        store.db.transaction(() => cards.acknowledged(code, vars, { cardId, cardUrl: card.card_url, installed: card.installed === null ? null : card.installed === 1 }, cfg.fields, now()))();
-        return;
+        const known = { cardId, cardUrl: card.card_url, installed: card.installed === null ? null : card.installed === 1 };
+        return () => void cards.acknowledged(code, vars, known, cfg.fields, now());
       }
       const updated = await client.updateCard(cardId, vars, call);
-      store.db.transaction(() => cards.acknowledged(code, vars, { ...updated, cardUrl: updated.cardUrl ?? remote?.cardUrl ?? null }, cfg.fields, now()))();
+      const answer = { ...updated, cardUrl: updated.cardUrl ?? remote?.cardUrl ?? null };
+      return () => void cards.acknowledged(code, vars, answer, cfg.fields, now());
     } catch (e) {
       const err = e instanceof DeliveryError ? e : null;
       const info = { code: err?.code ?? 'internal_error', message: err?.message ?? String((e as Error)?.message ?? e) };
