@@ -155,7 +155,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       listener = await createListenerApp({
         config: cfg.listener,
         token: () => listenerToken!,
-        health: (d) => health(d),
+        health: (d) => {
+          // 1C sees exactly the documented body: without a token only status and version.
+          const { listener: _listener, ...body } = health(d);
+          return d ? body : { status: body.status, version: body.version };
+        },
         journal,
         domains: modules.flatMap((m) => (m.routes ? [m.routes] : [])),
         log: logFn,

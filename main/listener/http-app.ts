@@ -2,7 +2,6 @@ import type { FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest,
 import type { Socket } from 'node:net';
 import { ServerResponse, type Server } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { SputnikError, errors } from '../errors.ts';
 import { isStoreDown } from '../store/group-commit.ts';
@@ -158,7 +157,9 @@ export function installCommon(
   },
 ): void {
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  // Response schemas document the API (OpenAPI); handlers build their bodies from typed values, so
+  // re-validating every response with zod would only spend CPU on the hot path.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   const routes: Array<{ methods: string[]; re: RegExp }> = [];
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];

@@ -111,7 +111,12 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
     });
   }
 
-  async function answer(code: string, jobId: number | null, wait: number, reply: { code(n: number): unknown }) {
+  async function answer(code: string, accepted: { row: CardRow; jobId: number | null }, wait: number, reply: { code(n: number): unknown }) {
+    const { jobId } = accepted;
+    if (jobId !== null && wait <= 0) {
+      reply.code(202); // wait=0 never blocks the operator
+      return view(accepted.row);
+    }
     if (jobId !== null) {
       const r = await ctx.waits.wait(cardKey(code), jobId, wait);
       const row = cards.get(code)!;
@@ -141,8 +146,8 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
       },
       async (req, reply) => {
         const { code } = req.params as { code: string };
-        const { jobId } = await accept(code, toPatch(req.body as z.output<typeof cardBody>), { requirePhone: true });
-        return answer(code, jobId, (req.query as { wait: number }).wait, reply);
+        const accepted = await accept(code, toPatch(req.body as z.output<typeof cardBody>), { requirePhone: true });
+        return answer(code, accepted, (req.query as { wait: number }).wait, reply);
       },
     );
 
@@ -160,8 +165,8 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
       },
       async (req, reply) => {
         const { code } = req.params as { code: string };
-        const { jobId } = await accept(code, { bonus: (req.body as { balance: string }).balance }, { requirePhone: false, settleMs: BONUS_SETTLE_MS });
-        return answer(code, jobId, (req.query as { wait: number }).wait, reply);
+        const accepted = await accept(code, { bonus: (req.body as { balance: string }).balance }, { requirePhone: false, settleMs: BONUS_SETTLE_MS });
+        return answer(code, accepted, (req.query as { wait: number }).wait, reply);
       },
     );
 
