@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../main/config/load.ts';
 import type { ConfigInput } from '../main/config/schema.ts';
@@ -7,6 +5,8 @@ import { createCore, type Core, type RunningCore } from '../main/core/index.ts';
 import { passteamModule } from '../main/connectors/passteam/index.ts';
 import { startFakePassteam, type FakePassteam } from '../main/sandbox/passteam/fake.ts';
 import { fmt, withTempDir, type BenchResult } from './common.ts';
+import { echoServer, load, P1_CONNECTIONS, P1_SECONDS as SECONDS, P1_WARMUP as WARMUP, row, type Load } from './http-load.ts';
+export { P1_CONNECTIONS };
 
 /**
  * P1 on the specified route: `PUT /v1/cards/{code}?wait=0` → 202 after the commit, unique codes,
@@ -15,9 +15,6 @@ import { fmt, withTempDir, type BenchResult } from './common.ts';
  * remote is the fake Passteam switched off (`setDown(true)`: the connector goes `failing` and only
  * probes); a second row repeats it with the connector `paused` (the fake refuses the token).
  */
-export const P1_CONNECTIONS = 10;
-const SECONDS = 5;
-const WARMUP = 1;
 export const PT_TOKEN = 'pt-bench-token';
 
 // A card save as 1C sends it, ~340 bytes. load.ts sends one body for all requests, so every card
@@ -27,40 +24,6 @@ export const CARD_BODY = JSON.stringify({
   bonus: '1 250,50',
   values: { DISCOUNT: '5', CITY: 'Екатеринбург', SHOP: 'ТЦ Гринвич, 3 этаж', LEVEL: 'Золотая', MANAGER: 'Сидорова Е.'  },
 });
-
-export interface Load {
-  requests: number;
-  seconds: number;
-  statuses: Record<string, number>;
-  errors: number;
-  latenciesMs: [number, number, number];
-}
-
-/** bench/load.ts in its own process (it must not share the event loop with the server under test). */
-export function load(opts: { url: string; method: 'PUT' | 'POST'; path: string; token?: string; body: string; connections?: number; seconds?: number }): Promise<Load> {
-  const args = { connections: P1_CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP, ...opts };
-  const child = spawn(process.execPath, [new URL('./load.ts', import.meta.url).pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`load generator exited with ${code}`)))),
-  );
-}
-
-/** The baseline: parse the JSON body, answer it back; nothing durable. */
-export async function echoServer(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.stringify({ echo: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return server;
-}
 
 /** The real core with the Passteam connector pointed at `fake`, in a temp data dir. */
 export async function withCardsCore<T>(
@@ -83,16 +46,6 @@ export async function withCardsCore<T>(
   });
 }
 
-const row = (name: string, l: Load, base: Load) => ({
-  server: name,
-  'req/s': fmt(l.requests / l.seconds),
-  ratio: fmt(l.requests / base.requests, 2),
-  'p50 ms': fmt(l.latenciesMs[0], 2),
-  'p99 ms': fmt(l.latenciesMs[1], 2),
-  'max ms': fmt(l.latenciesMs[2], 1),
-  statuses: Object.entries(l.statuses).map(([s, n]) => `${s}×${n}`).join(' '),
-  errors: l.errors,
-});
 
 async function cards(mode: 'down' | 'paused'): Promise<Load & { commits: number; state: string; delivered: number; queued: number }> {
   // Paused: the fake expects another token, so the first delivery is refused and the connector pauses.
