@@ -88,7 +88,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const journal = new Journal(store, { ...opts.config.journal, secrets });
   const http = new HttpClient(createDispatcher(opts.config.http), journal);
   const workers = new WorkerPool(store.outbox, { log: logFn });
-  const waits = new DeliveryWaits(workers);
+  const waits = new DeliveryWaits(workers, store.outbox);
   const modules: CoreModule[] = (opts.modules ?? []).map((f) => f({ store, journal, http, workers, waits, config: () => settings.config, log }));
   for (const m of modules) if (m.workers) workers.register(m.workers);
 

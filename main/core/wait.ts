@@ -1,5 +1,5 @@
 import type { Settled, WorkerPool } from '../store/worker-pool.ts';
-import type { JobError } from '../store/outbox.ts';
+import type { JobError, Outbox } from '../store/outbox.ts';
 import { onecInteger } from '../listener/onec-values.ts';
 
 /** `?wait=SECONDS` (0–30) on calls that reach a remote service; the default differs per domain. */
@@ -26,14 +26,20 @@ interface Waiter {
  */
 export class DeliveryWaits {
   readonly #waiters = new Set<Waiter>();
+  readonly #outbox: Outbox;
   #closed = false;
 
-  constructor(workers: WorkerPool) {
+  constructor(workers: WorkerPool, outbox: Outbox) {
+    this.#outbox = outbox;
     workers.on('settled', (s) => this.#onSettled(s));
   }
 
   wait(key: string, fromJobId: number, seconds: number): Promise<WaitResult> {
     if (seconds <= 0 || this.#closed) return Promise.resolve({ outcome: 'timeout' });
+    // Already delivered before the caller got here (a fast remote): no event will come for it.
+    const latest = this.#outbox.latestForKey(key, fromJobId);
+    if (latest?.state === 'done') return Promise.resolve({ outcome: 'done' });
+    if (latest?.state === 'failed') return Promise.resolve({ outcome: 'failed', error: latest.lastError ?? { code: 'failed', message: 'не доставлено' } });
     return new Promise((resolve) => {
       const waiter: Waiter = {
         key,

@@ -113,13 +113,15 @@ export class Outbox {
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.#s = {
       // A SELECT then an UPDATE by id: an UPDATE … RETURNING that matches nothing costs more than both.
-      queuedForKey: db.prepare(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 ORDER BY id DESC LIMIT 1`).pluck(),
+      // At most one coalescing job per key is ever queued; no ORDER BY (a reverse seek costs 5x here).
+      queuedForKey: db.prepare(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 LIMIT 1`).pluck(),
       // The newest state replaces the payload; it may run sooner (a card save after a settling bonus), never later.
       replacePayload: db.prepare(`UPDATE jobs SET payload = @payload, kind = @kind, updated_at = @now,
         next_run_at = CASE WHEN retry_wait = 1 THEN next_run_at ELSE MIN(next_run_at, @runAt) END WHERE id = @id`),
       insert: db.prepare(`INSERT INTO jobs (connector, kind, key, payload, dedupe, coalesce, state, next_run_at, created_at, updated_at)
         VALUES (@connector, @kind, @key, @payload, @dedupe, @coalesce, 'queued', @runAt, @now, @now) ON CONFLICT DO NOTHING RETURNING id`),
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
+      latestForKey: db.prepare(`SELECT * FROM jobs WHERE key = ? AND id >= ? ORDER BY id DESC LIMIT 1`),
       // Oldest due job per key, none of whose key is running or has an older queued job.
       due: db.prepare(`SELECT j.* FROM jobs j
         WHERE j.connector = @connector AND j.state = 'queued' AND j.next_run_at <= @due
@@ -137,6 +139,11 @@ export class Outbox {
       supersede: db.prepare(`UPDATE jobs SET state = 'done', last_error = @error, lease_until = NULL, lease_owner = NULL, updated_at = @now, finished_at = @now WHERE id = @id`),
       recover: db.prepare(`UPDATE jobs SET state = 'queued', lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE state = 'running' AND lease_until < @now RETURNING connector`),
       release: db.prepare(`UPDATE jobs SET state = 'queued', lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE state = 'running' AND lease_owner = @owner`),
+      // After jobs came back from a dead or stopping owner: keep one queued coalescing job per key (the newest).
+      dropOlderTwins: db.prepare(`UPDATE jobs SET state = 'done', last_error = '{"code":"superseded","message":"заменено более новым заданием"}',
+        updated_at = @now, finished_at = @now
+        WHERE state = 'queued' AND coalesce = 1
+          AND EXISTS (SELECT 1 FROM jobs n WHERE n.key = jobs.key AND n.state = 'queued' AND n.coalesce = 1 AND n.id > jobs.id)`),
       releaseWaiting: db.prepare(`UPDATE jobs SET next_run_at = @now, retry_wait = 0 WHERE connector = @connector AND state = 'queued' AND retry_wait = 1`),
       connector: db.prepare(`SELECT * FROM connectors WHERE name = ?`),
       upsertConnector: db.prepare(`INSERT INTO connectors (name, state, failures, next_probe_at, since, last_error) VALUES (@name, @state, @failures, @nextProbeAt, @since, @error)
@@ -175,6 +182,12 @@ export class Outbox {
     }
     const row = this.#s.insert.get(params) as { id: number } | undefined;
     return row ? { id: row.id, coalesced: false } : null;
+  }
+
+  /** The newest job of a key from `fromId` on (the one that carries the key's latest state). */
+  latestForKey(key: string, fromId: number): Job | undefined {
+    const r = this.#s.latestForKey.get(key, fromId) as Row | undefined;
+    return r && toJob(r);
   }
 
   get(id: number): Job | undefined {
@@ -282,14 +295,22 @@ export class Outbox {
 
   /** Jobs whose lease ran out (their process died) go back to the queue. */
   recoverExpired(): number {
-    const rows = this.#s.recover.all({ now: this.now() }) as Array<{ connector: string }>;
+    const rows = this.#db.transaction(() => {
+      const r = this.#s.recover.all({ now: this.now() }) as Array<{ connector: string }>;
+      if (r.length) this.#s.dropOlderTwins.run({ now: this.now() });
+      return r;
+    })();
     for (const c of new Set(rows.map((r) => r.connector))) this.#notifySoon(c);
     return rows.length;
   }
 
   /** On a clean stop: jobs this process still holds go back to the queue at once. */
   releaseOwned(owner: string): number {
-    return this.#s.release.run({ owner, now: this.now() }).changes;
+    return this.#db.transaction(() => {
+      const n = this.#s.release.run({ owner, now: this.now() }).changes;
+      if (n) this.#s.dropOlderTwins.run({ now: this.now() });
+      return n;
+    })();
   }
 
   connectorStatus(name: string): ConnectorStatus {

@@ -99,6 +99,19 @@ describe('outbox', () => {
     expect(outbox.nextWakeAt('passteam')).toBeNull(); // blocked behind its running key: the end of that job wakes it
   });
 
+  it('a job recovered from a dead process while a newer state waits is superseded by it (one queued state per key)', () => {
+    const { outbox, enqueue, clock } = clockStore();
+    enqueue('card:5', { v: 1 });
+    const [held] = outbox.claim('passteam', 1, 'dead');
+    enqueue('card:5', { v: 2 });
+    clock.t += 31_000;
+    expect(outbox.recoverExpired()).toBe(1);
+    expect(outbox.get(held.id)!.state).toBe('done');
+    enqueue('card:5', { v: 3 }); // coalesces into the one queued job
+    const claimed = outbox.claim('passteam', 5, 'w');
+    expect(claimed.map((j) => j.payload)).toEqual([{ v: 3 }]);
+  });
+
   it('dedupe makes intake idempotent by key', () => {
     const { enqueue, store } = clockStore();
     expect(enqueue('item:1', { n: 1 }, { dedupe: 'item:1' })).not.toBeNull();
