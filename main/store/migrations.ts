@@ -90,6 +90,5 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
         updated_at   INTEGER NOT NULL
       ) STRICT;
       CREATE INDEX cards_seq ON cards (seq);
-      CREATE INDEX cards_phone ON cards (phone) WHERE phone IS NOT NULL;
     `),
 ];
