@@ -1,6 +1,6 @@
 import { loadConfig, parseConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { FileSettingsStore, MemorySettingsStore } from '../config/settings-store.ts';
+import { applyPatch, FileSettingsStore, MemorySettingsStore } from '../config/settings-store.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createCore, type Core, type RunningCore } from './index.ts';
 import { defaultModules } from '../connectors/index.ts';
@@ -34,7 +34,7 @@ export async function startRun(opts: RunOptions): Promise<Run> {
   if (opts.sandbox) {
     sandbox = await startSandbox();
     try {
-      loaded = parseConfig(deepMerge(loaded.config, sandbox.config), process.env, loaded.file);
+      loaded = parseConfig(applyPatch(loaded.config, sandbox.config), process.env, loaded.file);
     } catch (error) {
       await sandbox.stop();
       throw error;
@@ -72,14 +72,4 @@ export async function startRun(opts: RunOptions): Promise<Run> {
     await sandbox?.stop();
     throw error;
   }
-}
-
-function deepMerge(a: unknown, b: unknown): unknown {
-  if (b === undefined) return a;
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
-    return out;
-  }
-  return b;
 }

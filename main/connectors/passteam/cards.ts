@@ -76,6 +76,11 @@ export function desiredVars(row: CardRow, fields: Config['passteam']['fields']):
   return vars;
 }
 
+/** Does Passteam already have exactly `vars` for this card? */
+export function passteamHas(row: CardRow, vars: Vars): boolean {
+  return sameVars(vars, row.sent ? (JSON.parse(row.sent) as Vars) : null);
+}
+
 export function sameVars(a: Vars, b: Vars | null): boolean {
   if (!b) return false;
   const ka = Object.keys(a).sort();

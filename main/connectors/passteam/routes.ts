@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import { normalizePhone } from './phone.ts';
-import { Cards, desiredVars, sameVars, view, type CardPatch, type CardRow } from './cards.ts';
+import { Cards, desiredVars, passteamHas, view, type CardPatch, type CardRow } from './cards.ts';
 import { CARD_JOB, cardKey } from './worker.ts';
 
 const FEED = 'cards';
@@ -100,7 +100,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
       if (opts.requirePhone && !after.card_id && !after.phone) {
         throw new SputnikError(422, 'phone_required', 'Для создания карты в Passteam нужен номер мобильного телефона владельца (holder.phone)', { field: 'holder.phone' });
       }
-      if (before && after.card_id && after.state !== 'failed' && sameVars(desiredVars(after, fields()), after.sent ? JSON.parse(after.sent) : null)) {
+      if (before && after.card_id && after.state !== 'failed' && passteamHas(after, desiredVars(after, fields()))) {
         return { row: cards.save(before, after, now), jobId: null }; // Passteam already has this
       }
       after.state = 'queued';

@@ -3,7 +3,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Job } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
 import type { PassteamClient, RemoteCard } from './client.ts';
-import { Cards, desiredVars, sameVars } from './cards.ts';
+import { Cards, desiredVars, passteamHas } from './cards.ts';
 
 export const CARD_JOB = 'card.sync';
 export const cardKey = (code: string) => `card:${code}`;
@@ -67,7 +67,7 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
           return () => void cards.acknowledged(code, vars, created, cfg.fields, now());
         }
       }
-      if (sameVars(vars, card.sent ? JSON.parse(card.sent) : null) && card.card_id === cardId) {
+      if (passteamHas(card, vars) && card.card_id === cardId) {
         const known = { cardId, cardUrl: card.card_url, installed: card.installed === null ? null : card.installed === 1 };
         return () => void cards.acknowledged(code, vars, known, cfg.fields, now());
       }
