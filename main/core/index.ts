@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config, ConnectorName } from '../config/schema.ts';
@@ -14,6 +15,8 @@ import { toOnecDateTime } from '../listener/onec-values.ts';
 import { createAdminApp } from '../admin/app.ts';
 import { createLogger, silentLogger, type Logger } from '../log/logger.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { startCheckpointer, type Checkpointer } from '../store/checkpointer.ts';
+import { DB_FILE } from '../store/db.ts';
 import type { OutboxOptions } from '../store/outbox.ts';
 import { WorkerPool } from '../store/worker-pool.ts';
 import { VERSION } from '../version.ts';
@@ -128,6 +131,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const timers: NodeJS.Timeout[] = [];
   const moduleStops: Array<() => Promise<void> | void> = [];
   let stopped = false;
+  let checkpointer: Checkpointer | undefined;
 
   async function listen(app: FastifyInstance, host: string, port: number, what: string, setting: string): Promise<AddressInfo> {
     try {
@@ -152,6 +156,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     health,
     async start() {
       const cfg = settings.config;
+      checkpointer = startCheckpointer(join(opts.dataDir, DB_FILE));
       listener = await createListenerApp({
         config: cfg.listener,
         token: () => listenerToken!,
@@ -212,6 +217,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       await workers.stop(Math.max(0, deadline - Date.now()));
       await http.destroy().catch(() => {}); // running work had its grace period; the rest is requeued
       journal.flush();
+      await checkpointer?.stop();
       store.close();
       log.info('sputnik stopped');
       await new Promise<void>((r) => log.flush(() => r()));

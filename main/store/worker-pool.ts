@@ -4,10 +4,15 @@ import { DeliveryError } from '../errors.ts';
 import type { Job, JobError, Outbox } from './outbox.ts';
 
 /**
- * Delivers one job. It may resolve with a function that records the remote's answer: the pool runs
- * it in the same transaction that marks the job done (one fsync instead of two).
+ * Delivers one job. It may resolve with how to finish it: `record` writes the remote's answer in
+ * the same transaction that marks the job done; `repeatable` says sending it again is harmless
+ * (an idempotent update), so that commit may skip its own fsync — see Outbox.complete.
  */
-export type JobHandler = (job: Job, ctx: { signal: AbortSignal }) => Promise<void | (() => void)>;
+export type JobHandler = (job: Job, ctx: { signal: AbortSignal }) => Promise<void | JobDone>;
+export interface JobDone {
+  record?: () => void;
+  repeatable?: boolean;
+}
 
 export interface ConnectorWorkers {
   connector: string;
@@ -90,6 +95,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
       this.#log('outbox claim failed', { connector, err: (error as Error).message });
     }
     for (const job of jobs) this.#run(lane, job);
+    if (lane.running.size >= lane.spec.concurrency) return; // full: the next settling job pumps again
     const wakeAt = this.#outbox.nextWakeAt(connector);
     if (wakeAt !== null) {
       const delay = Math.min(MAX_SLEEP_MS, Math.max(1, wakeAt - this.#outbox.now()));
@@ -104,15 +110,18 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     lane.running.set(job.id, entry);
     entry.done = (async () => {
       let settled: Settled;
+      let next: Job[] = [];
       try {
-        const finalize = await lane.spec.handle(job, { signal: abort.signal });
-        this.#outbox.complete(job, this.owner, finalize ?? undefined);
+        const done = await lane.spec.handle(job, { signal: abort.signal });
+        const free = this.#stopping ? 0 : lane.spec.concurrency - lane.running.size + 1; // this job's slot is free now
+        next = this.#outbox.complete(job, this.owner, { ...done, claimNext: free });
         settled = { job, outcome: 'done' };
       } catch (error) {
         settled = this.#onFailure(job, error);
       }
       lane.running.delete(job.id);
       this.emit('settled', settled);
+      for (const j of next) this.#run(lane, j);
       if (!this.#stopping) this.#pump(lane.spec.connector);
     })();
   }

@@ -263,6 +263,11 @@ describe('fake Passteam: createcard / updatecard', () => {
     expect(fake.cards().find((c) => c.cardId === b)!.values.PHONE).toBe('+79990000000');
     // re-sending a card's own phone (what 1C does on every update) is fine
     expect((await call(fake, 'updatecard', { cardId: a, 'values[%PHONE%]': '+79876543210' })).json.code).toBe(200);
+    // a phone given up by one card is free for another; the new one is taken
+    expect((await call(fake, 'updatecard', { cardId: a, 'values[%PHONE%]': '+79111111111' })).json.code).toBe(200);
+    expect((await call(fake, 'updatecard', { cardId: b, 'values[%PHONE%]': '+79876543210' })).json.code).toBe(200);
+    expect((await call(fake, 'createcard', { ...ivan, 'values[%PHONE%]': '+79111111111' })).json.code).toBe(409);
+    expect((await call(fake, 'createcard', { ...ivan, 'values[%PHONE%]': '+79990000000' })).json.code).toBe(200);
     // the same phone is allowed in a different template
     const other = await start({ templates: [{ id: 't1', variables: ['PHONE'], unique: ['PHONE'] }, { id: 't2', variables: ['PHONE'], unique: ['PHONE'] }] });
     expect((await call(other, 'createcard', { templateId: 't1', 'values[%PHONE%]': '+7' })).json.code).toBe(200);

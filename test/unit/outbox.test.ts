@@ -306,3 +306,17 @@ describe('worker pool', () => {
     store.close();
   });
 });
+
+describe('store durability switches', () => {
+  it('every commit is fsynced (synchronous=FULL) except the ones explicitly marked harmless to lose', async () => {
+    const { openDatabase, withoutFsync } = await import('../../main/store/db.ts');
+    const db = openDatabase(tempDir());
+    const level = () => db.pragma('synchronous', { simple: true });
+    expect(level()).toBe(2); // FULL
+    expect(withoutFsync(db, level)).toBe(1); // NORMAL for just this commit
+    expect(level()).toBe(2);
+    expect(() => withoutFsync(db, () => { throw new Error('boom'); })).toThrow('boom');
+    expect(level()).toBe(2);
+    db.close();
+  });
+});

@@ -1,6 +1,7 @@
 import { DeliveryError } from '../../errors.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Job } from '../../store/outbox.ts';
+import type { JobDone } from '../../store/worker-pool.ts';
 import type { Store } from '../../store/index.ts';
 import type { PassteamClient, RemoteCard } from './client.ts';
 import { Cards, desiredVars, passteamHas } from './cards.ts';
@@ -21,7 +22,8 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
   const now = () => store.outbox.now();
 
   // Each success returns the record of Passteam's answer; the pool commits it with the job's completion.
-  return async function deliver(job: Job, ctx: { signal: AbortSignal }): Promise<void | (() => void)> {
+  // Updates are idempotent (repeatable); a create is not, so its completion is fsynced.
+  return async function deliver(job: Job, ctx: { signal: AbortSignal }): Promise<void | JobDone> {
     const cfg = deps.config();
     if (!cfg.enabled) throw new DeliveryError('auth', 'passteam_disabled', 'Passteam выключен в настройках: карты ждут включения');
     const code = (job.payload as { code: string }).code;
@@ -64,16 +66,16 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
             throw e;
           }
           const created = remote;
-          return () => void cards.acknowledged(code, vars, created, cfg.fields, now());
+          return { record: () => void cards.acknowledged(code, vars, created, cfg.fields, now()) };
         }
       }
       if (passteamHas(card, vars) && card.card_id === cardId) {
         const known = { cardId, cardUrl: card.card_url, installed: card.installed === null ? null : card.installed === 1 };
-        return () => void cards.acknowledged(code, vars, known, cfg.fields, now());
+        return { record: () => void cards.acknowledged(code, vars, known, cfg.fields, now()), repeatable: true };
       }
       const updated = await client.updateCard(cardId, vars, call);
       const answer = { ...updated, cardUrl: updated.cardUrl ?? remote?.cardUrl ?? null };
-      return () => void cards.acknowledged(code, vars, answer, cfg.fields, now());
+      return { record: () => void cards.acknowledged(code, vars, answer, cfg.fields, now()), repeatable: true };
     } catch (e) {
       const err = e instanceof DeliveryError ? e : null;
       const info = { code: err?.code ?? 'internal_error', message: err?.message ?? String((e as Error)?.message ?? e) };

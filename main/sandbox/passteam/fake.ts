@@ -190,11 +190,20 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
     return out;
   };
 
+  // Unique values per template, as a database index would hold them: a check costs the same with 10 or 100,000 cards.
+  const uniqueIndex = new Map<string, string>();
+  const uniqueKey = (templateId: string, name: string, value: string) => `${templateId}\u0000${name}\u0000${value}`;
+  const setValue = (card: FakeCard, name: string, value: string): void => {
+    const unique = templates.get(card.templateId)!.unique.includes(name);
+    const old = card.values[name];
+    if (unique && old !== undefined && uniqueIndex.get(uniqueKey(card.templateId, name, old)) === card.cardId) uniqueIndex.delete(uniqueKey(card.templateId, name, old));
+    card.values[name] = value;
+    if (unique && value !== '') uniqueIndex.set(uniqueKey(card.templateId, name, value), card.cardId);
+  };
+
   const uniqueTakenBy = (templateId: string, name: string, value: string, except: string | null): FakeCard | undefined => {
-    for (const c of cards.values()) {
-      if (c.templateId === templateId && c.cardId !== except && c.values[name] === value) return c;
-    }
-    return undefined;
+    const id = uniqueIndex.get(uniqueKey(templateId, name, value));
+    return id === undefined || id === except ? undefined : cards.get(id);
   };
 
   const wireValues = (card: FakeCard): Record<string, string> => {
@@ -226,9 +235,8 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
     const tpl = templates.get(templateId)!;
     const now = Date.now();
     const id = cardId ?? freshId();
-    const values: Record<string, string> = {};
-    for (const name of tpl.variables) values[name] = given.get(name) ?? '';
-    const card: FakeCard = { cardId: id, templateId, cardUrl: fakeCardUrl(id), installed, values, createdAt: now, updatedAt: now };
+    const card: FakeCard = { cardId: id, templateId, cardUrl: fakeCardUrl(id), installed, values: {}, createdAt: now, updatedAt: now };
+    for (const name of tpl.variables) setValue(card, name, given.get(name) ?? '');
     cards.set(id, card);
     return card;
   };
@@ -266,7 +274,7 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
       const given = givenValues(form, tpl);
       const problem = checkUnique(tpl, given, card.cardId, false);
       if (problem) return problem;
-      for (const [k, v] of given) card.values[k] = v;
+      for (const [k, v] of given) setValue(card, k, v);
       card.updatedAt = Date.now();
       return ok(cardResult(card));
     },
@@ -337,6 +345,7 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
       resetSocket(req.socket);
       return;
     }
+    const arrived = performance.now(); // the latency is the remote's think time, counted from arrival
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
@@ -349,7 +358,7 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
     }
     const failure = failures.shift();
     if (failure === 'hang') return; // never answered; the socket is closed by the client or by stop()
-    await sleep(latencyMs);
+    await sleep(latencyMs - (performance.now() - arrived));
     if (stopped) return;
     if (down) {
       resetSocket(req.socket);
