@@ -1,7 +1,7 @@
 import type { FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Socket } from 'node:net';
 import { ServerResponse, type Server } from 'node:http';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { SputnikError, errors } from '../errors.ts';
 import { isStoreDown } from '../store/group-commit.ts';
@@ -209,20 +209,21 @@ export function allowedHostSet(bound: string, extra: string[] = []): Set<string>
   return new Set(['127.0.0.1', 'localhost', '[::1]', b.toLowerCase(), ...extra.map((x) => x.toLowerCase())]);
 }
 
-/** Constant-time token comparison (hashing first makes lengths equal). */
+/** Constant-time token comparison. Only a length mismatch returns early: a token's length is no secret. */
 export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  return timingSafeEqual(a, digestOf(expected)) && given.length === expected.length;
+  const a = Buffer.from(given, 'utf8');
+  const b = bytesOf(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
-// Expected tokens' digests, computed once per token value rather than on every request.
-const digests = new Map<string, Buffer>();
-function digestOf(secret: string): Buffer {
-  let d = digests.get(secret);
+// Expected tokens' bytes, encoded once per token value rather than on every request.
+const encoded = new Map<string, Buffer>();
+function bytesOf(secret: string): Buffer {
+  let d = encoded.get(secret);
   if (!d) {
-    if (digests.size >= 8) digests.clear(); // tokens change rarely; never grow without bound
-    d = createHash('sha256').update(secret).digest();
-    digests.set(secret, d);
+    if (encoded.size >= 8) encoded.clear(); // tokens change rarely; never grow without bound
+    d = Buffer.from(secret, 'utf8');
+    encoded.set(secret, d);
   }
   return d;
 }

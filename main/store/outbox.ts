@@ -230,23 +230,29 @@ export class Outbox {
    * gives at most one (the probe) once its probe time has come, due or not.
    */
   claim(connector: string, limit: number, owner: string): Job[] {
+    const take = this.#claimable(connector, limit);
+    if (!take) return [];
     // A lease lost in a power cut costs nothing (the job is simply still queued): no fsync of its own.
-    return withoutFsync(this.#db, () => this.#lease(connector, limit, owner));
+    return withoutFsync(this.#db, () => this.#lease(connector, take, owner));
   }
 
-  /** Inside a transaction: leases what `claim` would. */
-  #lease(connector: string, limit: number, owner: string): Job[] {
-    if (limit <= 0) return [];
+  /** How many jobs may be leased now and which are due (reads only); null when none. */
+  #claimable(connector: string, limit: number): { limit: number; due: number } | null {
+    if (limit <= 0) return null;
     const now = this.now();
     const status = this.connectorStatus(connector);
-    let due = now;
-    if (status.state === 'paused') return [];
+    if (status.state === 'paused') return null;
     if (status.state === 'failing') {
-      if ((status.nextProbeAt ?? 0) > now || (this.#per(connector).running.get() as number) > 0) return [];
-      limit = 1;
-      due = Number.MAX_SAFE_INTEGER;
+      if ((status.nextProbeAt ?? 0) > now || (this.#per(connector).running.get() as number) > 0) return null;
+      return { limit: 1, due: Number.MAX_SAFE_INTEGER };
     }
-    const rows = this.#due(connector, limit).all({ due }) as Row[];
+    return { limit, due: now };
+  }
+
+  /** Inside a transaction: leases what `#claimable` allows. */
+  #lease(connector: string, take: { limit: number; due: number }, owner: string): Job[] {
+    const now = this.now();
+    const rows = this.#due(connector, take.limit).all({ due: take.due }) as Row[];
     const until = now + this.leaseMs;
     for (const r of rows) {
       this.#s.lease.run({ id: r.id, until, owner, now });
@@ -275,7 +281,8 @@ export class Outbox {
       this.#s.finish.run({ id: job.id, owner, state: 'done', error: null, now: this.now(), inc: 1 });
       this.#markHealthy(job.connector);
       // The worker's next jobs ride on this commit instead of a transaction of their own.
-      return this.#lease(job.connector, opts.claimNext ?? 0, owner);
+      const take = this.#claimable(job.connector, opts.claimNext ?? 0);
+      return take ? this.#lease(job.connector, take, owner) : [];
     };
     return opts.repeatable ? withoutFsync(this.#db, body) : this.#db.transaction(body)();
   }

@@ -165,13 +165,15 @@ describe('token (Authorization: Bearer)', () => {
     }
   });
 
-  it('sameSecret: equal only for the identical string (compared through fixed-length digests)', () => {
+  it('sameSecret: equal only for the identical string (byte for byte; Cyrillic too)', () => {
     expect(sameSecret('abc', 'abc')).toBe(true);
     expect(sameSecret('abc', 'abd')).toBe(false);
     expect(sameSecret('ab', 'abc')).toBe(false);
     expect(sameSecret('abcd', 'abc')).toBe(false);
     expect(sameSecret('', 'abc')).toBe(false);
     expect(sameSecret('x'.repeat(10_000), 'x'.repeat(10_000))).toBe(true);
+    expect(sameSecret('токен', 'токен')).toBe(true);
+    expect(sameSecret('токеН', 'токен')).toBe(false);
   });
 });
 
