@@ -11,6 +11,8 @@ import { benchP1Cards } from './p1-cards.ts';
 import { benchP2 } from './p2-bonus.ts';
 import { benchP3 } from './p3-drain.ts';
 import { benchP6 } from './p6-startup.ts';
+import { benchInvoiceBatch } from './invoice-batch.ts';
+import { benchP5 } from './p5-export.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
@@ -19,6 +21,8 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   p2: benchP2,
   p3: benchP3,
   p6: benchP6,
+  p5: benchP5,
+  'invoice-batch': benchInvoiceBatch,
 };
 
 const wanted = process.argv.slice(2);

@@ -57,6 +57,8 @@ export async function startRun(opts: RunOptions): Promise<Run> {
     });
     const running = await core.start();
     const started = core;
+    // Best effort, in the background: every exchange it makes is in the journal anyway.
+    if (sandbox) void sandbox.seed(running.listenerUrl, running.listenerToken).catch(() => {});
     return {
       core: started,
       running,

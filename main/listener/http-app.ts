@@ -140,10 +140,16 @@ function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: s
     }
     const r = zod.safeParse(data ?? {});
     if (r.success) return { value: r.data };
-    const [first, ...rest] = describeZodError(r.error);
-    const more = rest.length ? ` (и ещё ${rest.length} ${rest.length === 1 ? 'поле' : 'полей'}: ${rest.map((p) => p.field).join(', ')})` : '';
-    return { error: new SputnikError(422, 'invalid_value', `Поле «${first.field}»: ${first.message}${more}`, { field: first.field }) };
+    return { error: validationFailure(r.error) };
   };
+}
+
+/** A zod failure as the one 422 error, naming the first field (under `prefix`, e.g. `invoices[3]`) and counting the rest. */
+export function validationFailure(error: z.ZodError, prefix = ''): SputnikError {
+  const named = describeZodError(error).map((p) => ({ ...p, field: prefix ? (p.field ? `${prefix}.${p.field}` : prefix) : p.field }));
+  const [first, ...rest] = named;
+  const more = rest.length ? ` (и ещё ${rest.length} ${rest.length === 1 ? 'поле' : 'полей'}: ${rest.map((p) => p.field).join(', ')})` : '';
+  return new SputnikError(422, 'invalid_value', `Поле «${first.field}»: ${first.message}${more}`, { field: first.field });
 }
 
 /** Installs the shared pieces on a fastify app. */

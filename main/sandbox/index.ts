@@ -2,28 +2,38 @@ import { randomBytes } from 'node:crypto';
 import type { ConfigInput } from '../config/schema.ts';
 import { startFakePassteam } from './passteam/fake.ts';
 import { sandboxPassteamSeed } from './passteam/seed.ts';
+import { startFakePayKeeper } from './paykeeper/fake.ts';
+import { SANDBOX_PK_USER, seedSandboxInvoices } from './paykeeper/seed.ts';
 
 export interface Sandbox {
   /** Config that points the connectors at the fakes. */
   config: ConfigInput;
   /** Names of the fake services that are running. */
   services: string[];
+  /** Once Sputnik listens: makes sandbox data through its API (best effort). */
+  seed(listenerUrl: string, token: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * Starts the fake remote services on loopback with seeded data and returns the config that
- * points the connectors at them. PayKeeper and Docpart fakes arrive with their connectors.
+ * points the connectors at them. The Docpart fake arrives with its connector.
  */
 export async function startSandbox(): Promise<Sandbox> {
   const token = `sandbox-${randomBytes(12).toString('hex')}`;
   const passteam = await startFakePassteam({ token, ...sandboxPassteamSeed(), latencyMs: 150 });
-  const stops = [() => passteam.stop()];
+  const pkPassword = `sandbox-${randomBytes(12).toString('hex')}`;
+  const paykeeper = await startFakePayKeeper({ user: SANDBOX_PK_USER, password: pkPassword, latencyMs: 150 });
+  const stops = [() => passteam.stop(), () => paykeeper.stop()];
   return {
     config: {
       passteam: { enabled: true, baseUrl: passteam.url, token, templateId: 'tpl-loyalty' },
+      paykeeper: { enabled: true, baseUrl: paykeeper.url, user: SANDBOX_PK_USER, password: pkPassword },
     },
-    services: ['passteam'],
+    services: ['passteam', 'paykeeper'],
+    async seed(listenerUrl, listenerToken) {
+      await seedSandboxInvoices(listenerUrl, listenerToken, paykeeper);
+    },
     async stop() {
       await Promise.allSettled(stops.map((s) => s()));
     },

@@ -91,4 +91,35 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
       ) STRICT;
       CREATE INDEX cards_seq ON cards (seq);
     `),
+  // 3: PayKeeper invoices: one per 1C order, what PayKeeper said about it, when to look at it next.
+  (db) =>
+    db.exec(`
+      CREATE TABLE invoices (
+        order_id      TEXT PRIMARY KEY,
+        amount        TEXT NOT NULL,
+        email         TEXT NOT NULL,
+        phone         TEXT,
+        client_id     TEXT,
+        service_name  TEXT,
+        expiry        TEXT,
+        send          INTEGER NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('queued', 'created', 'sent', 'paid', 'expired', 'revoked', 'failed')),
+        invoice_id    TEXT,
+        invoice_url   TEXT,
+        paid_at       INTEGER,
+        payment_id    TEXT,
+        last_error    TEXT,
+        create_unsure INTEGER NOT NULL DEFAULT 0,
+        revoke        INTEGER NOT NULL DEFAULT 0,
+        checked_at    INTEGER,
+        next_check_at INTEGER,
+        seq           INTEGER NOT NULL,
+        changed_at    INTEGER NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX invoices_seq ON invoices (seq);
+      CREATE INDEX invoices_created ON invoices (created_at, order_id);
+      CREATE INDEX invoices_track ON invoices (next_check_at) WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL;
+    `),
 ];

@@ -3,6 +3,7 @@ import { parseConfig } from '../../main/config/load.ts';
 import type { ConfigInput } from '../../main/config/schema.ts';
 import { createCore, type Core, type RunningCore } from '../../main/core/index.ts';
 import type { ModuleFactory } from '../../main/core/module.ts';
+import type { OutboxOptions } from '../../main/store/outbox.ts';
 import { tempDir } from './tmp.ts';
 
 export interface TestCore extends RunningCore {
@@ -15,11 +16,11 @@ export interface TestCore extends RunningCore {
 const running: Core[] = [];
 
 /** The real core on ephemeral loopback ports with a real SQLite file in a temp dir. */
-export async function startTestCore(opts: { config?: ConfigInput; modules?: ModuleFactory[]; dataDir?: string; sandbox?: boolean } = {}): Promise<TestCore> {
+export async function startTestCore(opts: { config?: ConfigInput; modules?: ModuleFactory[]; dataDir?: string; sandbox?: boolean; outbox?: OutboxOptions } = {}): Promise<TestCore> {
   const dataDir = opts.dataDir ?? tempDir();
   const input = { ...opts.config, listener: { port: 0, ...opts.config?.listener }, ui: { port: 0, ...opts.config?.ui } };
   const { config } = parseConfig(input, {});
-  const core = await createCore({ config, dataDir, modules: opts.modules, quiet: true, sandbox: opts.sandbox });
+  const core = await createCore({ config, dataDir, modules: opts.modules, quiet: true, sandbox: opts.sandbox, outbox: opts.outbox });
   running.push(core);
   const r = await core.start();
   return {

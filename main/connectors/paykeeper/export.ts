@@ -1,0 +1,390 @@
+/**
+ * The accountant's export of PayKeeper invoices: XLSX (exceljs's streaming writer) and CSV shaped
+ * for Russian Excel. Rows are written as they arrive from the iterable — nothing collects them —
+ * and the producer pauses while `out` is backed up, so memory stays flat for any number of rows.
+ *
+ * Money is an exact decimal string everywhere; the only conversion to a float is the XLSX cell
+ * value (Number("1234.50") is exact enough at 2 decimals: Excel stores doubles anyway).
+ */
+import type { Column, Worksheet } from 'exceljs';
+
+export interface InvoiceExportRow {
+  orderId: string;
+  /** The payer's name as 1C sent it (Cyrillic). */
+  clientId: string | null;
+  email: string | null;
+  /** Exact decimal string with 2 decimals, e.g. "1234.50". */
+  amount: string;
+  /** ms epoch */
+  createdAt: number;
+  /** 'YYYY-MM-DD', the last payable day. */
+  expiry: string | null;
+  state: 'queued' | 'created' | 'sent' | 'paid' | 'expired' | 'revoked' | 'failed';
+  /** ms epoch */
+  paidAt: number | null;
+  paymentId: string | null;
+  /** 17-digit string. */
+  invoiceId: string | null;
+}
+
+export type ExportFormat = 'xlsx' | 'csv';
+
+export const EXPORT_CONTENT_TYPE: Record<ExportFormat, string> = {
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  csv: 'text/csv; charset=utf-8',
+};
+
+export const EXPORT_HEADERS = ['Заказ', 'Клиент', 'E-mail', 'Сумма', 'Создан', 'Оплатить до', 'Состояние', 'Оплачен', 'Платёж', 'Счёт PayKeeper'] as const;
+
+export const STATE_LABELS: Record<InvoiceExportRow['state'], string> = {
+  queued: 'В очереди',
+  created: 'Создан',
+  sent: 'Отправлен',
+  paid: 'Оплачен',
+  expired: 'Просрочен',
+  revoked: 'Отозван',
+  failed: 'Ошибка',
+};
+
+export const SHEET_NAME = 'Счета';
+export const MONEY_FMT = '#,##0.00 "₽"';
+export const DATETIME_FMT = 'dd.mm.yyyy hh:mm';
+export const DATE_FMT = 'dd.mm.yyyy';
+
+/** 'Счета PayKeeper 2026-11-01 — 2026-11-30.xlsx' (characters no file system accepts become '_'). */
+export function exportFileName(from: string, to: string, format: ExportFormat): string {
+  const safe = (s: string) => s.replace(/[\\/:*?"<>|\u0000-\u001f\u007f]/g, '_');
+  return `Счета PayKeeper ${safe(from)} — ${safe(to)}.${format}`;
+}
+
+/**
+ * `attachment; filename="<ascii fallback>"; filename*=UTF-8''<percent-encoded>` (RFC 6266 /
+ * RFC 5987). The fallback keeps the ASCII part of the name (— becomes -) for old clients.
+ */
+export function contentDisposition(name: string): string {
+  const fallback =
+    name
+      .replace(/[–—]/g, '-')
+      .replace(/[^\x20-\x7e]/g, '')
+      .replace(/["\\]/g, '_')
+      .replace(/\s+/g, ' ')
+      .trim() || 'export';
+  const encoded = encodeURIComponent(name).replace(/['()*!]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}
+
+// ---- wall time ----------------------------------------------------------------------------
+
+/**
+ * Converts ms epoch to "wall time as if UTC" in `timeZone`: a Date whose UTC fields are the
+ * local fields (what exceljs turns into an Excel serial, and what the CSV formats). Whole
+ * seconds; the zone offset is cached per 15 minutes of UTC (every real transition is on such a
+ * boundary), so 100,000 rows cost a few thousand Intl calls, not 200,000.
+ */
+function wallClock(timeZone: string): (ms: number) => Date {
+  const dtf = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
+  const offsets = new Map<number, number>();
+  const offsetAt = (sec: number): number => {
+    const bucket = Math.floor(sec / 900);
+    let off = offsets.get(bucket);
+    if (off === undefined) {
+      const p: Record<string, number> = {};
+      for (const part of dtf.formatToParts(bucket * 900_000)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+      off = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) / 1000 - bucket * 900;
+      if (offsets.size > 50_000) offsets.clear();
+      offsets.set(bucket, off);
+    }
+    return off;
+  };
+  return (ms: number) => {
+    const sec = Math.floor(ms / 1000);
+    return new Date((sec + offsetAt(sec)) * 1000);
+  };
+}
+
+const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
+const fmtDate = (d: Date) => `${pad2(d.getUTCDate())}.${pad2(d.getUTCMonth() + 1)}.${d.getUTCFullYear()}`;
+const fmtDateTime = (d: Date) => `${fmtDate(d)} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
+
+/** 'YYYY-MM-DD' → midnight of that calendar day as a zone-less Date; null when malformed. */
+function calendarDay(s: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+}
+
+// ---- streaming plumbing -------------------------------------------------------------------
+
+const BATCH = 256;
+/** Bytes allowed to wait inside the XLSX pipeline (see xlsxBacklog) before the producer pauses. */
+const INNER_LIMIT = 1 << 20;
+
+/** A buffer between the producer and `out` that does not push back by itself. */
+interface Backlog {
+  length(): number;
+  /** Emits 'drain' when it has emptied. */
+  emitter: NodeJS.EventEmitter;
+}
+
+interface Sink {
+  /** Throws the stream's error if it failed or closed early. */
+  check(): void;
+  /** Resolves once `out` (and `inner`, if given) has room again — at once when it has. */
+  room(inner?: Backlog | null): Promise<void>;
+  /** Rejects once `out` errs or closes early (never resolves): race the final flush with it. */
+  failed: Promise<never>;
+  dispose(): void;
+}
+
+function sinkOf(out: NodeJS.WritableStream): Sink {
+  const w = out as NodeJS.WritableStream & { writableNeedDrain?: boolean; writableFinished?: boolean };
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  let fail!: (err: Error) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => {}); // observed through check() / the race, not as an unhandled rejection
+  const onError = (err: Error) => {
+    failure ??= err;
+    fail(failure);
+    wake?.();
+  };
+  const onClose = () => {
+    if (!w.writableFinished) {
+      failure ??= new Error('the output stream closed before the export was complete');
+      fail(failure);
+    }
+    wake?.();
+  };
+  const onDrain = () => wake?.();
+  const watched = new Set<NodeJS.EventEmitter>();
+  out.on('error', onError);
+  out.on('close', onClose);
+  out.on('drain', onDrain);
+  const check = () => {
+    if (failure) throw failure;
+  };
+  return {
+    check,
+    failed,
+    async room(inner) {
+      // Let the pipeline (zlib, archiver, the socket) run, then wait while something is full.
+      await new Promise<void>((r) => setImmediate(r));
+      if (inner && !watched.has(inner.emitter)) {
+        watched.add(inner.emitter);
+        inner.emitter.on('drain', onDrain);
+      }
+      while (!failure && (w.writableNeedDrain === true || (inner != null && inner.length() > INNER_LIMIT))) {
+        await new Promise<void>((r) => (wake = r));
+        wake = null;
+      }
+      check();
+    },
+    dispose() {
+      for (const e of watched) e.off('drain', onDrain);
+      out.off('drain', onDrain);
+      out.off('close', onClose);
+      // Keep swallowing late errors: exceljs may still emit into a stream we gave up on.
+      if (!failure) out.off('error', onError);
+    },
+  };
+}
+
+async function* rowsOf<T>(rows: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
+  yield* rows as AsyncIterable<T>;
+}
+
+/**
+ * Writes `rows` to `out` as they come, never holding all of them; every BATCH rows it yields to
+ * the event loop and waits while `out` signals backpressure. Resolves when the file is complete
+ * and `out` has finished (the writer ends `out`). On failure (iterator error, `out` error) `out`
+ * is destroyed with the error — a truncated download must not look complete — and it rejects.
+ *
+ * With better-sqlite3's `.iterate()` the connection is busy until the iteration ends (and it
+ * spans awaits): iterate on a connection nothing else uses meanwhile.
+ */
+export async function writeInvoiceExport(
+  rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>,
+  format: ExportFormat,
+  out: NodeJS.WritableStream,
+  opts: { timeZone?: string } = {},
+): Promise<void> {
+  const wall = wallClock(opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const sink = sinkOf(out);
+  try {
+    if (format === 'xlsx') await writeXlsx(rows, out, sink, wall);
+    else if (format === 'csv') await writeCsv(rows, out, sink, wall);
+    else throw new Error(`unknown export format: ${String(format)}`);
+  } catch (err) {
+    const s = out as NodeJS.WritableStream & { destroy?: (e?: Error) => void };
+    s.destroy?.(err as Error);
+    throw err;
+  } finally {
+    sink.dispose();
+  }
+}
+
+// ---- XLSX ---------------------------------------------------------------------------------
+
+const COLUMNS: Array<Partial<Column>> = [
+  { key: 'orderId', width: 16, style: { numFmt: '@' } },
+  { key: 'clientId', width: 36 },
+  { key: 'email', width: 28 },
+  { key: 'amount', width: 16, style: { numFmt: MONEY_FMT } },
+  { key: 'createdAt', width: 17, style: { numFmt: DATETIME_FMT } },
+  { key: 'expiry', width: 13, style: { numFmt: DATE_FMT } },
+  { key: 'state', width: 12 },
+  { key: 'paidAt', width: 17, style: { numFmt: DATETIME_FMT } },
+  { key: 'paymentId', width: 14, style: { numFmt: '@' } },
+  { key: 'invoiceId', width: 21, style: { numFmt: '@' } },
+];
+
+/**
+ * exceljs's streaming writer does not pass backpressure back: a committed row is written (sync)
+ * into the sheet's StreamBuf, which hands 64 KB batches to archiver's PassThrough without looking
+ * at write()'s result, so when zlib or `out` fall behind, the sheet's whole XML piles up in that
+ * PassThrough (measured: 36 MB for 100,000 rows, growing with the row count). Its fill level is
+ * the signal we pause on. This reads exceljs/archiver internals (WorksheetWriter.stream →
+ * StreamBuf.pipes[0]._writableState), checked at every call: if they change shape it returns
+ * null and the export still works, paced by `out` alone.
+ */
+function xlsxBacklog(ws: Worksheet): Backlog | null {
+  type State = { length: number };
+  type Inner = NodeJS.EventEmitter & { _writableState?: State };
+  const sb = (ws as unknown as { stream?: { pipes?: Inner[]; buffers?: Array<{ length: number }> } }).stream;
+  const pt = sb?.pipes?.[0];
+  if (pt && typeof pt._writableState?.length === 'number' && typeof pt.on === 'function') return { length: () => pt._writableState!.length, emitter: pt };
+  return null;
+}
+
+/**
+ * A text cell's value. A line break in an Excel cell is LF; a CR would be folded into it by any
+ * XML reader anyway (XML end-of-line handling), so CRLF/CR are written as LF. exceljs itself
+ * drops the control characters XML 1.0 cannot carry.
+ */
+function cellText(s: string | null): string | undefined {
+  if (s == null) return undefined;
+  return s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s;
+}
+
+async function writeXlsx(rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>, out: NodeJS.WritableStream, sink: Sink, wall: (ms: number) => Date): Promise<void> {
+  // Loaded here, not at start-up: requiring exceljs takes ~350 ms and ~40 MB.
+  const { default: ExcelJS } = await import('exceljs');
+  // Inline strings (no shared-strings table, which would keep every string until the end);
+  // styles on, for the formats. exceljs pipes its zip into `out` and ends it on commit.
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out as unknown as import('node:stream').Stream, useStyles: true, useSharedStrings: false });
+  wb.creator = 'Sputnik';
+  // The streaming writer writes <sheetViews> when the sheet is created: views go in here.
+  const ws = wb.addWorksheet(SHEET_NAME, { views: [{ state: 'frozen', xSplit: 0, ySplit: 1, topLeftCell: 'A2', activeCell: 'A2' }] });
+  ws.columns = COLUMNS; // no `header`: the header row is added below with its own style
+
+  const header = ws.addRow([...EXPORT_HEADERS]);
+  header.eachCell((cell) => (cell.style = { font: { bold: true }, alignment: { vertical: 'middle' } }));
+  header.commit();
+
+  let n = 0;
+  for await (const r of rowsOf(rows)) {
+    const amount = Number(r.amount);
+    ws.addRow([
+      cellText(r.orderId),
+      cellText(r.clientId),
+      cellText(r.email),
+      Number.isFinite(amount) ? amount : r.amount,
+      wall(r.createdAt),
+      r.expiry ? (calendarDay(r.expiry) ?? r.expiry) : undefined,
+      STATE_LABELS[r.state] ?? r.state,
+      r.paidAt == null ? undefined : wall(r.paidAt),
+      cellText(r.paymentId),
+      cellText(r.invoiceId),
+    ]).commit();
+    if (++n % BATCH === 0) await sink.room(xlsxBacklog(ws));
+  }
+  sink.check();
+  // Written at commit: the filter spans the header and every data row.
+  ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: n + 1, column: EXPORT_HEADERS.length } };
+  ws.commit();
+  await Promise.race([wb.commit(), sink.failed]);
+  sink.check();
+}
+
+// ---- CSV ----------------------------------------------------------------------------------
+
+/*
+ * CSV for Russian Excel: UTF-8 with BOM (without it Excel reads CP1251), `;` (the list
+ * separator of the ru-RU locale, which Excel uses when it opens a .csv), CRLF, RFC 4180 quoting.
+ * Amounts "1234,50" (ru decimal comma, no grouping) so Excel takes them as numbers.
+ *
+ * Text Excel would not keep as text is written as a formula string literal ="…", the one form
+ * Excel opens as the exact text in any locale:
+ *  - ids: digits-only values become numbers — 17 digits turn into 2,02611E+16 with the last
+ *    digits zeroed (lost for good), leading zeros vanish; number-like or date-like text is
+ *    converted the same way;
+ *  - text starting with = + - @ (a payer's "name" from a web form) would be run as a formula —
+ *    CSV injection; ="=HYPERLINK(…)" shows the characters instead.
+ * The field then carries quotes, so it is RFC 4180-quoted: "=""20261123000000001""". A reader
+ * other than Excel gets the stored text back by unwrapping ="…" (and "" → "). Literals are
+ * capped at 255 characters in Excel, so longer values are split into ="…"&"…".
+ */
+const CSV_SEP = ';';
+const CSV_EOL = '\r\n';
+const EXCEL_LITERAL_MAX = 255;
+const EXCEL_FORMULA_MAX = 8000;
+
+function csvQuote(s: string): string {
+  return /[;"\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** A text field Excel must show verbatim. */
+function csvText(s: string | null): string {
+  if (s == null || s === '') return '';
+  const misread = /^[=+\-@\t\r\n]/.test(s) || (/\d/.test(s) && /^[\d\s.,:/()%eE$₽+-]+$/.test(s));
+  if (!misread) return csvQuote(s);
+  const chars = Array.from(s);
+  const parts: string[] = [];
+  for (let i = 0; i < chars.length; i += EXCEL_LITERAL_MAX) parts.push(`"${chars.slice(i, i + EXCEL_LITERAL_MAX).join('').replace(/"/g, '""')}"`);
+  const formula = '=' + parts.join('&');
+  // Past Excel's formula length the value can only go as plain text (pathological input).
+  return csvQuote(formula.length <= EXCEL_FORMULA_MAX ? formula : s);
+}
+
+function csvLine(r: InvoiceExportRow, wall: (ms: number) => Date): string {
+  const expiry = r.expiry ? calendarDay(r.expiry) : null;
+  return (
+    [
+      csvText(r.orderId),
+      csvText(r.clientId),
+      csvText(r.email),
+      /^-?\d+\.\d+$/.test(r.amount) ? r.amount.replace('.', ',') : csvText(r.amount),
+      fmtDateTime(wall(r.createdAt)),
+      expiry ? fmtDate(expiry) : csvText(r.expiry),
+      csvQuote(STATE_LABELS[r.state] ?? r.state),
+      r.paidAt == null ? '' : fmtDateTime(wall(r.paidAt)),
+      csvText(r.paymentId),
+      csvText(r.invoiceId),
+    ].join(CSV_SEP) + CSV_EOL
+  );
+}
+
+async function writeCsv(rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>, out: NodeJS.WritableStream, sink: Sink, wall: (ms: number) => Date): Promise<void> {
+  let chunk = '\uFEFF' + EXPORT_HEADERS.map(csvQuote).join(CSV_SEP) + CSV_EOL;
+  let n = 0;
+  for await (const r of rowsOf(rows)) {
+    chunk += csvLine(r, wall);
+    if (++n % BATCH === 0) {
+      out.write(chunk);
+      chunk = '';
+      await sink.room();
+    }
+  }
+  sink.check();
+  const ended = new Promise<void>((resolve) => out.end(chunk, 'utf8', () => resolve()));
+  await Promise.race([ended, sink.failed]);
+  sink.check();
+}

@@ -1,0 +1,33 @@
+import type { ModuleFactory } from '../../core/module.ts';
+import { connectorChecks } from '../../core/check.ts';
+import { DeliveryError } from '../../errors.ts';
+import { PayKeeperClient } from './client.ts';
+import { Invoices } from './invoices.ts';
+import { invoiceRoutes } from './routes.ts';
+import { createTracker } from './tracker.ts';
+import { invoiceDeliverer } from './worker.ts';
+
+/** PayKeeper invoices: 1C issues them, Sputnik creates, e-mails and follows them until paid, expired or revoked. */
+export const paykeeperModule: ModuleFactory = (ctx) => {
+  const invoices = new Invoices(ctx.store);
+  const config = () => ctx.config().paykeeper;
+  const client = new PayKeeperClient(ctx.http, config);
+  const tracker = createTracker({ store: ctx.store, invoices, client, config, log: ctx.log });
+  return {
+    name: 'paykeeper',
+    connector: 'paykeeper',
+    routes: invoiceRoutes(ctx, invoices, tracker),
+    workers: { connector: 'paykeeper', concurrency: config().concurrency, handle: invoiceDeliverer({ store: ctx.store, invoices, client, tracker, config }) },
+    start: () => tracker.start(),
+  };
+};
+
+// `sputnik check` and "test connection": fetching the security token proves the address, login and password.
+connectorChecks.paykeeper = async (config, http) => {
+  try {
+    await new PayKeeperClient(http, () => config.paykeeper).checkCredentials();
+    return { ok: true, message: 'логин и пароль приняты, токен безопасности получен' };
+  } catch (e) {
+    return { ok: false, message: e instanceof DeliveryError ? e.message : String(e) };
+  }
+};

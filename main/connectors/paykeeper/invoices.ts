@@ -1,0 +1,184 @@
+import type { JobError } from '../../store/outbox.ts';
+import type { Store } from '../../store/index.ts';
+import { toOnecDateTime } from '../../listener/onec-values.ts';
+
+export type InvoiceState = 'queued' | 'created' | 'sent' | 'paid' | 'expired' | 'revoked' | 'failed';
+export const INVOICE_STATES: readonly InvoiceState[] = ['queued', 'created', 'sent', 'paid', 'expired', 'revoked', 'failed'];
+
+export interface InvoiceRow {
+  order_id: string;
+  amount: string;
+  email: string;
+  phone: string | null;
+  client_id: string | null;
+  service_name: string | null;
+  expiry: string | null;
+  send: number;
+  state: InvoiceState;
+  invoice_id: string | null;
+  invoice_url: string | null;
+  paid_at: number | null;
+  payment_id: string | null;
+  last_error: string | null;
+  create_unsure: number;
+  revoke: number;
+  checked_at: number | null;
+  next_check_at: number | null;
+  seq: number;
+  changed_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** What 1C sends for one invoice, validated and normalised (amount "1234.50", expiry = last payable day). */
+export interface InvoiceInput {
+  orderId: string;
+  amount: string;
+  email: string;
+  phone: string | null;
+  clientId: string | null;
+  serviceName: string | null;
+  expiry: string | null;
+  send: boolean;
+}
+
+/** What 1C gets back (listener-api.md): the same shape for one, many, GET, the feed. */
+export function view(row: InvoiceRow) {
+  return {
+    orderId: row.order_id,
+    state: row.state,
+    invoiceId: row.invoice_id,
+    invoiceUrl: row.invoice_url,
+    amount: row.amount,
+    expiry: row.expiry,
+    paidAt: row.paid_at === null ? null : toOnecDateTime(row.paid_at),
+    error: row.last_error ? (JSON.parse(row.last_error) as JobError) : null,
+  };
+}
+
+/** A final state: nothing more will happen to the invoice in PayKeeper. */
+export const isFinal = (s: InvoiceState) => s === 'paid' || s === 'expired' || s === 'revoked';
+/** Invoices PayKeeper may still change (the buyer pays, the expiry passes): tracked. */
+export const isOpen = (s: InvoiceState) => s === 'created' || s === 'sent';
+
+// PayKeeper's answers can arrive out of order (a status poll and a send): a state never goes back.
+const RANK: Record<InvoiceState, number> = { queued: 0, failed: 0, created: 1, sent: 2, paid: 3, expired: 3, revoked: 3 };
+
+/** Invoice rows in the store; every change 1C reads back (state, invoiceId, invoiceUrl, paidAt) takes a new feed seq. */
+export class Invoices {
+  readonly #store: Store;
+  readonly #s;
+
+  constructor(store: Store) {
+    this.#store = store;
+    const db = store.db;
+    const cols = Object.keys(SAMPLE_ROW);
+    this.#s = {
+      get: db.prepare(`SELECT * FROM invoices WHERE order_id = ?`),
+      upsert: db.prepare(`INSERT INTO invoices (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})
+        ON CONFLICT (order_id) DO UPDATE SET ${cols.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ')}`),
+      feed: db.prepare(`SELECT * FROM invoices WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
+      page: db.prepare(`SELECT * FROM invoices WHERE created_at >= @from AND created_at < @to AND (created_at, order_id) > (@afterAt, @afterId)
+        ORDER BY created_at, order_id LIMIT @limit`),
+      due: db.prepare(`SELECT * FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`),
+      nextDue: db.prepare(`SELECT MIN(next_check_at) FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL`).pluck(),
+      open: db.prepare(`SELECT COUNT(*) FROM invoices WHERE state IN ('created', 'sent')`).pluck(),
+    };
+  }
+
+  get(orderId: string): InvoiceRow | undefined {
+    return this.#s.get.get(orderId) as InvoiceRow | undefined;
+  }
+
+  /** A new invoice, or a re-issue of one that ended without payment (expired, revoked, failed). Inside a transaction. */
+  issue(input: InvoiceInput, now: number): InvoiceRow {
+    const row: InvoiceRow = {
+      order_id: input.orderId,
+      amount: input.amount,
+      email: input.email,
+      phone: input.phone,
+      client_id: input.clientId,
+      service_name: input.serviceName,
+      expiry: input.expiry,
+      send: input.send ? 1 : 0,
+      state: 'queued',
+      invoice_id: null,
+      invoice_url: null,
+      paid_at: null,
+      payment_id: null,
+      last_error: null,
+      create_unsure: 0,
+      revoke: 0,
+      checked_at: null,
+      next_check_at: null,
+      seq: this.#store.nextSeq(),
+      changed_at: now,
+      created_at: now,
+      updated_at: now,
+    };
+    this.#s.upsert.run(row);
+    return row;
+  }
+
+  /**
+   * Applies a change (inside a transaction). A state never moves back (a late `sent` after `paid`
+   * is ignored); a change 1C reads back takes a new feed seq.
+   */
+  update(orderId: string, patch: Partial<InvoiceRow>, now: number): InvoiceRow | undefined {
+    const before = this.get(orderId);
+    if (!before) return undefined;
+    const after: InvoiceRow = { ...before, ...patch, updated_at: now };
+    if (patch.state && RANK[patch.state] < RANK[before.state] && before.state !== 'failed') after.state = before.state;
+    if (
+      before.state !== after.state ||
+      before.invoice_id !== after.invoice_id ||
+      before.invoice_url !== after.invoice_url ||
+      before.paid_at !== after.paid_at ||
+      before.last_error !== after.last_error
+    ) {
+      after.seq = this.#store.nextSeq();
+      after.changed_at = now;
+    }
+    this.#s.upsert.run(after);
+    return after;
+  }
+
+  changed(afterSeq: number, sinceMs: number, limit: number): InvoiceRow[] {
+    return this.#s.feed.all({ after: afterSeq, since: sinceMs, limit }) as InvoiceRow[];
+  }
+
+  /**
+   * Invoices created in [from, to), oldest first, fetched a page at a time: no statement stays
+   * open across the caller's awaits (an export streams for seconds while 1C keeps writing).
+   */
+  async *period(from: number, to: number, filter?: (r: InvoiceRow) => boolean): AsyncGenerator<InvoiceRow> {
+    let afterAt = -Infinity;
+    let afterId = '';
+    for (;;) {
+      const rows = this.#s.page.all({ from, to, afterAt: afterAt === -Infinity ? from - 1 : afterAt, afterId, limit: 1000 }) as InvoiceRow[];
+      for (const r of rows) if (!filter || filter(r)) yield r;
+      if (rows.length < 1000) return;
+      afterAt = rows[rows.length - 1].created_at;
+      afterId = rows[rows.length - 1].order_id;
+    }
+  }
+
+  /** Open invoices whose status check is due, soonest first. */
+  due(now: number, limit: number): InvoiceRow[] {
+    return this.#s.due.all(now, limit) as InvoiceRow[];
+  }
+
+  nextDueAt(): number | null {
+    return (this.#s.nextDue.get() as number | null) ?? null;
+  }
+
+  openCount(): number {
+    return this.#s.open.get() as number;
+  }
+}
+
+const SAMPLE_ROW: Record<keyof InvoiceRow, true> = {
+  order_id: true, amount: true, email: true, phone: true, client_id: true, service_name: true, expiry: true, send: true, state: true,
+  invoice_id: true, invoice_url: true, paid_at: true, payment_id: true, last_error: true, create_unsure: true, revoke: true,
+  checked_at: true, next_check_at: true, seq: true, changed_at: true, created_at: true, updated_at: true,
+};

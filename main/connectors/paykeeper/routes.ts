@@ -1,0 +1,315 @@
+import { PassThrough } from 'node:stream';
+import { z } from 'zod';
+import { SputnikError, errors } from '../../errors.ts';
+import type { ListenerApp } from '../../listener/app.ts';
+import { validationFailure } from '../../listener/http-app.ts';
+import { onecBoolean, onecDate, onecDecimal, onecText, parseOnecDate } from '../../listener/onec-values.ts';
+import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
+import { waitQuery } from '../../core/wait.ts';
+import type { ModuleContext } from '../../core/module.ts';
+import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, writeInvoiceExport, type InvoiceExportRow } from './export.ts';
+import { INVOICE_STATES, isOpen, view, type InvoiceInput, type InvoiceRow, type Invoices } from './invoices.ts';
+import { localDayStart, localToday, nextDay } from './msk.ts';
+import type { Tracker } from './tracker.ts';
+import { INVOICE_JOB, invoiceKey } from './worker.ts';
+
+const FEED = 'invoices';
+export const MAX_BATCH = 1000;
+/** GET of one invoice asks PayKeeper again when the stored status is older than this. */
+const FRESH_MS = 60_000;
+
+const email = onecText({ max: 200 }).refine((v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v), 'не адрес электронной почты (пример: client@example.ru)');
+const optionalText = (max: number) => z.union([onecText({ max }), z.null()]).optional();
+
+export const invoiceItem = z.strictObject({
+  orderId: onecText({ max: 100 }).pipe(z.string().min(1, 'номер заказа пуст')).describe('Номер заказа в 1С: один счёт на заказ'),
+  amount: onecDecimal({ maxFractionDigits: 2, positive: true }).describe('Сумма в рублях, больше нуля, не больше двух знаков после запятой'),
+  email: email.describe('E-mail покупателя: туда PayKeeper отправит счёт'),
+  phone: optionalText(40),
+  clientId: optionalText(300).describe('Плательщик (ФИО или наименование)'),
+  serviceName: optionalText(1000).describe('Назначение платежа'),
+  expiry: z
+    .union([onecDate(), z.null()])
+    .optional()
+    .refine((d) => !d || d >= localToday(), 'дата уже прошла: счёт нельзя оплатить в прошлом')
+    .describe('Последний день, когда счёт можно оплатить (YYYY-MM-DD или ДД.ММ.ГГГГ)'),
+  send: z.union([onecBoolean(), z.null()]).optional().describe('false — не отправлять письмо, только вернуть ссылку (по умолчанию true)'),
+});
+const invoiceBatch = z.strictObject({ invoices: z.array(invoiceItem).min(1).max(MAX_BATCH) });
+
+const invoiceView = z.object({
+  orderId: z.string(),
+  state: z.enum(INVOICE_STATES as [string, ...string[]]).describe('queued — ждёт PayKeeper; created/sent — выставлен/отправлен; paid; expired; revoked; failed (см. error)'),
+  invoiceId: z.string().nullable().describe('Номер счёта PayKeeper (17 цифр, строка)'),
+  invoiceUrl: z.string().nullable().describe('Ссылка на оплату'),
+  amount: z.string().nullable(),
+  expiry: z.string().nullable(),
+  paidAt: z.string().nullable().describe('Когда оплачен, местное время YYYY-MM-DDTHH:MM:SS'),
+  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }).nullable(),
+});
+const postQuery = z.object({ wait: waitQuery(10) });
+const orderParam = z.object({ orderId: z.string().min(1).max(100).describe('Номер заказа') });
+
+function toInput(v: z.output<typeof invoiceItem>): InvoiceInput {
+  const [int, frac = ''] = v.amount.split('.');
+  return {
+    orderId: v.orderId,
+    amount: `${int}.${(frac + '00').slice(0, 2)}`,
+    email: v.email,
+    phone: v.phone || null,
+    clientId: v.clientId || null,
+    serviceName: v.serviceName || null,
+    expiry: v.expiry ?? null,
+    send: v.send !== false,
+  };
+}
+
+/** Invoice routes (listener-api.md, "Invoices (PayKeeper)"). */
+export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: Tracker) {
+  const { store } = ctx;
+  const now = () => store.outbox.now();
+
+  /** Inside the commit: stores one invoice (or finds the same one) and queues its delivery. */
+  function accept(input: InvoiceInput): { row: InvoiceRow; jobId: number | null } {
+    const existing = invoices.get(input.orderId);
+    if (existing && !['expired', 'revoked', 'failed'].includes(existing.state)) {
+      const same = existing.amount === input.amount && existing.email.toLowerCase() === input.email.toLowerCase();
+      if (existing.state === 'paid') {
+        if (same) return { row: existing, jobId: null };
+        throw new SputnikError(409, 'invoice_paid', `Заказ ${input.orderId} уже оплачен по счёту на ${existing.amount} ₽: новый счёт по нему не выставить`);
+      }
+      if (same && !existing.revoke) return { row: existing, jobId: store.outbox.latestForKey(invoiceKey(input.orderId), 0)?.id ?? null };
+      throw new SputnikError(
+        409,
+        'invoice_exists',
+        existing.revoke
+          ? `Прежний счёт по заказу ${input.orderId} ещё отзывается: повторите через минуту`
+          : `По заказу ${input.orderId} уже выставлен неоплаченный счёт на ${existing.amount} ₽ (${existing.email}): отзовите его (DELETE /v1/invoices/${input.orderId}), затем выставьте новый`,
+      );
+    }
+    const row = invoices.issue(input, now());
+    const job = store.outbox.enqueue({ connector: 'paykeeper', kind: INVOICE_JOB, key: invoiceKey(input.orderId), payload: { orderId: input.orderId } });
+    return { row, jobId: job?.id ?? null };
+  }
+
+  /** Waits (bounded) for the delivery, then the invoice as it is now. */
+  async function settle(orderId: string, jobId: number | null, wait: number): Promise<InvoiceRow> {
+    if (jobId !== null && wait > 0) await ctx.waits.wait(invoiceKey(orderId), jobId, wait);
+    return invoices.get(orderId)!;
+  }
+
+  const refusal = (row: InvoiceRow): SputnikError | null => {
+    if (row.state !== 'failed' || !row.last_error) return null;
+    const e = JSON.parse(row.last_error) as { code: string; message: string };
+    return new SputnikError(e.code === 'create_uncertain' ? 409 : 422, e.code, e.message);
+  };
+
+  return (app: ListenerApp) => {
+    app.post(
+      '/v1/invoices',
+      {
+        schema: {
+          summary: 'Выставить счёт PayKeeper (один или до 1000)',
+          description:
+            'Один счёт — объект; много — {"invoices": [...]} (до 1000), ответ {"invoices": [...]} в том же порядке, ошибки — у каждого элемента (error.field вида invoices[3].amount). ' +
+            'Ждёт PayKeeper до wait секунд (по умолчанию 10): 200 — счета готовы, 202 — есть в очереди. Тот же заказ с теми же данными — тот же счёт; с другой суммой или e-mail — 409 invoice_exists.',
+          querystring: postQuery,
+          body: z.union([invoiceItem, invoiceBatch]),
+          response: { 200: z.union([invoiceView, z.object({ invoices: z.array(invoiceView) })]), 202: z.union([invoiceView, z.object({ invoices: z.array(invoiceView) })]) },
+        },
+        // Items are checked one by one below: one bad item must not refuse the other 999.
+        validatorCompiler: ({ httpPart }) => (data: unknown) => {
+          if (httpPart !== 'body') {
+            const q = postQuery.safeParse(data ?? {});
+            return q.success ? { value: q.data } : { error: validationFailure(q.error) };
+          }
+          if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
+            return { error: new SputnikError(400, 'empty_body', 'Тело запроса пустое или не объект: передайте счёт JSON-объектом или {"invoices": [...]}') };
+          }
+          return { value: data };
+        },
+      },
+      async (req, reply) => {
+        const wait = (req.query as { wait: number }).wait;
+        const body = req.body as Record<string, unknown>;
+        if (!('invoices' in body)) {
+          const parsed = invoiceItem.safeParse(body);
+          if (!parsed.success) throw validationFailure(parsed.error);
+          const { row, jobId } = await store.commit.run(() => accept(toInput(parsed.data)));
+          const after = await settle(row.order_id, jobId, wait);
+          const refused = refusal(after);
+          if (refused) throw refused;
+          reply.code(after.state === 'queued' ? 202 : 200);
+          return view(after);
+        }
+        const items = body.invoices;
+        if (!Array.isArray(items) || items.length === 0) throw errors.invalid('invoices', 'Поле «invoices»: ожидался непустой массив счетов');
+        if (items.length > MAX_BATCH) throw errors.invalid('invoices', `Поле «invoices»: не больше ${MAX_BATCH} счетов в одном запросе (получено ${items.length}); разбейте на части`);
+        const parsed = items.map((item, i) => {
+          const r = invoiceItem.safeParse(item);
+          return r.success ? { input: toInput(r.data) } : { error: validationFailure(r.error, `invoices[${i}]`), orderId: orderIdOf(item) };
+        });
+        type Outcome = { row: InvoiceRow; jobId: number | null } | { error: SputnikError; orderId: string | null };
+        const outcomes = await store.commit.run(() =>
+          parsed.map((p): Outcome => {
+            if ('error' in p) return { error: p.error!, orderId: p.orderId ?? null };
+            try {
+              return accept(p.input);
+            } catch (e) {
+              if (e instanceof SputnikError) return { error: new SputnikError(e.status, e.code, e.message, { field: e.field }), orderId: p.input.orderId };
+              throw e;
+            }
+          }),
+        );
+        const results = await Promise.all(
+          outcomes.map(async (o) => {
+            if ('error' in o) return { orderId: o.orderId ?? '', state: 'failed', invoiceId: null, invoiceUrl: null, amount: null, expiry: null, paidAt: null, error: o.error.toBody().error };
+            return view(await settle(o.row.order_id, o.jobId, wait));
+          }),
+        );
+        reply.code(results.some((r) => r.state === 'queued') ? 202 : 200);
+        return { invoices: results };
+      },
+    );
+
+    app.get(
+      '/v1/invoices/export',
+      {
+        schema: {
+          summary: 'Выгрузка счетов за период для бухгалтерии (XLSX или CSV)',
+          description: 'Заказ, клиент, e-mail, сумма, создан, оплатить до, состояние, оплачен, платёж. CSV — UTF-8 с BOM, разделитель «;», дробная часть через запятую: Excel открывает его правильно.',
+          querystring: z.object({
+            from: onecDate().pipe(z.string({ error: 'обязательное поле не заполнено' })).describe('Первый день периода'),
+            to: onecDate().pipe(z.string({ error: 'обязательное поле не заполнено' })).describe('Последний день периода (включительно)'),
+            format: z.enum(['xlsx', 'csv']).default('xlsx'),
+          }),
+        },
+      },
+      async (req, reply) => {
+        const { from, to, format } = req.query as { from: string; to: string; format: 'xlsx' | 'csv' };
+        if (from > to) throw errors.invalid('to', 'Поле «to»: конец периода раньше начала');
+        const out = new PassThrough();
+        const rows = exportRows(invoices.period(localDayStart(from), localDayStart(nextDay(to))));
+        writeInvoiceExport(rows, format, out).catch((e) => out.destroy(e as Error));
+        reply.header('Content-Type', EXPORT_CONTENT_TYPE[format]);
+        reply.header('Content-Disposition', contentDisposition(exportFileName(from, to, format)));
+        return reply.send(out);
+      },
+    );
+
+    app.get(
+      '/v1/invoices/:orderId',
+      { schema: { summary: 'Счёт по заказу', description: 'Состояние обновляется из PayKeeper, если ему больше 60 секунд.', params: orderParam, response: { 200: invoiceView } } },
+      async (req) => {
+        const { orderId } = req.params as { orderId: string };
+        let row = invoices.get(orderId);
+        if (!row) throw errors.notFound('invoice_not_found', `Счёта по заказу ${orderId} в Спутнике нет: он не выставлялся через Спутник`);
+        if (isOpen(row.state) && now() - (row.checked_at ?? 0) > FRESH_MS && ctx.config().paykeeper.enabled) {
+          await tracker.refresh(row, 5000);
+          row = invoices.get(orderId)!;
+        }
+        return view(row);
+      },
+    );
+
+    app.delete(
+      '/v1/invoices/:orderId',
+      {
+        schema: {
+          summary: 'Отозвать неоплаченный счёт',
+          description: '200 — отозван (или уже закрыт), 202 — отзыв в очереди, 409 invoice_paid — счёт оплачен.',
+          params: orderParam,
+          querystring: z.object({ wait: waitQuery(10) }),
+          response: { 200: invoiceView, 202: invoiceView },
+        },
+      },
+      async (req, reply) => {
+        const { orderId } = req.params as { orderId: string };
+        const wait = (req.query as { wait: number }).wait;
+        const { row, jobId } = await store.commit.run(() => {
+          const inv = invoices.get(orderId);
+          if (!inv) throw errors.notFound('invoice_not_found', `Счёта по заказу ${orderId} в Спутнике нет`);
+          if (inv.state === 'paid') throw new SputnikError(409, 'invoice_paid', `Счёт по заказу ${orderId} уже оплачен: отозвать его нельзя, нужен возврат платежа`);
+          if (inv.state === 'revoked' || inv.state === 'expired') return { row: inv, jobId: null };
+          const after = invoices.update(orderId, { revoke: 1 }, now())!;
+          const job = store.outbox.enqueue({ connector: 'paykeeper', kind: INVOICE_JOB, key: invoiceKey(orderId), payload: { orderId } });
+          return { row: after, jobId: job?.id ?? null };
+        });
+        const after = await settle(row.order_id, jobId, wait);
+        if (after.state === 'paid') throw new SputnikError(409, 'invoice_paid', `Счёт по заказу ${orderId} уже оплачен: отозвать его нельзя, нужен возврат платежа`);
+        reply.code(after.state === 'revoked' || after.state === 'expired' ? 200 : 202);
+        return view(after);
+      },
+    );
+
+    app.get(
+      '/v1/invoices',
+      {
+        schema: {
+          summary: 'Счета за период или изменившиеся (для регламентного задания 1С)',
+          description:
+            'from/to (и state через запятую) — счета, выставленные в периоде. changedSince — счета, у которых изменились state, invoiceId, invoiceUrl или paidAt, от старых к новым; next — курсор для следующего вызова.',
+          querystring: z.object({
+            from: z.union([onecDate(), z.null()]).optional(),
+            to: z.union([onecDate(), z.null()]).optional(),
+            state: z
+              .string()
+              .max(200)
+              .optional()
+              .refine((s) => !s || s.split(',').every((x) => (INVOICE_STATES as readonly string[]).includes(x.trim())), `допустимо: ${INVOICE_STATES.join(', ')} (через запятую)`),
+            changedSince: z.string().max(200).optional(),
+            limit: z.coerce.number().int().min(1).max(10_000).optional(),
+          }),
+          response: { 200: z.object({ invoices: z.array(invoiceView), next: z.string().optional() }) },
+        },
+      },
+      async (req) => {
+        const q = req.query as { from?: string | null; to?: string | null; state?: string; changedSince?: string; limit?: number };
+        if (q.changedSince !== undefined || (!q.from && !q.to)) {
+          let after = 0;
+          let since = 0;
+          if (q.changedSince) {
+            const date = parseOnecDate(q.changedSince);
+            if (date) since = new Date(`${date.date}T${date.time}`).getTime();
+            else if (date === undefined) after = decodeCursor(FEED, q.changedSince, 'changedSince');
+          }
+          const rows = invoices.changed(after, since, Math.min(q.limit ?? 100, 1000));
+          return { invoices: rows.map(view), next: encodeCursor(FEED, rows.length ? rows[rows.length - 1].seq : after) };
+        }
+        const from = q.from ?? '1970-01-01';
+        const to = q.to ?? localToday();
+        if (from > to) throw errors.invalid('to', 'Поле «to»: конец периода раньше начала');
+        const states = q.state ? new Set(q.state.split(',').map((s) => s.trim())) : null;
+        const limit = q.limit ?? 10_000;
+        const out = [];
+        for await (const r of invoices.period(localDayStart(from), localDayStart(nextDay(to)), states ? (r) => states.has(r.state) : undefined)) {
+          out.push(view(r));
+          if (out.length >= limit) break;
+        }
+        return { invoices: out };
+      },
+    );
+  };
+}
+
+function orderIdOf(item: unknown): string | null {
+  const v = (item as { orderId?: unknown } | null)?.orderId;
+  return typeof v === 'string' || typeof v === 'number' ? String(v).trim() : null;
+}
+
+async function* exportRows(rows: AsyncIterable<InvoiceRow>): AsyncGenerator<InvoiceExportRow> {
+  for await (const r of rows) {
+    yield {
+      orderId: r.order_id,
+      clientId: r.client_id,
+      email: r.email,
+      amount: r.amount,
+      createdAt: r.created_at,
+      expiry: r.expiry,
+      state: r.state,
+      paidAt: r.paid_at,
+      paymentId: r.payment_id,
+      invoiceId: r.invoice_id,
+    };
+  }
+}

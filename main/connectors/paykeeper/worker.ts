@@ -1,0 +1,151 @@
+import type { Config } from '../../config/schema.ts';
+import { DeliveryError } from '../../errors.ts';
+import type { Job, JobError } from '../../store/outbox.ts';
+import type { Store } from '../../store/index.ts';
+import type { JobDone } from '../../store/worker-pool.ts';
+import type { PayKeeperClient, RemoteInvoice } from './client.ts';
+import { isFinal, type InvoiceRow, type Invoices } from './invoices.ts';
+import { nextDay } from './msk.ts';
+import type { Tracker } from './tracker.ts';
+
+export const INVOICE_JOB = 'invoice.sync';
+export const invoiceKey = (orderId: string) => `invoice:${orderId}`;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Brings one order's invoice to the state the store asks for: created in PayKeeper (preview),
+ * e-mailed when `send`, revoked when asked. A create whose answer was lost (timeout, reset after
+ * PayKeeper processed it) leaves the invoice "unsure": before creating again the worker looks the
+ * order up in PayKeeper and adopts the invoice it finds, so one order never gets two invoices;
+ * where the lookup is impossible the invoice is marked for the operator instead of guessed.
+ */
+export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; client: PayKeeperClient; tracker: Tracker; config: () => Config['paykeeper'] }) {
+  const { store, invoices, client, tracker } = deps;
+  const now = () => store.outbox.now();
+  // Durable at once (fsync): what these record must survive a crash before the next remote call.
+  const write = (orderId: string, patch: Partial<InvoiceRow>) => store.db.transaction(() => invoices.update(orderId, patch, now()))()!;
+
+  /** Our own invoice for this order, found in PayKeeper (the create's answer was lost). Null: none; undefined: cannot tell. */
+  async function lookup(inv: InvoiceRow, call: object): Promise<RemoteInvoice | null | undefined> {
+    const day = (ms: number) => new Date(ms + 3 * 3600_000).toISOString().slice(0, 10); // Moscow date
+    try {
+      const found = await client.findByOrder(inv.order_id, { from: day(inv.created_at - DAY_MS), to: day(now() + DAY_MS) }, call);
+      const mine = found.filter((f) => f.amount === null || Number(f.amount) === Number(inv.amount)).sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+      return mine[0] ?? null;
+    } catch (e) {
+      // An installation without the search method (a 404 page) or refusing it: impossible to tell, not "nothing found".
+      const impossible = e instanceof DeliveryError && (e.code === 'paykeeper_refused' || (e.code === 'paykeeper_unavailable' && /HTTP 404/.test(e.message)));
+      if (impossible) return undefined;
+      throw e;
+    }
+  }
+
+  const uncertain = () =>
+    new DeliveryError(
+      'refused',
+      'create_uncertain',
+      'Ответ PayKeeper на создание счёта потерялся, а найти счёт по номеру заказа PayKeeper не позволил: возможно, счёт уже создан. Проверьте заказ в личном кабинете PayKeeper, затем отзовите или выставьте счёт снова.',
+      { status: 409 },
+    );
+
+  return async function deliver(job: Job, ctx: { signal: AbortSignal }): Promise<void | JobDone> {
+    const cfg = deps.config();
+    if (!cfg.enabled) throw new DeliveryError('auth', 'paykeeper_disabled', 'PayKeeper выключен в настройках: счета ждут включения');
+    const orderId = (job.payload as { orderId: string }).orderId;
+    let inv = invoices.get(orderId);
+    if (!inv) return;
+    const call = { entity: invoiceKey(orderId), jobId: job.id, signal: ctx.signal };
+    try {
+      if (inv.revoke) return await revoke(inv, call);
+      if (isFinal(inv.state)) return;
+      if (!inv.invoice_id) {
+        let found = inv.create_unsure ? await lookup(inv, call) : null;
+        if (found === undefined) throw uncertain();
+        if (!found) {
+          write(orderId, { create_unsure: 1 });
+          let created: { invoiceId: string; invoiceUrl: string };
+          try {
+            created = await client.preview(previewFields(inv), call);
+          } catch (e) {
+            if (e instanceof DeliveryError && e.outcome === 'refused') write(orderId, { create_unsure: 0 }); // definitely not created
+            throw e;
+          }
+          found = { id: created.invoiceId, url: created.invoiceUrl, status: 'created' } as RemoteInvoice;
+        }
+        inv = write(orderId, {
+          invoice_id: found.id,
+          invoice_url: found.url,
+          state: found.status === 'sent' ? 'sent' : 'created',
+          create_unsure: 0,
+          last_error: null,
+          next_check_at: tracker.nextCheckAt({ ...inv, created_at: inv.created_at }, now()),
+        });
+      }
+      if (inv.send && inv.state === 'created') {
+        try {
+          await client.send(inv.invoice_id!, call);
+        } catch (e) {
+          // Paid or expired before it was e-mailed: nothing to send; the status poll says which.
+          if (e instanceof DeliveryError && e.outcome === 'refused') {
+            const r = await client.byId(inv.invoice_id!, call);
+            if (r && r.status !== 'created' && r.status !== 'sent') return { record: () => void tracker.apply(orderId, r, now()), repeatable: true };
+          }
+          throw e;
+        }
+        // A repeated send after a power cut e-mails the link twice: harmless enough to skip the fsync.
+        return { record: () => void invoices.update(orderId, { state: 'sent', last_error: null }, now()), repeatable: true };
+      }
+      return { record: () => void invoices.update(orderId, { last_error: null }, now()), repeatable: true };
+    } catch (e) {
+      const err = e instanceof DeliveryError ? e : null;
+      const info: JobError = { code: err?.code ?? 'internal_error', message: err?.message ?? String((e as Error)?.message ?? e) };
+      const current = invoices.get(orderId);
+      const failed = err?.outcome === 'refused' && !current?.invoice_id;
+      store.db.transaction(() => invoices.update(orderId, { last_error: JSON.stringify(info), ...(failed ? { state: 'failed' as const } : {}) }, now()))();
+      throw e;
+    }
+  };
+
+  async function revoke(inv: InvoiceRow, call: { entity: string; jobId: number; signal: AbortSignal }): Promise<JobDone> {
+    const orderId = inv.order_id;
+    let id = inv.invoice_id;
+    if (!id && inv.create_unsure) {
+      const found = await lookup(inv, call);
+      if (found === undefined) throw uncertain();
+      id = found?.id ?? null;
+    }
+    const revoked = () => void invoices.update(orderId, { state: 'revoked', revoke: 0, last_error: null, create_unsure: 0, ...(id ? { invoice_id: id } : {}) }, now());
+    if (!id) return { record: revoked, repeatable: true }; // never reached PayKeeper: nothing to cancel there
+    try {
+      await client.revoke(id, call);
+      return { record: revoked, repeatable: true };
+    } catch (e) {
+      if (!(e instanceof DeliveryError) || e.outcome !== 'refused') throw e;
+      if (e.code === 'paykeeper_not_found') return { record: revoked, repeatable: true }; // already gone
+      const r = await client.byId(id, call);
+      if (r?.status === 'paid') {
+        store.db.transaction(() => tracker.apply(orderId, r, now(), { revoke: 0 }))();
+        throw new DeliveryError('refused', 'invoice_paid', `Счёт по заказу ${orderId} уже оплачен: отозвать его нельзя, нужен возврат платежа`, { status: 409 });
+      }
+      if (r?.status === 'expired') return { record: () => void tracker.apply(orderId, r, now(), { revoke: 0 }), repeatable: true };
+      throw e;
+    }
+  }
+}
+
+/** The preview form (reference/paykeeper.md 3.4): amount with a dot and two decimals; expiry exclusive. */
+export function previewFields(inv: InvoiceRow): Record<string, string> {
+  const f: Record<string, string> = { pay_amount: money(inv.amount), orderid: inv.order_id, client_email: inv.email };
+  if (inv.client_id) f.clientid = inv.client_id;
+  if (inv.service_name) f.service_name = inv.service_name;
+  if (inv.phone) f.client_phone = inv.phone;
+  if (inv.expiry) f.expiry = nextDay(inv.expiry);
+  return f;
+}
+
+/** "1234.5" → "1234.50": exact decimal text, never through a float. */
+export function money(amount: string): string {
+  const [int, frac = ''] = amount.split('.');
+  return `${int}.${(frac + '00').slice(0, 2)}`;
+}

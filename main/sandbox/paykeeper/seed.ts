@@ -1,0 +1,34 @@
+import type { FakePayKeeper } from './fake.ts';
+
+export const SANDBOX_PK_USER = 'sandbox';
+
+const day = (offset: number) => {
+  const d = new Date(Date.now() + offset * 86_400_000);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+};
+
+/**
+ * Sandbox invoices in every state, made the way 1C makes them (through Sputnik's own API) so the
+ * window and the exports have something real to show: sent, created (not e-mailed), paid, revoked,
+ * and one whose last payable day passes in the fake's clock (expired). Skipped when the data
+ * folder already has them (a second sandbox start keeps what the first one made).
+ */
+export async function seedSandboxInvoices(listenerUrl: string, token: string, fake: FakePayKeeper): Promise<void> {
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(new URL(path, listenerUrl), { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers as object) } });
+  if ((await api('/v1/invoices/ПЕС-1001')).status === 200) return;
+  const common = { email: 'buyer@example.ru', phone: '+79161234567', expiry: day(10) };
+  const invoices = [
+    { ...common, orderId: 'ПЕС-1001', amount: '1250.00', clientId: 'Иванова Мария Сергеевна', serviceName: 'Оплата заказа ПЕС-1001' },
+    { ...common, orderId: 'ПЕС-1002', amount: '389.90', clientId: 'Петров Алексей Николаевич', serviceName: 'Оплата заказа ПЕС-1002', send: false },
+    { ...common, orderId: 'ПЕС-1003', amount: '15 700,50', clientId: 'ООО «Ромашка»', serviceName: 'Оплата заказа ПЕС-1003' },
+    { ...common, orderId: 'ПЕС-1004', amount: '99.99', clientId: 'Сидоров Пётр', serviceName: 'Оплата заказа ПЕС-1004' },
+    { ...common, orderId: 'ПЕС-1005', amount: '4200', clientId: 'Кузнецова Анна', serviceName: 'Оплата заказа ПЕС-1005', expiry: day(0) },
+  ];
+  const res = await api('/v1/invoices?wait=10', { method: 'POST', body: JSON.stringify({ invoices }) });
+  const { invoices: made } = (await res.json()) as { invoices: Array<{ orderId: string; invoiceId: string | null }> };
+  const paid = made.find((m) => m.orderId === 'ПЕС-1003')?.invoiceId;
+  if (paid) fake.pay(paid, { paymentId: 1 });
+  await api(`/v1/invoices/${encodeURIComponent('ПЕС-1004')}?wait=10`, { method: 'DELETE' });
+  fake.advanceClock(2 * 86_400_000); // ПЕС-1005's last payable day is over in PayKeeper; Sputnik's tracking notices
+}
