@@ -237,6 +237,20 @@ describe('invoices against the fake PayKeeper', () => {
     expect(bad.status).toBe(422);
   });
 
+  it('list by period and state; bad filters → 422 naming the field', async () => {
+    const { t } = await setup();
+    await t.api('/v1/invoices?wait=10', post({ invoices: [{ ...ORDER, orderId: 'L-1' }, { ...ORDER, orderId: 'L-2', send: false }, { ...ORDER, orderId: 'L-3' }] }));
+    const list = async (q: string) => ((await (await t.api(`/v1/invoices?${q}`)).json()) as any).invoices.map((x: any) => x.orderId);
+    const today = inDays(0);
+    expect(await list(`from=${today}&to=${today}`)).toEqual(['L-1', 'L-2', 'L-3']);
+    expect(await list(`from=${today}&to=${today}&state=created`)).toEqual(['L-2']);
+    expect(await list(`from=${today.split('-').reverse().join('.')}&to=${today}&state=sent,created`)).toEqual(['L-1', 'L-2', 'L-3']);
+    expect(await list(`from=${inDays(1)}&to=${inDays(2)}`)).toEqual([]);
+    const bad = await t.api(`/v1/invoices?from=${today}&to=${today}&state=оплачен`);
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as any).error.field).toBe('state');
+  });
+
   it('1C bodies: a windows-1251 form with a 1C number and date is accepted', async () => {
     const { fake, t } = await setup();
     const iconv = Buffer.from(
@@ -249,3 +263,41 @@ describe('invoices against the fake PayKeeper', () => {
     expect(fake.invoices()[0].pay_amount).toBe('1000.50');
   });
 });
+
+describe('tracking thousands of open invoices', () => {
+  it('after a restart with 300 overdue checks: at most ~5 status calls a second, then each waits about an hour (they are days old)', async () => {
+    const threeDaysAgo = Date.now() - 3 * 86_400_000;
+    const fake = await startFakePayKeeper({
+      user: USER,
+      password: PASSWORD,
+      seedInvoices: Array.from({ length: 300 }, (_, i) => ({ orderid: `OLD-${i}`, pay_amount: '100.00', status: 'sent' as const, created: threeDaysAgo })),
+    });
+    const { Invoices } = await import('../../main/connectors/paykeeper/invoices.ts');
+    const dataDir = (await import('../helpers/tmp.ts')).tempDir();
+    {
+      const { openStore } = await import('../../main/store/index.ts');
+      const store = openStore(dataDir);
+      const invoices = new Invoices(store);
+      store.db.transaction(() => {
+        for (const inv of fake.invoices()) {
+          invoices.issue({ orderId: inv.orderid!, amount: '100.00', email: 'a@b.ru', phone: null, clientId: null, serviceName: null, expiry: null, send: true }, threeDaysAgo);
+          invoices.update(inv.orderid!, { state: 'sent', invoice_id: inv.id, invoice_url: 'x', next_check_at: threeDaysAgo }, threeDaysAgo);
+        }
+      })();
+      store.close();
+    }
+    const t = await startTestCore({ dataDir, config: { paykeeper: { enabled: true, baseUrl: fake.url, user: USER, password: PASSWORD, concurrency: 4 } }, modules: [paykeeperModule] });
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 4000));
+    const calls = calls_(fake).length;
+    const seconds = (Date.now() - started) / 1000;
+    expect(calls).toBeGreaterThan(5); // it does work through them
+    expect(calls / seconds).toBeLessThanOrEqual(6);
+    const next = t.core.store.db.prepare(`SELECT next_check_at FROM invoices WHERE checked_at IS NOT NULL`).pluck().all() as number[];
+    expect(next.length).toBeGreaterThan(5);
+    for (const at of next) expect(at - Date.now()).toBeGreaterThan(45 * 60_000);
+    await fake.stop();
+  });
+});
+
+const calls_ = (fake: FakePayKeeper) => fake.requests().filter((r) => r.path.startsWith('/info/invoice/byid/'));

@@ -64,8 +64,10 @@ export class PayKeeperClient {
   /** `/info/invoice/byid/`; null when PayKeeper does not know the id. */
   async byId(invoiceId: string, ctx: CallContext = {}): Promise<RemoteInvoice | null> {
     try {
-      const r = one(await this.#get('/info/invoice/byid/', { id: invoiceId }, ctx));
-      return r && typeof r === 'object' ? remoteInvoice(r as Record<string, unknown>, this.#base()) : null;
+      const r = one(await this.#get('/info/invoice/byid/', { id: invoiceId }, ctx)) as Record<string, unknown> | undefined;
+      if (!r || typeof r !== 'object') return null; // an empty array: no such invoice
+      if (typeof r.status !== 'string') throw new DeliveryError('retry', 'paykeeper_bad_answer', `PayKeeper ответил о счёте ${invoiceId} без статуса`, { status: 502 });
+      return remoteInvoice({ id: invoiceId, ...r }, this.#base());
     } catch (e) {
       if (e instanceof DeliveryError && e.code === 'paykeeper_not_found') return null;
       throw e;

@@ -18,8 +18,9 @@ export function checkDelay(ageMs: number, random = Math.random): number {
   return Math.round(base * (0.9 + 0.2 * random()));
 }
 
-/** At most this many status calls per round, at most `concurrency` at once. */
-const ROUND = 20;
+/** At most this many status calls per round, at most `concurrency` at once; a full round is followed by a pause: ≤ 5 calls/s. */
+const ROUND = 10;
+const FULL_ROUND_PAUSE_MS = 2000;
 
 export interface Tracker {
   nextCheckAt(inv: InvoiceRow, now: number): number;
@@ -81,10 +82,12 @@ export function createTracker(deps: { store: Store; invoices: Invoices; client: 
     let stopped = false;
     const round = async () => {
       timer = undefined;
+      let full = false;
       try {
         const cfg = deps.config();
         if (!cfg.enabled || store.outbox.connectorStatus('paykeeper').state === 'paused') return;
         const due = invoices.due(now(), ROUND);
+        full = due.length === ROUND;
         let next = 0;
         await Promise.all(
           Array.from({ length: Math.min(cfg.concurrency, due.length) }, async () => {
@@ -94,13 +97,13 @@ export function createTracker(deps: { store: Store; invoices: Invoices; client: 
       } catch (e) {
         deps.log.warn({ err: (e as Error).message }, 'invoice tracking round failed');
       } finally {
-        if (!stopped) schedule();
+        if (!stopped) schedule(full);
       }
     };
-    const schedule = () => {
+    const schedule = (afterFullRound = false) => {
       const at = invoices.nextDueAt();
       // Re-reads the schedule at least every 2 s (one indexed MIN): new invoices need no wake-up call.
-      const delay = at === null ? 2000 : Math.min(2000, Math.max(200, at - now()));
+      const delay = afterFullRound ? FULL_ROUND_PAUSE_MS : at === null ? 2000 : Math.min(2000, Math.max(200, at - now()));
       timer = setTimeout(round, delay);
       timer.unref();
     };
