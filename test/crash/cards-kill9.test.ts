@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../main/store/db.ts';
 import { startFakePassteam, type FakePassteam } from '../../main/sandbox/passteam/fake.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { armKill, startCoreChild, type CoreChild } from './child.ts';
 
 /**
  * Crash safety of card delivery (architecture.md "Testing", listener-api.md "Loyalty cards"):
@@ -15,36 +13,12 @@ import { tempDir } from '../helpers/tmp.ts';
  * flight. 1C re-sends whatever was not acknowledged. In the end every acknowledged card is one
  * Wallet card per phone with the latest acknowledged balance, and the store file is intact.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-const CHILD = resolve(ROOT, 'test/crash/cards-child.ts');
 const RUNS = 18;
 const CLIENTS = 8;
 const TOKEN = 'pt-crash-token';
 
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<void>;
-  url: string;
-  token: string;
-}
-
-async function startChild(dataDir: string, fakeUrl: string): Promise<Child> {
-  const proc = spawn(process.execPath, [CHILD, dataDir, fakeUrl, TOKEN], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const first = await new Promise<string>((ok, fail) => {
-    const rl = createInterface({ input: proc.stdout! });
-    const timer = setTimeout(() => fail(new Error(`cards-child: no ready line within 15 s\n${stderr}`)), 15_000);
-    rl.once('line', (line) => {
-      clearTimeout(timer);
-      ok(line);
-    });
-    proc.once('exit', (code, signal) => fail(new Error(`cards-child exited early (${code ?? signal}):\n${stderr}`)));
-  });
-  const { url, token } = JSON.parse(first) as { url: string; token: string };
-  return { proc, exited, url, token };
-}
+type Child = CoreChild;
+const startChild = (dataDir: string, fakeUrl: string) => startCoreChild(dataDir, 'passteam', { passteam: { enabled: true, baseUrl: fakeUrl, token: TOKEN, templateId: 'tpl-loyalty' } });
 
 type Op = { kind: 'put'; body: string; balance: number } | { kind: 'bonus'; body: string; balance: number };
 
@@ -167,29 +141,13 @@ describe('SIGKILL during card delivery', () => {
       const child = await startChild(dataDir, f.url);
       running.push(child);
       const before = f.requests().length;
-      let killed = false;
-      let atWindow = 0;
-      let inFlightAtKill = 0;
-      const delayMs = 250 + Math.random() * 600;
-      // Now and then a create or update that Passteam processes but whose answer never arrives.
-      if (run % 3 === 1) {
-        setTimeout(() => {
-          f.failNext(1, 'processed-then-reset');
-          injected++;
-        }, Math.random() * delayMs);
-      }
-      // A request the fake received less than 15 ms before the kill is still in its ≥ 20 ms latency: in flight.
-      setTimeout(() => (atWindow = f.requests().length), delayMs - 15);
-      setTimeout(() => {
-        inFlightAtKill = f.requests().length - atWindow;
-        killed = true;
-        child.proc.kill('SIGKILL');
-      }, delayMs);
-      const r = await drive(child, () => killed);
+      const kill = armKill(child, f, run);
+      const r = await drive(child, kill.killed);
+      if (kill.injected()) injected++;
       await child.exited;
       running.splice(running.indexOf(child), 1);
       if (process.env.CRASH_DEBUG) console.error('run', run, JSON.stringify({ unexpected: unexpected.slice(-3), cards: cards.length, pending: cards.filter((c) => c.pending).length }));
-      runs.push({ fakeRequests: f.requests().length - before, inFlightAtKill, acked: r.acked, cutOff: r.cutOff, delayMs: Math.round(delayMs) });
+      runs.push({ fakeRequests: f.requests().length - before, inFlightAtKill: kill.inFlight(), acked: r.acked, cutOff: r.cutOff, delayMs: Math.round(kill.delayMs) });
     }
 
     // Last run: re-send until everything is acknowledged, wait until every card is synced, stop cleanly.

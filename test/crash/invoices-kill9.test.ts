@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../main/store/db.ts';
 import { startFakePayKeeper, type FakePayKeeper } from '../../main/sandbox/paykeeper/fake.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { armKill, startCoreChild, type CoreChild } from './child.ts';
 
 /**
  * Crash safety of invoice creation (issue: "no duplicate invoice for an orderId even after kill -9
@@ -15,37 +13,13 @@ import { tempDir } from '../helpers/tmp.ts';
  * 1C re-sends whatever was not acknowledged (same order, same data). In the end every order has
  * exactly one invoice in PayKeeper, e-mailed, and Sputnik knows its id.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-const CHILD = resolve(ROOT, 'test/crash/invoices-child.ts');
 const RUNS = 12;
 const SESSIONS = 6;
 const USER = 'crash';
 const PASSWORD = 'crash-password';
 
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<void>;
-  url: string;
-  token: string;
-}
-
-async function startChild(dataDir: string, fakeUrl: string): Promise<Child> {
-  const proc = spawn(process.execPath, [CHILD, dataDir, fakeUrl, USER, PASSWORD], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const first = await new Promise<string>((ok, fail) => {
-    const rl = createInterface({ input: proc.stdout! });
-    const timer = setTimeout(() => fail(new Error(`invoices-child: no ready line within 15 s\n${stderr}`)), 15_000);
-    rl.once('line', (line) => {
-      clearTimeout(timer);
-      ok(line);
-    });
-    proc.once('exit', (code, signal) => fail(new Error(`invoices-child exited early (${code ?? signal}):\n${stderr}`)));
-  });
-  const { url, token } = JSON.parse(first) as { url: string; token: string };
-  return { proc, exited, url, token };
-}
+type Child = CoreChild;
+const startChild = (dataDir: string, fakeUrl: string) => startCoreChild(dataDir, 'paykeeper', { paykeeper: { enabled: true, baseUrl: fakeUrl, user: USER, password: PASSWORD, concurrency: 4 } });
 
 interface SimOrder {
   orderId: string;
@@ -114,22 +88,10 @@ describe('SIGKILL during invoice creation', () => {
       f.setLatency(20 + Math.floor(Math.random() * 21));
       const child = await startChild(dataDir, f.url);
       running.push(child);
-      let killed = false;
-      let atWindow = 0;
-      const delayMs = 250 + Math.random() * 600;
-      if (run % 3 === 1) {
-        setTimeout(() => {
-          f.failNext(1, 'processed-then-reset');
-          injected++;
-        }, Math.random() * delayMs);
-      }
-      setTimeout(() => (atWindow = f.requests().length), delayMs - 15);
-      setTimeout(() => {
-        inFlight.push(f.requests().length - atWindow);
-        killed = true;
-        child.proc.kill('SIGKILL');
-      }, delayMs);
-      await drive(child, () => killed);
+      const kill = armKill(child, f, run);
+      await drive(child, kill.killed);
+      inFlight.push(kill.inFlight());
+      if (kill.injected()) injected++;
       await child.exited;
       running.splice(running.indexOf(child), 1);
     }

@@ -17,10 +17,10 @@
  *   signalling, and the generic 500 text. `getatoken`, template info, card info, delete, push:
  *   not implemented (answer "Method not found").
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { parsePhpForm, type PhpFormMap } from './php-form.ts';
+import type { PhpFormMap } from './php-form.ts';
+import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeReply, type FakeRequest } from '../fake-server.ts';
 
 export interface FakeTemplate {
   id: string;
@@ -60,15 +60,8 @@ export interface FakeCard {
   updatedAt: number;
 }
 
-export interface FakeRequest {
-  method: string;
-  /** The request target as received (path and query). */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  rawBody: string;
-  /** What PHP would have put in `$_POST` ({} unless the body is form-urlencoded). */
-  form: Record<string, unknown>;
-}
+export type { FakeRequest } from '../fake-server.ts';
+export { NGINX_502_HTML } from '../fake-server.ts';
 
 export type FakeFailure = 'http500' | 'http502-html' | 'reset' | 'hang' | 'processed-then-reset';
 
@@ -113,15 +106,6 @@ export function fakeCardUrl(cardId: string): string {
   return `https://getpass.passteam.ru/card/${cardId}?utm_source=api&note=100%25`;
 }
 
-export const NGINX_502_HTML =
-  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
-
-function phpJsonEncode(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/\//g, '\\/')
-    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 const processUnique = randomBytes(5).toString('hex');
 let counter = randomBytes(3).readUIntBE(0, 3);
 
@@ -144,31 +128,15 @@ function fail(code: number, message: string): Envelope {
   return { result: null, message, code, error: true };
 }
 
-function resetSocket(socket: Socket): void {
-  if (socket.destroyed) return;
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
-  }
-}
-
 export async function startFakePassteam(opts: FakePassteamOptions): Promise<FakePassteam> {
   const templates = new Map<string, FakeTemplate>();
   for (const t of opts.templates ?? [DEFAULT_TEMPLATE]) {
     templates.set(t.id, { id: t.id, variables: t.variables.map(stripPct), unique: t.unique.map(stripPct) });
   }
   const cards = new Map<string, FakeCard>();
-  const log: FakeRequest[] = [];
-  const failures: FakeFailure[] = [];
   const admitted: number[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   let httpStatus = opts.httpStatus ?? 'always200';
-  let latencyMs = opts.latencyMs ?? 0;
-  let down = false;
   let quota: number | null = null;
-  let stopped = false;
   const authErrorMessage = opts.authErrorMessage ?? 'Invalid token';
   const encode = (opts.jsonStyle ?? 'php') === 'php' ? phpJsonEncode : (v: unknown) => JSON.stringify(v);
 
@@ -315,108 +283,30 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
     return handler(form);
   };
 
-  const sendEnvelope = (res: ServerResponse, env: Envelope, forceStatus?: number): void => {
-    const body = encode(env);
-    const status = forceStatus ?? (httpStatus === 'mirror' ? env.code : 200);
-    res.writeHead(status, {
-      Server: 'nginx',
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
-    });
-    res.end(body);
-  };
-
-  const sleep = (ms: number): Promise<void> =>
-    ms <= 0
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          const entry = {
-            resolve,
-            timer: setTimeout(() => {
-              timers.delete(entry);
-              resolve();
-            }, ms),
-          };
-          timers.add(entry);
-        });
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (down) {
-      resetSocket(req.socket);
-      return;
-    }
-    const arrived = performance.now(); // the latency is the remote's think time, counted from arrival
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
-    const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const form = contentType === 'application/x-www-form-urlencoded' ? parsePhpForm(raw) : (Object.create(null) as PhpFormMap);
-    log.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form });
-    if (down) {
-      resetSocket(req.socket);
-      return;
-    }
-    const failure = failures.shift();
-    if (failure === 'hang') return; // never answered; the socket is closed by the client or by stop()
-    await sleep(latencyMs - (performance.now() - arrived));
-    if (stopped) return;
-    if (down) {
-      resetSocket(req.socket);
-      return;
-    }
-    switch (failure) {
-      case 'reset':
-        resetSocket(req.socket);
-        return;
-      case 'http500':
-        sendEnvelope(res, fail(500, 'Internal server error'), 500); // ASSUMED text
-        return;
-      case 'http502-html':
-        res.writeHead(502, { Server: 'nginx', 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(NGINX_502_HTML) });
-        res.end(NGINX_502_HTML);
-        return;
-      case 'processed-then-reset':
-        dispatch(req, form);
-        resetSocket(req.socket);
-        return;
-      default:
-        sendEnvelope(res, dispatch(req, form));
-    }
-  };
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent && !res.destroyed) sendEnvelope(res, fail(500, 'Internal server error'), 500);
-      else resetSocket(req.socket);
-    });
-  });
-  server.on('connection', (socket: Socket) => {
-    if (down) {
-      resetSocket(socket);
-      return;
-    }
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+  const envelope = (env: Envelope, forceStatus?: number): FakeReply => ({
+    status: forceStatus ?? (httpStatus === 'mirror' ? env.code : 200),
+    contentType: 'application/json; charset=utf-8',
+    body: encode(env),
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startFakeServer<FakeFailure>({
+    name: 'fake passteam',
+    host: opts.host,
+    port: opts.port,
+    latencyMs: opts.latencyMs,
+    answer: (req, form) => envelope(dispatch(req, form)),
+    failurePages: {
+      http500: envelope(fail(500, 'Internal server error'), 500), // ASSUMED text
+      'http502-html': { status: 502, contentType: 'text/html', body: NGINX_502_HTML },
+    },
+    internalError: envelope(fail(500, 'Internal server error'), 500),
   });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fake passteam: no TCP address');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: server.url,
     cards: () => [...cards.values()].map((c) => ({ ...c, values: { ...c.values } })),
-    requests: () => [...log],
-    clearRequests: () => {
-      log.length = 0;
-    },
+    requests: server.requests,
+    clearRequests: server.clearRequests,
     setInstalled(cardId, installed) {
       const card = cards.get(cardId);
       if (!card) throw new Error(`fake passteam: no card ${cardId}`);
@@ -426,31 +316,12 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
     setHttpStatusMode(mode) {
       httpStatus = mode;
     },
-    setLatency(ms) {
-      latencyMs = ms;
-    },
-    failNext(count, kind) {
-      for (let i = 0; i < count; i++) failures.push(kind);
-    },
-    setDown(value) {
-      down = value;
-      if (value) for (const s of sockets) resetSocket(s);
-    },
+    setLatency: server.setLatency,
+    failNext: server.failNext,
+    setDown: server.setDown,
     setQuota(perMinute) {
       quota = perMinute;
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      for (const t of timers) {
-        clearTimeout(t.timer);
-        t.resolve();
-      }
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
+    stop: server.stop,
   };
 }

@@ -15,12 +15,10 @@
  *   substring), list order (creation order), listcount shape, that missing list dates mean
  *   "unbounded", the plain-token content type, 404 for paths without the trailing slash.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parsePhpForm, type PhpFormMap } from '../passteam/php-form.ts';
-import { NGINX_502_HTML } from '../passteam/fake.ts';
-import { phpJsonEncode } from './php-json.ts';
+import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeReply, type FakeRequest } from '../fake-server.ts';
 import { DAY_MS, mskDate, mskDateTime, mskIdDigits, parseMsk } from './msk.ts';
 
 type InvoiceStatus = 'created' | 'sent' | 'paid' | 'expired';
@@ -90,15 +88,7 @@ export interface FakeInvoice {
   sentCount: number;
 }
 
-export interface FakePayKeeperRequest {
-  method: string;
-  /** The request target as received (path and query). */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  rawBody: string;
-  /** What PHP would have put in `$_POST` ({} unless the body is form-urlencoded). */
-  form: Record<string, unknown>;
-}
+export type FakePayKeeperRequest = FakeRequest;
 
 export type FakePayKeeperFailure = 'http500' | 'http502-html' | 'html200' | 'empty200' | 'reset' | 'hang' | 'processed-then-reset';
 
@@ -154,25 +144,11 @@ export const LOGIN_PAGE_HTML =
 export const MAINTENANCE_HTML =
   '<!DOCTYPE html>\n<html lang="ru">\n<head><meta charset="utf-8"><title>Технические работы</title></head>\n<body><h1>Ведутся технические работы</h1></body>\n</html>\n';
 
-interface Reply {
-  status: number;
-  contentType: string;
-  body: string;
-  headers?: Record<string, string>;
-}
+type Reply = FakeReply;
 
 interface StoredInvoice extends FakeInvoice {
   /** Fake-clock moment the invoice stops being payable (per the `expiry` switch); null = never. */
   expiresAt: number | null;
-}
-
-function resetSocket(socket: Socket): void {
-  if (socket.destroyed) return;
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
-  }
 }
 
 /** "1234.5" → "1234.50"; null unless a positive decimal with a dot and at most 2 decimals. */
@@ -210,13 +186,6 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
   const invoices = new Map<string, StoredInvoice>();
   const payments = new Map<number, string>(); // paymentid → invoice id
   const usedIds = new Set<string>();
-  const log: FakePayKeeperRequest[] = [];
-  const failures: FakePayKeeperFailure[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
-  let latencyMs = opts.latencyMs ?? 0;
-  let down = false;
-  let stopped = false;
   let baseUrl = '';
 
   // The clock runs with real time so polling clients see time pass; advanceClock() adds on top.
@@ -393,6 +362,19 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
 
   type Handler = (params: PhpFormMap) => Reply;
   /** `post`: the endpoint only acts on a form POST (so a GET lacks the token and fails like PHP's empty $_POST). */
+  /** send / revoke / accept-cash: an invoice that exists and is neither paid nor closed, then `act`. */
+  const onOpenInvoice = (paidMsg: string, closedMsg: string, act: (inv: StoredInvoice) => void): { post: boolean; handler: Handler } => ({
+    post: true,
+    handler: (p) => {
+      const inv = lookup(str(p, 'id'));
+      if (!inv) return notFound();
+      if (inv.status === 'paid') return fail(paidMsg);
+      if (inv.revoked || inv.status === 'expired') return fail(closedMsg);
+      act(inv);
+      return success();
+    },
+  });
+
   const routes: Record<string, { post: boolean; handler: Handler }> = {
     '/info/settings/token/': {
       post: false,
@@ -439,40 +421,14 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
         return json({ invoice_id: inv.id, invoice_url: url, invoice: invoiceHtml(inv, url) });
       },
     },
-    '/change/invoice/send/': {
-      post: true,
-      handler: (p) => {
-        const inv = lookup(str(p, 'id'));
-        if (!inv) return notFound();
-        if (inv.status === 'paid') return fail(MSG_ALREADY_PAID);
-        if (inv.revoked || inv.status === 'expired') return fail(MSG_EXPIRED);
-        inv.status = 'sent';
-        inv.sentCount++;
-        return success();
-      },
-    },
-    '/change/invoice/revoke/': {
-      post: true,
-      handler: (p) => {
-        const inv = lookup(str(p, 'id'));
-        if (!inv) return notFound();
-        if (inv.status === 'paid') return fail(MSG_REVOKE_PAID);
-        if (inv.revoked || inv.status === 'expired') return fail(MSG_REVOKE_EXPIRED);
-        inv.revoked = true;
-        return success();
-      },
-    },
-    '/change/invoice/accept-cash/': {
-      post: true,
-      handler: (p) => {
-        const inv = lookup(str(p, 'id'));
-        if (!inv) return notFound();
-        if (inv.status === 'paid') return fail(MSG_ALREADY_PAID);
-        if (inv.revoked || inv.status === 'expired') return fail(MSG_EXPIRED);
-        markPaid(inv);
-        return success();
-      },
-    },
+    '/change/invoice/send/': onOpenInvoice(MSG_ALREADY_PAID, MSG_EXPIRED, (inv) => {
+      inv.status = 'sent';
+      inv.sentCount++;
+    }),
+    '/change/invoice/revoke/': onOpenInvoice(MSG_REVOKE_PAID, MSG_REVOKE_EXPIRED, (inv) => {
+      inv.revoked = true;
+    }),
+    '/change/invoice/accept-cash/': onOpenInvoice(MSG_ALREADY_PAID, MSG_EXPIRED, (inv) => markPaid(inv)),
     '/info/invoice/byid/': {
       post: false,
       handler: (p) => {
@@ -578,106 +534,21 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
     return route.handler(params);
   };
 
-  const send = (res: ServerResponse, reply: Reply): void => {
-    res.writeHead(reply.status, {
-      Server: 'nginx',
-      'Content-Type': reply.contentType,
-      'Content-Length': Buffer.byteLength(reply.body),
-      ...reply.headers,
-    });
-    res.end(reply.body);
-  };
-
-  const sleep = (ms: number): Promise<void> =>
-    ms <= 0
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          const entry = {
-            resolve,
-            timer: setTimeout(() => {
-              timers.delete(entry);
-              resolve();
-            }, ms),
-          };
-          timers.add(entry);
-        });
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (down) {
-      resetSocket(req.socket);
-      return;
-    }
-    const arrived = performance.now(); // the latency is the remote's think time, counted from arrival
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
-    const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const isForm = contentType === 'application/x-www-form-urlencoded';
-    const form = isForm ? parsePhpForm(raw) : (Object.create(null) as PhpFormMap);
-    log.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form });
-    if (down) {
-      resetSocket(req.socket);
-      return;
-    }
-    const failure = failures.shift();
-    if (failure === 'hang') return; // never answered; the socket is closed by the client or by stop()
-    await sleep(latencyMs - (performance.now() - arrived));
-    if (stopped) return;
-    if (down) {
-      resetSocket(req.socket);
-      return;
-    }
-    switch (failure) {
-      case 'reset':
-        resetSocket(req.socket);
-        return;
-      case 'http500':
-        send(res, { status: 500, contentType: 'text/html', body: NGINX_500_HTML });
-        return;
-      case 'http502-html':
-        send(res, { status: 502, contentType: 'text/html', body: NGINX_502_HTML });
-        return;
-      case 'html200':
-        send(res, { status: 200, contentType: 'text/html; charset=UTF-8', body: MAINTENANCE_HTML });
-        return;
-      case 'empty200':
-        send(res, { status: 200, contentType: 'text/html; charset=UTF-8', body: '' });
-        return;
-      case 'processed-then-reset':
-        dispatch(req, form, isForm);
-        resetSocket(req.socket);
-        return;
-      default:
-        send(res, dispatch(req, form, isForm));
-    }
-  };
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent && !res.destroyed) send(res, { status: 500, contentType: 'text/html', body: NGINX_500_HTML });
-      else resetSocket(req.socket);
-    });
+  const server = await startFakeServer<FakePayKeeperFailure>({
+    name: 'fake paykeeper',
+    host: opts.host,
+    port: opts.port,
+    latencyMs: opts.latencyMs,
+    answer: dispatch,
+    failurePages: {
+      http500: { status: 500, contentType: 'text/html', body: NGINX_500_HTML },
+      'http502-html': { status: 502, contentType: 'text/html', body: NGINX_502_HTML },
+      html200: { status: 200, contentType: 'text/html; charset=UTF-8', body: MAINTENANCE_HTML },
+      empty200: { status: 200, contentType: 'text/html; charset=UTF-8', body: '' },
+    },
+    internalError: { status: 500, contentType: 'text/html', body: NGINX_500_HTML },
   });
-  server.on('connection', (socket: Socket) => {
-    if (down) {
-      resetSocket(socket);
-      return;
-    }
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fake paykeeper: no TCP address');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  baseUrl = `http://${host}:${address.port}`;
+  baseUrl = server.url;
 
   const copy = (inv: StoredInvoice): FakeInvoice => {
     const { expiresAt: _unused, ...rest } = inv;
@@ -690,10 +561,8 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
       tick();
       return [...invoices.values()].map(copy);
     },
-    requests: () => [...log],
-    clearRequests: () => {
-      log.length = 0;
-    },
+    requests: server.requests,
+    clearRequests: server.clearRequests,
     token: () => currentToken(),
     rotateToken() {
       let fresh = newToken();
@@ -718,28 +587,9 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
       currentToken();
     },
     now,
-    setLatency(ms) {
-      latencyMs = ms;
-    },
-    failNext(count, kind) {
-      for (let i = 0; i < count; i++) failures.push(kind);
-    },
-    setDown(value) {
-      down = value;
-      if (value) for (const s of sockets) resetSocket(s);
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      for (const t of timers) {
-        clearTimeout(t.timer);
-        t.resolve();
-      }
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
+    setLatency: server.setLatency,
+    failNext: server.failNext,
+    setDown: server.setDown,
+    stop: server.stop,
   };
 }

@@ -1,0 +1,179 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { parsePhpForm, type PhpFormMap } from './passteam/php-form.ts';
+
+/**
+ * What every fake remote shares: a node:http server on loopback (wire behaviour under our control
+ * byte for byte), a log of every request with the form PHP would have decoded, latency counted
+ * from arrival (the remote's think time), a "down" switch that resets every connection, and
+ * injected failures. Each fake supplies only its protocol (`answer`) and its own failure pages.
+ */
+
+export interface FakeRequest {
+  method: string;
+  /** The request target as received (path and query). */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: string;
+  /** What PHP would have put in `$_POST` ({} unless the body is form-urlencoded). */
+  form: PhpFormMap;
+}
+
+export interface FakeReply {
+  status: number;
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/** Failures every fake knows; a fake adds its own reply-shaped ones through `failurePages`. */
+export type TransportFailure = 'reset' | 'hang' | 'processed-then-reset';
+
+export interface FakeServerOptions<F extends string> {
+  name: string;
+  host?: string;
+  port?: number;
+  latencyMs?: number;
+  /** The remote's protocol: the reply to one request (it may change the fake's state). */
+  answer(req: IncomingMessage, form: PhpFormMap, isForm: boolean): FakeReply;
+  /** Replies for the fake's own failure kinds (an nginx 502 page, an empty 200, …). */
+  failurePages: Record<Exclude<F, TransportFailure>, FakeReply>;
+  /** The reply when `answer` throws. */
+  internalError: FakeReply;
+}
+
+export interface FakeServer<F extends string> {
+  url: string;
+  requests(): FakeRequest[];
+  clearRequests(): void;
+  setLatency(ms: number): void;
+  /** Applies `kind` to the next `count` requests, then normal again (calls queue up). */
+  failNext(count: number, kind: F): void;
+  /** While down every connection (new or kept alive) is reset immediately. */
+  setDown(down: boolean): void;
+  stop(): Promise<void>;
+}
+
+export function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
+export function sendReply(res: ServerResponse, reply: FakeReply): void {
+  res.writeHead(reply.status, { Server: 'nginx', 'Content-Type': reply.contentType, 'Content-Length': Buffer.byteLength(reply.body), ...reply.headers });
+  res.end(reply.body);
+}
+
+export const NGINX_502_HTML =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+/** PHP's json_encode: `/` and every non-ASCII character escaped. */
+export function phpJsonEncode(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/\//g, '\\/')
+    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export async function startFakeServer<F extends string>(opts: FakeServerOptions<F>): Promise<FakeServer<F>> {
+  const log: FakeRequest[] = [];
+  const failures: F[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  let latencyMs = opts.latencyMs ?? 0;
+  let down = false;
+  let stopped = false;
+
+  const sleep = (ms: number): Promise<void> =>
+    ms <= 0
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const entry = {
+            resolve,
+            timer: setTimeout(() => {
+              timers.delete(entry);
+              resolve();
+            }, ms),
+          };
+          timers.add(entry);
+        });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (down) return resetSocket(req.socket);
+    const arrived = performance.now();
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const isForm = contentType === 'application/x-www-form-urlencoded';
+    const form = isForm ? parsePhpForm(raw) : (Object.create(null) as PhpFormMap);
+    log.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form });
+    if (down) return resetSocket(req.socket);
+    const failure = failures.shift();
+    if (failure === 'hang') return; // never answered; the socket is closed by the client or by stop()
+    await sleep(latencyMs - (performance.now() - arrived));
+    if (stopped) return;
+    if (down || failure === 'reset') return resetSocket(req.socket);
+    if (failure === 'processed-then-reset') {
+      opts.answer(req, form, isForm);
+      return resetSocket(req.socket);
+    }
+    sendReply(res, failure ? opts.failurePages[failure as Exclude<F, TransportFailure>] : opts.answer(req, form, isForm));
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent && !res.destroyed) sendReply(res, opts.internalError);
+      else resetSocket(req.socket);
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    if (down) return resetSocket(socket);
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error(`${opts.name}: no TCP address`);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    requests: () => [...log],
+    clearRequests: () => {
+      log.length = 0;
+    },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    failNext(count, kind) {
+      for (let i = 0; i < count; i++) failures.push(kind);
+    },
+    setDown(value) {
+      down = value;
+      if (value) for (const s of sockets) resetSocket(s);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) {
+        clearTimeout(t.timer);
+        t.resolve();
+      }
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
