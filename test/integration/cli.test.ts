@@ -159,6 +159,13 @@ describe('sputnik serve', () => {
     expect(s.token).toBeTruthy();
     const r = await fetch(`${s.listenerUrl}/v1/health`, { headers: { Authorization: `Bearer ${s.token}` } });
     expect(await r.json()).toMatchObject({ sandbox: true });
+    // The fake PayKeeper is wired and the sandbox has invoices in every state Sputnik tracks.
+    const states = async () => {
+      const res = await fetch(`${s.listenerUrl}/v1/invoices?changedSince=`, { headers: { Authorization: `Bearer ${s.token}` } });
+      return new Set(((await res.json()) as { invoices: Array<{ state: string }> }).invoices.map((i) => i.state));
+    };
+    for (const end = Date.now() + 15_000; (await states()).size < 5 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 200));
+    expect([...(await states())].sort()).toEqual(['created', 'expired', 'paid', 'revoked', 'sent']);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
   });

@@ -10,7 +10,8 @@ const day = (offset: number) => {
 /**
  * Sandbox invoices in every state, made the way 1C makes them (through Sputnik's own API) so the
  * window and the exports have something real to show: sent, created (not e-mailed), paid, revoked,
- * and one whose last payable day passes in the fake's clock (expired). Skipped when the data
+ * and one whose last payable day passes in the fake's clock (expired).
+ * Statuses come back the way they would in production (PayKeeper's answers to status checks). Skipped when the data
  * folder already has them (a second sandbox start keeps what the first one made).
  */
 export async function seedSandboxInvoices(listenerUrl: string, token: string, fake: FakePayKeeper): Promise<void> {
@@ -30,5 +31,7 @@ export async function seedSandboxInvoices(listenerUrl: string, token: string, fa
   const paid = made.find((m) => m.orderId === 'ПЕС-1003')?.invoiceId;
   if (paid) fake.pay(paid, { paymentId: 1 });
   await api(`/v1/invoices/${encodeURIComponent('ПЕС-1004')}?wait=10`, { method: 'DELETE' });
-  fake.advanceClock(2 * 86_400_000); // ПЕС-1005's last payable day is over in PayKeeper; Sputnik's tracking notices
+  fake.advanceClock(2 * 86_400_000); // ПЕС-1005's last payable day is over in PayKeeper
+  // A GET asks PayKeeper for a status not checked in the last minute: paid and expired show at once.
+  for (const orderId of ['ПЕС-1003', 'ПЕС-1005']) await api(`/v1/invoices/${encodeURIComponent(orderId)}`);
 }
