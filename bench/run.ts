@@ -13,6 +13,7 @@ import { benchP3 } from './p3-drain.ts';
 import { benchP6 } from './p6-startup.ts';
 import { benchInvoiceBatch } from './invoice-batch.ts';
 import { benchP5 } from './p5-export.ts';
+import { benchP4 } from './p4-docpart.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   p2: benchP2,
   p3: benchP3,
   p6: benchP6,
+  p4: benchP4,
   p5: benchP5,
   'invoice-batch': benchInvoiceBatch,
 };

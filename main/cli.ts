@@ -125,7 +125,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   if (sandboxMode || (!tokenWasSet && firstRun)) out(`Токен для 1С (Authorization: Bearer …): ${running.listenerToken}`);
   else if (!tokenWasSet) out('Токен для 1С создан при первом запуске; задайте свой в listener.token или SPUTNIK_LISTENER_TOKEN');
   out(`Окно Спутника: ${running.uiLoginUrl}`);
-  if (sandbox) out(`Песочница: поддельные сервисы — ${sandbox.services.join(', ') || 'нет'}; остальные коннекторы выключены`);
+  if (sandbox) out(`Песочница: поддельные сервисы — ${sandbox.services.join(', ') || 'нет'}`);
   for (const c of CONNECTORS) if (config[c].enabled) out(`${c}: включён (${(config[c] as { baseUrl?: string }).baseUrl ?? ''})`);
 
   let stopping = false;

@@ -18,7 +18,12 @@ export interface AdminOptions {
   journal: Journal;
   settings: { read(): SettingsView; update(patch: unknown): Promise<SettingsView & { restartRequired: boolean }> };
   log?: (msg: string, extra?: object) => void;
+  /** Each domain module's own admin routes. */
+  domains?: AdminDomain[];
 }
+
+export type AdminApp = FastifyInstance;
+export type AdminDomain = (app: AdminApp) => void;
 
 /**
  * The API the tray window / browser UI talks to, on loopback only, behind a per-run login token:
@@ -72,6 +77,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
   }
 
   app.get('/api/health', async () => opts.health());
+  for (const domain of opts.domains ?? []) domain(app);
 
   const journalQuery = z.object({
     q: z.string().max(200).optional(),

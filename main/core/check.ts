@@ -14,6 +14,16 @@ export interface CheckResult {
 export type ConnectorCheck = (config: Config, http: HttpClient) => Promise<{ ok: boolean; message: string }>;
 export const connectorChecks: Partial<Record<ConnectorName, ConnectorCheck>> = {};
 
+/** A check that is one remote call: ok with `okMessage`, or the call's own (Russian) error. */
+export async function checkByCall(call: () => Promise<unknown>, okMessage: string): Promise<{ ok: boolean; message: string }> {
+  try {
+    await call();
+    return { ok: true, message: okMessage };
+  } catch (e) {
+    return { ok: false, message: e instanceof Error ? e.message : String(e) };
+  }
+}
+
 /** Reachability: the server answers HTTP at all (any status). */
 async function reachable(config: Config, http: HttpClient, connector: ConnectorName): Promise<{ ok: boolean; message: string }> {
   const baseUrl = (config[connector] as { baseUrl?: string }).baseUrl!;

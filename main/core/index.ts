@@ -170,6 +170,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         log: logFn,
       });
       admin = await createAdminApp({
+        domains: modules.flatMap((m) => (m.admin ? [m.admin] : [])),
         token: uiToken,
         rendererDir: opts.rendererDir ?? DEFAULT_RENDERER,
         health: () => health(true),

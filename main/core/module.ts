@@ -2,6 +2,7 @@ import type { Config, ConnectorName } from '../config/schema.ts';
 import type { HttpClient } from '../http/client.ts';
 import type { Journal } from '../journal/index.ts';
 import type { ListenerDomain } from '../listener/app.ts';
+import type { AdminDomain } from '../admin/app.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
@@ -27,6 +28,8 @@ export interface CoreModule {
   name: string;
   connector?: ConnectorName;
   routes?: ListenerDomain;
+  /** Its routes on the admin API (the tray window): under /api/, behind the UI login. */
+  admin?: AdminDomain;
   workers?: ConnectorWorkers;
   /** Starts schedules (pulls, status refreshes); returns a stop function. */
   start?: () => (() => Promise<void> | void) | void;

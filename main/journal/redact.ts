@@ -10,7 +10,9 @@ export const MASK = '***';
 /** Masks secret values in a JSON, form-urlencoded or query string body, then truncates it. */
 export function redactText(text: string | undefined | null, limit: number, extraSecrets: string[] = []): string | null {
   if (text === undefined || text === null || text === '') return null;
-  let out = text
+  // Only what is kept is redacted: a 10 MB answer costs a 17 KB regex pass, not a 10 MB one. The
+  // margin covers a secret that straddles the cut (secrets are far shorter than 1 KB).
+  let out = (text.length > limit + 1024 ? text.slice(0, limit + 1024) : text)
     // "token": "..."  /  "password":"..."
     .replace(/("([^"\\]{0,64})"\s*:\s*)"((?:[^"\\]|\\.)*)"/g, (m, head: string, key: string) => (SECRET_KEY.test(key) ? `${head}"${MASK}"` : m))
     // token=...&  (form bodies and query strings; key may be PHP-style a[b])

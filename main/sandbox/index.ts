@@ -4,6 +4,8 @@ import { startFakePassteam } from './passteam/fake.ts';
 import { sandboxPassteamSeed } from './passteam/seed.ts';
 import { startFakePayKeeper } from './paykeeper/fake.ts';
 import { SANDBOX_PK_USER, seedSandboxInvoices } from './paykeeper/seed.ts';
+import { startFakeDocpart } from './docpart/fake.ts';
+import { generateDocpartData } from './docpart/seed.ts';
 
 export interface Sandbox {
   /** Config that points the connectors at the fakes. */
@@ -17,20 +19,23 @@ export interface Sandbox {
 
 /**
  * Starts the fake remote services on loopback with seeded data and returns the config that
- * points the connectors at them. The Docpart fake arrives with its connector.
+ * points the connectors at them.
  */
 export async function startSandbox(): Promise<Sandbox> {
   const token = `sandbox-${randomBytes(12).toString('hex')}`;
   const passteam = await startFakePassteam({ token, ...sandboxPassteamSeed(), latencyMs: 150 });
   const pkPassword = `sandbox-${randomBytes(12).toString('hex')}`;
   const paykeeper = await startFakePayKeeper({ user: SANDBOX_PK_USER, password: pkPassword, latencyMs: 150 });
-  const stops = [() => passteam.stop(), () => paykeeper.stop()];
+  const dpKey = `sandbox-${randomBytes(12).toString('hex')}`;
+  const docpart = await startFakeDocpart({ techKey: dpKey, data: generateDocpartData({ orders: 300, seed: 2026 }), latencyMs: 100 });
+  const stops = [() => passteam.stop(), () => paykeeper.stop(), () => docpart.stop()];
   return {
     config: {
       passteam: { enabled: true, baseUrl: passteam.url, token, templateId: 'tpl-loyalty' },
       paykeeper: { enabled: true, baseUrl: paykeeper.url, user: SANDBOX_PK_USER, password: pkPassword },
+      docpart: { enabled: true, baseUrl: docpart.url, techKey: dpKey, everySeconds: 60 },
     },
-    services: ['passteam', 'paykeeper'],
+    services: ['passteam', 'paykeeper', 'docpart'],
     async seed(listenerUrl, listenerToken) {
       await seedSandboxInvoices(listenerUrl, listenerToken, paykeeper);
     },

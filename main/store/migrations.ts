@@ -122,4 +122,35 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
       CREATE INDEX invoices_created ON invoices (created_at, order_id);
       CREATE INDEX invoices_track ON invoices (next_check_at) WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL;
     `),
+  // 4: Docpart: what the last pulls found (orders with their lines, users, payments, cached articles).
+  (db) =>
+    db.exec(`
+      CREATE TABLE docpart_orders (
+        order_id    INTEGER PRIMARY KEY,
+        time        INTEGER NOT NULL,
+        user_id     INTEGER NOT NULL,
+        doc         TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        changed_at  INTEGER NOT NULL,
+        seen_at     INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX docpart_orders_seq ON docpart_orders (seq);
+      CREATE TABLE docpart_users (
+        user_id     INTEGER PRIMARY KEY,
+        doc         TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE docpart_payments (
+        payment_id  INTEGER PRIMARY KEY,
+        doc         TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        changed_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX docpart_payments_seq ON docpart_payments (seq);
+      CREATE TABLE docpart_articles (
+        article     TEXT PRIMARY KEY,
+        doc         TEXT NOT NULL,
+        fetched_at  INTEGER NOT NULL
+      ) STRICT;
+    `),
 ];

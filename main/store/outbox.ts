@@ -340,6 +340,22 @@ export class Outbox {
     this.#notifySoon(connector);
   }
 
+  /**
+   * For connectors that poll rather than deliver (Docpart): the outcome of their last run is their
+   * health — failing with the error until a run succeeds.
+   */
+  reportRun(connector: string, error: JobError | null): void {
+    this.#db.transaction(() => {
+      const c = this.connectorStatus(connector);
+      const now = this.now();
+      if (error) {
+        this.#setConnector({ name: connector, state: 'failing', failures: c.failures + 1, nextProbeAt: null, since: c.state === 'failing' ? c.since : now, lastError: error });
+      } else if (c.state !== 'ok') {
+        this.#setConnector({ name: connector, state: 'ok', failures: 0, nextProbeAt: null, since: null, lastError: null });
+      }
+    })();
+  }
+
   /** Jobs whose lease ran out (their process died) go back to the queue. */
   recoverExpired(): number {
     const rows = this.#db.transaction(() => {

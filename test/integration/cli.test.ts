@@ -75,17 +75,18 @@ describe('sputnik check', () => {
     expect(withEnv.stdout + withEnv.stderr).not.toContain('secret-token-123');
   });
 
-  it('reports ok for a reachable connector', async () => {
-    const server = createHttpServer((_q, s) => s.end('ok'));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+  it('checks a connector with a real call: Docpart takes the key → ok; a wrong key → exit 1 with the reason', async () => {
+    const { startFakeDocpart } = await import('../../main/sandbox/docpart/fake.ts');
+    const fake = await startFakeDocpart({ techKey: 'right-key' });
     try {
-      const file = writeConfig({ docpart: { enabled: true, baseUrl: `http://127.0.0.1:${port}`, techKey: 'k' } });
-      const r = await runCli(['check', '--config', file]);
-      expect(r.stdout).toContain('docpart: ok');
-      expect(r.code).toBe(0);
+      const ok = await runCli(['check', '--config', writeConfig({ docpart: { enabled: true, baseUrl: fake.url, techKey: 'right-key' } })]);
+      expect(ok.stdout).toMatch(/docpart: ok.*ключ принят/);
+      expect(ok.code).toBe(0);
+      const wrong = await runCli(['check', '--config', writeConfig({ docpart: { enabled: true, baseUrl: fake.url, techKey: 'wrong' } })]);
+      expect(wrong.stdout + wrong.stderr).toMatch(/технический ключ/);
+      expect(wrong.code).toBe(1);
     } finally {
-      server.close();
+      await fake.stop();
     }
   });
 

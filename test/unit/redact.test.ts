@@ -82,3 +82,15 @@ describe('redactText', () => {
     expect(redactText(json, 100)).not.toMatch(/ABCD/);
   });
 });
+
+describe('redaction of large bodies', () => {
+  it('a secret straddling the cut is still masked; only the kept part is scanned', async () => {
+    const { redactText } = await import('../../main/journal/redact.ts');
+    const secret = 'S3cr3t-T0ken-Value-1234567890';
+    const body = 'x'.repeat(990) + `"token":"${secret}"` + 'y'.repeat(5_000_000);
+    const out = redactText(body, 1000, [secret])!;
+    expect(out).not.toContain(secret.slice(0, 10));
+    expect(out.length).toBeLessThan(1100);
+    expect(out).toContain('всего 5001029 симв.');
+  });
+});

@@ -1,6 +1,5 @@
 import type { ModuleFactory } from '../../core/module.ts';
-import { connectorChecks } from '../../core/check.ts';
-import { DeliveryError } from '../../errors.ts';
+import { checkByCall, connectorChecks } from '../../core/check.ts';
 import { PayKeeperClient } from './client.ts';
 import { Invoices } from './invoices.ts';
 import { invoiceRoutes } from './routes.ts';
@@ -23,11 +22,5 @@ export const paykeeperModule: ModuleFactory = (ctx) => {
 };
 
 // `sputnik check` and "test connection": fetching the security token proves the address, login and password.
-connectorChecks.paykeeper = async (config, http) => {
-  try {
-    await new PayKeeperClient(http, () => config.paykeeper).checkCredentials();
-    return { ok: true, message: 'логин и пароль приняты, токен безопасности получен' };
-  } catch (e) {
-    return { ok: false, message: e instanceof DeliveryError ? e.message : String(e) };
-  }
-};
+connectorChecks.paykeeper = (config, http) =>
+  checkByCall(() => new PayKeeperClient(http, () => config.paykeeper).checkCredentials(), 'логин и пароль приняты, токен безопасности получен');

@@ -1,0 +1,275 @@
+import type { Config } from '../../config/schema.ts';
+import { DeliveryError } from '../../errors.ts';
+import type { HttpClient } from '../../http/client.ts';
+import { bool, int, money, text, unixTime } from './values.ts';
+
+/**
+ * The Docpart "1C API" module (reference/docpart.md): one `POST <site><path>` per task, a
+ * form-urlencoded body with `task` and `tech_key` first and arrays as repeated `name[]=`,
+ * an answer `{status, message, data}` (status true/1/"1"; `Data` on some versions) that may be
+ * preceded by a BOM or a PHP notice. PHP silently drops form fields past `max_input_vars`, so id
+ * lists go in chunks and every chunk's answer is checked for what is missing.
+ */
+
+export interface Order {
+  orderId: number;
+  time: number;
+  userId: number;
+  status: number;
+  paid: number;
+  amount: string;
+  obtainId: number;
+  obtainCaption: string;
+  officeId: number;
+  officeName: string;
+}
+
+export interface OrderItem {
+  itemId: number;
+  orderId: number;
+  productType: number;
+  productId: number | null;
+  productName: string;
+  brand: string;
+  article: string;
+  count: number;
+  price: string;
+  amount: string;
+  statusId: number;
+  statusName: string;
+  termDays: number | null;
+  guaranteedTermDays: number | null;
+}
+
+export type User = { userId: number; regVariant: number; regField: string; unlocked: boolean; activated: boolean; timeRegistered: number | null; timeLastVisit: number | null; fields: Record<string, string> };
+
+export interface Payment {
+  paymentId: number;
+  userId: number;
+  time: number;
+  income: boolean;
+  orderId: number;
+  amount: string;
+  operationCode: number;
+}
+
+export interface ArticleInfo {
+  manufacturer: string;
+  name: string;
+}
+
+const USER_FIXED = new Set(['user_id', 'reg_variant', 'reg_field', 'unlocked', 'activated', 'time_registered', 'time_last_visit']);
+
+export class DocpartClient {
+  readonly #http: HttpClient;
+  readonly #config: () => Config['docpart'];
+  /** Ids per request: well under PHP's default max_input_vars (1000); halved for good when a drop is seen. */
+  #chunk = 200;
+
+  constructor(http: HttpClient, config: () => Config['docpart']) {
+    this.#http = http;
+    this.#config = config;
+  }
+
+  async checkConnection(): Promise<void> {
+    await this.#call('check_connection', {});
+  }
+
+  /** Orders created from the day of `fromMs` (to the day of `toMs`, when given): the API filters by creation time only. */
+  async orders(fromMs: number, signal?: AbortSignal, toMs?: number): Promise<Order[]> {
+    const data = await this.#call('get_orders', { time_from: shopDay(fromMs), ...(toMs === undefined ? {} : { time_to: shopDay(toMs) }) }, signal);
+    return list(data).map((o) => ({
+      orderId: int(o.order_id),
+      time: unixTime(o.time) ?? 0,
+      userId: int(o.user_id),
+      status: int(o.status),
+      paid: int(o.paid),
+      amount: money(o.amount),
+      obtainId: int(o.obtain_id),
+      obtainCaption: text(o.obtain_caption),
+      officeId: int(o.office_id),
+      officeName: text(o.office_name),
+    }));
+  }
+
+  /**
+   * Lines of the given orders. Every order has lines: one that comes back without any was cut off
+   * by the server's input cap (or really has none, which a request for it alone then shows).
+   */
+  async items(orderIds: number[], signal?: AbortSignal): Promise<Map<number, OrderItem[]>> {
+    const out = new Map<number, OrderItem[]>();
+    await this.#chunked(
+      orderIds,
+      async (ids) => {
+        const data = await this.#call('get_orders_items', { order_id: ids }, signal);
+        for (const raw of list(data)) {
+          const it = toItem(raw);
+          if (!out.has(it.orderId)) out.set(it.orderId, []);
+          out.get(it.orderId)!.push(it);
+        }
+        return ids.filter((id) => !out.has(id)); // every order has lines: none back means the request was cut
+      },
+    );
+    for (const id of orderIds) if (!out.has(id)) out.set(id, []);
+    for (const lines of out.values()) lines.sort((a, b) => a.itemId - b.itemId);
+    return out;
+  }
+
+  /** Registration data of the given users; a user asked for and not returned is asked again on its own. */
+  async users(ids: number[], signal?: AbortSignal): Promise<Map<number, User>> {
+    const out = new Map<number, User>();
+    await this.#chunked(ids, async (chunk) => {
+      const data = await this.#call('get_user_info', { user_id: chunk }, signal);
+      for (const raw of Array.isArray(data) ? data : data && typeof data === 'object' ? [data] : []) {
+        const u = toUser(raw as Record<string, unknown>);
+        out.set(u.userId, u);
+      }
+      return chunk.filter((id) => !out.has(id));
+    });
+    return out;
+  }
+
+  async payments(fromMs: number, signal?: AbortSignal): Promise<Payment[]> {
+    const data = await this.#call('get_payments', { time_from: shopDay(fromMs) }, signal);
+    return list(data).map((p) => ({
+      paymentId: int(p.payment_id),
+      userId: int(p.user_id),
+      time: unixTime(p.time) ?? 0,
+      income: bool(p.income),
+      orderId: int(p.pay_orders),
+      amount: money(p.amount),
+      operationCode: int(p.operation_code),
+    }));
+  }
+
+  /** Manufacturers and names for an article from Docpart's cross server; empty = unknown article. */
+  async article(article: string, signal?: AbortSignal): Promise<ArticleInfo[]> {
+    const data = await this.#call('get_article_info', { article }, signal, 30_000);
+    return list(data).map((a) => ({ manufacturer: text(a.manufacturer), name: text(a.name) }));
+  }
+
+  /**
+   * Runs `fetch` over `ids` in chunks; it returns the ids whose answer looks cut off. Those are
+   * asked again in halves, down to one id per request (which no input cap can cut).
+   */
+  async #chunked(ids: number[], fetch: (ids: number[]) => Promise<number[]>): Promise<void> {
+    let queue = [...ids];
+    let size = this.#chunk;
+    while (queue.length > 0) {
+      const missing: number[] = [];
+      for (let i = 0; i < queue.length; i += size) {
+        const chunk = queue.slice(i, i + size);
+        const lost = await fetch(chunk);
+        if (chunk.length > 1) missing.push(...lost);
+      }
+      if (missing.length === 0) return;
+      size = Math.max(1, Math.floor(size / 2));
+      this.#chunk = Math.min(this.#chunk, Math.max(size, 10)); // remember: this server cuts long forms
+      queue = missing;
+    }
+  }
+
+  async #call(task: string, params: Record<string, string | number | Array<string | number>>, signal?: AbortSignal, timeoutMs?: number): Promise<unknown> {
+    const cfg = this.#config();
+    const form = new URLSearchParams({ task, tech_key: cfg.techKey ?? '' });
+    for (const [k, v] of Object.entries(params)) {
+      if (Array.isArray(v)) for (const x of v) form.append(`${k}[]`, String(x));
+      else form.append(k, String(v));
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8', Accept: 'application/json' };
+    if (cfg.basicAuth.user) headers.Authorization = `Basic ${Buffer.from(`${cfg.basicAuth.user}:${cfg.basicAuth.password}`, 'utf8').toString('base64')}`;
+    const res = await this.#http.send({
+      system: 'docpart',
+      method: 'POST',
+      url: `${(cfg.baseUrl ?? '').replace(/\/+$/, '')}${cfg.path}`,
+      headers,
+      body: form.toString(),
+      entity: `docpart:${task}`,
+      signal,
+      timeoutMs,
+    });
+    if (res.status === 401 || res.status === 403) {
+      throw new DeliveryError('auth', 'docpart_auth', `Сайт Docpart не пустил Спутник (HTTP ${res.status}): проверьте логин и пароль HTTP-авторизации в настройках`, { status: 502 });
+    }
+    const body = parseAnswer(res.text);
+    if (body === undefined) {
+      throw new DeliveryError('retry', 'docpart_unavailable', `Docpart ответил не JSON (HTTP ${res.status}) на ${task}: «${preview(res.text)}»`, { status: 502 });
+    }
+    if (!bool(body.status)) {
+      const msg = text(body.message) || 'без пояснения';
+      if (/key|ключ/i.test(msg)) throw new DeliveryError('auth', 'docpart_auth', `Docpart не принял технический ключ (tech_key): ${msg}`, { status: 502 });
+      throw new DeliveryError('retry', 'docpart_refused', `Docpart ответил ошибкой на ${task}: ${msg}`, { status: 502 });
+    }
+    return body.data ?? body.Data ?? [];
+  }
+}
+
+/** The JSON object in the answer: after a BOM, or after a PHP notice printed before it. */
+export function parseAnswer(raw: string): Record<string, unknown> | undefined {
+  const s = raw.replace(/^\uFEFF/, '').trim();
+  const tryParse = (t: string) => {
+    try {
+      const v = JSON.parse(t) as unknown;
+      return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const direct = tryParse(s);
+  if (direct) return direct;
+  // A notice ("<br />\n<b>Notice</b>: …") before the JSON: the answer starts at the last line that opens an object.
+  for (let i = s.indexOf('{'); i >= 0; i = s.indexOf('{', i + 1)) {
+    if (i > 0 && s[i - 1] !== '\n' && s[i - 1] !== '>') continue;
+    const v = tryParse(s.slice(i));
+    if (v) return v;
+  }
+  return undefined;
+}
+
+function preview(raw: string): string {
+  return raw.replace(/^\uFEFF/, '').replace(/\s+/g, ' ').trim().slice(0, 160);
+}
+
+function list(data: unknown): Array<Record<string, unknown>> {
+  return Array.isArray(data) ? (data.filter((x) => x && typeof x === 'object') as Array<Record<string, unknown>>) : [];
+}
+
+function shopDay(ms: number): string {
+  const d = new Date(ms + 3 * 3600_000);
+  return `${String(d.getUTCDate()).padStart(2, '0')}.${String(d.getUTCMonth() + 1).padStart(2, '0')}.${d.getUTCFullYear()}`;
+}
+
+function toItem(r: Record<string, unknown>): OrderItem {
+  const days = (v: unknown) => (v === null || v === undefined || v === '' ? null : int(v));
+  return {
+    itemId: int(r.item_id),
+    orderId: int(r.order_id),
+    productType: int(r.product_type),
+    productId: r.product_id === null || r.product_id === undefined || r.product_id === '' ? null : int(r.product_id),
+    productName: text(r.product_name),
+    brand: text(r.brand),
+    article: text(r.article),
+    count: int(r.count),
+    price: money(r.price),
+    amount: money(r.amount),
+    statusId: int(r.status_id),
+    statusName: text(r.status_name),
+    termDays: days(r.t2_time_to_exe),
+    guaranteedTermDays: days(r.t2_time_to_exe_guaranteed),
+  };
+}
+
+function toUser(r: Record<string, unknown>): User {
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r)) if (!USER_FIXED.has(k)) fields[k] = text(v);
+  return {
+    userId: int(r.user_id),
+    regVariant: int(r.reg_variant),
+    regField: text(r.reg_field),
+    unlocked: bool(r.unlocked),
+    activated: bool(r.activated),
+    timeRegistered: unixTime(r.time_registered),
+    timeLastVisit: unixTime(r.time_last_visit),
+    fields,
+  };
+}

@@ -1,0 +1,26 @@
+import type { ModuleFactory } from '../../core/module.ts';
+import { checkByCall, connectorChecks } from '../../core/check.ts';
+import { DocpartClient } from './client.ts';
+import { DocpartRepo } from './repo.ts';
+import { docpartAdmin, docpartRoutes } from './routes.ts';
+import { DocpartSync } from './sync.ts';
+
+/** Docpart orders: pulled from the shop on a schedule, kept, and served to 1C by cursor. */
+export const docpartModule: ModuleFactory = (ctx) => {
+  const config = () => ctx.config().docpart;
+  const repo = new DocpartRepo(ctx.store);
+  const client = new DocpartClient(ctx.http, config);
+  const sync = new DocpartSync({ store: ctx.store, repo, client, config, log: ctx.log });
+  return {
+    name: 'docpart',
+    connector: 'docpart',
+    routes: docpartRoutes(ctx, repo, sync, client),
+    admin: docpartAdmin(sync, repo, () => config().enabled),
+    start: () => sync.start(),
+    reconfigure: () => sync.reschedule(),
+  };
+};
+
+// `sputnik check` and "test connection": check_connection proves the address, path, key and Basic auth.
+connectorChecks.docpart = (config, http) =>
+  checkByCall(() => new DocpartClient(http, () => config.docpart).checkConnection(), 'сайт отвечает, технический ключ принят');

@@ -1,0 +1,82 @@
+import type { Store } from '../../store/index.ts';
+import type { ArticleInfo, Order, OrderItem, Payment, User } from './client.ts';
+
+export type OrderDoc = Order & { items: OrderItem[] };
+
+/**
+ * What the pulls found. An order or payment takes a new feed seq only when its stored document
+ * changes (status, paid flag, amount, any line…): a re-pull of the same data writes no change.
+ */
+export class DocpartRepo {
+  readonly #store: Store;
+  readonly #s;
+
+  constructor(store: Store) {
+    this.#store = store;
+    const db = store.db;
+    this.#s = {
+      orderDoc: db.prepare(`SELECT doc FROM docpart_orders WHERE order_id = ?`).pluck(),
+      putOrder: db.prepare(`INSERT INTO docpart_orders (order_id, time, user_id, doc, seq, changed_at, seen_at) VALUES (@id, @time, @user, @doc, @seq, @now, @now)
+        ON CONFLICT (order_id) DO UPDATE SET time = excluded.time, user_id = excluded.user_id, doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at, seen_at = excluded.seen_at`),
+      seenOrder: db.prepare(`UPDATE docpart_orders SET seen_at = ? WHERE order_id = ?`),
+      userDoc: db.prepare(`SELECT doc FROM docpart_users WHERE user_id = ?`).pluck(),
+      putUser: db.prepare(`INSERT INTO docpart_users (user_id, doc, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`),
+      paymentDoc: db.prepare(`SELECT doc FROM docpart_payments WHERE payment_id = ?`).pluck(),
+      putPayment: db.prepare(`INSERT INTO docpart_payments (payment_id, doc, seq, changed_at) VALUES (@id, @doc, @seq, @now)
+        ON CONFLICT (payment_id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at`),
+      ordersAfter: db.prepare(`SELECT o.seq, o.doc, u.doc AS user FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id WHERE o.seq > ? ORDER BY o.seq LIMIT ?`),
+      paymentsAfter: db.prepare(`SELECT seq, doc FROM docpart_payments WHERE seq > ? ORDER BY seq LIMIT ?`),
+      article: db.prepare(`SELECT doc, fetched_at FROM docpart_articles WHERE article = ?`),
+      putArticle: db.prepare(`INSERT INTO docpart_articles (article, doc, fetched_at) VALUES (?, ?, ?) ON CONFLICT (article) DO UPDATE SET doc = excluded.doc, fetched_at = excluded.fetched_at`),
+      counts: db.prepare(`SELECT (SELECT COUNT(*) FROM docpart_orders) AS orders, (SELECT COUNT(*) FROM docpart_payments) AS payments`),
+    };
+  }
+
+  /** Inside a transaction: stores the order; true when it is new or changed (a feed entry). */
+  putOrder(doc: OrderDoc, now: number): boolean {
+    const text = JSON.stringify(doc);
+    if (this.#s.orderDoc.get(doc.orderId) === text) {
+      this.#s.seenOrder.run(now, doc.orderId);
+      return false;
+    }
+    this.#s.putOrder.run({ id: doc.orderId, time: doc.time, user: doc.userId, doc: text, seq: this.#store.nextSeq(), now });
+    return true;
+  }
+
+  putUser(user: User, now: number): void {
+    const text = JSON.stringify(user);
+    if (this.#s.userDoc.get(user.userId) !== text) this.#s.putUser.run(user.userId, text, now);
+  }
+
+  putPayment(p: Payment, now: number): boolean {
+    const text = JSON.stringify(p);
+    if (this.#s.paymentDoc.get(p.paymentId) === text) return false;
+    this.#s.putPayment.run({ id: p.paymentId, doc: text, seq: this.#store.nextSeq(), now });
+    return true;
+  }
+
+  ordersAfter(seq: number, limit: number): Array<{ seq: number; order: OrderDoc; user: User | null }> {
+    return (this.#s.ordersAfter.all(seq, limit) as Array<{ seq: number; doc: string; user: string | null }>).map((r) => ({
+      seq: r.seq,
+      order: JSON.parse(r.doc) as OrderDoc,
+      user: r.user ? (JSON.parse(r.user) as User) : null,
+    }));
+  }
+
+  paymentsAfter(seq: number, limit: number): Array<{ seq: number; payment: Payment }> {
+    return (this.#s.paymentsAfter.all(seq, limit) as Array<{ seq: number; doc: string }>).map((r) => ({ seq: r.seq, payment: JSON.parse(r.doc) as Payment }));
+  }
+
+  article(article: string): { items: ArticleInfo[]; fetchedAt: number } | undefined {
+    const r = this.#s.article.get(article) as { doc: string; fetched_at: number } | undefined;
+    return r && { items: JSON.parse(r.doc) as ArticleInfo[], fetchedAt: r.fetched_at };
+  }
+
+  putArticle(article: string, items: ArticleInfo[], now: number): void {
+    this.#s.putArticle.run(article, JSON.stringify(items), now);
+  }
+
+  counts(): { orders: number; payments: number } {
+    return this.#s.counts.get() as { orders: number; payments: number };
+  }
+}

@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import { DeliveryError, SputnikError } from '../../errors.ts';
+import type { ListenerApp } from '../../listener/app.ts';
+import { toOnecDateTime } from '../../listener/onec-values.ts';
+import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
+import type { ModuleContext } from '../../core/module.ts';
+import type { AdminApp } from '../../admin/app.ts';
+import type { DocpartClient, User } from './client.ts';
+import type { DocpartRepo, OrderDoc } from './repo.ts';
+import type { DocpartSync, SyncResult } from './sync.ts';
+
+const ORDERS_FEED = 'docpart_orders';
+const PAYMENTS_FEED = 'docpart_payments';
+/** A cached article answer is served for this long before Docpart's cross server is asked again. */
+export const ARTICLE_TTL_MS = 24 * 3600_000;
+
+const feedQuery = z.object({
+  since: z.string().max(200).optional().describe('Значение next из прошлого ответа; пусто — с начала'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const syncQuery = z.object({ wait: z.coerce.number().int().min(0).max(120).default(60).describe('Сколько секунд ждать окончания загрузки (0–120, по умолчанию 60)') });
+
+const unix = (s: number) => (s ? toOnecDateTime(s * 1000) : null);
+
+function orderView(o: OrderDoc, user: User | null) {
+  return {
+    orderId: o.orderId,
+    time: unix(o.time),
+    userId: o.userId,
+    status: o.status,
+    paid: o.paid,
+    amount: o.amount,
+    obtainId: o.obtainId,
+    obtainCaption: o.obtainCaption,
+    officeId: o.officeId,
+    officeName: o.officeName,
+    items: o.items,
+    user: user && { ...user, timeRegistered: unix(user.timeRegistered ?? 0), timeLastVisit: unix(user.timeLastVisit ?? 0) },
+  };
+}
+
+export const syncResultView = (r: SyncResult) => ({ orders: r.orders, changed: r.changed, payments: r.payments, paymentsChanged: r.paymentsChanged, users: r.users, finishedAt: toOnecDateTime(r.finishedAt) });
+
+/** Docpart routes for 1C (listener-api.md, "Docpart orders"). */
+export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: DocpartSync, client: DocpartClient) {
+  const cursor = (feed: string, since: string | undefined) => (since ? decodeCursor(feed, since, 'since') : 0);
+
+  return (app: ListenerApp) => {
+    app.get(
+      '/v1/docpart/orders',
+      {
+        schema: {
+          summary: 'Новые и изменившиеся заказы Docpart (для регламентного задания 1С)',
+          description:
+            'Заказы, которые появились или изменились (статус, оплата, сумма, любая строка) после курсора, от старых изменений к новым, со строками (items) и данными покупателя (user, с полями регистрации). ' +
+            'next — курсор для следующего вызова; он не меняется от перезапусков. Видны заказы, созданные за последние docpart.lookbackDays дней.',
+          querystring: feedQuery,
+        },
+      },
+      async (req) => {
+        const q = req.query as z.infer<typeof feedQuery>;
+        const after = cursor(ORDERS_FEED, q.since);
+        const rows = repo.ordersAfter(after, q.limit);
+        return { orders: rows.map((r) => orderView(r.order, r.user)), next: encodeCursor(ORDERS_FEED, rows.length ? rows[rows.length - 1].seq : after) };
+      },
+    );
+
+    app.get(
+      '/v1/docpart/payments',
+      { schema: { summary: 'Новые и изменившиеся движения по балансу покупателей Docpart', querystring: feedQuery } },
+      async (req) => {
+        const q = req.query as z.infer<typeof feedQuery>;
+        const after = cursor(PAYMENTS_FEED, q.since);
+        const rows = repo.paymentsAfter(after, q.limit);
+        return { payments: rows.map((r) => ({ ...r.payment, time: unix(r.payment.time) })), next: encodeCursor(PAYMENTS_FEED, rows.length ? rows[rows.length - 1].seq : after) };
+      },
+    );
+
+    app.get(
+      '/v1/docpart/articles/:article',
+      {
+        schema: {
+          summary: 'Производители и наименования по артикулу (сервер кроссов Docpart, с кешем на сутки)',
+          description: 'items пуст — артикул неизвестен. Если сервер кроссов не отвечает, отдаётся прошлый ответ из кеша (stale: true) или 502.',
+          params: z.object({ article: z.string().min(1).max(100) }),
+        },
+      },
+      async (req) => {
+        const article = (req.params as { article: string }).article.trim();
+        const cached = repo.article(article);
+        if (cached && Date.now() - cached.fetchedAt < ARTICLE_TTL_MS) return { article, items: cached.items, fetchedAt: toOnecDateTime(cached.fetchedAt), stale: false };
+        if (!ctx.config().docpart.enabled) throw new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника');
+        try {
+          const items = await client.article(article);
+          const now = Date.now();
+          ctx.store.db.transaction(() => repo.putArticle(article, items, now))();
+          return { article, items, fetchedAt: toOnecDateTime(now), stale: false };
+        } catch (e) {
+          if (cached) return { article, items: cached.items, fetchedAt: toOnecDateTime(cached.fetchedAt), stale: true };
+          throw new SputnikError(502, 'docpart_unavailable', e instanceof DeliveryError ? e.message : 'Сервер кроссов Docpart не ответил');
+        }
+      },
+    );
+
+    app.post(
+      '/v1/docpart/sync',
+      {
+        schema: {
+          summary: 'Загрузить заказы Docpart сейчас',
+          description: '200 — загрузка закончилась (сколько нашла); 202 — ещё идёт (stage, counts); 502 — Docpart ответил ошибкой.',
+          querystring: syncQuery,
+        },
+      },
+      async (req, reply) => {
+        if (!ctx.config().docpart.enabled) throw new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника');
+        const wait = (req.query as { wait: number }).wait;
+        const run = sync.run();
+        let timer: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([
+          run.then((r) => ({ done: r }), (e: unknown) => ({ error: e })),
+          new Promise<null>((r) => (timer = setTimeout(() => r(null), wait * 1000))),
+        ]);
+        clearTimeout(timer);
+        if (outcome === null) {
+          reply.code(202);
+          const p = sync.progress();
+          return { state: 'running', stage: p.stage, counts: p.counts };
+        }
+        if ('error' in outcome) {
+          const e = outcome.error;
+          throw new SputnikError(502, e instanceof DeliveryError ? e.code : 'docpart_failed', e instanceof Error ? e.message : String(e));
+        }
+        return syncResultView(outcome.done);
+      },
+    );
+  };
+}
+
+/** The tray window's view of the pulls: progress and "sync now". */
+export function docpartAdmin(sync: DocpartSync, repo: DocpartRepo, enabled: () => boolean) {
+  const view = () => {
+    const p = sync.progress();
+    return {
+      ...p,
+      startedAt: p.startedAt && toOnecDateTime(p.startedAt),
+      nextAt: p.nextAt && toOnecDateTime(p.nextAt),
+      last: p.last && syncResultView(p.last),
+      lastError: p.lastError && { ...p.lastError, at: toOnecDateTime(p.lastError.at) },
+      stored: repo.counts(),
+    };
+  };
+  return (app: AdminApp) => {
+    app.get('/api/docpart/sync', async () => view());
+    app.post('/api/docpart/sync', async () => {
+      if (!enabled()) throw new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника');
+      void sync.run().catch(() => {});
+      return view();
+    });
+  };
+}
+

@@ -1,0 +1,186 @@
+import type { Config } from '../../config/schema.ts';
+import { DeliveryError } from '../../errors.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { Store } from '../../store/index.ts';
+import { releaseMemory } from '../../core/memory.ts';
+import type { DocpartClient } from './client.ts';
+import type { DocpartRepo } from './repo.ts';
+
+export type SyncStage = 'items' | 'payments';
+
+export interface SyncResult {
+  orders: number;
+  changed: number;
+  payments: number;
+  paymentsChanged: number;
+  users: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+export interface SyncProgress {
+  running: boolean;
+  stage: SyncStage | null;
+  /** What the running pull has found so far (`saved`: orders stored with their lines and users). */
+  counts: { orders: number; items: number; users: number; payments: number; saved: number };
+  startedAt: number | null;
+  last: SyncResult | null;
+  lastError: { code: string; message: string; at: number } | null;
+  nextAt: number | null;
+}
+
+const LAST_SYNC_KEY = 'docpart_last_sync';
+const SAVE_CHUNK = 500;
+const DAY_MS = 86_400_000;
+
+/**
+ * Pulls the shop on a schedule and keeps what changed. One pull at a time: "sync now" during a
+ * scheduled pull waits for that pull. The schedule is a chain of timeouts measured from the end
+ * of the last pull (stored), so after the PC slept or Sputnik was off it runs once, not once per
+ * missed interval. The API filters orders by creation time only, so status changes of orders older
+ * than the look-back window are not seen (documented in README).
+ */
+export class DocpartSync {
+  readonly #store: Store;
+  readonly #repo: DocpartRepo;
+  readonly #client: DocpartClient;
+  readonly #config: () => Config['docpart'];
+  readonly #log: Logger;
+  #running: Promise<SyncResult> | null = null;
+  #abort: AbortController | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #progress: SyncProgress = { running: false, stage: null, counts: zero(), startedAt: null, last: null, lastError: null, nextAt: null };
+
+  constructor(deps: { store: Store; repo: DocpartRepo; client: DocpartClient; config: () => Config['docpart']; log: Logger }) {
+    this.#store = deps.store;
+    this.#repo = deps.repo;
+    this.#client = deps.client;
+    this.#config = deps.config;
+    this.#log = deps.log;
+    const last = deps.store.meta.get(LAST_SYNC_KEY);
+    if (last) this.#progress.last = JSON.parse(last) as SyncResult;
+  }
+
+  progress(): SyncProgress {
+    return structuredClone(this.#progress);
+  }
+
+  /** Pulls now, or joins the pull already running. */
+  run(): Promise<SyncResult> {
+    if (this.#running) return this.#running;
+    const p = this.#pull().finally(() => {
+      this.#running = null;
+      this.#schedule();
+    });
+    this.#running = p;
+    p.catch(() => {}); // the schedule and the health carry the error; callers that await see it too
+    return p;
+  }
+
+  start(): () => Promise<void> {
+    this.#schedule();
+    return async () => {
+      this.#stopped = true;
+      clearTimeout(this.#timer);
+      this.#abort?.abort();
+      await this.#running?.catch(() => {});
+    };
+  }
+
+  /** Settings changed: the next pull is planned from the new interval (now, when it is overdue). */
+  reschedule(): void {
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    if (this.#stopped || this.#running) return;
+    const cfg = this.#config();
+    if (!cfg.enabled) {
+      this.#progress.nextAt = null;
+      return;
+    }
+    const lastEnd = Math.max(this.#progress.last?.finishedAt ?? 0, this.#progress.lastError?.at ?? 0);
+    const at = Math.max(Date.now(), lastEnd + cfg.everySeconds * 1000);
+    this.#progress.nextAt = at;
+    this.#timer = setTimeout(() => void this.run(), Math.min(at - Date.now(), 2 ** 31 - 1));
+    this.#timer.unref();
+  }
+
+  async #pull(): Promise<SyncResult> {
+    const cfg = this.#config();
+    if (!cfg.enabled) throw new DeliveryError('auth', 'docpart_disabled', 'Docpart выключен в настройках');
+    const abort = new AbortController();
+    this.#abort = abort;
+    const startedAt = Date.now();
+    const counts = zero();
+    Object.assign(this.#progress, { running: true, stage: 'items', counts, startedAt, nextAt: null });
+    const stage = (s: SyncStage) => (this.#progress.stage = s);
+    try {
+      const from = startedAt - cfg.lookbackDays * DAY_MS;
+      // A day of orders per request, each saved with its lines and users before the next: memory
+      // holds one day of the shop, not the whole window. `time_to` may be inclusive on some
+      // installations, so an order on a boundary can come twice: it is counted and saved once.
+      stage('items');
+      let changed = 0;
+      const ordersSeen = new Set<number>();
+      const usersSeen = new Set<number>();
+      for (let day = from; day <= startedAt; day += DAY_MS) {
+        const orders = (await this.#client.orders(day, abort.signal, day + DAY_MS)).filter((o) => !ordersSeen.has(o.orderId));
+        for (const o of orders) ordersSeen.add(o.orderId);
+        counts.orders = ordersSeen.size;
+        for (let i = 0; i < orders.length; i += SAVE_CHUNK) {
+          const chunk = orders.slice(i, i + SAVE_CHUNK);
+          const items = await this.#client.items(chunk.map((o) => o.orderId), abort.signal);
+          for (const lines of items.values()) counts.items += lines.length;
+          const newUsers = [...new Set(chunk.map((o) => o.userId))].filter((id) => id > 0 && !usersSeen.has(id));
+          for (const id of newUsers) usersSeen.add(id);
+          const users = newUsers.length ? await this.#client.users(newUsers, abort.signal) : new Map();
+          counts.users += users.size;
+          const now = Date.now();
+          // Each chunk is one fsynced commit: 1C may read its seqs as soon as it is there.
+          this.#store.db.transaction(() => {
+            for (const u of users.values()) this.#repo.putUser(u, now);
+            for (const o of chunk) if (this.#repo.putOrder({ ...o, items: items.get(o.orderId) ?? [] }, now)) changed++;
+          })();
+          counts.saved += chunk.length;
+          releaseMemory();
+        }
+      }
+      stage('payments');
+      const payments = await this.#client.payments(from, abort.signal);
+      counts.payments = payments.length;
+      let paymentsChanged = 0;
+      const now = Date.now();
+      this.#store.db.transaction(() => {
+        for (const p of payments) if (this.#repo.putPayment(p, now)) paymentsChanged++;
+      })();
+      const result: SyncResult = { orders: ordersSeen.size, changed, payments: payments.length, paymentsChanged, users: counts.users, startedAt, finishedAt: Date.now() };
+      this.#store.meta.set(LAST_SYNC_KEY, JSON.stringify(result));
+      this.#store.outbox.reportRun('docpart', null);
+      this.#progress.last = result;
+      this.#progress.lastError = null;
+      return result;
+    } catch (e) {
+      const err = e instanceof DeliveryError ? { code: e.code, message: e.message } : { code: 'internal_error', message: String((e as Error)?.message ?? e) };
+      this.#progress.lastError = { ...err, at: Date.now() };
+      try {
+        this.#store.outbox.reportRun('docpart', err);
+      } catch {
+        /* the store itself is failing: health says so already */
+      }
+      this.#log.warn({ err: err.message }, 'docpart sync failed');
+      throw e;
+    } finally {
+      this.#progress.running = false;
+      this.#progress.stage = null;
+      this.#abort = null;
+    }
+  }
+}
+
+function zero() {
+  return { orders: 0, items: 0, users: 0, payments: 0, saved: 0 };
+}
+
