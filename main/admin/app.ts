@@ -8,6 +8,8 @@ import type { Journal } from '../journal/index.ts';
 import { allowedHostSet, installCommon, sameSecret, serverOptions } from '../listener/http-app.ts';
 import type { HealthBody } from '../listener/health.ts';
 import type { SettingsView } from '../core/settings.ts';
+import { onecDate } from '../listener/onec-values.ts';
+import { journalCsv } from './journal-csv.ts';
 
 const COOKIE = 'sputnik_ui';
 
@@ -20,6 +22,21 @@ export interface AdminOptions {
   log?: (msg: string, extra?: object) => void;
   /** Each domain module's own admin routes. */
   domains?: AdminDomain[];
+  /** What the window can ask the core to do. */
+  ops: AdminOps;
+}
+
+export interface AdminOps {
+  /** The 1C API address and its token (the overview's copy button, the BSL snippet). */
+  listener(): { url: string; port: number; token: string };
+  /** «Повторить» for `card:…` / `invoice:…`; null when unknown. */
+  retry(entity: string): { state: string } | null;
+  pause(connector: 'passteam' | 'paykeeper'): void;
+  resume(connector: 'passteam' | 'paykeeper'): void;
+  /** Tries a connector with the saved settings merged with `settings` (unsaved form values). */
+  testConnection(connector: 'passteam' | 'paykeeper' | 'docpart', settings: unknown): Promise<{ ok: boolean; message: string }>;
+  /** Counters that move when something the window shows changed (newest journal id, feed seqs). */
+  changes(): Record<'journal' | 'cards' | 'invoices' | 'docpart', number>;
 }
 
 export type AdminApp = FastifyInstance;
@@ -87,15 +104,98 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     failed: z.enum(['1', '0', 'true', 'false']).optional(),
     before: z.coerce.number().int().positive().optional(),
     limit: z.coerce.number().int().min(1).max(500).optional(),
+    from: onecDate().optional().describe('Первый день (местное время), включительно'),
+    to: onecDate().optional().describe('Последний день, включительно'),
   });
-  app.get('/api/journal', { schema: { querystring: journalQuery } }, async (req) => {
-    const q = req.query as z.infer<typeof journalQuery>;
-    return opts.journal.list({ ...q, failedOnly: q.failed === '1' || q.failed === 'true' });
-  });
+  const journalFilter = (q: z.infer<typeof journalQuery>) => {
+    const { from, to, failed, ...rest } = q;
+    const day = (d: string, plus = 0) => {
+      const [y, m, dd] = d.split('-').map(Number);
+      return new Date(y, m - 1, dd + plus).getTime();
+    };
+    return { ...rest, failedOnly: failed === '1' || failed === 'true', from: from ? day(from) : undefined, to: to ? day(to, 1) : undefined };
+  };
+  app.get('/api/journal', { schema: { querystring: journalQuery } }, async (req) => opts.journal.list(journalFilter(req.query as z.infer<typeof journalQuery>)));
   app.get('/api/journal/:id', { schema: { params: z.object({ id: z.coerce.number().int().positive() }) } }, async (req) => {
     const entry = opts.journal.get((req.params as { id: number }).id);
     if (!entry) throw errors.notFound('journal_entry_not_found', 'Такой записи журнала нет (возможно, она удалена по сроку хранения)');
     return entry;
+  });
+
+  app.get('/api/journal/export', { schema: { querystring: journalQuery } }, async (req, reply) => {
+    const q = journalFilter(req.query as z.infer<typeof journalQuery>);
+    const csv = journalCsv(function* () {
+      let before: number | undefined = q.before;
+      for (let n = 0; n < 100_000; ) {
+        const page = opts.journal.list({ ...q, before, limit: 500 });
+        for (const e of page.entries) yield e;
+        n += page.entries.length;
+        if (!page.next) return;
+        before = Number(page.next);
+      }
+    });
+    reply.header('Content-Type', 'text/csv; charset=utf-8');
+    reply.header('Content-Disposition', `attachment; filename="sputnik-journal.csv"; filename*=UTF-8''${encodeURIComponent('Журнал Спутника.csv')}`);
+    return csv;
+  });
+
+  app.get('/api/listener', async () => opts.ops.listener());
+
+  app.post('/api/retry', { schema: { body: z.object({ entity: z.string().min(3).max(300) }) } }, async (req) => {
+    const r = opts.ops.retry((req.body as { entity: string }).entity);
+    if (!r) throw errors.notFound('entity_not_found', 'Нечего повторять: такой карты или счёта в Спутнике нет');
+    return { ok: true, state: r.state };
+  });
+
+  const deliveringConnector = z.object({ name: z.enum(['passteam', 'paykeeper']) });
+  app.post('/api/connectors/:name/pause', { schema: { params: deliveringConnector } }, async (req) => {
+    opts.ops.pause((req.params as z.infer<typeof deliveringConnector>).name);
+    return opts.health();
+  });
+  app.post('/api/connectors/:name/resume', { schema: { params: deliveringConnector } }, async (req) => {
+    opts.ops.resume((req.params as z.infer<typeof deliveringConnector>).name);
+    return opts.health();
+  });
+
+  app.post(
+    '/api/settings/test',
+    { schema: { body: z.object({ connector: z.enum(['passteam', 'paykeeper', 'docpart']), settings: z.record(z.string(), z.unknown()).optional() }) } },
+    async (req) => {
+      const { connector, settings } = req.body as { connector: 'passteam' | 'paykeeper' | 'docpart'; settings?: Record<string, unknown> };
+      return opts.ops.testConnection(connector, settings ?? {});
+    },
+  );
+
+  // Live updates for the window: health when it changes, and a nudge when the journal or a list moved.
+  app.get('/api/events', (req, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    let lastHealth = '';
+    let last = opts.ops.changes();
+    const tick = () => {
+      try {
+        const health = JSON.stringify(opts.health());
+        if (health !== lastHealth) {
+          lastHealth = health;
+          res.write(`event: health\ndata: ${health}\n\n`);
+        }
+        const now = opts.ops.changes();
+        if (now.journal !== last.journal) send('journal', { lastId: now.journal });
+        for (const kind of ['cards', 'invoices', 'docpart'] as const) if (now[kind] !== last[kind]) send('change', { kind });
+        last = now;
+      } catch {
+        /* the store is closing: the next tick or the client's reconnect sorts it out */
+      }
+    };
+    tick();
+    const every = setInterval(tick, 1000);
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(every);
+      clearInterval(ping);
+    });
   });
 
   app.get('/api/settings', async () => opts.settings.read());

@@ -35,6 +35,12 @@ async function reachable(config: Config, http: HttpClient, connector: ConnectorN
   }
 }
 
+/** One connector's check: its own protocol-level one, else reachability. */
+export function checkOne(config: Config, http: HttpClient, connector: ConnectorName): Promise<{ ok: boolean; message: string }> {
+  const check = connectorChecks[connector];
+  return check ? check(config, http) : reachable(config, http, connector);
+}
+
 /** Tries each enabled connector once. */
 export async function checkConnectors(config: Config): Promise<CheckResult[]> {
   const http = new HttpClient(createDispatcher(config.http));
@@ -42,9 +48,7 @@ export async function checkConnectors(config: Config): Promise<CheckResult[]> {
     return await Promise.all(
       CONNECTORS.map(async (connector): Promise<CheckResult> => {
         if (!(config[connector] as { enabled: boolean }).enabled) return { connector, ok: null, message: '' };
-        const check = connectorChecks[connector];
-        const r = check ? await check(config, http) : await reachable(config, http, connector);
-        return { connector, ...r };
+        return { connector, ...(await checkOne(config, http, connector)) };
       }),
     );
   } finally {

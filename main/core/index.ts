@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config, ConnectorName } from '../config/schema.ts';
-import { CONNECTORS, isLoopback } from '../config/schema.ts';
+import { CONNECTORS, configSchema, isLoopback } from '../config/schema.ts';
+import { applyPatch } from '../config/settings-store.ts';
+import { describeZodError } from '../validation.ts';
+import { checkOne } from './check.ts';
 import { MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
 import { SputnikError } from '../errors.ts';
 import { createDispatcher, HttpClient } from '../http/client.ts';
@@ -96,6 +99,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   for (const m of modules) if (m.workers) workers.register(m.workers);
 
   let listenerUrl = '';
+  const maxSeq = (table: string) => store.db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM ${table}`).pluck();
+  const seqOf = { cards: maxSeq('cards'), invoices: maxSeq('invoices'), docpart: maxSeq('docpart_orders') };
+  const feedSeqs = () => ({ cards: seqOf.cards.get() as number, invoices: seqOf.invoices.get() as number, docpart: seqOf.docpart.get() as number });
   const health = (detailed = true): CoreHealth => {
     const cfg = settings.config;
     const ok = store.writable();
@@ -177,6 +183,31 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         journal,
         settings,
         log: logFn,
+        ops: {
+          listener: () => ({ url: listenerUrl, port: Number(new URL(listenerUrl).port), token: listenerToken! }),
+          retry: (entity) => {
+            for (const m of modules) {
+              const r = m.retry?.(entity);
+              if (r) {
+                // The operator asked for it now: a connector waiting out a backoff tries at once.
+                if (m.connector && store.outbox.connectorStatus(m.connector).state === 'failing') store.outbox.resume(m.connector);
+                return r;
+              }
+            }
+            return null;
+          },
+          pause: (c) => store.outbox.pauseConnector(c),
+          resume: (c) => store.outbox.resume(c),
+          testConnection: async (connector, patch) => {
+            const merged = configSchema.safeParse(applyPatch(settings.config, { [connector]: { ...(patch as object), enabled: true } }));
+            if (!merged.success) {
+              const [first] = describeZodError(merged.error);
+              throw new SputnikError(422, 'invalid_value', `Настройка «${first.field}»: ${first.message}`, { field: first.field });
+            }
+            return checkOne(merged.data, http, connector);
+          },
+          changes: () => ({ journal: journal.lastId(), ...feedSeqs() }),
+        },
       });
       try {
         const l = await listen(listener, cfg.listener.host, cfg.listener.port, 'API для 1С', 'listener.port');

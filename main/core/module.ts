@@ -33,6 +33,11 @@ export interface CoreModule {
   workers?: ConnectorWorkers;
   /** Starts schedules (pulls, status refreshes); returns a stop function. */
   start?: () => (() => Promise<void> | void) | void;
+  /**
+   * The operator's «Повторить» for one of its entities (`card:…`, `invoice:…`): queue it again now.
+   * Returns its state after, or null when the entity is not this module's or unknown.
+   */
+  retry?: (entity: string) => { state: string } | null;
   /** Settings of its connector changed. */
   reconfigure?: (config: Config) => void;
 }

@@ -46,6 +46,9 @@ export interface JournalQuery {
   failedOnly?: boolean;
   before?: number;
   limit?: number;
+  /** ms epoch range of `at`: from inclusive, to exclusive. */
+  from?: number;
+  to?: number;
 }
 
 export interface JournalOptions {
@@ -181,12 +184,19 @@ export class Journal {
     }
   }
 
+  /** Moves whenever a row is recorded (written or still buffered): the window's live-update signal. */
+  lastId(): number {
+    return ((this.#store.db.prepare(`SELECT MAX(id) FROM journal`).pluck().get() as number | null) ?? 0) + this.#buffer.length;
+  }
+
   list(q: JournalQuery = {}): { entries: JournalEntry[]; next: string | null } {
     this.flush();
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: limit + 1 };
     if (q.before) (where.push('id < @before'), (params.before = q.before));
+    if (q.from !== undefined) (where.push('at >= @from'), (params.from = q.from));
+    if (q.to !== undefined) (where.push('at < @to'), (params.to = q.to));
     if (q.system) (where.push('system = @system'), (params.system = q.system));
     if (q.direction) (where.push('direction = @direction'), (params.direction = q.direction));
     if (q.entity) (where.push('entity = @entity'), (params.entity = q.entity));

@@ -331,6 +331,18 @@ export class Outbox {
     })();
   }
 
+  /** The operator said "retry": the key's queued job runs now, not after its backoff. True when there was one. */
+  retryNow(key: string): boolean {
+    return this.#db.prepare(`UPDATE jobs SET next_run_at = @now, retry_wait = 0 WHERE key = @key AND state = 'queued'`).run({ key, now: this.now() }).changes > 0;
+  }
+
+  /** The operator paused sending (tray menu «Приостановить отправку»): nothing is claimed until `resume`. */
+  pauseConnector(connector: string): void {
+    this.#db.transaction(() => {
+      this.#setConnector({ name: connector, state: 'paused', failures: 0, nextProbeAt: null, since: this.now(), lastError: { code: 'paused_by_operator', message: 'Отправка приостановлена оператором' } });
+    })();
+  }
+
   /** Settings changed (or an operator said "try again"): a paused or failing connector runs again now. */
   resume(connector: string): void {
     this.#db.transaction(() => {

@@ -67,6 +67,24 @@ export class DocpartRepo {
     return (this.#s.paymentsAfter.all(seq, limit) as Array<{ seq: number; doc: string }>).map((r) => ({ seq: r.seq, payment: JSON.parse(r.doc) as Payment }));
   }
 
+  /** The window's list: newest orders first; `q` matches the order number, the buyer's data or an article. */
+  search(q: string, offset: number, limit: number): { rows: Array<{ order: OrderDoc; user: User | null; changedAt: number }>; total: number } {
+    const db = this.#store.db;
+    const where = q ? `WHERE CAST(o.order_id AS TEXT) LIKE @q ESCAPE '\\' OR o.doc LIKE @q ESCAPE '\\' OR u.doc LIKE @q ESCAPE '\\'` : '';
+    const params = { q: `%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`, offset, limit };
+    const from = `FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id ${where}`;
+    const rows = db.prepare(`SELECT o.doc, u.doc AS user, o.changed_at ${from} ORDER BY o.time DESC, o.order_id DESC LIMIT @limit OFFSET @offset`).all(params) as Array<{ doc: string; user: string | null; changed_at: number }>;
+    const total = db.prepare(`SELECT COUNT(*) ${from}`).pluck().get(params) as number;
+    return { rows: rows.map((r) => ({ order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null, changedAt: r.changed_at })), total };
+  }
+
+  order(orderId: number): { order: OrderDoc; user: User | null; changedAt: number } | undefined {
+    const r = this.#store.db.prepare(`SELECT o.doc, u.doc AS user, o.changed_at FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id WHERE o.order_id = ?`).get(orderId) as
+      | { doc: string; user: string | null; changed_at: number }
+      | undefined;
+    return r && { order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null, changedAt: r.changed_at };
+  }
+
   article(article: string): { items: ArticleInfo[]; fetchedAt: number } | undefined {
     const r = this.#s.article.get(article) as { doc: string; fetched_at: number } | undefined;
     return r && { items: JSON.parse(r.doc) as ArticleInfo[], fetchedAt: r.fetched_at };

@@ -39,6 +39,14 @@ function orderView(o: OrderDoc, user: User | null) {
   };
 }
 
+/** A buyer as staff know them: full name from the registration fields, else the login (phone or e-mail). */
+function buyerName(user: User | null): string {
+  if (!user) return 'гость';
+  const f = user.fields;
+  const name = [f.surname, f.name, f.patronymic].filter(Boolean).join(' ');
+  return name || user.regField || `покупатель ${user.userId}`;
+}
+
 export const syncResultView = (r: SyncResult) => ({ orders: r.orders, changed: r.changed, payments: r.payments, paymentsChanged: r.paymentsChanged, users: r.users, finishedAt: toOnecDateTime(r.finishedAt) });
 
 /** Docpart routes for 1C (listener-api.md, "Docpart orders"). */
@@ -149,7 +157,37 @@ export function docpartAdmin(sync: DocpartSync, repo: DocpartRepo, enabled: () =
       stored: repo.counts(),
     };
   };
+  const listQuery = z.object({
+    q: z.string().max(200).optional(),
+    offset: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  });
   return (app: AdminApp) => {
+    app.get('/api/docpart/orders', { schema: { querystring: listQuery } }, async (req) => {
+      const q = req.query as z.infer<typeof listQuery>;
+      const { rows, total } = repo.search(q.q?.trim() ?? '', q.offset, q.limit);
+      return {
+        orders: rows.map(({ order, user, changedAt }) => ({
+          orderId: order.orderId,
+          time: unix(order.time),
+          userId: order.userId,
+          status: order.status,
+          paid: order.paid,
+          amount: order.amount,
+          obtainCaption: order.obtainCaption,
+          officeName: order.officeName,
+          itemsCount: order.items.length,
+          buyer: buyerName(user),
+          changedAt: toOnecDateTime(changedAt),
+        })),
+        total,
+      };
+    });
+    app.get('/api/docpart/orders/:id', async (req) => {
+      const found = repo.order(Number((req.params as { id: string }).id));
+      if (!found) throw new SputnikError(404, 'order_not_found', 'Такого заказа Docpart в Спутнике нет: он не попадал в загрузку');
+      return { ...orderView(found.order, found.user), buyer: buyerName(found.user), changedAt: toOnecDateTime(found.changedAt) };
+    });
     app.get('/api/docpart/sync', async () => view());
     app.post('/api/docpart/sync', async () => {
       if (!enabled()) throw new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника');

@@ -4,6 +4,7 @@ import { DeliveryError } from '../../errors.ts';
 import { PassteamClient } from './client.ts';
 import { Cards } from './cards.ts';
 import { cardRoutes } from './routes.ts';
+import { cardsAdmin, retryCard } from './admin.ts';
 import { cardDeliverer } from './worker.ts';
 
 /** Passteam loyalty cards: 1C's card saves and bonus changes become Wallet cards, durably. */
@@ -15,6 +16,8 @@ export const passteamModule: ModuleFactory = (ctx) => {
     name: 'passteam',
     connector: 'passteam',
     routes: cardRoutes(ctx, cards),
+    admin: cardsAdmin(ctx.store, cards),
+    retry: (entity) => retryCard(ctx.store, cards, entity),
     workers: { connector: 'passteam', concurrency: config().concurrency, handle: cardDeliverer({ store: ctx.store, cards, client, config }) },
   };
 };

@@ -3,6 +3,7 @@ import { checkByCall, connectorChecks } from '../../core/check.ts';
 import { PayKeeperClient } from './client.ts';
 import { Invoices } from './invoices.ts';
 import { invoiceRoutes } from './routes.ts';
+import { invoicesAdmin, retryInvoice } from './admin.ts';
 import { createTracker } from './tracker.ts';
 import { invoiceDeliverer } from './worker.ts';
 
@@ -16,6 +17,8 @@ export const paykeeperModule: ModuleFactory = (ctx) => {
     name: 'paykeeper',
     connector: 'paykeeper',
     routes: invoiceRoutes(ctx, invoices, tracker),
+    admin: invoicesAdmin(ctx.store, invoices),
+    retry: (entity) => retryInvoice(ctx.store, invoices, entity),
     workers: { connector: 'paykeeper', concurrency: config().concurrency, handle: invoiceDeliverer({ store: ctx.store, invoices, client, tracker, config }) },
     start: () => tracker.start(),
   };

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
@@ -187,13 +188,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
       },
       async (req, reply) => {
         const { from, to, format } = req.query as { from: string; to: string; format: 'xlsx' | 'csv' };
-        if (from > to) throw errors.invalid('to', 'Поле «to»: конец периода раньше начала');
-        const out = new PassThrough();
-        const rows = exportRows(invoices.period(localDayStart(from), localDayStart(nextDay(to))));
-        writeInvoiceExport(rows, format, out).catch((e) => out.destroy(e as Error));
-        reply.header('Content-Type', EXPORT_CONTENT_TYPE[format]);
-        reply.header('Content-Disposition', contentDisposition(exportFileName(from, to, format)));
-        return reply.send(out);
+        return sendExport(reply, invoices, from, to, format);
       },
     );
 
@@ -295,6 +290,16 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
 function orderIdOf(item: unknown): string | null {
   const v = (item as { orderId?: unknown } | null)?.orderId;
   return typeof v === 'string' || typeof v === 'number' ? String(v).trim() : null;
+}
+
+/** Streams a period's invoices as the accountant's file (the 1C API and the window use this one). */
+export function sendExport(reply: FastifyReply, invoices: Invoices, from: string, to: string, format: 'xlsx' | 'csv') {
+  if (from > to) throw errors.invalid('to', 'Поле «to»: конец периода раньше начала');
+  const out = new PassThrough();
+  writeInvoiceExport(exportRows(invoices.period(localDayStart(from), localDayStart(nextDay(to)))), format, out).catch((e) => out.destroy(e as Error));
+  reply.header('Content-Type', EXPORT_CONTENT_TYPE[format]);
+  reply.header('Content-Disposition', contentDisposition(exportFileName(from, to, format)));
+  return reply.send(out);
 }
 
 async function* exportRows(rows: AsyncIterable<InvoiceRow>): AsyncGenerator<InvoiceExportRow> {
