@@ -1,0 +1,134 @@
+/**
+ * How many calls a tenant's 1C takes at once. A fixed ceiling (`poolSize − 1`: one session stays
+ * free for 1C's own users and jobs) with an AIMD limit inside it (reference/regate.md §4.1, Netflix
+ * AIMDLimit): ×0.9 on a timeout, a 5xx or a lock-conflict answer; +1 when at least half the limit is
+ * in use and calls succeed. Reads and writes have separate shares of the limit (writes 70 %), each
+ * borrowing the other's unused part; waiting writes are served first-come, first-served, and writes
+ * of one key (a client, an order) never run side by side.
+ */
+export type CallKind = 'read' | 'write';
+export type Outcome = 'ok' | 'overload';
+
+export interface LimiterOptions {
+  /** 1C's session pool size (`default.vrd` poolSize); the ceiling is one less. */
+  poolSize: number;
+  /** Share of the limit reserved for writes while reads are waiting too. */
+  writeShare?: number;
+  backoff?: number;
+}
+
+interface Waiter {
+  kind: CallKind;
+  key: string | null;
+  grant: (release: (outcome: Outcome) => void) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+export class ConcurrencyLimiter {
+  readonly ceiling: number;
+  #limit: number;
+  readonly #writeShare: number;
+  readonly #backoff: number;
+  readonly #inFlight = { read: 0, write: 0 };
+  readonly #busyKeys = new Set<string>();
+  readonly #waiting: Waiter[] = [];
+  #maxInFlight = 0;
+
+  constructor(opts: LimiterOptions) {
+    this.ceiling = Math.max(1, opts.poolSize - 1);
+    this.#limit = this.ceiling;
+    this.#writeShare = opts.writeShare ?? 0.7;
+    this.#backoff = opts.backoff ?? 0.9;
+  }
+
+  get limit(): number {
+    return Math.max(1, Math.floor(this.#limit));
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.read + this.#inFlight.write;
+  }
+
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  /** The most calls that were ever in flight at once (tests prove the cap with it). */
+  get maxInFlight(): number {
+    return this.#maxInFlight;
+  }
+
+  /**
+   * Waits for a slot (at most `waitMs`; then rejects with `LimiterTimeout`). The returned function
+   * must be called once when the call ends, with how it ended.
+   */
+  acquire(kind: CallKind, opts: { key?: string; waitMs?: number } = {}): Promise<(outcome: Outcome) => void> {
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { kind, key: opts.key ?? null, grant: resolve, reject };
+      this.#waiting.push(w);
+      if (opts.waitMs !== undefined) {
+        w.timer = setTimeout(() => {
+          const i = this.#waiting.indexOf(w);
+          if (i >= 0) {
+            this.#waiting.splice(i, 1);
+            reject(new LimiterTimeout(kind));
+          }
+        }, opts.waitMs);
+      }
+      this.#pump();
+    });
+  }
+
+  #mayStart(w: Waiter): boolean {
+    if (this.inFlight >= this.limit) return false;
+    if (w.key !== null && this.#busyKeys.has(w.key)) return false;
+    // Each kind may use the other's share only while nobody of that kind waits.
+    const writeCap = Math.max(1, Math.round(this.limit * this.#writeShare));
+    const readCap = Math.max(1, this.limit - writeCap);
+    const othersWaiting = this.#waiting.some((x) => x.kind !== w.kind);
+    if (!othersWaiting) return true;
+    return w.kind === 'write' ? this.#inFlight.write < writeCap : this.#inFlight.read < readCap;
+  }
+
+  #pump(): void {
+    for (let i = 0; i < this.#waiting.length && this.inFlight < this.limit; ) {
+      const w = this.#waiting[i];
+      // Writes are FIFO: a write behind an earlier waiting write of the same key stays behind it.
+      const blockedByEarlier = w.kind === 'write' && w.key !== null && this.#waiting.slice(0, i).some((x) => x.kind === 'write' && x.key === w.key);
+      if (blockedByEarlier || !this.#mayStart(w)) {
+        i++;
+        continue;
+      }
+      this.#waiting.splice(i, 1);
+      clearTimeout(w.timer);
+      this.#start(w);
+    }
+  }
+
+  #start(w: Waiter): void {
+    this.#inFlight[w.kind]++;
+    this.#maxInFlight = Math.max(this.#maxInFlight, this.inFlight);
+    if (w.key !== null) this.#busyKeys.add(w.key);
+    let released = false;
+    w.grant((outcome) => {
+      if (released) return;
+      released = true;
+      const usedHalf = this.inFlight * 2 >= this.limit;
+      this.#inFlight[w.kind]--;
+      if (w.key !== null) this.#busyKeys.delete(w.key);
+      if (outcome === 'overload') this.#limit = Math.max(1, this.#limit * this.#backoff);
+      else if (usedHalf) this.#limit = Math.min(this.ceiling, this.#limit + 1);
+      this.#pump();
+    });
+  }
+}
+
+export class LimiterTimeout extends Error {
+  readonly kind: CallKind;
+  constructor(kind: CallKind) {
+    super(`no 1C session for a ${kind} within the wait`);
+    this.name = 'LimiterTimeout';
+    this.kind = kind;
+  }
+}
