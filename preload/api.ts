@@ -36,6 +36,10 @@ export function createSputnikApi(ipc: IpcRendererLike): SputnikBridge {
     async showLogsFolder(): Promise<void> {
       await ipc.invoke(IPC.showLogsFolder);
     },
+    async appVersion(): Promise<string> {
+      const version = await ipc.invoke(IPC.appVersion);
+      return typeof version === 'string' ? version : '';
+    },
     async quit(): Promise<void> {
       await ipc.invoke(IPC.quit);
     },

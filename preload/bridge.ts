@@ -14,8 +14,10 @@ export interface SputnikBridge {
   setAutostart(on: boolean): Promise<boolean>;
   getAutostart(): Promise<boolean>;
   showLogsFolder(): Promise<void>;
+  /** The desktop app's version (Electron's app.getVersion()). */
+  appVersion(): Promise<string>;
   quit(): Promise<void>;
 }
 
 /** The only names on `window.sputnik`; tests assert nothing else leaks. */
-export const BRIDGE_FUNCTIONS = ['connection', 'setAutostart', 'getAutostart', 'showLogsFolder', 'quit'] as const;
+export const BRIDGE_FUNCTIONS = ['connection', 'setAutostart', 'getAutostart', 'showLogsFolder', 'appVersion', 'quit'] as const;

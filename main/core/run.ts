@@ -1,6 +1,6 @@
 import { loadConfig, parseConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { applyPatch, FileSettingsStore, MemorySettingsStore } from '../config/settings-store.ts';
+import { applyPatch, FileSettingsStore, MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createCore, type Core, type RunningCore } from './index.ts';
 import { defaultModules } from '../connectors/index.ts';
@@ -13,6 +13,8 @@ export interface RunOptions {
   rendererDir?: string;
   /** Last-moment changes (command-line ports). */
   adjust?: (config: Config) => void;
+  /** Where the desktop keeps settings (secrets in the OS keychain); default: the config file itself. */
+  settingsStore?: (loaded: LoadedConfig) => SettingsStore;
 }
 
 export interface Run {
@@ -43,7 +45,7 @@ export async function startRun(opts: RunOptions): Promise<Run> {
   const config = loaded.config;
   opts.adjust?.(config);
   // Sandbox settings point at fakes: never write them over the user's real config.
-  const settingsStore = loaded.file && !opts.sandbox ? new FileSettingsStore(loaded.file, loaded.fromEnv) : new MemorySettingsStore();
+  const settingsStore = loaded.file && !opts.sandbox ? (opts.settingsStore?.(loaded) ?? new FileSettingsStore(loaded.file, loaded.fromEnv)) : new MemorySettingsStore();
   let core: Core | undefined;
   try {
     core = await createCore({

@@ -27,6 +27,8 @@ export interface AutostartDeps {
   platform: NodeJS.Platform;
   /** Linux only: the .desktop file under ~/.config/autostart and the command to run. */
   linux?: { desktopFile: string; execPath: string; fs: AutostartFs };
+  /** The "hidden start" setting: a login start opens in the tray only. Default: true. */
+  hidden?: () => boolean;
 }
 
 export function isHiddenLaunch(argv: readonly string[]): boolean {
@@ -34,14 +36,14 @@ export function isHiddenLaunch(argv: readonly string[]): boolean {
 }
 
 /** Exec= needs quoting per the Desktop Entry spec when the path has spaces or specials. */
-export function desktopEntry(execPath: string): string {
+export function desktopEntry(execPath: string, hidden = true): string {
   const quoted = /[\s"'\\$`]/.test(execPath) ? `"${execPath.replace(/(["\\$`])/g, '\\$1')}"` : execPath;
   return [
     '[Desktop Entry]',
     'Type=Application',
     'Name=Sputnik',
     'Name[ru]=Спутник',
-    `Exec=${quoted} ${HIDDEN_ARG}`,
+    `Exec=${quoted}${hidden ? ` ${HIDDEN_ARG}` : ''}`,
     'X-GNOME-Autostart-enabled=true',
     'Terminal=false',
     '',
@@ -55,11 +57,15 @@ export class Autostart {
     this.#deps = deps;
   }
 
+  #args(hidden = this.#deps.hidden?.() ?? true): string[] {
+    return hidden ? [HIDDEN_ARG] : [];
+  }
+
   get(): boolean {
     const { app, platform, linux } = this.#deps;
     if (platform === 'linux') return linux ? linux.fs.existsSync(linux.desktopFile) : false;
     // On Windows the registry entry is matched by path *and* args, so ask with the same args.
-    return app.getLoginItemSettings({ args: [HIDDEN_ARG] }).openAtLogin;
+    return app.getLoginItemSettings({ args: this.#args() }).openAtLogin;
   }
 
   set(on: boolean): boolean {
@@ -68,14 +74,27 @@ export class Autostart {
       if (!linux) return false;
       if (on) {
         linux.fs.mkdirSync(posix.dirname(linux.desktopFile), { recursive: true });
-        linux.fs.writeFileSync(linux.desktopFile, desktopEntry(linux.execPath));
+        linux.fs.writeFileSync(linux.desktopFile, desktopEntry(linux.execPath, this.#deps.hidden?.() ?? true));
       } else {
         linux.fs.rmSync(linux.desktopFile, { force: true });
       }
       return this.get();
     }
     // `args` reach the app on Windows; macOS reports a login launch via wasOpenedAtLogin instead.
-    app.setLoginItemSettings({ openAtLogin: on, args: [HIDDEN_ARG] });
+    app.setLoginItemSettings({ openAtLogin: on, args: this.#args() });
     return this.get();
+  }
+
+  /**
+   * The hidden-start setting changed: an existing login entry is rewritten with the new args
+   * (on Windows the old entry is removed first — it is keyed by path and args).
+   * Call with the *previous* value; `hidden()` must already answer the new one.
+   */
+  rewrite(previousHidden: boolean): boolean {
+    const { app, platform } = this.#deps;
+    const wasOn = platform === 'linux' ? this.get() : app.getLoginItemSettings({ args: this.#args(previousHidden) }).openAtLogin;
+    if (!wasOn) return false;
+    if (platform !== 'linux') app.setLoginItemSettings({ openAtLogin: false, args: this.#args(previousHidden) });
+    return this.set(true);
   }
 }

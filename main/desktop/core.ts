@@ -1,20 +1,56 @@
 import { existsSync } from 'node:fs';
-import { startRun, type Run } from '../core/run.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { SECRETS, type Config } from '../config/schema.ts';
+import type { SettingsStore } from '../config/settings-store.ts';
+import { applyPatch } from '../config/settings-store.ts';
+import { startRun, type Run, type RunOptions } from '../core/run.ts';
+import { DesktopSettingsStore, secretsPatch, type SecretStore } from './secret-store.ts';
 
 export type DesktopCore = Run & { sandboxMode: boolean };
 
 /**
  * Starts the core in the Electron main process the way `npm start` does in service mode: the
  * user's config when there is one, otherwise the sandbox, so a first launch always works.
+ * With `secrets`, secrets saved earlier in safeStorage are merged over the file's config
+ * (environment variables still win).
  */
-export async function startDesktopCore(opts: { configFile: string; dataDir: string; rendererDir: string }): Promise<DesktopCore> {
+export async function startDesktopCore(opts: {
+  configFile: string;
+  dataDir: string;
+  rendererDir: string;
+  secrets?: SecretStore;
+  onSecretsRefused?: (reason: string) => void;
+}): Promise<DesktopCore> {
   const hasConfig = existsSync(opts.configFile);
-  const run = await startRun({
+  let fileConfig: Config | undefined;
+  const options: RunOptions = {
     configFile: hasConfig ? opts.configFile : undefined,
     sandbox: !hasConfig,
     dataDir: opts.dataDir,
     // The bundle lives in out/main, so the core's own default (relative to its source) is wrong here.
     rendererDir: opts.rendererDir,
-  });
+  };
+  const secrets = opts.secrets;
+  if (hasConfig && secrets) {
+    options.adjust = (config) => {
+      fileConfig = structuredClone(config);
+      const fromEnv = envSecrets();
+      Object.assign(config, applyPatch(config, secretsPatch(secrets, fromEnv)));
+    };
+    options.settingsStore = (loaded) =>
+      new DesktopSettingsStore({
+        file: opts.configFile,
+        fileConfig: fileConfig ?? loaded.config,
+        secrets,
+        fromEnv: loaded.fromEnv,
+        onRefused: opts.onSecretsRefused,
+      });
+  }
+  const run = await startRun(options);
   return { ...run, sandboxMode: !hasConfig };
+}
+
+/** Dotted paths of secrets set by environment variables (they are never stored by the desktop). */
+function envSecrets(): string[] {
+  return SECRETS.filter((s) => (process.env[s.env] ?? '') !== '').map((s) => s.path.join('.'));
 }

@@ -3,12 +3,12 @@ import type { TrayState } from './status.ts';
 
 /**
  * Tray icons drawn in code (a coloured dot per state) so the package carries no binary assets
- * and the three states can never drift out of sync with TrayState.
+ * and the three states (green, yellow, red) can never drift out of sync with TrayState.
  */
 const COLORS: Readonly<Record<TrayState, readonly [number, number, number]>> = {
   ok: [0x2e, 0x9e, 0x4f],
   problem: [0xd3, 0x3a, 0x2c],
-  sandbox: [0xf2, 0xb9, 0x0f],
+  warning: [0xf2, 0xb9, 0x0f],
 };
 
 function chunk(type: string, data: Buffer): Buffer {

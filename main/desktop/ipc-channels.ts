@@ -7,6 +7,7 @@ export const IPC = {
   getAutostart: 'sputnik:get-autostart',
   setAutostart: 'sputnik:set-autostart',
   showLogsFolder: 'sputnik:show-logs-folder',
+  appVersion: 'sputnik:app-version',
   quit: 'sputnik:quit',
 } as const;
 

@@ -18,6 +18,7 @@ export interface DesktopHandlers {
   getAutostart(): boolean;
   setAutostart(on: boolean): boolean;
   showLogsFolder(): Promise<void>;
+  appVersion(): string;
   quit(): void;
 }
 
@@ -50,6 +51,7 @@ export function registerIpc(ipcMain: IpcMainLike, handlers: DesktopHandlers, tru
     return handlers.setAutostart(on);
   });
   ipcMain.handle(IPC.showLogsFolder, (event) => (trusted(event) ? handlers.showLogsFolder() : refuse()));
+  ipcMain.handle(IPC.appVersion, (event) => (trusted(event) ? handlers.appVersion() : refuse()));
   ipcMain.handle(IPC.quit, (event) => {
     if (!trusted(event)) refuse();
     handlers.quit();

@@ -1,15 +1,20 @@
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, shell, Tray, type NativeImage } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, powerMonitor, safeStorage, screen, shell, Tray, type NativeImage } from 'electron';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Autostart, isHiddenLaunch } from './autostart.ts';
 import { startDesktopCore, type DesktopCore } from './core.ts';
+import { CoreControl } from './core-control.ts';
 import { trayIconPng } from './icons.ts';
 import { registerIpc } from './ipc.ts';
+import { JsonStore } from './json-store.ts';
+import { DesktopPrefs } from './prefs.ts';
 import { defaultDataDir, logsDir, userConfigFile } from '../config/paths.ts';
 import { createWillQuitHandler } from './quit.ts';
-import type { TrayState } from './status.ts';
+import { SecretStore } from './secret-store.ts';
+import { SingleInstance } from './single-instance.ts';
+import type { HealthView, TrayState } from './status.ts';
 import { TrayService } from './tray.ts';
 import { WindowService, loginUrl } from './window.ts';
 
@@ -18,26 +23,47 @@ const HEALTH_EVERY_MS = 5000;
 const STOP_GRACE_MS = 10_000;
 const here = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * Everything long-lived, held at module level for the app's lifetime: a Tray only referenced
+ * from a function's locals can be garbage-collected, and its icon vanishes from the tray.
+ */
+let shellRefs: { tray: TrayService<NativeImage, Menu>; windows: WindowService; core: DesktopCore } | undefined;
+
 function icon(state: TrayState): NativeImage {
   const image = nativeImage.createFromBuffer(trayIconPng(state, 16), { scaleFactor: 1 });
   image.addRepresentation({ scaleFactor: 2, buffer: trayIconPng(state, 32) });
   return image;
 }
 
-async function run(): Promise<void> {
+function notify(body: string): void {
+  if (Notification.isSupported()) new Notification({ title: 'Спутник', body }).show();
+  else dialog.showErrorBox('Спутник', body);
+}
+
+async function run(instance: SingleInstance): Promise<void> {
   await app.whenReady();
   if (process.platform === 'win32') app.setAppUserModelId('ru.sputnik.app');
   const env = process.env;
   const home = homedir();
+  const configFile = userConfigFile(env, process.platform, home);
   const dataDir = defaultDataDir(env, process.platform, home);
   const logs = logsDir(dataDir, process.platform);
+  // What electron-store would hold (it is not a dependency): one small JSON file beside the config.
+  const store = new JsonStore(join(dirname(configFile), 'desktop.json'));
+  const secrets = new SecretStore({
+    safeStorage,
+    platform: process.platform,
+    backing: { load: () => store.get('secrets'), save: (all) => store.set('secrets', all) },
+  });
 
   let desktop: DesktopCore;
   try {
     desktop = await startDesktopCore({
-      configFile: userConfigFile(env, process.platform, home),
+      configFile,
       dataDir,
       rendererDir: join(here, '../renderer'),
+      secrets,
+      onSecretsRefused: notify,
     });
   } catch (error) {
     dialog.showErrorBox('Спутник не запустился', (error as Error).message);
@@ -45,13 +71,8 @@ async function run(): Promise<void> {
     return;
   }
   const { running } = desktop;
+  const origin = new URL(running.uiUrl).origin;
 
-  const windows = new WindowService({
-    createWindow: (options) => new BrowserWindow(options),
-    preloadPath: join(here, '../preload/index.cjs'),
-    url: loginUrl(running.uiUrl, running.uiToken),
-    openExternal: (url) => void shell.openExternal(url),
-  });
   const autostart = new Autostart({
     app,
     platform: process.platform,
@@ -61,44 +82,24 @@ async function run(): Promise<void> {
       execPath: env.APPIMAGE || process.execPath,
       fs: { existsSync, mkdirSync, writeFileSync, rmSync },
     },
+    hidden: DesktopPrefs.hiddenStart(store),
+  });
+  const prefs = new DesktopPrefs(store, autostart);
+
+  const windows = new WindowService({
+    createWindow: (options) => new BrowserWindow(options),
+    preloadPath: join(here, '../preload/index.cjs'),
+    url: loginUrl(running.uiUrl, running.uiToken),
+    openExternal: (url) => void shell.openExternal(url),
+    bounds: prefs.windowBounds,
+    displays: () => ({ workAreas: screen.getAllDisplays().map((d) => d.workArea), primary: screen.getPrimaryDisplay().workArea }),
+    onSessionEnd: () => app.quit(),
   });
   const showLogsFolder = async (): Promise<void> => {
     mkdirSync(logs, { recursive: true });
     const problem = await shell.openPath(logs);
     if (problem) throw new Error(`Не удалось открыть папку журналов ${logs}: ${problem}`);
   };
-  const tray = new TrayService({
-    createTray: (image) => new Tray(image),
-    buildMenu: (items) => Menu.buildFromTemplate(items),
-    icons: { ok: icon('ok'), problem: icon('problem'), sandbox: icon('sandbox') },
-    getAutostart: () => autostart.get(),
-    actions: {
-      open: () => void windows.show(),
-      setAutostart: (on) => {
-        autostart.set(on);
-        tray.refresh();
-      },
-      openLogsFolder: () => void showLogsFolder().catch((e: Error) => dialog.showErrorBox('Спутник', e.message)),
-      quit: () => app.quit(),
-    },
-  });
-
-  registerIpc(
-    ipcMain,
-    {
-      connection: () => ({ baseUrl: new URL(running.uiUrl).origin, token: running.uiToken }),
-      getAutostart: () => autostart.get(),
-      setAutostart: (on) => {
-        const now = autostart.set(on);
-        tray.refresh();
-        return now;
-      },
-      showLogsFolder,
-      quit: () => app.quit(),
-    },
-    new URL(running.uiUrl).origin,
-  );
-
   const poll = (): void => {
     try {
       tray.update(desktop.core.health(true));
@@ -106,22 +107,68 @@ async function run(): Promise<void> {
       tray.update(error as Error);
     }
   };
+  const control = new CoreControl({ fetch, baseUrl: origin, token: running.uiToken, health: () => tray.health });
+  const act = (what: Promise<HealthView | null | void>): void => {
+    what.then(poll, (error: Error) => notify(error.message));
+  };
+  const tray: TrayService<NativeImage, Menu> = new TrayService({
+    createTray: (image) => new Tray(image),
+    buildMenu: (items) => Menu.buildFromTemplate(items),
+    icons: { ok: icon('ok'), warning: icon('warning'), problem: icon('problem') },
+    getAutostart: () => prefs.getAutostart(),
+    actions: {
+      open: () => void windows.show(),
+      syncDocpart: () => act(control.syncDocpart()),
+      pauseSending: () => act(control.pauseSending()),
+      resumeSending: () => act(control.resumeSending()),
+      setAutostart: (on) => {
+        prefs.setAutostart(on);
+        tray.refresh();
+      },
+      openLogsFolder: () => void showLogsFolder().catch((e: Error) => dialog.showErrorBox('Спутник', e.message)),
+      quit: () => app.quit(),
+    },
+  });
+  shellRefs = { tray, windows, core: desktop };
+
+  registerIpc(
+    ipcMain,
+    {
+      connection: () => ({ baseUrl: origin, token: running.uiToken }),
+      getAutostart: () => prefs.getAutostart(),
+      setAutostart: (on) => {
+        const now = prefs.setAutostart(on);
+        tray.refresh();
+        return now;
+      },
+      showLogsFolder,
+      appVersion: () => app.getVersion(),
+      quit: () => app.quit(),
+    },
+    origin,
+  );
+
   poll();
   const timer = setInterval(poll, HEALTH_EVERY_MS);
 
-  app.on('second-instance', () => void windows.show());
+  instance.onSecondStart(() => void windows.show());
   // The app lives in the tray: closing the last window must not quit it.
   app.on('window-all-closed', () => {});
+  // Linux/macOS shutdown: quit properly instead of holding the session with a hidden window.
+  powerMonitor.on('shutdown', () => app.quit());
   app.on('before-quit', () => {
     windows.setQuitting(true);
     clearInterval(timer);
   });
+  // before-quit lets the window really close; will-quit (after it closed) stops the core within
+  // the grace period, then app.exit — see quit.ts.
   app.on(
     'will-quit',
     createWillQuitHandler({
       stopCore: () => desktop.stop(STOP_GRACE_MS),
       exit: (code) => {
-        tray.destroy();
+        shellRefs?.tray.destroy();
+        shellRefs = undefined;
         app.exit(code);
       },
       log: (message) => console.error(message),
@@ -133,12 +180,11 @@ async function run(): Promise<void> {
   if (!isHiddenLaunch(process.argv) && !startedAtLogin) await windows.show();
 }
 
-// A second copy would fight the first for the ports and the store; it wakes the first instead.
-if (app.requestSingleInstanceLock()) {
-  run().catch((error: unknown) => {
+// A second copy would fight the first for the ports and the store; it wakes the first and quits.
+const instance = new SingleInstance(app);
+if (instance.primary) {
+  run(instance).catch((error: unknown) => {
     console.error(error);
     app.exit(1);
   });
-} else {
-  app.quit();
 }

@@ -1,20 +1,36 @@
 /**
- * The tray's one-glance summary of the core's health: an icon state and a Russian status line.
- * The shape mirrors the core's health (detailed fields optional, as in `CoreHealth`).
+ * The tray's one-glance summary of the core's health: a traffic-light icon and a Russian
+ * status line. The shape mirrors the core's health (detailed fields optional, as in `CoreHealth`).
+ *
+ * Colours (decided here, tested in desktop-tray.test.ts):
+ * - green  `ok`      every enabled connector ok and the queue empty;
+ * - yellow `warning` work is waiting or being retried (queue depth > 0), or a connector has been
+ *                    failing for less than FAILING_RED_AFTER_MS (a blip the outbox rides out);
+ * - red    `problem` a connector failing longer (or since an unknown time), a paused connector
+ *                    (credentials refused, or sending paused by the operator), the store down /
+ *                    health degraded, or the core not answering at all.
+ * The sandbox only changes the wording, never the colour: red must mean "act now" in both modes.
  */
 export type ConnectorState = 'disabled' | 'ok' | 'failing' | 'paused';
+
+export interface ConnectorHealthView {
+  state: ConnectorState;
+  lastError: { code: string; message: string } | null;
+  /** Local shop time `YYYY-MM-DDTHH:MM:SS` since when the connector is in this state. */
+  since: string | null;
+}
 
 export interface HealthView {
   status: string;
   version: string;
   sandbox?: boolean;
   listener: { url: string; exposed: boolean };
-  connectors?: Record<string, { state: ConnectorState; lastError: { code: string; message: string } | null; since: string | null }>;
+  connectors?: Record<string, ConnectorHealthView>;
   queue?: { depth: number; oldestAgeSeconds: number | null };
   store?: { ok: boolean };
 }
 
-export type TrayState = 'ok' | 'problem' | 'sandbox';
+export type TrayState = 'ok' | 'warning' | 'problem';
 
 export interface TrayStatus {
   state: TrayState;
@@ -22,38 +38,87 @@ export interface TrayStatus {
   tooltip: string;
 }
 
+export const FAILING_RED_AFTER_MS = 5 * 60_000;
+/** The outbox marks a pause by the tray menu / admin API with this error code. */
+export const PAUSED_BY_OPERATOR = 'paused_by_operator';
+/** Windows truncates tray tooltips at 127 characters; cut them ourselves, with an ellipsis. */
+export const TOOLTIP_MAX = 127;
+
 const CONNECTOR_NAMES: Readonly<Record<string, string>> = {
   passteam: 'Passteam',
   paykeeper: 'PayKeeper',
   docpart: 'Docpart',
 };
 
-function names(health: HealthView, state: ConnectorState): string[] {
+function named(health: HealthView, pick: (c: ConnectorHealthView) => boolean): string[] {
   return Object.entries(health.connectors ?? {})
-    .filter(([, c]) => c.state === state)
+    .filter(([, c]) => pick(c))
     .map(([key]) => CONNECTOR_NAMES[key] ?? key);
 }
 
-/** A problem outranks the sandbox colour: red must mean "act now" in both modes. */
-export function trayStatus(health: HealthView | Error): TrayStatus {
+/** How long a connector has been in its state; Infinity when unknown (treated as "long"). */
+function ageMs(since: string | null, now: number): number {
+  if (!since) return Infinity;
+  // No zone in the string: the Date constructor reads a date-time form as local time, as written.
+  const at = new Date(since).getTime();
+  return Number.isNaN(at) ? Infinity : Math.max(0, now - at);
+}
+
+export function trayStatus(health: HealthView | Error, now: number = Date.now()): TrayStatus {
   if (health instanceof Error) return make('problem', 'Служба Спутника не отвечает');
-  const problems: string[] = [];
-  if (health.store?.ok === false) problems.push('база данных недоступна');
-  const failing = names(health, 'failing');
-  if (failing.length > 0) problems.push(`нет связи: ${failing.join(', ')}`);
-  const paused = names(health, 'paused');
-  if (paused.length > 0) problems.push(`проверьте настройки: ${paused.join(', ')}`);
-  if (problems.length === 0 && health.status !== 'ok') problems.push('есть неполадки');
+  const red: string[] = [];
+  const yellow: string[] = [];
+  if (health.store?.ok === false) red.push('база данных недоступна');
+  const isFailing = (c: ConnectorHealthView) => c.state === 'failing';
+  const longFailing = named(health, (c) => isFailing(c) && ageMs(c.since, now) >= FAILING_RED_AFTER_MS);
+  const briefFailing = named(health, (c) => isFailing(c) && ageMs(c.since, now) < FAILING_RED_AFTER_MS);
+  if (longFailing.length > 0) red.push(`нет связи: ${longFailing.join(', ')}`);
+  const byOperator = named(health, (c) => c.state === 'paused' && c.lastError?.code === PAUSED_BY_OPERATOR);
+  if (byOperator.length > 0) red.push(`отправка приостановлена: ${byOperator.join(', ')}`);
+  const refused = named(health, (c) => c.state === 'paused' && c.lastError?.code !== PAUSED_BY_OPERATOR);
+  if (refused.length > 0) red.push(`проверьте настройки: ${refused.join(', ')}`);
+  if (red.length === 0 && health.status !== 'ok') red.push('есть неполадки');
+  if (briefFailing.length > 0) yellow.push(`нет связи, повторяем: ${briefFailing.join(', ')}`);
   const depth = health.queue?.depth ?? 0;
   const queue = depth > 0 ? ` · в очереди ${depth}` : '';
-  if (problems.length > 0) return make('problem', capitalize(problems.join('; ')) + queue);
-  return make(health.sandbox === true ? 'sandbox' : 'ok', (health.sandbox === true ? 'Песочница: всё работает' : 'Всё работает') + queue);
+  if (red.length > 0) return make('problem', capitalize([...red, ...yellow].join('; ')) + queue);
+  if (yellow.length > 0) return make('warning', capitalize(yellow.join('; ')) + queue);
+  if (depth > 0) return make('warning', `Отправляется · в очереди ${depth}`);
+  return make('ok', health.sandbox === true ? 'Песочница: всё работает' : 'Всё работает');
 }
 
 function make(state: TrayState, line: string): TrayStatus {
-  return { state, line, tooltip: `Спутник — ${line}` };
+  const tooltip = `Спутник — ${line}`;
+  return { state, line, tooltip: tooltip.length > TOOLTIP_MAX ? `${tooltip.slice(0, TOOLTIP_MAX - 1)}…` : tooltip };
 }
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The connectors «Приостановить отправку» acts on: the outbound senders, not the Docpart pull. */
+export const SENDING_CONNECTORS = ['passteam', 'paykeeper'] as const;
+
+export interface SendingState {
+  /** Enabled senders that are sending (pause targets). */
+  running: string[];
+  /** Senders that are paused, for whatever reason (resume targets). */
+  paused: string[];
+}
+
+export function sendingState(health: HealthView | Error | null): SendingState {
+  const out: SendingState = { running: [], paused: [] };
+  if (!health || health instanceof Error) return out;
+  for (const name of SENDING_CONNECTORS) {
+    const c = health.connectors?.[name];
+    if (!c || c.state === 'disabled') continue;
+    (c.state === 'paused' ? out.paused : out.running).push(name);
+  }
+  return out;
+}
+
+export function docpartEnabled(health: HealthView | Error | null): boolean {
+  if (!health || health instanceof Error) return false;
+  const c = health.connectors?.docpart;
+  return c !== undefined && c.state !== 'disabled';
 }

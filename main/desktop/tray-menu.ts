@@ -16,17 +16,35 @@ export interface MenuItemSpec {
 
 export interface TrayActions {
   open(): void;
+  syncDocpart(): void;
+  pauseSending(): void;
+  resumeSending(): void;
   setAutostart(on: boolean): void;
   openLogsFolder(): void;
   quit(): void;
 }
 
-export function buildTrayMenu(status: TrayStatus, autostart: boolean, actions: TrayActions): MenuItemSpec[] {
+export interface TrayMenuState {
+  status: TrayStatus;
+  autostart: boolean;
+  /** «Синхронизировать Docpart» appears only while Docpart is enabled. */
+  docpartEnabled: boolean;
+  /** Senders (Passteam, PayKeeper): which toggle to offer; neither when none is enabled. */
+  sending: { running: readonly string[]; paused: readonly string[] };
+}
+
+export function buildTrayMenu(state: TrayMenuState, actions: TrayActions): MenuItemSpec[] {
+  const work: MenuItemSpec[] = [];
+  if (state.docpartEnabled) work.push({ id: 'docpart-sync', label: 'Синхронизировать Docpart', click: () => actions.syncDocpart() });
+  // Paused wins: while anything is paused the one thing to offer is getting it going again.
+  if (state.sending.paused.length > 0) work.push({ id: 'resume', label: 'Возобновить', click: () => actions.resumeSending() });
+  else if (state.sending.running.length > 0) work.push({ id: 'pause', label: 'Приостановить отправку', click: () => actions.pauseSending() });
   return [
-    { id: 'status', label: status.line, enabled: false },
+    { id: 'open', label: 'Открыть', click: () => actions.open() },
+    { id: 'status', label: state.status.line, enabled: false },
     { type: 'separator' },
-    { id: 'open', label: 'Открыть Спутник', click: () => actions.open() },
-    { id: 'autostart', label: 'Автозапуск', type: 'checkbox', checked: autostart, click: (item) => actions.setAutostart(item.checked) },
+    ...(work.length > 0 ? [...work, { type: 'separator' } as MenuItemSpec] : []),
+    { id: 'autostart', label: 'Запускать при входе в систему', type: 'checkbox', checked: state.autostart, click: (item) => actions.setAutostart(item.checked) },
     { id: 'logs', label: 'Открыть папку журналов', click: () => actions.openLogsFolder() },
     { type: 'separator' },
     { id: 'quit', label: 'Выход', click: () => actions.quit() },

@@ -1,5 +1,5 @@
 import { buildTrayMenu, type MenuItemSpec, type TrayActions } from './tray-menu.ts';
-import { trayStatus, type HealthView, type TrayState, type TrayStatus } from './status.ts';
+import { docpartEnabled, sendingState, trayStatus, type HealthView, type TrayState, type TrayStatus } from './status.ts';
 
 /** The parts of Electron's Tray used here; tests pass a fake. */
 export interface TrayLike<Image, Menu> {
@@ -16,17 +16,25 @@ export interface TrayDeps<Image, Menu> {
   icons: Readonly<Record<TrayState, Image>>;
   actions: TrayActions;
   getAutostart(): boolean;
+  /** Tests: a fixed clock for the "failing for < 5 min" rule. */
+  now?: () => number;
 }
 
+/**
+ * The one tray icon. It is created once and held in a private field for the service's life;
+ * main.ts keeps the service itself in a module-level variable, so the icon can never be
+ * garbage-collected away (the classic vanishing-tray bug) — only `destroy()` removes it.
+ */
 export class TrayService<Image, Menu> {
   readonly #deps: TrayDeps<Image, Menu>;
   readonly #tray: TrayLike<Image, Menu>;
-  #status: TrayStatus = { state: 'ok', line: 'Спутник запускается…', tooltip: 'Спутник запускается…' };
+  #status: TrayStatus = { state: 'warning', line: 'Спутник запускается…', tooltip: 'Спутник запускается…' };
+  #health: HealthView | Error | null = null;
   #shown = '';
 
   constructor(deps: TrayDeps<Image, Menu>) {
     this.#deps = deps;
-    this.#tray = deps.createTray(deps.icons.ok);
+    this.#tray = deps.createTray(deps.icons.warning);
     // Windows users expect a left click on the tray icon to open the window.
     this.#tray.on('click', () => deps.actions.open());
     this.#render();
@@ -36,8 +44,14 @@ export class TrayService<Image, Menu> {
     return this.#status;
   }
 
+  /** The last health shown (null before the first), for the menu actions' targets. */
+  get health(): HealthView | Error | null {
+    return this.#health;
+  }
+
   update(health: HealthView | Error): TrayStatus {
-    this.#status = trayStatus(health);
+    this.#health = health;
+    this.#status = trayStatus(health, (this.#deps.now ?? Date.now)());
     this.#render();
     return this.#status;
   }
@@ -52,13 +66,18 @@ export class TrayService<Image, Menu> {
   }
 
   #render(): void {
-    const autostart = this.#deps.getAutostart();
-    const key = JSON.stringify([this.#status, autostart]);
+    const state = {
+      status: this.#status,
+      autostart: this.#deps.getAutostart(),
+      docpartEnabled: docpartEnabled(this.#health),
+      sending: sendingState(this.#health),
+    };
+    const key = JSON.stringify(state);
     // Health is polled every few seconds; rebuilding an unchanged menu makes Linux indicators flicker.
     if (key === this.#shown) return;
     this.#shown = key;
     this.#tray.setImage(this.#deps.icons[this.#status.state]);
     this.#tray.setToolTip(this.#status.tooltip);
-    this.#tray.setContextMenu(this.#deps.buildMenu(buildTrayMenu(this.#status, autostart, this.#deps.actions)));
+    this.#tray.setContextMenu(this.#deps.buildMenu(buildTrayMenu(state, this.#deps.actions)));
   }
 }

@@ -1,8 +1,13 @@
+import type { WindowBounds } from './json-store.ts';
+import { clampBounds, MIN_SIZE, type Rect } from './window-state.ts';
+
 /**
  * The one app window. Closing it hides it (the app lives in the tray) unless the app is
  * quitting; the page is the admin UI served by the core, locked down as a remote page.
  */
 export interface WindowOptions {
+  x?: number;
+  y?: number;
   width: number;
   height: number;
   minWidth: number;
@@ -33,8 +38,14 @@ export interface WindowLike {
   isMinimized(): boolean;
   restore(): void;
   isDestroyed(): boolean;
+  isMaximized(): boolean;
+  maximize(): void;
+  /** The bounds when not maximized/minimized (what to restore next time). */
+  getNormalBounds(): Rect;
   on(event: 'close', listener: (event: PreventableEvent) => void): unknown;
   on(event: 'closed', listener: () => void): unknown;
+  /** Windows only: the user logs off or the machine shuts down. */
+  on(event: 'session-end', listener: () => void): unknown;
   webContents: {
     setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
     on(event: 'will-navigate', listener: (event: PreventableEvent, url: string) => void): unknown;
@@ -47,14 +58,21 @@ export interface WindowDeps {
   /** The admin UI login link (`/?token=`); the core trades it for a session cookie. */
   url: string;
   openExternal(url: string): void;
+  /** Remembered geometry (the desktop JSON store); absent in tests that don't care. */
+  bounds?: { load(): WindowBounds | undefined; save(bounds: WindowBounds): void };
+  /** The displays' work areas now (Electron's `screen`), to clamp the remembered bounds. */
+  displays?(): { workAreas: Rect[]; primary: Rect };
+  /** Windows log-off/shutdown: the app must quit, not hide to the tray and block the session end. */
+  onSessionEnd?(): void;
 }
 
-export function windowOptions(preloadPath: string): WindowOptions {
+export function windowOptions(preloadPath: string, bounds?: Rect): WindowOptions {
   return {
-    width: 1200,
-    height: 800,
-    minWidth: 760,
-    minHeight: 480,
+    ...(bounds ? { x: bounds.x, y: bounds.y } : {}),
+    width: bounds?.width ?? 1200,
+    height: bounds?.height ?? 800,
+    minWidth: MIN_SIZE.width,
+    minHeight: MIN_SIZE.height,
     show: false,
     title: 'Спутник',
     autoHideMenuBar: true,
@@ -125,11 +143,21 @@ export class WindowService {
   }
 
   #create(): WindowLike {
-    const win = this.#deps.createWindow(windowOptions(this.#deps.preloadPath));
+    const { bounds, displays } = this.#deps;
+    const saved = bounds?.load();
+    const screen = displays?.();
+    const placed = screen ? clampBounds(saved, screen.workAreas, screen.primary) : saved;
+    const win = this.#deps.createWindow(windowOptions(this.#deps.preloadPath, placed));
+    if (placed?.maximized) win.maximize();
     win.on('close', (event) => {
+      this.#saveBounds(win);
       if (this.#quitting) return;
       event.preventDefault();
       win.hide();
+    });
+    win.on('session-end', () => {
+      this.#quitting = true;
+      this.#deps.onSessionEnd?.();
     });
     win.on('closed', () => {
       if (this.#window === win) this.#window = null;
@@ -146,5 +174,14 @@ export class WindowService {
     });
     this.#window = win;
     return win;
+  }
+
+  #saveBounds(win: WindowLike): void {
+    if (!this.#deps.bounds || win.isDestroyed()) return;
+    try {
+      this.#deps.bounds.save({ ...win.getNormalBounds(), maximized: win.isMaximized() });
+    } catch {
+      // Geometry is a convenience: a full disk must not keep the window from closing.
+    }
   }
 }

@@ -53,6 +53,17 @@ describe('autostart', () => {
     expect(app.set).toEqual([]);
   });
 
+  it('hidden start off: the login entry has no --hidden', () => {
+    const app = new FakeApp();
+    const fs = memoryFs();
+    const file = '/home/anna/.config/autostart/sputnik.desktop';
+    new Autostart({ app, platform: 'linux', hidden: () => false, linux: { desktopFile: file, execPath: '/opt/Sputnik/sputnik', fs } }).set(true);
+    expect(fs.files.get(file)).toContain('Exec=/opt/Sputnik/sputnik\n');
+    const win = new Autostart({ app, platform: 'win32', hidden: () => false });
+    win.set(true);
+    expect(app.set.at(-1)).toEqual({ openAtLogin: true, args: [] });
+  });
+
   it('quotes an Exec path with spaces', () => {
     expect(desktopEntry('/home/anna/My Apps/Sputnik.AppImage')).toContain('Exec="/home/anna/My Apps/Sputnik.AppImage" --hidden');
   });

@@ -60,13 +60,20 @@ describe('preload', () => {
     await api.setAutostart(true);
     await api.getAutostart();
     await api.showLogsFolder();
+    await api.appVersion();
     await api.quit();
     expect(ipc.invoked).toEqual([
       [IPC.setAutostart, [true]],
       [IPC.getAutostart, []],
       [IPC.showLogsFolder, []],
+      [IPC.appVersion, []],
       [IPC.quit, []],
     ]);
+  });
+
+  it('appVersion() answers a string even when the main process sends something else', async () => {
+    expect(await createSputnikApi({ sendSync: () => null, invoke: async () => '1.2.3' }).appVersion()).toBe('1.2.3');
+    expect(await createSputnikApi({ sendSync: () => null, invoke: async () => 42 }).appVersion()).toBe('');
   });
 
   it('connection() fails loudly when the main process refuses', () => {
@@ -88,6 +95,7 @@ describe('main-side IPC', () => {
       getAutostart: vi.fn(() => false),
       setAutostart: vi.fn((on: boolean) => on),
       showLogsFolder: vi.fn(async () => {}),
+      appVersion: vi.fn(() => '0.1.0'),
       quit: vi.fn(),
     };
     registerIpc(ipcMain, handlers, 'http://127.0.0.1:37081');
@@ -113,6 +121,8 @@ describe('main-side IPC', () => {
     expect(handle.get(IPC.setAutostart)!(ui, true)).toBe(true);
     expect(handlers.setAutostart).toHaveBeenCalledWith(true);
     expect(() => handle.get(IPC.setAutostart)!(ui, 'yes')).toThrow(TypeError);
+    expect(handle.get(IPC.appVersion)!(ui)).toBe('0.1.0');
+    expect(() => handle.get(IPC.appVersion)!(foreign)).toThrow('Запрос не из окна Спутника отклонён');
     expect(() => handle.get(IPC.quit)!(foreign)).toThrow('Запрос не из окна Спутника отклонён');
     expect(() => handle.get(IPC.quit)!({ senderFrame: null })).toThrow();
     expect(handlers.quit).not.toHaveBeenCalled();

@@ -55,7 +55,7 @@ describe('tray icons', () => {
     const pixel = (x: number, y: number) => [...raw.subarray(y * 65 + 1 + x * 4, y * 65 + 1 + x * 4 + 4)];
     expect(pixel(8, 8)).toEqual([0xd3, 0x3a, 0x2c, 255]);
     expect(pixel(0, 0)[3]).toBe(0);
-    expect(trayIconPng('ok', 16).equals(trayIconPng('sandbox', 16))).toBe(false);
+    expect(trayIconPng('ok', 16).equals(trayIconPng('warning', 16))).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { HealthView, TrayState } from '../../main/desktop/status.ts';
-import { trayStatus } from '../../main/desktop/status.ts';
+import { docpartEnabled, sendingState, trayStatus } from '../../main/desktop/status.ts';
 import { buildTrayMenu, type MenuItemSpec } from '../../main/desktop/tray-menu.ts';
 import { TrayService, type TrayLike } from '../../main/desktop/tray.ts';
 
@@ -21,7 +21,24 @@ function health(over: Partial<HealthView> = {}): HealthView {
   };
 }
 
-const actions = () => ({ open: vi.fn(), setAutostart: vi.fn(), openLogsFolder: vi.fn(), quit: vi.fn() });
+const actions = () => ({
+  open: vi.fn(),
+  syncDocpart: vi.fn(),
+  pauseSending: vi.fn(),
+  resumeSending: vi.fn(),
+  setAutostart: vi.fn(),
+  openLogsFolder: vi.fn(),
+  quit: vi.fn(),
+});
+
+const NOW = new Date(2026, 10, 23, 12, 0, 0).getTime();
+/** Local shop time, as the core's health writes `since`. */
+function localAgo(ms: number): string {
+  const d = new Date(NOW - ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+const failing = (agoMs: number | null) => ({ state: 'failing' as const, lastError: { code: 'timeout', message: 'нет ответа' }, since: agoMs === null ? null : localAgo(agoMs) });
 
 class FakeTray implements TrayLike<string, MenuItemSpec[]> {
   image = '';
@@ -51,7 +68,7 @@ class FakeTray implements TrayLike<string, MenuItemSpec[]> {
   }
 }
 
-const icons: Record<TrayState, string> = { ok: 'green.png', problem: 'red.png', sandbox: 'yellow.png' };
+const icons: Record<TrayState, string> = { ok: 'green.png', warning: 'yellow.png', problem: 'red.png' };
 
 function makeTray(autostart = false) {
   let fake!: FakeTray;
@@ -62,72 +79,121 @@ function makeTray(autostart = false) {
     icons,
     actions: a,
     getAutostart: () => autostart,
+    now: () => NOW,
   });
-  return { service, fake, actions: a, setAutostart: (on: boolean) => (autostart = on) };
+  return { service, fake, actions: a, setAutostart: (on: boolean) => (autostart = on), created: () => fake };
 }
 
-describe('tray status from health', () => {
-  it('all fine: ok state, plain line', () => {
-    expect(trayStatus(health())).toEqual({ state: 'ok', line: 'Всё работает', tooltip: 'Спутник — Всё работает' });
+const labels = (menu: MenuItemSpec[]) => menu.map((i) => (i.type === 'separator' ? '---' : i.label));
+const menuState = (over: Partial<Parameters<typeof buildTrayMenu>[0]> = {}) => ({
+  status: trayStatus(health(), NOW),
+  autostart: false,
+  docpartEnabled: false,
+  sending: { running: [] as string[], paused: [] as string[] },
+  ...over,
+});
+
+describe('tray status from health (green / yellow / red)', () => {
+  it('green: every enabled connector ok and the queue empty', () => {
+    expect(trayStatus(health(), NOW)).toEqual({ state: 'ok', line: 'Всё работает', tooltip: 'Спутник — Всё работает' });
+    expect(trayStatus(health({ sandbox: true }), NOW)).toMatchObject({ state: 'ok', line: 'Песочница: всё работает' });
   });
 
-  it('sandbox gets its own state and says so', () => {
-    const s = trayStatus(health({ sandbox: true }));
-    expect(s.state).toBe('sandbox');
-    expect(s.line).toBe('Песочница: всё работает');
+  it('yellow: items waiting in the queue', () => {
+    expect(trayStatus(health({ queue: { depth: 3, oldestAgeSeconds: 2 } }), NOW)).toMatchObject({ state: 'warning', line: 'Отправляется · в очереди 3' });
   });
 
-  it('a failing or paused connector is a problem, named, and outranks the sandbox colour', () => {
+  it('yellow: a connector failing for less than 5 minutes; red after', () => {
+    const brief = trayStatus(health({ connectors: { passteam: failing(4 * 60_000) }, queue: { depth: 2, oldestAgeSeconds: 240 } }), NOW);
+    expect(brief).toMatchObject({ state: 'warning', line: 'Нет связи, повторяем: Passteam · в очереди 2' });
+    expect(brief.tooltip).toBe('Спутник — Нет связи, повторяем: Passteam · в очереди 2');
+    expect(trayStatus(health({ connectors: { passteam: failing(5 * 60_000) } }), NOW)).toMatchObject({ state: 'problem', line: 'Нет связи: Passteam' });
+    expect(trayStatus(health({ connectors: { passteam: failing(null) } }), NOW).state).toBe('problem');
+  });
+
+  it('red: paused (credentials refused or by the operator), named, outranking the sandbox', () => {
     const s = trayStatus(
       health({
         sandbox: true,
         connectors: {
-          passteam: { state: 'failing', lastError: { code: 'timeout', message: 'нет ответа' }, since: null },
+          passteam: { state: 'paused', lastError: { code: 'paused_by_operator', message: 'приостановлено' }, since: null },
           paykeeper: { state: 'paused', lastError: { code: 'auth', message: 'пароль' }, since: null },
-          docpart: { state: 'disabled', lastError: null, since: null },
+          docpart: failing(60_000),
         },
         queue: { depth: 12, oldestAgeSeconds: 90 },
       }),
+      NOW,
     );
     expect(s.state).toBe('problem');
-    expect(s.line).toBe('Нет связи: Passteam; проверьте настройки: PayKeeper · в очереди 12');
+    expect(s.line).toBe('Отправка приостановлена: Passteam; проверьте настройки: PayKeeper; нет связи, повторяем: Docpart · в очереди 12');
   });
 
-  it('a broken store or an unreachable core is a problem', () => {
-    expect(trayStatus(health({ status: 'degraded', store: { ok: false } })).line).toBe('База данных недоступна');
+  it('red: a broken store or an unreachable core', () => {
+    expect(trayStatus(health({ status: 'degraded', store: { ok: false } }), NOW)).toMatchObject({ state: 'problem', line: 'База данных недоступна' });
     expect(trayStatus(new Error('boom'))).toMatchObject({ state: 'problem', line: 'Служба Спутника не отвечает' });
   });
 
-  it('a brief health (no detail) still yields a status', () => {
+  it('a brief health (no detail) still yields a status; tooltips fit Windows\' 127 characters', () => {
     expect(trayStatus({ status: 'ok', version: '0.1.0', listener: { url: 'x', exposed: false } }).state).toBe('ok');
+    const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`connector${i}`, failing(null)]));
+    const t = trayStatus(health({ connectors: many }), NOW).tooltip;
+    expect(t).toHaveLength(127);
+    expect(t.endsWith('…')).toBe(true);
+  });
+
+  it('sending and Docpart states for the menu', () => {
+    const h = health({ connectors: { passteam: { state: 'paused', lastError: null, since: null }, paykeeper: { state: 'ok', lastError: null, since: null }, docpart: { state: 'disabled', lastError: null, since: null } } });
+    expect(sendingState(h)).toEqual({ running: ['paykeeper'], paused: ['passteam'] });
+    expect(sendingState(new Error('x'))).toEqual({ running: [], paused: [] });
+    expect(docpartEnabled(h)).toBe(false);
+    expect(docpartEnabled(health())).toBe(true);
   });
 });
 
 describe('tray menu', () => {
-  it('has the status line (disabled), open, autostart checkbox, logs folder and quit, in that order', () => {
-    const menu = buildTrayMenu(trayStatus(health()), true, actions());
-    expect(menu.map((i) => (i.type === 'separator' ? '---' : i.label))).toEqual([
+  it('Открыть, the disabled status line, Docpart sync, the pause toggle, autostart, logs, Выход', () => {
+    const menu = buildTrayMenu(menuState({ autostart: true, docpartEnabled: true, sending: { running: ['passteam'], paused: [] } }), actions());
+    expect(labels(menu)).toEqual([
+      'Открыть',
       'Всё работает',
       '---',
-      'Открыть Спутник',
-      'Автозапуск',
+      'Синхронизировать Docpart',
+      'Приостановить отправку',
+      '---',
+      'Запускать при входе в систему',
       'Открыть папку журналов',
       '---',
       'Выход',
     ]);
-    expect(menu[0].enabled).toBe(false);
+    expect(menu.find((i) => i.id === 'status')!.enabled).toBe(false);
     expect(menu.find((i) => i.id === 'autostart')).toMatchObject({ type: 'checkbox', checked: true });
+  });
+
+  it('no Docpart item while Docpart is disabled; «Возобновить» while anything is paused; nothing when no sender is enabled', () => {
+    expect(labels(buildTrayMenu(menuState({ sending: { running: ['paykeeper'], paused: ['passteam'] } }), actions()))).toEqual([
+      'Открыть',
+      'Всё работает',
+      '---',
+      'Возобновить',
+      '---',
+      'Запускать при входе в систему',
+      'Открыть папку журналов',
+      '---',
+      'Выход',
+    ]);
+    expect(labels(buildTrayMenu(menuState(), actions()))).toEqual(['Открыть', 'Всё работает', '---', 'Запускать при входе в систему', 'Открыть папку журналов', '---', 'Выход']);
   });
 
   it('items call their actions; the checkbox passes its new state', () => {
     const a = actions();
-    const menu = buildTrayMenu(trayStatus(health()), false, a);
-    const item = (id: string) => menu.find((i) => i.id === id)!;
-    item('open').click!({ checked: false });
-    item('autostart').click!({ checked: true });
-    item('logs').click!({ checked: false });
-    item('quit').click!({ checked: false });
+    const click = (state: ReturnType<typeof menuState>, id: string) => buildTrayMenu(state, a).find((i) => i.id === id)!.click!({ checked: true });
+    const full = menuState({ docpartEnabled: true, sending: { running: ['passteam'], paused: [] } });
+    for (const id of ['open', 'docpart-sync', 'pause', 'autostart', 'logs', 'quit']) click(full, id);
+    click(menuState({ sending: { running: [], paused: ['passteam'] } }), 'resume');
     expect(a.open).toHaveBeenCalledOnce();
+    expect(a.syncDocpart).toHaveBeenCalledOnce();
+    expect(a.pauseSending).toHaveBeenCalledOnce();
+    expect(a.resumeSending).toHaveBeenCalledOnce();
     expect(a.setAutostart).toHaveBeenCalledWith(true);
     expect(a.openLogsFolder).toHaveBeenCalledOnce();
     expect(a.quit).toHaveBeenCalledOnce();
@@ -135,16 +201,35 @@ describe('tray menu', () => {
 });
 
 describe('TrayService', () => {
-  it('sets icon, tooltip and menu from health', () => {
+  it('starts yellow ("запускается"), then sets icon, tooltip and menu from health', () => {
     const { service, fake } = makeTray();
-    service.update(health({ sandbox: true }));
     expect(fake.image).toBe('yellow.png');
-    expect(fake.tooltip).toBe('Спутник — Песочница: всё работает');
-    expect(fake.menu?.[0].label).toBe('Песочница: всё работает');
-    service.update(new Error('down'));
-    expect(fake.image).toBe('red.png');
     service.update(health());
     expect(fake.image).toBe('green.png');
+    expect(fake.tooltip).toBe('Спутник — Всё работает');
+    expect(fake.menu?.find((i) => i.id === 'status')?.label).toBe('Всё работает');
+    expect(fake.menu?.some((i) => i.id === 'docpart-sync')).toBe(true);
+    expect(fake.menu?.some((i) => i.id === 'pause')).toBe(true);
+    service.update(new Error('down'));
+    expect(fake.image).toBe('red.png');
+    expect(service.health).toBeInstanceOf(Error);
+    expect(fake.menu?.some((i) => i.id === 'pause' || i.id === 'docpart-sync')).toBe(false);
+    service.update(health({ queue: { depth: 1, oldestAgeSeconds: 0 } }));
+    expect(fake.image).toBe('yellow.png');
+  });
+
+  it('keeps one tray object for its whole life (never recreated, so never lost to GC)', () => {
+    let created = 0;
+    const service = new TrayService<string, MenuItemSpec[]>({
+      createTray: (image) => (created++, new FakeTray(image)),
+      buildMenu: (items) => items,
+      icons,
+      actions: actions(),
+      getAutostart: () => false,
+    });
+    for (let i = 0; i < 5; i++) service.update(i % 2 ? health() : new Error('x'));
+    service.refresh();
+    expect(created).toBe(1);
   });
 
   it('does not rebuild the menu when nothing changed, but does after autostart changes', () => {

@@ -7,6 +7,8 @@ import {
   type WindowLike,
   type WindowOptions,
 } from '../../main/desktop/window.ts';
+import { clampBounds } from '../../main/desktop/window-state.ts';
+import type { WindowBounds } from '../../main/desktop/json-store.ts';
 
 type Listener = (...args: never[]) => unknown;
 
@@ -16,6 +18,8 @@ class FakeWindow implements WindowLike {
   visible = false;
   minimized = false;
   destroyed = false;
+  maximized = false;
+  bounds = { x: 0, y: 0, width: 0, height: 0 };
   focused = 0;
   listeners = new Map<string, Listener>();
   openHandler: ((d: { url: string }) => { action: 'deny' }) | undefined;
@@ -30,6 +34,16 @@ class FakeWindow implements WindowLike {
   };
   constructor(options: WindowOptions) {
     this.options = options;
+    this.bounds = { x: options.x ?? 100, y: options.y ?? 100, width: options.width, height: options.height };
+  }
+  isMaximized() {
+    return this.maximized;
+  }
+  maximize() {
+    this.maximized = true;
+  }
+  getNormalBounds() {
+    return { ...this.bounds };
   }
   async loadURL(url: string) {
     this.loaded.push(url);
@@ -67,10 +81,11 @@ class FakeWindow implements WindowLike {
   }
 }
 
-function setup() {
+function setup(extra: Partial<ConstructorParameters<typeof WindowService>[0]> = {}) {
   const created: FakeWindow[] = [];
   const openExternal = vi.fn();
   const service = new WindowService({
+    ...extra,
     createWindow: (options) => {
       const w = new FakeWindow(options);
       created.push(w);
@@ -148,5 +163,56 @@ describe('window service', () => {
     expect(loginUrl('http://127.0.0.1:37081/', 'tok-1_A')).toBe('http://127.0.0.1:37081/?token=tok-1_A');
     expect(loginUrl('http://127.0.0.1:5000/?token=old', 'new')).toBe('http://127.0.0.1:5000/?token=new');
     expect(windowOptions('/p').title).toBe('Спутник');
+  });
+
+  it('remembers size and position on close (hide and real close), and restores them clamped', async () => {
+    let saved: WindowBounds | undefined = { x: 3000, y: 200, width: 1000, height: 700, maximized: false };
+    const primary = { x: 0, y: 0, width: 1920, height: 1040 };
+    const { service, created } = setup({
+      bounds: { load: () => saved, save: (b) => (saved = b) },
+      displays: () => ({ workAreas: [primary], primary }),
+    });
+    await service.show();
+    // The second monitor it was on is gone: centred on the primary, size kept.
+    expect(created[0].options).toMatchObject({ x: 460, y: 170, width: 1000, height: 700 });
+    created[0].bounds = { x: 10, y: 20, width: 900, height: 600 };
+    created[0].maximized = true;
+    created[0].userCloses();
+    expect(saved).toEqual({ x: 10, y: 20, width: 900, height: 600, maximized: true });
+    service.setQuitting(true);
+    created[0].bounds.x = 30;
+    created[0].userCloses();
+    expect(saved?.x).toBe(30);
+    await service.show();
+    expect(created[1].options).toMatchObject({ x: 30, y: 20, width: 900, height: 600 });
+    expect(created[1].maximized).toBe(true);
+  });
+
+  it('Windows log-off/shutdown: the window stops hiding and the app is told to quit', async () => {
+    const onSessionEnd = vi.fn();
+    const { service, created } = setup({ onSessionEnd });
+    await service.show();
+    (created[0].listeners.get('session-end') as () => void)();
+    expect(onSessionEnd).toHaveBeenCalledOnce();
+    expect(created[0].userCloses()).toBe(false);
+  });
+});
+
+describe('window bounds clamping', () => {
+  const primary = { x: 0, y: 0, width: 1920, height: 1040 };
+  const right = { x: 1920, y: 0, width: 1280, height: 984 };
+
+  it('no saved bounds: the default size centred on the primary display', () => {
+    expect(clampBounds(undefined, [primary], primary)).toEqual({ x: 360, y: 120, width: 1200, height: 800, maximized: false });
+  });
+
+  it('bounds on a display that still exists stay put; hanging off its edge, they are pulled inside', () => {
+    expect(clampBounds({ x: 2000, y: 50, width: 1000, height: 700, maximized: false }, [primary, right], primary)).toMatchObject({ x: 2000, y: 50 });
+    expect(clampBounds({ x: 2900, y: 600, width: 1000, height: 700, maximized: true }, [primary, right], primary)).toEqual({ x: 2200, y: 284, width: 1000, height: 700, maximized: true });
+  });
+
+  it('too large for the (smaller) display: shrunk to fit it', () => {
+    const small = { x: 0, y: 0, width: 1280, height: 720 };
+    expect(clampBounds({ x: -50, y: -10, width: 1900, height: 1000, maximized: false }, [small], small)).toEqual({ x: 0, y: 0, width: 1280, height: 720, maximized: false });
   });
 });

@@ -1,0 +1,185 @@
+import type { Config } from '../config/schema.ts';
+import { SECRETS } from '../config/schema.ts';
+import { FileSettingsStore, getPath, type SettingsStore } from '../config/settings-store.ts';
+import { SputnikError } from '../errors.ts';
+
+/**
+ * Desktop-mode secrets (tokens, passwords) encrypted with Electron's safeStorage (DPAPI on
+ * Windows, Keychain on macOS, libsecret/KWallet on Linux). Where that protection is absent —
+ * Linux without a keyring (`basic_text` backend) or encryption unavailable — secrets are
+ * refused with a Russian reason instead of being written in plain text. Service mode does not
+ * use this: it keeps the config file / environment variables. Electron is injected.
+ *
+ * The synchronous safeStorage calls are used on purpose: SettingsStore.save is synchronous.
+ */
+export interface SafeStorageLike {
+  isEncryptionAvailable(): boolean;
+  encryptString(plainText: string): Buffer;
+  decryptString(encrypted: Buffer): string;
+  /** Linux only in Electron. */
+  getSelectedStorageBackend?(): string;
+}
+
+/** Where the encrypted values live (base64 by key): the desktop JSON store's `secrets`. */
+export interface SecretBacking {
+  load(): Record<string, string>;
+  save(all: Record<string, string>): void;
+}
+
+export type SecretAvailability = { ok: true } | { ok: false; reason: string };
+
+export const NO_KEYRING_REASON =
+  'Пароли и токены не сохранены: в системе нет хранилища ключей (GNOME Keyring или KWallet), а открытым текстом Спутник их не хранит. ' +
+  'Установите и разблокируйте хранилище ключей и перезапустите Спутник, или запустите его службой (sputnik serve) с паролями в файле настроек или переменных окружения.';
+export const NO_ENCRYPTION_REASON =
+  'Пароли и токены не сохранены: шифрование системы недоступно, а открытым текстом Спутник их не хранит. ' +
+  'Перезапустите Спутник; если не поможет — запустите его службой (sputnik serve) с паролями в файле настроек или переменных окружения.';
+
+export class SecretsRefusedError extends SputnikError {
+  constructor(reason: string) {
+    super(409, 'secrets_unprotected', reason);
+  }
+}
+
+export class SecretStore {
+  readonly #safe: SafeStorageLike;
+  readonly #platform: NodeJS.Platform;
+  readonly #backing: SecretBacking;
+
+  constructor(deps: { safeStorage: SafeStorageLike; platform: NodeJS.Platform; backing: SecretBacking }) {
+    this.#safe = deps.safeStorage;
+    this.#platform = deps.platform;
+    this.#backing = deps.backing;
+  }
+
+  availability(): SecretAvailability {
+    if (this.#platform === 'linux' && this.#safe.getSelectedStorageBackend?.() === 'basic_text') return { ok: false, reason: NO_KEYRING_REASON };
+    if (!this.#safe.isEncryptionAvailable()) return { ok: false, reason: NO_ENCRYPTION_REASON };
+    return { ok: true };
+  }
+
+  has(key: string): boolean {
+    return key in this.#backing.load();
+  }
+
+  /** The decrypted value; undefined when absent or no longer decryptable (e.g. keyring reset). */
+  get(key: string): string | undefined {
+    const blob = this.#backing.load()[key];
+    if (blob === undefined || !this.availability().ok) return undefined;
+    try {
+      return this.#safe.decryptString(Buffer.from(blob, 'base64'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Throws SecretsRefusedError (nothing written) when the values could not be protected. */
+  set(key: string, value: string): void {
+    this.setMany({ [key]: value });
+  }
+
+  /** All or nothing: either every value is encrypted and saved, or none is. */
+  setMany(values: Readonly<Record<string, string>>): void {
+    const availability = this.availability();
+    if (!availability.ok) throw new SecretsRefusedError(availability.reason);
+    const all = this.#backing.load();
+    for (const [key, value] of Object.entries(values)) all[key] = this.#safe.encryptString(value).toString('base64');
+    this.#backing.save(all);
+  }
+
+  delete(key: string): void {
+    const all = this.#backing.load();
+    if (!(key in all)) return;
+    delete all[key];
+    this.#backing.save(all);
+  }
+}
+
+const secretKeys = (fromEnv: readonly string[]) => SECRETS.map((s) => s.path.join('.')).filter((k) => !fromEnv.includes(k));
+
+function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = obj;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+}
+
+/** The stored secrets as a config patch, to merge over the file's config at startup (env still wins). */
+export function secretsPatch(secrets: SecretStore, fromEnv: readonly string[] = []): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const s of SECRETS) {
+    const key = s.path.join('.');
+    if (fromEnv.includes(key)) continue;
+    const value = secrets.get(key);
+    if (value !== undefined) setPath(patch, s.path, value);
+  }
+  return patch;
+}
+
+/**
+ * The desktop's SettingsStore: the config file gets everything but the secrets, the secrets go
+ * to the SecretStore. Without protection, a new or changed secret is refused (the admin API
+ * answers 409 with the reason, so the window shows it, and `onRefused` notifies from the tray);
+ * secrets the user already keeps in the config file by hand stay there untouched.
+ */
+export class DesktopSettingsStore implements SettingsStore {
+  readonly location: string;
+  readonly #file: FileSettingsStore;
+  readonly #secrets: SecretStore;
+  readonly #fromEnv: string[];
+  readonly #inFile: Map<string, string>;
+  readonly #onRefused: (reason: string) => void;
+
+  /** `fileConfig`: the config as read from the file, before the stored secrets were merged in. */
+  constructor(opts: { file: string; fileConfig: unknown; secrets: SecretStore; fromEnv?: string[]; onRefused?: (reason: string) => void }) {
+    this.location = opts.file;
+    this.#fromEnv = opts.fromEnv ?? [];
+    this.#file = new FileSettingsStore(opts.file, this.#fromEnv);
+    this.#secrets = opts.secrets;
+    this.#onRefused = opts.onRefused ?? (() => {});
+    this.#inFile = new Map();
+    for (const s of SECRETS) {
+      const value = getPath(opts.fileConfig, s.path);
+      if (typeof value === 'string' && value !== '') this.#inFile.set(s.path.join('.'), value);
+    }
+  }
+
+  save(config: Config): void {
+    const keys = secretKeys(this.#fromEnv);
+    const value = (key: string) => {
+      const v = getPath(config, key.split('.'));
+      return typeof v === 'string' ? v : '';
+    };
+    const protectedOk = this.#secrets.availability();
+    const toStore: Record<string, string> = {};
+    const toDelete: string[] = [];
+    const keepInFile = new Set<string>();
+    for (const key of keys) {
+      const v = value(key);
+      if (v === '') {
+        toDelete.push(key);
+      } else if (!protectedOk.ok && this.#inFile.get(key) === v) {
+        keepInFile.add(key); // the user's own plain-text file entry: leave it as it was
+      } else if (this.#secrets.get(key) !== v) {
+        toStore[key] = v;
+      }
+    }
+    if (Object.keys(toStore).length > 0 && !protectedOk.ok) {
+      this.#onRefused(protectedOk.reason);
+      throw new SecretsRefusedError(protectedOk.reason);
+    }
+    if (Object.keys(toStore).length > 0) this.#secrets.setMany(toStore);
+    for (const key of toDelete) this.#secrets.delete(key);
+    const out = structuredClone(config) as unknown as Record<string, unknown>;
+    for (const key of keys) {
+      if (keepInFile.has(key)) continue;
+      const parts = key.split('.');
+      const parent = getPath(out, parts.slice(0, -1)) as Record<string, unknown> | undefined;
+      if (parent) delete parent[parts[parts.length - 1]];
+    }
+    this.#file.save(out as unknown as Config);
+    for (const key of keys) if (!keepInFile.has(key)) this.#inFile.delete(key);
+  }
+}

@@ -1,0 +1,193 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../main/config/load.ts';
+import { JsonStore, nodeFs } from '../../main/desktop/json-store.ts';
+import {
+  DesktopSettingsStore,
+  NO_ENCRYPTION_REASON,
+  NO_KEYRING_REASON,
+  SecretStore,
+  SecretsRefusedError,
+  secretsPatch,
+  type SafeStorageLike,
+} from '../../main/desktop/secret-store.ts';
+
+const dirs: string[] = [];
+function temp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'sputnik-secrets-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Electron's safeStorage, faked: "encryption" is a reversible marker so tests can see it happened. */
+function fakeSafeStorage(backend = 'gnome_libsecret', available = true): SafeStorageLike & { backend: string; available: boolean } {
+  return {
+    backend,
+    available,
+    isEncryptionAvailable() {
+      return this.available;
+    },
+    getSelectedStorageBackend() {
+      return this.backend;
+    },
+    encryptString: (plain) => Buffer.from(`enc:${plain}`),
+    decryptString: (buf) => {
+      const s = buf.toString();
+      if (!s.startsWith('enc:')) throw new Error('bad blob');
+      return s.slice(4);
+    },
+  };
+}
+
+function memoryBacking(initial: Record<string, string> = {}) {
+  let all = { ...initial };
+  return { load: () => ({ ...all }), save: vi.fn((next: Record<string, string>) => void (all = { ...next })), peek: () => all };
+}
+
+describe('secret store (safeStorage)', () => {
+  it('encrypts on set, decrypts on get, never keeps the plain value', () => {
+    const backing = memoryBacking();
+    const store = new SecretStore({ safeStorage: fakeSafeStorage(), platform: 'linux', backing });
+    store.set('passteam.token', 'T0P');
+    expect(backing.peek()['passteam.token']).toBe(Buffer.from('enc:T0P').toString('base64'));
+    expect(JSON.stringify(backing.peek())).not.toContain('T0P');
+    expect(store.get('passteam.token')).toBe('T0P');
+    expect(store.has('passteam.token')).toBe(true);
+    store.delete('passteam.token');
+    expect(store.get('passteam.token')).toBeUndefined();
+  });
+
+  it('Linux basic_text backend: refuses with a Russian reason and writes nothing', () => {
+    const backing = memoryBacking();
+    const store = new SecretStore({ safeStorage: fakeSafeStorage('basic_text'), platform: 'linux', backing });
+    expect(store.availability()).toEqual({ ok: false, reason: NO_KEYRING_REASON });
+    expect(() => store.set('paykeeper.password', 'p')).toThrow(SecretsRefusedError);
+    expect(() => store.set('paykeeper.password', 'p')).toThrow('нет хранилища ключей');
+    expect(backing.save).not.toHaveBeenCalled();
+  });
+
+  it('encryption unavailable (any OS): refused; the backend is asked only on Linux', () => {
+    const safe = fakeSafeStorage('basic_text', false);
+    expect(new SecretStore({ safeStorage: safe, platform: 'win32', backing: memoryBacking() }).availability()).toEqual({ ok: false, reason: NO_ENCRYPTION_REASON });
+    safe.available = true;
+    // On Windows getSelectedStorageBackend is not consulted (it is Linux-only in Electron).
+    expect(new SecretStore({ safeStorage: safe, platform: 'win32', backing: memoryBacking() }).availability()).toEqual({ ok: true });
+  });
+
+  it('a blob that no longer decrypts reads as absent', () => {
+    const store = new SecretStore({ safeStorage: fakeSafeStorage(), platform: 'darwin', backing: memoryBacking({ k: Buffer.from('garbage').toString('base64') }) });
+    expect(store.get('k')).toBeUndefined();
+  });
+});
+
+describe('desktop settings store: config file without secrets + safeStorage', () => {
+  function setup(safe = fakeSafeStorage(), fileConfig: unknown = {}, fromEnv: string[] = []) {
+    const dir = temp();
+    const file = join(dir, 'config.json');
+    const backing = memoryBacking();
+    const secrets = new SecretStore({ safeStorage: safe, platform: 'linux', backing });
+    const onRefused = vi.fn();
+    const store = new DesktopSettingsStore({ file, fileConfig, secrets, fromEnv, onRefused });
+    return { file, backing, secrets, store, onRefused };
+  }
+  const config = (raw: object) => parseConfig(raw, {}).config;
+
+  it('with a keyring: secrets go to safeStorage, the file gets the rest, and they come back as a patch', () => {
+    const { file, secrets, store } = setup();
+    store.save(config({ ui: { port: 40001 }, passteam: { token: 'PT-SECRET' }, paykeeper: { password: 'PK-SECRET' } }));
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain('PT-SECRET');
+    expect(text).not.toContain('PK-SECRET');
+    expect(JSON.parse(text).ui.port).toBe(40001);
+    expect(secretsPatch(secrets)).toMatchObject({ passteam: { token: 'PT-SECRET' }, paykeeper: { password: 'PK-SECRET' } });
+    // Secrets from environment variables are neither stored nor patched in.
+    expect(secretsPatch(secrets, ['passteam.token'])).not.toHaveProperty('passteam');
+  });
+
+  it('without a keyring: a new secret is refused (409, Russian reason, tray notified) and nothing is written', () => {
+    const { file, backing, store, onRefused } = setup(fakeSafeStorage('basic_text'));
+    let error: unknown;
+    try {
+      store.save(config({ passteam: { token: 'NEW' } }));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SecretsRefusedError);
+    expect((error as SecretsRefusedError).status).toBe(409);
+    expect((error as SecretsRefusedError).code).toBe('secrets_unprotected');
+    expect(onRefused).toHaveBeenCalledWith(NO_KEYRING_REASON);
+    expect(backing.save).not.toHaveBeenCalled();
+    expect(() => statSync(file)).toThrow();
+  });
+
+  it('without a keyring: non-secret changes save, and a secret the user keeps in the file by hand stays there', () => {
+    const { file, store, onRefused } = setup(fakeSafeStorage('basic_text'), { passteam: { token: 'HAND' } });
+    store.save(config({ ui: { port: 40002 }, passteam: { token: 'HAND' } }));
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    expect(saved.passteam.token).toBe('HAND');
+    expect(saved.ui.port).toBe(40002);
+    expect(onRefused).not.toHaveBeenCalled();
+  });
+
+  it('with a keyring: a plain-text secret from the file moves into safeStorage on the next save', () => {
+    const { file, secrets, store } = setup(fakeSafeStorage(), { passteam: { token: 'HAND' } });
+    store.save(config({ passteam: { token: 'HAND' } }));
+    expect(readFileSync(file, 'utf8')).not.toContain('HAND');
+    expect(secrets.get('passteam.token')).toBe('HAND');
+  });
+});
+
+describe('desktop JSON store (electron-store stand-in)', () => {
+  it('defaults when missing or corrupt; persists across instances; atomic write leaves no temp file', () => {
+    const dir = temp();
+    const file = join(dir, 'sub', 'desktop.json');
+    const a = new JsonStore(file);
+    expect(a.get('autostart')).toBe(false);
+    expect(a.get('hiddenStart')).toBe(true);
+    expect(a.get('windowBounds')).toBeUndefined();
+    a.set('autostart', true);
+    a.set('windowBounds', { x: 1, y: 2, width: 800, height: 600, maximized: false });
+    const b = new JsonStore(file);
+    expect(b.get('autostart')).toBe(true);
+    expect(b.get('windowBounds')).toEqual({ x: 1, y: 2, width: 800, height: 600, maximized: false });
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['desktop.json']);
+    if (process.platform !== 'win32') expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('a corrupt file yields the defaults; invalid values are rejected before writing', () => {
+    const dir = temp();
+    const file = join(dir, 'desktop.json');
+    nodeFs.writeFileSync(file, '{not json', { mode: 0o600 });
+    const store = new JsonStore(file);
+    expect(store.get('hiddenStart')).toBe(true);
+    expect(() => store.set('autostart', 'yes' as unknown as boolean)).toThrow();
+    expect(readFileSync(file, 'utf8')).toBe('{not json');
+  });
+
+  it('writes temp → fsync → rename, and removes the temp file when the write fails', () => {
+    const calls: string[] = [];
+    const fs = {
+      readFileSync: () => {
+        throw new Error('ENOENT');
+      },
+      writeFileSync: (p: string) => void calls.push(`write ${p}`),
+      mkdirSync: () => undefined,
+      renameSync: (from: string, to: string) => {
+        calls.push(`rename ${from} ${to}`);
+        throw new Error('disk full');
+      },
+      rmSync: (p: string) => void calls.push(`rm ${p}`),
+      fsyncFile: (p: string) => void calls.push(`fsync ${p}`),
+    };
+    const store = new JsonStore('/x/desktop.json', fs);
+    expect(() => store.set('autostart', true)).toThrow('disk full');
+    const tmp = `/x/desktop.json.tmp-${process.pid}`;
+    expect(calls).toEqual([`write ${tmp}`, `fsync ${tmp}`, `rename ${tmp} /x/desktop.json`, `rm ${tmp}`]);
+    expect(store.get('autostart')).toBe(false);
+  });
+});
