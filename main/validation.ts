@@ -36,6 +36,16 @@ export function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
     const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
     return [{ field: base, message: `ожидалось ${expected}, получено ${TYPE_NAMES[got ?? ''] ?? got}` }];
   }
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint')) {
+    const bound = String(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+    const inclusive = issue.inclusive !== false;
+    const word = issue.code === 'too_small' ? (inclusive ? 'не меньше' : 'больше') : inclusive ? 'не больше' : 'меньше';
+    return [{ field: base, message: `должно быть ${word} ${bound}` }];
+  }
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'string') {
+    const n = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+    return [{ field: base, message: issue.code === 'too_small' ? (n <= 1 ? 'не заполнено' : `не короче ${n} символов`) : `не длиннее ${n} символов` }];
+  }
   return [{ field: base, message: issue.message }];
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ConfigInput } from '../config/schema.ts';
 import { startFakePassteam } from './passteam/fake.ts';
-import { sandboxPassteamSeed } from './passteam/seed.ts';
+import { sandboxPassteamSeed, seedSandboxCards } from './passteam/seed.ts';
 import { startFakePayKeeper } from './paykeeper/fake.ts';
 import { SANDBOX_PK_USER, seedSandboxInvoices } from './paykeeper/seed.ts';
 import { startFakeDocpart } from './docpart/fake.ts';
@@ -37,6 +37,7 @@ export async function startSandbox(): Promise<Sandbox> {
     },
     services: ['passteam', 'paykeeper', 'docpart'],
     async seed(listenerUrl, listenerToken) {
+      await seedSandboxCards(listenerUrl, listenerToken);
       await seedSandboxInvoices(listenerUrl, listenerToken, paykeeper);
     },
     async stop() {

@@ -1,40 +1,70 @@
 import { useEffect } from 'react';
 import { Header } from './components/Header.tsx';
-import { JournalTable } from './components/JournalTable.tsx';
 import { SandboxBanner } from './components/SandboxBanner.tsx';
-import { StatusPanel } from './components/StatusPanel.tsx';
-import { useUi } from './store.ts';
+import { useRoute } from './hooks.ts';
+import { CardsPage } from './pages/CardsPage.tsx';
+import { DocpartPage } from './pages/DocpartPage.tsx';
+import { InvoicesPage } from './pages/InvoicesPage.tsx';
+import { JournalPage } from './pages/JournalPage.tsx';
+import { OverviewPage } from './pages/OverviewPage.tsx';
+import { SettingsPage } from './pages/SettingsPage.tsx';
+import { startHealthFeed } from './store.ts';
 
-const REFRESH_MS = 5000;
-const SEARCH_DEBOUNCE_MS = 300;
+export const PAGES = [
+  { key: 'overview', title: 'Обзор' },
+  { key: 'journal', title: 'Журнал' },
+  { key: 'cards', title: 'Карты' },
+  { key: 'invoices', title: 'Счета' },
+  { key: 'docpart', title: 'Заказы Docpart' },
+  { key: 'settings', title: 'Настройки' },
+] as const;
+
+function Nav({ current }: { current: string }) {
+  return (
+    <nav className="nav" aria-label="Разделы">
+      <ul>
+        {PAGES.map((p) => (
+          <li key={p.key}>
+            <a href={`#/${p.key}`} aria-current={current === p.key ? 'page' : undefined}>
+              {p.title}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
 
 export function App() {
-  const q = useUi((s) => s.q);
+  const [page, param] = useRoute();
+  const known = PAGES.find((p) => p.key === page);
 
+  useEffect(() => startHealthFeed(), []);
   useEffect(() => {
-    const { refreshHealth, refreshJournal } = useUi.getState();
-    void refreshHealth();
-    const timer = setInterval(() => {
-      // A hidden window (tray app minimised) has no reader; skip the work.
-      if (document.hidden) return;
-      void refreshHealth();
-      void refreshJournal();
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, []);
-
-  useEffect(() => {
-    const timer = setTimeout(() => void useUi.getState().refreshJournal(), q === '' ? 0 : SEARCH_DEBOUNCE_MS);
-    return () => clearTimeout(timer);
-  }, [q]);
+    document.title = known ? `${known.title} — Спутник` : 'Спутник';
+  }, [known]);
 
   return (
     <div className="app">
+      <a className="skip" href="#content" onClick={(e) => (e.preventDefault(), document.getElementById('content')?.focus())}>
+        К содержимому
+      </a>
       <Header />
+      <Nav current={known ? page : ''} />
       <SandboxBanner />
-      <main>
-        <StatusPanel />
-        <JournalTable />
+      <main id="content" tabIndex={-1}>
+        {page === 'overview' && <OverviewPage />}
+        {page === 'journal' && <JournalPage selected={param} />}
+        {page === 'cards' && <CardsPage selected={param} />}
+        {page === 'invoices' && <InvoicesPage selected={param} />}
+        {page === 'docpart' && <DocpartPage selected={param} />}
+        {page === 'settings' && <SettingsPage />}
+        {!known && (
+          <section className="panel">
+            <h2>Такой страницы нет</h2>
+            <a href="#/overview">Перейти к обзору</a>
+          </section>
+        )}
       </main>
     </div>
   );

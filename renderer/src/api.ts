@@ -1,5 +1,18 @@
 import type { Connection } from '../../preload/bridge.ts';
-import type { Health, JournalPage } from './types.ts';
+import type {
+  Card,
+  CardFull,
+  DocpartOrder,
+  DocpartOrderFull,
+  DocpartSyncView,
+  Health,
+  Invoice,
+  JournalEntryFull,
+  JournalPage,
+  ListenerInfo,
+  SettingsView,
+  TestResult,
+} from './types.ts';
 
 /**
  * The admin API client. In the desktop app preload hands over the admin origin and a per-run
@@ -9,11 +22,14 @@ import type { Health, JournalPage } from './types.ts';
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  /** The settings field a 422 is about (`paykeeper.baseUrl`). */
+  readonly field: string | undefined;
+  constructor(status: number, code: string, message: string, field?: string) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.field = field;
   }
 }
 
@@ -65,31 +81,146 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
 }
 
 function toApiError(status: number, data: unknown): ApiError {
-  const error = (data as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const error = (data as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)?.error;
   const code = typeof error?.code === 'string' ? error.code : `http_${status}`;
+  if (status === 404 && code === `http_404`) {
+    return new ApiError(status, code, 'Эта часть Спутника ещё недоступна: обновите службу');
+  }
   if (status === 401) {
     return new ApiError(status, code, 'Нет доступа: откройте Спутник по ссылке со входом, которую служба напечатала при запуске');
   }
   const message = typeof error?.message === 'string' ? error.message : `Ошибка ${status}`;
-  return new ApiError(status, code, message);
+  return new ApiError(status, code, message, typeof error?.field === 'string' ? error.field : undefined);
+}
+
+type Params = Record<string, string | number | boolean | null | undefined>;
+
+/** `path?a=1&b=2`, skipping empty values. */
+export function withQuery(path: string, params: Params): string {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    search.set(k, v === true ? '1' : String(v));
+  }
+  const qs = search.toString();
+  return qs ? `${path}?${qs}` : path;
 }
 
 export interface JournalQuery {
   q?: string;
+  system?: string;
+  direction?: string;
+  failed?: boolean;
+  from?: string;
+  to?: string;
   limit?: number;
   before?: string | null;
 }
 
-export function journalPath(query: JournalQuery): string {
-  const params = new URLSearchParams();
-  const q = query.q?.trim();
-  if (q) params.set('q', q);
-  params.set('limit', String(query.limit ?? 50));
-  if (query.before) params.set('before', query.before);
-  return `/api/journal?${params.toString()}`;
+function journalParams(query: JournalQuery): Params {
+  return {
+    q: query.q?.trim(),
+    system: query.system,
+    direction: query.direction,
+    failed: query.failed,
+    from: query.from,
+    to: query.to,
+  };
 }
+
+export function journalPath(query: JournalQuery): string {
+  return withQuery('/api/journal', { ...journalParams(query), limit: query.limit ?? 50, before: query.before });
+}
+
+export function journalExportPath(query: JournalQuery): string {
+  return withQuery('/api/journal/export', journalParams(query));
+}
+
+export function invoicesExportPath(from: string, to: string, format: 'xlsx' | 'csv'): string {
+  return withQuery('/api/invoices/export', { from, to, format });
+}
+
+/** Where an admin path lives: same origin in a browser, the preload's origin in the desktop app. */
+export function absoluteUrl(path: string): string {
+  const connection = desktopConnection();
+  return connection ? new URL(path, connection.baseUrl).toString() : path;
+}
+
+export function isDesktop(): boolean {
+  return desktopConnection() !== null;
+}
+
+/**
+ * A file download. The browser sends the session cookie with a plain link; the desktop app has
+ * only the Bearer token, so there the file is fetched and handed over as a blob.
+ */
+export async function downloadWithToken(path: string, fallbackName: string): Promise<void> {
+  const connection = desktopConnection();
+  if (!connection) {
+    window.location.assign(path);
+    return;
+  }
+  let response: Response;
+  try {
+    response = await fetch(absoluteUrl(path), { headers: { Authorization: `Bearer ${connection.token}` }, cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'network', 'Спутник не отвечает: служба остановлена или недоступна');
+  }
+  if (!response.ok) {
+    let data: unknown = null;
+    try {
+      data = await response.json();
+    } catch {
+      /* not JSON */
+    }
+    throw toApiError(response.status, data);
+  }
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  const name = star ? decodeURIComponent(star[1]) : plain ? plain[1] : fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export interface ListQuery {
+  q?: string;
+  state?: string;
+  from?: string;
+  to?: string;
+  offset?: number;
+  limit?: number;
+}
+
+const enc = encodeURIComponent;
 
 export const api = {
   health: (signal?: AbortSignal) => request<Health>('/api/health', { signal }),
+  listener: (signal?: AbortSignal) => request<ListenerInfo>('/api/listener', { signal }),
   journal: (query: JournalQuery, signal?: AbortSignal) => request<JournalPage>(journalPath(query), { signal }),
+  journalEntry: (id: number, signal?: AbortSignal) => request<JournalEntryFull>(`/api/journal/${id}`, { signal }),
+  retry: (entity: string) => request<{ ok: boolean; state?: string }>('/api/retry', { method: 'POST', body: { entity } }),
+  pause: (name: string) => request<Health>(`/api/connectors/${enc(name)}/pause`, { method: 'POST' }),
+  resume: (name: string) => request<Health>(`/api/connectors/${enc(name)}/resume`, { method: 'POST' }),
+  cards: (q: ListQuery, signal?: AbortSignal) =>
+    request<{ cards: Card[]; total: number }>(withQuery('/api/cards', { ...q }), { signal }),
+  card: (code: string, signal?: AbortSignal) => request<CardFull>(`/api/cards/${enc(code)}`, { signal }),
+  invoices: (q: ListQuery, signal?: AbortSignal) =>
+    request<{ invoices: Invoice[]; total: number }>(withQuery('/api/invoices', { ...q }), { signal }),
+  invoice: (orderId: string, signal?: AbortSignal) => request<Invoice>(`/api/invoices/${enc(orderId)}`, { signal }),
+  docpartOrders: (q: ListQuery, signal?: AbortSignal) =>
+    request<{ orders: DocpartOrder[]; total: number }>(withQuery('/api/docpart/orders', { ...q }), { signal }),
+  docpartOrder: (id: string, signal?: AbortSignal) => request<DocpartOrderFull>(`/api/docpart/orders/${enc(id)}`, { signal }),
+  docpartSync: (signal?: AbortSignal) => request<DocpartSyncView>('/api/docpart/sync', { signal }),
+  docpartSyncNow: () => request<DocpartSyncView>('/api/docpart/sync', { method: 'POST' }),
+  settings: (signal?: AbortSignal) => request<SettingsView>('/api/settings', { signal }),
+  saveSettings: (patch: Record<string, unknown>) => request<SettingsView>('/api/settings', { method: 'PUT', body: patch }),
+  testConnection: (connector: string, settings: Record<string, unknown>) =>
+    request<TestResult>('/api/settings/test', { method: 'POST', body: { connector, settings } }),
 };

@@ -83,3 +83,100 @@ export function errorText(error: unknown): string {
   if (typeof error === 'object' && 'message' in error && typeof error.message === 'string') return error.message;
   return JSON.stringify(error);
 }
+
+/** The four connector states as the overview shows them (the reason is printed beside). */
+const SHORT_STATE_LABELS: Readonly<Record<ConnectorState, string>> = {
+  disabled: 'выключен',
+  ok: 'работает',
+  failing: 'нет связи',
+  paused: 'приостановлен',
+};
+
+export function connectorStateLabel(state: string): string {
+  return (SHORT_STATE_LABELS as Record<string, string>)[state] ?? `неизвестно (${state})`;
+}
+
+/**
+ * Admin API times are the shop's local time `YYYY-MM-DDTHH:MM:SS` (no zone: JS reads that as
+ * local time) or ISO with a zone; both become a Date.
+ */
+export function parseTime(value: string | null | undefined): Date | null {
+  if (!value) return null;
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** `ДД.ММ.ГГГГ ЧЧ:ММ` in local time; '—' for nothing. */
+export function formatDateTime(value: string | null | undefined): string {
+  if (!value) return '—';
+  const at = parseTime(value);
+  if (!at) return value;
+  return `${pad(at.getDate())}.${pad(at.getMonth() + 1)}.${at.getFullYear()} ${pad(at.getHours())}:${pad(at.getMinutes())}`;
+}
+
+/** `ДД.ММ.ГГГГ` for date-only values (birthday, expiry). */
+export function formatDate(value: string | null | undefined): string {
+  if (!value) return '—';
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  return m ? `${m[3]}.${m[2]}.${m[1]}` : value;
+}
+
+const moneyFormat = new Intl.NumberFormat('ru-RU', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** `1 234,50 ₽` */
+export function formatMoney(amount: number | string | null | undefined): string {
+  if (amount === null || amount === undefined || amount === '') return '—';
+  const n = typeof amount === 'number' ? amount : Number(amount);
+  if (!Number.isFinite(n)) return String(amount);
+  return `${moneyFormat.format(n)}\u00a0₽`;
+}
+
+const countFormat = new Intl.NumberFormat('ru-RU');
+export function formatCount(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : countFormat.format(n);
+}
+
+export const CARD_STATES: ReadonlyArray<[string, string]> = [
+  ['queued', 'ждёт отправки'],
+  ['synced', 'отправлена'],
+  ['failed', 'ошибка'],
+];
+
+export const INVOICE_STATES: ReadonlyArray<[string, string]> = [
+  ['queued', 'в очереди'],
+  ['created', 'создан'],
+  ['sent', 'отправлен'],
+  ['paid', 'оплачен'],
+  ['expired', 'просрочен'],
+  ['revoked', 'отозван'],
+  ['failed', 'ошибка'],
+];
+
+const label = (list: ReadonlyArray<[string, string]>, key: string) => list.find(([k]) => k === key)?.[1] ?? key;
+export const cardStateLabel = (state: string) => label(CARD_STATES, state);
+export const invoiceStateLabel = (state: string) => label(INVOICE_STATES, state);
+
+export function docpartPaidLabel(paid: number): string {
+  return paid === 2 ? 'оплачен' : paid === 1 ? 'частично оплачен' : 'не оплачен';
+}
+
+export function yesNo(value: boolean | null | undefined): string {
+  return value === true ? 'да' : value === false ? 'нет' : '—';
+}
+
+/** `YYYY-MM-DD` of a local date (for <input type="date"> and the API's from/to). */
+export function isoDay(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** First and last day of the current month. */
+export function currentMonth(now: Date = new Date()): { from: string; to: string } {
+  return { from: isoDay(new Date(now.getFullYear(), now.getMonth(), 1)), to: isoDay(new Date(now.getFullYear(), now.getMonth() + 1, 0)) };
+}
+
+/** A journal entry counts as failed when nothing answered, the answer was 4xx/5xx, or it carries an error. */
+export function isFailedEntry(e: { status: number | null; error: unknown }): boolean {
+  return e.status === null || e.status >= 400 || (e.error !== null && e.error !== undefined && e.error !== '');
+}

@@ -1,91 +1,63 @@
 import { create } from 'zustand';
-import { api, ApiError } from './api.ts';
-import type { Health, JournalEntry } from './types.ts';
+import { api } from './api.ts';
+import { errorMessage } from './hooks.ts';
+import { subscribe, touches } from './live.ts';
+import type { Health, ListenerInfo } from './types.ts';
 
-export const PAGE_SIZE = 50;
-
+/** What every page shares: the health (header, banner, overview) and the 1C listener address. */
 interface UiState {
   health: Health | null;
   healthError: string | null;
-  entries: JournalEntry[];
-  next: string | null;
-  q: string;
-  journalError: string | null;
-  journalLoading: boolean;
-  setQuery(q: string): void;
+  listener: ListenerInfo | null;
+  listenerError: string | null;
   refreshHealth(): Promise<void>;
-  refreshJournal(): Promise<void>;
-  loadMore(): Promise<void>;
+  refreshListener(): Promise<void>;
+  setHealth(health: Health): void;
 }
 
-function message(e: unknown): string {
-  return e instanceof ApiError ? e.message : `Неожиданная ошибка: ${(e as Error).message}`;
-}
-
-// A slow response for an old query must not overwrite the rows of a newer one.
-let journalSeq = 0;
-
-export const useUi = create<UiState>()((set, get) => ({
+export const useUi = create<UiState>()((set) => ({
   health: null,
   healthError: null,
-  entries: [],
-  next: null,
-  q: '',
-  journalError: null,
-  journalLoading: false,
-
-  setQuery(q) {
-    set({ q });
-  },
+  listener: null,
+  listenerError: null,
 
   async refreshHealth() {
     try {
       set({ health: await api.health(), healthError: null });
     } catch (e) {
-      set({ healthError: message(e) });
+      set({ healthError: errorMessage(e) });
     }
   },
 
-  async refreshJournal() {
-    const seq = ++journalSeq;
-    const { q } = get();
-    set({ journalLoading: true });
+  async refreshListener() {
     try {
-      const page = await api.journal({ q, limit: PAGE_SIZE });
-      if (seq !== journalSeq) return;
-      set((state) => {
-        // Keep older pages the operator already loaded with "show more" across auto-refreshes.
-        const oldest = page.entries.at(-1)?.id;
-        const keepOlder = state.q === q && oldest !== undefined && state.entries.length > PAGE_SIZE;
-        const older = keepOlder ? state.entries.filter((e) => e.id < oldest) : [];
-        return {
-          entries: [...page.entries, ...older],
-          next: older.length > 0 ? state.next : page.next,
-          journalError: null,
-          journalLoading: false,
-        };
-      });
+      set({ listener: await api.listener(), listenerError: null });
     } catch (e) {
-      if (seq === journalSeq) set({ journalError: message(e), journalLoading: false });
+      set({ listenerError: errorMessage(e) });
     }
   },
 
-  async loadMore() {
-    const { next, q } = get();
-    if (next === null) return;
-    const seq = ++journalSeq;
-    set({ journalLoading: true });
-    try {
-      const page = await api.journal({ q, limit: PAGE_SIZE, before: next });
-      if (seq !== journalSeq) return;
-      set((state) => ({
-        entries: [...state.entries, ...page.entries],
-        next: page.next,
-        journalError: null,
-        journalLoading: false,
-      }));
-    } catch (e) {
-      if (seq === journalSeq) set({ journalError: message(e), journalLoading: false });
-    }
+  setHealth(health) {
+    set({ health, healthError: null });
   },
 }));
+
+function isHealth(v: unknown): v is Health {
+  return typeof v === 'object' && v !== null && 'connectors' in v && 'queue' in v;
+}
+
+let started = false;
+/** Health follows the event stream (or the poll tick); called once by App. */
+export function startHealthFeed(): () => void {
+  if (started) return () => {};
+  started = true;
+  void useUi.getState().refreshHealth();
+  const off = subscribe((e) => {
+    if (e.type === 'health' && isHealth(e.health)) useUi.getState().setHealth(e.health);
+    else if (touches(e, 'health') && !document.hidden) void useUi.getState().refreshHealth();
+  });
+  return () => {
+    started = false;
+    off();
+  };
+}

@@ -1,5 +1,6 @@
-/** Shapes of the admin API responses the UI reads (see the admin API contract). */
+/** Shapes of the admin API responses the UI reads (see docs/admin-api.md). */
 export type ConnectorState = 'disabled' | 'ok' | 'failing' | 'paused';
+export type ConnectorName = 'passteam' | 'paykeeper' | 'docpart';
 
 export interface ApiErrorBody {
   code: string;
@@ -22,6 +23,12 @@ export interface Health {
   store: { ok: boolean };
 }
 
+export interface ListenerInfo {
+  url: string;
+  port: number;
+  token: string;
+}
+
 export type Direction = 'in' | 'out';
 
 export interface JournalEntry {
@@ -33,11 +40,102 @@ export interface JournalEntry {
   url: string;
   status: number | null;
   durationMs: number | null;
-  entity: unknown;
+  entity: string | null;
+  jobId?: number | null;
   error: unknown;
+}
+
+export interface JournalEntryFull extends JournalEntry {
+  requestBody: string | null;
+  responseBody: string | null;
 }
 
 export interface JournalPage {
   entries: JournalEntry[];
   next: string | null;
+}
+
+export type CardState = 'queued' | 'synced' | 'failed';
+
+export interface Card {
+  code: string;
+  name: string | null;
+  phone: string | null;
+  email: string | null;
+  bonus: number | null;
+  state: CardState;
+  cardId: string | null;
+  cardUrl: string | null;
+  installed: boolean | null;
+  updatedAt: string | null;
+  lastError: ApiErrorBody | null;
+}
+
+export interface CardFull extends Card {
+  birthday?: string | null;
+  values?: Record<string, unknown> | null;
+  sent?: Record<string, unknown> | null;
+}
+
+export type InvoiceState = 'queued' | 'created' | 'sent' | 'paid' | 'expired' | 'revoked' | 'failed';
+
+export interface Invoice {
+  orderId: string;
+  state: InvoiceState;
+  invoiceId: string | null;
+  invoiceUrl: string | null;
+  amount: number | null;
+  email: string | null;
+  clientId: string | null;
+  phone: string | null;
+  serviceName: string | null;
+  expiry: string | null;
+  createdAt: string | null;
+  paidAt: string | null;
+  paymentId: string | null;
+  error: unknown;
+}
+
+export interface DocpartOrder {
+  orderId: number | string;
+  time: string | null;
+  userId: number | string | null;
+  status: string | number | null;
+  paid: 0 | 1 | 2 | number;
+  amount: number | null;
+  obtainCaption: string | null;
+  officeName: string | null;
+  itemsCount: number | null;
+  buyer: string | null;
+  changedAt: string | null;
+}
+
+export interface DocpartOrderFull extends DocpartOrder {
+  items?: Array<Record<string, unknown>>;
+  user?: Record<string, unknown> | null;
+}
+
+export interface DocpartSyncView {
+  running: boolean;
+  stage: 'items' | 'payments' | null;
+  counts: { orders: number; items: number; users: number; payments: number; saved: number } | null;
+  startedAt: string | null;
+  last: { orders: number; changed: number; payments: number; paymentsChanged: number; users: number; finishedAt: string } | null;
+  lastError: { code: string; message: string; at: string } | null;
+  nextAt: string | null;
+  stored: { orders: number; payments: number } | null;
+}
+
+export interface SettingsView {
+  config: Record<string, Record<string, unknown>>;
+  /** Which secrets are set, by dotted path (values never leave the service). */
+  secrets?: Record<string, boolean>;
+  fromEnv?: string[];
+  savedTo?: string | null;
+  restartRequired?: boolean;
+}
+
+export interface TestResult {
+  ok: boolean;
+  message: string;
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -16,7 +16,8 @@ const UI_URL_RE = /https?:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+/;
 const LISTENER_RE = /API для 1С:\s*(http:\/\/127\.0\.0\.1:\d+)/;
 const BANNER = 'Песочница — внешние сервисы поддельные';
 const PROBE = 'e2e-probe-card';
-const STATE_LABELS = ['выключен', 'работает', 'нет связи', 'приостановлен: проверьте настройки'];
+const STATE_LABELS = ['выключен', 'работает', 'нет связи', 'приостановлен'];
+const RESULTS = join(ROOT, 'test-results');
 
 let server: ChildProcess | undefined;
 let output = '';
@@ -79,6 +80,39 @@ function journalRows(p: Page) {
   return p.getByRole('table', { name: 'Журнал обменов' }).locator('tbody tr:has(td:nth-child(7))');
 }
 
+async function openPage(title: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: title, exact: true }).click();
+  await expect.poll(() => page.getByRole('heading', { level: 2, name: title, exact: true }).first().isVisible()).toBe(true);
+}
+
+async function shot(name: string): Promise<void> {
+  mkdirSync(RESULTS, { recursive: true });
+  await page.screenshot({ path: join(RESULTS, name), fullPage: true });
+}
+
+/** The admin API through the page's own session cookie. */
+function adminGet<T>(path: string): Promise<T> {
+  return page.evaluate(async (p) => {
+    const r = await fetch(p);
+    return (await r.json()) as T;
+  }, path);
+}
+
+let listener = { url: '', port: 0, token: '' };
+
+function putCard(code: string, phone: string, name: string) {
+  return fetch(`${listener.url}/v1/cards/${encodeURIComponent(code)}?wait=0`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${listener.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ holder: { name, phone, email: `${code.toLowerCase()}@example.ru` }, bonus: 150 }),
+  });
+}
+
+/** The page was never reloaded since this marker was set. */
+async function notReloaded(): Promise<boolean> {
+  return page.evaluate(() => (globalThis as unknown as { e2eMarker?: number }).e2eMarker === 42);
+}
+
 describe('UI in service mode (sandbox)', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
@@ -87,12 +121,15 @@ describe('UI in service mode (sandbox)', () => {
     await startServer();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      // Date inputs follow the browser's own locale (as in the desktop app on a Russian Windows).
+      env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
+      args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'ru-RU' });
+    page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU', acceptDownloads: true });
     page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
-      if (m.type() === 'error') pageProblems.push(`console: ${m.text()}`);
+      // The settings test provokes a 422 on purpose; the browser logs every 4xx fetch.
+      if (m.type() === 'error' && !/status of 422/.test(m.text())) pageProblems.push(`console: ${m.text()}`);
     });
   }, 60_000);
 
@@ -102,7 +139,7 @@ describe('UI in service mode (sandbox)', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
 
-  it('logs in by the printed link and shows the sandbox banner, status and the journal', async () => {
+  it('logs in by the printed link: overview with the sandbox banner, connectors, queue, listener address and token', async () => {
     expect((await fetch(`${listenerUrl}/v1/health`)).status).toBe(200);
     // A second, different exchange so the search below has something to filter out.
     expect((await fetch(`${listenerUrl}/v1/cards/${PROBE}`)).status).toBe(401);
@@ -110,56 +147,273 @@ describe('UI in service mode (sandbox)', () => {
     await page.goto(uiUrl);
     // The login link trades the token for a cookie and drops it from the address bar.
     expect(new URL(page.url()).search).toBe('');
+    await page.evaluate(() => ((globalThis as unknown as { e2eMarker?: number }).e2eMarker = 42));
 
     await expect.poll(() => page.getByText(BANNER, { exact: true }).isVisible(), { timeout: 10_000 }).toBe(true);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Спутник');
     await expect.poll(() => page.locator('.version').textContent()).toMatch(/^версия \d+\.\d+\.\d+/);
+    for (const title of ['Обзор', 'Журнал', 'Карты', 'Счета', 'Заказы Docpart', 'Настройки']) {
+      expect(await page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: title, exact: true }).count()).toBe(1);
+    }
 
     const status = page.getByRole('region', { name: 'Состояние' });
-    await expect.poll(() => status.getByText(listenerUrl).isVisible()).toBe(true);
     for (const name of ['Passteam', 'PayKeeper', 'Docpart']) {
-      const row = status.locator('li.connector', { hasText: name });
-      await expect.poll(() => row.locator('.connector-state').textContent()).toSatisfy((t) => STATE_LABELS.includes(String(t)));
+      const row = status.getByRole('listitem', { name });
+      await expect.poll(() => row.locator('.connector-state').textContent(), { timeout: 10_000 }).toSatisfy((t) => STATE_LABELS.includes(String(t)));
     }
+    await expect.poll(() => status.getByRole('button', { name: 'Приостановить отправку' }).count()).toBe(2);
     await expect.poll(() => status.locator('.queue-depth').textContent()).toMatch(/^\d+$/);
 
+    listener = await adminGet('/api/listener');
+    expect(listener.url).toBe(listenerUrl);
+    const conn = page.getByRole('region', { name: 'Подключение 1С' });
+    await expect.poll(() => conn.getByText(listenerUrl).isVisible()).toBe(true);
+    await conn.getByRole('button', { name: 'Показать' }).click();
+    await expect.poll(() => conn.locator('.listener-token').textContent()).toBe(listener.token);
+    expect(await conn.getByRole('button', { name: 'Копировать: токен для 1С' }).count()).toBe(1);
+    await shot('ui-overview.png');
+  });
+
+  it('pause and resume a connector from the overview', async () => {
+    const row = page.getByRole('region', { name: 'Состояние' }).getByRole('listitem', { name: 'Passteam' });
+    await row.getByRole('button', { name: 'Приостановить отправку' }).click();
+    await expect.poll(() => row.locator('.connector-state').textContent()).toBe('приостановлен');
+    await row.getByRole('button', { name: 'Возобновить' }).click();
+    await expect.poll(() => row.locator('.connector-state').textContent()).toBe('работает');
+  });
+
+  it('journal: rows newest first, search, filters, detail with bodies', async () => {
+    await openPage('Журнал');
     const healthRow = journalRows(page).filter({ hasText: '/v1/health' }).first();
     await expect.poll(() => healthRow.isVisible(), { timeout: 12_000 }).toBe(true);
     const cells = await healthRow.locator('td').allTextContents();
+    expect(cells[0]).toMatch(/^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}$/);
     expect(cells[1]).toBe('←');
     expect(cells[2]).toBe('1С');
     expect(cells[3]).toBe('GET');
     expect(cells[4]).toContain('/v1/health');
     expect(cells[5]).toBe('200');
     expect(cells[6]).toMatch(/^[\d\u00a0\u202f ]+(,\d)?$/);
-
     const probeRow = journalRows(page).filter({ hasText: PROBE }).first();
     await expect.poll(() => probeRow.locator('td:nth-child(6)').textContent()).toBe('401');
-  });
 
-  it('searching refetches the journal from the server and filters the rows', async () => {
     const search = page.getByRole('searchbox', { name: 'Поиск по журналу' });
-
-    const filtered = page.waitForResponse((r) => r.url().includes('/api/journal') && r.url().includes('q=health'));
+    const filtered = page.waitForResponse((r) => r.url().includes('/api/journal?') && r.url().includes('q=health'));
     await search.fill('health');
     await filtered;
     await expect.poll(async () => {
       const urls = await journalRows(page).locator('td:nth-child(5)').allTextContents();
       return urls.length > 0 && urls.every((u) => u.includes('health'));
     }).toBe(true);
-    expect(await journalRows(page).filter({ hasText: PROBE }).count()).toBe(0);
-
-    const none = page.waitForResponse((r) => r.url().includes('/api/journal') && r.url().includes('q=zzz-'));
     await search.fill('zzz-нет-такого-обмена');
-    await none;
-    await expect.poll(() => journalRows(page).count()).toBe(0);
     await expect.poll(() => page.getByText('Ничего не найдено').isVisible()).toBe(true);
-
     await search.fill('');
-    await expect.poll(() => journalRows(page).filter({ hasText: PROBE }).count()).toBe(1);
 
-    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-    await page.screenshot({ path: join(ROOT, 'test-results/ui.png'), fullPage: true });
+    // Direction filter: outgoing only (the sandbox's Docpart pull is outgoing).
+    const out = page.waitForResponse((r) => r.url().includes('/api/journal?') && r.url().includes('direction=out'));
+    await page.getByLabel('Направление').selectOption('out');
+    await out;
+    await expect.poll(async () => {
+      const arrows = await journalRows(page).locator('td:nth-child(2)').allTextContents();
+      return arrows.length > 0 && arrows.every((a) => a === '→');
+    }).toBe(true);
+    // The export link carries the same filters.
+    expect(await page.getByRole('link', { name: 'Выгрузить' }).getAttribute('href')).toContain('direction=out');
+    await page.getByLabel('Направление').selectOption('');
+
+    // Paging: the sandbox's Docpart pull alone writes more than one page.
+    await expect.poll(() => journalRows(page).count()).toBeGreaterThan(0);
+    const more = page.getByRole('button', { name: 'Показать ещё' });
+    if (await more.isVisible()) {
+      const before = await journalRows(page).count();
+      await more.click();
+      await expect.poll(() => journalRows(page).count()).toBeGreaterThan(before);
+    }
+
+    await journalRows(page).filter({ hasText: PROBE }).first().locator('td:nth-child(5) a').click();
+    const detail = page.getByRole('complementary');
+    await expect.poll(() => detail.getByRole('heading', { name: /^Запись журнала № \d+$/ }).isVisible()).toBe(true);
+    await expect.poll(() => detail.getByRole('heading', { name: 'Тело ответа' }).isVisible()).toBe(true);
+    await expect.poll(() => detail.locator('pre.body').first().textContent()).toMatch(/./);
+    await shot('ui-journal.png');
+    await detail.getByRole('button', { name: 'Закрыть' }).click();
+    await expect.poll(() => detail.count()).toBe(0);
+  });
+
+  it('a card saved by 1C through the listener shows up in Карты and in the journal without a reload', async () => {
+    await openPage('Карты');
+    await expect.poll(() => page.locator('.loading').count(), { timeout: 10_000 }).toBe(0);
+    const first = 'E2E-КАРТА-1';
+    expect((await putCard(first, '+79161112233', 'Смирнова Анна')).status).toBeLessThan(300);
+    const row = page.getByRole('table', { name: 'Карты' }).locator('tr', { hasText: first });
+    await expect.poll(() => row.isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => row.textContent()).toContain('Смирнова Анна');
+
+    // Search by phone, any spelling.
+    await page.getByRole('searchbox', { name: 'Поиск карт' }).fill('8 916 111-22-33');
+    await expect.poll(() => page.getByRole('table', { name: 'Карты' }).locator('tbody tr').count()).toBe(1);
+    await page.getByRole('searchbox', { name: 'Поиск карт' }).fill('');
+
+    await row.getByRole('link', { name: first }).click();
+    const detail = page.getByRole('complementary', { name: `Карта ${first}` });
+    await expect.poll(() => detail.locator('dd', { hasText: 'Смирнова Анна' }).isVisible()).toBe(true);
+    await expect.poll(() => detail.textContent(), { timeout: 10_000 }).toMatch(/отправлена|ждёт отправки/);
+    await shot('ui-cards.png');
+    await detail.getByRole('button', { name: 'Закрыть' }).click();
+
+    await openPage('Журнал');
+    await expect.poll(() => journalRows(page).count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    const second = 'E2E-КАРТА-2';
+    expect((await putCard(second, '+79161112244', 'Кузнецов Пётр')).status).toBeLessThan(300);
+    await expect
+      .poll(() => journalRows(page).filter({ hasText: `/v1/cards/${second}` }).count(), { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    expect(await notReloaded()).toBe(true);
+  });
+
+  it('settings: a validation error from the server is shown next to its field; the BSL snippet has this port and token', async () => {
+    await openPage('Настройки');
+    const docpart = page.locator('form', { has: page.getByRole('heading', { name: /^Docpart/ }) });
+    const every = docpart.getByLabel('Загружать каждые, секунд');
+    await expect.poll(() => every.inputValue(), { timeout: 10_000 }).toMatch(/^\d+$/);
+    const saved = await every.inputValue();
+    await every.fill('5');
+    const put = page.waitForResponse((r) => r.url().includes('/api/settings') && r.request().method() === 'PUT');
+    await docpart.getByRole('button', { name: 'Сохранить' }).click();
+    expect((await put).status()).toBe(422);
+    const fieldError = docpart.locator('.field:has(#set-docpart-everySeconds) .field-error');
+    await expect.poll(() => fieldError.textContent()).toMatch(/everySeconds|30/);
+    expect(await every.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)).toBe('set-docpart-everySeconds');
+    await every.fill(saved);
+    await docpart.getByRole('button', { name: 'Сохранить' }).click();
+    await expect.poll(() => docpart.getByText('Сохранено', { exact: false }).isVisible()).toBe(true);
+
+    const passteam = page.locator('form', { has: page.getByRole('heading', { name: /^Passteam/ }) });
+    await expect.poll(() => passteam.locator('#set-passteam-token-hint').textContent()).toMatch(/^задан/);
+
+    const bsl = page.getByLabel('Код для 1С');
+    await expect.poll(() => bsl.textContent()).toContain(`Новый HTTPСоединение("127.0.0.1", ${listener.port}, , , Новый ИнтернетПрокси(Ложь), 15);`);
+    expect(await bsl.textContent()).toContain(`Заголовки.Вставить("Authorization", "Bearer ${listener.token}");`);
+    await shot('ui-settings.png');
+  });
+
+  let paykeeperUrl = '';
+  const ORDER = 'E2E-СЧЁТ-1';
+
+  it('a failing PayKeeper turns the overview red with its reason', async () => {
+    await openPage('Настройки');
+    const pk = page.locator('form', { has: page.getByRole('heading', { name: /^PayKeeper/ }) });
+    const baseUrl = pk.getByLabel('Адрес личного кабинета');
+    await expect.poll(() => baseUrl.inputValue()).toMatch(/^http/);
+    paykeeperUrl = await baseUrl.inputValue();
+    await baseUrl.fill('http://127.0.0.1:9/');
+    await pk.getByRole('button', { name: 'Проверить соединение' }).click();
+    await expect.poll(() => pk.locator('.test-result').textContent(), { timeout: 15_000 }).toMatch(/^Соединения нет\. .+/);
+    await pk.getByRole('button', { name: 'Сохранить' }).click();
+    await expect.poll(() => pk.getByText('Сохранено').isVisible()).toBe(true);
+
+    const r = await fetch(`${listener.url}/v1/invoices?wait=0`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${listener.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ orderId: ORDER, amount: '1234.50', email: 'e2e@example.ru', clientId: 'Иванов Иван' }),
+    });
+    expect(r.status).toBeLessThan(300);
+
+    await openPage('Обзор');
+    const row = page.getByRole('region', { name: 'Состояние' }).getByRole('listitem', { name: 'PayKeeper' });
+    await expect.poll(() => row.locator('.connector-state').textContent(), { timeout: 20_000 }).toBe('нет связи');
+    await expect.poll(() => row.locator('.connector-error').textContent()).toMatch(/^Причина: .+/);
+    expect(await page.locator('section.panel-bad').count()).toBe(1);
+    expect(await notReloaded()).toBe(true);
+    await shot('ui-overview-failing.png');
+  });
+
+  it('retry from the journal delivers the invoice once PayKeeper is back', async () => {
+    await openPage('Настройки');
+    const pk = page.locator('form', { has: page.getByRole('heading', { name: /^PayKeeper/ }) });
+    await pk.getByLabel('Адрес личного кабинета').fill(paykeeperUrl);
+    await pk.getByRole('button', { name: 'Сохранить' }).click();
+    await expect.poll(() => pk.getByText('Сохранено').isVisible()).toBe(true);
+
+    await openPage('Журнал');
+    await page.getByLabel('Итог').selectOption('failed');
+    await page.getByRole('searchbox', { name: 'Поиск по журналу' }).fill(ORDER);
+    const failed = journalRows(page).filter({ hasText: '127.0.0.1:9' }).first();
+    await expect.poll(() => failed.isVisible(), { timeout: 10_000 }).toBe(true);
+    await failed.locator('td:nth-child(5) a').click();
+    const detail = page.getByRole('complementary');
+    await detail.getByRole('button', { name: 'Повторить' }).click();
+    await expect.poll(() => detail.getByRole('status').filter({ hasText: 'Отправлено повторно' }).isVisible()).toBe(true);
+
+    await expect
+      .poll(async () => (await adminGet<{ state: string }>(`/api/invoices/${encodeURIComponent(ORDER)}`)).state, { timeout: 20_000 })
+      .toMatch(/^(created|sent|paid)$/);
+    await openPage('Обзор');
+    const row = page.getByRole('region', { name: 'Состояние' }).getByRole('listitem', { name: 'PayKeeper' });
+    await expect.poll(() => row.locator('.connector-state').textContent(), { timeout: 20_000 }).toBe('работает');
+  });
+
+  it('invoices: list for the current month, detail, CSV export with a BOM that parses back', async () => {
+    await openPage('Счета');
+    const table = page.getByRole('table', { name: 'Счета' });
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
+    const rows = await table.locator('tbody tr').count();
+    await expect.poll(() => table.locator('tr', { hasText: ORDER }).textContent()).toContain('1\u00a0234,50\u00a0₽');
+    const states = await table.locator('.badge').allTextContents();
+    expect(states.every((s) => ['в очереди', 'создан', 'отправлен', 'оплачен', 'просрочен', 'отозван', 'ошибка'].includes(s))).toBe(true);
+
+    await table.locator('tr', { hasText: ORDER }).getByRole('link').click();
+    const detail = page.getByRole('complementary', { name: `Счёт по заказу ${ORDER}` });
+    await expect.poll(() => detail.getByText('Иванов Иван').isVisible()).toBe(true);
+    await shot('ui-invoices.png');
+
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Скачать CSV' }).click();
+    const download = await downloading;
+    const file = await download.path();
+    const bytes = readFileSync(file);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = bytes.subarray(3).toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+    expect(lines[0]).toContain(';');
+    expect(lines.length - 1).toBeGreaterThanOrEqual(rows);
+    expect(lines.some((l) => l.includes(ORDER))).toBe(true);
+    expect(await page.getByRole('link', { name: 'Скачать XLSX' }).getAttribute('href')).toMatch(/\/api\/invoices\/export\?from=\d{4}-\d{2}-01&to=\d{4}-\d{2}-\d{2}&format=xlsx$/);
+  });
+
+  it('Docpart orders: 300 pulled at start, paging, detail with lines, sync now with progress', async () => {
+    await openPage('Заказы Docpart');
+    const table = page.getByRole('table', { name: 'Заказы Docpart' });
+    await expect.poll(() => page.locator('.pager').textContent(), { timeout: 20_000 }).toMatch(/Показано 50 из 300/);
+    await page.getByRole('button', { name: 'Показать ещё' }).click();
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(100);
+
+    await table.locator('tbody tr').first().getByRole('link').click();
+    const detail = page.getByRole('complementary');
+    await expect.poll(() => detail.getByRole('heading', { name: /^Строки \(\d+\)$/ }).isVisible()).toBe(true);
+
+    const sync = page.getByRole('region', { name: 'Загрузка из Docpart' });
+    await expect.poll(() => sync.locator('.sync-last').textContent()).toMatch(/^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}: заказов 300/);
+    const before = await sync.locator('.sync-last').textContent();
+    await sync.getByRole('button', { name: 'Синхронизировать сейчас' }).click();
+    await expect.poll(() => sync.locator('.sync-last').textContent(), { timeout: 20_000 }).not.toBe(before);
+    await shot('ui-docpart.png');
+  });
+
+  it('every page is readable Russian with no leaked English state names and no page errors', async () => {
+    for (const title of ['Обзор', 'Журнал', 'Карты', 'Счета', 'Заказы Docpart', 'Настройки']) {
+      await openPage(title);
+      await expect.poll(() => page.locator('.loading').count(), { timeout: 10_000 }).toBe(0);
+      const text = (await page.locator('main').innerText()).replace(/https?:\/\/\S+|\/v1\/\S+|\/api\/\S+/g, '');
+      expect(text).not.toMatch(/\b(queued|synced|failed|disabled|paused|failing|undefined|null|NaN)\b/);
+      // The browser's date picker follows the OS locale (mm/dd/yyyy on an English system): dates are typed ДД.ММ.ГГГГ.
+      expect(await page.locator('main input[type="date"]').count()).toBe(0);
+    }
+    await openPage('Счета');
+    const from = page.getByLabel('С', { exact: true });
+    expect(await from.getAttribute('placeholder')).toBe('ДД.ММ.ГГГГ');
+    expect(await from.inputValue()).toMatch(/^01\.\d\d\.\d{4}$/);
+    expect(await notReloaded()).toBe(true);
     // A CSP violation or a render crash shows up here even when the page still looks right.
     expect(pageProblems).toEqual([]);
   });

@@ -49,3 +49,22 @@ export function sandboxPassteamSeed(): Required<Pick<FakePassteamOptions, 'templ
     ],
   };
 }
+
+/**
+ * The same three clients as 1C would send them, through Sputnik's API: each card is saved with the
+ * cardId the fake Passteam already has (the way an earlier integration's cards are adopted), so the
+ * window shows synced cards at once. Skipped when the data folder already has them.
+ */
+export async function seedSandboxCards(listenerUrl: string, token: string): Promise<void> {
+  const api = (path: string, init: RequestInit = {}) => fetch(new URL(path, listenerUrl), { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+  const { seedCards } = sandboxPassteamSeed();
+  for (const [i, c] of seedCards.entries()) {
+    const code = `200000000000${i + 1}`;
+    if ((await api(`/v1/cards/${code}`)).status === 200) continue;
+    const v = c.values;
+    await api(`/v1/cards/${code}?wait=5`, {
+      method: 'PUT',
+      body: JSON.stringify({ cardId: c.cardId, holder: { name: v.CLIENT_NAME, birthday: v.BIRTHDAY, phone: v.PHONE, email: v.EMAIL }, bonus: v.BONUS, values: { DISCOUNT: v.DISCOUNT } }),
+    });
+  }
+}

@@ -1,0 +1,168 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError } from './api.ts';
+import { subscribe, touches, type LiveEvent } from './live.ts';
+
+export const PAGE_SIZE = 50;
+
+export function errorMessage(e: unknown): string {
+  return e instanceof ApiError ? e.message : `Неожиданная ошибка: ${(e as Error)?.message ?? String(e)}`;
+}
+
+/** Hash routing: `#/cards/200001` → ['cards', '200001']. */
+export function useRoute(): [string, string | null] {
+  const read = (): [string, string | null] => {
+    const parts = window.location.hash.replace(/^#\/?/, '').split('/');
+    const page = parts[0] || 'overview';
+    const rest = parts.slice(1).join('/');
+    return [page, rest ? decodeURIComponent(rest) : null];
+  };
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onHash = () => setRoute(read());
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+  return route;
+}
+
+export function go(page: string, param?: string | null): void {
+  window.location.hash = param ? `#/${page}/${encodeURIComponent(param)}` : `#/${page}`;
+}
+
+export function useDebounced<T>(value: T, ms = 300): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+export function useLive(handler: (e: LiveEvent) => void): void {
+  const ref = useRef(handler);
+  ref.current = handler;
+  useEffect(() => subscribe((e) => ref.current(e)), []);
+}
+
+export interface Loaded<T> {
+  data: T | null;
+  error: string | null;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** One resource: loads on mount and when `key` changes; `reload` refetches keeping the old data shown. */
+export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, key: string, liveKind?: Parameters<typeof touches>[1]): Loaded<T> {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  const ctl = useRef<AbortController | null>(null);
+
+  const run = useCallback((quiet: boolean) => {
+    ctl.current?.abort();
+    const c = new AbortController();
+    ctl.current = c;
+    if (!quiet) setLoading(true);
+    loadRef.current(c.signal).then(
+      (d) => {
+        if (c.signal.aborted) return;
+        setData(d);
+        setError(null);
+        setLoading(false);
+      },
+      (e: unknown) => {
+        if (c.signal.aborted || (e as Error).name === 'AbortError') return;
+        // A background refresh that fails keeps the rows on screen but says so.
+        setError(errorMessage(e));
+        setLoading(false);
+      },
+    );
+  }, []);
+
+  useEffect(() => {
+    setData(null);
+    run(false);
+    return () => ctl.current?.abort();
+  }, [key, run]);
+
+  useLive((e) => {
+    if (liveKind && touches(e, liveKind) && !document.hidden) run(true);
+  });
+
+  return { data, error, loading, reload: useCallback(() => run(false), [run]) };
+}
+
+export interface PagedList<T> {
+  items: T[];
+  total: number;
+  loading: boolean;
+  error: string | null;
+  loadMore: () => void;
+  reload: () => void;
+}
+
+/**
+ * An offset-paged list («Показать ещё»). Live updates refetch everything loaded so far in one
+ * request, so pages the operator opened stay open.
+ */
+export function usePagedList<T>(
+  fetchPage: (offset: number, limit: number, signal: AbortSignal) => Promise<{ items: T[]; total: number }>,
+  key: string,
+  liveKind: 'cards' | 'invoices' | 'docpart',
+): PagedList<T> {
+  const [items, setItems] = useState<T[]>([]);
+  const [total, setTotal] = useState(0);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const fetchRef = useRef(fetchPage);
+  fetchRef.current = fetchPage;
+  const countRef = useRef(0);
+  const ctl = useRef<AbortController | null>(null);
+
+  const load = useCallback((offset: number, limit: number, replace: boolean, quiet = false) => {
+    ctl.current?.abort();
+    const c = new AbortController();
+    ctl.current = c;
+    if (!quiet) setLoading(true);
+    fetchRef.current(offset, limit, c.signal).then(
+      (page) => {
+        if (c.signal.aborted) return;
+        setItems((old) => {
+          const next = replace ? page.items : [...old, ...page.items];
+          countRef.current = next.length;
+          return next;
+        });
+        setTotal(page.total);
+        setError(null);
+        setLoading(false);
+      },
+      (e: unknown) => {
+        if (c.signal.aborted || (e as Error).name === 'AbortError') return;
+        setError(errorMessage(e));
+        setLoading(false);
+      },
+    );
+  }, []);
+
+  useEffect(() => {
+    setItems([]);
+    countRef.current = 0;
+    load(0, PAGE_SIZE, true);
+    return () => ctl.current?.abort();
+  }, [key, load]);
+
+  useLive((e) => {
+    if (touches(e, liveKind) && !document.hidden) load(0, Math.min(Math.max(PAGE_SIZE, countRef.current), 500), true, true);
+  });
+
+  return {
+    items,
+    total,
+    loading,
+    error,
+    loadMore: useCallback(() => load(countRef.current, PAGE_SIZE, false), [load]),
+    reload: useCallback(() => load(0, Math.max(PAGE_SIZE, countRef.current), true), [load]),
+  };
+}

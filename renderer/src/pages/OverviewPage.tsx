@@ -1,0 +1,137 @@
+import { useEffect, useState } from 'react';
+import { api } from '../api.ts';
+import { CopyButton, ErrorBox, Loading } from '../components/ui.tsx';
+import { connectorName, connectorStateLabel, formatAge, formatDateTime } from '../format.ts';
+import { errorMessage } from '../hooks.ts';
+import { useUi } from '../store.ts';
+import type { ConnectorHealth } from '../types.ts';
+
+/** Only the queued connectors can be paused; Docpart is pulled on a schedule. */
+const PAUSABLE = new Set(['passteam', 'paykeeper']);
+
+function ConnectorCard({ name, health }: { name: string; health: ConnectorHealth }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const bad = health.state === 'failing' || health.state === 'paused';
+  const act = async (pause: boolean) => {
+    setBusy(true);
+    setError(null);
+    try {
+      useUi.getState().setHealth(await (pause ? api.pause(name) : api.resume(name)));
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <li className={`connector state-${health.state}`} aria-label={connectorName(name)}>
+      <div className="connector-line">
+        <span className="connector-name">{connectorName(name)}</span>
+        <span className="connector-state">{connectorStateLabel(health.state)}</span>
+        {health.since && <span className="muted connector-since">с {formatDateTime(health.since)}</span>}
+      </div>
+      {health.lastError && (bad || health.state === 'disabled') && (
+        <div className="connector-error">
+          Причина: {health.lastError.message}
+        </div>
+      )}
+      {health.lastError && health.state === 'ok' && (
+        <div className="muted small">Последняя ошибка: {health.lastError.message}</div>
+      )}
+      {PAUSABLE.has(name) && health.state !== 'disabled' && (
+        <div className="connector-actions">
+          {health.state === 'paused' ? (
+            <button type="button" disabled={busy} onClick={() => void act(false)}>
+              Возобновить
+            </button>
+          ) : (
+            <button type="button" disabled={busy} onClick={() => void act(true)}>
+              Приостановить отправку
+            </button>
+          )}
+        </div>
+      )}
+      {error && <div className="error">{error}</div>}
+    </li>
+  );
+}
+
+function ListenerBox() {
+  const listener = useUi((s) => s.listener);
+  const error = useUi((s) => s.listenerError);
+  const exposed = useUi((s) => s.health?.listener.exposed);
+  const [shown, setShown] = useState(false);
+  useEffect(() => void useUi.getState().refreshListener(), []);
+  if (error) return <ErrorBox message={error} onRetry={() => void useUi.getState().refreshListener()} />;
+  if (!listener) return <Loading />;
+  return (
+    <dl className="status-grid">
+      <dt>Адрес для 1С</dt>
+      <dd>
+        <code className="listener-url">{listener.url}</code> <CopyButton text={listener.url} what="адрес для 1С" />{' '}
+        {exposed !== undefined && (
+          <span className="muted">{exposed ? '(открыт для других компьютеров сети)' : '(только этот компьютер)'}</span>
+        )}
+      </dd>
+      <dt>Токен для 1С</dt>
+      <dd>
+        <code className="listener-token">{shown ? listener.token : '•'.repeat(Math.min(24, listener.token.length))}</code>{' '}
+        <button type="button" onClick={() => setShown(!shown)} aria-pressed={shown}>
+          {shown ? 'Скрыть' : 'Показать'}
+        </button>{' '}
+        <CopyButton text={listener.token} what="токен для 1С" />
+      </dd>
+    </dl>
+  );
+}
+
+export function OverviewPage() {
+  const health = useUi((s) => s.health);
+  const error = useUi((s) => s.healthError);
+  const anyBad = health && Object.values(health.connectors ?? {}).some((c) => c.state === 'failing' || c.state === 'paused');
+  return (
+    <>
+      <h2 className="page-title">Обзор</h2>
+      <section className={`panel ${anyBad ? 'panel-bad' : ''}`} aria-labelledby="status-title">
+        <h2 id="status-title">Состояние</h2>
+        {error && <ErrorBox message={error} onRetry={() => void useUi.getState().refreshHealth()} />}
+        {!health && !error && <Loading />}
+        {health && (
+          <>
+            {anyBad && (
+              <div className="alert-bad" role="alert">
+                Есть проблема со связью: данные копятся в очереди и уйдут, когда связь вернётся.
+              </div>
+            )}
+            <ul className="connectors">
+              {Object.entries(health.connectors ?? {}).map(([name, c]) => (
+                <ConnectorCard key={name} name={name} health={c} />
+              ))}
+            </ul>
+            <dl className="status-grid">
+              <dt>Очередь</dt>
+              <dd>
+                <span className="queue-depth">{health.queue.depth}</span>
+                {health.queue.depth > 0 ? (
+                  <span className="muted"> · самое старое ждёт {formatAge(health.queue.oldestAgeSeconds)}</span>
+                ) : (
+                  <span className="muted"> · всё отправлено</span>
+                )}
+              </dd>
+              <dt>База данных</dt>
+              <dd className={health.store.ok ? '' : 'error'}>{health.store.ok ? 'в порядке' : 'недоступна'}</dd>
+            </dl>
+          </>
+        )}
+      </section>
+      <section className="panel" aria-labelledby="listener-title">
+        <h2 id="listener-title">Подключение 1С</h2>
+        <ListenerBox />
+        <p className="muted small">
+          Готовый код для 1С — в разделе <a href="#/settings">Настройки</a>.
+        </p>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,397 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError } from '../api.ts';
+import { CopyButton, ErrorBox, Loading } from '../components/ui.tsx';
+import { errorMessage, useResource } from '../hooks.ts';
+import { useUi } from '../store.ts';
+import type { SettingsView, TestResult } from '../types.ts';
+
+type Kind = 'bool' | 'text' | 'url' | 'number' | 'secret';
+interface FieldDef {
+  key: string;
+  label: string;
+  kind: Kind;
+  hint?: string;
+  min?: number;
+  max?: number;
+}
+interface SectionDef {
+  name: string;
+  title: string;
+  testable: boolean;
+  fields: FieldDef[];
+}
+
+const SECTIONS: SectionDef[] = [
+  {
+    name: 'passteam',
+    title: 'Passteam (электронные карты)',
+    testable: true,
+    fields: [
+      { key: 'enabled', label: 'Включён', kind: 'bool' },
+      { key: 'baseUrl', label: 'Адрес API', kind: 'url', hint: 'обычно https://getpass.passteam.ru' },
+      { key: 'token', label: 'Токен', kind: 'secret' },
+      { key: 'templateId', label: 'Шаблон карты (templateId)', kind: 'text', hint: 'id шаблона выдаёт менеджер Passteam' },
+      { key: 'concurrency', label: 'Одновременных запросов', kind: 'number', min: 1, max: 32 },
+    ],
+  },
+  {
+    name: 'paykeeper',
+    title: 'PayKeeper (счета на оплату)',
+    testable: true,
+    fields: [
+      { key: 'enabled', label: 'Включён', kind: 'bool' },
+      { key: 'baseUrl', label: 'Адрес личного кабинета', kind: 'url', hint: 'вида https://магазин.server.paykeeper.ru' },
+      { key: 'user', label: 'Логин', kind: 'text' },
+      { key: 'password', label: 'Пароль', kind: 'secret' },
+      { key: 'concurrency', label: 'Одновременных запросов', kind: 'number', min: 1, max: 32 },
+    ],
+  },
+  {
+    name: 'docpart',
+    title: 'Docpart (заказы интернет-магазина)',
+    testable: true,
+    fields: [
+      { key: 'enabled', label: 'Включён', kind: 'bool' },
+      { key: 'baseUrl', label: 'Адрес сайта', kind: 'url' },
+      { key: 'path', label: 'Путь к агенту 1С', kind: 'text', hint: 'по умолчанию /api/agent_1c/execute.php' },
+      { key: 'techKey', label: 'Технический ключ', kind: 'secret' },
+      { key: 'basicAuth.user', label: 'Пользователь Basic-авторизации', kind: 'text', hint: 'если сайт закрыт паролем' },
+      { key: 'basicAuth.password', label: 'Пароль Basic-авторизации', kind: 'secret' },
+      { key: 'everySeconds', label: 'Загружать каждые, секунд', kind: 'number', min: 30, max: 86400 },
+      { key: 'lookbackDays', label: 'Глубина загрузки, дней', kind: 'number', min: 1, max: 365 },
+    ],
+  },
+  {
+    name: 'listener',
+    title: 'API для 1С',
+    testable: false,
+    fields: [{ key: 'port', label: 'Порт', kind: 'number', min: 0, max: 65535, hint: 'меняется после перезапуска Спутника' }],
+  },
+  {
+    name: 'ui',
+    title: 'Окно Спутника',
+    testable: false,
+    fields: [{ key: 'port', label: 'Порт', kind: 'number', min: 0, max: 65535, hint: 'меняется после перезапуска Спутника' }],
+  },
+];
+
+type Values = Record<string, string | boolean>;
+
+function getPath(obj: unknown, path: string): unknown {
+  let node = obj;
+  for (const k of path.split('.')) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined;
+  return node;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = obj;
+  for (const k of parts.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
+  node[parts[parts.length - 1]] = value;
+}
+
+/** Secrets are write-only: the view says only whether one is set (`secrets` map or `{set: true}`). */
+function secretIsSet(view: SettingsView, path: string): boolean {
+  if (view.secrets && path in view.secrets) return view.secrets[path] === true;
+  const v = getPath(view.config, path);
+  return (typeof v === 'object' && v !== null && (v as { set?: unknown }).set === true) || (typeof v === 'string' && v !== '');
+}
+
+function initialValues(section: SectionDef, view: SettingsView): Values {
+  const out: Values = {};
+  for (const f of section.fields) {
+    const v = getPath(view.config, `${section.name}.${f.key}`);
+    if (f.kind === 'bool') out[f.key] = v === true;
+    else if (f.kind === 'secret') out[f.key] = '';
+    else out[f.key] = v === undefined || v === null ? '' : String(v);
+  }
+  return out;
+}
+
+/** The section's patch: blanks stay out (the saved value is kept), a secret only when typed. */
+function toPatch(section: SectionDef, values: Values): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of section.fields) {
+    const v = values[f.key];
+    if (f.kind === 'bool') setPath(out, f.key, v === true);
+    else if (typeof v === 'string' && v.trim() !== '') setPath(out, f.key, f.kind === 'number' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v.trim()) : f.kind === 'secret' ? v : v.trim());
+  }
+  return out;
+}
+
+/** A quick check before the round trip; the server's 422 stays the source of truth. */
+function localCheck(section: SectionDef, values: Values): { field: string; message: string } | null {
+  for (const f of section.fields) {
+    const v = values[f.key];
+    if (typeof v !== 'string' || v.trim() === '') continue;
+    if (f.kind === 'number') {
+      const n = Number(v.trim());
+      // Ranges are the server's to judge (its 422 names the field); only a non-number is caught here.
+      if (!Number.isInteger(n)) return { field: f.key, message: 'нужно целое число' };
+    }
+    if (f.kind === 'url' && !/^https?:\/\/[^\s/]+/i.test(v.trim())) return { field: f.key, message: 'нужен адрес вида https://host или http://127.0.0.1:порт' };
+  }
+  return null;
+}
+
+function SectionForm({ section, view, onSaved }: { section: SectionDef; view: SettingsView; onSaved: (v: SettingsView) => void }) {
+  const [values, setValues] = useState<Values>(() => initialValues(section, view));
+  const [fieldError, setFieldError] = useState<{ field: string; message: string } | null>(null);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [test, setTest] = useState<{ busy: boolean; result: TestResult | null }>({ busy: false, result: null });
+  const id = (key: string) => `set-${section.name}-${key.replace('.', '-')}`;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setFieldError(null);
+    setFormError(null);
+    setSaved(null);
+    const local = localCheck(section, values);
+    if (local) {
+      setFieldError(local);
+      document.getElementById(id(local.field))?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      const next = await api.saveSettings({ [section.name]: toPatch(section, values) });
+      onSaved(next);
+      setValues(initialValues(section, next));
+      setSaved(next.restartRequired ? 'Сохранено. Изменение вступит в силу после перезапуска Спутника.' : 'Сохранено');
+      void useUi.getState().refreshHealth();
+    } catch (err) {
+      const prefix = `${section.name}.`;
+      if (err instanceof ApiError && err.field?.startsWith(prefix) && section.fields.some((f) => f.key === err.field!.slice(prefix.length))) {
+        const key = err.field.slice(prefix.length);
+        setFieldError({ field: key, message: err.message });
+        document.getElementById(id(key))?.focus();
+      } else setFormError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const runTest = async () => {
+    setTest({ busy: true, result: null });
+    try {
+      setTest({ busy: false, result: await api.testConnection(section.name, toPatch(section, values)) });
+    } catch (err) {
+      setTest({ busy: false, result: { ok: false, message: errorMessage(err) } });
+    }
+  };
+
+  const set = (key: string, v: string | boolean) => {
+    setValues({ ...values, [key]: v });
+    if (fieldError?.field === key) setFieldError(null);
+    setSaved(null);
+  };
+
+  return (
+    <form className="panel settings-form" aria-labelledby={`${id('title')}`} onSubmit={(e) => void submit(e)} noValidate>
+      <h3 id={id('title')}>{section.title}</h3>
+      {section.fields.map((f) => {
+        const err = fieldError?.field === f.key ? fieldError.message : null;
+        const fromEnv = view.fromEnv?.includes(`${section.name}.${f.key}`);
+        const describedBy = [err ? `${id(f.key)}-err` : '', f.hint || f.kind === 'secret' ? `${id(f.key)}-hint` : ''].filter(Boolean).join(' ') || undefined;
+        if (f.kind === 'bool') {
+          return (
+            <div key={f.key} className="field field-check">
+              <label htmlFor={id(f.key)}>
+                <input id={id(f.key)} type="checkbox" checked={values[f.key] === true} onChange={(e) => set(f.key, e.target.checked)} aria-describedby={describedBy} /> {f.label}
+              </label>
+              {err && (
+                <div id={`${id(f.key)}-err`} className="field-error" role="alert">
+                  {err}
+                </div>
+              )}
+            </div>
+          );
+        }
+        const isSet = f.kind === 'secret' && secretIsSet(view, `${section.name}.${f.key}`);
+        return (
+          <div key={f.key} className={`field ${err ? 'field-invalid' : ''}`}>
+            <label htmlFor={id(f.key)}>{f.label}</label>
+            <input
+              id={id(f.key)}
+              name={`${section.name}.${f.key}`}
+              type={f.kind === 'secret' ? 'password' : f.kind === 'number' ? 'number' : f.kind === 'url' ? 'url' : 'text'}
+              inputMode={f.kind === 'number' ? 'numeric' : undefined}
+              min={f.min}
+              max={f.max}
+              autoComplete={f.kind === 'secret' ? 'new-password' : 'off'}
+              spellCheck={false}
+              value={String(values[f.key] ?? '')}
+              placeholder={f.kind === 'secret' ? (isSet ? 'задан; введите новый, чтобы заменить' : 'не задан') : undefined}
+              onChange={(e) => set(f.key, e.target.value)}
+              aria-invalid={err ? true : undefined}
+              aria-describedby={describedBy}
+            />
+            {(f.hint || f.kind === 'secret') && (
+              <div id={`${id(f.key)}-hint`} className="field-hint muted">
+                {f.kind === 'secret' ? (isSet ? 'задан' : 'не задан') + (fromEnv ? ' (из переменной окружения)' : '') : f.hint}
+              </div>
+            )}
+            {err && (
+              <div id={`${id(f.key)}-err`} className="field-error" role="alert">
+                {err}
+              </div>
+            )}
+          </div>
+        );
+      })}
+      <div className="form-actions">
+        <button type="submit" className="primary" disabled={busy}>
+          Сохранить
+        </button>
+        {section.testable && (
+          <button type="button" disabled={test.busy} onClick={() => void runTest()}>
+            {test.busy ? 'Проверяем…' : 'Проверить соединение'}
+          </button>
+        )}
+        {saved && (
+          <span className="ok-text" role="status">
+            {saved}
+          </span>
+        )}
+      </div>
+      {formError && <div className="error" role="alert">{formError}</div>}
+      {test.result && (
+        <div className={`test-result ${test.result.ok ? 'test-ok' : 'test-bad'}`} role="status">
+          <strong>{test.result.ok ? 'Соединение есть.' : 'Соединения нет.'}</strong> <span className="test-message">{test.result.message}</span>
+        </div>
+      )}
+    </form>
+  );
+}
+
+export function bslSnippet(host: string, port: number, token: string): string {
+  return [
+    '// Спутник: вызов API для 1С с этого компьютера',
+    `Соединение = Новый HTTPСоединение("${host}", ${port}, , , Новый ИнтернетПрокси(Ложь), 15);`,
+    'Заголовки = Новый Соответствие;',
+    `Заголовки.Вставить("Authorization", "Bearer ${token}");`,
+    'Заголовки.Вставить("Content-Type", "application/json; charset=utf-8");',
+    'Запрос = Новый HTTPЗапрос("/v1/health", Заголовки);',
+    'Ответ = Соединение.Получить(Запрос);',
+    'Если Ответ.КодСостояния <> 200 Тогда',
+    '\tВызватьИсключение "Спутник не ответил: " + Ответ.КодСостояния + " " + Ответ.ПолучитьТелоКакСтроку();',
+    'КонецЕсли;',
+  ].join('\n');
+}
+
+function ListenerBlock() {
+  const listener = useUi((s) => s.listener);
+  const error = useUi((s) => s.listenerError);
+  useEffect(() => void useUi.getState().refreshListener(), []);
+  if (error) return <ErrorBox message={error} onRetry={() => void useUi.getState().refreshListener()} />;
+  if (!listener) return <Loading />;
+  let host = '127.0.0.1';
+  try {
+    const h = new URL(listener.url).hostname;
+    if (h && h !== '0.0.0.0' && h !== '[::]') host = h;
+  } catch {
+    /* keep loopback */
+  }
+  const code = bslSnippet(host, listener.port, listener.token);
+  return (
+    <section className="panel" aria-labelledby="bsl-title">
+      <h3 id="bsl-title">Подключение 1С</h3>
+      <dl className="status-grid">
+        <dt>Адрес</dt>
+        <dd>
+          <code>{listener.url}</code> <CopyButton text={listener.url} what="адрес для 1С" />
+        </dd>
+        <dt>Порт</dt>
+        <dd>
+          <code>{listener.port}</code>
+        </dd>
+        <dt>Токен</dt>
+        <dd>
+          <code className="listener-token">{listener.token}</code> <CopyButton text={listener.token} what="токен для 1С" />
+        </dd>
+      </dl>
+      <h4>Готовый код для 1С (встроенный язык)</h4>
+      <pre className="body bsl" aria-label="Код для 1С">
+        {code}
+      </pre>
+      <CopyButton text={code} label="Копировать код" />
+    </section>
+  );
+}
+
+function DesktopBlock() {
+  const bridge = window.sputnik;
+  const [autostart, setAutostart] = useState<boolean | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    bridge?.getAutostart().then(setAutostart, (e: unknown) => setError(errorMessage(e)));
+  }, [bridge]);
+  if (!bridge) return null;
+  return (
+    <section className="panel" aria-labelledby="desktop-title">
+      <h3 id="desktop-title">Приложение</h3>
+      <div className="field field-check">
+        <label>
+          <input
+            type="checkbox"
+            checked={autostart === true}
+            disabled={autostart === null}
+            onChange={(e) => {
+              bridge.setAutostart(e.target.checked).then(setAutostart, (err: unknown) => setError(errorMessage(err)));
+            }}
+          />{' '}
+          Запускать вместе с Windows
+        </label>
+      </div>
+      <button type="button" onClick={() => void bridge.showLogsFolder().catch((e: unknown) => setError(errorMessage(e)))}>
+        Открыть папку с логами
+      </button>
+      {error && <div className="error">{error}</div>}
+    </section>
+  );
+}
+
+export function SettingsPage() {
+  const settings = useResource((signal) => api.settings(signal), 'settings');
+  const [view, setView] = useState<SettingsView | null>(null);
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    if (settings.data) setView(settings.data);
+  }, [settings.data]);
+  const v = view ?? settings.data;
+  return (
+    <>
+      <h2 className="page-title">Настройки</h2>
+      {settings.error && <ErrorBox message={settings.error} onRetry={settings.reload} />}
+      {!v && !settings.error && <Loading />}
+      {v && (
+        <>
+          <p className="muted">
+            {v.savedTo ? `Настройки хранятся в ${v.savedTo}` : 'Изменения действуют до перезапуска Спутника (песочница).'}
+          </p>
+          <div className="settings-grid">
+            {SECTIONS.map((s) => (
+              <SectionForm
+                key={`${s.name}-${generation}`}
+                section={s}
+                view={v}
+                onSaved={(next) => {
+                  setView(next);
+                  // Other forms keep what the operator typed; only the secrets' «задан» changes.
+                  if (s.name === 'listener') void useUi.getState().refreshListener();
+                }}
+              />
+            ))}
+          </div>
+          <button type="button" className="link-button" onClick={() => (settings.reload(), setGeneration(generation + 1))}>
+            Отменить несохранённые изменения
+          </button>
+        </>
+      )}
+      <ListenerBlock />
+      <DesktopBlock />
+    </>
+  );
+}
