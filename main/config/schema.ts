@@ -66,10 +66,35 @@ export const docpartSchema = z
   })
   .prefault({});
 
-/** Room for the ReGate gateway (its own issue): one more listener + upstream on the same core. */
+/**
+ * ReGate: the HTTPS gateway in front of 1C bases (specs/regate.md). Each tenant is one 1C base,
+ * bound to the Basic credentials Richest.store uses for it.
+ */
+export const regateTenantSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'латинские буквы, цифры, - и _ (до 40 символов)'),
+  user: z.string().min(1).describe('Логин Basic, под которым Richest.store обращается к этой базе'),
+  password: secret,
+  baseUrl: url.describe('HTTP-сервис расширения ReGate в 1С, например https://1c.local/base/hs/regate/v1'),
+  onecUser: z.string().min(1).describe('Технический пользователь 1С'),
+  onecPassword: z.string().default(''),
+  poolSize: z.number().int().min(2).max(200).default(10).describe('poolSize публикации 1С; Спутник держит не больше poolSize − 1 вызовов'),
+  quotaPerMinute: z.number().int().min(1).optional().describe('Не больше стольких вызовов в минуту от этого клиента (иначе 429)'),
+});
+
 export const regateSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
+    host: z.string().min(1).default('0.0.0.0'),
+    port: port.default(37443),
+    tls: z
+      .strictObject({
+        certFile: z.string().min(1).optional().describe('PEM-сертификат (с цепочкой)'),
+        keyFile: z.string().min(1).optional().describe('PEM-ключ'),
+        pfxFile: z.string().min(1).optional().describe('или PFX/PKCS#12 с ключом'),
+        pfxPassword: z.string().optional(),
+      })
+      .prefault({}),
+    tenants: z.array(regateTenantSchema).default([]),
   })
   .prefault({});
 
@@ -122,6 +147,15 @@ export const configSchema = z
     need(c.paykeeper.enabled, c.paykeeper.password, ['paykeeper', 'password'], 'или переменная SPUTNIK_PAYKEEPER_PASSWORD');
     need(c.docpart.enabled, c.docpart.baseUrl, ['docpart', 'baseUrl'], 'адрес сайта Docpart');
     need(c.docpart.enabled, c.docpart.techKey, ['docpart', 'techKey'], 'или переменная SPUTNIK_DOCPART_TECH_KEY');
+    if (c.regate.enabled) {
+      if (c.regate.tenants.length === 0) ctx.addIssue({ code: 'custom', path: ['regate', 'tenants'], message: 'нужна хотя бы одна база (tenant), когда ReGate включён' });
+      const hasPem = Boolean(c.regate.tls.certFile && c.regate.tls.keyFile);
+      if (!hasPem && !c.regate.tls.pfxFile) ctx.addIssue({ code: 'custom', path: ['regate', 'tls'], message: 'нужен сертификат: certFile + keyFile (PEM) или pfxFile' });
+      const users = c.regate.tenants.map((t) => t.user);
+      users.forEach((u, i) => {
+        if (users.indexOf(u) !== i) ctx.addIssue({ code: 'custom', path: ['regate', 'tenants', i, 'user'], message: `логин «${u}» уже у другой базы: у каждой базы свой логин` });
+      });
+    }
     if (!isLoopback(c.listener.host) && !c.listener.token) {
       ctx.addIssue({
         code: 'custom',

@@ -15,7 +15,20 @@ export interface SettingsStore {
 export function secretPresence(config: Config): Record<string, boolean> {
   const out: Record<string, boolean> = {};
   for (const s of SECRETS) out[s.path.join('.')] = Boolean(getPath(config, s.path));
+  config.regate.tenants.forEach((t, i) => {
+    out[`regate.tenants.${i}.password`] = Boolean(t.password);
+    out[`regate.tenants.${i}.onecPassword`] = Boolean(t.onecPassword);
+  });
+  out['regate.tls.pfxPassword'] = Boolean(config.regate.tls.pfxPassword);
   return out;
+}
+
+/** Every secret value in the config (for redaction in the journal and logs). */
+export function secretValues(config: Config): string[] {
+  const out = SECRETS.map((s) => getPath(config, s.path));
+  for (const t of config.regate.tenants) out.push(t.password, t.onecPassword);
+  out.push(config.regate.tls.pfxPassword);
+  return out.filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 /** A copy of the config without secret values. */
@@ -25,6 +38,13 @@ export function withoutSecrets(config: Config): Config {
     const parent = getPath(copy, s.path.slice(0, -1)) as Record<string, unknown> | undefined;
     if (parent) delete parent[s.path[s.path.length - 1]];
   }
+  // ReGate tenants' passwords live in an array: stripped by hand.
+  const regate = copy.regate as { tenants: Array<Record<string, unknown>>; tls: Record<string, unknown> };
+  for (const t of regate.tenants) {
+    delete t.password;
+    delete t.onecPassword;
+  }
+  delete regate.tls.pfxPassword;
   return copy as unknown as Config;
 }
 

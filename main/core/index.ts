@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config, ConnectorName } from '../config/schema.ts';
 import { CONNECTORS, configSchema, isLoopback } from '../config/schema.ts';
-import { applyPatch } from '../config/settings-store.ts';
+import { applyPatch, secretValues } from '../config/settings-store.ts';
 import { describeZodError } from '../validation.ts';
 import { checkOne } from './check.ts';
 import { MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
@@ -89,7 +89,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   });
   const secrets = () => {
     const c = settings.config;
-    return [listenerToken!, uiToken, c.passteam.token, c.paykeeper.password, c.docpart.techKey, c.docpart.basicAuth.password].filter((s): s is string => Boolean(s));
+    return [listenerToken!, uiToken, ...secretValues(c)];
   };
   const journal = new Journal(store, { ...opts.config.journal, secrets });
   const http = new HttpClient(createDispatcher(opts.config.http), journal);

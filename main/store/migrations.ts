@@ -153,4 +153,24 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
         fetched_at  INTEGER NOT NULL
       ) STRICT;
     `),
+  // 5: ReGate writes by Idempotency-Key: what was asked, where it is, the answer to replay (72 h).
+  (db) =>
+    db.exec(`
+      CREATE TABLE regate_requests (
+        id           INTEGER PRIMARY KEY,
+        tenant       TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        fingerprint  TEXT NOT NULL,
+        method       TEXT NOT NULL,
+        path         TEXT NOT NULL,
+        body         TEXT,
+        state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        status       INTEGER,
+        answer       TEXT,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        UNIQUE (tenant, key)
+      ) STRICT;
+      CREATE INDEX regate_requests_created ON regate_requests (created_at);
+    `),
 ];

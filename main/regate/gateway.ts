@@ -1,0 +1,394 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Config } from '../config/schema.ts';
+import type { Journal } from '../journal/index.ts';
+import { sameSecret } from '../listener/http-app.ts';
+import type { Store } from '../store/index.ts';
+import { VERSION } from '../version.ts';
+import { ReadCache, type CachePolicy } from './cache.ts';
+import { IdempotencyStore, type WriteRecord } from './idempotency.ts';
+import { ConcurrencyLimiter, LimiterTimeout } from './limiter.ts';
+import { RegateProblem } from './problem.ts';
+import type { RegateTenant } from './tenants.ts';
+import { Upstream, UpstreamFailure } from './upstream.ts';
+
+export const REGATE_JOB = 'regate.write';
+
+const MIN = 60_000;
+const POLICY = {
+  state: { freshMs: 60 * MIN, staleMs: 24 * 60 * MIN, staleIfErrorMs: 7 * 24 * 60 * MIN },
+  catalogue: { freshMs: 10 * MIN, staleMs: 60 * MIN, staleIfErrorMs: 24 * 60 * MIN },
+  assortment: { freshMs: MIN, staleMs: 10 * MIN, staleIfErrorMs: 60 * MIN },
+  order: { freshMs: 5000, staleMs: 0, staleIfErrorMs: 5 * MIN },
+} satisfies Record<string, CachePolicy>;
+const READ_TIMEOUT_MS = 15_000;
+const WRITE_TIMEOUT_MS = 60_000;
+const SLOT_WAIT_MS = { read: 5000, write: 10_000 };
+
+/** One 1C base behind the gateway: its pool, its cap, its cache. */
+export interface TenantRuntime {
+  tenant: RegateTenant;
+  upstream: Upstream;
+  limiter: ConcurrencyLimiter;
+  cache: ReadCache;
+  /** Calls this minute (quota). */
+  window: { startedAt: number; calls: number };
+  /** The last 1C outcome: 'ok', or why not. */
+  onec: 'ok' | 'degraded' | 'down';
+}
+
+export function tenantRuntime(tenant: RegateTenant, journal?: Journal): TenantRuntime {
+  return { tenant, upstream: new Upstream(tenant, journal), limiter: new ConcurrencyLimiter({ poolSize: tenant.poolSize }), cache: new ReadCache(), window: { startedAt: 0, calls: 0 }, onec: 'ok' };
+}
+
+interface GatewayDeps {
+  config: Config['regate'];
+  store: Store;
+  journal?: Journal;
+  tenants: Map<string, TenantRuntime>;
+  idempotency: IdempotencyStore;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tenant?: TenantRuntime;
+    requestId: string;
+  }
+}
+
+/**
+ * The ReGate listener (specs/regate.md): HTTPS only (TLS ≥ 1.2), Basic auth bound to a tenant,
+ * RFC 9457 errors, `X-Request-Id` on every answer; reads through the cache and the cap, writes by
+ * Idempotency-Key through the cap (or queued durably when 1C is down), REST routes plus the task's
+ * own method names as aliases, OpenAPI at /regate/v1/openapi.json and Swagger UI at /regate/docs.
+ */
+export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstance> {
+  const tls = deps.config.tls;
+  const https = tls.pfxFile
+    ? { pfx: readFileSync(tls.pfxFile), passphrase: tls.pfxPassword, minVersion: 'TLSv1.2' as const }
+    : { key: readFileSync(tls.keyFile!), cert: readFileSync(tls.certFile!), minVersion: 'TLSv1.2' as const };
+  const app = Fastify({ https, bodyLimit: 2 * 1024 * 1024, requestTimeout: 120_000, return503OnClosing: true, genReqId: () => randomUUID() }).withTypeProvider<ZodTypeProvider>();
+  app.decorateRequest('requestId', '');
+  app.setValidatorCompiler(({ schema }) => (data) => {
+    const r = (schema as z.ZodType).safeParse(data ?? {});
+    if (r.success) return { value: r.data };
+    const issue = r.error.issues[0];
+    return { error: new RegateProblem(400, 'invalid_request', 'Неверный запрос', `Поле «${issue.path.join('.')}»: ${issue.message}`, { retryable: false }) };
+  });
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  const failedLogins = new Map<string, { at: number; n: number }>();
+  app.addHook('onRequest', async (req, reply) => {
+    req.requestId = String(req.headers['x-request-id'] ?? req.id).slice(0, 100);
+    reply.header('X-Request-Id', req.requestId);
+    const path = req.url.split('?')[0];
+    if (path === '/regate/v1/health' || path === '/regate/v1/openapi.json' || path.startsWith('/regate/docs')) return;
+    const ip = req.ip;
+    const fails = failedLogins.get(ip);
+    if (fails && fails.n >= 10 && Date.now() - fails.at < MIN) throw new RegateProblem(429, 'too_many_logins', 'Слишком много неверных входов', 'Слишком много неверных логинов и паролей подряд: подождите минуту', { retryAfterSeconds: 60 });
+    const tenant = authenticate(req.headers.authorization, deps.tenants);
+    if (!tenant) {
+      failedLogins.set(ip, { at: Date.now(), n: (fails && Date.now() - fails.at < MIN ? fails.n : 0) + 1 });
+      reply.header('WWW-Authenticate', 'Basic realm="ReGate", charset="UTF-8"');
+      throw new RegateProblem(401, 'unauthorized', 'Нужна авторизация', 'Неверный логин или пароль ReGate', { retryable: false });
+    }
+    failedLogins.delete(ip);
+    const q = tenant.tenant.quotaPerMinute;
+    if (q) {
+      const now = Date.now();
+      if (now - tenant.window.startedAt >= MIN) tenant.window = { startedAt: now, calls: 0 };
+      if (++tenant.window.calls > q) throw new RegateProblem(429, 'quota_exceeded', 'Превышена квота', `Не больше ${q} вызовов в минуту`, { retryAfterSeconds: Math.ceil((tenant.window.startedAt + MIN - now) / 1000) });
+    }
+    req.tenant = tenant;
+  });
+
+  app.setErrorHandler((error, req, reply) => {
+    const p =
+      error instanceof RegateProblem
+        ? error
+        : (error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500
+          ? new RegateProblem((error as { statusCode: number }).statusCode, 'invalid_request', 'Неверный запрос', String((error as Error).message), { retryable: false })
+          : new RegateProblem(500, 'internal_error', 'Внутренняя ошибка', 'Внутренняя ошибка шлюза; подробности в журнале Спутника', { retryable: true });
+    if (p.retryAfterSeconds !== undefined) reply.header('Retry-After', String(p.retryAfterSeconds));
+    reply.code(p.status).type('application/problem+json; charset=utf-8').send(JSON.stringify(p.toBody(req.requestId)));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).type('application/problem+json; charset=utf-8').send(JSON.stringify(new RegateProblem(404, 'not_found', 'Нет такого адреса', `Нет метода ${req.method} ${req.url.split('?')[0]}; список — /regate/docs`, { retryable: false }).toBody(req.requestId)));
+  });
+
+  if (deps.journal) {
+    const journal = deps.journal;
+    app.addHook('onSend', async (req, _reply, payload) => {
+      if (typeof payload === 'string') (req as unknown as { replyText: string }).replyText = payload;
+      return payload;
+    });
+    app.addHook('onResponse', async (req, reply) => {
+      if (req.url.startsWith('/regate/docs')) return;
+      journal.record({ direction: 'in', system: 'regate', method: req.method, url: req.url, status: reply.statusCode, durationMs: reply.elapsedTime, requestBody: req.body === undefined ? undefined : JSON.stringify(req.body), responseBody: (req as unknown as { replyText?: string }).replyText });
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'ReGate — шлюз Richest.store ⇄ 1С',
+        version: VERSION,
+        description:
+          'HTTPS + Basic (у каждой базы 1С свой логин). Ошибки — RFC 9457 application/problem+json {type,title,status,detail,code,retryable,requestId}. ' +
+          'Записи требуют заголовок Idempotency-Key (повтор с тем же ключом безопасен; 72 ч). Если 1С недоступна, запись принимается (202) и выполняется позже: GET /operations/{id}.',
+      },
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
+      security: [{ basic: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/regate/docs' });
+  app.get('/regate/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const t = (req: FastifyRequest) => req.tenant!;
+
+  /** A read through the cache, the single flight and the cap. */
+  async function read(req: FastifyRequest, reply: FastifyReply, key: string, policy: CachePolicy, path: string) {
+    const tenant = t(req);
+    const got = await tenant.cache
+      .get(`${tenant.tenant.id}:${key}`, policy, async () => {
+        const answer = await limited(tenant, 'read', undefined, () => tenant.upstream.call('GET', path, { timeoutMs: READ_TIMEOUT_MS }));
+        if (answer.status >= 400) throw businessProblem(answer);
+        return answer.body;
+      })
+      .catch((e: unknown) => {
+        throw e instanceof UpstreamFailure ? e.problem : e;
+      });
+    reply.header('X-Cache', got.state === 'fresh' ? 'HIT' : got.state === 'stale' ? 'STALE' : 'MISS');
+    if (got.state === 'stale') reply.header('Warning', '110 - "Response is Stale"');
+    const etag = `"${createHash('sha1').update(JSON.stringify(got.value)).digest('base64url')}"`;
+    reply.header('ETag', etag);
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return got.value;
+  }
+
+  /** A write by Idempotency-Key: replayed, refused, done now, or queued for when 1C is back. */
+  async function write(req: FastifyRequest, reply: FastifyReply, method: 'POST' | 'PUT' | 'PATCH', path: string, orderKey: string) {
+    const tenant = t(req);
+    const key = idempotencyKey(req.headers['idempotency-key']);
+    const body = req.body === undefined ? null : JSON.stringify(req.body);
+    const begun = await deps.store.commit.run(() => deps.idempotency.begin({ tenant: tenant.tenant.id, key, method, path, body }));
+    if (begun.kind === 'mismatch') throw new RegateProblem(422, 'idempotency_key_reused', 'Ключ уже использован', 'Этот Idempotency-Key уже использован с другим запросом', { retryable: false });
+    if (begun.kind === 'in_progress') {
+      if (begun.record.state === 'queued') return queuedAnswer(reply, begun.record);
+      throw new RegateProblem(409, 'idempotency_in_progress', 'Запрос ещё выполняется', 'Запрос с этим Idempotency-Key ещё выполняется; повторите позже', { retryable: true, retryAfterSeconds: 2 });
+    }
+    if (begun.kind === 'replay') {
+      reply.header('Idempotent-Replayed', 'true');
+      return replay(reply, begun.record);
+    }
+    const record = begun.record;
+    const outboxKey = `regate:${tenant.tenant.id}:${orderKey}`;
+    const queued = deps.store.outbox.latestForKey(outboxKey, 0);
+    // Writes of one client or order keep their order: behind a queued one, this one queues too.
+    if (queued && (queued.state === 'queued' || queued.state === 'running')) return queue(reply, record, outboxKey);
+    try {
+      const answer = await limited(tenant, 'write', orderKey, () => tenant.upstream.call(method, path, { body: req.body, requestId: key, timeoutMs: WRITE_TIMEOUT_MS }));
+      deps.idempotency.finish(record.id, 'done', answer.status, answer.body);
+      reply.code(answer.status);
+      return answer.body;
+    } catch (e) {
+      const f = e instanceof UpstreamFailure ? e : null;
+      if (f?.kind === 'down' || e instanceof SlotTimeout) return queue(reply, record, outboxKey);
+      // Outcome unknown (timeout, unreadable answer) or not done (locks): the key is free for a retry; 1C's register dedupes it.
+      deps.store.db.prepare(`DELETE FROM regate_requests WHERE id = ?`).run(record.id);
+      throw f ? f.problem : e;
+    }
+  }
+
+  async function queue(reply: FastifyReply, record: WriteRecord, outboxKey: string) {
+    await deps.store.commit.run(() => {
+      deps.idempotency.finish(record.id, 'queued', null, undefined);
+      deps.store.outbox.enqueue({ connector: 'regate', kind: REGATE_JOB, key: outboxKey, payload: { id: record.id }, coalesce: false });
+    });
+    return queuedAnswer(reply, { ...record, state: 'queued' });
+  }
+
+  const routes = (a: FastifyInstance) => {
+    const params = <T extends z.ZodRawShape>(shape: T) => z.object(shape);
+    const writeHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).describe('Уникальный ключ операции (UUID); повтор с тем же ключом безопасен') }).passthrough();
+    a.get('/regate/v1/state', { schema: { summary: 'state: версия 1С, конфигурация, организация' } }, (req, reply) => read(req, reply, 'state', POLICY.state, 'state'));
+    a.get('/regate/v1/cities', { schema: { summary: 'city: города с магазинами' } }, (req, reply) => read(req, reply, 'cities', POLICY.catalogue, 'cities'));
+    a.get('/regate/v1/cities/:cityId/stores', { schema: { summary: 'citystore: магазины города', params: params({ cityId: z.string().min(1).max(100) }) } }, (req, reply) => {
+      const { cityId } = req.params as { cityId: string };
+      return read(req, reply, `stores:${cityId}`, POLICY.catalogue, `cities/${encodeURIComponent(cityId)}/stores`);
+    });
+    a.get('/regate/v1/stores/:storeId/groups', { schema: { summary: 'storetable: группы и подгруппы товаров магазина', params: params({ storeId: z.string().min(1).max(100) }) } }, (req, reply) => {
+      const { storeId } = req.params as { storeId: string };
+      return read(req, reply, `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`);
+    });
+    const assortmentQuery = z.object({ groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
+    a.get(
+      '/regate/v1/stores/:storeId/assortment',
+      { schema: { summary: 'assortment: товары магазина с остатками и ценами (страницами до 500)', params: params({ storeId: z.string().min(1).max(100) }), querystring: assortmentQuery } },
+      (req, reply) => {
+        const { storeId } = req.params as { storeId: string };
+        const q = new URLSearchParams(Object.entries(req.query as Record<string, unknown>).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
+        return read(req, reply, `assortment:${storeId}?${q}`, POLICY.assortment, `stores/${encodeURIComponent(storeId)}/assortment${q ? `?${q}` : ''}`);
+      },
+    );
+    a.get('/regate/v1/orders/:orderId', { schema: { summary: 'bookingstate: состояние заказа', params: params({ orderId: z.string().min(1).max(100) }) } }, (req, reply) => {
+      const { orderId } = req.params as { orderId: string };
+      return read(req, reply, `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`);
+    });
+    const clientParams = params({ externalId: z.string().min(1).max(100) });
+    a.put('/regate/v1/clients/:externalId', { schema: { summary: 'client: найти или создать клиента', params: clientParams, headers: writeHeaders } }, (req, reply) => {
+      const { externalId } = req.params as { externalId: string };
+      return write(req, reply, 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
+    });
+    a.patch('/regate/v1/clients/:externalId', { schema: { summary: 'clientupd: изменить клиента', params: clientParams, headers: writeHeaders } }, (req, reply) => {
+      const { externalId } = req.params as { externalId: string };
+      return write(req, reply, 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
+    });
+    a.post('/regate/v1/orders', { schema: { summary: 'booking: создать заказ с адресом доставки', headers: writeHeaders } }, (req, reply) => {
+      const client = String((req.body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId ?? 'anonymous');
+      return write(req, reply, 'POST', 'orders', `client:${client}`);
+    });
+    const orderParams = params({ orderId: z.string().min(1).max(100) });
+    a.post('/regate/v1/orders/:orderId/payments', { schema: { summary: 'paycard: оплата заказа картой', params: orderParams, headers: writeHeaders } }, (req, reply) => {
+      const { orderId } = req.params as { orderId: string };
+      return write(req, reply, 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`);
+    });
+    a.post('/regate/v1/orders/:orderId/refunds', { schema: { summary: 'refund: возврат оплаченного заказа', params: orderParams, headers: writeHeaders } }, (req, reply) => {
+      const { orderId } = req.params as { orderId: string };
+      return write(req, reply, 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`);
+    });
+    a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: params({ id: z.coerce.number().int().positive() }) } }, async (req) => {
+      const r = deps.idempotency.get((req.params as { id: number }).id);
+      if (!r || r.tenant !== t(req).tenant.id) throw new RegateProblem(404, 'operation_not_found', 'Нет такой операции', 'Операция не найдена (или старше 72 ч)', { retryable: false });
+      return operationView(r);
+    });
+    a.get('/regate/v1/health', { schema: { summary: 'Шлюз и каждая база 1С' } }, async () => ({
+      gateway: 'ok',
+      tenants: Object.fromEntries([...deps.tenants.values()].map((x) => [x.tenant.id, { onec: x.onec, limit: x.limiter.limit, inFlight: x.limiter.inFlight, waiting: x.limiter.queued, cacheHitRate: Math.round(x.cache.hitRate * 100) / 100 }])),
+    }));
+  };
+  routes(app);
+  aliases(app);
+  return app;
+
+  /** Runs `call` inside the tenant's cap; its outcome steers the AIMD limit and the tenant's health. */
+  async function limited<T>(tenant: TenantRuntime, kind: 'read' | 'write', key: string | undefined, call: () => Promise<T>): Promise<T> {
+    let release: (o: 'ok' | 'overload') => void;
+    try {
+      release = await tenant.limiter.acquire(kind, { key, waitMs: SLOT_WAIT_MS[kind] });
+    } catch (e) {
+      if (e instanceof LimiterTimeout) {
+        if (kind === 'write') throw new SlotTimeout();
+        throw new RegateProblem(503, 'onec_busy', '1С занята', 'Все сеансы 1С заняты; повторите позже', { retryAfterSeconds: 5 });
+      }
+      throw e;
+    }
+    try {
+      const r = await call();
+      release('ok');
+      tenant.onec = 'ok';
+      return r;
+    } catch (e) {
+      const f = e instanceof UpstreamFailure ? e : null;
+      release(f && (f.kind === 'timeout' || f.kind === 'overload') ? 'overload' : 'ok');
+      if (f) tenant.onec = f.kind === 'down' ? 'down' : 'degraded';
+      throw e;
+    }
+  }
+}
+
+class SlotTimeout extends Error {}
+
+function authenticate(header: string | undefined, tenants: Map<string, TenantRuntime>): TenantRuntime | undefined {
+  const m = /^basic\s+(.+)$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1].trim(), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return undefined;
+  const user = decoded.slice(0, i);
+  const password = decoded.slice(i + 1);
+  for (const t of tenants.values()) if (t.tenant.user === user && sameSecret(password, t.tenant.password)) return t;
+  return undefined;
+}
+
+function idempotencyKey(header: string | string[] | undefined): string {
+  const v = (Array.isArray(header) ? header[0] : header)?.trim().replace(/^"(.*)"$/, '$1');
+  if (!v) throw new RegateProblem(400, 'idempotency_key_required', 'Нужен Idempotency-Key', 'Для записи нужен заголовок Idempotency-Key (например, UUID операции)', { retryable: false });
+  if (v.length > 255) throw new RegateProblem(400, 'idempotency_key_too_long', 'Слишком длинный ключ', 'Idempotency-Key длиннее 255 символов', { retryable: false });
+  return v;
+}
+
+/** 1C said no (404 unknown store, 409 already paid, 422 amount ≠ sum): its words, our shape. */
+export function businessProblem(answer: { status: number; body: unknown }): RegateProblem {
+  const b = (answer.body ?? {}) as { code?: unknown; message?: unknown; detail?: unknown; title?: unknown };
+  const detail = String(b.detail ?? b.message ?? 'отказ 1С');
+  return new RegateProblem(answer.status, typeof b.code === 'string' ? b.code : `onec_${answer.status}`, String(b.title ?? 'Отказ 1С'), detail, { retryable: false });
+}
+
+function replay(reply: FastifyReply, r: WriteRecord) {
+  reply.code(r.status ?? 200);
+  return r.answer === null ? null : JSON.parse(r.answer);
+}
+
+function queuedAnswer(reply: FastifyReply, r: WriteRecord) {
+  reply.code(202).header('Location', `/regate/v1/operations/${r.id}`);
+  return { operationId: String(r.id), state: r.state };
+}
+
+export function operationView(r: WriteRecord) {
+  const answer = r.answer === null ? null : JSON.parse(r.answer);
+  return {
+    operationId: String(r.id),
+    state: r.state,
+    ...(r.state === 'done' ? { status: r.status, result: answer } : {}),
+    ...(r.state === 'failed' ? { status: r.status, problem: answer } : {}),
+  };
+}
+
+/** The task's own method names (`/regate/{method}`, parameters in the query or a JSON body) → the REST routes. */
+function aliases(app: FastifyInstance): void {
+  const map: Record<string, (p: Record<string, string>) => { method: string; url: string }> = {
+    state: () => ({ method: 'GET', url: '/regate/v1/state' }),
+    city: () => ({ method: 'GET', url: '/regate/v1/cities' }),
+    citystore: (p) => ({ method: 'GET', url: `/regate/v1/cities/${encodeURIComponent(p.cityId ?? '')}/stores` }),
+    storetable: (p) => ({ method: 'GET', url: `/regate/v1/stores/${encodeURIComponent(p.storeId ?? '')}/groups` }),
+    assortment: (p) => {
+      const { storeId, ...rest } = p;
+      const q = new URLSearchParams(rest).toString();
+      return { method: 'GET', url: `/regate/v1/stores/${encodeURIComponent(storeId ?? '')}/assortment${q ? `?${q}` : ''}` };
+    },
+    client: (p) => ({ method: 'PUT', url: `/regate/v1/clients/${encodeURIComponent(p.externalId ?? '')}` }),
+    clientupd: (p) => ({ method: 'PATCH', url: `/regate/v1/clients/${encodeURIComponent(p.externalId ?? '')}` }),
+    booking: () => ({ method: 'POST', url: '/regate/v1/orders' }),
+    paycard: (p) => ({ method: 'POST', url: `/regate/v1/orders/${encodeURIComponent(p.orderId ?? '')}/payments` }),
+    bookingstate: (p) => ({ method: 'GET', url: `/regate/v1/orders/${encodeURIComponent(p.orderId ?? '')}` }),
+    refund: (p) => ({ method: 'POST', url: `/regate/v1/orders/${encodeURIComponent(p.orderId ?? '')}/refunds` }),
+  };
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const name = (req.params as { method: string }).method.toLowerCase();
+    const to = map[name];
+    if (!to) throw new RegateProblem(404, 'unknown_method', 'Нет такого метода', `Метод «${name}» неизвестен; методы: ${Object.keys(map).join(', ')}`, { retryable: false });
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...(req.query as object), ...body })) if (typeof v === 'string' || typeof v === 'number') params[k] = String(v);
+    const target = to(params);
+    const res = await app.inject({
+      method: target.method as 'GET',
+      url: target.url,
+      headers: { ...req.headers, 'x-request-id': req.requestId },
+      ...(target.method === 'GET' ? {} : { payload: body }),
+    });
+    reply.code(res.statusCode);
+    for (const [k, v] of Object.entries(res.headers)) if (k !== 'content-length' && k !== 'connection' && k !== 'transfer-encoding' && v !== undefined) reply.header(k, v as string);
+    return reply.send(res.body);
+  };
+  app.get('/regate/:method', { schema: { hide: true } }, handler);
+  app.post('/regate/:method', { schema: { hide: true } }, handler);
+}

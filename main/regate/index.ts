@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/schema.ts';
+import type { ModuleFactory } from '../core/module.ts';
+import { DeliveryError } from '../errors.ts';
+import type { Journal } from '../journal/index.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Store } from '../store/index.ts';
+import type { ConnectorWorkers } from '../store/worker-pool.ts';
+import { createRegateApp, REGATE_JOB, tenantRuntime, type TenantRuntime } from './gateway.ts';
+import { IdempotencyStore } from './idempotency.ts';
+import { UpstreamFailure } from './upstream.ts';
+
+export interface RegateRuntime {
+  tenants: Map<string, TenantRuntime>;
+  idempotency: IdempotencyStore;
+  /** Runs the writes that were queued while 1C was down, in order per client and per order. */
+  workers: ConnectorWorkers;
+  /** Starts the HTTPS listener; resolves with its address. */
+  listen(): Promise<{ app: FastifyInstance; url: string }>;
+  stop(): Promise<void>;
+}
+
+export function createRegate(deps: { config: () => Config['regate']; store: Store; journal?: Journal }): RegateRuntime {
+  const cfg = deps.config();
+  const tenants = new Map(cfg.tenants.map((t) => [t.id, tenantRuntime(t, deps.journal)]));
+  const idempotency = new IdempotencyStore(deps.store);
+  let app: FastifyInstance | undefined;
+
+  const workers: ConnectorWorkers = {
+    connector: 'regate',
+    concurrency: Math.max(1, ...[...tenants.values()].map((t) => t.limiter.ceiling)),
+    handle: async (job) => {
+      const rec = idempotency.get((job.payload as { id: number }).id);
+      if (!rec || rec.state === 'done' || rec.state === 'failed') return;
+      const tenant = tenants.get(rec.tenant);
+      if (!tenant) throw new DeliveryError('refused', 'regate_tenant_gone', `База ${rec.tenant} больше не настроена в ReGate`);
+      const release = await tenant.limiter.acquire('write', { key: job.key });
+      try {
+        const answer = await tenant.upstream.call(rec.method as 'POST', rec.path, { body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs: 60_000 });
+        release('ok');
+        tenant.onec = 'ok';
+        return { record: () => idempotency.finish(rec.id, answer.status < 400 ? 'done' : 'failed', answer.status, answer.body) };
+      } catch (e) {
+        const f = e instanceof UpstreamFailure ? e : null;
+        release(f && (f.kind === 'timeout' || f.kind === 'overload') ? 'overload' : 'ok');
+        if (f) tenant.onec = f.kind === 'down' ? 'down' : 'degraded';
+        // 1C's request-id register makes a retry after a timeout safe: every failure here is retried.
+        throw new DeliveryError(f?.kind === 'refused_auth' ? 'auth' : 'retry', f?.problem.code ?? 'regate_failed', f?.problem.message ?? String(e));
+      }
+    },
+  };
+
+  return {
+    tenants,
+    idempotency,
+    workers,
+    async listen() {
+      const c = deps.config();
+      app = await createRegateApp({ config: c, store: deps.store, journal: deps.journal, tenants, idempotency });
+      await app.listen({ host: c.host, port: c.port });
+      const a = app.server.address() as AddressInfo;
+      return { app, url: `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}` };
+    },
+    async stop() {
+      await app?.close();
+      await Promise.allSettled([...tenants.values()].map((t) => t.upstream.close()));
+    },
+  };
+}
+
+/** ReGate as a core module: its listener and the worker for queued writes (off unless regate.enabled). */
+export const regateModule: ModuleFactory = (ctx) => {
+  const regate = createRegate({ config: () => ctx.config().regate, store: ctx.store, journal: ctx.journal });
+  const log: Logger = ctx.log;
+  return {
+    name: 'regate',
+    workers: regate.workers,
+    start: () => {
+      if (!ctx.config().regate.enabled) return;
+      const started = regate.listen().then(
+        ({ url }) => log.info({ url }, 'regate listening'),
+        (e) => log.error({ err: (e as Error).message }, 'regate did not start'),
+      );
+      return async () => {
+        await started;
+        await regate.stop();
+      };
+    },
+  };
+};

@@ -1,0 +1,185 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { Agent, request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../main/config/load.ts';
+import { createRegate, type RegateRuntime } from '../../main/regate/index.ts';
+import { startFake1C, type Fake1C, type Fake1COptions } from '../../main/sandbox/onec/fake.ts';
+import { openStore, type Store } from '../../main/store/index.ts';
+import { WorkerPool } from '../../main/store/worker-pool.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/** ReGate over real TLS against the fake 1C (specs/regate.md). */
+const AUTH = `Basic ${Buffer.from('richest:sandbox').toString('base64')}`;
+const tls = new Agent({ connect: { rejectUnauthorized: false }, connections: 400 });
+
+function selfSigned(dir: string) {
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  return { keyFile: key, certFile: cert };
+}
+
+const running: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const stop of running.splice(0).reverse()) await stop();
+});
+
+async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10) {
+  const fake = await startFake1C({ latencyScale: 0, items: 300, ...fakeOpts });
+  const dir = tempDir();
+  const { config } = parseConfig(
+    {
+      regate: {
+        enabled: true,
+        host: '127.0.0.1',
+        port: 0,
+        tls: selfSigned(dir),
+        tenants: [{ id: 'shop', user: 'richest', password: 'sandbox', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize }],
+      },
+    },
+    {},
+  );
+  const store = openStore(dir, { leaseMs: 3000 });
+  const regate = createRegate({ config: () => config.regate, store });
+  const pool = new WorkerPool(store.outbox);
+  pool.register(regate.workers);
+  pool.start();
+  const { url } = await regate.listen();
+  running.push(() => fake.stop(), async () => store.close(), () => pool.stop(1000), () => regate.stop());
+  const call = async (method: string, path: string, opts: { body?: unknown; key?: string; headers?: Record<string, string> } = {}) => {
+    const res = await request(`${url}${path}`, {
+      method: method as 'GET',
+      dispatcher: tls,
+      headers: { authorization: AUTH, ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(opts.key ? { 'idempotency-key': opts.key } : {}), ...opts.headers },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null };
+  };
+  return { fake, url, call, regate, store: store as Store };
+}
+
+const bookingFor = (fake: Fake1C, richestOrderId: string, client = 'rs-client-1') => {
+  const c = fake.company();
+  const store = c.stores[0];
+  // An item this store has plenty of (or sells to order), in a quantity its minimum and step allow.
+  const fits = (id: string) => {
+    const it = c.items.find((x) => x.id === id)!;
+    const qty = Math.max(1, Number(it.minQty ?? 1), Number(it.qtyStep ?? 1));
+    return { it, qty };
+  };
+  const [itemId] = Object.entries(c.stock[store.id]).find(([id, s]) => s.qty === null || s.qty >= fits(id).qty * 3)!;
+  const item = { id: itemId, qty: fits(itemId).qty };
+  return { richestOrderId, client: { externalId: client }, storeId: store.id, delivery: { address: 'Москва, ул. Ленина, 1', from: '2026-11-24T10:00:00+03:00', to: '2026-11-24T14:00:00+03:00' }, lines: [{ itemId: item.id, qty: item.qty }] };
+};
+
+describe('ReGate gateway', () => {
+  it('TLS 1.2+ only; wrong password → 401 with the ReGate realm; every answer has X-Request-Id; errors are problem+json', async () => {
+    const { url, call } = await setup();
+    const port = Number(new URL(url).port);
+    for (const version of ['TLSv1', 'TLSv1.1'] as const) {
+      const refused = await new Promise<boolean>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: version, maxVersion: version }, () => (s.end(), resolve(false)));
+        s.on('error', () => resolve(true));
+      });
+      expect(refused).toBe(true);
+    }
+    const wrong = await call('GET', '/regate/v1/cities', { headers: { authorization: `Basic ${Buffer.from('richest:nope').toString('base64')}` } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['www-authenticate']).toMatch(/realm="ReGate"/);
+    expect(wrong.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(wrong.body).toMatchObject({ status: 401, code: 'unauthorized', retryable: false, requestId: expect.any(String) });
+    expect(wrong.headers['x-request-id']).toBe(wrong.body.requestId);
+  });
+
+  it('reads: every catalogue method and its alias; the cache answers the second time; ETag and 304', async () => {
+    const { fake, call } = await setup();
+    const state = await call('GET', '/regate/v1/state');
+    expect(state.status).toBe(200);
+    const cities = await call('GET', '/regate/v1/cities');
+    expect(cities.body.items.length).toBeGreaterThan(3);
+    const cityId = cities.body.items[0].id;
+    const stores = await call('GET', `/regate/v1/cities/${encodeURIComponent(cityId)}/stores`);
+    const storeId = stores.body.items[0].id;
+    expect((await call('GET', `/regate/v1/stores/${storeId}/groups`)).body.items.length).toBeGreaterThan(0);
+    const page = await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=50`);
+    expect(page.body.items).toHaveLength(50);
+    expect(page.body.items[0]).toMatchObject({ id: expect.any(String), barcodes: expect.any(Array), prices: expect.any(Array) });
+    const before = fake.stats().requests;
+    const again = await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=50`);
+    expect(again.headers['x-cache']).toBe('HIT');
+    expect(fake.stats().requests).toBe(before);
+    expect((await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=50`, { headers: { 'if-none-match': String(again.headers.etag) } })).status).toBe(304);
+    const alias = await call('GET', `/regate/citystore?cityId=${encodeURIComponent(cityId)}`);
+    expect(alias.body).toEqual(stores.body);
+  });
+
+  it('300 concurrent callers: 1C never sees more than poolSize − 1 calls at once', async () => {
+    const { fake, call } = await setup({ latencyScale: 0, fixedLatencyMs: 20 }, 10);
+    const storeId = fake.company().stores[0].id;
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => call('GET', `/regate/v1/stores/${storeId}/assortment?limit=5&cursor=${i % 60 ? '' : ''}&groupId=${i}`)));
+    expect(results.filter((r) => r.status !== 200 && r.status !== 404)).toEqual([]);
+    expect(fake.stats().maxConcurrent).toBeLessThanOrEqual(9);
+    expect(fake.maxInFlight()).toBeLessThanOrEqual(9);
+  });
+
+  it('writes need an Idempotency-Key; a replay returns the stored answer; another body → 422; no second order after a lost answer', async () => {
+    const { fake, call } = await setup();
+    const body = bookingFor(fake, 'RS-1');
+    expect((await call('POST', '/regate/v1/orders', { body })).status).toBe(400);
+    const ensured = await call('PUT', '/regate/v1/clients/rs-client-1', { body: { name: 'Иванов Иван', phone: '+79990001122' }, key: 'k-client-1' });
+    expect([200, 201]).toContain(ensured.status);
+    const first = await call('POST', '/regate/v1/orders', { body, key: 'k-order-1' });
+    expect(first.status).toBe(201);
+    const replay = await call('POST', '/regate/v1/orders', { body, key: 'k-order-1' });
+    expect(replay.status).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    expect((await call('POST', '/regate/v1/orders', { body: { ...body, comment: 'другое' }, key: 'k-order-1' })).status).toBe(422);
+    // The answer is lost on the way back: the client retries with the same key and 1C's register answers.
+    fake.failNext(1, 'processed-then-reset');
+    const lost = await call('POST', '/regate/v1/orders', { body: bookingFor(fake, 'RS-2'), key: 'k-order-2' });
+    expect([202, 503, 504]).toContain(lost.status); // outcome unknown to the gateway
+    // The gateway cannot tell a lost answer from a dead 1C: it keeps the write and runs it again with
+    // the same request id; 1C's register answers it with the first result, so no second order.
+    let retried = await call('POST', '/regate/v1/orders', { body: bookingFor(fake, 'RS-2'), key: 'k-order-2' });
+    for (const end = Date.now() + 20_000; retried.status === 202 && Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+      retried = await call('POST', '/regate/v1/orders', { body: bookingFor(fake, 'RS-2'), key: 'k-order-2' });
+    }
+    expect(retried.status).toBe(201);
+    expect(fake.orders().filter((o) => (o as { richestOrderId?: string }).richestOrderId === 'RS-2')).toHaveLength(1);
+  });
+
+  it('1C down: a write is accepted (202 + operation) and done in order once 1C is back; a read with nothing cached is 503 + Retry-After', async () => {
+    const { fake, call } = await setup();
+    await call('PUT', '/regate/v1/clients/rs-client-9', { body: { name: 'Петров' }, key: 'c9' });
+    fake.setDown(true);
+    const accepted = await call('POST', '/regate/v1/orders', { body: bookingFor(fake, 'RS-9', 'rs-client-9'), key: 'k9' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.location).toBe(`/regate/v1/operations/${accepted.body.operationId}`);
+    const read = await call('GET', '/regate/v1/cities');
+    expect(read.status).toBe(503);
+    expect(read.headers['retry-after']).toBeDefined();
+    fake.setDown(false);
+    let op: any;
+    for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+      op = (await call('GET', `/regate/v1/operations/${accepted.body.operationId}`)).body;
+      if (op.state === 'done') break;
+    }
+    expect(op).toMatchObject({ state: 'done', status: 201, result: { orderId: expect.any(String) } });
+    const replay = await call('POST', '/regate/v1/orders', { body: bookingFor(fake, 'RS-9', 'rs-client-9'), key: 'k9' });
+    expect(replay.status).toBe(201);
+  });
+
+  it('an unreadable 1C answer (an Apache 502 page, truncated JSON) → 502 with its first characters', async () => {
+    const { fake, call } = await setup();
+    fake.failNext(1, 'html502');
+    const bad = await call('GET', '/regate/v1/state');
+    expect(bad.status).toBe(502);
+    expect(bad.body.detail).toMatch(/HTTP 502/);
+    fake.failNext(1, 'truncated');
+    expect((await call('GET', '/regate/v1/cities')).status).toBe(502);
+  });
+});
