@@ -7,6 +7,7 @@ import { CONNECTORS, type Config } from './config/schema.ts';
 import { defaultDataDir } from './config/paths.ts';
 import { SputnikError } from './errors.ts';
 import { VERSION } from './version.ts';
+import { SANDBOX_REGATE_PASSWORD, SANDBOX_REGATE_USER } from './sandbox/credentials.ts';
 
 /** Exit codes: 0 ok; 1 a connector check failed / runtime failure; 2 bad usage or config; 3 port taken; 4 store unavailable. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, port: 3, store: 4 } as const;
@@ -127,6 +128,10 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   out(`Окно Спутника: ${running.uiLoginUrl}`);
   if (sandbox) out(`Песочница: поддельные сервисы — ${sandbox.services.join(', ') || 'нет'}`);
   for (const c of CONNECTORS) if (config[c].enabled) out(`${c}: включён (${(config[c] as { baseUrl?: string }).baseUrl ?? ''})`);
+  if (config.regate.enabled) {
+    const host = config.regate.host === '0.0.0.0' || config.regate.host === '::' ? '127.0.0.1' : config.regate.host;
+    out(`ReGate (HTTPS для Richest.store): https://${host}:${config.regate.port}/regate/v1 (документация: /regate/docs)${sandbox ? `; вход ${SANDBOX_REGATE_USER} / ${SANDBOX_REGATE_PASSWORD}, сертификат самоподписанный` : ''}`);
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {
