@@ -86,7 +86,15 @@ async function runCheck(config: Config): Promise<boolean> {
   const { checkConnectors } = await import('./core/check.ts');
   const results = await checkConnectors(config);
   for (const r of results) process.stdout.write(`${r.connector}: ${r.ok === null ? 'выключен' : r.ok ? 'ok' : 'ошибка'}${r.message ? ` — ${r.message}` : ''}\n`);
-  return results.every((r) => r.ok !== false);
+  let ok = results.every((r) => r.ok !== false);
+  if (config.regate.enabled) {
+    const { checkRegate } = await import('./regate/check.ts');
+    for (const r of await checkRegate(config.regate)) {
+      process.stdout.write(`regate, ${r.what}: ${r.ok ? 'ok' : 'ошибка'} — ${r.message}\n`);
+      ok &&= r.ok;
+    }
+  }
+  return ok;
 }
 
 function portOption(text: string | undefined, name: string): number | undefined {

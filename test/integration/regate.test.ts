@@ -183,3 +183,25 @@ describe('ReGate gateway', () => {
     expect((await call('GET', '/regate/v1/cities')).status).toBe(502);
   });
 });
+
+describe('sputnik check for ReGate', () => {
+  it('a matching PEM pair valid for long enough → ok; an expired one or a foreign key → the reason', async () => {
+    const { checkRegate } = await import('../../main/regate/check.ts');
+    const fake = await startFake1C({ latencyScale: 0, items: 50 });
+    running.push(() => fake.stop());
+    const dir = tempDir();
+    const good = selfSigned(dir);
+    const tenant = { id: 'shop', user: 'r', password: 'p', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize: 10 };
+    const base = { enabled: true, host: '127.0.0.1', port: 0, tenants: [tenant] };
+    const ok = await checkRegate({ ...base, tls: good });
+    expect(ok.every((r) => r.ok)).toBe(true);
+    expect(ok[0].message).toMatch(/действует до .*осталось 1 дн/); // a 2-day certificate gets the early warning
+    const later = await checkRegate({ ...base, tls: good }, Date.now() + 5 * 86_400_000);
+    expect(later[0]).toMatchObject({ ok: false, message: expect.stringMatching(/истёк/) });
+    const other = selfSigned(tempDir());
+    const mixed = await checkRegate({ ...base, tls: { certFile: good.certFile, keyFile: other.keyFile } });
+    expect(mixed[0]).toMatchObject({ ok: false, message: expect.stringMatching(/не от сертификата/) });
+    const wrongUser = await checkRegate({ ...base, tls: good, tenants: [{ ...tenant, onecPassword: 'nope' }] });
+    expect(wrongUser[1]).toMatchObject({ ok: false, message: expect.stringMatching(/HTTP 401/) });
+  });
+});

@@ -1,0 +1,48 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/schema.ts';
+
+const DAY = 86_400_000;
+
+/**
+ * `sputnik check` for ReGate: the certificate and key load and belong together (PEM or PFX), the
+ * certificate is valid now and for at least two more weeks (a warning before that), and each
+ * tenant's 1C service answers its technical user.
+ */
+export async function checkRegate(config: Config['regate'], now = Date.now()): Promise<Array<{ what: string; ok: boolean; message: string }>> {
+  const out: Array<{ what: string; ok: boolean; message: string }> = [];
+  try {
+    let certPem: string;
+    if (config.tls.pfxFile) {
+      createSecureContext({ pfx: readFileSync(config.tls.pfxFile), passphrase: config.tls.pfxPassword });
+      out.push({ what: 'сертификат', ok: true, message: `PFX ${config.tls.pfxFile} открывается с этим паролем` });
+    } else {
+      certPem = readFileSync(config.tls.certFile!, 'utf8');
+      const cert = new X509Certificate(certPem);
+      const key = createPrivateKey(readFileSync(config.tls.keyFile!, 'utf8'));
+      if (!cert.checkPrivateKey(key)) throw new Error(`ключ ${config.tls.keyFile} не от сертификата ${config.tls.certFile}`);
+      const from = Date.parse(cert.validFrom);
+      const to = Date.parse(cert.validTo);
+      const left = Math.floor((to - now) / DAY);
+      if (now < from) throw new Error(`сертификат ещё не действует (с ${cert.validFrom})`);
+      if (now > to) throw new Error(`срок сертификата истёк ${cert.validTo}`);
+      out.push({ what: 'сертификат', ok: true, message: `${cert.subject.replace(/\n/g, ', ')}; действует до ${cert.validTo}${left < 14 ? ` — осталось ${left} дн., замените заранее` : ''}` });
+    }
+  } catch (e) {
+    out.push({ what: 'сертификат', ok: false, message: (e as Error).message });
+  }
+  for (const t of config.tenants) {
+    try {
+      const res = await fetch(`${t.baseUrl.replace(/\/+$/, '')}/state`, {
+        headers: { authorization: `Basic ${Buffer.from(`${t.onecUser}:${t.onecPassword}`).toString('base64')}` },
+        signal: AbortSignal.timeout(15_000),
+      });
+      const ok = res.status === 200;
+      out.push({ what: `база ${t.id}`, ok, message: ok ? '1С отвечает техническому пользователю' : `1С ответила HTTP ${res.status}${res.status === 401 ? ': логин или пароль технического пользователя неверны' : res.status === 404 ? ': HTTP-сервис ReGate не опубликован (см. onec/regate/INSTALL.md)' : ''}` });
+    } catch (e) {
+      out.push({ what: `база ${t.id}`, ok: false, message: `1С недоступна: ${(e as Error).message}` });
+    }
+  }
+  return out;
+}
