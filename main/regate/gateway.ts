@@ -14,6 +14,7 @@ import { ReadCache, type CachePolicy } from './cache.ts';
 import { IdempotencyStore, type WriteRecord } from './idempotency.ts';
 import { ConcurrencyLimiter, LimiterTimeout } from './limiter.ts';
 import { RegateProblem } from './problem.ts';
+import { EXAMPLES as E } from './examples.ts';
 import type { RegateTenant } from './tenants.ts';
 import { Upstream, UpstreamFailure } from './upstream.ts';
 
@@ -218,53 +219,53 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   const routes = (a: FastifyInstance) => {
     const params = <T extends z.ZodRawShape>(shape: T) => z.object(shape);
     const writeHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).describe('Уникальный ключ операции (UUID); повтор с тем же ключом безопасен') }).passthrough();
-    a.get('/regate/v1/state', { schema: { summary: 'state: версия 1С, конфигурация, организация' } }, (req, reply) => read(req, reply, 'state', POLICY.state, 'state'));
-    a.get('/regate/v1/cities', { schema: { summary: 'city: города с магазинами' } }, (req, reply) => read(req, reply, 'cities', POLICY.catalogue, 'cities'));
-    a.get('/regate/v1/cities/:cityId/stores', { schema: { summary: 'citystore: магазины города', params: params({ cityId: z.string().min(1).max(100) }) } }, (req, reply) => {
+    a.get('/regate/v1/state', { schema: { summary: 'state: версия 1С, конфигурация, организация', response: { 200: E.state, 503: E.problem } } }, (req, reply) => read(req, reply, 'state', POLICY.state, 'state'));
+    a.get('/regate/v1/cities', { schema: { summary: 'city: города с магазинами', response: { 200: E.cities, 503: E.problem } } }, (req, reply) => read(req, reply, 'cities', POLICY.catalogue, 'cities'));
+    a.get('/regate/v1/cities/:cityId/stores', { schema: { summary: 'citystore: магазины города', params: params({ cityId: z.string().min(1).max(100) }), response: { 200: E.stores } } }, (req, reply) => {
       const { cityId } = req.params as { cityId: string };
       return read(req, reply, `stores:${cityId}`, POLICY.catalogue, `cities/${encodeURIComponent(cityId)}/stores`);
     });
-    a.get('/regate/v1/stores/:storeId/groups', { schema: { summary: 'storetable: группы и подгруппы товаров магазина', params: params({ storeId: z.string().min(1).max(100) }) } }, (req, reply) => {
+    a.get('/regate/v1/stores/:storeId/groups', { schema: { summary: 'storetable: группы и подгруппы товаров магазина', params: params({ storeId: z.string().min(1).max(100) }), response: { 200: E.groups } } }, (req, reply) => {
       const { storeId } = req.params as { storeId: string };
       return read(req, reply, `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`);
     });
     const assortmentQuery = z.object({ groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
     a.get(
       '/regate/v1/stores/:storeId/assortment',
-      { schema: { summary: 'assortment: товары магазина с остатками и ценами (страницами до 500)', params: params({ storeId: z.string().min(1).max(100) }), querystring: assortmentQuery } },
+      { schema: { summary: 'assortment: товары магазина с остатками и ценами (страницами до 500)', params: params({ storeId: z.string().min(1).max(100) }), querystring: assortmentQuery, response: { 200: E.assortment } } },
       (req, reply) => {
         const { storeId } = req.params as { storeId: string };
         const q = new URLSearchParams(Object.entries(req.query as Record<string, unknown>).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
         return read(req, reply, `assortment:${storeId}?${q}`, POLICY.assortment, `stores/${encodeURIComponent(storeId)}/assortment${q ? `?${q}` : ''}`);
       },
     );
-    a.get('/regate/v1/orders/:orderId', { schema: { summary: 'bookingstate: состояние заказа', params: params({ orderId: z.string().min(1).max(100) }) } }, (req, reply) => {
+    a.get('/regate/v1/orders/:orderId', { schema: { summary: 'bookingstate: состояние заказа', params: params({ orderId: z.string().min(1).max(100) }), response: { 200: E.orderState } } }, (req, reply) => {
       const { orderId } = req.params as { orderId: string };
       return read(req, reply, `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`);
     });
     const clientParams = params({ externalId: z.string().min(1).max(100) });
-    a.put('/regate/v1/clients/:externalId', { schema: { summary: 'client: найти или создать клиента', params: clientParams, headers: writeHeaders } }, (req, reply) => {
+    a.put('/regate/v1/clients/:externalId', { schema: { summary: 'client: найти или создать клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.client, 201: E.client, 202: E.queued } } }, (req, reply) => {
       const { externalId } = req.params as { externalId: string };
       return write(req, reply, 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
     });
-    a.patch('/regate/v1/clients/:externalId', { schema: { summary: 'clientupd: изменить клиента', params: clientParams, headers: writeHeaders } }, (req, reply) => {
+    a.patch('/regate/v1/clients/:externalId', { schema: { summary: 'clientupd: изменить клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.clientUpdated, 202: E.queued } } }, (req, reply) => {
       const { externalId } = req.params as { externalId: string };
       return write(req, reply, 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
     });
-    a.post('/regate/v1/orders', { schema: { summary: 'booking: создать заказ с адресом доставки', headers: writeHeaders } }, (req, reply) => {
+    a.post('/regate/v1/orders', { schema: { summary: 'booking: создать заказ с адресом доставки', headers: writeHeaders, body: E.bookingRequest, response: { 201: E.booking, 202: E.queued } } }, (req, reply) => {
       const client = String((req.body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId ?? 'anonymous');
       return write(req, reply, 'POST', 'orders', `client:${client}`);
     });
     const orderParams = params({ orderId: z.string().min(1).max(100) });
-    a.post('/regate/v1/orders/:orderId/payments', { schema: { summary: 'paycard: оплата заказа картой', params: orderParams, headers: writeHeaders } }, (req, reply) => {
+    a.post('/regate/v1/orders/:orderId/payments', { schema: { summary: 'paycard: оплата заказа картой', params: orderParams, headers: writeHeaders, body: E.paymentRequest, response: { 200: E.payment, 202: E.queued } } }, (req, reply) => {
       const { orderId } = req.params as { orderId: string };
       return write(req, reply, 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`);
     });
-    a.post('/regate/v1/orders/:orderId/refunds', { schema: { summary: 'refund: возврат оплаченного заказа', params: orderParams, headers: writeHeaders } }, (req, reply) => {
+    a.post('/regate/v1/orders/:orderId/refunds', { schema: { summary: 'refund: возврат оплаченного заказа', params: orderParams, headers: writeHeaders, body: E.refundRequest, response: { 202: E.refund } } }, (req, reply) => {
       const { orderId } = req.params as { orderId: string };
       return write(req, reply, 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`);
     });
-    a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: params({ id: z.coerce.number().int().positive() }) } }, async (req) => {
+    a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: params({ id: z.coerce.number().int().positive() }), response: { 200: E.operation } } }, async (req) => {
       const r = deps.idempotency.get((req.params as { id: number }).id);
       if (!r || r.tenant !== t(req).tenant.id) throw new RegateProblem(404, 'operation_not_found', 'Нет такой операции', 'Операция не найдена (или старше 72 ч)', { retryable: false });
       return operationView(r);

@@ -205,3 +205,35 @@ describe('sputnik check for ReGate', () => {
     expect(wrongUser[1]).toMatchObject({ ok: false, message: expect.stringMatching(/HTTP 401/) });
   });
 });
+
+describe('ReGate documentation', () => {
+  it('OpenAPI 3.1 has every method with a request and an answer example; Swagger UI answers', async () => {
+    const { call, url } = await setup();
+    const doc = (await call('GET', '/regate/v1/openapi.json')).body;
+    expect(doc.openapi).toBe('3.1.0');
+    const ops = [
+      ['get', '/regate/v1/state'],
+      ['get', '/regate/v1/cities'],
+      ['get', '/regate/v1/cities/{cityId}/stores'],
+      ['get', '/regate/v1/stores/{storeId}/groups'],
+      ['get', '/regate/v1/stores/{storeId}/assortment'],
+      ['put', '/regate/v1/clients/{externalId}'],
+      ['patch', '/regate/v1/clients/{externalId}'],
+      ['post', '/regate/v1/orders'],
+      ['post', '/regate/v1/orders/{orderId}/payments'],
+      ['get', '/regate/v1/orders/{orderId}'],
+      ['post', '/regate/v1/orders/{orderId}/refunds'],
+      ['get', '/regate/v1/operations/{id}'],
+    ];
+    for (const [method, path] of ops) {
+      const op = doc.paths[path]?.[method];
+      expect(op, `${method} ${path}`).toBeDefined();
+      const answers = JSON.stringify(op.responses);
+      expect(answers, `${method} ${path} answer example`).toContain('example');
+      if (method !== 'get') expect(JSON.stringify(op.requestBody), `${method} ${path} request example`).toContain('example');
+    }
+    const ui = await request(`${url}/regate/docs/`, { dispatcher: tls });
+    expect(ui.statusCode).toBe(200);
+    expect(await ui.body.text()).toContain('swagger');
+  });
+});
