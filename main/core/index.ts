@@ -129,6 +129,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       connectors,
       queue: { depth: depth.reduce((a, d) => a + d.queued, 0), oldestAgeSeconds: oldest === null ? null : Math.round((Date.now() - oldest) / 1000) },
       store: { ok },
+      ...Object.assign({}, ...modules.map((m) => m.health?.() ?? {})),
     };
   };
 

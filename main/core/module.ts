@@ -3,6 +3,7 @@ import type { HttpClient } from '../http/client.ts';
 import type { Journal } from '../journal/index.ts';
 import type { ListenerDomain } from '../listener/app.ts';
 import type { AdminDomain } from '../admin/app.ts';
+import type { HealthBody } from '../listener/health.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
@@ -38,6 +39,8 @@ export interface CoreModule {
    * Returns its state after, or null when the entity is not this module's or unknown.
    */
   retry?: (entity: string) => { state: string } | null;
+  /** What it adds to the detailed health (the window's overview). */
+  health?: () => Partial<Pick<HealthBody, 'regate'>>;
   /** Settings of its connector changed. */
   reconfigure?: (config: Config) => void;
 }

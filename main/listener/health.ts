@@ -11,6 +11,23 @@ export const healthSchema = z.object({
   version: z.string(),
   sandbox: z.boolean().optional().describe('true — Спутник работает с поддельными сервисами (песочница)'),
   connectors: z.record(z.string(), connectorHealth).optional(),
+  regate: z
+    .object({
+      url: z.string().nullable(),
+      tenants: z.record(
+        z.string(),
+        z.object({
+          onec: z.enum(['ok', 'degraded', 'down']),
+          limit: z.number().int().describe('Текущий предел одновременных вызовов 1С (AIMD, не больше poolSize − 1)'),
+          inFlight: z.number().int(),
+          waiting: z.number().int(),
+          queuedWrites: z.number().int().describe('Записи, ждущие 1С'),
+          cacheHitRate: z.number(),
+        }),
+      ),
+    })
+    .optional()
+    .describe('Шлюз ReGate, когда включён'),
   queue: z
     .object({
       depth: z.number().int().describe('Заданий в очереди и в работе'),

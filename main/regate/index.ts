@@ -16,6 +16,8 @@ export interface RegateRuntime {
   idempotency: IdempotencyStore;
   /** Runs the writes that were queued while 1C was down, in order per client and per order. */
   workers: ConnectorWorkers;
+  /** Per-tenant state for the health and the window. */
+  health(): NonNullable<import('../listener/health.ts').HealthBody['regate']>;
   /** Starts the HTTPS listener; resolves with its address. */
   listen(): Promise<{ app: FastifyInstance; url: string }>;
   stop(): Promise<void>;
@@ -51,16 +53,30 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
     },
   };
 
+  let url: string | null = null;
   return {
     tenants,
     idempotency,
     workers,
+    health() {
+      const queued = deps.store.db.prepare(`SELECT tenant, COUNT(*) AS n FROM regate_requests WHERE state IN ('queued', 'running') GROUP BY tenant`).all() as Array<{ tenant: string; n: number }>;
+      return {
+        url,
+        tenants: Object.fromEntries(
+          [...tenants.values()].map((t) => [
+            t.tenant.id,
+            { onec: t.onec, limit: t.limiter.limit, inFlight: t.limiter.inFlight, waiting: t.limiter.queued, queuedWrites: queued.find((q) => q.tenant === t.tenant.id)?.n ?? 0, cacheHitRate: Math.round(t.cache.hitRate * 100) / 100 },
+          ]),
+        ),
+      };
+    },
     async listen() {
       const c = deps.config();
       app = await createRegateApp({ config: c, store: deps.store, journal: deps.journal, tenants, idempotency });
       await app.listen({ host: c.host, port: c.port });
       const a = app.server.address() as AddressInfo;
-      return { app, url: `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}` };
+      url = `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
+      return { app, url };
     },
     async stop() {
       await app?.close();
@@ -76,6 +92,7 @@ export const regateModule: ModuleFactory = (ctx) => {
   return {
     name: 'regate',
     workers: regate.workers,
+    health: () => (ctx.config().regate.enabled ? { regate: regate.health() } : {}),
     start: () => {
       if (!ctx.config().regate.enabled) return;
       const started = regate.listen().then(

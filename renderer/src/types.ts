@@ -21,6 +21,11 @@ export interface Health {
   connectors: Record<string, ConnectorHealth>;
   queue: { depth: number; oldestAgeSeconds: number | null };
   store: { ok: boolean };
+  /** The ReGate gateway, when it is on. */
+  regate?: {
+    url: string | null;
+    tenants: Record<string, { onec: 'ok' | 'degraded' | 'down'; limit: number; inFlight: number; waiting: number; queuedWrites: number; cacheHitRate: number }>;
+  };
 }
 
 export interface ListenerInfo {

@@ -171,6 +171,9 @@ describe('UI in service mode (sandbox)', () => {
     await conn.getByRole('button', { name: 'Показать' }).click();
     await expect.poll(() => conn.locator('.listener-token').textContent()).toBe(listener.token);
     expect(await conn.getByRole('button', { name: 'Копировать: токен для 1С' }).count()).toBe(1);
+    // The sandbox's ReGate (openssl makes its certificate) is shown like the other connectors: per 1C base.
+    const regate = page.getByRole('region', { name: 'ReGate — шлюз для Richest.store' });
+    await expect.poll(() => regate.getByRole('cell', { name: 'sandbox', exact: true }).count(), { timeout: 10_000 }).toBe(1);
     await shot('ui-overview.png');
   });
 

@@ -4,7 +4,7 @@ import { CopyButton, ErrorBox, Loading } from '../components/ui.tsx';
 import { connectorName, connectorStateLabel, formatAge, formatDateTime } from '../format.ts';
 import { errorMessage } from '../hooks.ts';
 import { useUi } from '../store.ts';
-import type { ConnectorHealth } from '../types.ts';
+import type { ConnectorHealth, Health } from '../types.ts';
 
 /** Only the queued connectors can be paused; Docpart is pulled on a schedule. */
 const PAUSABLE = new Set(['passteam', 'paykeeper']);
@@ -125,6 +125,7 @@ export function OverviewPage() {
           </>
         )}
       </section>
+      {health?.regate && <RegatePanel regate={health.regate} />}
       <section className="panel" aria-labelledby="listener-title">
         <h2 id="listener-title">Подключение 1С</h2>
         <ListenerBox />
@@ -133,5 +134,43 @@ export function OverviewPage() {
         </p>
       </section>
     </>
+  );
+}
+
+const ONEC_LABEL = { ok: 'работает', degraded: 'отвечает с ошибками', down: 'недоступна' } as const;
+
+/** ReGate like the other connectors: each 1C base behind the gateway, its current limit, queue and cache. */
+function RegatePanel({ regate }: { regate: NonNullable<Health['regate']> }) {
+  return (
+    <section className="panel" aria-labelledby="regate-title">
+      <h2 id="regate-title">ReGate — шлюз для Richest.store</h2>
+      {regate.url && <p className="muted small">Адрес: <code>{regate.url}/regate/v1</code> · документация: <code>{regate.url}/regate/docs</code></p>}
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">База 1С</th>
+            <th scope="col">Состояние</th>
+            <th scope="col">Вызовов сейчас / предел</th>
+            <th scope="col">Ждут сеанса</th>
+            <th scope="col">Записей в очереди</th>
+            <th scope="col">Из кеша</th>
+          </tr>
+        </thead>
+        <tbody>
+          {Object.entries(regate.tenants).map(([id, t]) => (
+            <tr key={id}>
+              <td>{id}</td>
+              <td className={t.onec === 'ok' ? 'ok' : 'error'}>{ONEC_LABEL[t.onec]}</td>
+              <td>
+                {t.inFlight} / {t.limit}
+              </td>
+              <td>{t.waiting}</td>
+              <td>{t.queuedWrites}</td>
+              <td>{Math.round(t.cacheHitRate * 100)} %</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }
