@@ -79,6 +79,7 @@ export const regateTenantSchema = z.strictObject({
   onecPassword: z.string().default(''),
   poolSize: z.number().int().min(2).max(200).default(10).describe('poolSize публикации 1С; Спутник держит не больше poolSize − 1 вызовов'),
   quotaPerMinute: z.number().int().min(1).optional().describe('Не больше стольких вызовов в минуту от этого клиента (иначе 429)'),
+  prewarmSeconds: z.number().int().min(0).max(86_400).default(0).describe('Раз в столько секунд заранее читать первую страницу ассортимента каждого магазина (0 — не читать)'),
 });
 
 export const regateSchema = z

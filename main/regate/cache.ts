@@ -80,6 +80,11 @@ export class ReadCache<T = unknown> {
     return flight;
   }
 
+  /** Loads `key` now (pre-warming), whatever its age; shares a flight already under way. */
+  async refresh(key: string, load: () => Promise<T>): Promise<void> {
+    await this.#load(key, load);
+  }
+
   invalidate(prefix: string): void {
     for (const k of [...this.#entries.keys()]) if (k.startsWith(prefix)) this.#entries.delete(k);
   }

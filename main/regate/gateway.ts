@@ -31,6 +31,37 @@ const READ_TIMEOUT_MS = 15_000;
 const WRITE_TIMEOUT_MS = 60_000;
 const SLOT_WAIT_MS = { read: 5000, write: 10_000 };
 
+/**
+ * Reads the first assortment page of every store of a tenant into the cache, one call at a time
+ * (a read share of the cap, never the crowd's): hundreds of callers then find it fresh.
+ */
+export async function prewarm(t: TenantRuntime): Promise<number> {
+  const load = async (path: string) => {
+    const release = await t.limiter.acquire('read');
+    try {
+      const a = await t.upstream.call('GET', path, { timeoutMs: READ_TIMEOUT_MS });
+      release('ok');
+      if (a.status >= 400) throw businessProblem(a);
+      return a.body;
+    } catch (e) {
+      release(e instanceof UpstreamFailure && (e.kind === 'timeout' || e.kind === 'overload') ? 'overload' : 'ok');
+      throw e;
+    }
+  };
+  const id = t.tenant.id;
+  const cities = (await t.cache.get(`${id}:cities`, POLICY.catalogue, () => load('cities'))).value as { items?: Array<{ id: string }> };
+  let warmed = 0;
+  for (const c of cities.items ?? []) {
+    const stores = (await t.cache.get(`${id}:stores:${c.id}`, POLICY.catalogue, () => load(`cities/${encodeURIComponent(c.id)}/stores`))).value as { items?: Array<{ id: string }> };
+    for (const s of stores.items ?? []) {
+      const path = `stores/${encodeURIComponent(s.id)}/assortment`;
+      await t.cache.refresh(`${id}:assortment:${s.id}?`, () => load(path));
+      warmed++;
+    }
+  }
+  return warmed;
+}
+
 /** One 1C base behind the gateway: its pool, its cap, its cache. */
 export interface TenantRuntime {
   tenant: RegateTenant;

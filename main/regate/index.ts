@@ -7,7 +7,7 @@ import type { Journal } from '../journal/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
-import { createRegateApp, REGATE_JOB, tenantRuntime, type TenantRuntime } from './gateway.ts';
+import { createRegateApp, prewarm, tenantRuntime, type TenantRuntime } from './gateway.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { UpstreamFailure } from './upstream.ts';
 
@@ -18,6 +18,8 @@ export interface RegateRuntime {
   workers: ConnectorWorkers;
   /** Per-tenant state for the health and the window. */
   health(): NonNullable<import('../listener/health.ts').HealthBody['regate']>;
+  /** Reads each tenant's store assortments into the cache on its `prewarmSeconds` timer; returns a stop function. */
+  startPrewarm(log?: Logger): () => void;
   /** Starts the HTTPS listener; resolves with its address. */
   listen(): Promise<{ app: FastifyInstance; url: string }>;
   stop(): Promise<void>;
@@ -78,6 +80,25 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
       url = `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
       return { app, url };
     },
+    startPrewarm(log) {
+      const timers = [...tenants.values()]
+        .filter((t) => t.tenant.prewarmSeconds > 0)
+        .map((t) => {
+          let busy = false;
+          const run = () => {
+            if (busy) return;
+            busy = true;
+            prewarm(t)
+              .catch((e) => log?.warn({ tenant: t.tenant.id, err: (e as Error).message }, 'regate prewarm failed'))
+              .finally(() => (busy = false));
+          };
+          run();
+          const timer = setInterval(run, t.tenant.prewarmSeconds * 1000);
+          timer.unref();
+          return timer;
+        });
+      return () => timers.forEach(clearInterval);
+    },
     async stop() {
       await app?.close();
       await Promise.allSettled([...tenants.values()].map((t) => t.upstream.close()));
@@ -99,7 +120,9 @@ export const regateModule: ModuleFactory = (ctx) => {
         ({ url }) => log.info({ url }, 'regate listening'),
         (e) => log.error({ err: (e as Error).message }, 'regate did not start'),
       );
+      const stopPrewarm = regate.startPrewarm(log);
       return async () => {
+        stopPrewarm();
         await started;
         await regate.stop();
       };

@@ -21,12 +21,18 @@ function selfSigned(dir: string) {
   return { keyFile: key, certFile: cert };
 }
 
+function pfxOf(pem: { keyFile: string; certFile: string }, dir: string) {
+  const pfxFile = join(dir, 'cert.pfx');
+  execFileSync('openssl', ['pkcs12', '-export', '-out', pfxFile, '-inkey', pem.keyFile, '-in', pem.certFile, '-passout', 'pass:pfx-secret'], { stdio: 'ignore' });
+  return { pfxFile, pfxPassword: 'pfx-secret' };
+}
+
 const running: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const stop of running.splice(0).reverse()) await stop();
 });
 
-async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10) {
+async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10, extra: { tenant?: Record<string, unknown>; pfx?: boolean } = {}) {
   const fake = await startFake1C({ latencyScale: 0, items: 300, ...fakeOpts });
   const dir = tempDir();
   const { config } = parseConfig(
@@ -35,8 +41,8 @@ async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10) {
         enabled: true,
         host: '127.0.0.1',
         port: 0,
-        tls: selfSigned(dir),
-        tenants: [{ id: 'shop', user: 'richest', password: 'sandbox', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize }],
+        tls: extra.pfx ? pfxOf(selfSigned(dir), dir) : selfSigned(dir),
+        tenants: [{ id: 'shop', user: 'richest', password: 'sandbox', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize, ...extra.tenant }],
       },
     },
     {},
@@ -184,6 +190,51 @@ describe('ReGate gateway', () => {
   });
 });
 
+describe('ReGate under pressure and faults', () => {
+  it('a PFX certificate works; a per-tenant quota answers 429 with Retry-After', async () => {
+    const { call } = await setup({}, 10, { pfx: true, tenant: { quotaPerMinute: 3 } });
+    for (let i = 0; i < 3; i++) expect((await call('GET', '/regate/v1/state')).status).toBe(200);
+    const over = await call('GET', '/regate/v1/state');
+    expect(over.status).toBe(429);
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    expect(over.body).toMatchObject({ code: 'quota_exceeded', retryable: true });
+  });
+
+  it.each([
+    ['text500', 502],
+    ['session-prohibited', 503],
+    ['no-licence', 502],
+    ['html502', 502],
+    ['truncated', 502],
+  ] as const)('1C fault %s → %i, problem+json, nothing cached', async (kind, status) => {
+    const { fake, call } = await setup();
+    fake.failNext(1, kind);
+    const r = await call('GET', '/regate/v1/cities');
+    expect(r.status).toBe(status);
+    expect(r.headers['content-type']).toMatch(/problem\+json/);
+    expect((await call('GET', '/regate/v1/cities')).status).toBe(200); // the next call goes to 1C again
+  });
+
+  it('too many wrong passwords from one address → 429 for a minute', async () => {
+    const { call } = await setup();
+    const bad = { authorization: `Basic ${Buffer.from('richest:wrong').toString('base64')}` };
+    for (let i = 0; i < 10; i++) expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(401);
+    expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(429);
+  });
+
+  it('pre-warming puts every store\'s first assortment page in the cache', async () => {
+    const { fake, call, regate } = await setup();
+    const t = regate.tenants.get('shop')!;
+    const { prewarm } = await import('../../main/regate/gateway.ts');
+    const warmed = await prewarm(t);
+    expect(warmed).toBe(fake.company().stores.length);
+    const before = fake.stats().requests;
+    const r = await call('GET', `/regate/v1/stores/${fake.company().stores[1].id}/assortment`);
+    expect(r.headers['x-cache']).toBe('HIT');
+    expect(fake.stats().requests).toBe(before);
+  });
+});
+
 describe('sputnik check for ReGate', () => {
   it('a matching PEM pair valid for long enough → ok; an expired one or a foreign key → the reason', async () => {
     const { checkRegate } = await import('../../main/regate/check.ts');
@@ -191,7 +242,7 @@ describe('sputnik check for ReGate', () => {
     running.push(() => fake.stop());
     const dir = tempDir();
     const good = selfSigned(dir);
-    const tenant = { id: 'shop', user: 'r', password: 'p', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize: 10 };
+    const tenant = { id: 'shop', user: 'r', password: 'p', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize: 10, prewarmSeconds: 0 };
     const base = { enabled: true, host: '127.0.0.1', port: 0, tenants: [tenant] };
     const ok = await checkRegate({ ...base, tls: good });
     expect(ok.every((r) => r.ok)).toBe(true);
