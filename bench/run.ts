@@ -14,6 +14,7 @@ import { benchP6 } from './p6-startup.ts';
 import { benchInvoiceBatch } from './invoice-batch.ts';
 import { benchP5 } from './p5-export.ts';
 import { benchP4 } from './p4-docpart.ts';
+import { benchRegate } from './regate.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
@@ -25,6 +26,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   p4: benchP4,
   p5: benchP5,
   'invoice-batch': benchInvoiceBatch,
+  regate: benchRegate,
 };
 
 const wanted = process.argv.slice(2);

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.ts';
 import type { Journal } from '../journal/index.ts';
 import { sameSecret } from '../listener/http-app.ts';
 import type { Store } from '../store/index.ts';
+import { withoutFsync } from '../store/db.ts';
 import { VERSION } from '../version.ts';
 import { ReadCache, type CachePolicy } from './cache.ts';
 import { IdempotencyStore, type WriteRecord } from './idempotency.ts';
@@ -210,7 +211,8 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     const tenant = t(req);
     const key = idempotencyKey(req.headers['idempotency-key']);
     const body = req.body === undefined ? null : JSON.stringify(req.body);
-    const begun = await deps.store.commit.run(() => deps.idempotency.begin({ tenant: tenant.tenant.id, key, method, path, body }));
+    // Durable before 1C is called: after a crash the write is found and re-sent with the same request id.
+    const begun = await deps.store.commit.run(() => deps.idempotency.begin({ tenant: tenant.tenant.id, key, method, path, body, orderKey }));
     if (begun.kind === 'mismatch') throw new RegateProblem(422, 'idempotency_key_reused', 'Ключ уже использован', 'Этот Idempotency-Key уже использован с другим запросом', { retryable: false });
     if (begun.kind === 'in_progress') {
       if (begun.record.state === 'queued') return queuedAnswer(reply, begun.record);
@@ -227,14 +229,15 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     if (queued && (queued.state === 'queued' || queued.state === 'running')) return queue(reply, record, outboxKey);
     try {
       const answer = await limited(tenant, 'write', orderKey, () => tenant.upstream.call(method, path, { body: req.body, requestId: key, timeoutMs: WRITE_TIMEOUT_MS }));
-      deps.idempotency.finish(record.id, 'done', answer.status, answer.body);
+      // No fsync of its own: if this record is lost, start-up re-sends the write and 1C's register answers it.
+      withoutFsync(deps.store.db, () => deps.idempotency.finish(record.id, 'done', answer.status, answer.body));
       reply.code(answer.status);
       return answer.body;
     } catch (e) {
       const f = e instanceof UpstreamFailure ? e : null;
       if (f?.kind === 'down' || e instanceof SlotTimeout) return queue(reply, record, outboxKey);
       // Outcome unknown (timeout, unreadable answer) or not done (locks): the key is free for a retry; 1C's register dedupes it.
-      deps.store.db.prepare(`DELETE FROM regate_requests WHERE id = ?`).run(record.id);
+      withoutFsync(deps.store.db, () => deps.idempotency.forget(record.id));
       throw f ? f.problem : e;
     }
   }

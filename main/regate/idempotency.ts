@@ -17,6 +17,7 @@ export interface WriteRecord {
   answer: string | null;
   created_at: number;
   updated_at: number;
+  order_key: string;
 }
 
 export type Begin =
@@ -42,8 +43,9 @@ export class IdempotencyStore {
     this.#s = {
       get: db.prepare(`SELECT * FROM regate_requests WHERE tenant = ? AND key = ?`),
       byId: db.prepare(`SELECT * FROM regate_requests WHERE id = ?`),
-      insert: db.prepare(`INSERT INTO regate_requests (tenant, key, fingerprint, method, path, body, state, created_at, updated_at)
-        VALUES (@tenant, @key, @fingerprint, @method, @path, @body, 'running', @now, @now) RETURNING *`),
+      insert: db.prepare(`INSERT INTO regate_requests (tenant, key, fingerprint, method, path, body, order_key, state, created_at, updated_at)
+        VALUES (@tenant, @key, @fingerprint, @method, @path, @body, @orderKey, 'running', @now, @now) RETURNING *`),
+      interrupted: db.prepare(`SELECT * FROM regate_requests WHERE state = 'running'`),
       finish: db.prepare(`UPDATE regate_requests SET state = @state, status = @status, answer = @answer, updated_at = @now WHERE id = @id`),
       prune: db.prepare(`DELETE FROM regate_requests WHERE created_at < ? AND state IN ('done', 'failed')`),
     };
@@ -54,7 +56,7 @@ export class IdempotencyStore {
   }
 
   /** Inside a commit (fsynced before the call to 1C): the key's state, or a new running record. */
-  begin(input: { tenant: string; key: string; method: string; path: string; body: string | null }): Begin {
+  begin(input: { tenant: string; key: string; method: string; path: string; body: string | null; orderKey: string }): Begin {
     const fingerprint = IdempotencyStore.fingerprint(input.method, input.path, input.body);
     const found = this.#s.get.get(input.tenant, input.key) as WriteRecord | undefined;
     if (found && this.#store.outbox.now() - found.created_at < KEY_TTL_MS) {
@@ -69,6 +71,15 @@ export class IdempotencyStore {
 
   finish(id: number, state: 'queued' | 'done' | 'failed' | 'running', status: number | null, answer: unknown): void {
     this.#s.finish.run({ id, state, status, answer: answer === undefined ? null : JSON.stringify(answer), now: this.#store.outbox.now() });
+  }
+
+  /** Writes a previous process was sending when it died (their 1C outcome is unknown). */
+  interrupted(): WriteRecord[] {
+    return this.#s.interrupted.all() as WriteRecord[];
+  }
+
+  forget(id: number): void {
+    this.#store.db.prepare(`DELETE FROM regate_requests WHERE id = ?`).run(id);
   }
 
   get(id: number): WriteRecord | undefined {

@@ -7,7 +7,7 @@ import type { Journal } from '../journal/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
-import { createRegateApp, prewarm, tenantRuntime, type TenantRuntime } from './gateway.ts';
+import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, type TenantRuntime } from './gateway.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { UpstreamFailure } from './upstream.ts';
 
@@ -44,7 +44,8 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
         const answer = await tenant.upstream.call(rec.method as 'POST', rec.path, { body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs: 60_000 });
         release('ok');
         tenant.onec = 'ok';
-        return { record: () => idempotency.finish(rec.id, answer.status < 400 ? 'done' : 'failed', answer.status, answer.body) };
+        // 1C's answer, a refusal included, is the write's result (the same as on the direct path).
+        return { record: () => idempotency.finish(rec.id, 'done', answer.status, answer.body) };
       } catch (e) {
         const f = e instanceof UpstreamFailure ? e : null;
         release(f && (f.kind === 'timeout' || f.kind === 'overload') ? 'overload' : 'ok');
@@ -74,6 +75,14 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
     },
     async listen() {
       const c = deps.config();
+      // Writes a dead process was sending: their outcome is unknown, so they are sent again, in order,
+      // with the same request id (1C's register answers a repeat with the first result).
+      deps.store.db.transaction(() => {
+        for (const r of idempotency.interrupted()) {
+          idempotency.finish(r.id, 'queued', null, undefined);
+          deps.store.outbox.enqueue({ connector: 'regate', kind: REGATE_JOB, key: `regate:${r.tenant}:${r.order_key}`, payload: { id: r.id }, coalesce: false });
+        }
+      })();
       app = await createRegateApp({ config: c, store: deps.store, journal: deps.journal, tenants, idempotency });
       await app.listen({ host: c.host, port: c.port });
       const a = app.server.address() as AddressInfo;

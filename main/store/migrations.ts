@@ -173,4 +173,6 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
       ) STRICT;
       CREATE INDEX regate_requests_created ON regate_requests (created_at);
     `),
+  // 6: which client or order a ReGate write belongs to (its place in line), for writes a crash interrupted.
+  (db) => db.exec(`ALTER TABLE regate_requests ADD COLUMN order_key TEXT NOT NULL DEFAULT ''`),
 ];

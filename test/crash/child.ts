@@ -11,10 +11,12 @@ export interface CoreChild {
   exited: Promise<void>;
   url: string;
   token: string;
+  /** ReGate's HTTPS address (module 'regate' only). */
+  gatewayUrl?: string;
 }
 
 /** Starts test/crash/core-child.ts and waits for its ready line. */
-export async function startCoreChild(dataDir: string, module: 'passteam' | 'paykeeper', config: ConfigInput): Promise<CoreChild> {
+export async function startCoreChild(dataDir: string, module: 'passteam' | 'paykeeper' | 'regate', config: ConfigInput): Promise<CoreChild> {
   const proc = spawn(process.execPath, [CHILD, dataDir, module, JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -28,8 +30,8 @@ export async function startCoreChild(dataDir: string, module: 'passteam' | 'payk
     });
     proc.once('exit', (code, signal) => fail(new Error(`core-child (${module}) exited early (${code ?? signal}):\n${stderr}`)));
   });
-  const { url, token } = JSON.parse(first) as { url: string; token: string };
-  return { proc, exited, url, token };
+  const { url, token, gatewayUrl } = JSON.parse(first) as { url: string; token: string; gatewayUrl?: string };
+  return { proc, exited, url, token, gatewayUrl };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The real core with one connector, as a child process a crash test can SIGKILL:
- *   node test/crash/core-child.ts <dataDir> <passteam|paykeeper> <config JSON> [leaseMs]
- * prints one JSON line {url, token} once the listener answers. SIGTERM stops it cleanly.
+ *   node test/crash/core-child.ts <dataDir> <passteam|paykeeper|regate> <config JSON> [leaseMs]
+ * prints one JSON line {url, token} once the listener answers (with 'regate' also `gatewayUrl`, once
+ * the ReGate HTTPS listener answers). SIGTERM stops it cleanly.
  *
  * `leaseMs` (test knob, default 3000): a short outbox lease, so work the killed process held comes
  * back within seconds of a restart instead of 30 s; nothing else changes (lease expiry itself is
@@ -11,16 +12,32 @@ import { parseConfig } from '../../main/config/load.ts';
 import { createCore } from '../../main/core/index.ts';
 import { passteamModule } from '../../main/connectors/passteam/index.ts';
 import { paykeeperModule } from '../../main/connectors/paykeeper/index.ts';
+import type { ModuleFactory } from '../../main/core/module.ts';
+import type { Logger } from '../../main/log/logger.ts';
+import { regateModule } from '../../main/regate/index.ts';
 
-const MODULES = { passteam: passteamModule, paykeeper: paykeeperModule };
+// ReGate's module only logs where it listens (the core runs quiet): its logger is wrapped to catch that line.
+let gateway: { resolve: (url: string) => void; reject: (e: Error) => void } | undefined;
+const gatewayUrl = new Promise<string>((resolve, reject) => (gateway = { resolve, reject }));
+const regate: ModuleFactory = (ctx) =>
+  regateModule({
+    ...ctx,
+    log: Object.assign(Object.create(ctx.log) as Logger, {
+      info: (obj: { url?: string }, msg?: string) => void (msg === 'regate listening' && obj.url && gateway!.resolve(obj.url)),
+      error: (obj: { err?: string }, msg?: string) => void gateway!.reject(new Error(`${msg}: ${obj.err}`)),
+    }),
+  });
+
+const MODULES = { passteam: passteamModule, paykeeper: paykeeperModule, regate };
 const [dataDir, name, configJson, leaseArg] = process.argv.slice(2);
 const module = MODULES[name as keyof typeof MODULES];
 if (!dataDir || !module || !configJson) {
-  process.stderr.write('usage: node test/crash/core-child.ts <dataDir> <passteam|paykeeper> <config JSON> [leaseMs]\n');
+  process.stderr.write('usage: node test/crash/core-child.ts <dataDir> <passteam|paykeeper|regate> <config JSON> [leaseMs]\n');
   process.exit(2);
 }
 const { config } = parseConfig({ listener: { port: 0 }, ui: { port: 0 }, http: { timeoutSeconds: 5, connectTimeoutSeconds: 2 }, ...JSON.parse(configJson) }, {});
 const core = await createCore({ config, dataDir, modules: [module], quiet: true, outbox: { leaseMs: Number(leaseArg ?? 3000) } });
 const running = await core.start();
-process.stdout.write(`${JSON.stringify({ url: running.listenerUrl, token: running.listenerToken })}\n`);
+const ready = { url: running.listenerUrl, token: running.listenerToken, ...(name === 'regate' ? { gatewayUrl: await gatewayUrl } : {}) };
+process.stdout.write(`${JSON.stringify(ready)}\n`);
 process.on('SIGTERM', () => void core.stop(2000).then(() => process.exit(0)));
