@@ -162,7 +162,18 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     });
     app.addHook('onResponse', async (req, reply) => {
       if (req.url.startsWith('/regate/docs')) return;
-      journal.record({ direction: 'in', system: 'regate', method: req.method, url: req.url, status: reply.statusCode, durationMs: reply.elapsedTime, requestBody: req.body === undefined ? undefined : JSON.stringify(req.body), responseBody: (req as unknown as { replyText?: string }).replyText });
+      // An answer from the cache is the body journaled when it came from 1C: not copied again for every hit.
+      const cached = reply.getHeader('x-cache') === 'HIT' || reply.getHeader('x-cache') === 'STALE';
+      journal.record({
+        direction: 'in',
+        system: 'regate',
+        method: req.method,
+        url: req.url,
+        status: reply.statusCode,
+        durationMs: reply.elapsedTime,
+        requestBody: req.body === undefined ? undefined : JSON.stringify(req.body),
+        responseBody: cached ? `(из кеша, ETag ${String(reply.getHeader('etag'))})` : (req as unknown as { replyText?: string }).replyText,
+      });
     });
   }
 
@@ -200,10 +211,10 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       });
     reply.header('X-Cache', got.state === 'fresh' ? 'HIT' : got.state === 'stale' ? 'STALE' : 'MISS');
     if (got.state === 'stale') reply.header('Warning', '110 - "Response is Stale"');
-    const etag = `"${createHash('sha1').update(JSON.stringify(got.value)).digest('base64url')}"`;
+    const { text, etag } = serialized(got.value);
     reply.header('ETag', etag);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    return got.value;
+    return reply.type('application/json; charset=utf-8').send(text);
   }
 
   /** A write by Idempotency-Key: replayed, refused, done now, or queued for when 1C is back. */
@@ -340,6 +351,18 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
 }
 
 class SlotTimeout extends Error {}
+
+// A cached answer is serialized and hashed once, not on every hit (a hot assortment page is read hundreds of times a second).
+const wire = new WeakMap<object, { text: string; etag: string }>();
+function serialized(value: unknown): { text: string; etag: string } {
+  const key = value !== null && typeof value === 'object' ? value : null;
+  const known = key && wire.get(key);
+  if (known) return known;
+  const text = JSON.stringify(value);
+  const out = { text, etag: `"${createHash('sha1').update(text).digest('base64url')}"` };
+  if (key) wire.set(key, out);
+  return out;
+}
 
 function authenticate(header: string | undefined, tenants: Map<string, TenantRuntime>): TenantRuntime | undefined {
   const m = /^basic\s+(.+)$/i.exec(header ?? '');
