@@ -80,30 +80,32 @@ export class ConcurrencyLimiter {
     });
   }
 
-  #mayStart(w: Waiter): boolean {
-    if (this.inFlight >= this.limit) return false;
-    if (w.key !== null && this.#busyKeys.has(w.key)) return false;
-    // Each kind may use the other's share only while nobody of that kind waits.
+  /** One pass over the waiters, O(n): hundreds wait when the crowd is in. */
+  #pump(): void {
+    if (this.#waiting.length === 0 || this.inFlight >= this.limit) return;
+    const waitingKinds = { read: 0, write: 0 };
+    for (const w of this.#waiting) waitingKinds[w.kind]++;
     const writeCap = Math.max(1, Math.round(this.limit * this.#writeShare));
     const readCap = Math.max(1, this.limit - writeCap);
-    const othersWaiting = this.#waiting.some((x) => x.kind !== w.kind);
-    if (!othersWaiting) return true;
-    return w.kind === 'write' ? this.#inFlight.write < writeCap : this.#inFlight.read < readCap;
-  }
-
-  #pump(): void {
-    for (let i = 0; i < this.#waiting.length && this.inFlight < this.limit; ) {
-      const w = this.#waiting[i];
-      // Writes are FIFO: a write behind an earlier waiting write of the same key stays behind it.
-      const blockedByEarlier = w.kind === 'write' && w.key !== null && this.#waiting.slice(0, i).some((x) => x.kind === 'write' && x.key === w.key);
-      if (blockedByEarlier || !this.#mayStart(w)) {
-        i++;
-        continue;
+    // Writes are FIFO per key: a write behind an earlier waiting write of the same key stays behind it.
+    const keysAhead = new Set<string>();
+    const keep: Waiter[] = [];
+    for (const w of this.#waiting) {
+      const blocked = w.kind === 'write' && w.key !== null && keysAhead.has(w.key);
+      if (w.kind === 'write' && w.key !== null) keysAhead.add(w.key);
+      // Each kind may use the other's share only while nobody of that kind waits.
+      const othersWaiting = waitingKinds[w.kind === 'read' ? 'write' : 'read'] > 0;
+      const withinShare = !othersWaiting || (w.kind === 'write' ? this.#inFlight.write < writeCap : this.#inFlight.read < readCap);
+      if (!blocked && this.inFlight < this.limit && (w.key === null || !this.#busyKeys.has(w.key)) && withinShare) {
+        waitingKinds[w.kind]--;
+        clearTimeout(w.timer);
+        this.#start(w);
+      } else {
+        keep.push(w);
       }
-      this.#waiting.splice(i, 1);
-      clearTimeout(w.timer);
-      this.#start(w);
     }
+    this.#waiting.length = 0;
+    this.#waiting.push(...keep);
   }
 
   #start(w: Waiter): void {
