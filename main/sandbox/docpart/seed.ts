@@ -1,4 +1,5 @@
 import type { DocpartData, DocpartItem, DocpartOrder, DocpartPayment, DocpartUser } from './fake.ts';
+import { digits, int, pick, prng, type Rand } from '../random.ts';
 
 /**
  * A deterministic Docpart shop for the fake (tests, sandbox, benchmark): same `seed` + same `now`
@@ -39,26 +40,7 @@ export const ITEM_STATUSES: Record<number, { name: string; count_flag: 0 | 1 }> 
 export const OBTAIN_MODES: Record<number, string> = { 1: 'Самовывоз', 2: 'Доставка курьером', 3: 'Транспортная компания' };
 export const OFFICES: Record<number, string> = { 1: 'Москва, ул. Складочная, д. 1, стр. 18', 2: 'Москва, Варшавское ш., д. 125Ж', 3: 'Химки, Ленинградское ш., вл. 5' };
 
-/** mulberry32: tiny, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-type Rand = () => number;
-const int = (r: Rand, min: number, max: number): number => min + Math.floor(r() * (max - min + 1));
-const pick = <T>(r: Rand, list: readonly T[]): T => list[Math.floor(r() * list.length)];
-const digits = (r: Rand, n: number): string => {
-  let s = '';
-  for (let i = 0; i < n; i++) s += String(Math.floor(r() * 10));
-  return s;
-};
 const letters = (r: Rand, n: number): string => {
   let s = '';
   for (let i = 0; i < n; i++) s += String.fromCharCode(65 + Math.floor(r() * 26));

@@ -36,7 +36,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { resetSocket } from '../fake-server.ts';
-import { prng } from '../docpart/seed.ts';
+import { prng } from '../random.ts';
 import {
   UNLIMITED_LABEL,
   generateCompany,

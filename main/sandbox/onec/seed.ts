@@ -1,4 +1,4 @@
-import { prng } from '../docpart/seed.ts';
+import { digits, int, pick, prng, type Rand } from '../random.ts';
 
 /**
  * A deterministic 1C trading company (УТ 11.5) for the fake 1C ReGate service: same `seed` + same
@@ -192,14 +192,6 @@ export interface GenerateCompanyOptions {
   now?: number;
 }
 
-type Rand = () => number;
-const int = (r: Rand, min: number, max: number): number => min + Math.floor(r() * (max - min + 1));
-const pick = <T>(r: Rand, list: readonly T[]): T => list[Math.floor(r() * list.length)];
-const digits = (r: Rand, n: number): string => {
-  let s = '';
-  for (let i = 0; i < n; i++) s += String(Math.floor(r() * 10));
-  return s;
-};
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const DAY_MS = 86_400_000;
