@@ -114,6 +114,7 @@ export class Journal {
       addBytes: db.prepare(`UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'journal_bytes'`),
       bytes: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_bytes'`).pluck(),
       get: db.prepare(`SELECT * FROM journal WHERE id = ?`),
+      maxId: db.prepare(`SELECT MAX(id) FROM journal`).pluck(),
       pruneOld: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING size`).pluck(),
       pruneOldest: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING size`).pluck(),
     };
@@ -186,7 +187,7 @@ export class Journal {
 
   /** Moves whenever a row is recorded (written or still buffered): the window's live-update signal. */
   lastId(): number {
-    return ((this.#store.db.prepare(`SELECT MAX(id) FROM journal`).pluck().get() as number | null) ?? 0) + this.#buffer.length;
+    return ((this.#s.maxId.get() as number | null) ?? 0) + this.#buffer.length;
   }
 
   list(q: JournalQuery = {}): { entries: JournalEntry[]; next: string | null } {

@@ -38,16 +38,9 @@ const SLOT_WAIT_MS = { read: 5000, write: 10_000 };
  */
 export async function prewarm(t: TenantRuntime): Promise<number> {
   const load = async (path: string) => {
-    const release = await t.limiter.acquire('read');
-    try {
-      const a = await t.upstream.call('GET', path, { timeoutMs: READ_TIMEOUT_MS });
-      release('ok');
-      if (a.status >= 400) throw businessProblem(a);
-      return a.body;
-    } catch (e) {
-      release(e instanceof UpstreamFailure && (e.kind === 'timeout' || e.kind === 'overload') ? 'overload' : 'ok');
-      throw e;
-    }
+    const a = await underCap(t, 'read', () => t.upstream.call('GET', path, { timeoutMs: READ_TIMEOUT_MS }));
+    if (a.status >= 400) throw businessProblem(a);
+    return a.body;
   };
   const id = t.tenant.id;
   const cities = (await t.cache.get(`${id}:cities`, POLICY.catalogue, () => load('cities'))).value as { items?: Array<{ id: string }> };
@@ -323,30 +316,36 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   routes(app);
   aliases(app);
   return app;
+}
 
-  /** Runs `call` inside the tenant's cap; its outcome steers the AIMD limit and the tenant's health. */
-  async function limited<T>(tenant: TenantRuntime, kind: 'read' | 'write', key: string | undefined, call: () => Promise<T>): Promise<T> {
-    let release: (o: 'ok' | 'overload') => void;
-    try {
-      release = await tenant.limiter.acquire(kind, { key, waitMs: SLOT_WAIT_MS[kind] });
-    } catch (e) {
-      if (e instanceof LimiterTimeout) {
-        if (kind === 'write') throw new SlotTimeout();
-        throw new RegateProblem(503, 'onec_busy', '1С занята', 'Все сеансы 1С заняты; повторите позже', { retryAfterSeconds: 5 });
-      }
-      throw e;
-    }
-    try {
-      const r = await call();
-      release('ok');
-      tenant.onec = 'ok';
-      return r;
-    } catch (e) {
-      const f = e instanceof UpstreamFailure ? e : null;
-      release(f && (f.kind === 'timeout' || f.kind === 'overload') ? 'overload' : 'ok');
-      if (f) tenant.onec = f.kind === 'down' ? 'down' : 'degraded';
-      throw e;
-    }
+/**
+ * Runs `call` inside the tenant's cap (waiting at most `waitMs` for a slot); its outcome steers the
+ * AIMD limit and the tenant's health. The one way every 1C call is made: requests, pre-warming,
+ * queued writes.
+ */
+export async function underCap<T>(tenant: TenantRuntime, kind: 'read' | 'write', call: () => Promise<T>, opts: { key?: string; waitMs?: number } = {}): Promise<T> {
+  const release = await tenant.limiter.acquire(kind, opts);
+  try {
+    const r = await call();
+    release('ok');
+    tenant.onec = 'ok';
+    return r;
+  } catch (e) {
+    const f = e instanceof UpstreamFailure ? e : null;
+    release(f && (f.kind === 'timeout' || f.kind === 'overload') ? 'overload' : 'ok');
+    if (f) tenant.onec = f.kind === 'down' ? 'down' : 'degraded';
+    throw e;
+  }
+}
+
+/** A request's 1C call: a read that finds no slot in time is 503; a write is queued instead. */
+async function limited<T>(tenant: TenantRuntime, kind: 'read' | 'write', key: string | undefined, call: () => Promise<T>): Promise<T> {
+  try {
+    return await underCap(tenant, kind, call, { key, waitMs: SLOT_WAIT_MS[kind] });
+  } catch (e) {
+    if (!(e instanceof LimiterTimeout)) throw e;
+    if (kind === 'write') throw new SlotTimeout();
+    throw new RegateProblem(503, 'onec_busy', '1С занята', 'Все сеансы 1С заняты; повторите позже', { retryAfterSeconds: 5 });
   }
 }
 

@@ -7,7 +7,7 @@ import type { Journal } from '../journal/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
-import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, type TenantRuntime } from './gateway.ts';
+import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, underCap, type TenantRuntime } from './gateway.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { UpstreamFailure } from './upstream.ts';
 
@@ -39,17 +39,12 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
       if (!rec || rec.state === 'done' || rec.state === 'failed') return;
       const tenant = tenants.get(rec.tenant);
       if (!tenant) throw new DeliveryError('refused', 'regate_tenant_gone', `База ${rec.tenant} больше не настроена в ReGate`);
-      const release = await tenant.limiter.acquire('write', { key: job.key });
       try {
-        const answer = await tenant.upstream.call(rec.method as 'POST', rec.path, { body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs: 60_000 });
-        release('ok');
-        tenant.onec = 'ok';
+        const answer = await underCap(tenant, 'write', () => tenant.upstream.call(rec.method as 'POST', rec.path, { body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs: 60_000 }), { key: job.key });
         // 1C's answer, a refusal included, is the write's result (the same as on the direct path).
         return { record: () => idempotency.finish(rec.id, 'done', answer.status, answer.body) };
       } catch (e) {
         const f = e instanceof UpstreamFailure ? e : null;
-        release(f && (f.kind === 'timeout' || f.kind === 'overload') ? 'overload' : 'ok');
-        if (f) tenant.onec = f.kind === 'down' ? 'down' : 'degraded';
         // 1C's request-id register makes a retry after a timeout safe: every failure here is retried.
         throw new DeliveryError(f?.kind === 'refused_auth' ? 'auth' : 'retry', f?.problem.code ?? 'regate_failed', f?.problem.message ?? String(e));
       }

@@ -78,28 +78,42 @@ export function phpJsonEncode(value: unknown): string {
     .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** A fake's think-time sleeps, all of which `wakeAll` (its stop) ends at once. */
+export function sleeper(): { sleep(ms: number): Promise<void>; wakeAll(): void } {
+  const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  return {
+    sleep: (ms) =>
+      ms <= 0
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            const entry = {
+              resolve,
+              timer: setTimeout(() => {
+                timers.delete(entry);
+                resolve();
+              }, ms),
+            };
+            timers.add(entry);
+          }),
+    wakeAll() {
+      for (const t of timers) {
+        clearTimeout(t.timer);
+        t.resolve();
+      }
+      timers.clear();
+    },
+  };
+}
+
 export async function startFakeServer<F extends string>(opts: FakeServerOptions<F>): Promise<FakeServer<F>> {
   const log: FakeRequest[] = [];
   const failures: F[] = [];
   const sockets = new Set<Socket>();
-  const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  const { sleep, wakeAll } = sleeper();
   let latencyMs = opts.latencyMs ?? 0;
   let down = false;
   let stopped = false;
 
-  const sleep = (ms: number): Promise<void> =>
-    ms <= 0
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          const entry = {
-            resolve,
-            timer: setTimeout(() => {
-              timers.delete(entry);
-              resolve();
-            }, ms),
-          };
-          timers.add(entry);
-        });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (down) return resetSocket(req.socket);
@@ -165,11 +179,7 @@ export async function startFakeServer<F extends string>(opts: FakeServerOptions<
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const t of timers) {
-        clearTimeout(t.timer);
-        t.resolve();
-      }
-      timers.clear();
+      wakeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       for (const s of sockets) s.destroy();

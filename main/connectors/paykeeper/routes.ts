@@ -12,7 +12,7 @@ import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, writeInvoiceEx
 import { INVOICE_STATES, isOpen, view, type InvoiceInput, type InvoiceRow, type Invoices } from './invoices.ts';
 import { localDayStart, localToday, nextDay } from './msk.ts';
 import type { Tracker } from './tracker.ts';
-import { INVOICE_JOB, invoiceKey } from './worker.ts';
+import { INVOICE_JOB, invoiceKey, money } from './worker.ts';
 
 const FEED = 'invoices';
 export const MAX_BATCH = 1000;
@@ -52,10 +52,9 @@ const postQuery = z.object({ wait: waitQuery(10) });
 const orderParam = z.object({ orderId: z.string().min(1).max(100).describe('Номер заказа') });
 
 function toInput(v: z.output<typeof invoiceItem>): InvoiceInput {
-  const [int, frac = ''] = v.amount.split('.');
   return {
     orderId: v.orderId,
-    amount: `${int}.${(frac + '00').slice(0, 2)}`,
+    amount: money(v.amount),
     email: v.email,
     phone: v.phone || null,
     clientId: v.clientId || null,

@@ -35,7 +35,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { resetSocket } from '../fake-server.ts';
+import { resetSocket, sleeper } from '../fake-server.ts';
 import { prng } from '../random.ts';
 import {
   UNLIMITED_LABEL,
@@ -462,7 +462,6 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const log: Fake1CRequest[] = [];
   const failures: Fake1CFailure[] = [];
   const sockets = new Set<Socket>();
-  const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   const hangs = new Set<() => void>();
   let down: false | 'reset' | 'refused' = false;
   let stopped = false;
@@ -470,19 +469,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   let stats = zeroStats();
   let concurrent = 0;
 
-  const sleep = (ms: number): Promise<void> =>
-    ms <= 0 || stopped
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          const entry = {
-            resolve,
-            timer: setTimeout(() => {
-              timers.delete(entry);
-              resolve();
-            }, ms),
-          };
-          timers.add(entry);
-        });
+  const sleeps = sleeper();
+  const sleep = (ms: number): Promise<void> => (stopped ? Promise.resolve() : sleeps.sleep(ms));
 
   // ---- session pool ----
   const idle: Session[] = [];
@@ -1271,11 +1259,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const t of timers) {
-        clearTimeout(t.timer);
-        t.resolve();
-      }
-      timers.clear();
+      sleeps.wakeAll();
       for (const w of [...waiters]) w(false);
       for (const h of [...hangs]) h();
       if (down !== 'refused') await closeServer(server);

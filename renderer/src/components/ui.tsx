@@ -1,5 +1,6 @@
 import { useState, type ReactNode } from 'react';
-import { api } from '../api.ts';
+import { api, downloadWithToken, isDesktop } from '../api.ts';
+import { errorMessage } from '../hooks.ts';
 import { cardStateLabel, invoiceStateLabel } from '../format.ts';
 
 export function Loading({ text = 'Загрузка…' }: { text?: string }) {
@@ -222,5 +223,32 @@ export function DateField({ value, onChange, required, label }: { value: string;
         }
       }}
     />
+  );
+}
+
+/**
+ * A file to download from the admin API. In a browser a plain link (the session cookie
+ * authenticates it); in the desktop app a link cannot carry the Bearer token, so it is fetched
+ * with it and saved.
+ */
+export function DownloadLink({ path, fileName, children }: { path: string; fileName: string; children: ReactNode }) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <>
+      <a
+        className="button"
+        href={isDesktop() ? '#' : path}
+        download
+        onClick={(e) => {
+          if (!isDesktop()) return;
+          e.preventDefault();
+          setError(null);
+          downloadWithToken(path, fileName).catch((err: unknown) => setError(errorMessage(err)));
+        }}
+      >
+        {children}
+      </a>
+      {error && <span className="error"> {error}</span>}
+    </>
   );
 }

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { api, downloadWithToken, invoicesExportPath, isDesktop } from '../api.ts';
-import { Badge, DateField, Detail, DetailPanel, ErrorBox, ListState, Loading, MoreButton, RetryButton } from '../components/ui.tsx';
+import { api, invoicesExportPath } from '../api.ts';
+import { Badge, DateField, Detail, DownloadLink, DetailPanel, ErrorBox, ListState, Loading, MoreButton, RetryButton } from '../components/ui.tsx';
 import { currentMonth, errorText, formatDate, formatDateTime, formatMoney, INVOICE_STATES, invoiceStateLabel } from '../format.ts';
 import { errorMessage, go, useDebounced, usePagedList, useResource } from '../hooks.ts';
 import type { Invoice } from '../types.ts';
@@ -47,25 +47,10 @@ function InvoiceDetail({ orderId, onRetried }: { orderId: string; onRetried: () 
 }
 
 function ExportLink({ from, to, format }: { from: string; to: string; format: 'xlsx' | 'csv' }) {
-  const path = invoicesExportPath(from, to, format);
-  const [error, setError] = useState<string | null>(null);
   return (
-    <>
-      <a
-        className="button"
-        href={isDesktop() ? '#' : path}
-        download
-        onClick={(e) => {
-          if (!isDesktop()) return;
-          e.preventDefault();
-          setError(null);
-          downloadWithToken(path, `invoices.${format}`).catch((err: unknown) => setError(errorMessage(err)));
-        }}
-      >
-        Скачать {format.toUpperCase()}
-      </a>
-      {error && <span className="error"> {error}</span>}
-    </>
+    <DownloadLink path={invoicesExportPath(from, to, format)} fileName={`invoices.${format}`}>
+      Скачать {format.toUpperCase()}
+    </DownloadLink>
   );
 }
 

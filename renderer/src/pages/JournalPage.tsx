@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, downloadWithToken, isDesktop, journalExportPath, type JournalQuery } from '../api.ts';
-import { DateField, Detail, DetailPanel, ErrorBox, Loading, Pre, RetryButton } from '../components/ui.tsx';
+import { api, journalExportPath, type JournalQuery } from '../api.ts';
+import { DateField, Detail, DownloadLink, DetailPanel, ErrorBox, Loading, Pre, RetryButton } from '../components/ui.tsx';
 import {
   directionArrow,
   directionTitle,
@@ -182,7 +182,6 @@ export function JournalPage({ selected }: { selected: string | null }) {
 
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
   const exportPath = journalExportPath(toQuery(active));
-  const [exportError, setExportError] = useState<string | null>(null);
   const selectedId = selected && /^\d+$/.test(selected) ? Number(selected) : null;
   const filtered = JSON.stringify({ ...active, q: active.q.trim() }) !== JSON.stringify(NO_FILTERS);
 
@@ -239,22 +238,11 @@ export function JournalPage({ selected }: { selected: string | null }) {
                   Сбросить
                 </button>
               )}
-              <a
-                className="button"
-                href={isDesktop() ? '#' : exportPath}
-                download
-                onClick={(e) => {
-                  if (!isDesktop()) return;
-                  e.preventDefault();
-                  setExportError(null);
-                  downloadWithToken(exportPath, 'journal.csv').catch((err: unknown) => setExportError(errorMessage(err)));
-                }}
-              >
+              <DownloadLink path={exportPath} fileName="journal.csv">
                 Выгрузить
-              </a>
+              </DownloadLink>
             </div>
           </form>
-          {exportError && <div className="error">{exportError}</div>}
           {error && <ErrorBox message={error} onRetry={() => refresh(false)} />}
           <table className="journal" aria-label="Журнал обменов">
             <thead>
