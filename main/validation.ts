@@ -14,6 +14,7 @@ const TYPE_NAMES: Record<string, string> = {
   boolean: 'логическое значение',
   object: 'объект',
   array: 'массив',
+  record: 'объект',
   null: 'null',
   undefined: 'ничего',
 };

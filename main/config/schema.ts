@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REGATE_METHODS } from '../regate/methods.ts';
 
 /**
  * The one config schema. Types, defaults, validation, the JSON Schema the UI uses and the
@@ -66,6 +67,26 @@ export const docpartSchema = z
   })
   .prefault({});
 
+/** How long a 1C call may take before the caller gets 504 (outcome unknown), per kind and per method. */
+const onecSeconds = z.number().int().min(1).max(600);
+const METHOD_NAMES = Object.keys(REGATE_METHODS);
+const namesOf = (kind: string) => METHOD_NAMES.filter((m) => REGATE_METHODS[m as keyof typeof REGATE_METHODS] === kind).join(', ');
+export const regateTimeoutsSchema = z
+  .strictObject({
+    readSeconds: onecSeconds.default(15).describe(`Сколько секунд ждать ответа 1С на чтение (${namesOf('read')}), потом 504`),
+    writeSeconds: onecSeconds.default(60).describe(`Сколько секунд ждать ответа 1С на запись (${namesOf('write')}), потом 504`),
+    routes: z
+      .record(z.string(), onecSeconds)
+      .default({})
+      .superRefine((routes, ctx) => {
+        for (const name of Object.keys(routes)) {
+          if (!Object.hasOwn(REGATE_METHODS, name)) ctx.addIssue({ code: 'custom', path: [name], input: name, message: `«${name}» — нет такого метода ReGate; в timeouts.routes допустимы: ${METHOD_NAMES.join(', ')}` });
+        }
+      })
+      .describe(`Свой таймаут для отдельных методов, секунды, например { "assortment": 30 }; методы: ${METHOD_NAMES.join(', ')}`),
+  })
+  .prefault({});
+
 /**
  * ReGate: the HTTPS gateway in front of 1C bases (specs/regate.md). Each tenant is one 1C base,
  * bound to the Basic credentials Richest.store uses for it.
@@ -80,6 +101,7 @@ export const regateTenantSchema = z.strictObject({
   poolSize: z.number().int().min(2).max(200).default(10).describe('poolSize публикации 1С; Спутник держит не больше poolSize − 1 вызовов'),
   quotaPerMinute: z.number().int().min(1).optional().describe('Не больше стольких вызовов в минуту от этого клиента (иначе 429)'),
   prewarmSeconds: z.number().int().min(0).max(86_400).default(0).describe('Раз в столько секунд заранее читать первую страницу ассортимента каждого магазина (0 — не читать)'),
+  timeouts: regateTimeoutsSchema.describe('Таймауты вызовов 1С этой базы: после них клиент получает 504 (результат неизвестен, повтор с тем же Idempotency-Key безопасен)'),
 });
 
 export const regateSchema = z

@@ -16,6 +16,7 @@ import { IdempotencyStore, type WriteRecord } from './idempotency.ts';
 import { ConcurrencyLimiter, LimiterTimeout } from './limiter.ts';
 import { RegateProblem } from './problem.ts';
 import { EXAMPLES as E } from './examples.ts';
+import { timeoutFor, type ReadMethod, type RegateMethod, type WriteMethod } from './methods.ts';
 import type { RegateTenant } from './tenants.ts';
 import { Upstream, UpstreamFailure } from './upstream.ts';
 
@@ -28,8 +29,6 @@ const POLICY = {
   assortment: { freshMs: MIN, staleMs: 10 * MIN, staleIfErrorMs: 60 * MIN },
   order: { freshMs: 5000, staleMs: 0, staleIfErrorMs: 5 * MIN },
 } satisfies Record<string, CachePolicy>;
-const READ_TIMEOUT_MS = 15_000;
-const WRITE_TIMEOUT_MS = 60_000;
 const SLOT_WAIT_MS = { read: 5000, write: 10_000 };
 
 /**
@@ -37,19 +36,19 @@ const SLOT_WAIT_MS = { read: 5000, write: 10_000 };
  * (a read share of the cap, never the crowd's): hundreds of callers then find it fresh.
  */
 export async function prewarm(t: TenantRuntime): Promise<number> {
-  const load = async (path: string) => {
-    const a = await underCap(t, 'read', () => t.upstream.call('GET', path, { timeoutMs: READ_TIMEOUT_MS }));
+  const load = async (route: ReadMethod, path: string) => {
+    const a = await underCap(t, 'read', () => t.upstream.call('GET', path, { timeoutMs: timeoutFor(t.tenant, route, 'read') }));
     if (a.status >= 400) throw businessProblem(a);
     return a.body;
   };
   const id = t.tenant.id;
-  const cities = (await t.cache.get(`${id}:cities`, POLICY.catalogue, () => load('cities'))).value as { items?: Array<{ id: string }> };
+  const cities = (await t.cache.get(`${id}:cities`, POLICY.catalogue, () => load('city', 'cities'))).value as { items?: Array<{ id: string }> };
   let warmed = 0;
   for (const c of cities.items ?? []) {
-    const stores = (await t.cache.get(`${id}:stores:${c.id}`, POLICY.catalogue, () => load(`cities/${encodeURIComponent(c.id)}/stores`))).value as { items?: Array<{ id: string }> };
+    const stores = (await t.cache.get(`${id}:stores:${c.id}`, POLICY.catalogue, () => load('citystore', `cities/${encodeURIComponent(c.id)}/stores`))).value as { items?: Array<{ id: string }> };
     for (const s of stores.items ?? []) {
       const path = `stores/${encodeURIComponent(s.id)}/assortment`;
-      await t.cache.refresh(`${id}:assortment:${s.id}?`, () => load(path));
+      await t.cache.refresh(`${id}:assortment:${s.id}?`, () => load('assortment', path));
       warmed++;
     }
   }
@@ -191,11 +190,11 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   const t = (req: FastifyRequest) => req.tenant!;
 
   /** A read through the cache, the single flight and the cap. */
-  async function read(req: FastifyRequest, reply: FastifyReply, key: string, policy: CachePolicy, path: string) {
+  async function read(req: FastifyRequest, reply: FastifyReply, route: ReadMethod, key: string, policy: CachePolicy, path: string) {
     const tenant = t(req);
     const got = await tenant.cache
       .get(`${tenant.tenant.id}:${key}`, policy, async () => {
-        const answer = await limited(tenant, 'read', undefined, () => tenant.upstream.call('GET', path, { timeoutMs: READ_TIMEOUT_MS }));
+        const answer = await limited(tenant, 'read', undefined, () => tenant.upstream.call('GET', path, { timeoutMs: timeoutFor(tenant.tenant, route, 'read') }));
         if (answer.status >= 400) throw businessProblem(answer);
         return answer.body;
       })
@@ -211,7 +210,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   }
 
   /** A write by Idempotency-Key: replayed, refused, done now, or queued for when 1C is back. */
-  async function write(req: FastifyRequest, reply: FastifyReply, method: 'POST' | 'PUT' | 'PATCH', path: string, orderKey: string) {
+  async function write(req: FastifyRequest, reply: FastifyReply, route: WriteMethod, method: 'POST' | 'PUT' | 'PATCH', path: string, orderKey: string) {
     const tenant = t(req);
     const key = idempotencyKey(req.headers['idempotency-key']);
     const body = req.body === undefined ? null : JSON.stringify(req.body);
@@ -232,7 +231,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     // Writes of one client or order keep their order: behind a queued one, this one queues too.
     if (queued && (queued.state === 'queued' || queued.state === 'running')) return queue(reply, record, outboxKey);
     try {
-      const answer = await limited(tenant, 'write', orderKey, () => tenant.upstream.call(method, path, { body: req.body, requestId: key, timeoutMs: WRITE_TIMEOUT_MS }));
+      const answer = await limited(tenant, 'write', orderKey, () => tenant.upstream.call(method, path, { body: req.body, requestId: key, timeoutMs: timeoutFor(tenant.tenant, route, 'write') }));
       // No fsync of its own: if this record is lost, start-up re-sends the write and 1C's register answers it.
       withoutFsync(deps.store.db, () => deps.idempotency.finish(record.id, 'done', answer.status, answer.body));
       reply.code(answer.status);
@@ -257,15 +256,15 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   const routes = (a: FastifyInstance) => {
     const params = <T extends z.ZodRawShape>(shape: T) => z.object(shape);
     const writeHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).describe('Уникальный ключ операции (UUID); повтор с тем же ключом безопасен') }).passthrough();
-    a.get('/regate/v1/state', { schema: { summary: 'state: версия 1С, конфигурация, организация', response: { 200: E.state, 503: E.problem } } }, (req, reply) => read(req, reply, 'state', POLICY.state, 'state'));
-    a.get('/regate/v1/cities', { schema: { summary: 'city: города с магазинами', response: { 200: E.cities, 503: E.problem } } }, (req, reply) => read(req, reply, 'cities', POLICY.catalogue, 'cities'));
+    a.get('/regate/v1/state', { schema: { summary: 'state: версия 1С, конфигурация, организация', response: { 200: E.state, 503: E.problem } } }, (req, reply) => read(req, reply, 'state', 'state', POLICY.state, 'state'));
+    a.get('/regate/v1/cities', { schema: { summary: 'city: города с магазинами', response: { 200: E.cities, 503: E.problem } } }, (req, reply) => read(req, reply, 'city', 'cities', POLICY.catalogue, 'cities'));
     a.get('/regate/v1/cities/:cityId/stores', { schema: { summary: 'citystore: магазины города', params: params({ cityId: z.string().min(1).max(100) }), response: { 200: E.stores } } }, (req, reply) => {
       const { cityId } = req.params as { cityId: string };
-      return read(req, reply, `stores:${cityId}`, POLICY.catalogue, `cities/${encodeURIComponent(cityId)}/stores`);
+      return read(req, reply, 'citystore', `stores:${cityId}`, POLICY.catalogue, `cities/${encodeURIComponent(cityId)}/stores`);
     });
     a.get('/regate/v1/stores/:storeId/groups', { schema: { summary: 'storetable: группы и подгруппы товаров магазина', params: params({ storeId: z.string().min(1).max(100) }), response: { 200: E.groups } } }, (req, reply) => {
       const { storeId } = req.params as { storeId: string };
-      return read(req, reply, `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`);
+      return read(req, reply, 'storetable', `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`);
     });
     const assortmentQuery = z.object({ groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
     a.get(
@@ -274,34 +273,34 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       (req, reply) => {
         const { storeId } = req.params as { storeId: string };
         const q = new URLSearchParams(Object.entries(req.query as Record<string, unknown>).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
-        return read(req, reply, `assortment:${storeId}?${q}`, POLICY.assortment, `stores/${encodeURIComponent(storeId)}/assortment${q ? `?${q}` : ''}`);
+        return read(req, reply, 'assortment', `assortment:${storeId}?${q}`, POLICY.assortment, `stores/${encodeURIComponent(storeId)}/assortment${q ? `?${q}` : ''}`);
       },
     );
     a.get('/regate/v1/orders/:orderId', { schema: { summary: 'bookingstate: состояние заказа', params: params({ orderId: z.string().min(1).max(100) }), response: { 200: E.orderState } } }, (req, reply) => {
       const { orderId } = req.params as { orderId: string };
-      return read(req, reply, `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`);
+      return read(req, reply, 'bookingstate', `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`);
     });
     const clientParams = params({ externalId: z.string().min(1).max(100) });
     a.put('/regate/v1/clients/:externalId', { schema: { summary: 'client: найти или создать клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.client, 201: E.client, 202: E.queued } } }, (req, reply) => {
       const { externalId } = req.params as { externalId: string };
-      return write(req, reply, 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
+      return write(req, reply, 'client', 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
     });
     a.patch('/regate/v1/clients/:externalId', { schema: { summary: 'clientupd: изменить клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.clientUpdated, 202: E.queued } } }, (req, reply) => {
       const { externalId } = req.params as { externalId: string };
-      return write(req, reply, 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
+      return write(req, reply, 'clientupd', 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
     });
     a.post('/regate/v1/orders', { schema: { summary: 'booking: создать заказ с адресом доставки', headers: writeHeaders, body: E.bookingRequest, response: { 201: E.booking, 202: E.queued } } }, (req, reply) => {
       const client = String((req.body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId ?? 'anonymous');
-      return write(req, reply, 'POST', 'orders', `client:${client}`);
+      return write(req, reply, 'booking', 'POST', 'orders', `client:${client}`);
     });
     const orderParams = params({ orderId: z.string().min(1).max(100) });
     a.post('/regate/v1/orders/:orderId/payments', { schema: { summary: 'paycard: оплата заказа картой', params: orderParams, headers: writeHeaders, body: E.paymentRequest, response: { 200: E.payment, 202: E.queued } } }, (req, reply) => {
       const { orderId } = req.params as { orderId: string };
-      return write(req, reply, 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`);
+      return write(req, reply, 'paycard', 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`);
     });
     a.post('/regate/v1/orders/:orderId/refunds', { schema: { summary: 'refund: возврат оплаченного заказа', params: orderParams, headers: writeHeaders, body: E.refundRequest, response: { 202: E.refund } } }, (req, reply) => {
       const { orderId } = req.params as { orderId: string };
-      return write(req, reply, 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`);
+      return write(req, reply, 'refund', 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`);
     });
     a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: params({ id: z.coerce.number().int().positive() }), response: { 200: E.operation } } }, async (req) => {
       const r = deps.idempotency.get((req.params as { id: number }).id);
@@ -411,7 +410,7 @@ export function operationView(r: WriteRecord) {
 
 /** The task's own method names (`/regate/{method}`, parameters in the query or a JSON body) → the REST routes. */
 function aliases(app: FastifyInstance): void {
-  const map: Record<string, (p: Record<string, string>) => { method: string; url: string }> = {
+  const map: Record<RegateMethod, (p: Record<string, string>) => { method: string; url: string }> = {
     state: () => ({ method: 'GET', url: '/regate/v1/state' }),
     city: () => ({ method: 'GET', url: '/regate/v1/cities' }),
     citystore: (p) => ({ method: 'GET', url: `/regate/v1/cities/${encodeURIComponent(p.cityId ?? '')}/stores` }),
@@ -430,7 +429,7 @@ function aliases(app: FastifyInstance): void {
   };
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const name = (req.params as { method: string }).method.toLowerCase();
-    const to = map[name];
+    const to = Object.hasOwn(map, name) ? map[name as RegateMethod] : undefined;
     if (!to) throw new RegateProblem(404, 'unknown_method', 'Нет такого метода', `Метод «${name}» неизвестен; методы: ${Object.keys(map).join(', ')}`, { retryable: false });
     const body = (req.body ?? {}) as Record<string, unknown>;
     const params: Record<string, string> = {};

@@ -9,6 +9,7 @@ import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
 import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, underCap, type TenantRuntime } from './gateway.ts';
 import { IdempotencyStore } from './idempotency.ts';
+import { methodOf, timeoutFor } from './methods.ts';
 import { UpstreamFailure } from './upstream.ts';
 
 export interface RegateRuntime {
@@ -39,8 +40,10 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
       if (!rec || rec.state === 'done' || rec.state === 'failed') return;
       const tenant = tenants.get(rec.tenant);
       if (!tenant) throw new DeliveryError('refused', 'regate_tenant_gone', `База ${rec.tenant} больше не настроена в ReGate`);
+      // The same timeout as the write had on the direct path (a record keeps only its HTTP method and 1C path).
+      const timeoutMs = timeoutFor(tenant.tenant, methodOf(rec.method, rec.path), 'write');
       try {
-        const answer = await underCap(tenant, 'write', () => tenant.upstream.call(rec.method as 'POST', rec.path, { body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs: 60_000 }), { key: job.key });
+        const answer = await underCap(tenant, 'write', () => tenant.upstream.call(rec.method as 'POST', rec.path, { body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs }), { key: job.key });
         // 1C's answer, a refusal included, is the write's result (the same as on the direct path).
         return { record: () => idempotency.finish(rec.id, 'done', answer.status, answer.body) };
       } catch (e) {

@@ -200,6 +200,26 @@ describe('ReGate under pressure and faults', () => {
     expect(over.body).toMatchObject({ code: 'quota_exceeded', retryable: true });
   });
 
+  it('a method with a short timeout of its own → 504 onec_timeout after it; a method on the default still answers', async () => {
+    // Exact latencies: assortment takes 3 s in the fake, the catalogue none; assortment may take 1 s.
+    const { fake, call } = await setup({ latencyScale: 1, latencySigma: 0, sessionStartMs: 0, latencyMedianMs: { catalogue: 0, assortment: 3000, write: 0 } }, 10, { tenant: { timeouts: { routes: { assortment: 1 } } } });
+    const storeId = fake.company().stores[0].id;
+    const started = performance.now();
+    const slow = await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=5`);
+    const took = performance.now() - started;
+    expect(slow.status).toBe(504);
+    expect(slow.headers['content-type']).toMatch(/problem\+json/);
+    expect(slow.body).toMatchObject({ code: 'onec_timeout', retryable: true, detail: expect.stringMatching(/за 1 с/) });
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(2500);
+    // The alias is the same method, with the same timeout.
+    expect((await call('GET', `/regate/assortment?storeId=${encodeURIComponent(storeId)}&limit=6`)).body).toMatchObject({ code: 'onec_timeout' });
+    const cities = await call('GET', '/regate/v1/cities');
+    expect(cities.status).toBe(200);
+    expect(cities.body.items.length).toBeGreaterThan(0);
+    expect((await call('GET', `/regate/v1/stores/${storeId}/groups`)).status).toBe(200);
+  });
+
   it.each([
     ['text500', 502],
     ['session-prohibited', 503],
@@ -242,7 +262,7 @@ describe('sputnik check for ReGate', () => {
     running.push(() => fake.stop());
     const dir = tempDir();
     const good = selfSigned(dir);
-    const tenant = { id: 'shop', user: 'r', password: 'p', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize: 10, prewarmSeconds: 0 };
+    const tenant = { id: 'shop', user: 'r', password: 'p', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize: 10, prewarmSeconds: 0, timeouts: { readSeconds: 15, writeSeconds: 60, routes: {} } };
     const base = { enabled: true, host: '127.0.0.1', port: 0, tenants: [tenant] };
     const ok = await checkRegate({ ...base, tls: good });
     expect(ok.every((r) => r.ok)).toBe(true);
