@@ -11,6 +11,7 @@ import { Journal } from '../main/journal/index.ts';
 import { createRegate, type RegateRuntime } from '../main/regate/index.ts';
 import { startFake1C } from '../main/sandbox/onec/fake.ts';
 import { openStore, type Store } from '../main/store/index.ts';
+import { startCheckpointer } from '../main/store/checkpointer.ts';
 import { WorkerPool } from '../main/store/worker-pool.ts';
 import { fmt, withTempDir, type BenchResult } from './common.ts';
 
@@ -184,6 +185,7 @@ export async function startGateway(dir: string, tls: { keyFile: string; certFile
     {},
   );
   const store: Store = openStore(dir, { leaseMs: 3000 });
+  const checkpointer = startCheckpointer(store.db.name); // as core.start() does: WAL checkpoints off the event loop
   const journal = withJournal ? new Journal(store, { ...config.journal, secrets: () => ['sandbox', fake.password] }) : undefined;
   const regate: RegateRuntime = createRegate({ config: () => config.regate, store, journal });
   const pool = new WorkerPool(store.outbox);
@@ -199,6 +201,7 @@ export async function startGateway(dir: string, tls: { keyFile: string; certFile
       await regate.stop();
       await pool.stop(1000);
       journal?.flush();
+      await checkpointer.stop();
       store.close();
     },
   };

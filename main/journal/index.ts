@@ -76,7 +76,15 @@ interface Row {
   res_body?: string | null;
 }
 
+/** One journal transaction per event-loop turn holds at most this many rows or bytes (a 1C page is ~20 KB). */
 const JOURNAL_CHUNK = 200;
+const JOURNAL_CHUNK_BYTES = 256 * 1024;
+
+function nextChunk<T extends { size: number }>(buffer: T[]): T[] {
+  let n = 0;
+  for (let bytes = 0; n < buffer.length && n < JOURNAL_CHUNK && (n === 0 || bytes + buffer[n].size <= JOURNAL_CHUNK_BYTES); n++) bytes += buffer[n].size;
+  return buffer.splice(0, n);
+}
 
 const toEntry = (r: Row): JournalEntry => ({
   id: r.id,
@@ -171,7 +179,7 @@ export class Journal {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     while (this.#buffer.length > 0) {
-      const rows = this.#buffer.splice(0, JOURNAL_CHUNK);
+      const rows = nextChunk(this.#buffer);
       try {
         this.#insertAll(rows);
       } catch {

@@ -108,7 +108,16 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   const failedLogins = new Map<string, { at: number; n: number }>();
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback-style (not async): one promise turn less on every request.
+  app.addHook('onRequest', (req, reply, done) => {
+    try {
+      admit(req, reply);
+    } catch (e) {
+      return done(e as Error);
+    }
+    done();
+  });
+  function admit(req: FastifyRequest, reply: FastifyReply): void {
     req.requestId = String(req.headers['x-request-id'] ?? req.id).slice(0, 100);
     reply.header('X-Request-Id', req.requestId);
     const path = req.url.split('?')[0];
@@ -130,7 +139,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       if (++tenant.window.calls > q) throw new RegateProblem(429, 'quota_exceeded', 'Превышена квота', `Не больше ${q} вызовов в минуту`, { retryAfterSeconds: Math.ceil((tenant.window.startedAt + MIN - now) / 1000) });
     }
     req.tenant = tenant;
-  });
+  }
 
   app.setErrorHandler((error, req, reply) => {
     const p =
@@ -148,11 +157,13 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
 
   if (deps.journal) {
     const journal = deps.journal;
-    app.addHook('onSend', async (req, _reply, payload) => {
+    // Callback-style hooks: an async hook costs extra promise turns on every request (cached pages run at thousands a second).
+    app.addHook('onSend', (req, _reply, payload, done) => {
       if (typeof payload === 'string') (req as unknown as { replyText: string }).replyText = payload;
-      return payload;
+      done(null, payload);
     });
-    app.addHook('onResponse', async (req, reply) => {
+    app.addHook('onResponse', (req, reply, done) => {
+      done();
       if (req.url.startsWith('/regate/docs')) return;
       // An answer from the cache is the body journaled when it came from 1C: not copied again for every hit.
       const cached = reply.getHeader('x-cache') === 'HIT' || reply.getHeader('x-cache') === 'STALE';
