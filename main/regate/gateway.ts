@@ -214,10 +214,11 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       });
     reply.header('X-Cache', got.state === 'fresh' ? 'HIT' : got.state === 'stale' ? 'STALE' : 'MISS');
     if (got.state === 'stale') reply.header('Warning', '110 - "Response is Stale"');
-    const { text, etag } = serialized(got.value);
+    const { text, bytes, etag } = serialized(got.value);
     reply.header('ETag', etag);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    return reply.type('application/json; charset=utf-8').send(text);
+    if (got.state !== 'fresh' && got.state !== 'stale') (req as unknown as { replyText: string }).replyText = text; // the journal keeps a page once, when it came from 1C
+    return reply.type('application/json; charset=utf-8').send(bytes);
   }
 
   /** A write by Idempotency-Key: replayed, refused, done now, or queued for when 1C is back. */
@@ -361,14 +362,15 @@ async function limited<T>(tenant: TenantRuntime, kind: 'read' | 'write', key: st
 
 class SlotTimeout extends Error {}
 
-// A cached answer is serialized and hashed once, not on every hit (a hot assortment page is read hundreds of times a second).
-const wire = new WeakMap<object, { text: string; etag: string }>();
-function serialized(value: unknown): { text: string; etag: string } {
+// A cached answer is serialized, encoded and hashed once, not on every hit (a hot assortment page is read thousands of times a second).
+const wire = new WeakMap<object, { text: string; bytes: Buffer; etag: string }>();
+function serialized(value: unknown): { text: string; bytes: Buffer; etag: string } {
   const key = value !== null && typeof value === 'object' ? value : null;
   const known = key && wire.get(key);
   if (known) return known;
   const text = JSON.stringify(value);
-  const out = { text, etag: `"${createHash('sha1').update(text).digest('base64url')}"` };
+  const bytes = Buffer.from(text, 'utf8');
+  const out = { text, bytes, etag: `"${createHash('sha1').update(bytes).digest('base64url')}"` };
   if (key) wire.set(key, out);
   return out;
 }
