@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { enableCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { homedir } from 'node:os';
@@ -8,6 +9,10 @@ import { defaultDataDir } from './config/paths.ts';
 import { SputnikError } from './errors.ts';
 import { VERSION } from './version.ts';
 import { SANDBOX_REGATE_PASSWORD, SANDBOX_REGATE_USER } from './sandbox/credentials.ts';
+
+// Node keeps compiled modules (TypeScript stripping included) in its on-disk compile cache (in the
+// temp dir): from the second start on, fastify, zod, undici and our sources load about twice as fast.
+enableCompileCache();
 
 /** Exit codes: 0 ok; 1 a connector check failed / runtime failure; 2 bad usage or config; 3 port taken; 4 store unavailable. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, port: 3, store: 4 } as const;
