@@ -165,8 +165,11 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     app.addHook('onResponse', (req, reply, done) => {
       done();
       if (req.url.startsWith('/regate/docs')) return;
-      // An answer from the cache is the body journaled when it came from 1C: not copied again for every hit.
+      // A read answered from the cache reached no 1C and repeats the page journaled when it came
+      // from 1C: such hits are counted (the cache hit rate per base) rather than journaled one by
+      // one, which at thousands a second would push every other exchange out of the journal's size cap.
       const cached = reply.getHeader('x-cache') === 'HIT' || reply.getHeader('x-cache') === 'STALE';
+      if (cached && reply.statusCode < 400) return;
       journal.record({
         direction: 'in',
         system: 'regate',
@@ -175,7 +178,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
         status: reply.statusCode,
         durationMs: reply.elapsedTime,
         requestBody: req.body === undefined ? undefined : JSON.stringify(req.body),
-        responseBody: cached ? `(из кеша, ETag ${String(reply.getHeader('etag'))})` : (req as unknown as { replyText?: string }).replyText,
+        responseBody: (req as unknown as { replyText?: string }).replyText,
       });
     });
   }

@@ -4,6 +4,7 @@ import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../main/config/load.ts';
+import { Journal } from '../../main/journal/index.ts';
 import { createRegate, type RegateRuntime } from '../../main/regate/index.ts';
 import { startFake1C, type Fake1C, type Fake1COptions } from '../../main/sandbox/onec/fake.ts';
 import { openStore, type Store } from '../../main/store/index.ts';
@@ -48,7 +49,8 @@ async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10, extra: { tenan
     {},
   );
   const store = openStore(dir, { leaseMs: 3000 });
-  const regate = createRegate({ config: () => config.regate, store });
+  const journal = new Journal(store, { ...config.journal, secrets: () => ['sandbox', fake.password] });
+  const regate = createRegate({ config: () => config.regate, store, journal });
   const pool = new WorkerPool(store.outbox);
   pool.register(regate.workers);
   pool.start();
@@ -64,7 +66,7 @@ async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10, extra: { tenan
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null };
   };
-  return { fake, url, call, regate, store: store as Store };
+  return { fake, url, call, regate, store: store as Store, journal };
 }
 
 const bookingFor = (fake: Fake1C, richestOrderId: string, client = 'rs-client-1') => {
@@ -240,6 +242,31 @@ describe('ReGate under pressure and faults', () => {
     const bad = { authorization: `Basic ${Buffer.from('richest:wrong').toString('base64')}` };
     for (let i = 0; i < 10; i++) expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(401);
     expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(429);
+  });
+
+  it('journal: every 1C call, write and error is journaled with its body; cache hits are only counted', async () => {
+    const { call, journal, fake, regate } = await setup();
+    const storeId = fake.company().stores[0].id;
+    const page = `/regate/v1/stores/${storeId}/assortment?limit=3`;
+    const miss = await call('GET', page);
+    expect(miss.headers['x-cache']).toBe('MISS');
+    for (let i = 0; i < 20; i++) expect((await call('GET', page)).headers['x-cache']).toBe('HIT');
+    expect((await call('GET', page, { headers: { 'if-none-match': String(miss.headers.etag) } })).status).toBe(304);
+    expect((await call('PUT', '/regate/v1/clients/journal-1', { key: 'journal-key-1', body: { name: 'Клиент журнала' } })).status).toBe(201);
+    expect((await call('GET', '/regate/v1/stores/no-such-store/assortment')).status).toBe(404);
+
+    const { entries } = journal.list({ limit: 100 });
+    const rows = entries.map((e) => `${e.direction} ${e.method} ${new URL(e.url, 'https://x').pathname} ${e.status}`);
+    expect(rows.filter((r) => r.startsWith('in GET') && r.includes('/assortment') && r.endsWith(' 200'))).toHaveLength(1); // the miss only
+    expect(rows.filter((r) => r.startsWith('out GET') && r.includes('/assortment'))).toHaveLength(2); // the miss, the unknown store
+    expect(rows.some((r) => r.startsWith('in PUT') && r.endsWith(' 201'))).toBe(true);
+    expect(rows.some((r) => r.startsWith('out PUT') && r.endsWith(' 201'))).toBe(true);
+    expect(rows.some((r) => r.startsWith('in GET') && r.includes('no-such-store') && r.endsWith(' 404'))).toBe(true);
+    const first = journal.get(entries.find((e) => e.direction === 'in' && e.method === 'GET' && e.status === 200)!.id)!;
+    expect(first.responseBody).toContain('"items"');
+    const bodies = entries.map((e) => journal.get(e.id)!).map((e) => `${e.requestBody ?? ''} ${e.responseBody ?? ''}`);
+    expect(bodies.some((b) => b.includes(fake.password))).toBe(false);
+    expect(regate.health().tenants.shop.cacheHitRate).toBeGreaterThan(0.9); // 21 of 22 reads from the cache
   });
 
   it('pre-warming puts every store\'s first assortment page in the cache', async () => {
