@@ -281,40 +281,6 @@ describe('worker pool', () => {
     store.close();
   });
 
-  it('group commit: a write resolves only after the WAL file was fdatasync\'d, and writes made during that flush share the next commit', async () => {
-    const { createRequire, syncBuiltinESMExports } = await import('node:module');
-    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-    const store = openStore(tempDir());
-    const original = fs.fdatasync;
-    const flushes: Array<() => void> = [];
-    // Hold each WAL flush until the test lets it finish.
-    (fs as { fdatasync: unknown }).fdatasync = (fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => flushes.push(() => original(fd, cb));
-    syncBuiltinESMExports();
-    try {
-      const settled: string[] = [];
-      const write = (k: string) => store.commit.run((db) => db.prepare(`INSERT INTO meta (key, value) VALUES (?, '1')`).run(k)).then(() => settled.push(k));
-      const first = write('a');
-      await expect.poll(() => flushes.length).toBe(1);
-      const later = [write('b'), write('c')];
-      await new Promise((r) => setTimeout(r, 20));
-      expect(settled).toEqual([]); // committed, but not acknowledged before its flush
-      expect(store.commit.batches).toBe(1); // b and c wait for the flush in flight
-      flushes.shift()!();
-      await first;
-      expect(settled).toEqual(['a']);
-      await expect.poll(() => flushes.length).toBe(1);
-      expect(store.commit.batches).toBe(2); // b and c: one commit
-      flushes.shift()!();
-      await Promise.all(later);
-      expect(settled).toEqual(['a', 'b', 'c']);
-    } finally {
-      (fs as { fdatasync: unknown }).fdatasync = original;
-      syncBuiltinESMExports();
-      for (const f of flushes) f();
-    }
-    store.close();
-  });
-
   it('group commit: one failing item rolls back alone; a store-level failure rejects the whole batch with 503', async () => {
     const store = openStore(tempDir());
     const ok = store.commit.run((db) => db.prepare(`INSERT INTO meta (key, value) VALUES ('a', '1')`).run());

@@ -13,6 +13,18 @@ describe('redactText', () => {
     expect(redactText('{"name": "Иванов", "amount": 100.03}', BIG)).toBe('{"name": "Иванов", "amount": 100.03}');
   });
 
+  it('a large page with one secret key anywhere (any case, whole-key pass/pwd, %-encoded form key) is still masked', () => {
+    const items = Array.from({ length: 200 }, (_, i) => ({ id: `item-${i}`, name: `Товар ${i}`, passport: 'data', price: 12.5 }));
+    for (const [key, asJson] of [['Token', true], ['PASS', true], ['Pwd', true], ['x_Api_Key', true], ['p%61ss', false], ['session_token', false]] as const) {
+      const body = asJson ? JSON.stringify({ items: items.slice(0, 100), [key]: 's3cr3t-value', more: items.slice(100) }) : `a=1&${key}=s3cr3t-value&b=2`;
+      const out = redactText(body, 1_000_000)!;
+      expect(out, key).not.toContain('s3cr3t-value');
+      expect(out, key).toContain(MASK);
+    }
+    const plain = JSON.stringify({ items });
+    expect(redactText(plain, 1_000_000)).toBe(plain); // "passport" is data
+  });
+
   it('masks values of secret-looking keys in JSON, keeps the rest', () => {
     const json = JSON.stringify({ token: 'tok-123456', password: 'p@ss', name: 'Иванов', nested: { techKey: 'tk-1', tech_key: 'tk-2', apiKey: 'ak', api_key: 'ak2', clientSecret: 'cs', pwd: 'x1', passwd: 'x2' } });
     const out = redactText(json, BIG)!;

@@ -1118,9 +1118,13 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
             result = out!;
           }
         } else {
-          await sleep(latency);
+          // A read's answer is built inside its handler time, as 1C does: the call takes `latency`
+          // from the session on, the fake's own work (a page of JSON) included rather than added.
+          const began = performance.now();
+          const out = failure === 'text500' ? text(500, TEXT_INTERNAL) : runGuarded();
+          await sleep(Math.max(0, latency - (performance.now() - began)));
           if (stopped) return;
-          result = failure === 'text500' ? text(500, TEXT_INTERNAL) : runGuarded();
+          result = out;
         }
         if (releaseLocks) releaseLocks();
         releaseLocks = null;
