@@ -1,6 +1,5 @@
+import type { CallKind } from './limiter.ts';
 import type { RegateTenant } from './tenants.ts';
-
-export type CallKind = 'read' | 'write';
 
 /**
  * The gateway's methods: the task's own names (`/regate/{method}`, the OpenAPI summaries), each a
