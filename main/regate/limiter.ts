@@ -33,6 +33,8 @@ export class ConcurrencyLimiter {
   readonly #inFlight = { read: 0, write: 0 };
   readonly #busyKeys = new Set<string>();
   readonly #waiting: Waiter[] = [];
+  /** How many of each kind wait (kept as they come and go: the pump runs on every call's end). */
+  readonly #waitingKinds = { read: 0, write: 0 };
   #maxInFlight = 0;
 
   constructor(opts: LimiterOptions) {
@@ -67,11 +69,13 @@ export class ConcurrencyLimiter {
     return new Promise((resolve, reject) => {
       const w: Waiter = { kind, key: opts.key ?? null, grant: resolve, reject };
       this.#waiting.push(w);
+      this.#waitingKinds[kind]++;
       if (opts.waitMs !== undefined) {
         w.timer = setTimeout(() => {
           const i = this.#waiting.indexOf(w);
           if (i >= 0) {
             this.#waiting.splice(i, 1);
+            this.#waitingKinds[kind]--;
             reject(new LimiterTimeout(kind));
           }
         }, opts.waitMs);
@@ -80,32 +84,37 @@ export class ConcurrencyLimiter {
     });
   }
 
-  /** One pass over the waiters, O(n): hundreds wait when the crowd is in. */
+  /**
+   * Starts waiters in order while slots are free. Hundreds wait when the crowd is in, and this runs
+   * at every call's end: the pass stops as soon as the limit is reached.
+   */
   #pump(): void {
     if (this.#waiting.length === 0 || this.inFlight >= this.limit) return;
-    const waitingKinds = { read: 0, write: 0 };
-    for (const w of this.#waiting) waitingKinds[w.kind]++;
     const writeCap = Math.max(1, Math.round(this.limit * this.#writeShare));
     const readCap = Math.max(1, this.limit - writeCap);
     // Writes are FIFO per key: a write behind an earlier waiting write of the same key stays behind it.
     const keysAhead = new Set<string>();
-    const keep: Waiter[] = [];
-    for (const w of this.#waiting) {
+    let started = 0;
+    for (let i = 0; i < this.#waiting.length && this.inFlight < this.limit; i++) {
+      const w = this.#waiting[i];
       const blocked = w.kind === 'write' && w.key !== null && keysAhead.has(w.key);
       if (w.kind === 'write' && w.key !== null) keysAhead.add(w.key);
       // Each kind may use the other's share only while nobody of that kind waits.
-      const othersWaiting = waitingKinds[w.kind === 'read' ? 'write' : 'read'] > 0;
+      const othersWaiting = this.#waitingKinds[w.kind === 'read' ? 'write' : 'read'] > 0;
       const withinShare = !othersWaiting || (w.kind === 'write' ? this.#inFlight.write < writeCap : this.#inFlight.read < readCap);
-      if (!blocked && this.inFlight < this.limit && (w.key === null || !this.#busyKeys.has(w.key)) && withinShare) {
-        waitingKinds[w.kind]--;
+      if (!blocked && (w.key === null || !this.#busyKeys.has(w.key)) && withinShare) {
+        this.#waitingKinds[w.kind]--;
         clearTimeout(w.timer);
+        this.#waiting[i] = null as unknown as Waiter; // removed below, in one pass
+        started++;
         this.#start(w);
-      } else {
-        keep.push(w);
       }
     }
-    this.#waiting.length = 0;
-    this.#waiting.push(...keep);
+    if (started > 0) {
+      let j = 0;
+      for (const w of this.#waiting) if (w !== null) this.#waiting[j++] = w;
+      this.#waiting.length = j;
+    }
   }
 
   #start(w: Waiter): void {
