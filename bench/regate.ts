@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import { parseConfig } from '../main/config/load.ts';
 import { Journal } from '../main/journal/index.ts';
 import { createRegate, type RegateRuntime } from '../main/regate/index.ts';
-import { startFake1C } from '../main/sandbox/onec/fake.ts';
+import { startFake1C, type Fake1C, type Fake1CStats } from '../main/sandbox/onec/fake.ts';
 import { openStore, type Store } from '../main/store/index.ts';
 import { startCheckpointer } from '../main/store/checkpointer.ts';
 import { WorkerPool } from '../main/store/worker-pool.ts';
@@ -47,22 +47,8 @@ const CACHED_TARGET = 10_000;
 const PAGE_LIMITS = [5, 50];
 const AUTH = `Basic ${Buffer.from('richest:sandbox').toString('base64')}`;
 
-interface FakeInfo {
-  url: string;
-  baseUrl: string;
-  basePath: string;
-  user: string;
-  password: string;
-  authorization: string;
-  stores: string[];
-  groups: string[];
-}
-interface FakeStats {
-  requests: number;
-  maxInFlight: number;
-  maxConcurrent: number;
-  overflows: number;
-}
+/** What the fake's child process reports of itself: its addresses and credentials, and the company's stores and groups. */
+type FakeInfo = Pick<Fake1C, 'url' | 'baseUrl' | 'basePath' | 'user' | 'password' | 'authorization'> & { stores: string[]; groups: string[] };
 
 // ---- the fake 1C in a child process: `node bench/regate.ts --fake-child` ----
 if (process.argv[1] === import.meta.filename && process.argv[2] === '--fake-child') {
@@ -279,11 +265,11 @@ export async function benchRegate(): Promise<BenchResult> {
         await drained();
         gw.journal!.flush();
         const seen = gw.store.db.prepare(`SELECT COUNT(*) AS n, AVG(duration_ms) AS avg FROM journal WHERE direction = 'out'`).get() as { n: number; avg: number };
-        const viaStats = await fake.call<FakeStats>('stats');
+        const viaStats = await fake.call<Fake1CStats>('stats');
         await new Promise((r) => setTimeout(r, 500));
         await fake.call('reset');
         const direct = await measured(fake, () => loadGen({ url: info.url, authorization: info.authorization, requests: mixedLoad(info, info.basePath, true), connections: CALLERS, seconds: SECONDS, warmupSeconds: WARMUP }));
-        const directStats = await fake.call<FakeStats>('stats');
+        const directStats = await fake.call<Fake1CStats>('stats');
         // Diagnostic: the fake alone at its pool size (10 callers, no queue anywhere): what 30 ms calls really give here.
         const ten = await measured(fake, () => loadGen({ url: info.url, authorization: info.authorization, requests: mixedLoad(info, info.basePath, true), connections: POOL, seconds: SECONDS / 2, warmupSeconds: 1 }));
 
@@ -383,9 +369,9 @@ export async function benchRegate(): Promise<BenchResult> {
             await new Promise<void>((r) => bare.close(() => r()));
             rows.push(row(`limit=${limit} (${size}): bare node:https, same bytes`, bareRun));
             for (const [name, g] of [['ReGate, journal on (as in Sputnik)', gw], ['ReGate, no journal (diag.)', plain]] as const) {
-              const before = (await fake.call<FakeStats>('stats')).requests;
+              const before = (await fake.call<Fake1CStats>('stats')).requests;
               const m = await measured(fake, () => cached(g.url));
-              rows.push(row(`limit=${limit} (${size}): ${name}`, m, (await fake.call<FakeStats>('stats')).requests - before));
+              rows.push(row(`limit=${limit} (${size}): ${name}`, m, (await fake.call<Fake1CStats>('stats')).requests - before));
               if (g === gw && limit === PAGE_LIMITS[0]) primary = m.r;
             }
             if (prof) notes.push(...(await profiled(() => cached(gw.url))).map((n) => `C limit=${limit} ${n}`));

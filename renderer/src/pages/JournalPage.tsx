@@ -116,26 +116,12 @@ export function JournalPage({ selected }: { selected: string | null }) {
   const state = useRef({ entries, key });
   state.current = { entries, key };
 
-  const refresh = useCallback((quiet: boolean) => {
-    const my = ++seq.current;
-    const f = JSON.parse(state.current.key) as Filters;
-    if (!quiet) setLoading(true);
-    api.journal({ ...toQuery(f), limit: PAGE_SIZE }).then(
+  /** Applies one journal request's page unless a newer request started since (refs and setters only: stable). */
+  const settle = useCallback(<T,>(my: number, request: Promise<T>, apply: (page: T) => void) => {
+    request.then(
       (page) => {
         if (my !== seq.current) return;
-        setEntries((old) => {
-          // Keep older pages the operator already opened with «Показать ещё».
-          const oldest = page.entries.at(-1)?.id;
-          const keep = quiet && oldest !== undefined && old.length > PAGE_SIZE;
-          const older = keep ? old.filter((e) => e.id < oldest) : [];
-          if (quiet && old.length > 0) {
-            const known = new Set(old.map((e) => e.id));
-            const added = page.entries.filter((e) => !known.has(e.id)).map((e) => e.id);
-            if (added.length) setFresh(new Set(added));
-          }
-          if (!keep) setNext(page.next);
-          return [...page.entries, ...older];
-        });
+        apply(page);
         setError(null);
         setLoading(false);
       },
@@ -146,6 +132,27 @@ export function JournalPage({ selected }: { selected: string | null }) {
       },
     );
   }, []);
+
+  const refresh = useCallback((quiet: boolean) => {
+    const my = ++seq.current;
+    const f = JSON.parse(state.current.key) as Filters;
+    if (!quiet) setLoading(true);
+    settle(my, api.journal({ ...toQuery(f), limit: PAGE_SIZE }), (page) => {
+      setEntries((old) => {
+        // Keep older pages the operator already opened with «Показать ещё».
+        const oldest = page.entries.at(-1)?.id;
+        const keep = quiet && oldest !== undefined && old.length > PAGE_SIZE;
+        const older = keep ? old.filter((e) => e.id < oldest) : [];
+        if (quiet && old.length > 0) {
+          const known = new Set(old.map((e) => e.id));
+          const added = page.entries.filter((e) => !known.has(e.id)).map((e) => e.id);
+          if (added.length) setFresh(new Set(added));
+        }
+        if (!keep) setNext(page.next);
+        return [...page.entries, ...older];
+      });
+    });
+  }, [settle]);
 
   useEffect(() => {
     setEntries([]);
@@ -164,20 +171,10 @@ export function JournalPage({ selected }: { selected: string | null }) {
     if (next === null) return;
     const my = ++seq.current;
     setLoading(true);
-    api.journal({ ...toQuery(active), limit: PAGE_SIZE, before: next }).then(
-      (page) => {
-        if (my !== seq.current) return;
-        setEntries((old) => [...old, ...page.entries]);
-        setNext(page.next);
-        setError(null);
-        setLoading(false);
-      },
-      (e: unknown) => {
-        if (my !== seq.current) return;
-        setError(errorMessage(e));
-        setLoading(false);
-      },
-    );
+    settle(my, api.journal({ ...toQuery(active), limit: PAGE_SIZE, before: next }), (page) => {
+      setEntries((old) => [...old, ...page.entries]);
+      setNext(page.next);
+    });
   };
 
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
