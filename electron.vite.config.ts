@@ -17,8 +17,10 @@ export default defineConfig({
       // Runtime deps stay in node_modules; better-sqlite3 is native and must never be bundled.
       externalizeDeps: { include: ['better-sqlite3'] },
       rolldownOptions: {
-        input: { desktop: at('main/desktop/main.ts') },
-        output: { format: 'es', entryFileNames: '[name].js' },
+        // The ReGate upstream thread is a worker_threads entry of its own (main/regate/upstream.ts loads it by this name).
+        input: { desktop: at('main/desktop/main.ts'), 'regate-upstream': at('main/regate/upstream-thread.ts') },
+        // Chunks beside the entries: upstream.ts finds regate-upstream.js next to itself.
+        output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },
     },
   },

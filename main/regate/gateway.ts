@@ -13,12 +13,12 @@ import { withoutFsync } from '../store/db.ts';
 import { VERSION } from '../version.ts';
 import { ReadCache, type CachePolicy } from './cache.ts';
 import { IdempotencyStore, type WriteRecord } from './idempotency.ts';
-import { ConcurrencyLimiter, LimiterTimeout } from './limiter.ts';
+import { LimiterTimeout } from './limiter.ts';
 import { RegateProblem } from './problem.ts';
 import { EXAMPLES as E } from './examples.ts';
 import { timeoutFor, type ReadMethod, type RegateMethod, type WriteMethod } from './methods.ts';
 import type { RegateTenant } from './tenants.ts';
-import { Upstream, UpstreamFailure } from './upstream.ts';
+import { Upstream, UpstreamFailure, type UpstreamAnswer, type UpstreamRequest, type UpstreamThread } from './upstream.ts';
 
 export const REGATE_JOB = 'regate.write';
 
@@ -37,7 +37,7 @@ const SLOT_WAIT_MS = { read: 5000, write: 10_000 };
  */
 export async function prewarm(t: TenantRuntime): Promise<number> {
   const load = async (route: ReadMethod, path: string) => {
-    const a = await underCap(t, 'read', () => t.upstream.call('GET', path, { timeoutMs: timeoutFor(t.tenant, route, 'read') }));
+    const a = await underCap(t, 'read', { method: 'GET', path, timeoutMs: timeoutFor(t.tenant, route, 'read') });
     if (a.status >= 400) throw businessProblem(a);
     return a.body;
   };
@@ -55,11 +55,10 @@ export async function prewarm(t: TenantRuntime): Promise<number> {
   return warmed;
 }
 
-/** One 1C base behind the gateway: its pool, its cap, its cache. */
+/** One 1C base behind the gateway: its upstream (pool and cap), its cache. */
 export interface TenantRuntime {
   tenant: RegateTenant;
   upstream: Upstream;
-  limiter: ConcurrencyLimiter;
   cache: ReadCache;
   /** Calls this minute (quota). */
   window: { startedAt: number; calls: number };
@@ -67,8 +66,8 @@ export interface TenantRuntime {
   onec: 'ok' | 'degraded' | 'down';
 }
 
-export function tenantRuntime(tenant: RegateTenant, journal?: Journal): TenantRuntime {
-  return { tenant, upstream: new Upstream(tenant, journal), limiter: new ConcurrencyLimiter({ poolSize: tenant.poolSize }), cache: new ReadCache(), window: { startedAt: 0, calls: 0 }, onec: 'ok' };
+export function tenantRuntime(tenant: RegateTenant, thread: UpstreamThread, journal?: Journal): TenantRuntime {
+  return { tenant, upstream: new Upstream(tenant, thread, journal), cache: new ReadCache(), window: { startedAt: 0, calls: 0 }, onec: 'ok' };
 }
 
 interface GatewayDeps {
@@ -208,7 +207,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     const tenant = t(req);
     const got = await tenant.cache
       .get(`${tenant.tenant.id}:${key}`, policy, async () => {
-        const answer = await limited(tenant, 'read', undefined, () => tenant.upstream.call('GET', path, { timeoutMs: timeoutFor(tenant.tenant, route, 'read') }));
+        const answer = await limited(tenant, 'read', undefined, { method: 'GET', path, timeoutMs: timeoutFor(tenant.tenant, route, 'read') });
         if (answer.status >= 400) throw businessProblem(answer);
         return answer.body;
       })
@@ -246,7 +245,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     // Writes of one client or order keep their order: behind a queued one, this one queues too.
     if (queued && (queued.state === 'queued' || queued.state === 'running')) return queue(reply, record, outboxKey);
     try {
-      const answer = await limited(tenant, 'write', orderKey, () => tenant.upstream.call(method, path, { body: req.body, requestId: key, timeoutMs: timeoutFor(tenant.tenant, route, 'write') }));
+      const answer = await limited(tenant, 'write', orderKey, { method, path, body: req.body, requestId: key, timeoutMs: timeoutFor(tenant.tenant, route, 'write') });
       // No fsync of its own: if this record is lost, start-up re-sends the write and 1C's register answers it.
       withoutFsync(deps.store.db, () => deps.idempotency.finish(record.id, 'done', answer.status, answer.body));
       reply.code(answer.status);
@@ -324,7 +323,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     });
     a.get('/regate/v1/health', { schema: { summary: 'Шлюз и каждая база 1С' } }, async () => ({
       gateway: 'ok',
-      tenants: Object.fromEntries([...deps.tenants.values()].map((x) => [x.tenant.id, { onec: x.onec, limit: x.limiter.limit, inFlight: x.limiter.inFlight, waiting: x.limiter.queued, cacheHitRate: Math.round(x.cache.hitRate * 100) / 100 }])),
+      tenants: Object.fromEntries([...deps.tenants.values()].map((x) => [x.tenant.id, { onec: x.onec, limit: x.upstream.limit, inFlight: x.upstream.inFlight, waiting: x.upstream.queued, cacheHitRate: Math.round(x.cache.hitRate * 100) / 100 }])),
     }));
   };
   routes(app);
@@ -333,27 +332,23 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
 }
 
 /**
- * Runs `call` inside the tenant's cap (waiting at most `waitMs` for a slot); its outcome steers the
- * AIMD limit and the tenant's health. The one way every 1C call is made: requests, pre-warming,
- * queued writes.
+ * Makes a 1C call inside the tenant's cap (waiting at most `waitMs` for a slot); its outcome steers
+ * the AIMD limit (in the upstream thread) and the tenant's health. The one way every 1C call is
+ * made: requests, pre-warming, queued writes.
  */
-export async function underCap<T>(tenant: TenantRuntime, kind: 'read' | 'write', call: () => Promise<T>, opts: { key?: string; waitMs?: number } = {}): Promise<T> {
-  const release = await tenant.limiter.acquire(kind, opts);
+export async function underCap(tenant: TenantRuntime, kind: 'read' | 'write', call: UpstreamRequest, opts: { key?: string; waitMs?: number } = {}): Promise<UpstreamAnswer> {
   try {
-    const r = await call();
-    release('ok');
+    const r = await tenant.upstream.call(kind, call, opts);
     tenant.onec = 'ok';
     return r;
   } catch (e) {
-    const f = e instanceof UpstreamFailure ? e : null;
-    release(f && (f.kind === 'timeout' || f.kind === 'overload') ? 'overload' : 'ok');
-    if (f) tenant.onec = f.kind === 'down' ? 'down' : 'degraded';
+    if (e instanceof UpstreamFailure) tenant.onec = e.kind === 'down' ? 'down' : 'degraded';
     throw e;
   }
 }
 
 /** A request's 1C call: a read that finds no slot in time is 503; a write is queued instead. */
-async function limited<T>(tenant: TenantRuntime, kind: 'read' | 'write', key: string | undefined, call: () => Promise<T>): Promise<T> {
+async function limited(tenant: TenantRuntime, kind: 'read' | 'write', key: string | undefined, call: UpstreamRequest): Promise<UpstreamAnswer> {
   try {
     return await underCap(tenant, kind, call, { key, waitMs: SLOT_WAIT_MS[kind] });
   } catch (e) {

@@ -10,7 +10,7 @@ import type { ConnectorWorkers } from '../store/worker-pool.ts';
 import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, underCap, type TenantRuntime } from './gateway.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { methodOf, timeoutFor } from './methods.ts';
-import { UpstreamFailure } from './upstream.ts';
+import { UpstreamFailure, UpstreamThread } from './upstream.ts';
 
 export interface RegateRuntime {
   tenants: Map<string, TenantRuntime>;
@@ -28,13 +28,15 @@ export interface RegateRuntime {
 
 export function createRegate(deps: { config: () => Config['regate']; store: Store; journal?: Journal }): RegateRuntime {
   const cfg = deps.config();
-  const tenants = new Map(cfg.tenants.map((t) => [t.id, tenantRuntime(t, deps.journal)]));
+  // The tenants' caps and pools run on their own thread, started by the first 1C call.
+  const thread = new UpstreamThread();
+  const tenants = new Map(cfg.tenants.map((t) => [t.id, tenantRuntime(t, thread, deps.journal)]));
   const idempotency = new IdempotencyStore(deps.store);
   let app: FastifyInstance | undefined;
 
   const workers: ConnectorWorkers = {
     connector: 'regate',
-    concurrency: Math.max(1, ...[...tenants.values()].map((t) => t.limiter.ceiling)),
+    concurrency: Math.max(1, ...[...tenants.values()].map((t) => t.upstream.ceiling)),
     handle: async (job) => {
       const rec = idempotency.get((job.payload as { id: number }).id);
       if (!rec || rec.state === 'done' || rec.state === 'failed') return;
@@ -43,7 +45,8 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
       // The same timeout as the write had on the direct path (a record keeps only its HTTP method and 1C path).
       const timeoutMs = timeoutFor(tenant.tenant, methodOf(rec.method, rec.path), 'write');
       try {
-        const answer = await underCap(tenant, 'write', () => tenant.upstream.call(rec.method as 'POST', rec.path, { body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs }), { key: job.key });
+        const call = { method: rec.method as 'POST', path: rec.path, body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs };
+        const answer = await underCap(tenant, 'write', call, { key: job.key });
         // 1C's answer, a refusal included, is the write's result (the same as on the direct path).
         return { record: () => idempotency.finish(rec.id, 'done', answer.status, answer.body) };
       } catch (e) {
@@ -66,7 +69,7 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
         tenants: Object.fromEntries(
           [...tenants.values()].map((t) => [
             t.tenant.id,
-            { onec: t.onec, limit: t.limiter.limit, inFlight: t.limiter.inFlight, waiting: t.limiter.queued, queuedWrites: queued.find((q) => q.tenant === t.tenant.id)?.n ?? 0, cacheHitRate: Math.round(t.cache.hitRate * 100) / 100 },
+            { onec: t.onec, limit: t.upstream.limit, inFlight: t.upstream.inFlight, waiting: t.upstream.queued, queuedWrites: queued.find((q) => q.tenant === t.tenant.id)?.n ?? 0, cacheHitRate: Math.round(t.cache.hitRate * 100) / 100 },
           ]),
         ),
       };
@@ -108,7 +111,7 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
     },
     async stop() {
       await app?.close();
-      await Promise.allSettled([...tenants.values()].map((t) => t.upstream.close()));
+      await thread.close();
     },
   };
 }

@@ -25,6 +25,9 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
+/** The cap's ceiling: poolSize − 1 (one session stays free for 1C's own users and jobs). */
+export const ceilingOf = (poolSize: number) => Math.max(1, poolSize - 1);
+
 export class ConcurrencyLimiter {
   readonly ceiling: number;
   #limit: number;
@@ -38,7 +41,7 @@ export class ConcurrencyLimiter {
   #maxInFlight = 0;
 
   constructor(opts: LimiterOptions) {
-    this.ceiling = Math.max(1, opts.poolSize - 1);
+    this.ceiling = ceilingOf(opts.poolSize);
     this.#limit = this.ceiling;
     this.#writeShare = opts.writeShare ?? 0.7;
     this.#backoff = opts.backoff ?? 0.9;

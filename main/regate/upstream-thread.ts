@@ -1,0 +1,89 @@
+/**
+ * The ReGate upstream thread: every tenant's cap (ConcurrencyLimiter) and its undici pool to 1C.
+ * It runs apart from the gateway's event loop, which serves hundreds of TLS callers: there a 1C
+ * answer waited behind that work for milliseconds before its session was counted free and the next
+ * caller sent, so each 30 ms call held a session for 35–40 ms. Here an answer frees its slot and
+ * the next queued call goes out within the same turn. Plain data in and out (see upstream.ts).
+ */
+import { parentPort } from 'node:worker_threads';
+import { Pool } from 'undici';
+import { ConcurrencyLimiter, LimiterTimeout } from './limiter.ts';
+import { isOverload, STAT, type ThreadReply, type ThreadRequest, type ThreadTenant } from './upstream.ts';
+
+interface Line {
+  limiter: ConcurrencyLimiter;
+  pool: Pool;
+  base: URL;
+  authorization: string;
+  stats: Int32Array;
+}
+
+const lines = new Map<string, Line>();
+const port = parentPort!;
+
+/** The main thread reads limit / in flight / waiting from shared memory (health, admin UI) without a round trip. */
+function publish(l: Line): void {
+  Atomics.store(l.stats, STAT.limit, l.limiter.limit);
+  Atomics.store(l.stats, STAT.inFlight, l.limiter.inFlight);
+  Atomics.store(l.stats, STAT.queued, l.limiter.queued);
+  Atomics.store(l.stats, STAT.maxInFlight, l.limiter.maxInFlight);
+}
+
+function open(t: ThreadTenant): void {
+  const base = new URL(t.baseUrl.replace(/\/+$/, '') + '/');
+  const line: Line = {
+    limiter: new ConcurrencyLimiter({ poolSize: t.poolSize }),
+    pool: new Pool(base.origin, { connections: t.poolSize, keepAliveTimeout: 30_000 }),
+    base,
+    authorization: t.authorization,
+    stats: new Int32Array(t.stats),
+  };
+  lines.set(t.id, line);
+  publish(line);
+}
+
+async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<ThreadReply> {
+  const line = lines.get(m.tenant);
+  if (!line) return { id: m.id, error: { code: 'ERR_TENANT', message: `tenant ${m.tenant} is not open` }, ms: 0 };
+  let release: Awaited<ReturnType<ConcurrencyLimiter['acquire']>>;
+  const waiting = line.limiter.acquire(m.kind, { key: m.key, waitMs: m.waitMs });
+  publish(line);
+  try {
+    release = await waiting;
+  } catch (e) {
+    publish(line);
+    if (e instanceof LimiterTimeout) return { id: m.id, slotTimeout: true };
+    throw e;
+  }
+  publish(line);
+  const url = new URL(m.path.replace(/^\//, ''), line.base);
+  const headers: Record<string, string> = { authorization: line.authorization, accept: 'application/json' };
+  if (m.requestId) headers['x-regate-request-id'] = m.requestId;
+  if (m.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
+  const started = performance.now();
+  try {
+    const res = await line.pool.request({ method: m.method, path: url.pathname + url.search, headers, body: m.body, headersTimeout: m.timeoutMs, bodyTimeout: m.timeoutMs });
+    const text = await res.body.text();
+    release(isOverload(res.statusCode, text) ? 'overload' : 'ok');
+    return { id: m.id, status: res.statusCode, text, ms: performance.now() - started };
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    release(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'overload' : 'ok');
+    return { id: m.id, error: { code, message: (e as Error).message }, ms: performance.now() - started };
+  } finally {
+    publish(line);
+  }
+}
+
+port.on('message', (m: ThreadRequest) => {
+  if (m.type === 'open') return open(m.tenant);
+  if (m.type === 'call') {
+    void call(m).then(
+      (r) => port.postMessage(r),
+      (e: unknown) => port.postMessage({ id: m.id, error: { code: 'ERR_THREAD', message: String(e) }, ms: 0 } satisfies ThreadReply),
+    );
+    return;
+  }
+  // close: answer nothing more; the pools' sockets go with the thread.
+  void Promise.allSettled([...lines.values()].map((l) => l.pool.close())).then(() => port.postMessage({ closed: true }));
+});
