@@ -278,6 +278,8 @@ export async function benchRegate(): Promise<BenchResult> {
         const answered = (l: LoadOut) => count(l.statuses, (s) => Number(s) < 300 && s !== '202') / l.seconds;
         const viaRate = answered(via.r);
         const viaErrors = errorsOf(via.r);
+        const heldMs = viaStats.sessionMs / viaStats.sessionCalls;
+        const ofFake = (POOL - 1) / (heldMs / 1000);
         const ofCeiling = (rate: number) => `${fmt((rate / ceiling) * 100)} %`;
         rows.push(
           { variant: `U capacity ${POOL - 1} sessions / ${LATENCY_MS} ms = gateway ceiling`, 'req/s': fmt(ceiling), 'of target': '100 %' },
@@ -320,7 +322,8 @@ export async function benchRegate(): Promise<BenchResult> {
           `U = uncached: ${CALLERS} callers, ${SECONDS} s after ${WARMUP} s warm-up, reads (each its own cursor, so each a cache miss; half with a groupId) and PUT /clients/{id} (unique Idempotency-Key) in turn. ` +
             `req/s = answers from 1C (2xx except 202) in the window; "of target" = of the gateway's ceiling, pool − 1 = ${POOL - 1} sessions (one kept free for 1C's own users): that is what it can reach, the fake's ${fmt(capacity)}/s is out of reach by design. Errors: 4xx/5xx/transport over the whole run; 202 = queued writes (not errors).`,
           `U via ReGate: all answers ${statusText(via.r.total.statuses)}${via.r.total.errors ? `, transport errors ${JSON.stringify(via.r.total.errorCodes)}` : ''}; the fake: ${fmt(viaStats.requests)} calls, max ${viaStats.maxConcurrent} at once at the publication, ${viaStats.maxInFlight} sessions busy at most, ${viaStats.overflows} overflows (queued writes drained before reading these). ` +
-            `A 1C call as the gateway saw it (journal, slot held): ${fmt(seen.avg)} ms on average for ${fmt(LATENCY_MS)} ms at the fake; the gateway's event-loop delay p50 ${fmt(lag.percentile(50) / 1e6, 1)} ms, p99 ${fmt(lag.percentile(99) / 1e6)} ms, max ${fmt(lag.max / 1e6)} ms.`,
+            `A 1C call held a session of the fake ${fmt(heldMs, 1)} ms on average (handler ${fmt(LATENCY_MS)} ms + the fake's own work and timer lag), so ${POOL - 1} sessions could give at most ${fmt(ofFake)}/s here: ReGate reached ${fmt((viaRate / ofFake) * 100)} % of that. ` +
+            `The same call as the gateway saw it (journal, slot held): ${fmt(seen.avg, 1)} ms; the gateway's event-loop delay p50 ${fmt(lag.percentile(50) / 1e6, 1)} ms, p99 ${fmt(lag.percentile(99) / 1e6)} ms, max ${fmt(lag.max / 1e6)} ms.`,
           `U straight to the fake: all answers ${statusText(direct.r.total.statuses)}${direct.r.total.errors ? `, transport errors ${JSON.stringify(direct.r.total.errorCodes)}` : ''}; max ${directStats.maxConcurrent} requests at once at the publication, ${directStats.maxInFlight} sessions busy (none left for 1C's own users), ${directStats.overflows} overflows (the fake answers 406 after a 5 s pool wait).`,
         );
         if (prof) {

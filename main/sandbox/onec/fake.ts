@@ -165,6 +165,9 @@ export interface Fake1CStats {
   lockConflicts: number;
   /** Writes answered from the request-id register. */
   replays: number;
+  /** Calls that had a session, and the ms they held it in all (handler latency + the fake's own work): capacity = sessions / mean. */
+  sessionCalls: number;
+  sessionMs: number;
 }
 
 export interface Fake1C {
@@ -467,7 +470,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const hangs = new Set<() => void>();
   let down: false | 'reset' | 'refused' = false;
   let stopped = false;
-  const zeroStats = (): Fake1CStats => ({ requests: 0, maxInFlight: 0, maxConcurrent: 0, sessionsStarted: 0, sessionsReused: 0, overflows: 0, lockConflicts: 0, replays: 0 });
+  const zeroStats = (): Fake1CStats => ({ requests: 0, maxInFlight: 0, maxConcurrent: 0, sessionsStarted: 0, sessionsReused: 0, overflows: 0, lockConflicts: 0, replays: 0, sessionCalls: 0, sessionMs: 0 });
   let stats = zeroStats();
   let concurrent = 0;
 
@@ -1058,6 +1061,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
       }
       let session: Session | null = null;
       let releaseLocks: (() => void) | false | null = null;
+      const heldFrom = performance.now();
       try {
         const taken = takeSession();
         session = taken.session;
@@ -1134,6 +1138,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
       } finally {
         if (releaseLocks) releaseLocks();
         releaseSlot(sw.reuseSessions ? session : null);
+        stats.sessionCalls++;
+        stats.sessionMs += performance.now() - heldFrom;
       }
     } finally {
       if (res.destroyed || res.writableEnded) leave();
