@@ -153,6 +153,13 @@ export interface Fake1CRequest {
   status: number | null;
 }
 
+/** An answer as the wire gets it. */
+interface Rendered {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
 export interface Fake1CStats {
   requests: number;
   /** Max handlers running at once (sessions in use): never above poolSize. */
@@ -581,7 +588,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const text = (status: number, t: string): Logical => ({ kind: 'text', status, text: t });
   const raw = (status: number, contentType: string | null, body: string, headers?: Record<string, string>): Logical => ({ kind: 'raw', status, contentType, body, headers });
 
-  const render = (l: Logical): { status: number; headers: Record<string, string>; body: string } => {
+  const render = (l: Logical): Rendered => {
     const headers: Record<string, string> = { Server: APACHE };
     if (l.kind === 'raw') {
       if (l.contentType !== null) headers['Content-Type'] = l.contentType;
@@ -980,9 +987,9 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   };
 
   // ---- wire ----
-  const send = (res: ServerResponse, l: Logical, entry: Fake1CRequest): void => {
+  const send = (res: ServerResponse, l: Logical, entry: Fake1CRequest): void => sendRendered(res, render(l), entry);
+  const sendRendered = (res: ServerResponse, r: Rendered, entry: Fake1CRequest): void => {
     if (res.destroyed) return;
-    const r = render(l);
     entry.status = r.status;
     res.writeHead(r.status, { ...r.headers, 'Content-Length': String(Buffer.byteLength(r.body)) });
     res.end(r.body);
@@ -1078,6 +1085,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
 
         const latency = handlerMs(r.kind);
         let result: Logical;
+        let rendered: Rendered | null = null;
         const runGuarded = (): Logical => {
           try {
             return r.run();
@@ -1122,10 +1130,12 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
             result = out!;
           }
         } else {
-          // A read's answer is built inside its handler time, as 1C does: the call takes `latency`
-          // from the session on, the fake's own work (a page of JSON) included rather than added.
+          // A read's answer is built and written out as JSON text inside its handler time, as 1C
+          // does: the call takes `latency` from the session on, the fake's own work (a page of
+          // JSON) included rather than added.
           const began = performance.now();
           const out = failure === 'text500' ? text(500, TEXT_INTERNAL) : runGuarded();
+          rendered = render(out);
           await sleep(Math.max(0, latency - (performance.now() - began)));
           if (stopped) return;
           result = out;
@@ -1134,7 +1144,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
         releaseLocks = null;
         if (failure === 'processed-then-reset') return resetSocket(req.socket);
         if (failure === 'truncated') return sendTruncated(req, result, entry);
-        return send(res, result, entry);
+        return rendered ? sendRendered(res, rendered, entry) : send(res, result, entry);
       } finally {
         if (releaseLocks) releaseLocks();
         releaseSlot(sw.reuseSessions ? session : null);
