@@ -29,7 +29,32 @@ export interface FakeReply {
 /** Failures every fake knows; a fake adds its own reply-shaped ones through `failurePages`. */
 export type TransportFailure = 'reset' | 'hang' | 'processed-then-reset';
 
-export interface FakeServerOptions<F extends string> {
+/** Options every fake takes. */
+export interface FakeLogOptions {
+  /**
+   * How many of the latest requests `requests()` keeps. Default: all of them (tests and benchmarks
+   * count and inspect them); the long-running sandbox keeps a few thousand, or its memory would
+   * grow with every call.
+   */
+  keepRequests?: number;
+}
+
+/** A fake's record of the requests it got: everything, or about the latest `keep` (trimmed in halves, so a push stays O(1)). */
+export function requestLog<T>(keep?: number) {
+  const log: T[] = [];
+  return {
+    push(entry: T): void {
+      log.push(entry);
+      if (keep !== undefined && log.length >= 2 * keep) log.splice(0, log.length - keep);
+    },
+    all: (): T[] => [...log],
+    clear(): void {
+      log.length = 0;
+    },
+  };
+}
+
+export interface FakeServerOptions<F extends string> extends FakeLogOptions {
   name: string;
   host?: string;
   port?: number;
@@ -106,7 +131,7 @@ export function sleeper(): { sleep(ms: number): Promise<void>; wakeAll(): void }
 }
 
 export async function startFakeServer<F extends string>(opts: FakeServerOptions<F>): Promise<FakeServer<F>> {
-  const log: FakeRequest[] = [];
+  const log = requestLog<FakeRequest>(opts.keepRequests);
   const failures: F[] = [];
   const sockets = new Set<Socket>();
   const { sleep, wakeAll } = sleeper();
@@ -162,10 +187,8 @@ export async function startFakeServer<F extends string>(opts: FakeServerOptions<
 
   return {
     url: `http://${host}:${address.port}`,
-    requests: () => [...log],
-    clearRequests: () => {
-      log.length = 0;
-    },
+    requests: log.all,
+    clearRequests: log.clear,
     setLatency(ms) {
       latencyMs = ms;
     },

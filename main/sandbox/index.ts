@@ -20,21 +20,25 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+export const SANDBOX_KEEP_REQUESTS = 2000;
+
 /**
  * Starts the fake remote services on loopback with seeded data and returns the config that
  * points the connectors at them.
  */
 export async function startSandbox(): Promise<Sandbox> {
+  // The sandbox runs for days: each fake keeps only its latest requests.
+  const keepRequests = SANDBOX_KEEP_REQUESTS;
   const token = `sandbox-${randomBytes(12).toString('hex')}`;
-  const passteam = await startFakePassteam({ token, ...sandboxPassteamSeed(), latencyMs: 150 });
+  const passteam = await startFakePassteam({ token, ...sandboxPassteamSeed(), latencyMs: 150, keepRequests });
   const pkPassword = `sandbox-${randomBytes(12).toString('hex')}`;
-  const paykeeper = await startFakePayKeeper({ user: SANDBOX_PK_USER, password: pkPassword, latencyMs: 150 });
+  const paykeeper = await startFakePayKeeper({ user: SANDBOX_PK_USER, password: pkPassword, latencyMs: 150, keepRequests });
   const dpKey = `sandbox-${randomBytes(12).toString('hex')}`;
-  const docpart = await startFakeDocpart({ techKey: dpKey, data: generateDocpartData({ orders: 300, seed: 2026 }), latencyMs: 100 });
+  const docpart = await startFakeDocpart({ techKey: dpKey, data: generateDocpartData({ orders: 300, seed: 2026 }), latencyMs: 100, keepRequests });
   const stops: Array<() => Promise<unknown> | void> = [() => passteam.stop(), () => paykeeper.stop(), () => docpart.stop()];
   // ReGate needs a certificate: made with openssl when it is installed (Linux, Git for Windows); else ReGate stays off.
   const cert = sandboxCertificate();
-  const onec = cert ? await startFake1C({ latencyScale: 0.2 }) : null;
+  const onec = cert ? await startFake1C({ latencyScale: 0.2, keepRequests }) : null;
   if (onec) stops.push(() => onec.stop());
   if (cert) stops.push(cert.remove);
   return {

@@ -105,6 +105,17 @@ function bookingBody(f: Fake1C, over: Record<string, unknown> = {}) {
 }
 
 describe('fake 1C: routes and shapes', () => {
+  it('the sandbox fake keeps only about its latest requests (keepRequests); by default every one', async () => {
+    const all = await start();
+    const few = await start({ keepRequests: 3 });
+    for (let i = 0; i < 12; i++) for (const f of [all, few]) await call(f, 'GET', `/cities?n=${i}`);
+    expect(all.requests()).toHaveLength(12);
+    const kept = few.requests().map((r) => r.path);
+    expect(kept.length).toBeGreaterThanOrEqual(3);
+    expect(kept.length).toBeLessThan(6);
+    expect(kept.at(-1)).toBe(`${few.basePath}/cities?n=11`);
+  });
+
   it('GET /state: platform, configuration УТ 11.5, organisation with ИНН/КПП/address', async () => {
     const f = await start();
     const r = await call(f, 'GET', '/state');

@@ -104,6 +104,19 @@ describe('fake Passteam: transport and envelope', () => {
     expect((await call(def, 'createcard', ivan, { token: 'x' })).json.message).toBe('Invalid token');
   });
 
+  it('keeps every request by default; with keepRequests (the sandbox) only about the latest ones, in order', async () => {
+    const all = await start();
+    const few = await start({ keepRequests: 5 });
+    for (let i = 0; i < 25; i++) {
+      for (const f of [all, few]) await request(`${f.url}/api/n${i}`, { method: 'GET' }).then((r) => r.body.dump());
+    }
+    expect(all.requests().map((r) => r.path)).toEqual(Array.from({ length: 25 }, (_, i) => `/api/n${i}`));
+    const kept = few.requests().map((r) => r.path);
+    expect(kept.length).toBeGreaterThanOrEqual(5);
+    expect(kept.length).toBeLessThan(10);
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => `/api/n${25 - kept.length + i}`));
+  });
+
   it('method names are case-insensitive; other verbs, paths and unimplemented methods → Method not found', async () => {
     const fake = await start();
     expect((await call(fake, 'CreateCard', ivan)).json.code).toBe(200);

@@ -29,7 +29,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parsePhpForm, type PhpFormMap, type PhpFormValue } from '../passteam/php-form.ts';
-import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeReply, type FakeRequest } from '../fake-server.ts';
+import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
 
 export type { FakeRequest } from '../fake-server.ts';
 
@@ -101,7 +101,7 @@ export interface DocpartData {
   articles: Record<string, Array<{ manufacturer: string; name: string }>>;
 }
 
-export interface FakeDocpartOptions {
+export interface FakeDocpartOptions extends FakeLogOptions {
   techKey: string;
   /** Full path of the entry point, default '/api/agent_1c/execute.php'; a directory ('/api/1c') gets '/execute.php' appended. */
   path?: string;
@@ -613,6 +613,7 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
 
   const server = await startFakeServer<FakeDocpartFailure>({
     name: 'fake docpart',
+    keepRequests: opts.keepRequests,
     host: opts.host,
     port: opts.port,
     latencyMs: opts.latencyMs,

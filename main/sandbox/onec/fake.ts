@@ -35,7 +35,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { resetSocket, sleeper } from '../fake-server.ts';
+import { requestLog, resetSocket, sleeper, type FakeLogOptions } from '../fake-server.ts';
 import { prng } from '../random.ts';
 import {
   UNLIMITED_LABEL,
@@ -107,7 +107,7 @@ export interface Fake1CSwitches {
 /** A partial change of the switches; latency medians merge per route kind. */
 export type Fake1CSwitchPatch = Omit<Partial<Fake1CSwitches>, 'latencyMedianMs'> & { latencyMedianMs?: Partial<Record<RouteKind, number>> };
 
-export interface Fake1COptions extends Fake1CSwitchPatch {
+export interface Fake1COptions extends Fake1CSwitchPatch, FakeLogOptions {
   host?: string;
   port?: number;
   /** Default '/base/hs/regate/v1'. */
@@ -471,7 +471,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const idRand = prng(seed ^ 0x5eed);
 
   // ---- state ----
-  const log: Fake1CRequest[] = [];
+  const log = requestLog<Fake1CRequest>(opts.keepRequests);
   const failures: Fake1CFailure[] = [];
   const sockets = new Set<Socket>();
   const hangs = new Set<() => void>();
@@ -1210,10 +1210,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     company: () => company,
     orders: () => company.orders.map((o) => structuredClone(o)),
     clients: () => company.clients.map((x) => ({ ...x })),
-    requests: () => [...log],
-    clearRequests: () => {
-      log.length = 0;
-    },
+    requests: log.all,
+    clearRequests: log.clear,
     stats: () => ({ ...stats }),
     maxInFlight: () => stats.maxInFlight,
     resetStats: () => {

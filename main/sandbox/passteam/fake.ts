@@ -20,7 +20,7 @@
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { PhpFormMap } from './php-form.ts';
-import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeReply, type FakeRequest } from '../fake-server.ts';
+import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
 
 export interface FakeTemplate {
   id: string;
@@ -29,7 +29,7 @@ export interface FakeTemplate {
   unique: string[];
 }
 
-export interface FakePassteamOptions {
+export interface FakePassteamOptions extends FakeLogOptions {
   /** `Authorization` must equal exactly this (bare token, no `Bearer`). */
   token: string;
   /** Default: one template 'tpl-loyalty' (CLIENT_NAME, BIRTHDAY, PHONE, EMAIL, BONUS, DISCOUNT; unique PHONE). */
@@ -291,6 +291,7 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
 
   const server = await startFakeServer<FakeFailure>({
     name: 'fake passteam',
+    keepRequests: opts.keepRequests,
     host: opts.host,
     port: opts.port,
     latencyMs: opts.latencyMs,

@@ -18,12 +18,12 @@
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parsePhpForm, type PhpFormMap } from '../passteam/php-form.ts';
-import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeReply, type FakeRequest } from '../fake-server.ts';
+import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
 import { DAY_MS, mskDate, mskDateTime, mskIdDigits, parseMsk } from './msk.ts';
 
 type InvoiceStatus = 'created' | 'sent' | 'paid' | 'expired';
 
-export interface FakePayKeeperOptions {
+export interface FakePayKeeperOptions extends FakeLogOptions {
   /** Basic-auth login, default 'sputnik'. */
   user?: string;
   /** Default 'pk-password'. */
@@ -536,6 +536,7 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
 
   const server = await startFakeServer<FakePayKeeperFailure>({
     name: 'fake paykeeper',
+    keepRequests: opts.keepRequests,
     host: opts.host,
     port: opts.port,
     latencyMs: opts.latencyMs,
