@@ -19,6 +19,8 @@ interface Line {
 }
 
 const lines = new Map<string, Line>();
+/** Tenants that could not be opened, and why: their calls fail; the others go on. */
+const broken = new Map<string, string>();
 const port = parentPort!;
 
 /** The main thread reads limit / in flight / waiting from shared memory (health, admin UI) without a round trip. */
@@ -30,21 +32,26 @@ function publish(l: Line): void {
 }
 
 function open(t: ThreadTenant): void {
-  const base = new URL(t.baseUrl.replace(/\/+$/, '') + '/');
-  const line: Line = {
-    limiter: new ConcurrencyLimiter({ poolSize: t.poolSize }),
-    pool: new Pool(base.origin, { connections: t.poolSize, keepAliveTimeout: 30_000 }),
-    base,
-    authorization: t.authorization,
-    stats: new Int32Array(t.stats),
-  };
-  lines.set(t.id, line);
-  publish(line);
+  try {
+    const base = new URL(t.baseUrl.replace(/\/+$/, '') + '/');
+    const line: Line = {
+      limiter: new ConcurrencyLimiter({ poolSize: t.poolSize }),
+      pool: new Pool(base.origin, { connections: t.poolSize, keepAliveTimeout: 30_000 }),
+      base,
+      authorization: t.authorization,
+      stats: new Int32Array(t.stats),
+    };
+    lines.set(t.id, line);
+    broken.delete(t.id);
+    publish(line);
+  } catch (e) {
+    broken.set(t.id, (e as Error).message);
+  }
 }
 
 async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<ThreadReply> {
   const line = lines.get(m.tenant);
-  if (!line) return { id: m.id, error: { code: 'ERR_TENANT', message: `tenant ${m.tenant} is not open` }, ms: 0 };
+  if (!line) return { id: m.id, error: { code: 'ERR_TENANT', message: broken.get(m.tenant) ?? `tenant ${m.tenant} is not open` }, ms: 0 };
   let release: Awaited<ReturnType<ConcurrencyLimiter['acquire']>>;
   const waiting = line.limiter.acquire(m.kind, { key: m.key, waitMs: m.waitMs });
   publish(line);

@@ -90,6 +90,7 @@ const THREAD_FILE = import.meta.url.endsWith('.ts') ? './upstream-thread.ts' : '
  */
 export class UpstreamThread {
   #worker: Worker | null = null;
+  #closed = false;
   #next = 1;
   readonly #pending = new Map<number, { resolve: (r: ThreadReply) => void }>();
   readonly #tenants = new Map<string, ThreadTenant>();
@@ -100,8 +101,10 @@ export class UpstreamThread {
   }
 
   call(tenant: string, kind: CallKind, opts: { key?: string; waitMs?: number }, c: ThreadCall): Promise<ThreadReply> {
-    const worker = this.#started();
     const id = this.#next++;
+    // After close (Sputnik stopping): no new thread; a late call ends as "1C unreachable" (a write stays queued).
+    if (this.#closed) return Promise.resolve({ id, error: { code: 'ERR_CLOSED', message: 'ReGate is stopping' }, ms: 0 });
+    const worker = this.#started();
     return new Promise((resolve) => {
       this.#pending.set(id, { resolve });
       worker.postMessage({ type: 'call', id, tenant, kind, ...opts, ...c } satisfies ThreadRequest);
@@ -131,8 +134,9 @@ export class UpstreamThread {
     return w;
   }
 
-  /** Lets calls in flight end (at most `graceMs`), then stops the thread. */
+  /** Lets calls in flight end (at most `graceMs`), then stops the thread for good. */
   async close(graceMs = 5000): Promise<void> {
+    this.#closed = true;
     const w = this.#worker;
     if (!w) return;
     const closed = new Promise<void>((resolve) => {

@@ -71,7 +71,7 @@ describe('ReGate upstream thread', () => {
     expect(srv.seen[0]).toEqual({ path: '/base/hs/regate/stores/s0/assortment', auth: `Basic ${Buffer.from('ws:секрет').toString('base64')}` });
   });
 
-  it('a stopped thread fails its calls as "1C unreachable"; the next call starts a new one', async () => {
+  it('on close, calls in flight end as "1C unreachable" (a write is then queued) and later calls fail at once', async () => {
     const srv = await heldServer();
     const thread = new UpstreamThread();
     cleanup.push(srv.close, () => thread.close(500));
@@ -84,9 +84,26 @@ describe('ReGate upstream thread', () => {
     expect((failure as UpstreamFailure).kind).toBe('down');
     srv.held.splice(0).forEach((r) => r.destroy());
 
-    const again = up.call('read', { method: 'GET', path: 'cities', timeoutMs: 10_000 });
+    const late = await up.call('read', { method: 'GET', path: 'cities', timeoutMs: 10_000 }).catch((e: unknown) => e);
+    expect((late as UpstreamFailure).kind).toBe('down');
+    expect(srv.seen).toHaveLength(1); // nothing reached 1C after the close
+  });
+
+  it('a base that cannot be opened fails only its own calls; the other bases go on', async () => {
+    const srv = await heldServer();
+    const thread = new UpstreamThread();
+    cleanup.push(srv.close, () => thread.close(500));
+    const good = new Upstream(tenantFor(srv.url, 3), thread);
+    const first = good.call('read', { method: 'GET', path: 'cities', timeoutMs: 10_000 });
     await until(() => srv.held.length === 1);
+    thread.open({ id: 'broken', baseUrl: 'не адрес', poolSize: 3, authorization: 'Basic eDp5', stats: new SharedArrayBuffer(16) });
+    const r = await thread.call('broken', 'read', {}, { method: 'GET', path: 'cities', timeoutMs: 1000 });
+    expect('error' in r && r.error.code).toBe('ERR_TENANT');
     srv.answerAll('{"items":[]}');
-    expect((await again).body).toEqual({ items: [] });
+    expect((await first).body).toEqual({ items: [] });
+    const second = good.call('read', { method: 'GET', path: 'cities', timeoutMs: 10_000 });
+    await until(() => srv.held.length === 1);
+    srv.answerAll('{"items":[1]}');
+    expect((await second).body).toEqual({ items: [1] });
   });
 });
