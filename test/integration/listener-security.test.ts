@@ -1,4 +1,4 @@
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { sameSecret } from '../../main/listener/http-app.ts';
 import { startTestCore, type TestCore } from '../helpers/core.ts';
@@ -66,13 +66,6 @@ interface Req {
   version?: string;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Probe {
   t: TestCore;
@@ -83,9 +76,9 @@ interface Probe {
   authed(r: Req): Promise<Raw>;
 }
 
-// startTestCore passes port 0, which the config schema refuses (port ≥ 1): give it free ports instead.
+// Port 0 (startTestCore's default): the OS picks free ports at bind time, so parallel test files never race for one.
 async function start(): Promise<Probe> {
-  const t = await startTestCore({ modules: [probeModule], config: { listener: { port: await freePort() }, ui: { port: await freePort() } } as never });
+  const t = await startTestCore({ modules: [probeModule] });
   const port = Number(new URL(t.listenerUrl).port);
   const p: Probe = {
     t,

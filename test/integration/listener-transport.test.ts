@@ -1,4 +1,4 @@
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { ModuleFactory } from '../../main/core/module.ts';
 import { startTestCore, type TestCore } from '../helpers/core.ts';
@@ -193,14 +193,6 @@ const inspectModule: ModuleFactory = () => ({
   },
 });
 
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r, j) => s.once('error', j).listen(0, host, () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 const IPV6 = await new Promise<boolean>((resolve) => {
   const s = net.createServer();
   s.once('error', () => resolve(false));
@@ -219,20 +211,10 @@ interface Probe {
   api(path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; text: string; json: any }>;
 }
 
-// startTestCore passes port 0, which the config schema refuses (port ≥ 1): give it free ports instead.
+// Port 0 (startTestCore's default): the OS picks free ports at bind time, so parallel test files never race for one.
 async function start(config: { listener?: Record<string, unknown> } = {}): Promise<Probe> {
   const host = (config.listener?.host as string | undefined) ?? '127.0.0.1';
-  let t: TestCore | undefined;
-  for (let attempt = 0; !t; attempt++) {
-    try {
-      t = await startTestCore({
-        modules: [probeModule, inspectModule],
-        config: { ...config, listener: { port: await freePort(host), ...config.listener }, ui: { port: await freePort() } } as never,
-      });
-    } catch (e) {
-      if (attempt >= 4 || (e as { code?: string }).code !== 'port_taken') throw e; // another process took the probed port before we bound it
-    }
-  }
+  const t = await startTestCore({ modules: [probeModule, inspectModule], config: config as never });
   const port = Number(new URL(t.listenerUrl).port);
   const hostHeader = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const p: Probe = {
