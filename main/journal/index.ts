@@ -13,6 +13,8 @@ export interface ExchangeInput {
   durationMs: number;
   requestBody?: string | null;
   responseBody?: string | null;
+  /** Keeps less of the response body than the configured limit (bulky answers that are easy to fetch again). */
+  responseLimitBytes?: number;
   error?: string | null;
   entity?: string | null;
   jobId?: number | null;
@@ -148,7 +150,7 @@ export class Journal {
     const secrets = this.#opts.secrets?.() ?? [];
     const limit = this.#opts.bodyLimitBytes;
     const req = redactText(e.requestBody, limit, secrets);
-    const res = redactText(e.responseBody, limit, secrets);
+    const res = redactText(e.responseBody, Math.min(limit, e.responseLimitBytes ?? limit), secrets);
     this.#buffer.push({
       at: e.at ?? Date.now(),
       direction: e.direction,

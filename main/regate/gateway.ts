@@ -18,7 +18,7 @@ import { RegateProblem } from './problem.ts';
 import { EXAMPLES as E } from './examples.ts';
 import { timeoutFor, type ReadMethod, type RegateMethod, type WriteMethod } from './methods.ts';
 import type { RegateTenant } from './tenants.ts';
-import { Upstream, UpstreamFailure, type UpstreamAnswer, type UpstreamRequest, type UpstreamThread } from './upstream.ts';
+import { JOURNAL_PAGE_BYTES, Upstream, UpstreamFailure, type UpstreamAnswer, type UpstreamRequest, type UpstreamThread } from './upstream.ts';
 
 export const REGATE_JOB = 'regate.write';
 
@@ -178,6 +178,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
         durationMs: reply.elapsedTime,
         requestBody: req.body === undefined ? undefined : JSON.stringify(req.body),
         responseBody: (req as unknown as { replyText?: string }).replyText,
+        responseLimitBytes: req.method === 'GET' && reply.statusCode < 400 ? JOURNAL_PAGE_BYTES : undefined,
       });
     });
   }

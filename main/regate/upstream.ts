@@ -21,6 +21,13 @@ export class UpstreamFailure extends Error {
   }
 }
 
+/**
+ * How much of a successful read's page the journal keeps (in and out). Pages are bulky, 1C gives
+ * them again on request, and uncached reads under Richest.store's load would otherwise push every
+ * other exchange out of the journal's size cap within minutes; writes and errors are kept whole.
+ */
+export const JOURNAL_PAGE_BYTES = 2048;
+
 const LOCK = /блокировк/i;
 const SESSION = /сеанс/i;
 
@@ -202,7 +209,20 @@ export class Upstream {
     if ('slotTimeout' in r) throw new LimiterTimeout(kind);
     const url = new URL(path.replace(/^\//, ''), this.#base).toString();
     const failure = 'error' in r ? `${r.error.code} ${r.error.message}` : undefined;
-    this.#journal?.record({ direction: 'out', system: `regate:${this.#tenant.id}`, method, url, status: 'status' in r ? r.status : null, durationMs: r.ms, requestBody: body, responseBody: 'text' in r ? r.text : '', error: failure, entity: c.requestId ? `regate:${c.requestId}` : undefined });
+    const status = 'status' in r ? r.status : null;
+    this.#journal?.record({
+      direction: 'out',
+      system: `regate:${this.#tenant.id}`,
+      method,
+      url,
+      status,
+      durationMs: r.ms,
+      requestBody: body,
+      responseBody: 'text' in r ? r.text : '',
+      responseLimitBytes: kind === 'read' && status !== null && status < 400 ? JOURNAL_PAGE_BYTES : undefined,
+      error: failure,
+      entity: c.requestId ? `regate:${c.requestId}` : undefined,
+    });
     if ('error' in r) {
       const code = r.error.code;
       if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {

@@ -244,10 +244,10 @@ describe('ReGate under pressure and faults', () => {
     expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(429);
   });
 
-  it('journal: every 1C call, write and error is journaled with its body; cache hits are only counted', async () => {
+  it('journal: every 1C call, write and error is journaled with its body (a read page: its first 2 KB); cache hits are only counted', async () => {
     const { call, journal, fake, regate } = await setup();
     const storeId = fake.company().stores[0].id;
-    const page = `/regate/v1/stores/${storeId}/assortment?limit=3`;
+    const page = `/regate/v1/stores/${storeId}/assortment?limit=20`;
     const miss = await call('GET', page);
     expect(miss.headers['x-cache']).toBe('MISS');
     for (let i = 0; i < 20; i++) expect((await call('GET', page)).headers['x-cache']).toBe('HIT');
@@ -262,8 +262,19 @@ describe('ReGate under pressure and faults', () => {
     expect(rows.some((r) => r.startsWith('in PUT') && r.endsWith(' 201'))).toBe(true);
     expect(rows.some((r) => r.startsWith('out PUT') && r.endsWith(' 201'))).toBe(true);
     expect(rows.some((r) => r.startsWith('in GET') && r.includes('no-such-store') && r.endsWith(' 404'))).toBe(true);
-    const first = journal.get(entries.find((e) => e.direction === 'in' && e.method === 'GET' && e.status === 200)!.id)!;
-    expect(first.responseBody).toContain('"items"');
+    // A page read from 1C is bulky and can be fetched again: both sides keep its first 2 KB, marked as cut.
+    expect(JSON.stringify(miss.body).length).toBeGreaterThan(3 * 2048);
+    for (const direction of ['in', 'out'] as const) {
+      const read = journal.get(entries.find((e) => e.direction === direction && e.method === 'GET' && e.status === 200 && e.url.includes('/assortment'))!.id)!;
+      expect(read.responseBody).toContain('"items"');
+      expect(read.responseBody).toMatch(/… \[обрезано, всего \d+ симв\.\]$/);
+      expect(read.responseBody!.length).toBeLessThan(2048 + 60);
+    }
+    // Writes and errors are kept whole.
+    const put = journal.get(entries.find((e) => e.direction === 'out' && e.method === 'PUT')!.id)!;
+    expect(JSON.parse(put.responseBody!)).toMatchObject({ created: true, client: { fullName: 'Клиент журнала' } });
+    const notFound = journal.get(entries.find((e) => e.direction === 'in' && e.status === 404)!.id)!;
+    expect(JSON.parse(notFound.responseBody!)).toMatchObject({ status: 404 });
     const bodies = entries.map((e) => journal.get(e.id)!).map((e) => `${e.requestBody ?? ''} ${e.responseBody ?? ''}`);
     expect(bodies.some((b) => b.includes(fake.password))).toBe(false);
     expect(regate.health().tenants.shop.cacheHitRate).toBeGreaterThan(0.9); // 21 of 22 reads from the cache
