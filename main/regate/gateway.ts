@@ -158,7 +158,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     const journal = deps.journal;
     // Callback-style hooks: an async hook costs extra promise turns on every request (cached pages run at thousands a second).
     app.addHook('onSend', (req, _reply, payload, done) => {
-      if (typeof payload === 'string') (req as unknown as { replyText: string }).replyText = payload;
+      if (typeof payload === 'string') req.replyText = payload;
       done(null, payload);
     });
     app.addHook('onResponse', (req, reply, done) => {
@@ -177,7 +177,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
         status: reply.statusCode,
         durationMs: reply.elapsedTime,
         requestBody: req.body === undefined ? undefined : JSON.stringify(req.body),
-        responseBody: (req as unknown as { replyText?: string }).replyText,
+        responseBody: req.replyText,
         responseLimitBytes: req.method === 'GET' && reply.statusCode < 400 ? JOURNAL_PAGE_BYTES : undefined,
       });
     });
@@ -220,7 +220,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     const { text, bytes, etag } = serialized(got.value);
     reply.header('ETag', etag);
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    if (got.state !== 'fresh' && got.state !== 'stale') (req as unknown as { replyText: string }).replyText = text; // the journal keeps a page once, when it came from 1C
+    if (got.state !== 'fresh' && got.state !== 'stale') req.replyText = text; // journaled when it came from 1C; a cache hit is only counted
     return reply.type('application/json; charset=utf-8').send(bytes);
   }
 

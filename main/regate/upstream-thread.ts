@@ -8,12 +8,11 @@
 import { parentPort } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { ConcurrencyLimiter, LimiterTimeout } from './limiter.ts';
-import { isOverload, STAT, type ThreadReply, type ThreadRequest, type ThreadTenant } from './upstream.ts';
+import { isOverload, isTimeoutCode, STAT, type ThreadReply, type ThreadRequest, type ThreadTenant } from './upstream.ts';
 
 interface Line {
   limiter: ConcurrencyLimiter;
   pool: Pool;
-  base: URL;
   authorization: string;
   stats: Int32Array;
 }
@@ -33,11 +32,9 @@ function publish(l: Line): void {
 
 function open(t: ThreadTenant): void {
   try {
-    const base = new URL(t.baseUrl.replace(/\/+$/, '') + '/');
     const line: Line = {
       limiter: new ConcurrencyLimiter({ poolSize: t.poolSize }),
-      pool: new Pool(base.origin, { connections: t.poolSize, keepAliveTimeout: 30_000 }),
-      base,
+      pool: new Pool(new URL(t.baseUrl).origin, { connections: t.poolSize, keepAliveTimeout: 30_000 }),
       authorization: t.authorization,
       stats: new Int32Array(t.stats),
     };
@@ -63,19 +60,18 @@ async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<Thread
     throw e;
   }
   publish(line);
-  const url = new URL(m.path.replace(/^\//, ''), line.base);
   const headers: Record<string, string> = { authorization: line.authorization, accept: 'application/json' };
   if (m.requestId) headers['x-regate-request-id'] = m.requestId;
   if (m.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
   const started = performance.now();
   try {
-    const res = await line.pool.request({ method: m.method, path: url.pathname + url.search, headers, body: m.body, headersTimeout: m.timeoutMs, bodyTimeout: m.timeoutMs });
+    const res = await line.pool.request({ method: m.method, path: m.path, headers, body: m.body, headersTimeout: m.timeoutMs, bodyTimeout: m.timeoutMs });
     const text = await res.body.text();
     release(isOverload(res.statusCode, text) ? 'overload' : 'ok');
     return { id: m.id, status: res.statusCode, text, ms: performance.now() - started };
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
-    release(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'overload' : 'ok');
+    release(isTimeoutCode(code) ? 'overload' : 'ok');
     return { id: m.id, error: { code, message: (e as Error).message }, ms: performance.now() - started };
   } finally {
     publish(line);

@@ -77,8 +77,11 @@ export function isOverload(status: number, raw: string): boolean {
 /** Slots of a tenant's shared stats (Int32Array over a SharedArrayBuffer the thread writes). */
 export const STAT = { limit: 0, inFlight: 1, queued: 2, maxInFlight: 3 } as const;
 export interface ThreadTenant { id: string; baseUrl: string; poolSize: number; authorization: string; stats: SharedArrayBuffer }
-/** An UpstreamRequest with its body already JSON text. */
+/** An UpstreamRequest as the thread sends it: `path` on 1C's server (the base's path included), the body as JSON text. */
 export type ThreadCall = Omit<UpstreamRequest, 'body'> & { body?: string };
+
+/** undici's codes for a 1C call that outlasted its timeout (the outcome is unknown; the limiter backs off). */
+export const isTimeoutCode = (code: string) => code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 export type ThreadRequest =
   | { type: 'open'; tenant: ThreadTenant }
   | ({ type: 'call'; id: number; tenant: string; kind: CallKind; key?: string; waitMs?: number } & ThreadCall)
@@ -203,11 +206,12 @@ export class Upstream {
    * the slot with the outcome that steers the AIMD limit. Rejects with UpstreamFailure otherwise.
    */
   async call(kind: CallKind, c: UpstreamRequest, opts: { key?: string; waitMs?: number } = {}): Promise<UpstreamAnswer> {
-    const { method, path } = c;
+    const { method } = c;
+    const target = new URL(c.path.replace(/^\//, ''), this.#base);
     const body = c.body === undefined ? undefined : JSON.stringify(c.body);
-    const r = await this.#thread.call(this.#tenant.id, kind, opts, { method, path, body, requestId: c.requestId, timeoutMs: c.timeoutMs });
+    const r = await this.#thread.call(this.#tenant.id, kind, opts, { method, path: target.pathname + target.search, body, requestId: c.requestId, timeoutMs: c.timeoutMs });
     if ('slotTimeout' in r) throw new LimiterTimeout(kind);
-    const url = new URL(path.replace(/^\//, ''), this.#base).toString();
+    const url = target.toString();
     const failure = 'error' in r ? `${r.error.code} ${r.error.message}` : undefined;
     const status = 'status' in r ? r.status : null;
     this.#journal?.record({
@@ -225,7 +229,7 @@ export class Upstream {
     });
     if ('error' in r) {
       const code = r.error.code;
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      if (isTimeoutCode(code)) {
         throw new UpstreamFailure('timeout', new RegateProblem(504, 'onec_timeout', '1С не ответила вовремя', `1С не ответила за ${Math.round(c.timeoutMs / 1000)} с; результат неизвестен — повторите с тем же Idempotency-Key`));
       }
       throw new UpstreamFailure('down', new RegateProblem(503, 'onec_unavailable', '1С недоступна', `База 1С не отвечает (${code || 'нет связи'}); повторите позже`, { retryAfterSeconds: 30 }));

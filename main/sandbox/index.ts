@@ -20,15 +20,15 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-export const SANDBOX_KEEP_REQUESTS = 2000;
+/** The sandbox runs for days: each fake keeps only about its latest requests. */
+const KEEP_REQUESTS = 2000;
 
 /**
  * Starts the fake remote services on loopback with seeded data and returns the config that
  * points the connectors at them.
  */
 export async function startSandbox(): Promise<Sandbox> {
-  // The sandbox runs for days: each fake keeps only its latest requests.
-  const keepRequests = SANDBOX_KEEP_REQUESTS;
+  const keepRequests = KEEP_REQUESTS;
   const token = `sandbox-${randomBytes(12).toString('hex')}`;
   const passteam = await startFakePassteam({ token, ...sandboxPassteamSeed(), latencyMs: 150, keepRequests });
   const pkPassword = `sandbox-${randomBytes(12).toString('hex')}`;
