@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../main/config/load.ts';
 import type { ConfigInput } from '../main/config/schema.ts';
 import { createCore, type Core, type RunningCore } from '../main/core/index.ts';
+import type { StoreOptions } from '../main/store/index.ts';
 import { passteamModule } from '../main/connectors/passteam/index.ts';
 import { startFakePassteam, type FakePassteam } from '../main/sandbox/passteam/fake.ts';
 import { fmt, withTempDir, type BenchResult } from './common.ts';
@@ -30,13 +31,14 @@ export async function withCardsCore<T>(
   fake: FakePassteam,
   passteam: NonNullable<ConfigInput['passteam']>,
   fn: (core: Core, running: RunningCore) => Promise<T>,
+  store: StoreOptions = {},
 ): Promise<T> {
   return withTempDir(async (dataDir) => {
     const { config } = parseConfig(
       { listener: { port: 0 }, ui: { port: 0 }, passteam: { enabled: true, baseUrl: fake.url, token: PT_TOKEN, templateId: 'tpl-loyalty', ...passteam } },
       {},
     );
-    const core = await createCore({ config, dataDir, modules: [passteamModule], quiet: true });
+    const core = await createCore({ config, dataDir, modules: [passteamModule], quiet: true, outbox: store });
     const running = await core.start();
     try {
       return await fn(core, running);

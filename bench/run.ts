@@ -15,11 +15,13 @@ import { benchInvoiceBatch } from './invoice-batch.ts';
 import { benchP5 } from './p5-export.ts';
 import { benchP4 } from './p4-docpart.ts';
 import { benchRegate } from './regate.ts';
+import { benchSlowDisk } from './slow-disk.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
   p1: benchP1,
   'p1-cards': benchP1Cards,
+  'slow-disk': benchSlowDisk,
   p2: benchP2,
   p3: benchP3,
   p6: benchP6,

@@ -17,10 +17,9 @@ import type { HealthBody } from '../listener/health.ts';
 import { toOnecDateTime } from '../listener/onec-values.ts';
 import { createAdminApp } from '../admin/app.ts';
 import { createLogger, silentLogger, type Logger } from '../log/logger.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { openStore, type Store, type StoreOptions } from '../store/index.ts';
 import { startCheckpointer, type Checkpointer } from '../store/checkpointer.ts';
 import { DB_FILE } from '../store/db.ts';
-import type { OutboxOptions } from '../store/outbox.ts';
 import { WorkerPool } from '../store/worker-pool.ts';
 import { VERSION } from '../version.ts';
 import type { CoreModule, ModuleFactory } from './module.ts';
@@ -38,8 +37,8 @@ export interface CoreOptions {
   rendererDir?: string;
   /** Tests: no log file. */
   quiet?: boolean;
-  /** Outbox tuning (tests: a short lease, so a killed process's work returns quickly). */
-  outbox?: OutboxOptions;
+  /** Store and outbox tuning (tests: a short lease, so a killed process's work returns quickly). */
+  outbox?: StoreOptions;
 }
 
 export interface RunningCore {

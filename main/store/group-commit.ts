@@ -1,11 +1,20 @@
 import type { DB } from './db.ts';
 import { errors, SputnikError } from '../errors.ts';
+import type { WalSync } from './wal-sync.ts';
+
+interface Committed {
+  batch: Pending[];
+  out: Array<{ ok: boolean; value: unknown }>;
+}
 
 interface Pending {
   fn: (db: DB) => unknown;
   resolve: (value: any) => void;
   reject: (error: unknown) => void;
 }
+
+/** A failed WAL flush with these codes means the disk lost or refused the data: the batch fails. */
+const DISK_ERRORS = new Set(['EIO', 'ENOSPC', 'EDQUOT', 'EROFS']);
 
 /** SQLite errors that mean the store itself cannot take writes (as opposed to one bad item). */
 const STORE_DOWN = /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN|BUSY|LOCKED|PERM|NOMEM)/;
@@ -17,22 +26,31 @@ export function isStoreDown(error: unknown): boolean {
 
 /**
  * Group commit: every write submitted during one event-loop turn shares one transaction (one
- * fsync), and each caller's promise settles only after that transaction committed. Each item
+ * fsync), and each caller's promise settles only after that transaction is on disk. Each item
  * runs in its own savepoint, so one item's error rolls back only that item.
+ *
+ * With a WalSync the fsync leaves the event loop: the transaction is written without one
+ * (synchronous=NORMAL) and the WAL is then flushed in the thread pool while the loop goes on
+ * taking requests. One flush is in flight at a time; what arrives meanwhile waits and becomes the
+ * next transaction, so batches grow with the disk's latency instead of stalling the loop on it.
  */
 export class GroupCommit {
   readonly #db: DB;
   readonly #maxBatch: number;
+  #wal: WalSync | undefined;
   #pending: Pending[] = [];
+  /** Committed, waiting for the WAL flush in flight. */
+  #syncing: Committed[] | undefined;
   #scheduled = false;
   #closed = false;
   #batches = 0;
   #failing = false;
   readonly #runBatch: (batch: Pending[], out: Array<{ ok: boolean; value: unknown }>) => void;
 
-  constructor(db: DB, opts: { maxBatch?: number } = {}) {
+  constructor(db: DB, opts: { maxBatch?: number; wal?: WalSync } = {}) {
     this.#db = db;
     this.#maxBatch = opts.maxBatch ?? 5000;
+    this.#wal = opts.wal;
     const item = db.transaction((fn: (db: DB) => unknown) => fn(db));
     this.#runBatch = db.transaction((batch: Pending[], out: Array<{ ok: boolean; value: unknown }>) => {
       for (const p of batch) {
@@ -46,36 +64,101 @@ export class GroupCommit {
     });
   }
 
-  /** Runs `fn` inside the next shared transaction; resolves with its result after the commit. */
+  /** Runs `fn` inside the next shared transaction; resolves with its result once it is on disk. */
   run<T>(fn: (db: DB) => T): Promise<T> {
     if (this.#closed) return Promise.reject(errors.storeUnavailable());
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ fn, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.#schedule();
     });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#syncing || this.#pending.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Commits everything submitted so far. Called on setImmediate; public for shutdown. */
   flush(): void {
     this.#scheduled = false;
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, this.#maxBatch);
-      const out: Array<{ ok: boolean; value: unknown }> = [];
-      try {
-        this.#runBatch(batch, out);
-        this.#batches++;
-        this.#failing = false;
-      } catch (error) {
-        this.#failing = true;
-        const e = error instanceof SputnikError ? error : errors.storeUnavailable(error);
-        for (const p of batch) p.reject(e);
-        continue;
+    if (this.#syncing) return; // the flush in flight schedules the next batch when it is done
+    const wal = this.#closed ? undefined : this.#wal;
+    if (!wal) {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, this.#maxBatch);
+        const out = this.#commit(batch);
+        if (out) this.#settle(out, batch);
       }
-      batch.forEach((p, i) => (out[i].ok ? p.resolve(out[i].value) : p.reject(out[i].value)));
+      return;
     }
+    const waiting: Committed[] = [];
+    this.#db.exec('PRAGMA synchronous = NORMAL');
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, this.#maxBatch);
+        const out = this.#commit(batch);
+        if (out) waiting.push({ batch, out });
+      }
+    } finally {
+      this.#db.exec('PRAGMA synchronous = FULL');
+    }
+    if (waiting.length === 0) return;
+    this.#syncing = waiting;
+    wal.sync((error) => {
+      if (this.#syncing !== waiting) return; // settled by close()
+      this.#syncing = undefined;
+      this.#synced(waiting, this.#recover(error));
+      this.#schedule();
+    });
+  }
+
+  /**
+   * After a failed thread-pool flush: a disk error stands (the batch fails). Any other refusal (a
+   * platform that will not flush through a second descriptor) stops its use for good, and SQLite
+   * fsyncs the WAL itself through a FULL commit rewriting the header's unchanged user_version; that
+   * fsync covers the frames just written, so their callers are answered as usual.
+   */
+  #recover(error: unknown): unknown {
+    if (!error || DISK_ERRORS.has((error as { code?: string }).code ?? '')) return error;
+    this.#wal?.close();
+    this.#wal = undefined;
+    try {
+      this.#db.exec(`PRAGMA user_version = ${Number(this.#db.pragma('user_version', { simple: true }))}`);
+      return null;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /** One transaction; undefined when the store refused it (its callers are rejected here). */
+  #commit(batch: Pending[]): Array<{ ok: boolean; value: unknown }> | undefined {
+    const out: Array<{ ok: boolean; value: unknown }> = [];
+    try {
+      this.#runBatch(batch, out);
+    } catch (error) {
+      this.#failing = true;
+      const e = error instanceof SputnikError ? error : errors.storeUnavailable(error);
+      for (const p of batch) p.reject(e);
+      return undefined;
+    }
+    this.#batches++;
+    return out;
+  }
+
+  #synced(committed: Committed[], error: unknown): void {
+    if (error) {
+      this.#failing = true;
+      const e = errors.storeUnavailable(error);
+      for (const { batch } of committed) for (const p of batch) p.reject(e);
+    } else {
+      for (const { batch, out } of committed) this.#settle(out, batch);
+    }
+  }
+
+  #settle(out: Array<{ ok: boolean; value: unknown }>, batch: Pending[]): void {
+    this.#failing = false;
+    batch.forEach((p, i) => (out[i].ok ? p.resolve(out[i].value) : p.reject(out[i].value)));
   }
 
   /** False from a store-level write failure (disk full, I/O error) until the next successful commit. */
@@ -87,9 +170,21 @@ export class GroupCommit {
     return this.#batches;
   }
 
-  /** Commits what is pending and refuses everything after. */
+  /** Commits what is pending (fsynced before returning) and refuses everything after. */
   close(): void {
-    this.flush();
+    const syncing = this.#syncing;
+    if (syncing) {
+      this.#syncing = undefined;
+      let error: unknown = null;
+      try {
+        this.#wal!.syncNow();
+      } catch (e) {
+        error = e;
+      }
+      this.#synced(syncing, this.#recover(error));
+    }
     this.#closed = true;
+    this.flush();
+    this.#wal?.close();
   }
 }

@@ -1,5 +1,6 @@
 import { openDatabase, type DB } from './db.ts';
 import { GroupCommit } from './group-commit.ts';
+import { openWalSync } from './wal-sync.ts';
 import { Outbox, type OutboxOptions } from './outbox.ts';
 
 export interface Store {
@@ -14,9 +15,14 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(dataDir: string, opts: OutboxOptions = {}): Store {
+export interface StoreOptions extends OutboxOptions {
+  /** Fsync inside each group commit, on the event loop (bench/slow-disk.ts compares it with the default). */
+  fsyncInCommit?: boolean;
+}
+
+export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
   const db = openDatabase(dataDir);
-  const commit = new GroupCommit(db);
+  const commit = new GroupCommit(db, { wal: opts.fsyncInCommit ? undefined : openWalSync(db) });
   const outbox = new Outbox(db, opts);
   const getMeta = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
   const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
