@@ -31,6 +31,17 @@ export function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => ({ field: base ? `${base}.${k}` : k, message: 'неизвестное поле (опечатка?); уберите его или исправьте имя' }));
   }
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // zod says only "invalid input" for a union: name what the value failed in the branch of its
+    // own type (a phone that is not a phone, not "expected null"), else list the accepted types.
+    const branches = issue.errors.map((b) => b.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue));
+    const typeOnly = (b: z.core.$ZodIssue[]) => b.every((i) => i.code === 'invalid_type' && i.path.length === issue.path.length);
+    const informative = branches.find((b) => b.length > 0 && !typeOnly(b));
+    if (informative) return informative.flatMap(describeIssue);
+    const expected = [...new Set(branches.flat().flatMap((i) => (i.code === 'invalid_type' ? [TYPE_NAMES[i.expected] ?? i.expected] : [])))];
+    const got = 'input' in issue ? typeOf(issue.input) : undefined;
+    return [{ field: base, message: `ожидалось: ${expected.join(' или ')}${got ? `, получено ${TYPE_NAMES[got] ?? got}` : ''}` }];
+  }
   if (issue.code === 'invalid_type') {
     const got = 'input' in issue ? typeOf(issue.input) : undefined;
     if (got === 'undefined') return [{ field: base, message: 'обязательное поле не заполнено' }];

@@ -80,12 +80,24 @@ describe('loyalty cards: rules before Passteam', () => {
     expect((await t.api('/v1/cards/nophone')).status).toBe(404);
   });
 
-  it('bad values are refused naming the field', async () => {
+  it('bad values are refused naming the field and what is wrong with it; nothing is stored', async () => {
     const { t } = await setup();
-    const r = await t.api('/v1/cards/x', json({ holder: { phone: 'звоните', birthday: '31.02.1990' } }));
-    expect(r.status).toBe(422);
-    const e = ((await r.json()) as any).error;
-    expect(['holder.phone', 'holder.birthday']).toContain(e.field);
+    const refused = async (body: unknown) => {
+      const r = await t.api('/v1/cards/x', json(body));
+      expect(r.status).toBe(422);
+      return ((await r.json()) as any).error as { code: string; field: string; message: string };
+    };
+    const both = await refused({ holder: { phone: 'звоните', birthday: '31.02.1990' } });
+    expect(both).toMatchObject({ code: 'invalid_value', field: 'holder.birthday' });
+    expect(both.message).toBe('Поле «holder.birthday»: «31.02.1990» — не дата (пример: 17.05.1990 или 1990-05-17) (и ещё 1 поле: holder.phone)');
+    expect((await refused({ holder: { phone: 'звоните' } })).message).toBe('Поле «holder.phone»: «звоните» — не номер телефона (пример: +7 987 654-32-10 или 89876543210)');
+    // Each of these fields accepts null as well: the message is about the value's own type, not "expected null".
+    expect((await refused({ bonus: 'много' })).message).toBe('Поле «bonus»: «много» — не число (пример: 1234,56 или 1 234.56)');
+    expect(await refused({ values: { LEVEL: { name: 'Золотая' } } })).toMatchObject({
+      field: 'values.LEVEL',
+      message: 'Поле «values.LEVEL»: ожидалось: строка или число или логическое значение',
+    });
+    expect((await t.api('/v1/cards/x')).status).toBe(404);
   });
 
   it('1C form bodies in windows-1251 and JSON with a BOM are accepted', async () => {
