@@ -55,5 +55,16 @@ export const EXAMPLES = {
   refundRequest: ex({ amount: 379.8, reason: 'Покупатель отказался' }),
   refund: ex({ refundId: 'r-77', state: 'prepared' }),
   operation: ex({ operationId: '17', state: 'done', status: 201, result: { orderId: 'f3c1…', number: 'ЗК-000123' } }),
+  refusal: ex({
+    type: 'https://sputnik.local/regate/problems/PRICE_MISMATCH',
+    title: 'Отказ 1С',
+    status: 422,
+    detail: 'Цены изменились:\nБулгур «Золотой колос», 900 г: 179.9 → 189.9',
+    code: 'PRICE_MISMATCH',
+    retryable: false,
+    requestId: '6f1d…',
+    details: [{ itemId: item.id, clientPrice: 179.9, price: 189.9 }],
+  }),
+  conflict: ex({ type: 'https://sputnik.local/regate/problems/ALREADY_PAID', title: 'Отказ 1С', status: 409, detail: 'Заказ ЗК-000123 уже оплачен', code: 'ALREADY_PAID', retryable: false, requestId: '6f1d…' }),
   problem: ex({ type: 'https://sputnik.local/regate/problems/onec_unavailable', title: '1С недоступна', status: 503, detail: 'База 1С не отвечает; повторите позже', code: 'onec_unavailable', retryable: true, requestId: '6f1d…' }),
 };

@@ -14,7 +14,7 @@ import { VERSION } from '../version.ts';
 import { ReadCache, type CachePolicy } from './cache.ts';
 import { IdempotencyStore, type WriteRecord } from './idempotency.ts';
 import { LimiterTimeout } from './limiter.ts';
-import { RegateProblem } from './problem.ts';
+import { RegateProblem, type StoredProblem } from './problem.ts';
 import { EXAMPLES as E } from './examples.ts';
 import { timeoutFor, type ReadMethod, type RegateMethod, type WriteMethod } from './methods.ts';
 import type { RegateTenant } from './tenants.ts';
@@ -29,6 +29,7 @@ const POLICY = {
   assortment: { freshMs: MIN, staleMs: 10 * MIN, staleIfErrorMs: 60 * MIN },
   order: { freshMs: 5000, staleMs: 0, staleIfErrorMs: 5 * MIN },
 } satisfies Record<string, CachePolicy>;
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 const SLOT_WAIT_MS = { read: 5000, write: 10_000 };
 
 /**
@@ -148,10 +149,10 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
           ? new RegateProblem((error as { statusCode: number }).statusCode, 'invalid_request', 'Неверный запрос', String((error as Error).message), { retryable: false })
           : new RegateProblem(500, 'internal_error', 'Внутренняя ошибка', 'Внутренняя ошибка шлюза; подробности в журнале Спутника', { retryable: true });
     if (p.retryAfterSeconds !== undefined) reply.header('Retry-After', String(p.retryAfterSeconds));
-    reply.code(p.status).type('application/problem+json; charset=utf-8').send(JSON.stringify(p.toBody(req.requestId)));
+    reply.code(p.status).type(PROBLEM_TYPE).send(JSON.stringify(p.toBody(req.requestId)));
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).type('application/problem+json; charset=utf-8').send(JSON.stringify(new RegateProblem(404, 'not_found', 'Нет такого адреса', `Нет метода ${req.method} ${req.url.split('?')[0]}; список — /regate/docs`, { retryable: false }).toBody(req.requestId)));
+    reply.code(404).type(PROBLEM_TYPE).send(JSON.stringify(new RegateProblem(404, 'not_found', 'Нет такого адреса', `Нет метода ${req.method} ${req.url.split('?')[0]}; список — /regate/docs`, { retryable: false }).toBody(req.requestId)));
   });
 
   if (deps.journal) {
@@ -190,7 +191,8 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
         title: 'ReGate — шлюз Richest.store ⇄ 1С',
         version: VERSION,
         description:
-          'HTTPS + Basic (у каждой базы 1С свой логин). Ошибки — RFC 9457 application/problem+json {type,title,status,detail,code,retryable,requestId}. ' +
+          'HTTPS + Basic (у каждой базы 1С свой логин). Ошибки — RFC 9457 application/problem+json {type,title,status,detail,code,retryable,requestId}; отказ 1С (404, 409, 422) несёт её код, текст и подробности (details, например строки с изменившейся ценой). ' +
+          'Отказ — окончательный ответ: повтор с тем же ключом вернёт его же, отложенная запись получит state failed с problem. ' +
           'Записи требуют заголовок Idempotency-Key (повтор с тем же ключом безопасен; 72 ч). Если 1С недоступна, запись принимается (202) и выполняется позже: GET /operations/{id}.',
       },
       components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
@@ -238,19 +240,16 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     }
     if (begun.kind === 'replay') {
       reply.header('Idempotent-Replayed', 'true');
-      return replay(reply, begun.record);
+      return replay(req, reply, begun.record);
     }
     const record = begun.record;
     const outboxKey = `regate:${tenant.tenant.id}:${orderKey}`;
     const queued = deps.store.outbox.latestForKey(outboxKey, 0);
     // Writes of one client or order keep their order: behind a queued one, this one queues too.
     if (queued && (queued.state === 'queued' || queued.state === 'running')) return queue(reply, record, outboxKey);
+    let answer: UpstreamAnswer;
     try {
-      const answer = await limited(tenant, 'write', orderKey, { method, path, body: req.body, requestId: key, timeoutMs: timeoutFor(tenant.tenant, route, 'write') });
-      // No fsync of its own: if this record is lost, start-up re-sends the write and 1C's register answers it.
-      withoutFsync(deps.store.db, () => deps.idempotency.finish(record.id, 'done', answer.status, answer.body));
-      reply.code(answer.status);
-      return answer.body;
+      answer = await limited(tenant, 'write', orderKey, { method, path, body: req.body, requestId: key, timeoutMs: timeoutFor(tenant.tenant, route, 'write') });
     } catch (e) {
       const f = e instanceof UpstreamFailure ? e : null;
       if (f?.kind === 'down' || e instanceof SlotTimeout) return queue(reply, record, outboxKey);
@@ -258,6 +257,13 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       withoutFsync(deps.store.db, () => deps.idempotency.forget(record.id));
       throw f ? f.problem : e;
     }
+    // 1C's final word, a refusal included, is kept for the key. No fsync of its own: if this record
+    // is lost, start-up re-sends the write and 1C's register answers it.
+    const outcome = writeOutcome(answer);
+    withoutFsync(deps.store.db, () => deps.idempotency.finish(record.id, outcome.state, answer.status, outcome.answer));
+    if (outcome.problem) throw outcome.problem;
+    reply.code(answer.status);
+    return answer.body;
   }
 
   async function queue(reply: FastifyReply, record: WriteRecord, outboxKey: string) {
@@ -296,24 +302,24 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       return read(req, reply, 'bookingstate', `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`);
     });
     const clientParams = params({ externalId: z.string().min(1).max(100) });
-    a.put('/regate/v1/clients/:externalId', { schema: { summary: 'client: найти или создать клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.client, 201: E.client, 202: E.queued } } }, (req, reply) => {
+    a.put('/regate/v1/clients/:externalId', { schema: { summary: 'client: найти или создать клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.client, 201: E.client, 202: E.queued, 422: E.refusal } } }, (req, reply) => {
       const { externalId } = req.params as { externalId: string };
       return write(req, reply, 'client', 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
     });
-    a.patch('/regate/v1/clients/:externalId', { schema: { summary: 'clientupd: изменить клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.clientUpdated, 202: E.queued } } }, (req, reply) => {
+    a.patch('/regate/v1/clients/:externalId', { schema: { summary: 'clientupd: изменить клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.clientUpdated, 202: E.queued, 404: E.refusal } } }, (req, reply) => {
       const { externalId } = req.params as { externalId: string };
       return write(req, reply, 'clientupd', 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
     });
-    a.post('/regate/v1/orders', { schema: { summary: 'booking: создать заказ с адресом доставки', headers: writeHeaders, body: E.bookingRequest, response: { 201: E.booking, 202: E.queued } } }, (req, reply) => {
+    a.post('/regate/v1/orders', { schema: { summary: 'booking: создать заказ с адресом доставки', headers: writeHeaders, body: E.bookingRequest, response: { 201: E.booking, 202: E.queued, 404: E.refusal, 422: E.refusal } } }, (req, reply) => {
       const client = String((req.body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId ?? 'anonymous');
       return write(req, reply, 'booking', 'POST', 'orders', `client:${client}`);
     });
     const orderParams = params({ orderId: z.string().min(1).max(100) });
-    a.post('/regate/v1/orders/:orderId/payments', { schema: { summary: 'paycard: оплата заказа картой', params: orderParams, headers: writeHeaders, body: E.paymentRequest, response: { 200: E.payment, 202: E.queued } } }, (req, reply) => {
+    a.post('/regate/v1/orders/:orderId/payments', { schema: { summary: 'paycard: оплата заказа картой', params: orderParams, headers: writeHeaders, body: E.paymentRequest, response: { 200: E.payment, 202: E.queued, 409: E.conflict, 422: E.refusal } } }, (req, reply) => {
       const { orderId } = req.params as { orderId: string };
       return write(req, reply, 'paycard', 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`);
     });
-    a.post('/regate/v1/orders/:orderId/refunds', { schema: { summary: 'refund: возврат оплаченного заказа', params: orderParams, headers: writeHeaders, body: E.refundRequest, response: { 202: E.refund } } }, (req, reply) => {
+    a.post('/regate/v1/orders/:orderId/refunds', { schema: { summary: 'refund: возврат оплаченного заказа', params: orderParams, headers: writeHeaders, body: E.refundRequest, response: { 202: E.refund, 409: E.conflict, 422: E.refusal } } }, (req, reply) => {
       const { orderId } = req.params as { orderId: string };
       return write(req, reply, 'refund', 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`);
     });
@@ -393,14 +399,27 @@ function idempotencyKey(header: string | string[] | undefined): string {
   return v;
 }
 
-/** 1C said no (404 unknown store, 409 already paid, 422 amount ≠ sum): its words, our shape. */
+/** 1C said no (404 unknown store, 409 already paid, 422 amount ≠ sum): its words and particulars, our shape. */
 export function businessProblem(answer: { status: number; body: unknown }): RegateProblem {
-  const b = (answer.body ?? {}) as { code?: unknown; message?: unknown; detail?: unknown; title?: unknown };
+  const b = (answer.body ?? {}) as { code?: unknown; message?: unknown; detail?: unknown; title?: unknown; details?: unknown };
   const detail = String(b.detail ?? b.message ?? 'отказ 1С');
-  return new RegateProblem(answer.status, typeof b.code === 'string' ? b.code : `onec_${answer.status}`, String(b.title ?? 'Отказ 1С'), detail, { retryable: false });
+  return new RegateProblem(answer.status, typeof b.code === 'string' ? b.code : `onec_${answer.status}`, String(b.title ?? 'Отказ 1С'), detail, { retryable: false, details: b.details });
 }
 
-function replay(reply: FastifyReply, r: WriteRecord) {
+/** A write's final outcome from 1C's answer: done with its body, or failed with the problem made of its refusal. */
+export function writeOutcome(answer: { status: number; body: unknown }): { state: 'done' | 'failed'; answer: unknown; problem?: RegateProblem } {
+  if (answer.status < 400) return { state: 'done', answer: answer.body };
+  const problem = businessProblem(answer);
+  return { state: 'failed', answer: problem.stored(), problem };
+}
+
+function replay(req: FastifyRequest, reply: FastifyReply, r: WriteRecord) {
+  if (r.state === 'failed') {
+    // Sent here rather than thrown: fastify's error path drops the Idempotent-Replayed header.
+    const p = RegateProblem.fromStored(JSON.parse(r.answer!) as StoredProblem);
+    reply.code(p.status).type(PROBLEM_TYPE);
+    return JSON.stringify(p.toBody(req.requestId));
+  }
   reply.code(r.status ?? 200);
   return r.answer === null ? null : JSON.parse(r.answer);
 }

@@ -7,7 +7,7 @@ import type { Journal } from '../journal/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
-import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, underCap, type TenantRuntime } from './gateway.ts';
+import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, underCap, writeOutcome, type TenantRuntime } from './gateway.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { methodOf, timeoutFor } from './methods.ts';
 import { UpstreamFailure, UpstreamThread } from './upstream.ts';
@@ -47,8 +47,9 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
       try {
         const call = { method: rec.method as 'POST', path: rec.path, body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs };
         const answer = await underCap(tenant, 'write', call, { key: job.key });
-        // 1C's answer, a refusal included, is the write's result (the same as on the direct path).
-        return { record: () => idempotency.finish(rec.id, 'done', answer.status, answer.body) };
+        // 1C's answer is the write's result, a refusal as a failed operation with its problem (as on the direct path).
+        const outcome = writeOutcome(answer);
+        return { record: () => idempotency.finish(rec.id, outcome.state, answer.status, outcome.answer) };
       } catch (e) {
         const f = e instanceof UpstreamFailure ? e : null;
         // 1C's request-id register makes a retry after a timeout safe: every failure here is retried.

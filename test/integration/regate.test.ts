@@ -160,6 +160,54 @@ describe('ReGate gateway', () => {
     expect(fake.orders().filter((o) => (o as { richestOrderId?: string }).richestOrderId === 'RS-2')).toHaveLength(1);
   });
 
+  it("1C's refusals are problem+json with its code, words and particulars; replayed by key as refused; a queued write that 1C refuses is a failed operation", async () => {
+    const { fake, call } = await setup();
+    await call('PUT', '/regate/v1/clients/rs-client-1', { body: { name: 'Иванов Иван' }, key: 'c1' });
+    const booking = bookingFor(fake, 'RS-R1');
+    const wrongPrice = { ...booking, lines: booking.lines.map((l) => ({ ...l, price: 0.01 })) };
+    const refused = await call('POST', '/regate/v1/orders', { body: wrongPrice, key: 'k-price' });
+    expect(refused.status).toBe(422);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({
+      type: 'https://sputnik.local/regate/problems/PRICE_MISMATCH',
+      title: 'Отказ 1С',
+      status: 422,
+      code: 'PRICE_MISMATCH',
+      retryable: false,
+      requestId: refused.headers['x-request-id'],
+      details: [{ itemId: booking.lines[0].itemId, clientPrice: 0.01, price: expect.any(Number) }],
+    });
+    expect(refused.body.detail).toMatch(/^Цены изменились:/);
+    // The same key again: the same refusal, marked as a replay; 1C is not asked twice.
+    const ordersBefore = fake.stats().requests;
+    const again = await call('POST', '/regate/v1/orders', { body: wrongPrice, key: 'k-price' });
+    expect(again).toMatchObject({ status: 422, body: { code: 'PRICE_MISMATCH', details: refused.body.details } });
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(fake.stats().requests).toBe(ordersBefore);
+
+    const order = await call('POST', '/regate/v1/orders', { body: booking, key: 'k-ok' });
+    expect(order.status).toBe(201);
+    const pay = (amount: number, key: string) => call('POST', `/regate/v1/orders/${order.body.orderId}/payments`, { body: { method: 'card', amount }, key });
+    expect((await pay(order.body.sum + 1, 'p-wrong')).body).toMatchObject({ status: 422, code: 'AMOUNT_MISMATCH' });
+    expect((await pay(order.body.sum, 'p-ok')).status).toBe(200);
+    expect((await pay(order.body.sum, 'p-twice')).body).toMatchObject({ status: 409, code: 'ALREADY_PAID', retryable: false });
+    expect((await call('PATCH', '/regate/v1/clients/nobody', { body: { name: 'Кто-то' }, key: 'u-1' })).body).toMatchObject({ status: 404, code: 'CLIENT_NOT_FOUND' });
+
+    // Queued while 1C was down, refused once it is back: the operation ends failed, with the problem.
+    fake.setDown(true);
+    const queued = await call('POST', `/regate/v1/orders/${order.body.orderId}/payments`, { body: { method: 'card', amount: order.body.sum }, key: 'p-queued' });
+    expect(queued.status).toBe(202);
+    fake.setDown(false);
+    let op: any;
+    for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+      op = (await call('GET', `/regate/v1/operations/${queued.body.operationId}`)).body;
+      if (op.state !== 'queued' && op.state !== 'running') break;
+    }
+    expect(op).toMatchObject({ state: 'failed', status: 409, problem: { code: 'ALREADY_PAID', status: 409, detail: expect.stringContaining('уже оплачен') } });
+    expect((await call('POST', `/regate/v1/orders/${order.body.orderId}/payments`, { body: { method: 'card', amount: order.body.sum }, key: 'p-queued' })).body).toMatchObject({ status: 409, code: 'ALREADY_PAID' });
+  });
+
   it('1C down: a write is accepted (202 + operation) and done in order once 1C is back; a read with nothing cached is 503 + Retry-After', async () => {
     const { fake, call } = await setup();
     await call('PUT', '/regate/v1/clients/rs-client-9', { body: { name: 'Петров' }, key: 'c9' });
