@@ -15,6 +15,8 @@ import { ReadCache, type CachePolicy } from './cache.ts';
 import { IdempotencyStore, type WriteRecord } from './idempotency.ts';
 import { LimiterTimeout } from './limiter.ts';
 import { RegateProblem, type StoredProblem } from './problem.ts';
+import { describeZodError } from '../validation.ts';
+import { onecInteger } from '../listener/onec-values.ts';
 import { EXAMPLES as E } from './examples.ts';
 import { timeoutFor, type ReadMethod, type RegateMethod, type WriteMethod } from './methods.ts';
 import type { RegateTenant } from './tenants.ts';
@@ -99,11 +101,18 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     : { key: readFileSync(tls.keyFile!), cert: readFileSync(tls.certFile!), minVersion: 'TLSv1.2' as const };
   const app = Fastify({ https, bodyLimit: 2 * 1024 * 1024, requestTimeout: 120_000, return503OnClosing: true, genReqId: () => randomUUID() }).withTypeProvider<ZodTypeProvider>();
   app.decorateRequest('requestId', '');
-  app.setValidatorCompiler(({ schema }) => (data) => {
+  app.setValidatorCompiler(({ schema, httpPart }) => (data) => {
     const r = (schema as z.ZodType).safeParse(data ?? {});
     if (r.success) return { value: r.data };
-    const issue = r.error.issues[0];
-    return { error: new RegateProblem(400, 'invalid_request', 'Неверный запрос', `Поле «${issue.path.join('.')}»: ${issue.message}`, { retryable: false }) };
+    const [first] = describeZodError(r.error);
+    if (httpPart === 'headers' && first.field === 'idempotency-key') {
+      try {
+        idempotencyKey((data as Record<string, string | undefined>)['idempotency-key']); // its own code: missing or too long
+      } catch (e) {
+        return { error: e as RegateProblem };
+      }
+    }
+    return { error: new RegateProblem(400, 'invalid_request', 'Неверный запрос', `${httpPart === 'headers' ? 'Заголовок' : 'Поле'} «${first.field}»: ${first.message}`, { retryable: false }) };
   });
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
@@ -287,7 +296,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       const { storeId } = req.params as { storeId: string };
       return read(req, reply, 'storetable', `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`);
     });
-    const assortmentQuery = z.object({ groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
+    const assortmentQuery = z.object({ groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: onecInteger({ min: 1, max: 500 }).optional().describe('Товаров на странице, 1–500') });
     a.get(
       '/regate/v1/stores/:storeId/assortment',
       { schema: { summary: 'assortment: товары магазина с остатками и ценами (страницами до 500)', params: params({ storeId: z.string().min(1).max(100) }), querystring: assortmentQuery, response: { 200: E.assortment } } },
@@ -323,7 +332,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       const { orderId } = req.params as { orderId: string };
       return write(req, reply, 'refund', 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`);
     });
-    a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: params({ id: z.coerce.number().int().positive() }), response: { 200: E.operation } } }, async (req) => {
+    a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: params({ id: onecInteger({ min: 1 }).describe('operationId из ответа 202') }), response: { 200: E.operation } } }, async (req) => {
       const r = deps.idempotency.get((req.params as { id: number }).id);
       if (!r || r.tenant !== t(req).tenant.id) throw new RegateProblem(404, 'operation_not_found', 'Нет такой операции', 'Операция не найдена (или старше 72 ч)', { retryable: false });
       return operationView(r);

@@ -136,7 +136,7 @@ describe('ReGate gateway', () => {
   it('writes need an Idempotency-Key; a replay returns the stored answer; another body → 422; no second order after a lost answer', async () => {
     const { fake, call } = await setup();
     const body = bookingFor(fake, 'RS-1');
-    expect((await call('POST', '/regate/v1/orders', { body })).status).toBe(400);
+    expect((await call('POST', '/regate/v1/orders', { body })).body).toMatchObject({ status: 400, code: 'idempotency_key_required', detail: expect.stringContaining('Idempotency-Key') });
     const ensured = await call('PUT', '/regate/v1/clients/rs-client-1', { body: { name: 'Иванов Иван', phone: '+79990001122' }, key: 'k-client-1' });
     expect([200, 201]).toContain(ensured.status);
     const first = await call('POST', '/regate/v1/orders', { body, key: 'k-order-1' });
@@ -158,6 +158,18 @@ describe('ReGate gateway', () => {
     }
     expect(retried.status).toBe(201);
     expect(fake.orders().filter((o) => (o as { richestOrderId?: string }).richestOrderId === 'RS-2')).toHaveLength(1);
+  });
+
+  it('a bad parameter is a 400 naming it and what is wrong, before 1C is asked', async () => {
+    const { fake, call } = await setup();
+    const storeId = fake.company().stores[0].id;
+    const before = fake.stats().requests;
+    expect((await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=abc`)).body).toMatchObject({ status: 400, code: 'invalid_request', detail: 'Поле «limit»: «abc» — не целое число' });
+    expect((await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=1000`)).body).toMatchObject({ status: 400, detail: 'Поле «limit»: должно быть от 1 до 500 (получено 1000)' });
+    expect((await call('GET', '/regate/v1/operations/x')).body).toMatchObject({ status: 400, detail: 'Поле «id»: «x» — не целое число' });
+    expect((await call('POST', '/regate/v1/orders', { body: {}, key: 'k'.repeat(300) })).body).toMatchObject({ status: 400, code: 'idempotency_key_too_long' });
+    expect(fake.stats().requests).toBe(before);
+    expect((await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=2`)).body.items).toHaveLength(2);
   });
 
   it("1C's refusals are problem+json with its code, words and particulars; replayed by key as refused; a queued write that 1C refuses is a failed operation", async () => {
