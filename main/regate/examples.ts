@@ -66,5 +66,6 @@ export const EXAMPLES = {
     details: [{ itemId: item.id, clientPrice: 179.9, price: 189.9 }],
   }),
   conflict: ex({ type: 'https://sputnik.local/regate/problems/ALREADY_PAID', title: 'Отказ 1С', status: 409, detail: 'Заказ ЗК-000123 уже оплачен', code: 'ALREADY_PAID', retryable: false, requestId: '6f1d…' }),
+  health: ex({ gateway: 'ok', tenants: { shop: { onec: 'ok', limit: 9, inFlight: 3, waiting: 0, queuedWrites: 0, cacheHitRate: 0.97 } } }),
   problem: ex({ type: 'https://sputnik.local/regate/problems/onec_unavailable', title: '1С недоступна', status: 503, detail: 'База 1С не отвечает; повторите позже', code: 'onec_unavailable', retryable: true, requestId: '6f1d…' }),
 };

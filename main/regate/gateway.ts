@@ -79,6 +79,8 @@ interface GatewayDeps {
   journal?: Journal;
   tenants: Map<string, TenantRuntime>;
   idempotency: IdempotencyStore;
+  /** Each base's state, for GET /regate/v1/health (the same figures as Sputnik's own health). */
+  health: () => { tenants: Record<string, unknown> };
 }
 
 declare module 'fastify' {
@@ -337,9 +339,9 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       if (!r || r.tenant !== t(req).tenant.id) throw new RegateProblem(404, 'operation_not_found', 'Нет такой операции', 'Операция не найдена (или старше 72 ч)', { retryable: false });
       return operationView(r);
     });
-    a.get('/regate/v1/health', { schema: { summary: 'Шлюз и каждая база 1С' } }, async () => ({
+    a.get('/regate/v1/health', { schema: { summary: 'Шлюз и каждая база 1С: состояние, текущий лимит, вызовы и очереди', response: { 200: E.health } } }, async () => ({
       gateway: 'ok',
-      tenants: Object.fromEntries([...deps.tenants.values()].map((x) => [x.tenant.id, { onec: x.onec, limit: x.upstream.limit, inFlight: x.upstream.inFlight, waiting: x.upstream.queued, cacheHitRate: Math.round(x.cache.hitRate * 100) / 100 }])),
+      tenants: deps.health().tenants,
     }));
   };
   routes(app);

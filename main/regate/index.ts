@@ -59,7 +59,7 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
   };
 
   let url: string | null = null;
-  return {
+  const runtime: RegateRuntime = {
     tenants,
     idempotency,
     workers,
@@ -85,7 +85,7 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
           deps.store.outbox.enqueue({ connector: 'regate', kind: REGATE_JOB, key: `regate:${r.tenant}:${r.order_key}`, payload: { id: r.id }, coalesce: false });
         }
       })();
-      app = await createRegateApp({ config: c, store: deps.store, journal: deps.journal, tenants, idempotency });
+      app = await createRegateApp({ config: c, store: deps.store, journal: deps.journal, tenants, idempotency, health: () => runtime.health() });
       await app.listen({ host: c.host, port: c.port });
       const a = app.server.address() as AddressInfo;
       url = `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
@@ -115,6 +115,7 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
       await thread.close();
     },
   };
+  return runtime;
 }
 
 /** ReGate as a core module: its listener and the worker for queued writes (off unless regate.enabled). */

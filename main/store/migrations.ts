@@ -175,4 +175,6 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
     `),
   // 6: which client or order a ReGate write belongs to (its place in line), for writes a crash interrupted.
   (db) => db.exec(`ALTER TABLE regate_requests ADD COLUMN order_key TEXT NOT NULL DEFAULT ''`),
+  // 7: the writes still waiting for 1C, counted for every health check without scanning 72 h of keys.
+  (db) => db.exec(`CREATE INDEX regate_requests_open ON regate_requests (tenant) WHERE state IN ('queued', 'running')`),
 ];

@@ -230,6 +230,8 @@ describe('ReGate gateway', () => {
     const read = await call('GET', '/regate/v1/cities');
     expect(read.status).toBe(503);
     expect(read.headers['retry-after']).toBeDefined();
+    // Richest.store's monitoring sees the base down and the write waiting.
+    expect((await call('GET', '/regate/v1/health')).body).toMatchObject({ gateway: 'ok', tenants: { shop: { onec: 'down', queuedWrites: 1, limit: expect.any(Number) } } });
     fake.setDown(false);
     let op: any;
     for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
