@@ -3,6 +3,12 @@ import { z } from 'zod';
 // Russian messages for every zod schema in the process (config, 1C requests, settings).
 z.config(z.locales.ru());
 
+/**
+ * Parse option for input whose errors become FieldProblems: zod then keeps each refused value in
+ * its issue, so a missing field reads "не заполнено" rather than "получено undefined".
+ */
+export const INPUT_IN_ISSUES = { reportInput: true } as const;
+
 export interface FieldProblem {
   field: string;
   message: string;
@@ -40,6 +46,7 @@ export function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
     if (informative) return informative.flatMap(describeIssue);
     const expected = [...new Set(branches.flat().flatMap((i) => (i.code === 'invalid_type' ? [TYPE_NAMES[i.expected] ?? i.expected] : [])))];
     const got = 'input' in issue ? typeOf(issue.input) : undefined;
+    if (got === 'undefined') return [{ field: base, message: 'обязательное поле не заполнено' }];
     return [{ field: base, message: `ожидалось: ${expected.join(' или ')}${got ? `, получено ${TYPE_NAMES[got] ?? got}` : ''}` }];
   }
   if (issue.code === 'invalid_type') {

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { SputnikError } from '../errors.ts';
-import { describeZodError } from '../validation.ts';
+import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 import { configSchema, SECRETS, type Config } from './schema.ts';
 
 export interface LoadedConfig {
@@ -46,7 +46,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
     node[s.path[s.path.length - 1]] = value;
     fromEnv.push(s.path.join('.'));
   }
-  const parsed = configSchema.safeParse(withEnv);
+  const parsed = configSchema.safeParse(withEnv, INPUT_IN_ISSUES);
   if (!parsed.success) throw invalidConfig(parsed.error, file);
   return { config: parsed.data, file, fromEnv };
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config, ConnectorName } from '../config/schema.ts';
 import { CONNECTORS, configSchema, isLoopback } from '../config/schema.ts';
 import { applyPatch, secretValues } from '../config/settings-store.ts';
-import { describeZodError } from '../validation.ts';
+import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 import { checkOne } from './check.ts';
 import { MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
 import { SputnikError } from '../errors.ts';
@@ -199,7 +199,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
           pause: (c) => store.outbox.pauseConnector(c),
           resume: (c) => store.outbox.resume(c),
           testConnection: async (connector, patch) => {
-            const merged = configSchema.safeParse(applyPatch(settings.config, { [connector]: { ...(patch as object), enabled: true } }));
+            const merged = configSchema.safeParse(applyPatch(settings.config, { [connector]: { ...(patch as object), enabled: true } }), INPUT_IN_ISSUES);
             if (!merged.success) {
               const [first] = describeZodError(merged.error);
               throw new SputnikError(422, 'invalid_value', `Настройка «${first.field}»: ${first.message}`, { field: first.field });

@@ -2,7 +2,7 @@ import type { Config, ConnectorName } from '../config/schema.ts';
 import { CONNECTORS, configSchema } from '../config/schema.ts';
 import { applyPatch, secretPresence, withoutSecrets, type SettingsStore } from '../config/settings-store.ts';
 import { SputnikError } from '../errors.ts';
-import { describeZodError } from '../validation.ts';
+import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 
 export interface SettingsView {
   config: Config;
@@ -36,7 +36,7 @@ export class SettingsService {
   }
 
   async update(patch: unknown): Promise<SettingsView & { restartRequired: boolean }> {
-    const parsed = configSchema.safeParse(applyPatch(this.#config, patch));
+    const parsed = configSchema.safeParse(applyPatch(this.#config, patch), INPUT_IN_ISSUES);
     if (!parsed.success) {
       const [first] = describeZodError(parsed.error);
       throw new SputnikError(422, 'invalid_value', `Настройка «${first.field}»: ${first.message}`, { field: first.field });

@@ -5,7 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { SputnikError, errors } from '../errors.ts';
 import { isStoreDown } from '../store/group-commit.ts';
-import { describeZodError } from '../validation.ts';
+import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 
 /**
  * What the 1C listener and the admin API share: the one error shape for every failure (including
@@ -138,17 +138,24 @@ function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: s
       if (absent.success) return { value: absent.data };
       return { error: new SputnikError(400, 'empty_body', 'Тело запроса пустое: передайте JSON или форму') };
     }
-    const r = zod.safeParse(data ?? {});
+    const r = zod.safeParse(data ?? {}, INPUT_IN_ISSUES);
     if (r.success) return { value: r.data };
     return { error: validationFailure(r.error) };
   };
+}
+
+/** 1 поле, 2 поля, 5 полей, 21 поле. */
+function fieldsWord(n: number): string {
+  const [ten, one] = [n % 100, n % 10];
+  if (ten >= 11 && ten <= 14) return 'полей';
+  return one === 1 ? 'поле' : one >= 2 && one <= 4 ? 'поля' : 'полей';
 }
 
 /** A zod failure as the one 422 error, naming the first field (under `prefix`, e.g. `invoices[3]`) and counting the rest. */
 export function validationFailure(error: z.ZodError, prefix = ''): SputnikError {
   const named = describeZodError(error).map((p) => ({ ...p, field: prefix ? (p.field ? `${prefix}.${p.field}` : prefix) : p.field }));
   const [first, ...rest] = named;
-  const more = rest.length ? ` (и ещё ${rest.length} ${rest.length === 1 ? 'поле' : 'полей'}: ${rest.map((p) => p.field).join(', ')})` : '';
+  const more = rest.length ? ` (и ещё ${rest.length} ${fieldsWord(rest.length)}: ${rest.map((p) => p.field).join(', ')})` : '';
   return new SputnikError(422, 'invalid_value', `Поле «${first.field}»: ${first.message}${more}`, { field: first.field });
 }
 

@@ -15,7 +15,7 @@ import { ReadCache, type CachePolicy } from './cache.ts';
 import { IdempotencyStore, type WriteRecord } from './idempotency.ts';
 import { LimiterTimeout } from './limiter.ts';
 import { RegateProblem, type StoredProblem } from './problem.ts';
-import { describeZodError } from '../validation.ts';
+import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 import { onecInteger } from '../listener/onec-values.ts';
 import { EXAMPLES as E } from './examples.ts';
 import { timeoutFor, type ReadMethod, type RegateMethod, type WriteMethod } from './methods.ts';
@@ -104,7 +104,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   const app = Fastify({ https, bodyLimit: 2 * 1024 * 1024, requestTimeout: 120_000, return503OnClosing: true, genReqId: () => randomUUID() }).withTypeProvider<ZodTypeProvider>();
   app.decorateRequest('requestId', '');
   app.setValidatorCompiler(({ schema, httpPart }) => (data) => {
-    const r = (schema as z.ZodType).safeParse(data ?? {});
+    const r = (schema as z.ZodType).safeParse(data ?? {}, INPUT_IN_ISSUES);
     if (r.success) return { value: r.data };
     const [first] = describeZodError(r.error);
     if (httpPart === 'headers' && first.field === 'idempotency-key') {

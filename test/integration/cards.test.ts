@@ -95,7 +95,7 @@ describe('loyalty cards: rules before Passteam', () => {
     expect((await refused({ bonus: 'много' })).message).toBe('Поле «bonus»: «много» — не число (пример: 1234,56 или 1 234.56)');
     expect(await refused({ values: { LEVEL: { name: 'Золотая' } } })).toMatchObject({
       field: 'values.LEVEL',
-      message: 'Поле «values.LEVEL»: ожидалось: строка или число или логическое значение',
+      message: 'Поле «values.LEVEL»: ожидалось: строка или число или логическое значение, получено объект',
     });
     expect((await t.api('/v1/cards/x')).status).toBe(404);
   });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeZodError } from '../../main/validation.ts';
+import { describeZodError, INPUT_IN_ISSUES } from '../../main/validation.ts';
 import { invoiceItem } from '../../main/connectors/paykeeper/routes.ts';
 
 const problems = (schema: z.ZodType, input: unknown) => {
-  const r = schema.safeParse(input);
+  const r = schema.safeParse(input, INPUT_IN_ISSUES);
   if (r.success) throw new Error('expected a refusal');
   return describeZodError(r.error);
 };
@@ -20,7 +20,19 @@ describe('field messages for values a union refuses (zod itself says only "inval
   });
 
   it('lists the accepted types when the value fits none of them', () => {
-    expect(problems(schema, { a: {}, v: { K: [1] } })).toEqual([{ field: 'v.K', message: 'ожидалось: строка или число или логическое значение' }]);
+    expect(problems(schema, { a: {}, v: { K: [1] } })).toEqual([{ field: 'v.K', message: 'ожидалось: строка или число или логическое значение, получено массив' }]);
+  });
+
+  it('a missing field says so, whether its type is one or several', () => {
+    const required = z.object({ name: z.string(), amount: z.union([z.number(), z.string()]) });
+    expect(problems(required, {})).toEqual([
+      { field: 'name', message: 'обязательное поле не заполнено' },
+      { field: 'amount', message: 'обязательное поле не заполнено' },
+    ]);
+    expect(problems(required, { name: 5, amount: true })).toEqual([
+      { field: 'name', message: 'ожидалось строка, получено число' },
+      { field: 'amount', message: 'ожидалось: число или строка, получено логическое значение' },
+    ]);
   });
 
   it('an invoice field that may be null says what is wrong with the text itself', () => {

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { INPUT_IN_ISSUES } from '../../validation.ts';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
@@ -120,7 +121,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         // Items are checked one by one below: one bad item must not refuse the other 999.
         validatorCompiler: ({ httpPart }) => (data: unknown) => {
           if (httpPart !== 'body') {
-            const q = postQuery.safeParse(data ?? {});
+            const q = postQuery.safeParse(data ?? {}, INPUT_IN_ISSUES);
             return q.success ? { value: q.data } : { error: validationFailure(q.error) };
           }
           if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
@@ -133,7 +134,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         const wait = (req.query as { wait: number }).wait;
         const body = req.body as Record<string, unknown>;
         if (!('invoices' in body)) {
-          const parsed = invoiceItem.safeParse(body);
+          const parsed = invoiceItem.safeParse(body, INPUT_IN_ISSUES);
           if (!parsed.success) throw validationFailure(parsed.error);
           const { row, jobId } = await store.commit.run(() => accept(toInput(parsed.data)));
           const after = await settle(row.order_id, jobId, wait);
@@ -146,7 +147,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         if (!Array.isArray(items) || items.length === 0) throw errors.invalid('invoices', 'Поле «invoices»: ожидался непустой массив счетов');
         if (items.length > MAX_BATCH) throw errors.invalid('invoices', `Поле «invoices»: не больше ${MAX_BATCH} счетов в одном запросе (получено ${items.length}); разбейте на части`);
         const parsed = items.map((item, i) => {
-          const r = invoiceItem.safeParse(item);
+          const r = invoiceItem.safeParse(item, INPUT_IN_ISSUES);
           return r.success ? { input: toInput(r.data) } : { error: validationFailure(r.error, `invoices[${i}]`), orderId: orderIdOf(item) };
         });
         type Outcome = { row: InvoiceRow; jobId: number | null } | { error: SputnikError; orderId: string | null };
