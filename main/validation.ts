@@ -52,6 +52,7 @@ export function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
   if (issue.code === 'invalid_type') {
     const got = 'input' in issue ? typeOf(issue.input) : undefined;
     if (got === 'undefined') return [{ field: base, message: 'обязательное поле не заполнено' }];
+    if (issue.expected === 'number' && Number.isNaN(issue.input)) return [{ field: base, message: 'не число' }]; // z.coerce of text
     const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
     return [{ field: base, message: `ожидалось ${expected}, получено ${TYPE_NAMES[got ?? ''] ?? got}` }];
   }

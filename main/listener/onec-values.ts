@@ -91,6 +91,14 @@ export function onecInteger(opts: { min?: number; max?: number; emptyIsZero?: bo
     .meta({ description: 'Целое число: 7500 или "7 500"', examples: [7500, '7 500'] });
 }
 
+/** `?limit=` of a feed or list: an integer 1–max (as 1C writes it, "1 000" too), `fallback` when absent. */
+export function pageLimit(max: number, fallback: number) {
+  return onecInteger({ min: 1, max })
+    .optional()
+    .transform((v) => v ?? fallback)
+    .describe(`Сколько записей вернуть (1–${max}, по умолчанию ${fallback})`);
+}
+
 export interface OnecDateTime {
   /** Wall-clock date and time as 1C meant them. */
   date: string; // YYYY-MM-DD

@@ -63,6 +63,19 @@ describe('Docpart orders against the fake Docpart', () => {
     const second = await syncNow(t);
     expect(second.body).toMatchObject({ orders: data.orders.length, changed: 0, paymentsChanged: 0 });
     expect((await feed(t, page.next)).orders).toEqual([]);
+    // changedSince, as the cards' and invoices' feeds call it, means the same; a foreign cursor or a bad limit is refused by name.
+    const two = (await (await t.api('/v1/docpart/orders?changedSince=&limit=2')).json()) as any;
+    expect(two.orders.map((o: any) => o.orderId)).toEqual(page.orders.slice(0, 2).map((o: any) => o.orderId));
+    expect((await (await t.api(`/v1/docpart/orders?changedSince=${two.next}&limit=1 000`.replace(' ', '%20'))).json()) as any).toMatchObject({ orders: page.orders.slice(2) });
+    expect((await (await t.api(`/v1/docpart/orders?changedSince=${page.next}`)).json()) as any).toMatchObject({ orders: [] });
+    const refused = async (query: string) => {
+      const r = await t.api(`/v1/docpart/orders?${query}`);
+      return { status: r.status, ...(((await r.json()) as any).error as object) };
+    };
+    expect(await refused('changedSince=abc')).toMatchObject({ status: 400, code: 'invalid_cursor', field: 'changedSince' });
+    expect(await refused('since=abc')).toMatchObject({ status: 400, code: 'invalid_cursor', field: 'since' });
+    expect(await refused('limit=abc')).toMatchObject({ status: 422, field: 'limit', message: 'Поле «limit»: «abc» — не целое число' });
+    expect(await refused('limit=5000')).toMatchObject({ status: 422, field: 'limit', message: 'Поле «limit»: должно быть от 1 до 1000 (получено 5000)' });
   });
 
   it('an installation whose time_to is inclusive: orders on a day boundary are counted and fed once', async () => {

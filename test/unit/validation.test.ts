@@ -35,6 +35,10 @@ describe('field messages for values a union refuses (zod itself says only "inval
     ]);
   });
 
+  it('text where a number was coerced says it is not a number (not "expected number, got number")', () => {
+    expect(problems(z.object({ limit: z.coerce.number().int() }), { limit: 'abc' })).toEqual([{ field: 'limit', message: 'не число' }]);
+  });
+
   it('an invoice field that may be null says what is wrong with the text itself', () => {
     const base = { orderId: 'A-1', amount: '100', email: 'a@b.ru' };
     expect(problems(invoiceItem, { ...base, phone: '1'.repeat(41) })).toEqual([{ field: 'phone', message: 'не длиннее 40 символов' }]);

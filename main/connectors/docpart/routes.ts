@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DeliveryError, SputnikError } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
-import { toOnecDateTime } from '../../listener/onec-values.ts';
+import { toOnecDateTime, pageLimit, onecInteger } from '../../listener/onec-values.ts';
 import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import type { AdminApp } from '../../admin/app.ts';
@@ -16,9 +16,10 @@ export const ARTICLE_TTL_MS = 24 * 3600_000;
 
 const feedQuery = z.object({
   since: z.string().max(200).optional().describe('Значение next из прошлого ответа; пусто — с начала'),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  changedSince: z.string().max(200).optional().describe('То же, что since (так этот параметр называется у карт и счетов)'),
+  limit: pageLimit(1000, 100),
 });
-const syncQuery = z.object({ wait: z.coerce.number().int().min(0).max(120).default(60).describe('Сколько секунд ждать окончания загрузки (0–120, по умолчанию 60)') });
+const syncQuery = z.object({ wait: onecInteger({ min: 0, max: 120 }).optional().transform((v) => v ?? 60).describe('Сколько секунд ждать окончания загрузки (0–120, по умолчанию 60)') });
 
 const unix = (s: number) => (s ? toOnecDateTime(s * 1000) : null);
 
@@ -51,7 +52,10 @@ export const syncResultView = (r: SyncResult) => ({ orders: r.orders, changed: r
 
 /** Docpart routes for 1C (listener-api.md, "Docpart orders"). */
 export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: DocpartSync, client: DocpartClient) {
-  const cursor = (feed: string, since: string | undefined) => (since ? decodeCursor(feed, since, 'since') : 0);
+  const cursor = (feed: string, q: { since?: string; changedSince?: string }) => {
+    const [param, value] = q.since !== undefined ? ['since', q.since] : ['changedSince', q.changedSince];
+    return value ? decodeCursor(feed, value, param) : 0;
+  };
 
   return (app: ListenerApp) => {
     app.get(
@@ -67,7 +71,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
       },
       async (req) => {
         const q = req.query as z.infer<typeof feedQuery>;
-        const after = cursor(ORDERS_FEED, q.since);
+        const after = cursor(ORDERS_FEED, q);
         const rows = repo.ordersAfter(after, q.limit);
         return { orders: rows.map((r) => orderView(r.order, r.user)), next: encodeCursor(ORDERS_FEED, rows.length ? rows[rows.length - 1].seq : after) };
       },
@@ -78,7 +82,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
       { schema: { summary: 'Новые и изменившиеся движения по балансу покупателей Docpart', querystring: feedQuery } },
       async (req) => {
         const q = req.query as z.infer<typeof feedQuery>;
-        const after = cursor(PAYMENTS_FEED, q.since);
+        const after = cursor(PAYMENTS_FEED, q);
         const rows = repo.paymentsAfter(after, q.limit);
         return { payments: rows.map((r) => ({ ...r.payment, time: unix(r.payment.time) })), next: encodeCursor(PAYMENTS_FEED, rows.length ? rows[rows.length - 1].seq : after) };
       },

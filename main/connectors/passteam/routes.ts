@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
-import { onecDate, onecDecimal, onecText, parseOnecDate } from '../../listener/onec-values.ts';
+import { onecDate, onecDecimal, onecText, parseOnecDate, pageLimit } from '../../listener/onec-values.ts';
 import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
@@ -188,7 +188,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
           description: 'Карты, у которых изменились cardId, cardUrl, installed или state, от старых к новым. changedSince — значение next из прошлого ответа или дата.',
           querystring: z.object({
             changedSince: z.string().max(200).optional(),
-            limit: z.coerce.number().int().min(1).max(1000).default(100),
+            limit: pageLimit(1000, 100),
           }),
           response: { 200: z.object({ cards: z.array(cardView), next: z.string() }) },
         },

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
 import { validationFailure } from '../../listener/http-app.ts';
-import { onecBoolean, onecDate, onecDecimal, onecText, parseOnecDate } from '../../listener/onec-values.ts';
+import { onecBoolean, onecDate, onecDecimal, onecText, parseOnecDate, onecInteger } from '../../listener/onec-values.ts';
 import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
@@ -253,7 +253,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
               .optional()
               .refine((s) => !s || s.split(',').every((x) => (INVOICE_STATES as readonly string[]).includes(x.trim())), `допустимо: ${INVOICE_STATES.join(', ')} (через запятую)`),
             changedSince: z.string().max(200).optional(),
-            limit: z.coerce.number().int().min(1).max(10_000).optional(),
+            limit: onecInteger({ min: 1, max: 10_000 }).optional().describe('Сколько счетов вернуть: по изменениям до 1000 (по умолчанию 100), за период до 10 000'),
           }),
           response: { 200: z.object({ invoices: z.array(invoiceView), next: z.string().optional() }) },
         },
