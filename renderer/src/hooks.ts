@@ -119,6 +119,8 @@ export function usePagedList<T>(
   const fetchRef = useRef(fetchPage);
   fetchRef.current = fetchPage;
   const countRef = useRef(0);
+  /** Rows the operator asked to see: a live refetch that cancels a «Показать ещё» still brings its page. */
+  const wantRef = useRef(PAGE_SIZE);
   const ctl = useRef<AbortController | null>(null);
 
   const load = useCallback((offset: number, limit: number, replace: boolean, quiet = false) => {
@@ -149,12 +151,13 @@ export function usePagedList<T>(
   useEffect(() => {
     setItems([]);
     countRef.current = 0;
+    wantRef.current = PAGE_SIZE;
     load(0, PAGE_SIZE, true);
     return () => ctl.current?.abort();
   }, [key, load]);
 
   useLive((e) => {
-    if (touches(e, liveKind) && !document.hidden) load(0, Math.min(Math.max(PAGE_SIZE, countRef.current), 500), true, true);
+    if (touches(e, liveKind) && !document.hidden) load(0, Math.min(Math.max(wantRef.current, countRef.current), 500), true, true);
   });
 
   return {
@@ -162,7 +165,10 @@ export function usePagedList<T>(
     total,
     loading,
     error,
-    loadMore: useCallback(() => load(countRef.current, PAGE_SIZE, false), [load]),
-    reload: useCallback(() => load(0, Math.max(PAGE_SIZE, countRef.current), true), [load]),
+    loadMore: useCallback(() => {
+      wantRef.current = countRef.current + PAGE_SIZE;
+      load(countRef.current, PAGE_SIZE, false);
+    }, [load]),
+    reload: useCallback(() => load(0, Math.max(wantRef.current, countRef.current), true), [load]),
   };
 }

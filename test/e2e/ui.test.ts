@@ -229,8 +229,20 @@ describe('UI in service mode (sandbox)', () => {
     const more = page.getByRole('button', { name: 'Показать ещё' });
     if (await more.isVisible()) {
       const before = await journalRows(page).count();
+      // New exchanges arriving while the older page loads (a live refresh) must not swallow the click:
+      // the older page is held back until the refresh for five new rows has come and gone.
+      const older = '**/api/journal?*before=*';
+      await page.route(older, async (route) => {
+        await new Promise((r) => setTimeout(r, 2000));
+        await route.continue();
+      });
+      const newestLink = () => journalRows(page).first().locator('td:nth-child(5) a').getAttribute('href');
+      const newest = await newestLink();
       await more.click();
-      await expect.poll(() => journalRows(page).count()).toBeGreaterThan(before);
+      await Promise.all(Array.from({ length: 5 }, () => fetch(`${listenerUrl}/v1/health`)));
+      await expect.poll(newestLink).not.toBe(newest);
+      await expect.poll(() => journalRows(page).count(), { timeout: 10_000 }).toBeGreaterThan(before);
+      await page.unroute(older);
     }
 
     await journalRows(page).filter({ hasText: PROBE }).first().locator('td:nth-child(5) a').click();

@@ -108,7 +108,13 @@ export function JournalPage({ selected }: { selected: string | null }) {
   const active: Filters = { ...filters, q };
   const key = JSON.stringify(active);
   const [entries, setEntries] = useState<JournalEntry[]>([]);
-  const [next, setNext] = useState<string | null>(null);
+  const [next, setNextState] = useState<string | null>(null);
+  // The «Показать ещё» cursor, also as a ref that changes at once (loadMore compares it on return).
+  const nextRef = useRef<string | null>(null);
+  const setNext = useCallback((v: string | null) => {
+    nextRef.current = v;
+    setNextState(v);
+  }, []);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [fresh, setFresh] = useState<Set<number>>(new Set());
@@ -139,9 +145,11 @@ export function JournalPage({ selected }: { selected: string | null }) {
     if (!quiet) setLoading(true);
     settle(my, api.journal({ ...toQuery(f), limit: PAGE_SIZE }), (page) => {
       setEntries((old) => {
-        // Keep older pages the operator already opened with «Показать ещё».
+        // Keep older pages the operator opened with «Показать ещё», as long as the new first page
+        // reaches down to them (more than a page of new rows would leave a hole): the list stays
+        // one unbroken run and the «Показать ещё» cursor still continues it.
         const oldest = page.entries.at(-1)?.id;
-        const keep = quiet && oldest !== undefined && old.length > PAGE_SIZE;
+        const keep = quiet && oldest !== undefined && old.length > PAGE_SIZE && old[0].id >= oldest;
         const older = keep ? old.filter((e) => e.id < oldest) : [];
         if (quiet && old.length > 0) {
           const known = new Set(old.map((e) => e.id));
@@ -152,7 +160,7 @@ export function JournalPage({ selected }: { selected: string | null }) {
         return [...page.entries, ...older];
       });
     });
-  }, [settle]);
+  }, [settle, setNext]);
 
   useEffect(() => {
     setEntries([]);
@@ -167,14 +175,32 @@ export function JournalPage({ selected }: { selected: string | null }) {
     }
   });
 
+  // Not sequenced with refresh(): a live refresh arriving meanwhile (a Docpart pull writes many rows)
+  // must not drop the page the operator asked for. A filter change does; a refresh that replaced
+  // the list (and its cursor) meanwhile makes it ask again from the new end.
   const loadMore = () => {
-    if (next === null) return;
-    const my = ++seq.current;
+    const before = nextRef.current;
+    if (before === null) return;
+    const startedFor = state.current.key;
     setLoading(true);
-    settle(my, api.journal({ ...toQuery(active), limit: PAGE_SIZE, before: next }), (page) => {
-      setEntries((old) => [...old, ...page.entries]);
-      setNext(page.next);
-    });
+    api.journal({ ...toQuery(active), limit: PAGE_SIZE, before }).then(
+      (page) => {
+        if (state.current.key !== startedFor) return;
+        if (nextRef.current !== before) return loadMore();
+        setEntries((old) => {
+          const oldest = old.at(-1)?.id ?? Infinity;
+          return [...old, ...page.entries.filter((e) => e.id < oldest)];
+        });
+        setNext(page.next);
+        setError(null);
+        setLoading(false);
+      },
+      (e: unknown) => {
+        if (state.current.key !== startedFor) return;
+        setError(errorMessage(e));
+        setLoading(false);
+      },
+    );
   };
 
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
