@@ -273,6 +273,13 @@ describe('change feed for the 1C scheduled job', () => {
 
     const byTime = (await (await t.api('/v1/cards?changedSince=2000-01-01T00:00:00')).json()) as any;
     expect(byTime.cards).toHaveLength(2);
+    // A first run that starts from "now" (1C's ТекущаяДата(), in its own spelling): nothing yet, and
+    // the next call goes on from here, not from the beginning of the feed.
+    const fromNow = (await (await t.api(`/v1/cards?changedSince=${encodeURIComponent('31.12.2099 23:59:59')}`)).json()) as any;
+    expect(fromNow.cards).toEqual([]);
+    expect((await (await t.api(`/v1/cards?changedSince=${fromNow.next}`)).json()) as any).toEqual({ cards: [], next: fromNow.next });
+    await t.api('/v1/cards/f1?wait=5', json({ bonus: 77 }));
+    expect(((await (await t.api(`/v1/cards?changedSince=${fromNow.next}`)).json()) as any).cards.map((c: any) => [c.code, c.bonus])).toEqual([['f1', 77]]);
     const bad = await t.api('/v1/cards?changedSince=garbage');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.field).toBe('changedSince');

@@ -174,6 +174,9 @@ describe('invoices against the fake PayKeeper', () => {
     const created = (await (await t.api('/v1/invoices?wait=10', post(ORDER))).json()) as any;
     const feed0 = (await (await t.api('/v1/invoices?changedSince=')).json()) as any;
     expect(feed0.invoices.map((x: any) => x.state)).toEqual(['sent']);
+    // Started from a time after every change: empty, and its next continues from here (not from the beginning).
+    const later = (await (await t.api(`/v1/invoices?changedSince=${encodeURIComponent('2099-01-01T00:00:00+03:00')}`)).json()) as any;
+    expect(later).toEqual({ invoices: [], next: feed0.next });
     fake.pay(created.invoiceId, { paymentId: 77 });
     clock.t += 40_000; // the first check of a fresh invoice is due ~30 s after it was issued
     const feed = async () => (await (await t.api(`/v1/invoices?changedSince=${feed0.next}`)).json()) as any;

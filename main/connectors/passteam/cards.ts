@@ -104,6 +104,7 @@ export class Cards {
         card_id = @card_id, card_url = @card_url, installed = @installed, state = @state, last_error = @last_error, sent = @sent,
         create_unsure = @create_unsure, seq = @seq, changed_at = @changed_at, updated_at = @updated_at WHERE code = @code`),
       feed: db.prepare(`SELECT * FROM cards WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
+      head: db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM cards`).pluck(),
     };
   }
 
@@ -188,5 +189,10 @@ export class Cards {
   /** Cards whose cardId, cardUrl, installed or state changed after `afterSeq` (and not before `sinceMs`), oldest first. */
   changed(afterSeq: number, sinceMs: number, limit: number): CardRow[] {
     return this.#s.feed.all({ after: afterSeq, since: sinceMs, limit }) as CardRow[];
+  }
+
+  /** The feed's newest seq. */
+  head(): number {
+    return this.#s.head.get() as number;
   }
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
-import { onecDate, onecDecimal, onecText, parseOnecDate, pageLimit } from '../../listener/onec-values.ts';
-import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
+import { onecDate, onecDecimal, onecText, pageLimit } from '../../listener/onec-values.ts';
+import { feedNext, feedStart } from '../../core/feed.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import { normalizePhone } from './phone.ts';
@@ -195,25 +195,11 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
       },
       async (req) => {
         const { changedSince, limit } = req.query as { changedSince?: string; limit: number };
-        let after = 0;
-        let since = 0;
-        if (changedSince) {
-          const date = parseOnecDate(changedSince);
-          if (date) {
-            since = new Date(`${date.date}T${date.time}${date.offsetMinutes === null ? '' : date.offsetMinutes === 0 ? 'Z' : offsetText(date.offsetMinutes)}`).getTime();
-          } else if (date === undefined) {
-            after = decodeCursor(FEED, changedSince, 'changedSince');
-          }
-        }
-        const rows = cards.changed(after, since, limit);
-        const last = rows.length ? rows[rows.length - 1].seq : after;
-        return { cards: rows.map(view), next: encodeCursor(FEED, last) };
+        const start = feedStart(FEED, changedSince);
+        const rows = cards.changed(start.after, start.sinceMs, limit);
+        return { cards: rows.map(view), next: feedNext(FEED, rows, start, () => cards.head()) };
       },
     );
   };
 }
 
-function offsetText(minutes: number): string {
-  const a = Math.abs(minutes);
-  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
-}

@@ -78,6 +78,7 @@ export class Invoices {
       upsert: db.prepare(`INSERT INTO invoices (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})
         ON CONFLICT (order_id) DO UPDATE SET ${cols.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ')}`),
       feed: db.prepare(`SELECT * FROM invoices WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
+      head: db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM invoices`).pluck(),
       page: db.prepare(`SELECT * FROM invoices WHERE created_at >= @from AND created_at < @to AND (created_at, order_id) > (@afterAt, @afterId)
         ORDER BY created_at, order_id LIMIT @limit`),
       due: db.prepare(`SELECT * FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`),
@@ -145,6 +146,11 @@ export class Invoices {
 
   changed(afterSeq: number, sinceMs: number, limit: number): InvoiceRow[] {
     return this.#s.feed.all({ after: afterSeq, since: sinceMs, limit }) as InvoiceRow[];
+  }
+
+  /** The feed's newest seq. */
+  head(): number {
+    return this.#s.head.get() as number;
   }
 
   /**

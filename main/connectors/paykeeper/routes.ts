@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
 import { validationFailure } from '../../listener/http-app.ts';
-import { onecBoolean, onecDate, onecDecimal, onecText, parseOnecDate, onecInteger } from '../../listener/onec-values.ts';
-import { decodeCursor, encodeCursor } from '../../store/cursor.ts';
+import { onecBoolean, onecDate, onecDecimal, onecText, onecInteger } from '../../listener/onec-values.ts';
+import { feedNext, feedStart } from '../../core/feed.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, writeInvoiceExport, type InvoiceExportRow } from './export.ts';
@@ -261,15 +261,9 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
       async (req) => {
         const q = req.query as { from?: string | null; to?: string | null; state?: string; changedSince?: string; limit?: number };
         if (q.changedSince !== undefined || (!q.from && !q.to)) {
-          let after = 0;
-          let since = 0;
-          if (q.changedSince) {
-            const date = parseOnecDate(q.changedSince);
-            if (date) since = new Date(`${date.date}T${date.time}`).getTime();
-            else if (date === undefined) after = decodeCursor(FEED, q.changedSince, 'changedSince');
-          }
-          const rows = invoices.changed(after, since, Math.min(q.limit ?? 100, 1000));
-          return { invoices: rows.map(view), next: encodeCursor(FEED, rows.length ? rows[rows.length - 1].seq : after) };
+          const start = feedStart(FEED, q.changedSince);
+          const rows = invoices.changed(start.after, start.sinceMs, Math.min(q.limit ?? 100, 1000));
+          return { invoices: rows.map(view), next: feedNext(FEED, rows, start, () => invoices.head()) };
         }
         const from = q.from ?? '1970-01-01';
         const to = q.to ?? localToday();
