@@ -113,6 +113,7 @@ async function scenario(opts: { register: boolean; runs: number; injectEvery: nu
   }
 
   /** SESSIONS concurrent "Richest.store" sessions: each re-sends its own unfinished bookings first, then books anew. */
+  let sent = 0; // booking calls made, first tries and re-sends
   async function drive(child: CoreChild, stop: () => boolean, resendOnly = false) {
     const agent = new Agent({ connect: { rejectUnauthorized: false }, connections: SESSIONS });
     const session = async (s: number) => {
@@ -148,6 +149,7 @@ async function scenario(opts: { register: boolean; runs: number; injectEvery: nu
           bookings.push(b);
         }
         b.busy = true;
+        sent++;
         let settled = false;
         try {
           const r = await call(agent, child.gatewayUrl!, 'POST', '/regate/v1/orders', b.key, b.body);
@@ -181,12 +183,13 @@ async function scenario(opts: { register: boolean; runs: number; injectEvery: nu
       injectAt = -1;
     }
   };
-  const runs: Array<{ inFlightAtKill: number; delayMs: number; created: number; injected: boolean }> = [];
+  const runs: Array<{ inFlightAtKill: number; delayMs: number; created: number; sent: number; injected: boolean }> = [];
   for (let run = 0; run < opts.runs; run++) {
     f.configure({ fixedLatencyMs: 20 + Math.floor(Math.random() * 21) });
     const child = await startChild();
     const startIndex = f.requests().length;
     const before = bookings.length;
+    const sentBefore = sent;
     const delayMs = 250 + Math.random() * 600;
     let killed = false;
     let inFlightAtKill = 0;
@@ -215,7 +218,7 @@ async function scenario(opts: { register: boolean; runs: number; injectEvery: nu
     await drive(child, () => killed);
     await child.exited;
     running.splice(running.indexOf(child), 1);
-    runs.push({ inFlightAtKill, delayMs: Math.round(delayMs), created: bookings.length - before, injected });
+    runs.push({ inFlightAtKill, delayMs: Math.round(delayMs), created: bookings.length - before, sent: sent - sentBefore, injected });
   }
 
   // Last run, no kill: re-send every unfinished booking (same key, same body) until it has its 201.
@@ -257,7 +260,7 @@ async function scenario(opts: { register: boolean; runs: number; injectEvery: nu
   const duplicates = [...ordersByRid.values()].reduce((a, os) => a + os.length - 1, 0);
   console.log(
     `crash/regate (register ${opts.register ? 'on' : 'off'}): ${opts.runs} kills, ${bookings.length} bookings, ${ours.length} orders in 1C, duplicates ${duplicates}; ` +
-      `kills with calls in flight ${midCall}/${opts.runs} (in flight per kill: ${runs.map((r) => r.inFlightAtKill).join(',')}); bookings per run ${runs.map((r) => r.created).join(',')}; ` +
+      `kills with calls in flight ${midCall}/${opts.runs} (in flight per kill: ${runs.map((r) => r.inFlightAtKill).join(',')}); bookings per run ${runs.map((r) => r.created).join(',')} (calls ${runs.map((r) => r.sent).join(',')}); ` +
       `lost answers injected ${resets.size}, answers lost ${[...lostByKey.values()].reduce((a, n) => a + n, 0)}, 1C replays ${f.stats().replays}; ` +
       `requests cut off ${cutOff}; non-final answers ${JSON.stringify(statuses)}; unfinished after ${opts.finalDeadlineMs / 1000} s: ${finalTries.size}${finalTries.size ? ` e.g. ${JSON.stringify([...finalTries].slice(0, 3))}` : ''}; ` +
       `store rows not done: ${JSON.stringify(unfinishedRows)}`,
@@ -266,7 +269,10 @@ async function scenario(opts: { register: boolean; runs: number; injectEvery: nu
   expect(unexpected).toEqual([]);
   expect(integrity).toBe('ok');
   expect(midCall).toBeGreaterThanOrEqual(Math.ceil(opts.runs / 4)); // not vacuous: kills landed mid-call
-  expect(runs.filter((r) => r.created === 0)).toEqual([]); // and bookings kept coming in every run
+  // And the shop kept booking in every run. Counted as calls, not new bookings: a client whose writes
+  // are queued stays queued while it books faster than 1C drains them (its order is kept), and in a
+  // short run it may only re-send bookings still waiting.
+  expect(runs.filter((r) => r.sent === 0)).toEqual([]);
   // Every order in 1C is one of ours, made with that booking's key.
   const byRid = new Map(bookings.map((b) => [b.richestOrderId, b]));
   const stray = ours.filter((o) => !byRid.has(o.richestOrderId) || o.requestId !== byRid.get(o.richestOrderId)!.key);
