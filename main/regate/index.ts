@@ -46,7 +46,10 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
       const timeoutMs = timeoutFor(tenant.tenant, methodOf(rec.method, rec.path), 'write');
       try {
         const call = { method: rec.method as 'POST', path: rec.path, body: rec.body === null ? undefined : JSON.parse(rec.body), requestId: rec.key, timeoutMs };
-        const answer = await underCap(tenant, 'write', call, { key: job.key });
+        // The limiter's key is the client or order itself, as on the direct path: a queued write and
+        // a direct one of the same client are never in 1C side by side. (Records older than the
+        // order_key column have '' there and fall back to the job's key.)
+        const answer = await underCap(tenant, 'write', call, { key: rec.order_key || job.key });
         // 1C's answer is the write's result, a refusal as a failed operation with its problem (as on the direct path).
         const outcome = writeOutcome(answer);
         return { record: () => idempotency.finish(rec.id, outcome.state, answer.status, outcome.answer) };
