@@ -1,4 +1,4 @@
-import { parseOnecDate } from '../listener/onec-values.ts';
+import { onecIso, parseOnecDate } from '../listener/onec-values.ts';
 import { decodeCursor, encodeCursor } from '../store/cursor.ts';
 
 /** Where a change feed read starts: after a cursor's seq, or at rows changed at or after a time. */
@@ -17,8 +17,7 @@ export function feedStart(feed: string, changedSince: string | undefined, param 
   const date = parseOnecDate(changedSince);
   if (date === undefined) return { after: decodeCursor(feed, changedSince, param), sinceMs: 0 };
   if (date === null) return { after: 0, sinceMs: 0 };
-  const zone = date.offsetMinutes === null ? '' : date.offsetMinutes === 0 ? 'Z' : offsetText(date.offsetMinutes);
-  return { after: 0, sinceMs: new Date(`${date.date}T${date.time}${zone}`).getTime() };
+  return { after: 0, sinceMs: new Date(onecIso(date)).getTime() };
 }
 
 /**
@@ -30,9 +29,4 @@ export function feedStart(feed: string, changedSince: string | undefined, param 
 export function feedNext(feed: string, rows: ReadonlyArray<{ seq: number }>, start: FeedStart, head: () => number): string {
   const last = rows.at(-1)?.seq ?? (start.sinceMs > 0 ? head() : start.after);
   return encodeCursor(feed, last);
-}
-
-function offsetText(minutes: number): string {
-  const a = Math.abs(minutes);
-  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
 }

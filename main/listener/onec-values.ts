@@ -163,15 +163,17 @@ function dateSchema<T>(pick: (v: OnecDateTime) => T) {
 /** A calendar date from 1C → `YYYY-MM-DD`, or null for 1C's empty date. */
 export const onecDate = () => dateSchema((v) => v.date);
 
-/** A moment from 1C → ISO text: with its zone when 1C wrote one, else local wall-clock time without zone. */
-export const onecDateTime = () =>
-  dateSchema((v) => {
-    const base = `${v.date}T${v.time}`;
-    if (v.offsetMinutes === null) return base;
-    if (v.offsetMinutes === 0) return `${base}Z`;
-    const a = Math.abs(v.offsetMinutes);
-    return `${base}${v.offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
-  });
+/** ISO text of a moment 1C wrote: with its zone when 1C gave one, else local wall-clock time without zone. */
+export function onecIso(v: OnecDateTime): string {
+  const base = `${v.date}T${v.time}`;
+  if (v.offsetMinutes === null) return base;
+  if (v.offsetMinutes === 0) return `${base}Z`;
+  const a = Math.abs(v.offsetMinutes);
+  return `${base}${v.offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+}
+
+/** A moment from 1C → ISO text (onecIso). */
+export const onecDateTime = () => dateSchema(onecIso);
 
 const TRUE_WORDS = new Set(['true', '1', 'да', 'истина', 'yes']);
 const FALSE_WORDS = new Set(['false', '0', 'нет', 'ложь', 'no', '']);

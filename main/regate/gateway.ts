@@ -24,6 +24,9 @@ import { JOURNAL_PAGE_BYTES, Upstream, UpstreamFailure, type UpstreamAnswer, typ
 
 export const REGATE_JOB = 'regate.write';
 
+/** The outbox key of a base's queued writes of one client or order: they run one at a time, in order. */
+export const writeQueueKey = (tenant: string, orderKey: string) => `regate:${tenant}:${orderKey}`;
+
 const MIN = 60_000;
 const POLICY = {
   state: { freshMs: 60 * MIN, staleMs: 24 * 60 * MIN, staleIfErrorMs: 7 * 24 * 60 * MIN },
@@ -159,11 +162,10 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
         : (error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500
           ? new RegateProblem((error as { statusCode: number }).statusCode, 'invalid_request', 'Неверный запрос', String((error as Error).message), { retryable: false })
           : new RegateProblem(500, 'internal_error', 'Внутренняя ошибка', 'Внутренняя ошибка шлюза; подробности в журнале Спутника', { retryable: true });
-    if (p.retryAfterSeconds !== undefined) reply.header('Retry-After', String(p.retryAfterSeconds));
-    reply.code(p.status).type(PROBLEM_TYPE).send(JSON.stringify(p.toBody(req.requestId)));
+    reply.send(problemBody(req, reply, p));
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).type(PROBLEM_TYPE).send(JSON.stringify(new RegateProblem(404, 'not_found', 'Нет такого адреса', `Нет метода ${req.method} ${req.url.split('?')[0]}; список — /regate/docs`, { retryable: false }).toBody(req.requestId)));
+    reply.send(problemBody(req, reply, new RegateProblem(404, 'not_found', 'Нет такого адреса', `Нет метода ${req.method} ${req.url.split('?')[0]}; список — /regate/docs`, { retryable: false })));
   });
 
   if (deps.journal) {
@@ -254,7 +256,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       return replay(req, reply, begun.record);
     }
     const record = begun.record;
-    const outboxKey = `regate:${tenant.tenant.id}:${orderKey}`;
+    const outboxKey = writeQueueKey(tenant.tenant.id, orderKey);
     const queued = deps.store.outbox.latestForKey(outboxKey, 0);
     // Writes of one client or order keep their order: behind a queued one, this one queues too.
     if (queued && (queued.state === 'queued' || queued.state === 'running')) return queue(reply, record, outboxKey);
@@ -424,13 +426,16 @@ export function writeOutcome(answer: { status: number; body: unknown }): { state
   return { state: 'failed', answer: problem.stored(), problem };
 }
 
+/** Sets a problem's status, type and Retry-After on the reply; returns its body (RFC 9457, with this request's id). */
+function problemBody(req: FastifyRequest, reply: FastifyReply, p: RegateProblem): string {
+  if (p.retryAfterSeconds !== undefined) reply.header('Retry-After', String(p.retryAfterSeconds));
+  reply.code(p.status).type(PROBLEM_TYPE);
+  return JSON.stringify(p.toBody(req.requestId));
+}
+
 function replay(req: FastifyRequest, reply: FastifyReply, r: WriteRecord) {
-  if (r.state === 'failed') {
-    // Sent here rather than thrown: fastify's error path drops the Idempotent-Replayed header.
-    const p = RegateProblem.fromStored(JSON.parse(r.answer!) as StoredProblem);
-    reply.code(p.status).type(PROBLEM_TYPE);
-    return JSON.stringify(p.toBody(req.requestId));
-  }
+  // A refusal is answered here rather than thrown: fastify's error path drops the Idempotent-Replayed header.
+  if (r.state === 'failed') return problemBody(req, reply, RegateProblem.fromStored(JSON.parse(r.answer!) as StoredProblem));
   reply.code(r.status ?? 200);
   return r.answer === null ? null : JSON.parse(r.answer);
 }

@@ -7,7 +7,7 @@ import type { Journal } from '../journal/index.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
-import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, underCap, writeOutcome, type TenantRuntime } from './gateway.ts';
+import { createRegateApp, prewarm, REGATE_JOB, tenantRuntime, underCap, writeOutcome, writeQueueKey, type TenantRuntime } from './gateway.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { methodOf, timeoutFor } from './methods.ts';
 import { UpstreamFailure, UpstreamThread } from './upstream.ts';
@@ -85,7 +85,7 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
       deps.store.db.transaction(() => {
         for (const r of idempotency.interrupted()) {
           idempotency.finish(r.id, 'queued', null, undefined);
-          deps.store.outbox.enqueue({ connector: 'regate', kind: REGATE_JOB, key: `regate:${r.tenant}:${r.order_key}`, payload: { id: r.id }, coalesce: false });
+          deps.store.outbox.enqueue({ connector: 'regate', kind: REGATE_JOB, key: writeQueueKey(r.tenant, r.order_key), payload: { id: r.id }, coalesce: false });
         }
       })();
       app = await createRegateApp({ config: c, store: deps.store, journal: deps.journal, tenants, idempotency, health: () => runtime.health() });

@@ -44,9 +44,18 @@ export function migrate(db: DB): void {
  * fsync makes them durable too, because the WAL is written in order.
  */
 export function withoutFsync<T>(db: DB, fn: () => T): T {
+  return unsynced(db, () => db.transaction(fn)());
+}
+
+/**
+ * Runs `fn` with synchronous=NORMAL: the commits it makes skip their fsync (the group commit then
+ * flushes the WAL itself). A pragma statement, not a prepared one: SQLite applies this pragma when
+ * it is prepared.
+ */
+export function unsynced<T>(db: DB, fn: () => T): T {
   db.pragma('synchronous = NORMAL');
   try {
-    return db.transaction(fn)();
+    return fn();
   } finally {
     db.pragma('synchronous = FULL');
   }

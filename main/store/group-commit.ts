@@ -1,4 +1,4 @@
-import type { DB } from './db.ts';
+import { unsynced, type DB } from './db.ts';
 import { errors, SputnikError } from '../errors.ts';
 import type { WalSync } from './wal-sync.ts';
 
@@ -93,16 +93,13 @@ export class GroupCommit {
       return;
     }
     const waiting: Committed[] = [];
-    this.#db.exec('PRAGMA synchronous = NORMAL');
-    try {
+    unsynced(this.#db, () => {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, this.#maxBatch);
         const out = this.#commit(batch);
         if (out) waiting.push({ batch, out });
       }
-    } finally {
-      this.#db.exec('PRAGMA synchronous = FULL');
-    }
+    });
     if (waiting.length === 0) return;
     this.#syncing = waiting;
     wal.sync((error) => {

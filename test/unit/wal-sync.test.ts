@@ -28,12 +28,15 @@ function gatedWal(db: DB, failWith?: Error) {
   };
 }
 
+/** One event-loop turn: the group commit's setImmediate has run. */
+const turn = () => new Promise((r) => setImmediate(r));
+const flushError = (code: string) => Object.assign(new Error(`${code}: fdatasync failed`), { code });
 const insert = (key: string) => (db: DB) => db.prepare(`INSERT INTO meta (key, value) VALUES (?, 'v') RETURNING key`).pluck().get(key);
 const settled = async <T>(p: Promise<T>) => {
   let state = 'pending';
   p.then(() => (state = 'resolved'), () => (state = 'rejected'));
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
+  await turn();
+  await turn();
   return state;
 };
 
@@ -45,7 +48,7 @@ describe('group commit with the WAL flushed off the event loop', () => {
     const commit = new GroupCommit(db, { wal: gate.wal });
 
     const first = [commit.run(insert('a')), commit.run(insert('b'))];
-    await new Promise((r) => setImmediate(r));
+    await turn();
     expect(gate.held()).toBe(1); // one transaction, one flush requested
     expect(await settled(first[0])).toBe('pending'); // committed but not yet on disk: no answer
 
@@ -79,7 +82,7 @@ describe('group commit with the WAL flushed off the event loop', () => {
     const gate = gatedWal(db);
     const commit = new GroupCommit(db, { wal: gate.wal });
     const level = commit.run((d) => d.pragma('synchronous', { simple: true }));
-    await new Promise((r) => setImmediate(r));
+    await turn();
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL outside the batch
     gate.release();
     expect(await level).toBe(1); // NORMAL inside it: the flush follows
@@ -89,10 +92,10 @@ describe('group commit with the WAL flushed off the event loop', () => {
 
   it('a failed flush answers 503 store_unavailable and marks the store unhealthy until a flush succeeds', async () => {
     const db = openDatabase(tempDir());
-    const failing = gatedWal(db, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const failing = gatedWal(db, flushError('EIO'));
     const commit = new GroupCommit(db, { wal: failing.wal });
     const write = commit.run(insert('x'));
-    await new Promise((r) => setImmediate(r));
+    await turn();
     failing.release();
     await expect(write).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
     expect(commit.healthy).toBe(false);
@@ -101,7 +104,7 @@ describe('group commit with the WAL flushed off the event loop', () => {
     const good = gatedWal(db);
     const again = new GroupCommit(db, { wal: good.wal });
     const next = again.run(insert('y'));
-    await new Promise((r) => setImmediate(r));
+    await turn();
     good.release();
     await expect(next).resolves.toBe('y');
     expect(again.healthy).toBe(true);
@@ -111,10 +114,10 @@ describe('group commit with the WAL flushed off the event loop', () => {
 
   it('a flush refused for a reason other than the disk falls back to SQLite fsyncing the WAL itself, for good', async () => {
     const db = openDatabase(tempDir());
-    const refusing = gatedWal(db, Object.assign(new Error('EPERM: operation not permitted, fdatasync'), { code: 'EPERM' }));
+    const refusing = gatedWal(db, flushError('EPERM'));
     const commit = new GroupCommit(db, { wal: refusing.wal });
     const write = commit.run(insert('f1'));
-    await new Promise((r) => setImmediate(r));
+    await turn();
     refusing.release();
     await expect(write).resolves.toBe('f1');
     expect(commit.healthy).toBe(true);
@@ -131,7 +134,7 @@ describe('group commit with the WAL flushed off the event loop', () => {
     const gate = gatedWal(db);
     const commit = new GroupCommit(db, { wal: gate.wal });
     const inFlight = commit.run(insert('p'));
-    await new Promise((r) => setImmediate(r));
+    await turn();
     const pending = commit.run(insert('q')); // not yet committed when close() comes
     commit.close();
     expect(await inFlight).toBe('p');

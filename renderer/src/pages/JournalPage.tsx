@@ -122,17 +122,17 @@ export function JournalPage({ selected }: { selected: string | null }) {
   const state = useRef({ entries, key });
   state.current = { entries, key };
 
-  /** Applies one journal request's page unless a newer request started since (refs and setters only: stable). */
-  const settle = useCallback(<T,>(my: number, request: Promise<T>, apply: (page: T) => void) => {
+  /** Applies one journal request's page while `current()` says it still counts (refs and setters only: stable). */
+  const settle = useCallback(<T,>(current: () => boolean, request: Promise<T>, apply: (page: T) => void) => {
     request.then(
       (page) => {
-        if (my !== seq.current) return;
+        if (!current()) return;
         apply(page);
         setError(null);
         setLoading(false);
       },
       (e: unknown) => {
-        if (my !== seq.current) return;
+        if (!current()) return;
         setError(errorMessage(e));
         setLoading(false);
       },
@@ -143,7 +143,7 @@ export function JournalPage({ selected }: { selected: string | null }) {
     const my = ++seq.current;
     const f = JSON.parse(state.current.key) as Filters;
     if (!quiet) setLoading(true);
-    settle(my, api.journal({ ...toQuery(f), limit: PAGE_SIZE }), (page) => {
+    settle(() => my === seq.current, api.journal({ ...toQuery(f), limit: PAGE_SIZE }), (page) => {
       setEntries((old) => {
         // Keep older pages the operator opened with «Показать ещё», as long as the new first page
         // reaches down to them (more than a page of new rows would leave a hole): the list stays
@@ -183,24 +183,14 @@ export function JournalPage({ selected }: { selected: string | null }) {
     if (before === null) return;
     const startedFor = state.current.key;
     setLoading(true);
-    api.journal({ ...toQuery(active), limit: PAGE_SIZE, before }).then(
-      (page) => {
-        if (state.current.key !== startedFor) return;
-        if (nextRef.current !== before) return loadMore();
-        setEntries((old) => {
-          const oldest = old.at(-1)?.id ?? Infinity;
-          return [...old, ...page.entries.filter((e) => e.id < oldest)];
-        });
-        setNext(page.next);
-        setError(null);
-        setLoading(false);
-      },
-      (e: unknown) => {
-        if (state.current.key !== startedFor) return;
-        setError(errorMessage(e));
-        setLoading(false);
-      },
-    );
+    settle(() => state.current.key === startedFor, api.journal({ ...toQuery(active), limit: PAGE_SIZE, before }), (page) => {
+      if (nextRef.current !== before) return void queueMicrotask(loadMore); // after settle's own state updates
+      setEntries((old) => {
+        const oldest = old.at(-1)?.id ?? Infinity;
+        return [...old, ...page.entries.filter((e) => e.id < oldest)];
+      });
+      setNext(page.next);
+    });
   };
 
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
