@@ -192,6 +192,12 @@ export const onecBoolean = () =>
     })
     .meta({ description: 'Логическое: true/false, 1/0, "Да"/"Нет"', examples: [true, 'Да'] });
 
+/**
+ * A key in the path (a card's code, an order's number), trimmed as the body's texts are: 1C pads
+ * fixed-length codes with spaces, so `0001  ` and `0001` are one card; blank is refused.
+ */
+export const onecKey = (max = 100) => z.string().trim().min(1).max(max);
+
 /** Text from 1C, trimmed; "" counts as absent when `emptyIsAbsent`. */
 export const onecText = (opts: { max?: number } = {}) =>
   z

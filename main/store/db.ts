@@ -49,14 +49,14 @@ export function withoutFsync<T>(db: DB, fn: () => T): T {
 
 /**
  * Runs `fn` with synchronous=NORMAL: the commits it makes skip their fsync (the group commit then
- * flushes the WAL itself). A pragma statement, not a prepared one: SQLite applies this pragma when
- * it is prepared.
+ * flushes the WAL itself). Through exec, not a kept prepared statement (SQLite applies this pragma
+ * when it is prepared), and not db.pragma(), which costs ten times more: it runs once per commit.
  */
 export function unsynced<T>(db: DB, fn: () => T): T {
-  db.pragma('synchronous = NORMAL');
+  db.exec('PRAGMA synchronous = NORMAL');
   try {
     return fn();
   } finally {
-    db.pragma('synchronous = FULL');
+    db.exec('PRAGMA synchronous = FULL');
   }
 }

@@ -285,6 +285,21 @@ describe('change feed for the 1C scheduled job', () => {
     expect(((await bad.json()) as any).error.field).toBe('changedSince');
   });
 
+  it('a code padded with spaces, as 1C keeps fixed-length codes, is the same card; a blank code is refused', async () => {
+    const { fake, t } = await setup();
+    expect((await t.api('/v1/cards/0001%20%20%20?wait=5', json(IVANOV))).status).toBe(200);
+    const again = await t.api('/v1/cards/0001?wait=5', json({ ...IVANOV, bonus: 200 }));
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as any).code).toBe('0001');
+    expect(card(fake, '+79876543210')).toHaveLength(1);
+    expect(calls(fake, 'createcard')).toHaveLength(1);
+    expect(((await (await t.api('/v1/cards/%200001')).json()) as any).bonus).toBe(200);
+    const blank = await t.api('/v1/cards/%20%20', json(IVANOV));
+    expect(blank.status).toBe(422);
+    expect(((await blank.json()) as any).error).toMatchObject({ field: 'code', message: 'Поле «code»: не заполнено' });
+    expect(fake.cards()).toHaveLength(1);
+  });
+
   it('GET one card: 404 card_not_found for an unknown code', async () => {
     const { t } = await setup();
     const r = await t.api('/v1/cards/nope');

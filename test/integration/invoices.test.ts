@@ -49,6 +49,9 @@ describe('invoices against the fake PayKeeper', () => {
     expect(preview.rawBody).toContain('service_name=%D0%9E%D0%BF%D0%BB%D0%B0%D1%82%D0%B0+%D0%B7%D0%B0%D0%BA%D0%B0%D0%B7%D0%B0+123+%2B+%D0%B4%D0%BE%D1%81%D1%82%D0%B0%D0%B2%D0%BA%D0%B0+%26+');
     expect(preview.form.token).toBe(fake.token());
     expect(preview.headers.authorization).toBe(`Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`);
+    // The order number in the path is trimmed as it is in the body (1C pads fixed-length numbers).
+    const padded = await t.api(`/v1/invoices/${encodeURIComponent(` ${ORDER.orderId}  `)}`);
+    expect(((await padded.json()) as any).invoiceId).toBe(body.invoiceId);
   });
 
   it('send: false prepares the invoice and returns the link without e-mailing it', async () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
-import { onecDate, onecDecimal, onecText, pageLimit } from '../../listener/onec-values.ts';
+import { onecDate, onecDecimal, onecKey, onecText, pageLimit } from '../../listener/onec-values.ts';
 import { feedNext, feedStart } from '../../core/feed.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
@@ -15,7 +15,7 @@ const FEED = 'cards';
  * records, a bulk accrual) becomes one updatecard with the last balance. A card save is not delayed.
  */
 export const BONUS_SETTLE_MS = 1000;
-const codeParam = z.object({ code: z.string().min(1, 'код карты пуст').max(100, 'код карты длиннее 100 символов').describe('КодКарты из 1С (номер или UUID)') });
+const codeParam = z.object({ code: onecKey().describe('КодКарты из 1С (номер или UUID)') });
 
 /** Text that may be cleared: null or "" clears it, absent keeps it. */
 const clearable = (schema: z.ZodType<string>) => z.union([schema, z.null()]).optional();

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
 import { validationFailure } from '../../listener/http-app.ts';
-import { onecBoolean, onecDate, onecDecimal, onecText, onecInteger } from '../../listener/onec-values.ts';
+import { onecBoolean, onecDate, onecDecimal, onecInteger, onecKey, onecText } from '../../listener/onec-values.ts';
 import { feedNext, feedStart } from '../../core/feed.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
@@ -50,7 +50,7 @@ const invoiceView = z.object({
   error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }).nullable(),
 });
 const postQuery = z.object({ wait: waitQuery(10) });
-const orderParam = z.object({ orderId: z.string().min(1).max(100).describe('Номер заказа') });
+const orderParam = z.object({ orderId: onecKey().describe('Номер заказа') });
 
 function toInput(v: z.output<typeof invoiceItem>): InvoiceInput {
   return {
