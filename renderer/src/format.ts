@@ -133,6 +133,11 @@ export function formatMoney(amount: number | string | null | undefined): string 
   return `${moneyFormat.format(n)}\u00a0₽`;
 }
 
+/** Bonus points: `1 250,50`, as money without the currency. */
+export function formatPoints(points: number | string | null | undefined): string {
+  return formatMoney(points).replace('\u00a0₽', '');
+}
+
 const countFormat = new Intl.NumberFormat('ru-RU');
 export function formatCount(n: number | null | undefined): string {
   return n === null || n === undefined ? '—' : countFormat.format(n);

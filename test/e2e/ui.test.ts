@@ -90,6 +90,15 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(RESULTS, name), fullPage: true });
 }
 
+/** With a detail panel open, the list beside it still shows its last column: nothing scrolled out of view. */
+async function listFits(table: string): Promise<boolean> {
+  return page.getByRole('table', { name: table }).evaluate((t) => {
+    const panel = t.closest('.panel')!;
+    const last = t.querySelector('thead th:last-child')!.getBoundingClientRect();
+    return panel.scrollWidth <= panel.clientWidth && last.right <= panel.getBoundingClientRect().right;
+  });
+}
+
 /** The admin API through the page's own session cookie. */
 function adminGet<T>(path: string): Promise<T> {
   return page.evaluate(async (p) => {
@@ -273,6 +282,7 @@ describe('UI in service mode (sandbox)', () => {
     const detail = page.getByRole('complementary', { name: `Карта ${first}` });
     await expect.poll(() => detail.locator('dd', { hasText: 'Смирнова Анна' }).isVisible()).toBe(true);
     await expect.poll(() => detail.textContent(), { timeout: 10_000 }).toMatch(/отправлена|ждёт отправки/);
+    expect(await listFits('Карты')).toBe(true);
     await shot('ui-cards.png');
     await detail.getByRole('button', { name: 'Закрыть' }).click();
 
@@ -381,6 +391,7 @@ describe('UI in service mode (sandbox)', () => {
     await table.locator('tr', { hasText: ORDER }).getByRole('link').click();
     const detail = page.getByRole('complementary', { name: `Счёт по заказу ${ORDER}` });
     await expect.poll(() => detail.getByText('Иванов Иван').isVisible()).toBe(true);
+    expect(await listFits('Счета')).toBe(true);
     await shot('ui-invoices.png');
 
     const downloading = page.waitForEvent('download');
@@ -406,6 +417,7 @@ describe('UI in service mode (sandbox)', () => {
     await table.locator('tbody tr').first().getByRole('link').click();
     const detail = page.getByRole('complementary');
     await expect.poll(() => detail.getByRole('heading', { name: /^Строки \(\d+\)$/ }).isVisible()).toBe(true);
+    expect(await listFits('Заказы Docpart')).toBe(true);
 
     const sync = page.getByRole('region', { name: 'Загрузка из Docpart' });
     await expect.poll(() => sync.locator('.sync-last').textContent()).toMatch(/^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}: заказов 300/);

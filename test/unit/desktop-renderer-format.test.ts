@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { directionArrow, errorText, formatAge, formatDuration, formatTime, stateLabel, systemName } from '../../renderer/src/format.ts';
+import { directionArrow, errorText, formatAge, formatDuration, formatMoney, formatPoints, formatTime, stateLabel, systemName } from '../../renderer/src/format.ts';
 
 describe('renderer wording', () => {
   it('connector states in Russian', () => {
@@ -28,6 +28,12 @@ describe('renderer wording', () => {
     expect(errorText({ code: 'timeout', message: 'нет ответа' })).toBe('нет ответа');
     expect(errorText('сбой')).toBe('сбой');
     expect(errorText(null)).toBe('');
+  });
+
+  it('money and bonus points in Russian notation', () => {
+    expect(formatMoney('1234.5')).toBe('1\u00a0234,50\u00a0₽');
+    expect(formatPoints(1250.5)).toBe('1\u00a0250,50');
+    expect(formatPoints(null)).toBe('—');
   });
 
   it('today shows the time only, older entries the date too', () => {

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api } from '../api.ts';
 import { Badge, Detail, DetailPanel, ErrorBox, ListState, Loading, MoreButton, Pre, RetryButton } from '../components/ui.tsx';
-import { CARD_STATES, cardStateLabel, errorText, formatDate, formatDateTime, formatMoney, yesNo } from '../format.ts';
+import { CARD_STATES, cardStateLabel, errorText, formatDate, formatDateTime, formatPoints, yesNo } from '../format.ts';
 import { go, useDebounced, usePagedList, useResource } from '../hooks.ts';
 import type { Card } from '../types.ts';
 
@@ -21,7 +21,7 @@ function CardDetail({ code, onRetried }: { code: string; onRetried: () => void }
               ['Телефон', c.phone],
               ['Эл. почта', c.email],
               ['День рождения', c.birthday ? formatDate(c.birthday) : null],
-              ['Бонусы', c.bonus === null ? null : formatMoney(c.bonus).replace('\u00a0₽', '')],
+              ['Бонусы', c.bonus === null ? null : formatPoints(c.bonus)],
               ['cardId в Passteam', c.cardId ? <code>{c.cardId}</code> : null],
               [
                 'Ссылка на карту',
@@ -94,7 +94,7 @@ export function CardsPage({ selected }: { selected: string | null }) {
                   <th>Код</th>
                   <th>Владелец</th>
                   <th>Телефон</th>
-                  <th>Эл. почта</th>
+                  <th className="wide-only">Эл. почта</th>
                   <th className="num">Бонусы</th>
                   <th>Состояние</th>
                   <th>Изменена</th>
@@ -108,8 +108,8 @@ export function CardsPage({ selected }: { selected: string | null }) {
                     </td>
                     <td>{c.name ?? '—'}</td>
                     <td className="nowrap">{c.phone ?? '—'}</td>
-                    <td>{c.email ?? '—'}</td>
-                    <td className="num">{c.bonus ?? '—'}</td>
+                    <td className="wide-only">{c.email ?? '—'}</td>
+                    <td className="num nowrap">{formatPoints(c.bonus)}</td>
                     <td>
                       <Badge kind={c.state}>{cardStateLabel(c.state)}</Badge>
                       {c.lastError && <div className="row-error">{c.lastError.message}</div>}

@@ -237,7 +237,7 @@ export function DocpartPage({ selected }: { selected: string | null }) {
                   <th className="num">Строк</th>
                   <th className="num">Сумма</th>
                   <th>Оплата</th>
-                  <th>Получение</th>
+                  <th className="wide-only">Получение</th>
                 </tr>
               </thead>
               <tbody>
@@ -251,7 +251,7 @@ export function DocpartPage({ selected }: { selected: string | null }) {
                     <td className="num">{o.itemsCount ?? '—'}</td>
                     <td className="num nowrap">{formatMoney(o.amount)}</td>
                     <td>{docpartPaidLabel(Number(o.paid))}</td>
-                    <td>{[o.obtainCaption, o.officeName].filter(Boolean).join(', ') || '—'}</td>
+                    <td className="wide-only">{[o.obtainCaption, o.officeName].filter(Boolean).join(', ') || '—'}</td>
                   </tr>
                 ))}
               </tbody>

@@ -111,7 +111,7 @@ export function InvoicesPage({ selected }: { selected: string | null }) {
                   <th>Создан</th>
                   <th className="num">Сумма</th>
                   <th>Клиент</th>
-                  <th>Эл. почта</th>
+                  <th className="wide-only">Эл. почта</th>
                   <th>Состояние</th>
                   <th>Оплачен</th>
                 </tr>
@@ -125,7 +125,7 @@ export function InvoicesPage({ selected }: { selected: string | null }) {
                     <td className="nowrap">{formatDateTime(i.createdAt)}</td>
                     <td className="num nowrap">{formatMoney(i.amount)}</td>
                     <td>{i.clientId ?? '—'}</td>
-                    <td>{i.email ?? '—'}</td>
+                    <td className="wide-only">{i.email ?? '—'}</td>
                     <td>
                       <Badge kind={i.state}>{invoiceStateLabel(i.state)}</Badge>
                       {errorText(i.error) && <div className="row-error">{errorText(i.error)}</div>}
