@@ -296,6 +296,37 @@ describe('UI in service mode (sandbox)', () => {
     expect(await notReloaded()).toBe(true);
   });
 
+  it('cards: «Показать ещё» still brings its page when a card saved meanwhile refreshes the list', async () => {
+    for (let i = 1; i <= 100; i++) expect((await putCard(`E2E-ПАЧКА-${i}`, `+7916200${String(i).padStart(4, '0')}`, `Покупатель ${i}`)).status).toBeLessThan(300);
+    await openPage('Карты');
+    const table = page.getByRole('table', { name: 'Карты' });
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 10_000 }).toBe(50);
+    expect((await adminGet<{ total: number }>('/api/cards?limit=1')).total).toBeGreaterThan(100);
+
+    // The older page is held until the live refresh for a new card has gone out; then it is let through.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let hit!: () => void;
+    const reached = new Promise<void>((r) => (hit = r));
+    const older = (url: URL) => url.pathname === '/api/cards' && url.searchParams.get('offset') === '50';
+    await page.route(older, async (route) => {
+      hit();
+      await released;
+      await route.continue().catch(() => {}); // the refresh may have cancelled it
+    });
+    await page.getByRole('button', { name: 'Показать ещё' }).click();
+    await reached;
+    const refresh = page.waitForRequest((r) => {
+      const url = new URL(r.url());
+      return url.pathname === '/api/cards' && (url.searchParams.get('offset') ?? '0') === '0';
+    });
+    expect((await putCard('E2E-ПАЧКА-НОВАЯ', '+79162009999', 'Покупатель новый')).status).toBeLessThan(300);
+    await refresh;
+    release();
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 10_000 }).toBe(100);
+    await page.unroute(older);
+  });
+
   it('settings: a validation error from the server is shown next to its field; the BSL snippet has this port and token', async () => {
     await openPage('Настройки');
     const docpart = page.locator('form', { has: page.getByRole('heading', { name: /^Docpart/ }) });
