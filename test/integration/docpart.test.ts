@@ -130,10 +130,12 @@ describe('Docpart orders against the fake Docpart', () => {
     expect(page.orders).toHaveLength(300);
     const lines = page.orders.reduce((a: number, o: any) => a + o.items.length, 0);
     expect(lines).toBe(fake.data().items.length);
-    // Requests after the first cut carried fewer ids than the cap allows.
+    // A request over the cap was cut; the one after it carried fewer ids than the cap allows.
+    // (Not necessarily the first request: the orders span two days in Moscow time for most of the day.)
     const sizes = tasks(fake, 'get_orders_items').map((q) => (q.rawBody.match(/order_id%5B%5D/g) ?? []).length);
-    expect(sizes[0]).toBeGreaterThan(58);
-    expect(Math.min(...sizes)).toBeLessThanOrEqual(58);
+    const cut = sizes.findIndex((n) => n > 58);
+    expect(cut).toBeGreaterThanOrEqual(0);
+    expect(sizes[cut + 1]).toBeLessThanOrEqual(58);
   });
 
   it('one pull at a time: "sync now" during a pull joins it', async () => {
