@@ -99,6 +99,23 @@ async function listFits(table: string): Promise<boolean> {
   });
 }
 
+/**
+ * Holds the page's requests matching `match` until `release()`: `reached` resolves when the first
+ * one arrives. A held request the page cancels meanwhile is dropped quietly.
+ */
+async function hold(match: (url: URL) => boolean): Promise<{ reached: Promise<void>; release: () => Promise<void> }> {
+  let hit!: () => void;
+  const reached = new Promise<void>((r) => (hit = r));
+  let open!: () => void;
+  const released = new Promise<void>((r) => (open = r));
+  await page.route(match, async (route) => {
+    hit();
+    await released;
+    await route.continue().catch(() => {});
+  });
+  return { reached, release: async () => { open(); await page.unroute(match); } };
+}
+
 /** The admin API through the page's own session cookie. */
 function adminGet<T>(path: string): Promise<T> {
   return page.evaluate(async (p) => {
@@ -240,18 +257,15 @@ describe('UI in service mode (sandbox)', () => {
       const before = await journalRows(page).count();
       // New exchanges arriving while the older page loads (a live refresh) must not swallow the click:
       // the older page is held back until the refresh for five new rows has come and gone.
-      const older = '**/api/journal?*before=*';
-      await page.route(older, async (route) => {
-        await new Promise((r) => setTimeout(r, 2000));
-        await route.continue();
-      });
+      const older = await hold((url) => url.pathname === '/api/journal' && url.searchParams.has('before'));
       const newestLink = () => journalRows(page).first().locator('td:nth-child(5) a').getAttribute('href');
       const newest = await newestLink();
       await more.click();
+      await older.reached;
       await Promise.all(Array.from({ length: 5 }, () => fetch(`${listenerUrl}/v1/health`)));
       await expect.poll(newestLink).not.toBe(newest);
+      await older.release();
       await expect.poll(() => journalRows(page).count(), { timeout: 10_000 }).toBeGreaterThan(before);
-      await page.unroute(older);
     }
 
     await journalRows(page).filter({ hasText: PROBE }).first().locator('td:nth-child(5) a').click();
@@ -304,27 +318,17 @@ describe('UI in service mode (sandbox)', () => {
     expect((await adminGet<{ total: number }>('/api/cards?limit=1')).total).toBeGreaterThan(100);
 
     // The older page is held until the live refresh for a new card has gone out; then it is let through.
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let hit!: () => void;
-    const reached = new Promise<void>((r) => (hit = r));
-    const older = (url: URL) => url.pathname === '/api/cards' && url.searchParams.get('offset') === '50';
-    await page.route(older, async (route) => {
-      hit();
-      await released;
-      await route.continue().catch(() => {}); // the refresh may have cancelled it
-    });
+    const older = await hold((url) => url.pathname === '/api/cards' && url.searchParams.get('offset') === '50');
     await page.getByRole('button', { name: 'Показать ещё' }).click();
-    await reached;
+    await older.reached;
     const refresh = page.waitForRequest((r) => {
       const url = new URL(r.url());
       return url.pathname === '/api/cards' && (url.searchParams.get('offset') ?? '0') === '0';
     });
     expect((await putCard('E2E-ПАЧКА-НОВАЯ', '+79162009999', 'Покупатель новый')).status).toBeLessThan(300);
     await refresh;
-    release();
+    await older.release();
     await expect.poll(() => table.locator('tbody tr').count(), { timeout: 10_000 }).toBe(100);
-    await page.unroute(older);
   });
 
   it('settings: a validation error from the server is shown next to its field; the BSL snippet has this port and token', async () => {
