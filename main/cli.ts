@@ -26,8 +26,9 @@ const HELP = `Спутник ${VERSION} — посредник между 1С и
   sputnik --help | --version
 
 Параметры serve:
-  --port N        порт API для 1С (вместо listener.port)
-  --ui-port N     порт окна Спутника (вместо ui.port)
+  --port N         порт API для 1С (вместо listener.port)
+  --ui-port N      порт окна Спутника (вместо ui.port)
+  --regate-port N  порт ReGate, HTTPS для Richest.store (вместо regate.port)
 
 Секреты можно не хранить в файле: SPUTNIK_LISTENER_TOKEN, SPUTNIK_PASSTEAM_TOKEN,
 SPUTNIK_PAYKEEPER_PASSWORD, SPUTNIK_DOCPART_TECH_KEY, SPUTNIK_DOCPART_BASIC_PASSWORD.
@@ -46,6 +47,18 @@ function exitCodeOf(e: SputnikError): number {
   return EXIT.failed;
 }
 
+/** parseArgs' English, several-line errors → one Russian line naming the option. */
+function usageProblem(e: NodeJS.ErrnoException): string {
+  const option = /'(-[^' ]+)/.exec(e.message)?.[1] ?? '';
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `неизвестный параметр ${option}`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/does not take/.test(e.message)) return `${option} пишется без значения`;
+    if (/ambiguous/.test(e.message)) return `${option}: значение не может начинаться с «-»`;
+    return `${option}: не указано значение`;
+  }
+  return e.message.split('\n')[0];
+}
+
 export async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
@@ -58,12 +71,13 @@ export async function main(argv: string[]): Promise<void> {
         sandbox: { type: 'boolean' },
         port: { type: 'string' },
         'ui-port': { type: 'string' },
+        'regate-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
     });
   } catch (e) {
-    fail(`${(e as Error).message.replace(/\. To specify.*$/, '')}. Справка: sputnik --help`, EXIT.usage);
+    fail(`${usageProblem(e as NodeJS.ErrnoException)}. Справка: sputnik --help`, EXIT.usage);
   }
   const { values, positionals } = parsed;
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
@@ -109,12 +123,13 @@ function portOption(text: string | undefined, name: string): number | undefined 
   return n;
 }
 
-async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: boolean; port?: string; 'ui-port'?: string }): Promise<void> {
+async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: boolean; port?: string; 'ui-port'?: string; 'regate-port'?: string }): Promise<void> {
   const sandboxMode = Boolean(values.sandbox);
   if (!values.config && !sandboxMode) fail('укажите файл настроек (--config ФАЙЛ) или запустите песочницу (--sandbox)', EXIT.usage);
   const dataDir = resolve(values['data-dir'] ?? defaultDataDir(process.env, process.platform, homedir()));
   const port = portOption(values.port, 'port');
   const uiPort = portOption(values['ui-port'], 'ui-port');
+  const regatePort = portOption(values['regate-port'], 'regate-port');
 
   // Loaded here so --help, --version and check stay quick.
   const { startRun } = await import('./core/run.ts');
@@ -126,6 +141,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
     adjust: (config) => {
       if (port !== undefined) config.listener.port = port;
       if (uiPort !== undefined) config.ui.port = uiPort;
+      if (regatePort !== undefined) config.regate.port = regatePort;
       tokenWasSet = Boolean(config.listener.token);
     },
   });

@@ -1,10 +1,53 @@
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startServe } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
+
+/** A port that was free a moment ago (for options that print the configured port, not the bound one). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** The printed ReGate address of a running `serve`. */
+function regateUrl(stdout: string): URL {
+  const m = /ReGate \(HTTPS для Richest\.store\): (https:\/\/\S+)/.exec(stdout);
+  if (!m) throw new Error(`no ReGate line in:\n${stdout}`);
+  return new URL(m[1]);
+}
+
+/** GET over HTTPS (the sandbox certificate is self-signed); rejects with the socket error, e.g. ECONNREFUSED. */
+function httpsGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** ReGate starts listening just after `serve` prints its lines: retried while the port still refuses. */
+async function regateHealth(base: URL): Promise<{ status: number; body: string }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await httpsGet(new URL('/regate/v1/health', base).href);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || attempt >= 300) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
 
 function writeConfig(obj: unknown, text?: string): string {
   const file = join(tempDir(), 'config.json');
@@ -21,6 +64,7 @@ describe('sputnik --help / --version', () => {
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('sputnik serve --config');
     expect(h.stdout).toContain('sputnik check --config');
+    expect(h.stdout).toContain('--regate-port N');
   });
 
   it('refuses an unknown command or option with exit 2 and one line', async () => {
@@ -169,6 +213,38 @@ describe('sputnik serve', () => {
     expect([...(await states())].sort()).toEqual(['created', 'expired', 'paid', 'revoked', 'sent']);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
+  });
+
+  it('two sandboxes side by side: --port, --ui-port and --regate-port keep them apart, both answer', async () => {
+    const [regateA, regateB] = [await freePort(), await freePort()];
+    const a = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', String(regateA)]);
+    const b = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', String(regateB)]);
+    for (const [s, port] of [[a, regateA], [b, regateB]] as const) {
+      const url = regateUrl(s.stdout());
+      expect(url.port).toBe(String(port));
+      const health = await regateHealth(url);
+      expect(health.status).toBe(200);
+      expect(JSON.parse(health.body)).toMatchObject({ gateway: 'ok', tenants: { sandbox: expect.any(Object) } });
+      const r = await fetch(`${s.listenerUrl}/v1/health`, { headers: { Authorization: `Bearer ${s.token}` } });
+      expect(await r.json()).toMatchObject({ sandbox: true });
+      const ui = new URL(s.uiLoginUrl);
+      const uiHealth = await fetch(new URL('/api/health', ui), { headers: { Authorization: `Bearer ${ui.searchParams.get('token')}` } });
+      expect(uiHealth.status).toBe(200);
+    }
+    expect(a.listenerUrl).not.toBe(b.listenerUrl);
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(await b.exited).toBe(0);
+  });
+
+  it('--regate-port takes a port number only: anything else is the usage error', async () => {
+    for (const bad of ['70000', 'abc', '-1']) {
+      const r = await runCli(['serve', '--sandbox', '--data-dir', tempDir(), '--regate-port', bad]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--regate-port');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
   });
 
   it('an unopenable data dir: exit 4 with the reason', async () => {
