@@ -22,6 +22,7 @@ import { startCheckpointer, type Checkpointer } from '../store/checkpointer.ts';
 import { DB_FILE } from '../store/db.ts';
 import { WorkerPool } from '../store/worker-pool.ts';
 import { VERSION } from '../version.ts';
+import { Housekeeping, type HousekeepingResult } from './housekeeping.ts';
 import type { CoreModule, ModuleFactory } from './module.ts';
 import { SettingsService } from './settings.ts';
 import { DeliveryWaits } from './wait.ts';
@@ -37,7 +38,10 @@ export interface CoreOptions {
   rendererDir?: string;
   /** Tests: no log file. */
   quiet?: boolean;
-  /** Store and outbox tuning (tests: a short lease, so a killed process's work returns quickly). */
+  /**
+   * Store and outbox tuning (tests: a short lease, so a killed process's work returns quickly). Its
+   * `now` is the store's clock: the outbox, ReGate's kept keys and housekeeping all read it.
+   */
   outbox?: StoreOptions;
 }
 
@@ -60,7 +64,14 @@ export interface Core {
   readonly store: Store;
   readonly journal: Journal;
   readonly workers: WorkerPool;
+  /**
+   * Ages out every table that ages (journal, done outbox jobs, each module's hook) as of the store's
+   * clock; the core runs it every minute. Tests call it to run one at a moment they choose.
+   */
+  housekeeping(): Promise<HousekeepingResult>;
 }
+
+const HOUSEKEEPING_EVERY_MS = 60_000;
 
 const DEFAULT_RENDERER = fileURLToPath(new URL('../../out/renderer', import.meta.url));
 
@@ -96,6 +107,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const waits = new DeliveryWaits(workers, store.outbox);
   const modules: CoreModule[] = (opts.modules ?? []).map((f) => f({ store, journal, http, workers, waits, config: () => settings.config, log }));
   for (const m of modules) if (m.workers) workers.register(m.workers);
+  const housekeeping = new Housekeeping(
+    [
+      { name: 'journal', run: (now) => ({ journal: journal.prune(now) }) },
+      { name: 'outbox', run: (now) => ({ jobs: store.outbox.pruneDone(now - settings.config.journal.retentionDays * 86_400_000) }) },
+      ...modules.flatMap((m) => (m.housekeeping ? [{ name: m.name, run: m.housekeeping }] : [])),
+    ],
+    store.outbox.now,
+    log,
+  );
 
   let listenerUrl = '';
   const maxSeq = (table: string) => store.db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM ${table}`).pluck();
@@ -134,7 +154,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
 
   let listener: FastifyInstance | undefined;
   let admin: FastifyInstance | undefined;
-  const timers: NodeJS.Timeout[] = [];
   const moduleStops: Array<() => Promise<void> | void> = [];
   let stopped = false;
   let checkpointer: Checkpointer | undefined;
@@ -160,6 +179,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     journal,
     workers,
     health,
+    housekeeping: () => housekeeping.run(),
     async start() {
       const cfg = settings.config;
       checkpointer = startCheckpointer(join(opts.dataDir, DB_FILE));
@@ -218,16 +238,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
           const stop = m.start?.();
           if (stop) moduleStops.push(stop);
         }
-        const pruneEvery = setInterval(() => {
-          try {
-            journal.prune();
-            store.outbox.pruneDone(Date.now() - cfg.journal.retentionDays * 86_400_000);
-          } catch (error) {
-            logFn('pruning failed', { err: (error as Error).message });
-          }
-        }, 60_000);
-        pruneEvery.unref();
-        timers.push(pruneEvery);
+        housekeeping.start(HOUSEKEEPING_EVERY_MS);
         const uiUrl = `http://127.0.0.1:${a.port}/`;
         log.info({ listenerUrl, uiUrl, sandbox: Boolean(opts.sandbox) }, 'sputnik started');
         return { listenerUrl, uiUrl, uiLoginUrl: `${uiUrl}?token=${uiToken}`, uiToken, listenerToken: listenerToken! };
@@ -239,7 +250,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     async stop(graceMs = 10_000) {
       if (stopped) return;
       stopped = true;
-      timers.forEach(clearInterval);
       const deadline = Date.now() + graceMs;
       // Intake first: no new work is accepted while the rest winds down; waiting callers get 202 now.
       waits.close();
@@ -247,6 +257,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       await Promise.allSettled([listener?.close(), admin?.close()]);
       await Promise.allSettled(moduleStops.map((s) => s()));
       await workers.stop(Math.max(0, deadline - Date.now()));
+      await housekeeping.stop();
       await http.destroy().catch(() => {}); // running work had its grace period; the rest is requeued
       journal.flush();
       await checkpointer?.stop();

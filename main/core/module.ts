@@ -7,6 +7,7 @@ import type { HealthBody } from '../listener/health.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
+import type { Removed } from './housekeeping.ts';
 import type { DeliveryWaits } from './wait.ts';
 
 /** What the core hands each domain module. */
@@ -43,6 +44,12 @@ export interface CoreModule {
   health?: () => Partial<Pick<HealthBody, 'regate'>>;
   /** Settings of its connector changed. */
   reconfigure?: (config: Config) => void;
+  /**
+   * Ages out its tables that grow (caches, kept keys; not business data) as of `now`, the store's
+   * clock. The core runs it on its one housekeeping schedule, with the journal's and the outbox's;
+   * returns the rows removed per table, for the log.
+   */
+  housekeeping?: (now: number) => Removed | void | Promise<Removed | void>;
 }
 
 export type ModuleFactory = (ctx: ModuleContext) => CoreModule;

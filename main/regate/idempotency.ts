@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/index.ts';
+import { withoutFsync } from '../store/db.ts';
 
 /** Keys are kept this long (specs/regate.md "Writes"). */
 export const KEY_TTL_MS = 72 * 3600_000;
@@ -47,7 +48,8 @@ export class IdempotencyStore {
         VALUES (@tenant, @key, @fingerprint, @method, @path, @body, @orderKey, 'running', @now, @now) RETURNING *`),
       interrupted: db.prepare(`SELECT * FROM regate_requests WHERE state = 'running'`),
       finish: db.prepare(`UPDATE regate_requests SET state = @state, status = @status, answer = @answer, updated_at = @now WHERE id = @id`),
-      prune: db.prepare(`DELETE FROM regate_requests WHERE created_at < ? AND state IN ('done', 'failed')`),
+      // Bounded, by the created_at index: the first run after a long time deletes in steps, one a run.
+      prune: db.prepare(`DELETE FROM regate_requests WHERE id IN (SELECT id FROM regate_requests WHERE created_at < ? AND state IN ('done', 'failed') ORDER BY created_at LIMIT ?)`),
     };
   }
 
@@ -86,7 +88,11 @@ export class IdempotencyStore {
     return this.#s.byId.get(id) as WriteRecord | undefined;
   }
 
-  prune(): number {
-    return this.#s.prune.run(this.#store.outbox.now() - KEY_TTL_MS).changes;
+  /**
+   * Forgets finished keys older than 72 h as of `now` (housekeeping); queued ones wait for 1C. No
+   * fsync of its own: a deletion lost in a crash is simply made again by the next run.
+   */
+  prune(now: number, batch = 5000): number {
+    return withoutFsync(this.#store.db, () => this.#s.prune.run(now - KEY_TTL_MS, batch).changes);
   }
 }

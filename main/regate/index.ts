@@ -129,6 +129,8 @@ export const regateModule: ModuleFactory = (ctx) => {
     name: 'regate',
     workers: regate.workers,
     health: () => (ctx.config().regate.enabled ? { regate: regate.health() } : {}),
+    // Keys are kept 72 h (specs/regate.md), whether or not the gateway is on now.
+    housekeeping: (now) => ({ regate_requests: regate.idempotency.prune(now) }),
     start: () => {
       if (!ctx.config().regate.enabled) return;
       const started = regate.listen().then(

@@ -2,7 +2,7 @@ import type { ModuleFactory } from '../../core/module.ts';
 import { checkByCall, connectorChecks } from '../../core/check.ts';
 import { DocpartClient } from './client.ts';
 import { DocpartRepo } from './repo.ts';
-import { docpartAdmin, docpartRoutes } from './routes.ts';
+import { ARTICLE_KEEP_MS, docpartAdmin, docpartRoutes } from './routes.ts';
 import { DocpartSync } from './sync.ts';
 
 /** Docpart orders: pulled from the shop on a schedule, kept, and served to 1C by cursor. */
@@ -18,6 +18,8 @@ export const docpartModule: ModuleFactory = (ctx) => {
     admin: docpartAdmin(sync, repo, () => config().enabled),
     start: () => sync.start(),
     reconfigure: () => sync.reschedule(),
+    // Orders, users and payments are the shop's data and stay; only the article cache ages.
+    housekeeping: (now) => ({ docpart_articles: repo.pruneArticles(now - ARTICLE_KEEP_MS) }),
   };
 };
 

@@ -1,4 +1,5 @@
 import type { Store } from '../../store/index.ts';
+import { withoutFsync } from '../../store/db.ts';
 import type { ArticleInfo, Order, OrderItem, Payment, User } from './client.ts';
 
 export type OrderDoc = Order & { items: OrderItem[] };
@@ -28,6 +29,7 @@ export class DocpartRepo {
       paymentsAfter: db.prepare(`SELECT seq, doc FROM docpart_payments WHERE seq > ? ORDER BY seq LIMIT ?`),
       article: db.prepare(`SELECT doc, fetched_at FROM docpart_articles WHERE article = ?`),
       putArticle: db.prepare(`INSERT INTO docpart_articles (article, doc, fetched_at) VALUES (?, ?, ?) ON CONFLICT (article) DO UPDATE SET doc = excluded.doc, fetched_at = excluded.fetched_at`),
+      pruneArticles: db.prepare(`DELETE FROM docpart_articles WHERE fetched_at < ?`),
       counts: db.prepare(`SELECT (SELECT COUNT(*) FROM docpart_orders) AS orders, (SELECT COUNT(*) FROM docpart_payments) AS payments`),
     };
   }
@@ -92,6 +94,11 @@ export class DocpartRepo {
 
   putArticle(article: string, items: ArticleInfo[], now: number): void {
     this.#s.putArticle.run(article, JSON.stringify(items), now);
+  }
+
+  /** Drops cached articles fetched before `before` (housekeeping; a lost deletion is redone next run, so no fsync). */
+  pruneArticles(before: number): number {
+    return withoutFsync(this.#store.db, () => this.#s.pruneArticles.run(before).changes);
   }
 
   counts(): { orders: number; payments: number } {

@@ -13,6 +13,8 @@ const ORDERS_FEED = 'docpart_orders';
 const PAYMENTS_FEED = 'docpart_payments';
 /** A cached article answer is served for this long before Docpart's cross server is asked again. */
 export const ARTICLE_TTL_MS = 24 * 3600_000;
+/** After its TTL an answer is kept this long for when the cross server fails (served stale), then housekeeping drops it. */
+export const ARTICLE_KEEP_MS = 30 * 24 * 3600_000;
 
 const feedQuery = z.object({
   since: z.string().max(200).optional().describe('Значение next из прошлого ответа; пусто — с начала'),
@@ -100,11 +102,11 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
       async (req) => {
         const article = (req.params as { article: string }).article.trim();
         const cached = repo.article(article);
-        if (cached && Date.now() - cached.fetchedAt < ARTICLE_TTL_MS) return { article, items: cached.items, fetchedAt: toOnecDateTime(cached.fetchedAt), stale: false };
+        if (cached && ctx.store.outbox.now() - cached.fetchedAt < ARTICLE_TTL_MS) return { article, items: cached.items, fetchedAt: toOnecDateTime(cached.fetchedAt), stale: false };
         if (!ctx.config().docpart.enabled) throw new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника');
         try {
           const items = await client.article(article);
-          const now = Date.now();
+          const now = ctx.store.outbox.now();
           ctx.store.db.transaction(() => repo.putArticle(article, items, now))();
           return { article, items, fetchedAt: toOnecDateTime(now), stale: false };
         } catch (e) {
