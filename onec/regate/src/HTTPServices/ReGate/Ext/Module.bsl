@@ -143,7 +143,7 @@
 	ИначеЕсли Метод = "assortment" Тогда
 		Возврат Assortment(Контекст);
 	ИначеЕсли Метод = "clientget" Тогда
-		Возврат ClientGet(Контекст);
+		Возврат ClientRead(Контекст);
 	ИначеЕсли Метод = "client" Тогда
 		Возврат ClientEnsure(Контекст);
 	ИначеЕсли Метод = "clientupd" Тогда
@@ -573,7 +573,9 @@
 	
 КонецФункции
 
-Функция ClientGet(Контекст)
+// clientget (GET): клиент по externalId с балансом бонусов. Имя не ClientGet: 1С не различает регистр,
+// а ClientGET — обработчик HTTP-сервиса.
+Функция ClientRead(Контекст)
 	
 	ExternalId = ПараметрURL(Контекст, "externalId");
 	Клиент = rg_ReGateСервер.КлиентПоExternalId(ExternalId);
