@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { loadConfig } from './config/load.ts';
-import { CONNECTORS, type Config } from './config/schema.ts';
+import { CONNECTORS, isLoopback, type Config } from './config/schema.ts';
 import { defaultDataDir } from './config/paths.ts';
 import { SputnikError } from './errors.ts';
 import { VERSION } from './version.ts';
@@ -160,6 +160,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   if (config.regate.enabled) {
     const host = config.regate.host === '0.0.0.0' || config.regate.host === '::' ? '127.0.0.1' : config.regate.host;
     out(`ReGate (HTTPS для Richest.store): https://${host}:${config.regate.port}/regate/v1 (документация: /regate/docs)${sandbox ? `; вход ${SANDBOX_REGATE_USER} / ${SANDBOX_REGATE_PASSWORD}, сертификат самоподписанный` : ''}`);
+    if (sandbox && !isLoopback(config.regate.host)) out(`Внимание: ReGate песочницы открыт в сеть (regate.host ${config.regate.host}), а её вход известен всем`);
   }
 
   let stopping = false;

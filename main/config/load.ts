@@ -9,6 +9,8 @@ export interface LoadedConfig {
   file?: string;
   /** Dotted paths of secrets that came from environment variables (never written back to the file). */
   fromEnv: string[];
+  /** The settings as written, before defaults: tells a value the user chose from a default. */
+  input: unknown;
 }
 
 export function configError(message: string, field?: string): SputnikError {
@@ -48,7 +50,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   }
   const parsed = configSchema.safeParse(withEnv, INPUT_IN_ISSUES);
   if (!parsed.success) throw invalidConfig(parsed.error, file);
-  return { config: parsed.data, file, fromEnv };
+  return { config: parsed.data, file, fromEnv, input: raw };
 }
 
 function invalidConfig(error: z.ZodError, file?: string): SputnikError {

@@ -107,7 +107,7 @@ export const regateTenantSchema = z.strictObject({
 export const regateSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
-    host: z.string().min(1).default('0.0.0.0'),
+    host: z.string().min(1).default('0.0.0.0').describe('Адрес, где ReGate ждёт Richest.store: 0.0.0.0 — из сети (в песочнице по умолчанию 127.0.0.1: её вход известен всем)'),
     port: port.default(37443),
     tls: z
       .strictObject({

@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import { loadConfig, parseConfig, type LoadedConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config, ConfigInput } from '../config/schema.ts';
 import { applyPatch, FileSettingsStore, MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createCore, type Core, type RunningCore } from './index.ts';
@@ -25,6 +26,14 @@ export interface Run {
   stop(graceMs: number): Promise<void>;
 }
 
+const regateHostInput = z.object({ regate: z.object({ host: z.string() }) });
+
+/** The sandbox binds ReGate to loopback (its login is published) unless the user's own file names a host. */
+function keepChosenHost(patch: ConfigInput, input: unknown): ConfigInput {
+  const chosen = regateHostInput.safeParse(input);
+  return chosen.success ? { ...patch, regate: { ...patch.regate, host: chosen.data.regate.host } } : patch;
+}
+
 /**
  * One way to start Sputnik, shared by `sputnik serve` and the desktop shell: load the config
  * (or start the fakes and point the connectors at them), pick where settings are saved, start
@@ -36,7 +45,7 @@ export async function startRun(opts: RunOptions): Promise<Run> {
   if (opts.sandbox) {
     sandbox = await startSandbox();
     try {
-      loaded = parseConfig(applyPatch(loaded.config, sandbox.config), process.env, loaded.file);
+      loaded = parseConfig(applyPatch(loaded.config, keepChosenHost(sandbox.config, loaded.input)), process.env, loaded.file);
     } catch (error) {
       await sandbox.stop();
       throw error;

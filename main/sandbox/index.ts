@@ -50,6 +50,8 @@ export async function startSandbox(): Promise<Sandbox> {
         ? {
             regate: {
               enabled: true,
+              // Its login is published (README): this machine only, unless the user's config names a host.
+              host: '127.0.0.1',
               tls: { certFile: cert.certFile, keyFile: cert.keyFile },
               tenants: [{ id: 'sandbox', user: SANDBOX_REGATE_USER, password: SANDBOX_REGATE_PASSWORD, baseUrl: onec.baseUrl, onecUser: onec.user, onecPassword: onec.password, poolSize: 10 }],
             },

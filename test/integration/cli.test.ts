@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { createServer as createHttpServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startServe } from '../helpers/cli.ts';
+import { runCli, startServe, type Served } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** A port that was free a moment ago (for options that print the configured port, not the bound one). */
@@ -16,12 +17,23 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** The printed ReGate address of a running `serve`. */
-function regateUrl(stdout: string): URL {
-  const m = /ReGate \(HTTPS для Richest\.store\): (https:\/\/\S+)/.exec(stdout);
-  if (!m) throw new Error(`no ReGate line in:\n${stdout}`);
-  return new URL(m[1]);
+/** Waits for `serve` to print a line (its last lines may come in a later chunk than those startServe waits for). */
+function printed(s: Served, line: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const m = line.exec(s.stdout());
+      if (!m) return;
+      s.child.stdout!.off('data', check);
+      resolve(m);
+    };
+    s.child.stdout!.on('data', check);
+    void s.exited.then(() => reject(new Error(`no ${line} in:\n${s.stdout()}`)));
+    check();
+  });
 }
+
+/** The ReGate address `serve` prints. */
+const regateUrl = async (s: Served) => new URL((await printed(s, /ReGate \(HTTPS для Richest\.store\): (https:\/\/\S+)/))[1]);
 
 /** GET over HTTPS (the sandbox certificate is self-signed); rejects with the socket error, e.g. ECONNREFUSED. */
 function httpsGet(url: string): Promise<{ status: number; body: string }> {
@@ -47,6 +59,54 @@ async function regateHealth(base: URL): Promise<{ status: number; body: string }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** This machine's own addresses other loopback (link-local ones need a scope: left out). */
+const NETWORK_ADDRESSES = Object.values(networkInterfaces())
+  .flat()
+  .filter((a) => a !== undefined && !a.internal && !a.address.startsWith('fe80:'))
+  .map((a) => a!.address);
+
+/** Whether a TCP connection to host:port is accepted (false when refused). */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNREFUSED' ? resolve(false) : reject(e)));
+  });
+}
+
+/** Every TCP socket a process listens on, from Linux's /proc (null elsewhere): catches listeners it never prints. */
+function listeningSockets(pid: number): Array<{ address: string; port: number; loopback: boolean }> | null {
+  if (!existsSync(`/proc/${pid}/fd`) || !existsSync('/proc/net/tcp')) return null;
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed while listing
+    }
+  }
+  const out: Array<{ address: string; port: number; loopback: boolean }> = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+      if (state !== '0A' || !inodes.has(inode)) continue; // 0A: LISTEN
+      const [hex, port] = local.split(':');
+      // The kernel prints each 32-bit word of the address in host (little-endian) byte order.
+      const bytes = hex.match(/.{8}/g)!.flatMap((w) => w.match(/../g)!.reverse().map((b) => parseInt(b, 16)));
+      const v4 = bytes.length === 4 ? bytes : bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 255 && bytes[11] === 255 ? bytes.slice(12) : null;
+      const address = v4 ? v4.join('.') : (hex.match(/.{8}/g)!.map((w) => w.match(/../g)!.reverse().join('')).join('').match(/.{4}/g)!.join(':'));
+      const loopback = v4 ? v4[0] === 127 : bytes.slice(0, 15).every((b) => b === 0) && bytes[15] === 1;
+      out.push({ address, port: parseInt(port, 16), loopback });
+    }
+  }
+  return out;
 }
 
 function writeConfig(obj: unknown, text?: string): string {
@@ -220,7 +280,7 @@ describe('sputnik serve', () => {
     const a = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', String(regateA)]);
     const b = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', String(regateB)]);
     for (const [s, port] of [[a, regateA], [b, regateB]] as const) {
-      const url = regateUrl(s.stdout());
+      const url = await regateUrl(s);
       expect(url.port).toBe(String(port));
       const health = await regateHealth(url);
       expect(health.status).toBe(200);
@@ -236,6 +296,41 @@ describe('sputnik serve', () => {
     b.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);
+  });
+
+  it('the sandbox listens on this machine only: the 1C API, the window, ReGate and the fakes', async () => {
+    const regatePort = await freePort();
+    const s = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', String(regatePort)]);
+    const regate = await regateUrl(s);
+    expect((await regateHealth(regate)).status).toBe(200); // every listener is up from here on
+    const fakes = [...s.stdout().matchAll(/^(?:passteam|paykeeper|docpart): включён \((\S+)\)$/gm)].map((m) => m[1]);
+    expect(fakes).toHaveLength(3);
+    const addresses = [s.listenerUrl, s.uiLoginUrl, regate.href, ...fakes].map((u) => new URL(u));
+    for (const u of addresses) expect(u.hostname).toBe('127.0.0.1');
+    const sockets = listeningSockets(s.child.pid!);
+    if (sockets) {
+      expect(sockets.map((x) => x.port)).toEqual(expect.arrayContaining(addresses.map((u) => Number(u.port))));
+      expect(sockets.filter((x) => !x.loopback)).toEqual([]);
+    }
+    for (const address of NETWORK_ADDRESSES) {
+      for (const u of addresses) expect({ address, port: u.port, connects: await connects(address, Number(u.port)) }).toEqual({ address, port: u.port, connects: false });
+    }
+    s.child.kill('SIGTERM');
+    await printed(s, /Спутник остановлен/); // all of its output is in
+    expect(s.stdout()).not.toContain('Внимание');
+    expect(await s.exited).toBe(0);
+  });
+
+  it.skipIf(NETWORK_ADDRESSES.length === 0)('the sandbox opens ReGate to the network only when the config file names the host, and says so', async () => {
+    const regatePort = await freePort();
+    const file = writeConfig({ regate: { host: '0.0.0.0' } });
+    const s = await startServe(['--sandbox', '--config', file, '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', String(regatePort)]);
+    expect((await regateHealth(await regateUrl(s))).status).toBe(200);
+    expect(await connects(NETWORK_ADDRESSES[0], regatePort)).toBe(true);
+    expect(await connects(NETWORK_ADDRESSES[0], Number(new URL(s.listenerUrl).port))).toBe(false); // the rest stays local
+    await printed(s, /Внимание: ReGate песочницы открыт в сеть \(regate\.host 0\.0\.0\.0\)/);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
   });
 
   it('--regate-port takes a port number only: anything else is the usage error', async () => {
