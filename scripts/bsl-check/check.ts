@@ -5,7 +5,8 @@
  *
  * Client code is: a routine marked `&НаКлиенте` (or `&НаКлиентеНаСервереБезКонтекста`), and,
  * outside such directives, a common module with the «Клиент (управляемое приложение)» flag —
- * unless the code sits inside `#Если Сервер Или ВнешнееСоединение Тогда … #КонецЕсли`.
+ * unless the code sits inside `#Если Сервер Или ВнешнееСоединение Тогда … #КонецЕсли` (a condition of
+ * only Сервер, НаСервере, ВнешнееСоединение joined by Или; other conditions are not evaluated).
  */
 import { readModule, type ModuleModel, type Routine } from './module.ts';
 import { repoSources, type Source } from './sources.ts';

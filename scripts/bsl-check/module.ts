@@ -84,8 +84,9 @@ const serverFunctions = new Set(
     'BeginTransaction', 'CommitTransaction', 'RollbackTransaction', 'SetPrivilegedMode',
   ].map((w) => w.toLowerCase()),
 );
-// A `#Если` whose condition names only these (joined by Или) is code the client never compiles.
-const serverSymbols = new Set(['сервер', 'внешнеесоединение', 'server', 'externalconnection']);
+// A `#Если` whose condition names only these (joined by Или) is code the client never compiles;
+// any other condition (НЕ ВебКлиент, …) is not evaluated, and its code is checked as the module's.
+const serverSymbols = new Set(['сервер', 'насервере', 'внешнеесоединение', 'server', 'atserver', 'externalconnection']);
 
 type Block =
   | { kind: 'routine'; token: Token; routine: Routine }

@@ -176,6 +176,10 @@ describe('planted mistakes', () => {
       'КонецФункции',
     );
     expect(check(guarded, common)).toEqual([expect.stringMatching(/^6: «Константы» недоступно на клиенте/)]);
+    expect(check(bsl('#Если НаСервере Тогда', 'Процедура Б()', '	Запрос = Новый Запрос;', 'КонецПроцедуры', '#КонецЕсли'), common)).toEqual([]);
+    expect(check(bsl('#Если Не ВебКлиент Тогда', 'Процедура Б()', '	Запрос = Новый Запрос;', 'КонецПроцедуры', '#КонецЕсли'), common)).toEqual([
+      expect.stringMatching(/^3: «Новый Запрос» недоступно на клиенте/),
+    ]);
   });
 
   it('unclosed strings, dates and preprocessor blocks', () => {
