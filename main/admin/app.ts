@@ -9,6 +9,7 @@ import { allowedHostSet, installCommon, sameSecret, serverOptions } from '../lis
 import type { HealthBody } from '../listener/health.ts';
 import type { SettingsView } from '../core/settings.ts';
 import { onecDate } from '../listener/onec-values.ts';
+import { parseJson } from '../listener/body.ts';
 import { journalCsv } from './journal-csv.ts';
 
 const COOKIE = 'sputnik_ui';
@@ -67,6 +68,18 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
       }
       return undefined;
     },
+  });
+
+  // The listener's JSON reader: Russian messages, and a `__proto__` key refused by name (fastify's
+  // own answers that in English, as "not valid JSON").
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
+    if (body === '') return done(new SputnikError(400, 'empty_body', 'Тело запроса пустое'));
+    try {
+      done(null, parseJson(body));
+    } catch (e) {
+      done(e as Error);
+    }
   });
 
   app.get('/', async (req, reply) => {
@@ -141,7 +154,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
 
   app.get('/api/listener', async () => opts.ops.listener());
 
-  app.post('/api/retry', { schema: { body: z.object({ entity: z.string().min(3).max(300) }) } }, async (req) => {
+  app.post('/api/retry', { schema: { body: z.strictObject({ entity: z.string().min(3).max(300) }) } }, async (req) => {
     const r = opts.ops.retry((req.body as { entity: string }).entity);
     if (!r) throw errors.notFound('entity_not_found', 'Нечего повторять: такой карты или счёта в Спутнике нет');
     return { ok: true, state: r.state };
@@ -159,7 +172,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
 
   app.post(
     '/api/settings/test',
-    { schema: { body: z.object({ connector: z.enum(['passteam', 'paykeeper', 'docpart']), settings: z.record(z.string(), z.unknown()).optional() }) } },
+    { schema: { body: z.strictObject({ connector: z.enum(['passteam', 'paykeeper', 'docpart']), settings: z.record(z.string(), z.unknown()).optional() }) } },
     async (req) => {
       const { connector, settings } = req.body as { connector: 'passteam' | 'paykeeper' | 'docpart'; settings?: Record<string, unknown> };
       return opts.ops.testConnection(connector, settings ?? {});

@@ -59,7 +59,9 @@ export function applyPatch(config: Config, patch: unknown): unknown {
   const merge = (base: unknown, p: unknown, path: string[]): unknown => {
     if (p === undefined) return base;
     if (p && typeof p === 'object' && !Array.isArray(p) && base && typeof base === 'object') {
-      const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+      // No prototype: a patch's key is the client's text, so `constructor` must not find Object and
+      // `__proto__` stays a key the schema then names as unknown.
+      const out: Record<string, unknown> = Object.assign(Object.create(null), base);
       for (const [k, v] of Object.entries(p)) out[k] = merge(out[k], v, [...path, k]);
       return out;
     }

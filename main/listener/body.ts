@@ -12,22 +12,23 @@ import { SputnikError } from '../errors.ts';
  * in JSON and in forms alike.
  */
 
-const CHARSETS: Record<string, string> = {
-  'utf-8': 'utf-8',
-  utf8: 'utf-8',
-  'windows-1251': 'windows-1251',
-  cp1251: 'windows-1251',
-  'cp-1251': 'windows-1251',
-  'win-1251': 'windows-1251',
-  ansi: 'windows-1251',
-  ibm866: 'ibm866',
-  cp866: 'ibm866',
-  '866': 'ibm866',
-  'koi8-r': 'koi8-r',
-  'utf-16': 'utf-16le',
-  'utf-16le': 'utf-16le',
-  'utf-16be': 'utf-16be',
-};
+// A Map, not an object literal: the charset is the client's text (`charset=constructor` must not find Object).
+const CHARSETS = new Map<string, string>([
+  ['utf-8', 'utf-8'],
+  ['utf8', 'utf-8'],
+  ['windows-1251', 'windows-1251'],
+  ['cp1251', 'windows-1251'],
+  ['cp-1251', 'windows-1251'],
+  ['win-1251', 'windows-1251'],
+  ['ansi', 'windows-1251'],
+  ['ibm866', 'ibm866'],
+  ['cp866', 'ibm866'],
+  ['866', 'ibm866'],
+  ['koi8-r', 'koi8-r'],
+  ['utf-16', 'utf-16le'],
+  ['utf-16le', 'utf-16le'],
+  ['utf-16be', 'utf-16be'],
+]);
 
 // Decoders are costly to construct (an ICU converter each): one per charset for the process.
 const decoders = new Map<string, TextDecoder>();
@@ -61,7 +62,7 @@ export function decodeBody(buf: Buffer, declared: string | undefined): DecodedBo
   const hasBom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
   const bytes = hasBom ? buf.subarray(3) : buf;
   if (declared !== undefined) {
-    const charset = CHARSETS[declared];
+    const charset = CHARSETS.get(declared);
     if (!charset) {
       throw new SputnikError(415, 'unsupported_charset', `Кодировка «${declared}» не поддерживается: передавайте тело в UTF-8 (или windows-1251)`, { field: 'Content-Type' });
     }
@@ -85,15 +86,56 @@ function utf8Text(bytes: Buffer): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** JSON with 1C's lossless numbers: values a double would round keep their exact text. */
+/**
+ * JSON with 1C's lossless numbers: values a double would round keep their exact text. A
+ * `__proto__` key is refused by name: no field is called that, and a record would drop it silently.
+ */
 export function parseJson(text: string): unknown {
+  let value: unknown;
   try {
     // The reviver (with source text) is several times slower: use it only when a number may not fit a double.
-    return MAY_BE_INEXACT.test(text) ? JSON.parse(text, keepExactNumbers) : JSON.parse(text);
+    value = MAY_BE_INEXACT.test(text) ? JSON.parse(text, keepExactNumbers) : JSON.parse(text);
   } catch (e) {
     const detail = (e as Error).message.replace(/^.*?JSON[^:]*:\s*/, '');
     throw new SputnikError(400, 'malformed_json', `Тело запроса — не корректный JSON (${detail.slice(0, 160)})`);
   }
+  // Only text that spells "proto" (a letter can be hidden only as \uXXXX) can hold the key: most bodies skip the walk.
+  const field = MAY_NAME_PROTO.test(text) ? protoKeyPath(value) : undefined;
+  if (field !== undefined) throw forbiddenKey(field);
+  return value;
+}
+
+const MAY_NAME_PROTO = /proto|\\u/;
+
+/** The path (`holder.__proto__`, `invoices[2].__proto__`) of the first `__proto__` key; iterative, as JSON may nest deeper than the stack. */
+function protoKeyPath(root: unknown): string | undefined {
+  const stack: Array<[unknown, string]> = [[root, '']];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [value, path] = top;
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push([v, `${path}[${i}]`]));
+      continue;
+    }
+    for (const [k, v] of Object.entries(value)) {
+      const field = path ? `${path}.${k}` : k;
+      if (k === '__proto__') return field;
+      stack.push([v, field]);
+    }
+  }
+  return undefined;
+}
+
+function forbiddenKey(field: string): SputnikError {
+  return new SputnikError(422, 'invalid_value', `Поле «${field}»: недопустимое имя поля; уберите его`, { field });
+}
+
+/** A form key naming `__proto__` at any level: `__proto__=…`, `holder[__proto__]=…`. */
+const PROTO_SEGMENT = /(?:^|[[\]])__proto__(?:[[\]]|$)/;
+
+/** `invoices[0][holder][name]` → `invoices[0].holder.name`, as validation errors name fields. */
+function formField(key: string): string {
+  return key.replace(/\[([^\]]*)\]/g, (_, part: string) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`));
 }
 
 /** 16+ digits in a row (dots allowed) or an exponent: the only shapes a double can round. */
@@ -118,12 +160,18 @@ export function parseForm(text: string, charset: string): Record<string, unknown
     });
   };
   return qs.parse(text, {
-    decoder: (s) => decode(s),
+    decoder: (s, _default, _charset, type) => {
+      const value = decode(s);
+      if (type === 'key' && PROTO_SEGMENT.test(value)) throw forbiddenKey(formField(value));
+      return value;
+    },
     depth: 8,
     arrayLimit: 1000,
     parameterLimit: 20_000,
     duplicates: 'last',
-    allowPrototypes: false,
+    // Objects without a prototype keep every key (`holder[constructor]`): validation then names an
+    // unknown one, as it does in JSON, instead of qs dropping it without a word.
+    plainObjects: true,
     strictNullHandling: false,
   }) as Record<string, unknown>;
 }

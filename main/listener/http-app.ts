@@ -77,11 +77,16 @@ function frameworkError(error: unknown, _req: FastifyRequest, reply: FastifyRepl
   sendError(reply, toSputnikError(error));
 }
 
-const CANONICAL: Record<string, string> = { 'www-authenticate': 'WWW-Authenticate', etag: 'ETag', 'x-request-id': 'X-Request-Id' };
+// A Map: a header name may come from a client (`constructor` must not find Object's).
+const CANONICAL = new Map([
+  ['www-authenticate', 'WWW-Authenticate'],
+  ['etag', 'ETag'],
+  ['x-request-id', 'X-Request-Id'],
+]);
 
 /** `content-type` → `Content-Type`: 1C reads headers from a case-sensitive Соответствие. */
 export function canonicalHeaderName(name: string): string {
-  return CANONICAL[name] ?? name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+  return CANONICAL.get(name) ?? name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
 }
 
 /**

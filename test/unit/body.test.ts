@@ -298,10 +298,26 @@ describe('forms (PHP-style keys)', () => {
     expect(src).toMatch(/[Dd]uplicate keys[^\n]*last/);
   });
 
-  it('invalid percent-escapes become U+FFFD, as 1C decodes them; prototype keys are ignored', () => {
+  it('invalid percent-escapes become U+FFFD, as 1C decodes them; prototype names are plain keys, __proto__ is refused by name', () => {
     expect(parseForm('name=%E0%zz', 'utf-8')).toEqual({ name: '\ufffd%zz' });
-    const polluted = parseForm('__proto__[x]=1&constructor[prototype][y]=2&a=1', 'utf-8');
-    expect(polluted).toEqual({ a: '1' });
+    // Kept as data (validation then names an unknown field), never reaching Object.prototype.
+    expect(parseForm('constructor[prototype][y]=2&toString=3&a=1', 'utf-8')).toEqual({ constructor: { prototype: { y: '2' } }, toString: '3', a: '1' });
+    for (const body of ['__proto__[x]=1&a=1', 'a[__proto__][x]=1', '%5F%5Fproto%5F%5F=1']) {
+      const e = thrown(() => parseForm(body, 'utf-8'));
+      expect(e).toMatchObject({ status: 422, code: 'invalid_value', field: expect.stringMatching(/__proto__/) });
+    }
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(({} as Record<string, unknown>).y).toBeUndefined();
+  });
+
+  it('a JSON __proto__ key, however escaped, is refused naming its place', () => {
+    for (const [text, field] of [
+      ['{"__proto__":{"x":1}}', '__proto__'],
+      ['{"holder":{"\\u005f_proto__":"x"}}', 'holder.__proto__'],
+      ['{"invoices":[{"a":1},{"__proto__":1}]}', 'invoices[1].__proto__'],
+    ]) {
+      expect(thrown(() => parseJson(text)), text).toMatchObject({ status: 422, code: 'invalid_value', field });
+    }
+    expect(parseJson('{"constructor":{"prototype":{"x":1}},"proto":"__proto"}')).toEqual({ constructor: { prototype: { x: 1 } }, proto: '__proto' });
   });
 });

@@ -38,6 +38,8 @@ export const invoiceItem = z.strictObject({
   send: z.union([onecBoolean(), z.null()]).optional().describe('false — не отправлять письмо, только вернуть ссылку (по умолчанию true)'),
 });
 const invoiceBatch = z.strictObject({ invoices: z.array(invoiceItem).min(1).max(MAX_BATCH) });
+/** A batch's own keys: beside `invoices` only a typo (checked apart from the items, which answer one by one). */
+const batchKeys = z.strictObject({ invoices: z.unknown() });
 
 const invoiceView = z.object({
   orderId: z.string(),
@@ -143,6 +145,8 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           reply.code(after.state === 'queued' ? 202 : 200);
           return view(after);
         }
+        const keys = batchKeys.safeParse(body, INPUT_IN_ISSUES);
+        if (!keys.success) throw validationFailure(keys.error);
         const items = body.invoices;
         if (!Array.isArray(items) || items.length === 0) throw errors.invalid('invoices', 'Поле «invoices»: ожидался непустой массив счетов');
         if (items.length > MAX_BATCH) throw errors.invalid('invoices', `Поле «invoices»: не больше ${MAX_BATCH} счетов в одном запросе (получено ${items.length}); разбейте на части`);
