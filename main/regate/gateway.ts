@@ -107,17 +107,11 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   const app = Fastify({ https, bodyLimit: 2 * 1024 * 1024, requestTimeout: 120_000, return503OnClosing: true, genReqId: () => randomUUID() }).withTypeProvider<ZodTypeProvider>();
   app.decorateRequest('requestId', '');
   app.setValidatorCompiler(({ schema, httpPart }) => (data) => {
-    const r = (schema as z.ZodType).safeParse(data ?? {}, INPUT_IN_ISSUES);
-    if (r.success) return { value: r.data };
-    const [first] = describeZodError(r.error);
-    if (httpPart === 'headers' && first.field === 'idempotency-key') {
-      try {
-        idempotencyKey((data as Record<string, string | undefined>)['idempotency-key']); // its own code: missing or too long
-      } catch (e) {
-        return { error: e as RegateProblem };
-      }
+    try {
+      return { value: parsePart(schema as z.ZodType, data, httpPart === 'headers' ? 'headers' : 'field') };
+    } catch (e) {
+      return { error: e as RegateProblem };
     }
-    return { error: new RegateProblem(400, 'invalid_request', 'Неверный запрос', `${httpPart === 'headers' ? 'Заголовок' : 'Поле'} «${first.field}»: ${first.message}`, { retryable: false }) };
   });
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
@@ -160,7 +154,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       error instanceof RegateProblem
         ? error
         : (error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500
-          ? new RegateProblem((error as { statusCode: number }).statusCode, 'invalid_request', 'Неверный запрос', frameworkDetail(error), { retryable: false })
+          ? new RegateProblem((error as { statusCode: number }).statusCode, 'invalid_request', 'Неверный запрос', String((error as Error).message), { retryable: false })
           : new RegateProblem(500, 'internal_error', 'Внутренняя ошибка', 'Внутренняя ошибка шлюза; подробности в журнале Спутника', { retryable: true });
     reply.send(problemBody(req, reply, p));
   });
@@ -240,10 +234,10 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   }
 
   /** A write by Idempotency-Key: replayed, refused, done now, or queued for when 1C is back. */
-  async function write(req: FastifyRequest, reply: FastifyReply, route: WriteMethod, method: 'POST' | 'PUT' | 'PATCH', path: string, orderKey: string) {
+  async function write(req: FastifyRequest, reply: FastifyReply, input: unknown, route: WriteMethod, method: 'POST' | 'PUT' | 'PATCH', path: string, orderKey: string) {
     const tenant = t(req);
     const key = idempotencyKey(req.headers['idempotency-key']);
-    const body = req.body === undefined ? null : JSON.stringify(req.body);
+    const body = input === undefined ? null : JSON.stringify(input);
     // Durable before 1C is called: after a crash the write is found and re-sent with the same request id.
     const begun = await deps.store.commit.run(() => deps.idempotency.begin({ tenant: tenant.tenant.id, key, method, path, body, orderKey }));
     if (begun.kind === 'mismatch') throw new RegateProblem(422, 'idempotency_key_reused', 'Ключ уже использован', 'Этот Idempotency-Key уже использован с другим запросом', { retryable: false });
@@ -262,7 +256,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     if (queued && (queued.state === 'queued' || queued.state === 'running')) return queue(reply, record, outboxKey);
     let answer: UpstreamAnswer;
     try {
-      answer = await limited(tenant, 'write', orderKey, { method, path, body: req.body, requestId: key, timeoutMs: timeoutFor(tenant.tenant, route, 'write') });
+      answer = await limited(tenant, 'write', orderKey, { method, path, body: input, requestId: key, timeoutMs: timeoutFor(tenant.tenant, route, 'write') });
     } catch (e) {
       const f = e instanceof UpstreamFailure ? e : null;
       if (f?.kind === 'down' || e instanceof SlotTimeout) return queue(reply, record, outboxKey);
@@ -287,58 +281,105 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     return queuedAnswer(reply, { ...record, state: 'queued' });
   }
 
-  const routes = (a: FastifyInstance) => {
-    const params = <T extends z.ZodRawShape>(shape: T) => z.object(shape);
-    const writeHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).describe('Уникальный ключ операции (UUID); повтор с тем же ключом безопасен') }).passthrough();
-    a.get('/regate/v1/state', { schema: { summary: 'state: версия 1С, конфигурация, организация', response: { 200: E.state, 503: E.problem } } }, (req, reply) => read(req, reply, 'state', 'state', POLICY.state, 'state'));
-    a.get('/regate/v1/cities', { schema: { summary: 'city: города с магазинами', response: { 200: E.cities, 503: E.problem } } }, (req, reply) => read(req, reply, 'city', 'cities', POLICY.catalogue, 'cities'));
-    a.get('/regate/v1/cities/:cityId/stores', { schema: { summary: 'citystore: магазины города', params: params({ cityId: z.string().min(1).max(100) }), response: { 200: E.stores } } }, (req, reply) => {
-      const { cityId } = req.params as { cityId: string };
-      return read(req, reply, 'citystore', `stores:${cityId}`, POLICY.catalogue, `cities/${encodeURIComponent(cityId)}/stores`);
-    });
-    a.get('/regate/v1/stores/:storeId/groups', { schema: { summary: 'storetable: группы и подгруппы товаров магазина', params: params({ storeId: z.string().min(1).max(100) }), response: { 200: E.groups } } }, (req, reply) => {
-      const { storeId } = req.params as { storeId: string };
-      return read(req, reply, 'storetable', `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`);
-    });
-    const assortmentQuery = z.object({ groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: onecInteger({ min: 1, max: 500 }).optional().describe('Товаров на странице, 1–500') });
-    a.get(
-      '/regate/v1/stores/:storeId/assortment',
-      { schema: { summary: 'assortment: товары магазина с остатками и ценами (страницами до 500)', params: params({ storeId: z.string().min(1).max(100) }), querystring: assortmentQuery, response: { 200: E.assortment } } },
-      (req, reply) => {
-        const { storeId } = req.params as { storeId: string };
-        const q = new URLSearchParams(Object.entries(req.query as Record<string, unknown>).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  const str100 = z.string().min(1).max(100);
+  const writeHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).describe('Уникальный ключ операции (UUID); повтор с тем же ключом безопасен') }).passthrough();
+  const method = methodOf(writeHeaders);
+  const assortmentQuery = { groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: onecInteger({ min: 1, max: 500 }).optional().describe('Товаров на странице, 1–500') };
+  // The task's methods, each once: its REST route and its alias `/regate/{method}` run the same function.
+  const methods = {
+    state: method({ verb: 'GET', url: '/regate/v1/state', summary: 'state: версия 1С, конфигурация, организация', response: { 200: E.state, 503: E.problem }, handle: (req, reply) => read(req, reply, 'state', 'state', POLICY.state, 'state') }),
+    city: method({ verb: 'GET', url: '/regate/v1/cities', summary: 'city: города с магазинами', response: { 200: E.cities, 503: E.problem }, handle: (req, reply) => read(req, reply, 'city', 'cities', POLICY.catalogue, 'cities') }),
+    citystore: method({
+      verb: 'GET',
+      url: '/regate/v1/cities/:cityId/stores',
+      summary: 'citystore: магазины города',
+      params: { cityId: str100 },
+      response: { 200: E.stores },
+      handle: (req, reply, { params: { cityId } }) => read(req, reply, 'citystore', `stores:${cityId}`, POLICY.catalogue, `cities/${encodeURIComponent(cityId)}/stores`),
+    }),
+    storetable: method({
+      verb: 'GET',
+      url: '/regate/v1/stores/:storeId/groups',
+      summary: 'storetable: группы и подгруппы товаров магазина',
+      params: { storeId: str100 },
+      response: { 200: E.groups },
+      handle: (req, reply, { params: { storeId } }) => read(req, reply, 'storetable', `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`),
+    }),
+    assortment: method({
+      verb: 'GET',
+      url: '/regate/v1/stores/:storeId/assortment',
+      summary: 'assortment: товары магазина с остатками и ценами (страницами до 500)',
+      params: { storeId: str100 },
+      query: assortmentQuery,
+      response: { 200: E.assortment },
+      handle: (req, reply, { params: { storeId }, query }) => {
+        const q = new URLSearchParams(Object.entries(query).flatMap(([k, v]): Array<[string, string]> => (v === undefined ? [] : [[k, String(v)]]))).toString();
         return read(req, reply, 'assortment', `assortment:${storeId}?${q}`, POLICY.assortment, `stores/${encodeURIComponent(storeId)}/assortment${q ? `?${q}` : ''}`);
       },
-    );
-    a.get('/regate/v1/orders/:orderId', { schema: { summary: 'bookingstate: состояние заказа', params: params({ orderId: z.string().min(1).max(100) }), response: { 200: E.orderState } } }, (req, reply) => {
-      const { orderId } = req.params as { orderId: string };
-      return read(req, reply, 'bookingstate', `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`);
-    });
-    const clientParams = params({ externalId: z.string().min(1).max(100) });
-    a.put('/regate/v1/clients/:externalId', { schema: { summary: 'client: найти или создать клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.client, 201: E.client, 202: E.queued, 422: E.refusal } } }, (req, reply) => {
-      const { externalId } = req.params as { externalId: string };
-      return write(req, reply, 'client', 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
-    });
-    a.patch('/regate/v1/clients/:externalId', { schema: { summary: 'clientupd: изменить клиента', params: clientParams, headers: writeHeaders, body: E.clientRequest, response: { 200: E.clientUpdated, 202: E.queued, 404: E.refusal } } }, (req, reply) => {
-      const { externalId } = req.params as { externalId: string };
-      return write(req, reply, 'clientupd', 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`);
-    });
-    a.post('/regate/v1/orders', { schema: { summary: 'booking: создать заказ с адресом доставки', headers: writeHeaders, body: E.bookingRequest, response: { 201: E.booking, 202: E.queued, 404: E.refusal, 422: E.refusal } } }, (req, reply) => {
-      // Only text or a number names a client: String() of an object with its own toString key throws.
-      const ext = (req.body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId;
-      const client = typeof ext === 'string' || typeof ext === 'number' ? String(ext) : 'anonymous';
-      return write(req, reply, 'booking', 'POST', 'orders', `client:${client}`);
-    });
-    const orderParams = params({ orderId: z.string().min(1).max(100) });
-    a.post('/regate/v1/orders/:orderId/payments', { schema: { summary: 'paycard: оплата заказа картой', params: orderParams, headers: writeHeaders, body: E.paymentRequest, response: { 200: E.payment, 202: E.queued, 409: E.conflict, 422: E.refusal } } }, (req, reply) => {
-      const { orderId } = req.params as { orderId: string };
-      return write(req, reply, 'paycard', 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`);
-    });
-    a.post('/regate/v1/orders/:orderId/refunds', { schema: { summary: 'refund: возврат оплаченного заказа', params: orderParams, headers: writeHeaders, body: E.refundRequest, response: { 202: E.refund, 409: E.conflict, 422: E.refusal } } }, (req, reply) => {
-      const { orderId } = req.params as { orderId: string };
-      return write(req, reply, 'refund', 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`);
-    });
-    a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: params({ id: onecInteger({ min: 1 }).describe('operationId из ответа 202') }), response: { 200: E.operation } } }, async (req) => {
+    }),
+    client: method({
+      verb: 'PUT',
+      url: '/regate/v1/clients/:externalId',
+      summary: 'client: найти или создать клиента',
+      params: { externalId: str100 },
+      body: E.clientRequest,
+      response: { 200: E.client, 201: E.client, 202: E.queued, 422: E.refusal },
+      handle: (req, reply, { params: { externalId }, body }) => write(req, reply, body, 'client', 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`),
+    }),
+    clientupd: method({
+      verb: 'PATCH',
+      url: '/regate/v1/clients/:externalId',
+      summary: 'clientupd: изменить клиента',
+      params: { externalId: str100 },
+      body: E.clientRequest,
+      response: { 200: E.clientUpdated, 202: E.queued, 404: E.refusal },
+      handle: (req, reply, { params: { externalId }, body }) => write(req, reply, body, 'clientupd', 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`),
+    }),
+    booking: method({
+      verb: 'POST',
+      url: '/regate/v1/orders',
+      summary: 'booking: создать заказ с адресом доставки',
+      body: E.bookingRequest,
+      response: { 201: E.booking, 202: E.queued, 404: E.refusal, 422: E.refusal },
+      handle: (req, reply, { body }) => {
+        const client = String((body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId ?? 'anonymous');
+        return write(req, reply, body, 'booking', 'POST', 'orders', `client:${client}`);
+      },
+    }),
+    paycard: method({
+      verb: 'POST',
+      url: '/regate/v1/orders/:orderId/payments',
+      summary: 'paycard: оплата заказа картой',
+      params: { orderId: str100 },
+      body: E.paymentRequest,
+      response: { 200: E.payment, 202: E.queued, 409: E.conflict, 422: E.refusal },
+      handle: (req, reply, { params: { orderId }, body }) => write(req, reply, body, 'paycard', 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`),
+    }),
+    bookingstate: method({
+      verb: 'GET',
+      url: '/regate/v1/orders/:orderId',
+      summary: 'bookingstate: состояние заказа',
+      params: { orderId: str100 },
+      response: { 200: E.orderState },
+      handle: (req, reply, { params: { orderId } }) => read(req, reply, 'bookingstate', `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`),
+    }),
+    refund: method({
+      verb: 'POST',
+      url: '/regate/v1/orders/:orderId/refunds',
+      summary: 'refund: возврат оплаченного заказа',
+      params: { orderId: str100 },
+      body: E.refundRequest,
+      response: { 202: E.refund, 409: E.conflict, 422: E.refusal },
+      handle: (req, reply, { params: { orderId }, body }) => write(req, reply, body, 'refund', 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`),
+    }),
+  } satisfies Record<RegateMethod, Method>;
+
+  const routes = (a: FastifyInstance) => {
+    // Each method validates its own input (run): fastify's validation would only do it a second time.
+    for (const m of Object.values(methods)) {
+      a.route({ method: m.verb, url: m.url, schema: m.schema, validatorCompiler: () => (data) => ({ value: data }), handler: (req, reply) => m.run(req, reply, { params: req.params, query: req.query, body: req.body }) });
+    }
+    a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: z.object({ id: onecInteger({ min: 1 }).describe('operationId из ответа 202') }), response: { 200: E.operation } } }, async (req) => {
       const r = deps.idempotency.get((req.params as { id: number }).id);
       if (!r || r.tenant !== t(req).tenant.id) throw new RegateProblem(404, 'operation_not_found', 'Нет такой операции', 'Операция не найдена (или старше 72 ч)', { retryable: false });
       return operationView(r);
@@ -349,7 +390,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     }));
   };
   routes(app);
-  aliases(app);
+  aliases(app, methods);
   return app;
 }
 
@@ -428,21 +469,6 @@ export function writeOutcome(answer: { status: number; body: unknown }): { state
   return { state: 'failed', answer: problem.stored(), problem };
 }
 
-/** fastify's own refusals (body not JSON, media type, size), in Russian as every detail is. */
-function frameworkDetail(error: unknown): string {
-  switch (error instanceof Error && 'code' in error ? error.code : undefined) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return 'Тело запроса — не корректный JSON (или в нём поле __proto__ либо constructor.prototype)';
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return 'Тело запроса пустое, а Content-Type — application/json';
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'Тело запроса передавайте в JSON с Content-Type: application/json';
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'Тело запроса больше 2 МБ';
-  }
-  return `Запрос не может быть обработан: ${(error instanceof Error ? error.message : String(error)).slice(0, 200)}`;
-}
-
 /** Sets a problem's status, type and Retry-After on the reply; returns its body (RFC 9457, with this request's id). */
 function problemBody(req: FastifyRequest, reply: FastifyReply, p: RegateProblem): string {
   if (p.retryAfterSeconds !== undefined) reply.header('Retry-After', String(p.retryAfterSeconds));
@@ -472,42 +498,81 @@ export function operationView(r: WriteRecord) {
   };
 }
 
-/** The task's own method names (`/regate/{method}`, parameters in the query or a JSON body) → the REST routes. */
-function aliases(app: FastifyInstance): void {
-  const map: Record<RegateMethod, (p: Record<string, string>) => { method: string; url: string }> = {
-    state: () => ({ method: 'GET', url: '/regate/v1/state' }),
-    city: () => ({ method: 'GET', url: '/regate/v1/cities' }),
-    citystore: (p) => ({ method: 'GET', url: `/regate/v1/cities/${encodeURIComponent(p.cityId ?? '')}/stores` }),
-    storetable: (p) => ({ method: 'GET', url: `/regate/v1/stores/${encodeURIComponent(p.storeId ?? '')}/groups` }),
-    assortment: (p) => {
-      const { storeId, ...rest } = p;
-      const q = new URLSearchParams(rest).toString();
-      return { method: 'GET', url: `/regate/v1/stores/${encodeURIComponent(storeId ?? '')}/assortment${q ? `?${q}` : ''}` };
-    },
-    client: (p) => ({ method: 'PUT', url: `/regate/v1/clients/${encodeURIComponent(p.externalId ?? '')}` }),
-    clientupd: (p) => ({ method: 'PATCH', url: `/regate/v1/clients/${encodeURIComponent(p.externalId ?? '')}` }),
-    booking: () => ({ method: 'POST', url: '/regate/v1/orders' }),
-    paycard: (p) => ({ method: 'POST', url: `/regate/v1/orders/${encodeURIComponent(p.orderId ?? '')}/payments` }),
-    bookingstate: (p) => ({ method: 'GET', url: `/regate/v1/orders/${encodeURIComponent(p.orderId ?? '')}` }),
-    refund: (p) => ({ method: 'POST', url: `/regate/v1/orders/${encodeURIComponent(p.orderId ?? '')}/refunds` }),
+/** One of the task's methods: its REST route's address and schema, and the function both it and the alias run. */
+interface Method {
+  verb: 'GET' | 'PUT' | 'PATCH' | 'POST';
+  url: string;
+  /** For fastify's routing and the OpenAPI document. */
+  schema: { summary: string; params?: z.ZodType; querystring?: z.ZodType; headers?: z.ZodType; body?: z.ZodType; response: Record<number, z.ZodType> };
+  /** Its path parameters' names: an alias takes them from the query or the body. */
+  paramNames: string[];
+  /** Parses the input as the REST route would (params, body, query, headers: fastify's order) and runs the method. */
+  run(req: FastifyRequest, reply: FastifyReply, raw: { params: unknown; query: unknown; body: unknown }): unknown;
+}
+
+interface MethodDef<P extends z.ZodRawShape, Q extends z.ZodRawShape, B extends z.ZodType> {
+  verb: Method['verb'];
+  url: string;
+  summary: string;
+  params?: P;
+  query?: Q;
+  /** A write's body; a method with one also needs the Idempotency-Key header. */
+  body?: B;
+  response: Record<number, z.ZodType>;
+  handle: (req: FastifyRequest, reply: FastifyReply, input: { params: z.output<z.ZodObject<P>>; query: z.output<z.ZodObject<Q>>; body: z.output<B> | undefined }) => unknown;
+}
+
+/** Declares methods whose writes need `writeHeaders`. */
+function methodOf(writeHeaders: z.ZodType) {
+  return <P extends z.ZodRawShape = {}, Q extends z.ZodRawShape = {}, B extends z.ZodType = z.ZodUnknown>(def: MethodDef<P, Q, B>): Method => {
+    const params = z.object(def.params ?? ({} as P));
+    const query = z.object(def.query ?? ({} as Q));
+    const headers = def.body ? writeHeaders : undefined;
+    return {
+      verb: def.verb,
+      url: def.url,
+      schema: { summary: def.summary, ...(def.params ? { params } : {}), ...(def.query ? { querystring: query } : {}), ...(headers ? { headers } : {}), ...(def.body ? { body: def.body } : {}), response: def.response },
+      paramNames: Object.keys(def.params ?? {}),
+      run(req, reply, raw) {
+        const p = parsePart(params, raw.params, 'field');
+        const body = def.body ? parsePart(def.body, raw.body, 'field') : undefined;
+        const q = parsePart(query, raw.query, 'field');
+        if (headers) parsePart(headers, req.headers, 'headers');
+        return def.handle(req, reply, { params: p, query: q, body });
+      },
+    };
   };
-  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+}
+
+/**
+ * Parses one part of a request; a refusal is the 400 naming the field or header (a missing or
+ * overlong Idempotency-Key has its own code).
+ */
+function parsePart<T extends z.ZodType>(schema: T, data: unknown, part: 'field' | 'headers'): z.output<T> {
+  const r = schema.safeParse(data ?? {}, INPUT_IN_ISSUES);
+  if (r.success) return r.data;
+  const [first] = describeZodError(r.error);
+  if (part === 'headers' && first.field === 'idempotency-key') idempotencyKey((data as Record<string, string | undefined>)['idempotency-key']); // throws its own problem
+  throw new RegateProblem(400, 'invalid_request', 'Неверный запрос', `${part === 'headers' ? 'Заголовок' : 'Поле'} «${first.field}»: ${first.message}`, { retryable: false });
+}
+
+/**
+ * The task's own method names (`/regate/{method}`, any case, parameters in the query or a JSON
+ * body) run the same functions as the REST routes, within the same request: one call, one quota
+ * unit, one journal row.
+ */
+function aliases(app: FastifyInstance, methods: Record<RegateMethod, Method>): void {
+  const byName = new Map<string, Method>(Object.entries(methods));
+  const handler = (req: FastifyRequest, reply: FastifyReply) => {
     const name = (req.params as { method: string }).method.toLowerCase();
-    const to = Object.hasOwn(map, name) ? map[name as RegateMethod] : undefined;
-    if (!to) throw new RegateProblem(404, 'unknown_method', 'Нет такого метода', `Метод «${name}» неизвестен; методы: ${Object.keys(map).join(', ')}`, { retryable: false });
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const params: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...(req.query as object), ...body })) if (typeof v === 'string' || typeof v === 'number') params[k] = String(v);
-    const target = to(params);
-    const res = await app.inject({
-      method: target.method as 'GET',
-      url: target.url,
-      headers: { ...req.headers, 'x-request-id': req.requestId },
-      ...(target.method === 'GET' ? {} : { payload: body }),
-    });
-    reply.code(res.statusCode);
-    for (const [k, v] of Object.entries(res.headers)) if (k !== 'content-length' && k !== 'connection' && k !== 'transfer-encoding' && v !== undefined) reply.header(k, v as string);
-    return reply.send(res.body);
+    const m = byName.get(name);
+    if (!m) throw new RegateProblem(404, 'unknown_method', 'Нет такого метода', `Метод «${name}» неизвестен; методы: ${[...byName.keys()].join(', ')}`, { retryable: false });
+    const body = req.body ?? {};
+    const given = new Map<string, string>();
+    for (const [k, v] of Object.entries({ ...(req.query as object), ...(typeof body === 'object' ? body : {}) })) if (typeof v === 'string' || typeof v === 'number') given.set(k, String(v));
+    const params = Object.fromEntries(m.paramNames.flatMap((k) => (given.has(k) ? [[k, given.get(k)]] : [])));
+    const query = Object.fromEntries([...given].filter(([k]) => !m.paramNames.includes(k)));
+    return m.run(req, reply, { params, query, body: m.verb === 'GET' ? undefined : body });
   };
   app.get('/regate/:method', { schema: { hide: true } }, handler);
   app.post('/regate/:method', { schema: { hide: true } }, handler);

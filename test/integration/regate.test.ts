@@ -355,6 +355,64 @@ describe('ReGate under pressure and faults', () => {
   });
 });
 
+describe('ReGate aliases (/regate/{method})', () => {
+  /** The gateway's own journal rows (direction in), as method and path. */
+  const inRows = (journal: Journal) =>
+    journal
+      .list({ limit: 500, direction: 'in' })
+      .entries.map((e) => `${e.method} ${new URL(e.url, 'https://x').pathname}`)
+      .reverse();
+
+  it('an alias call is one call: four of them fit a quota of 4, the fifth is 429', async () => {
+    const { call } = await setup({}, 10, { tenant: { quotaPerMinute: 4 } });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await call('GET', '/regate/state')).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429]);
+  });
+
+  it('alias and REST calls share one quota', async () => {
+    const { call } = await setup({}, 10, { tenant: { quotaPerMinute: 4 } });
+    const statuses = [];
+    for (const path of ['/regate/v1/state', '/regate/state', '/regate/v1/cities', '/regate/CITY', '/regate/v1/state']) statuses.push((await call('GET', path)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429]);
+  });
+
+  it('each alias call is one journal row, under the address it was called by; the answer is the REST route\'s', async () => {
+    const { fake, call, journal } = await setup();
+    const storeId = fake.company().stores[0].id;
+    const read = await call('POST', '/regate/Assortment', { body: { storeId, limit: 3 } }); // parameters in a JSON body, any case
+    expect(read.status).toBe(200);
+    expect(read.headers['x-cache']).toBe('MISS');
+    expect(read.body).toEqual((await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=3`)).body);
+    const write = await call('POST', '/regate/client', { body: { externalId: 'alias-1', name: 'Клиент псевдонима' }, key: 'alias-key-1' });
+    expect(write.status).toBe(201);
+    expect(write.body).toMatchObject({ created: true, client: { externalId: 'alias-1' } });
+    const replay = await call('POST', '/regate/client', { body: { externalId: 'alias-1', name: 'Клиент псевдонима' }, key: 'alias-key-1' });
+    expect(replay).toMatchObject({ status: 201, body: write.body });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    const bad = await call('GET', `/regate/assortment?storeId=${encodeURIComponent(storeId)}&limit=abc`);
+    expect(bad.body).toMatchObject({ status: 400, code: 'invalid_request', detail: 'Поле «limit»: «abc» — не целое число' });
+    expect((await call('POST', '/regate/booking', { body: {} })).body).toMatchObject({ status: 400, code: 'idempotency_key_required' });
+    expect((await call('GET', '/regate/citystore')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/^Поле «cityId»: .*не заполнено$/) });
+    for (const name of ['nosuch', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect((await call('GET', `/regate/${name}`)).body, name).toMatchObject({ status: 404, code: 'unknown_method' });
+    }
+    expect(inRows(journal)).toEqual([
+      'POST /regate/Assortment',
+      // (the REST read of the same page is a cache hit: counted, not journaled)
+      'POST /regate/client',
+      'POST /regate/client',
+      'GET /regate/assortment',
+      'POST /regate/booking',
+      'GET /regate/citystore',
+      'GET /regate/nosuch',
+      'GET /regate/constructor',
+      'GET /regate/__proto__',
+      'GET /regate/hasOwnProperty',
+    ]);
+  });
+});
+
 describe('sputnik check for ReGate', () => {
   it('a matching PEM pair valid for long enough → ok; an expired one or a foreign key → the reason', async () => {
     const { checkRegate } = await import('../../main/regate/check.ts');
