@@ -5,12 +5,15 @@ import { DocpartRepo } from './repo.ts';
 import { ARTICLE_KEEP_MS, docpartAdmin, docpartRoutes } from './routes.ts';
 import { DocpartSync } from './sync.ts';
 
-/** Docpart orders: pulled from the shop on a schedule, kept, and served to 1C by cursor. */
-export const docpartModule: ModuleFactory = (ctx) => {
+/**
+ * Docpart orders: pulled from the shop on a schedule, kept, and served to 1C by cursor. `now` is
+ * the puller's clock (tests pin it, so which shop days a pull asks for does not follow the wall clock).
+ */
+export const docpartModuleWith = (opts: { now?: () => number } = {}): ModuleFactory => (ctx) => {
   const config = () => ctx.config().docpart;
   const repo = new DocpartRepo(ctx.store);
   const client = new DocpartClient(ctx.http, config);
-  const sync = new DocpartSync({ store: ctx.store, repo, client, config, log: ctx.log });
+  const sync = new DocpartSync({ store: ctx.store, repo, client, config, log: ctx.log, now: opts.now });
   return {
     name: 'docpart',
     connector: 'docpart',
@@ -22,6 +25,8 @@ export const docpartModule: ModuleFactory = (ctx) => {
     housekeeping: (now) => ({ docpart_articles: repo.pruneArticles(now - ARTICLE_KEEP_MS) }),
   };
 };
+
+export const docpartModule: ModuleFactory = docpartModuleWith();
 
 // `sputnik check` and "test connection": check_connection proves the address, path, key and Basic auth.
 connectorChecks.docpart = (config, http) =>

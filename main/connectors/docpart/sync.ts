@@ -46,18 +46,21 @@ export class DocpartSync {
   readonly #client: DocpartClient;
   readonly #config: () => Config['docpart'];
   readonly #log: Logger;
+  /** The wall clock: the look-back window, the day windows and the schedule are measured on it. */
+  readonly #now: () => number;
   #running: Promise<SyncResult> | null = null;
   #abort: AbortController | null = null;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #progress: SyncProgress = { running: false, stage: null, counts: zero(), startedAt: null, last: null, lastError: null, nextAt: null };
 
-  constructor(deps: { store: Store; repo: DocpartRepo; client: DocpartClient; config: () => Config['docpart']; log: Logger }) {
+  constructor(deps: { store: Store; repo: DocpartRepo; client: DocpartClient; config: () => Config['docpart']; log: Logger; now?: () => number }) {
     this.#store = deps.store;
     this.#repo = deps.repo;
     this.#client = deps.client;
     this.#config = deps.config;
     this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
     const last = deps.store.meta.get(LAST_SYNC_KEY);
     if (last) this.#progress.last = JSON.parse(last) as SyncResult;
   }
@@ -102,9 +105,9 @@ export class DocpartSync {
       return;
     }
     const lastEnd = Math.max(this.#progress.last?.finishedAt ?? 0, this.#progress.lastError?.at ?? 0);
-    const at = Math.max(Date.now(), lastEnd + cfg.everySeconds * 1000);
+    const at = Math.max(this.#now(), lastEnd + cfg.everySeconds * 1000);
     this.#progress.nextAt = at;
-    this.#timer = setTimeout(() => void this.run(), Math.min(at - Date.now(), 2 ** 31 - 1));
+    this.#timer = setTimeout(() => void this.run(), Math.min(at - this.#now(), 2 ** 31 - 1));
     this.#timer.unref();
   }
 
@@ -113,7 +116,7 @@ export class DocpartSync {
     if (!cfg.enabled) throw new DeliveryError('auth', 'docpart_disabled', 'Docpart выключен в настройках');
     const abort = new AbortController();
     this.#abort = abort;
-    const startedAt = Date.now();
+    const startedAt = this.#now();
     const counts = zero();
     Object.assign(this.#progress, { running: true, stage: 'items', counts, startedAt, nextAt: null });
     const stage = (s: SyncStage) => (this.#progress.stage = s);
@@ -138,7 +141,7 @@ export class DocpartSync {
           for (const id of newUsers) usersSeen.add(id);
           const users = newUsers.length ? await this.#client.users(newUsers, abort.signal) : new Map();
           counts.users += users.size;
-          const now = Date.now();
+          const now = this.#now();
           // Each chunk is one fsynced commit: 1C may read its seqs as soon as it is there.
           this.#store.db.transaction(() => {
             for (const u of users.values()) this.#repo.putUser(u, now);
@@ -152,11 +155,11 @@ export class DocpartSync {
       const payments = await this.#client.payments(from, abort.signal);
       counts.payments = payments.length;
       let paymentsChanged = 0;
-      const now = Date.now();
+      const now = this.#now();
       this.#store.db.transaction(() => {
         for (const p of payments) if (this.#repo.putPayment(p, now)) paymentsChanged++;
       })();
-      const result: SyncResult = { orders: ordersSeen.size, changed, payments: payments.length, paymentsChanged, users: counts.users, startedAt, finishedAt: Date.now() };
+      const result: SyncResult = { orders: ordersSeen.size, changed, payments: payments.length, paymentsChanged, users: counts.users, startedAt, finishedAt: this.#now() };
       this.#store.meta.set(LAST_SYNC_KEY, JSON.stringify(result));
       this.#store.outbox.reportRun('docpart', null);
       this.#progress.last = result;
@@ -164,7 +167,7 @@ export class DocpartSync {
       return result;
     } catch (e) {
       const err = e instanceof DeliveryError ? { code: e.code, message: e.message } : { code: 'internal_error', message: String((e as Error)?.message ?? e) };
-      this.#progress.lastError = { ...err, at: Date.now() };
+      this.#progress.lastError = { ...err, at: this.#now() };
       try {
         this.#store.outbox.reportRun('docpart', err);
       } catch {
