@@ -17,8 +17,11 @@ const FEED = 'cards';
 export const BONUS_SETTLE_MS = 1000;
 const codeParam = z.object({ code: onecKey().describe('КодКарты из 1С (номер или UUID)') });
 
-/** Text that may be cleared: null or "" clears it, absent keeps it. */
-const clearable = (schema: z.ZodType<string>) => z.union([schema, z.null()]).optional();
+/**
+ * Text that may be cleared: null or "" clears it, absent keeps it. `.nullable()`, not a union with
+ * z.null(): in a union the OpenAPI transform may drop the text branch and document "null only".
+ */
+const clearable = (schema: z.ZodType<string>) => schema.nullable().optional();
 
 const phone = onecText({ max: 40 }).transform((v, ctx) => {
   if (v === '') return null;
@@ -45,8 +48,8 @@ export const cardBody = z.strictObject({
     .record(z.string().min(1).max(64), z.union([z.string().max(2000), z.number(), z.boolean()]))
     .optional()
     .describe('Дополнительные переменные шаблона Passteam как есть: {"DISCOUNT": "5"}'),
-  cardId: z
-    .union([onecText({ max: 64 }), z.null()])
+  cardId: onecText({ max: 64 })
+    .nullable()
     .optional()
     .describe('cardId, который уже записан в карте 1С (карта создана в Passteam прежней интеграцией): Спутник обновит её, а не создаст новую'),
 });
