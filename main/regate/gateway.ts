@@ -154,7 +154,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       error instanceof RegateProblem
         ? error
         : (error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500
-          ? new RegateProblem((error as { statusCode: number }).statusCode, 'invalid_request', 'Неверный запрос', String((error as Error).message), { retryable: false })
+          ? new RegateProblem((error as { statusCode: number }).statusCode, 'invalid_request', 'Неверный запрос', frameworkDetail(error), { retryable: false })
           : new RegateProblem(500, 'internal_error', 'Внутренняя ошибка', 'Внутренняя ошибка шлюза; подробности в журнале Спутника', { retryable: true });
     reply.send(problemBody(req, reply, p));
   });
@@ -342,7 +342,9 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       body: E.bookingRequest,
       response: { 201: E.booking, 202: E.queued, 404: E.refusal, 422: E.refusal },
       handle: (req, reply, { body }) => {
-        const client = String((body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId ?? 'anonymous');
+        // Only text or a number names a client: String() of an object with its own toString key throws.
+        const ext = (body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId;
+        const client = typeof ext === 'string' || typeof ext === 'number' ? String(ext) : 'anonymous';
         return write(req, reply, body, 'booking', 'POST', 'orders', `client:${client}`);
       },
     }),
@@ -467,6 +469,21 @@ export function writeOutcome(answer: { status: number; body: unknown }): { state
   if (answer.status < 400) return { state: 'done', answer: answer.body };
   const problem = businessProblem(answer);
   return { state: 'failed', answer: problem.stored(), problem };
+}
+
+/** fastify's own refusals (body not JSON, media type, size), in Russian as every detail is. */
+function frameworkDetail(error: unknown): string {
+  switch (error instanceof Error && 'code' in error ? error.code : undefined) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'Тело запроса — не корректный JSON (или в нём поле __proto__ либо constructor.prototype)';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'Тело запроса пустое, а Content-Type — application/json';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Тело запроса передавайте в JSON с Content-Type: application/json';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Тело запроса больше 2 МБ';
+  }
+  return `Запрос не может быть обработан: ${(error instanceof Error ? error.message : String(error)).slice(0, 200)}`;
 }
 
 /** Sets a problem's status, type and Retry-After on the reply; returns its body (RFC 9457, with this request's id). */
