@@ -158,8 +158,9 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   if (sandbox) out(`Песочница: поддельные сервисы — ${sandbox.services.join(', ') || 'нет'}`);
   for (const c of CONNECTORS) if (config[c].enabled) out(`${c}: включён (${(config[c] as { baseUrl?: string }).baseUrl ?? ''})`);
   if (config.regate.enabled) {
-    const host = config.regate.host === '0.0.0.0' || config.regate.host === '::' ? '127.0.0.1' : config.regate.host;
-    out(`ReGate (HTTPS для Richest.store): https://${host}:${config.regate.port}/regate/v1 (документация: /regate/docs)${sandbox ? `; вход ${SANDBOX_REGATE_USER} / ${SANDBOX_REGATE_PASSWORD}, сертификат самоподписанный` : ''}`);
+    // The bound address (port 0 = any free one), as the gateway reports it.
+    const url = core.health(true).regate?.url ?? `https://127.0.0.1:${config.regate.port}`;
+    out(`ReGate (HTTPS для Richest.store): ${url}/regate/v1 (документация: /regate/docs)${sandbox ? `; вход ${SANDBOX_REGATE_USER} / ${SANDBOX_REGATE_PASSWORD}, сертификат самоподписанный` : ''}`);
     if (sandbox && !isLoopback(config.regate.host)) out(`Внимание: ReGate песочницы открыт в сеть (regate.host ${config.regate.host}), а её вход известен всем`);
   }
 

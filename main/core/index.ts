@@ -23,6 +23,7 @@ import { DB_FILE } from '../store/db.ts';
 import { WorkerPool } from '../store/worker-pool.ts';
 import { VERSION } from '../version.ts';
 import { Housekeeping, type HousekeepingResult } from './housekeeping.ts';
+import { listen } from './listen.ts';
 import type { CoreModule, ModuleFactory } from './module.ts';
 import { SettingsService } from './settings.ts';
 import { DeliveryWaits } from './wait.ts';
@@ -158,21 +159,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   let stopped = false;
   let checkpointer: Checkpointer | undefined;
 
-  async function listen(app: FastifyInstance, host: string, port: number, what: string, setting: string): Promise<AddressInfo> {
-    try {
-      await app.listen({ host, port });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') {
-        throw new SputnikError(409, 'port_taken', `Порт ${port} (${what}) уже занят другой программой — возможно, Спутник уже запущен. Закройте её или укажите другой порт в настройке ${setting}.`);
-      }
-      if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-        throw new SputnikError(409, 'bind_failed', `Не удалось открыть ${host}:${port} (${what}): ${code}. Проверьте настройку ${setting}.`);
-      }
-      throw error;
-    }
-    return app.server.address() as AddressInfo;
-  }
 
   return {
     store,
@@ -235,7 +221,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         const a = await listen(admin, '127.0.0.1', cfg.ui.port, 'окно Спутника', 'ui.port');
         workers.start();
         for (const m of modules) {
-          const stop = m.start?.();
+          const stop = await m.start?.();
           if (stop) moduleStops.push(stop);
         }
         housekeeping.start(HOUSEKEEPING_EVERY_MS);
@@ -243,7 +229,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         log.info({ listenerUrl, uiUrl, sandbox: Boolean(opts.sandbox) }, 'sputnik started');
         return { listenerUrl, uiUrl, uiLoginUrl: `${uiUrl}?token=${uiToken}`, uiToken, listenerToken: listenerToken! };
       } catch (error) {
-        await Promise.allSettled([listener.close(), admin.close()]);
+        await Promise.allSettled([listener.close(), admin.close(), ...moduleStops.map((s) => s())]);
         throw error;
       }
     },

@@ -33,8 +33,11 @@ export interface CoreModule {
   /** Its routes on the admin API (the tray window): under /api/, behind the UI login. */
   admin?: AdminDomain;
   workers?: ConnectorWorkers;
-  /** Starts schedules (pulls, status refreshes); returns a stop function. */
-  start?: () => (() => Promise<void> | void) | void;
+  /**
+   * Starts schedules and listeners; returns a stop function. A promise makes the core's start wait
+   * for it, so a listener that cannot bind fails the start (exit 3) instead of only being logged.
+   */
+  start?: () => ModuleStop | void | Promise<ModuleStop | void>;
   /**
    * The operator's «Повторить» for one of its entities (`card:…`, `invoice:…`): queue it again now.
    * Returns its state after, or null when the entity is not this module's or unknown.
@@ -51,5 +54,7 @@ export interface CoreModule {
    */
   housekeeping?: (now: number) => Removed | void | Promise<Removed | void>;
 }
+
+export type ModuleStop = () => Promise<void> | void;
 
 export type ModuleFactory = (ctx: ModuleContext) => CoreModule;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.ts';
+import { listen } from '../core/listen.ts';
 import type { ModuleFactory } from '../core/module.ts';
 import { DeliveryError } from '../errors.ts';
 import type { Journal } from '../journal/index.ts';
@@ -89,8 +90,7 @@ export function createRegate(deps: { config: () => Config['regate']; store: Stor
         }
       })();
       app = await createRegateApp({ config: c, store: deps.store, journal: deps.journal, tenants, idempotency, health: () => runtime.health() });
-      await app.listen({ host: c.host, port: c.port });
-      const a = app.server.address() as AddressInfo;
+      const a = await listen(app, c.host, c.port, 'ReGate', 'regate.port');
       url = `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
       return { app, url };
     },
@@ -131,16 +131,19 @@ export const regateModule: ModuleFactory = (ctx) => {
     health: () => (ctx.config().regate.enabled ? { regate: regate.health() } : {}),
     // Keys are kept 72 h (specs/regate.md), whether or not the gateway is on now.
     housekeeping: (now) => ({ regate_requests: regate.idempotency.prune(now) }),
-    start: () => {
+    start: async () => {
       if (!ctx.config().regate.enabled) return;
-      const started = regate.listen().then(
-        ({ url }) => log.info({ url }, 'regate listening'),
-        (e) => log.error({ err: (e as Error).message }, 'regate did not start'),
-      );
+      try {
+        const { url } = await regate.listen();
+        log.info({ url }, 'regate listening');
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'regate did not start');
+        await regate.stop();
+        throw e; // a taken port fails the start as the 1C API's does, rather than a gateway that silently is not there
+      }
       const stopPrewarm = regate.startPrewarm(log);
       return async () => {
         stopPrewarm();
-        await started;
         await regate.stop();
       };
     },

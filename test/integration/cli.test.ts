@@ -258,6 +258,31 @@ describe('sputnik serve', () => {
     }
   });
 
+  it('a taken ReGate port: exit 3 naming regate.port, not a gateway that silently is not there', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await runCli(['serve', '--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', String(port)]);
+      expect(r.code).toBe(3);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(String(port));
+      expect(lines[0]).toContain('regate.port');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('--regate-port 0 prints the port ReGate really got, and it answers there', async () => {
+    const s = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', '0']);
+    const url = await regateUrl(s);
+    expect(Number(url.port)).toBeGreaterThan(0);
+    expect((await regateHealth(url)).status).toBe(200);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
   it('sandbox mode says so in stdout and in health', async () => {
     const s = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0']);
     expect(s.stdout()).toContain('ПЕСОЧНИЦА');
