@@ -184,6 +184,8 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    // A HEAD gets the stream's headers and its end: left open it would hold every later request on the connection.
+    if (req.method === 'HEAD') return void res.end();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     let lastHealth = '';
     let last = opts.ops.changes();

@@ -35,12 +35,72 @@ export function errorBody(status: number, code: string, message: string, field?:
   return JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } });
 }
 
+/** What Node's HTTP parser gives with an error: the bytes it was reading and how far it got. */
+export type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number };
+
+/**
+ * The request Node's parser failed on: its first line and whether it is a HEAD. The bytes may hold
+ * requests before it (pipelined): it starts after the last blank line before the failure.
+ */
+export function failedRequest(err: ParserError): { raw: string; start: number; line: string; head: boolean } {
+  const raw = err.rawPacket?.toString('latin1') ?? '';
+  const at = Math.min(err.bytesParsed ?? 0, raw.length);
+  let start = raw.lastIndexOf('\n', at - 1) + 1;
+  // Back over header lines to the request line: the line after a blank one, or the first.
+  while (start > 0) {
+    const prev = raw.lastIndexOf('\n', start - 2) + 1;
+    if (raw.slice(prev, start).trim() === '') break;
+    start = prev;
+  }
+  const lineEnd = raw.indexOf('\r\n', start);
+  const line = raw.slice(start, lineEnd < 0 ? undefined : lineEnd);
+  return { raw, start, line, head: line.startsWith('HEAD ') };
+}
+
+/**
+ * Writes a parser refusal once every response still due on the connection has gone out (requests
+ * pipelined before the bad one are answered first, in order), then closes it. A HEAD gets the
+ * headers only, with the Content-Length its GET would have.
+ */
+export function endWithRawResponse(socket: Socket, r: { status: number; reason: string; type: string; body: string; head: boolean; headers?: string }): void {
+  if (answering.has(socket)) return; // the parser reports the same failure again on every later chunk
+  answering.add(socket);
+  afterInFlight(socket, () => {
+    if (!socket.writable) return void socket.destroy();
+    socket.end(
+      `HTTP/1.1 ${r.status} ${r.reason}\r\n${r.headers ?? ''}Content-Type: ${r.type}\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\nConnection: close\r\n\r\n${r.head ? '' : r.body}`,
+    );
+  });
+}
+
+const answering = new WeakSet<Socket>();
+
+/**
+ * Runs `then` when the connection has no response in flight to a request received whole. Node
+ * keeps the one being written on `socket._httpMessage` and assigns the next pipelined one there
+ * when it finishes (before our 'finish' listener runs), so following that chain covers every
+ * request parsed before the error. A request cut short (the client went away mid-body) is the
+ * failed one itself: its response would never come.
+ */
+function afterInFlight(socket: Socket & { _httpMessage?: ServerResponse | null }, then: () => void): void {
+  const res = socket._httpMessage;
+  if (!res || !res.req.complete) return then();
+  const next = () => {
+    res.off('finish', next);
+    res.off('close', next);
+    afterInFlight(socket, then);
+  };
+  res.on('finish', next);
+  res.on('close', next);
+}
+
 /** Errors Node's HTTP parser raises before fastify sees a request (over-long URL or headers, garbage). */
-function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+function clientError(err: ParserError, socket: Socket): void {
   if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const failed = failedRequest(err);
   let status = 400;
   let body = errorBody(400, 'malformed_request', 'Запрос не по протоколу HTTP/1.1');
-  const verb = err.code === 'HPE_INVALID_METHOD' ? /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) \//.exec(err.rawPacket?.toString('latin1') ?? '')?.[1] : undefined;
+  const verb = err.code === 'HPE_INVALID_METHOD' ? /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) \//.exec(failed.line)?.[1] : undefined;
   if (verb) {
     // A verb Node's parser does not know (ВызватьHTTPМетод("FOO", …)): the same answer as a known but unrouted one.
     status = 405;
@@ -58,18 +118,15 @@ function clientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket
       'Заголовок запроса содержит перевод строки или недопустимый символ (например, Base64Строка() разбивает длинный Basic-токен на строки): уберите Символы.ВК и Символы.ПС из значения заголовка',
     );
   } else if (err.code === 'HPE_HEADER_OVERFLOW') {
-    const raw = err.rawPacket?.toString('latin1') ?? '';
-    const lineEnd = raw.indexOf('\r\n');
-    const urlTooLong = lineEnd < 0 || lineEnd > MAX_URL_LENGTH;
+    const lineEnd = failed.raw.indexOf('\r\n', failed.start);
+    const urlTooLong = lineEnd < 0 || lineEnd - failed.start > MAX_URL_LENGTH;
     status = urlTooLong ? 414 : 431;
     body = urlTooLong
       ? errorBody(414, 'uri_too_long', `Адрес запроса длиннее ${MAX_URL_LENGTH} символов: передайте данные в теле запроса`)
       : errorBody(431, 'headers_too_large', 'Заголовки запроса слишком большие (больше 16 КБ)');
   }
   const reason = status === 414 ? 'URI Too Long' : status === 431 ? 'Request Header Fields Too Large' : status === 405 ? 'Method Not Allowed' : 'Bad Request';
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  endWithRawResponse(socket, { status, reason, type: 'application/json; charset=utf-8', body, head: failed.head });
 }
 
 /** Router failures fastify answers itself unless told (a bad %-escape in the path, a path segment over maxParamLength). */
@@ -197,7 +254,9 @@ export function installCommon(
     const path = req.url.split('?')[0];
     const allowed = [...new Set(routes.filter((r) => r.re.test(path)).flatMap((r) => r.methods))];
     if (allowed.length) {
-      const e = new SputnikError(405, 'method_not_allowed', `Метод ${req.method} для ${path} не поддерживается; можно: ${allowed.join(', ')}`, { headers: { Allow: allowed.join(', ') } });
+      // A HEAD is answered as its GET would be (same Content-Length), without the body.
+      const method = req.method === 'HEAD' ? 'GET' : req.method;
+      const e = new SputnikError(405, 'method_not_allowed', `Метод ${method} для ${path} не поддерживается; можно: ${allowed.join(', ')}`, { headers: { Allow: allowed.join(', ') } });
       return sendError(reply, e);
     }
     sendError(reply, errors.notFound());

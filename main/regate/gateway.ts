@@ -1,13 +1,14 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import type { Journal } from '../journal/index.ts';
-import { sameSecret } from '../listener/http-app.ts';
+import { endWithRawResponse, failedRequest, sameSecret, type ParserError } from '../listener/http-app.ts';
 import type { Store } from '../store/index.ts';
 import { withoutFsync } from '../store/db.ts';
 import { VERSION } from '../version.ts';
@@ -104,7 +105,14 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   const https = tls.pfxFile
     ? { pfx: readFileSync(tls.pfxFile), passphrase: tls.pfxPassword, minVersion: 'TLSv1.2' as const }
     : { key: readFileSync(tls.keyFile!), cert: readFileSync(tls.certFile!), minVersion: 'TLSv1.2' as const };
-  const app = Fastify({ https, bodyLimit: 2 * 1024 * 1024, requestTimeout: 120_000, return503OnClosing: true, genReqId: () => randomUUID() }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({
+    https,
+    bodyLimit: 2 * 1024 * 1024,
+    requestTimeout: 120_000,
+    return503OnClosing: true,
+    genReqId: () => randomUUID(),
+    clientErrorHandler: clientError as unknown as FastifyServerOptions['clientErrorHandler'],
+  }).withTypeProvider<ZodTypeProvider>();
   app.decorateRequest('requestId', '');
   app.setValidatorCompiler(({ schema, httpPart }) => (data) => {
     try {
@@ -159,7 +167,9 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     reply.send(problemBody(req, reply, p));
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.send(problemBody(req, reply, new RegateProblem(404, 'not_found', 'Нет такого адреса', `Нет метода ${req.method} ${req.url.split('?')[0]}; список — /regate/docs`, { retryable: false })));
+    // A HEAD is answered as its GET would be (same Content-Length), without the body.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    reply.send(problemBody(req, reply, new RegateProblem(404, 'not_found', 'Нет такого адреса', `Нет метода ${method} ${req.url.split('?')[0]}; список — /regate/docs`, { retryable: false })));
   });
 
   if (deps.journal) {
@@ -469,6 +479,23 @@ export function writeOutcome(answer: { status: number; body: unknown }): { state
   if (answer.status < 400) return { state: 'done', answer: answer.body };
   const problem = businessProblem(answer);
   return { state: 'failed', answer: problem.stored(), problem };
+}
+
+/**
+ * A request Node's parser refused (not HTTP, headers over 16 KB, not sent in time): a problem, after
+ * the answers due before it on the connection; then the connection closes.
+ */
+function clientError(err: ParserError, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const [status, reason, code, detail] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'Заголовки запроса больше 16 КБ']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'request_timeout', 'Запрос не пришёл целиком вовремя; повторите его']
+        : [400, 'Bad Request', 'invalid_request', 'Запрос не по протоколу HTTP/1.1'];
+  const requestId = randomUUID();
+  const problem = new RegateProblem(status, code, 'Неверный запрос', detail, { retryable: status === 408 });
+  endWithRawResponse(socket, { status, reason, type: PROBLEM_TYPE, body: JSON.stringify(problem.toBody(requestId)), head: failedRequest(err).head, headers: `X-Request-Id: ${requestId}\r\n` });
 }
 
 /** fastify's own refusals (body not JSON, media type, size), in Russian as every detail is. */
