@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 /**
  * What an operator sees: the real `sputnik serve --sandbox` serving the built renderer to
@@ -139,25 +139,36 @@ async function notReloaded(): Promise<boolean> {
   return page.evaluate(() => (globalThis as unknown as { e2eMarker?: number }).e2eMarker === 42);
 }
 
+/** Server and browser up; throws when they cannot be (no chromium, the server did not start). */
+async function setUp(): Promise<void> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} нет: выполните «sudo apt-get install -y chromium» (npm test ставит его сам, где может)`);
+  ensureRendererBuilt();
+  dataDir = mkdtempSync(join(tmpdir(), 'sputnik-e2e-'));
+  await startServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // Date inputs follow the browser's own locale (as in the desktop app on a Russian Windows).
+    env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
+    args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU', acceptDownloads: true });
+  page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // The settings test provokes a 422 on purpose; the browser logs every 4xx fetch.
+    if (m.type() === 'error' && !/status of 422/.test(m.text())) pageProblems.push(`console: ${m.text()}`);
+  });
+}
+
 describe('UI in service mode (sandbox)', () => {
+  // A set-up that failed fails every test: vitest would report them as skipped, and a UI test
+  // that did not run must not read as passing.
+  let setupError: unknown = null;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-    ensureRendererBuilt();
-    dataDir = mkdtempSync(join(tmpdir(), 'sputnik-e2e-'));
-    await startServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Date inputs follow the browser's own locale (as in the desktop app on a Russian Windows).
-      env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
-      args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU', acceptDownloads: true });
-    page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      // The settings test provokes a 422 on purpose; the browser logs every 4xx fetch.
-      if (m.type() === 'error' && !/status of 422/.test(m.text())) pageProblems.push(`console: ${m.text()}`);
-    });
+    setupError = await setUp().then(() => null, (e: unknown) => e);
   }, 60_000);
+  beforeEach(() => {
+    if (setupError) throw setupError;
+  });
 
   afterAll(async () => {
     await browser?.close();
