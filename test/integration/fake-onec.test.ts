@@ -293,6 +293,11 @@ describe('fake 1C: routes and shapes', () => {
     expect(notPaid.status).toBe(409);
     expect(notPaid.json().code).toBe('NOT_PAID');
 
+    for (const method of ['constructor', 'toString', '__proto__']) {
+      const odd = await call(f, 'POST', `/orders/${o.orderId}/payments`, { body: { method, amount: o.sum } });
+      expect(odd.status).toBe(422); // a prototype member is no payment method
+      expect(odd.json().code).toBe('BAD_METHOD');
+    }
     const wrong = await call(f, 'POST', `/orders/${o.orderId}/payments`, { body: { method: 'card', amount: o.sum + 1 } });
     expect(wrong.status).toBe(422);
     expect(wrong.json().code).toBe('AMOUNT_MISMATCH');

@@ -880,7 +880,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     const o = mustOrder(orderId);
     if (o.orderStatus >= 1 && o.orderStatus <= 4) throw new BusinessError(409, 'ALREADY_PAID', `Заказ ${o.number} уже оплачен`);
     if (o.orderStatus !== 0) throw new BusinessError(409, 'ORDER_CLOSED', `Заказ ${o.number} ${o.orderStatus === 5 ? 'просрочен' : o.orderStatus === 6 ? 'аннулирован' : 'закрыт'}, оплата невозможна`);
-    const method = METHOD_CODES[str(body.method) ?? 'card'];
+    const methodName = str(body.method) ?? 'card';
+    const method = Object.hasOwn(METHOD_CODES, methodName) ? METHOD_CODES[methodName] : undefined; // client text: never a prototype member
     if (!method) throw new BusinessError(422, 'BAD_METHOD', `Неизвестный способ оплаты: ${String(body.method)}`);
     const amount = num(body.amount);
     if (amount === null || Math.abs(amount - o.sum) > 0.005)
