@@ -16,6 +16,7 @@ import { benchP5 } from './p5-export.ts';
 import { benchP4 } from './p4-docpart.ts';
 import { benchRegate } from './regate.ts';
 import { benchSlowDisk } from './slow-disk.ts';
+import { benchHostileMemory } from './hostile-memory.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
@@ -29,6 +30,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   p5: benchP5,
   'invoice-batch': benchInvoiceBatch,
   regate: benchRegate,
+  'hostile-memory': benchHostileMemory,
 };
 
 const wanted = process.argv.slice(2);

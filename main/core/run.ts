@@ -4,6 +4,7 @@ import type { Config, ConfigInput } from '../config/schema.ts';
 import { applyPatch, FileSettingsStore, MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createCore, type Core, type RunningCore } from './index.ts';
+import { useLeanHeap } from './memory.ts';
 import { defaultModules } from '../connectors/index.ts';
 
 export interface RunOptions {
@@ -40,6 +41,7 @@ function keepChosenHost(patch: ConfigInput, input: unknown): ConfigInput {
  * the core, and undo everything already started when a step fails.
  */
 export async function startRun(opts: RunOptions): Promise<Run> {
+  useLeanHeap();
   let loaded: LoadedConfig = opts.configFile ? loadConfig(opts.configFile) : parseConfig({});
   let sandbox: Sandbox | undefined;
   if (opts.sandbox) {

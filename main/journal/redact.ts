@@ -25,7 +25,9 @@ export function redactText(text: string | undefined | null, limit: number, extra
   out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${MASK}`);
   for (const s of extraSecrets) if (s && s.length >= 4) out = out.split(s).join(MASK);
   if (out.length > limit) out = `${out.slice(0, limit)}… [обрезано, всего ${text.length} симв.]`;
-  return out;
+  // A slice of a long text is a view that keeps the whole text alive (V8 sliced strings): the
+  // journal's buffer would hold every 1 MiB body until its next flush. Keep a copy of the cut only.
+  return out.length < text.length ? Buffer.from(out, 'utf8').toString('utf8') : out;
 }
 
 function decodeSafe(s: string): string {

@@ -8,6 +8,8 @@ import { errors, SputnikError } from '../errors.ts';
 import type { Journal } from '../journal/index.ts';
 import { VERSION } from '../version.ts';
 import { parseOnecBody } from './body.ts';
+import { BodyReader } from './body-reader.ts';
+import type { Readable } from 'node:stream';
 import { allowedHostSet, installCommon, sameSecret, serverOptions } from './http-app.ts';
 import { healthSchema, type HealthBody } from './health.ts';
 
@@ -63,15 +65,20 @@ export async function createListenerApp(opts: ListenerOptions): Promise<Listener
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
-    try {
-      const parsed = parseOnecBody(body, req.headers['content-type']);
-      req.onecText = parsed.text;
-      if (parsed.decoded.guessed) opts.log?.('request body had no charset and was not UTF-8: read as windows-1251', { url: req.url });
-      done(null, parsed.value);
-    } catch (e) {
-      done(e as Error);
-    }
+  const bodies = new BodyReader(BODY_LIMIT);
+  app.addContentTypeParser('*', (req: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
+    bodies.read(req.headers, payload).then(({ bytes, release }) => {
+      try {
+        const parsed = parseOnecBody(bytes, req.headers['content-type']);
+        req.onecText = parsed.text;
+        if (parsed.decoded.guessed) opts.log?.('request body had no charset and was not UTF-8: read as windows-1251', { url: req.url });
+        done(null, parsed.value);
+      } catch (e) {
+        done(e as Error);
+      } finally {
+        release();
+      }
+    }, done);
   });
 
   if (opts.journal) journalHooks(app, opts.journal);
