@@ -84,6 +84,26 @@ function toPatch(body: z.output<typeof cardBody>): CardPatch {
   return patch;
 }
 
+/**
+ * A card Sputnik can deliver: one 1C has sent by PUT (which needs a phone or a cardId). A row with
+ * neither holds only a balance that an earlier version kept for a card never sent.
+ */
+function deliverable(row: CardRow | undefined): boolean {
+  return row !== undefined && (row.card_id !== null || row.phone !== null);
+}
+
+/**
+ * A balance alone cannot make a Passteam card (no phone, no cardId): refused at the door so 1C sends
+ * the card (with the cardId it has) and then the balance again, instead of a card that fails later.
+ */
+function cardUnknown(code: string): SputnikError {
+  return new SputnikError(
+    409,
+    'card_unknown',
+    `Карта ${code} ещё не передана в Спутник: запишите карту или выполните «Передать все карты в Спутник», затем отправьте баланс снова`,
+  );
+}
+
 function refusal(row: CardRow): SputnikError {
   const e = row.last_error ? (JSON.parse(row.last_error) as { code: string; message: string }) : { code: 'passteam_refused', message: 'Passteam отказал' };
   const status = e.code === 'phone_taken' || e.code === 'create_uncertain' ? 409 : 422;
@@ -96,9 +116,10 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
   const fields = () => ctx.config().passteam.fields;
 
   /** Stores a change and queues delivery unless Passteam already has exactly this. */
-  async function accept(code: string, patch: CardPatch, opts: { requirePhone: boolean; settleMs?: number }): Promise<{ row: CardRow; jobId: number | null }> {
+  async function accept(code: string, patch: CardPatch, opts: { requirePhone: boolean; requireCard?: boolean; settleMs?: number }): Promise<{ row: CardRow; jobId: number | null }> {
     return store.commit.run(() => {
       const now = store.outbox.now();
+      if (opts.requireCard && !deliverable(cards.get(code))) throw cardUnknown(code);
       const { before, after } = cards.merge(code, patch, now);
       if (opts.requirePhone && !after.card_id && !after.phone) {
         throw new SputnikError(422, 'phone_required', 'Для создания карты в Passteam нужен номер мобильного телефона владельца (holder.phone)', { field: 'holder.phone' });
@@ -159,7 +180,9 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
       {
         schema: {
           summary: 'Новый бонусный баланс карты',
-          description: 'Абсолютный баланс (повтор безвреден). Отвечает 202 сразу; изменения за 1 с объединяются: в Passteam уходит последнее.',
+          description:
+            'Абсолютный баланс (повтор безвреден). Отвечает 202 сразу; изменения за 1 с объединяются: в Passteam уходит последнее. ' +
+            'Карту, которую Спутник ещё не получал (PUT /v1/cards/{code}), он не создаёт из баланса: 409 card_unknown, ничего не сохранено — передайте карту, затем баланс.',
           params: codeParam,
           querystring: z.object({ wait: waitQuery(0) }),
           body: bonusBody,
@@ -168,7 +191,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
       },
       async (req, reply) => {
         const { code } = req.params as { code: string };
-        const accepted = await accept(code, { bonus: (req.body as { balance: string }).balance }, { requirePhone: false, settleMs: BONUS_SETTLE_MS });
+        const accepted = await accept(code, { bonus: (req.body as { balance: string }).balance }, { requirePhone: false, requireCard: true, settleMs: BONUS_SETTLE_MS });
         return answer(code, accepted, (req.query as { wait: number }).wait, reply);
       },
     );
