@@ -9,6 +9,7 @@ import { defaultDataDir } from './config/paths.ts';
 import { SputnikError } from './errors.ts';
 import { VERSION } from './version.ts';
 import { SANDBOX_REGATE_PASSWORD, SANDBOX_REGATE_USER } from './sandbox/credentials.ts';
+import { describeClients } from './listener/clients.ts';
 
 // Node keeps compiled modules (TypeScript stripping included) in its on-disk compile cache (in the
 // temp dir): from the second start on, fastify, zod, undici and our sources load about twice as fast.
@@ -101,6 +102,7 @@ export async function main(argv: string[]): Promise<void> {
 
 async function runCheck(config: Config): Promise<boolean> {
   process.stdout.write('настройки: в порядке\n');
+  process.stdout.write(`${describeClients(config.listener.host, config.listener.allowedClients, isLoopback(config.listener.host))}\n`);
   await import('./connectors/index.ts'); // registers each connector's protocol check
   const { checkConnectors } = await import('./core/check.ts');
   const results = await checkConnectors(config);
@@ -152,6 +154,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`Спутник ${VERSION} — режим службы${sandboxMode ? ' (ПЕСОЧНИЦА: внешние сервисы поддельные)' : ''}; данные: ${dataDir}`);
   out(`API для 1С: ${running.listenerUrl}  (документация: ${running.listenerUrl}/docs)`);
+  if (!isLoopback(config.listener.host)) out(describeClients(config.listener.host, config.listener.allowedClients, false));
   if (sandboxMode || (!tokenWasSet && firstRun)) out(`Токен для 1С (Authorization: Bearer …): ${running.listenerToken}`);
   else if (!tokenWasSet) out('Токен для 1С создан при первом запуске; задайте свой в listener.token или SPUTNIK_LISTENER_TOKEN');
   out(`Окно Спутника: ${running.uiLoginUrl}`);

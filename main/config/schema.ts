@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { REGATE_METHODS } from '../regate/methods.ts';
+import { parseClientRule } from '../listener/clients.ts';
 
 /**
  * The one config schema. Types, defaults, validation, the JSON Schema the UI uses and the
@@ -17,6 +18,15 @@ export const listenerSchema = z
     port: port.default(37080),
     token: secret.optional().describe('Bearer-токен для 1С; если не задан, Спутник создаёт его сам и хранит в своей базе'),
     requestTimeoutSeconds: z.number().int().min(5).max(300).default(60),
+    allowedClients: z
+      .array(
+        z.string().superRefine((v, ctx) => {
+          if (!parseClientRule(v)) ctx.addIssue({ code: 'custom', input: v, message: `«${v}» — не IP-адрес и не подсеть (пример: 192.168.1.25, 192.168.1.0/24 или fd00::/64)` });
+        }),
+      )
+      .max(1000)
+      .default([])
+      .describe('Кассы, которым можно обращаться к API, когда host — адрес в сети: IP-адреса и подсети, например ["192.168.1.0/24"]. Этот компьютер (127.0.0.1, ::1) можно всегда'),
   })
   .prefault({});
 
@@ -184,6 +194,13 @@ export const configSchema = z
         code: 'custom',
         path: ['listener', 'token'],
         message: `обязателен, когда listener.host не loopback (${c.listener.host}): иначе API открыт всей сети`,
+      });
+    }
+    if (!isLoopback(c.listener.host) && c.listener.allowedClients.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listener', 'allowedClients'],
+        message: `обязателен, когда listener.host не loopback (${c.listener.host}): перечислите адреса касс, которым можно обращаться к Спутнику, например ["192.168.1.0/24"]`,
       });
     }
   });

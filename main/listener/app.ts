@@ -11,6 +11,8 @@ import { parseOnecBody } from './body.ts';
 import { BodyReader } from './body-reader.ts';
 import type { Readable } from 'node:stream';
 import { allowedHostSet, installCommon, sameSecret, serverOptions } from './http-app.ts';
+import { clientAllowList, namesThisComputer, plainAddress } from './clients.ts';
+import { isLoopback } from '../config/schema.ts';
 import { healthSchema, type HealthBody } from './health.ts';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -43,14 +45,31 @@ export async function createListenerApp(opts: ListenerOptions): Promise<Listener
   const app = Fastify(serverOptions({ bodyLimit: BODY_LIMIT, requestTimeoutMs: opts.config.requestTimeoutSeconds * 1000 })).withTypeProvider<ZodTypeProvider>();
   let port = opts.config.port;
   const hosts = allowedHostSet(opts.config.host);
+  // Bound to a LAN address (POS of one infobase): only this computer and listener.allowedClients are
+  // served, and the address the POS call is a valid Host. A loopback bind needs neither.
+  const lan = !isLoopback(opts.config.host);
+  const allowed = lan ? clientAllowList(opts.config.allowedClients) : null;
+  const hostAllowed = (host: string, req: FastifyRequest) => hosts.has(host) || (lan && namesThisComputer(host, req.socket.localAddress));
   const cors = () => new SputnikError(403, 'cors_refused', 'Запросы из браузеров с других сайтов (CORS) не принимаются');
   installCommon(app, {
     allowedHosts: hosts,
+    hostAllowed: lan ? hostAllowed : undefined,
+    client: allowed
+      ? (req) => {
+          const address = req.socket.remoteAddress;
+          if (allowed(address)) return undefined;
+          return new SputnikError(
+            403,
+            'client_not_allowed',
+            `Адрес ${plainAddress(address ?? 'неизвестен')} не в списке listener.allowedClients Спутника: добавьте адрес этой кассы (или подсеть касс) в настройки Спутника и перезапустите его`,
+          );
+        }
+      : undefined,
     guard: (req) => {
       // Browsers: no CORS, no preflights, no cross-origin calls (1C never sends Origin).
       if (req.method === 'OPTIONS') return cors();
       const origin = req.headers.origin;
-      if (origin !== undefined && !sameOrigin(origin, hosts, port)) return cors();
+      if (origin !== undefined && !sameOrigin(origin, (h) => hostAllowed(h, req), port)) return cors();
       const path = req.url.split('?')[0];
       if (!path.startsWith('/v1/') || PUBLIC.has(path)) return undefined;
       return authorized(req, opts.token()) ? undefined : errors.unauthorized();
@@ -134,10 +153,10 @@ export function authorized(req: FastifyRequest, token: string): boolean {
 }
 
 /** The swagger page asking for its own JSON from a browser on this port. */
-function sameOrigin(origin: string, hosts: Set<string>, port: number): boolean {
+function sameOrigin(origin: string, hostAllowed: (host: string) => boolean, port: number): boolean {
   try {
     const u = new URL(origin);
-    return u.protocol === 'http:' && Number(u.port || 80) === port && hosts.has(u.hostname.toLowerCase());
+    return u.protocol === 'http:' && Number(u.port || 80) === port && hostAllowed(u.hostname.toLowerCase());
   } catch {
     return false;
   }

@@ -226,6 +226,10 @@ export function installCommon(
   app: FastifyInstance,
   opts: {
     allowedHosts: Set<string>;
+    /** Other Host names taken (the LAN address a listener bound to every interface was called at). */
+    hostAllowed?: (host: string, req: FastifyRequest) => boolean;
+    /** Runs first, before the Host check: a client address the app does not serve gets only this answer. */
+    client?: (req: FastifyRequest) => SputnikError | undefined;
     /** The app's own admission checks (origin, auth), run in the same hook. */
     guard?: (req: FastifyRequest) => SputnikError | undefined;
     onError?: (e: SputnikError, req: FastifyRequest) => void;
@@ -243,9 +247,11 @@ export function installCommon(
   });
   // One hook for every admission check: each extra hook is another turn per request.
   app.addHook('onRequest', (req, _reply, done) => {
+    const refused = opts.client?.(req);
+    if (refused) return done(refused);
     if (req.url.length > MAX_URL_LENGTH) return done(new SputnikError(414, 'uri_too_long', `Адрес запроса длиннее ${MAX_URL_LENGTH} символов: передайте данные в теле запроса`));
     const host = hostOf(req.headers.host);
-    if (host !== null && !opts.allowedHosts.has(host)) {
+    if (host !== null && !opts.allowedHosts.has(host) && !opts.hostAllowed?.(host, req)) {
       return done(new SputnikError(403, 'host_not_allowed', `Заголовок Host «${host}» не принят: обращайтесь к 127.0.0.1 или localhost`, { field: 'Host' }));
     }
     done(opts.guard?.(req));
