@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The one error type. Everything a caller (1C, the UI, the CLI) can be told goes through it:
  * a stable snake_case code, a Russian message a 1C programmer can show with Сообщить() as is,
@@ -22,6 +24,17 @@ export class SputnikError extends Error {
     return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
   }
 }
+
+/** The one error body as the OpenAPI documents show it (what `toBody()` writes). */
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe('Постоянный код ошибки (snake_case): по нему программа решает, что делать; коды перечислены у каждого ответа'),
+      message: z.string().describe('Что случилось и что сделать, по-русски: можно показать через Сообщить() как есть'),
+      field: z.string().optional().describe('Поле или заголовок, о котором речь: holder.phone, invoices[3].amount, Host'),
+    }),
+  })
+  .describe('Ошибка Спутника: {"error": {"code", "message", "field"}}');
 
 export const errors = {
   malformed: (message: string, field?: string) => new SputnikError(400, 'malformed_request', message, { field }),

@@ -1,19 +1,17 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import { errors, SputnikError } from '../errors.ts';
 import type { Journal } from '../journal/index.ts';
-import { VERSION } from '../version.ts';
 import { parseOnecBody } from './body.ts';
 import { BodyReader } from './body-reader.ts';
 import type { Readable } from 'node:stream';
 import { allowedHostSet, installCommon, sameSecret, serverOptions } from './http-app.ts';
 import { clientAllowList, namesThisComputer, plainAddress } from './clients.ts';
 import { isLoopback } from '../config/schema.ts';
-import { healthSchema, type HealthBody } from './health.ts';
+import { healthRoute, type HealthBody } from './health.ts';
+import { registerListenerDocs } from './docs.ts';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -102,34 +100,12 @@ export async function createListenerApp(opts: ListenerOptions): Promise<Listener
 
   if (opts.journal) journalHooks(app, opts.journal);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Спутник — API для 1С',
-        version: VERSION,
-        description:
-          'Локальный HTTP API Спутника для 1С:Предприятия. Все вызовы /v1/* (кроме /v1/health) требуют заголовок Authorization: Bearer <токен>. ' +
-          'Ошибки всегда в виде {"error": {"code", "message", "field"}}; message можно показать через Сообщить().',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: false } });
-
-  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerListenerDocs(app);
 
   app.get(
     '/v1/health',
     {
-      schema: {
-        summary: 'Состояние Спутника',
-        description: 'Без токена — только status и version; с токеном — ещё состояние коннекторов и очереди.',
-        security: [],
-        response: { 200: healthSchema },
-      },
+      schema: healthRoute,
     },
     async (req) => opts.health(authorized(req, opts.token())),
   );

@@ -18,7 +18,8 @@ import { LimiterTimeout } from './limiter.ts';
 import { RegateProblem, type StoredProblem } from './problem.ts';
 import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 import { onecInteger } from '../listener/onec-values.ts';
-import { EXAMPLES as E } from './examples.ts';
+import { EXAMPLES as E, PROBLEMS as P, REFUSALS as R, problemSchema } from './examples.ts';
+import { errorAnswers, finishDocument, type ErrorDoc } from '../listener/openapi.ts';
 import { timeoutFor, type ReadMethod, type RegateMethod, type WriteMethod } from './methods.ts';
 import type { RegateTenant } from './tenants.ts';
 import { JOURNAL_PAGE_BYTES, Upstream, UpstreamFailure, type UpstreamAnswer, type UpstreamRequest, type UpstreamThread } from './upstream.ts';
@@ -207,15 +208,26 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       info: {
         title: 'ReGate — шлюз Richest.store ⇄ 1С',
         version: VERSION,
+        contact: { name: 'Администратор Спутника у владельца базы 1С' },
+        license: { name: 'Проприетарная лицензия', identifier: 'LicenseRef-Proprietary' },
         description:
           'HTTPS + Basic (у каждой базы 1С свой логин). Ошибки — RFC 9457 application/problem+json {type,title,status,detail,code,retryable,requestId}; отказ 1С (404, 409, 422) несёт её код, текст и подробности (details, например строки с изменившейся ценой). ' +
           'Отказ — окончательный ответ: повтор с тем же ключом вернёт его же, отложенная запись получит state failed с problem. ' +
           'Записи требуют заголовок Idempotency-Key (повтор с тем же ключом безопасен; 72 ч). Если 1С недоступна, запись принимается (202) и выполняется позже: GET /operations/{id}.',
       },
-      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
+      servers: [{ url: '/', description: 'Этот шлюз: https://<адрес>:<порт> выдаёт владелец базы 1С (порт по умолчанию 37443)' }],
+      tags: [
+        { name: TAGS.catalog, description: 'Справочники базы: версия, города, магазины, группы, товары с остатками и ценами (из кеша шлюза, когда можно)' },
+        { name: TAGS.clients, description: 'Клиенты: найти или создать, изменить (записи: нужен Idempotency-Key)' },
+        { name: TAGS.orders, description: 'Заказы: создать, оплатить, вернуть, узнать состояние (записи: нужен Idempotency-Key)' },
+        { name: TAGS.operations, description: 'Отложенные записи: запись, принятая с 202, пока 1С была недоступна' },
+        { name: TAGS.service, description: 'Состояние шлюза и баз 1С' },
+      ],
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'Логин и пароль базы 1С в ReGate (у каждой базы свои)' } } },
       security: [{ basic: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: (d) => ('openapiObject' in d ? finishDocument(d.openapiObject, { name: 'Problem', schema: problemSchema, mediaType: 'application/problem+json' }) : d.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: '/regate/docs' });
   app.get('/regate/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -297,12 +309,15 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   const assortmentQuery = { groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: onecInteger({ min: 1, max: 500 }).optional().describe('Товаров на странице, 1–500') };
   // The task's methods, each once: its REST route and its alias `/regate/{method}` run the same function.
   const methods = {
-    state: method({ verb: 'GET', url: '/regate/v1/state', summary: 'state: версия 1С, конфигурация, организация', response: { 200: E.state, 503: E.problem }, handle: (req, reply) => read(req, reply, 'state', 'state', POLICY.state, 'state') }),
-    city: method({ verb: 'GET', url: '/regate/v1/cities', summary: 'city: города с магазинами', response: { 200: E.cities, 503: E.problem }, handle: (req, reply) => read(req, reply, 'city', 'cities', POLICY.catalogue, 'cities') }),
+    state: method({ verb: 'GET', url: '/regate/v1/state', summary: 'state: версия 1С, конфигурация, организация', operationId: 'getState', tag: TAGS.catalog, response: { 200: E.state }, handle: (req, reply) => read(req, reply, 'state', 'state', POLICY.state, 'state') }),
+    city: method({ verb: 'GET', url: '/regate/v1/cities', summary: 'city: города с магазинами', operationId: 'listCities', tag: TAGS.catalog, response: { 200: E.cities }, handle: (req, reply) => read(req, reply, 'city', 'cities', POLICY.catalogue, 'cities') }),
     citystore: method({
       verb: 'GET',
       url: '/regate/v1/cities/:cityId/stores',
       summary: 'citystore: магазины города',
+      operationId: 'listCityStores',
+      tag: TAGS.catalog,
+      refusals: [R.cityNotFound],
       params: { cityId: str100 },
       response: { 200: E.stores },
       handle: (req, reply, { params: { cityId } }) => read(req, reply, 'citystore', `stores:${cityId}`, POLICY.catalogue, `cities/${encodeURIComponent(cityId)}/stores`),
@@ -311,6 +326,9 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       verb: 'GET',
       url: '/regate/v1/stores/:storeId/groups',
       summary: 'storetable: группы и подгруппы товаров магазина',
+      operationId: 'listGroups',
+      tag: TAGS.catalog,
+      refusals: [R.storeNotFound],
       params: { storeId: str100 },
       response: { 200: E.groups },
       handle: (req, reply, { params: { storeId } }) => read(req, reply, 'storetable', `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`),
@@ -319,6 +337,9 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       verb: 'GET',
       url: '/regate/v1/stores/:storeId/assortment',
       summary: 'assortment: товары магазина с остатками и ценами (страницами до 500)',
+      operationId: 'listAssortment',
+      tag: TAGS.catalog,
+      refusals: [R.storeNotFound, R.badQuery],
       params: { storeId: str100 },
       query: assortmentQuery,
       response: { 200: E.assortment },
@@ -331,26 +352,35 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       verb: 'PUT',
       url: '/regate/v1/clients/:externalId',
       summary: 'client: найти или создать клиента',
+      operationId: 'putClient',
+      tag: TAGS.clients,
+      refusals: [R.client],
       params: { externalId: str100 },
       body: E.clientRequest,
-      response: { 200: E.client, 201: E.client, 202: E.queued, 422: E.refusal },
+      response: { 200: E.client, 201: E.client, 202: E.queued },
       handle: (req, reply, { params: { externalId }, body }) => write(req, reply, body, 'client', 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`),
     }),
     clientupd: method({
       verb: 'PATCH',
       url: '/regate/v1/clients/:externalId',
       summary: 'clientupd: изменить клиента',
+      operationId: 'updateClient',
+      tag: TAGS.clients,
+      refusals: [R.clientNotFound, R.client],
       params: { externalId: str100 },
       body: E.clientRequest,
-      response: { 200: E.clientUpdated, 202: E.queued, 404: E.refusal },
+      response: { 200: E.clientUpdated, 202: E.queued },
       handle: (req, reply, { params: { externalId }, body }) => write(req, reply, body, 'clientupd', 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`),
     }),
     booking: method({
       verb: 'POST',
       url: '/regate/v1/orders',
       summary: 'booking: создать заказ с адресом доставки',
+      operationId: 'createOrder',
+      tag: TAGS.orders,
+      refusals: [R.clientNotFound, R.booking],
       body: E.bookingRequest,
-      response: { 201: E.booking, 202: E.queued, 404: E.refusal, 422: E.refusal },
+      response: { 201: E.booking, 202: E.queued },
       handle: (req, reply, { body }) => {
         // Only text or a number names a client: String() of an object with its own toString key throws.
         const ext = (body as { client?: { externalId?: unknown } } | undefined)?.client?.externalId;
@@ -362,15 +392,21 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       verb: 'POST',
       url: '/regate/v1/orders/:orderId/payments',
       summary: 'paycard: оплата заказа картой',
+      operationId: 'payOrder',
+      tag: TAGS.orders,
+      refusals: [R.orderNotFound, R.alreadyPaid, R.payment],
       params: { orderId: str100 },
       body: E.paymentRequest,
-      response: { 200: E.payment, 202: E.queued, 409: E.conflict, 422: E.refusal },
+      response: { 200: E.payment, 202: E.queued },
       handle: (req, reply, { params: { orderId }, body }) => write(req, reply, body, 'paycard', 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`),
     }),
     bookingstate: method({
       verb: 'GET',
       url: '/regate/v1/orders/:orderId',
       summary: 'bookingstate: состояние заказа',
+      operationId: 'getOrder',
+      tag: TAGS.orders,
+      refusals: [R.orderNotFound],
       params: { orderId: str100 },
       response: { 200: E.orderState },
       handle: (req, reply, { params: { orderId } }) => read(req, reply, 'bookingstate', `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`),
@@ -379,9 +415,12 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       verb: 'POST',
       url: '/regate/v1/orders/:orderId/refunds',
       summary: 'refund: возврат оплаченного заказа',
+      operationId: 'refundOrder',
+      tag: TAGS.orders,
+      refusals: [R.orderNotFound, R.refundConflict, R.refund],
       params: { orderId: str100 },
       body: E.refundRequest,
-      response: { 202: E.refund, 409: E.conflict, 422: E.refusal },
+      response: { 202: E.refund },
       handle: (req, reply, { params: { orderId }, body }) => write(req, reply, body, 'refund', 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`),
     }),
   } satisfies Record<RegateMethod, Method>;
@@ -391,12 +430,26 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
     for (const m of Object.values(methods)) {
       a.route({ method: m.verb, url: m.url, schema: m.schema, validatorCompiler: () => (data) => ({ value: data }), handler: (req, reply) => m.run(req, reply, { params: req.params, query: req.query, body: req.body }) });
     }
-    a.get('/regate/v1/operations/:id', { schema: { summary: 'Состояние отложенной записи (202)', params: z.object({ id: onecInteger({ min: 1 }).describe('operationId из ответа 202') }), response: { 200: E.operation } } }, async (req) => {
+    const operationSchema = {
+      summary: 'Состояние отложенной записи (202)',
+      operationId: 'getOperation',
+      tags: [TAGS.operations],
+      params: z.object({ id: onecInteger({ min: 1 }).describe('operationId из ответа 202') }),
+      response: { 200: E.operation, ...errorAnswers(problemSchema, [P.invalid, P.unauthorized, P.operationNotFound, P.tooManyLogins, P.quota, P.requestTimeout, P.headers, P.internal]) },
+    };
+    a.get('/regate/v1/operations/:id', { schema: operationSchema }, async (req) => {
       const r = deps.idempotency.get((req.params as { id: number }).id);
       if (!r || r.tenant !== t(req).tenant.id) throw new RegateProblem(404, 'operation_not_found', 'Нет такой операции', 'Операция не найдена (или старше 72 ч)', { retryable: false });
       return operationView(r);
     });
-    a.get('/regate/v1/health', { schema: { summary: 'Шлюз и каждая база 1С: состояние, текущий лимит, вызовы и очереди', response: { 200: E.health } } }, async () => ({
+    const healthSchema = {
+      summary: 'Шлюз и каждая база 1С: состояние, текущий лимит, вызовы и очереди',
+      operationId: 'getHealth',
+      tags: [TAGS.service],
+      security: [],
+      response: { 200: E.health, ...errorAnswers(problemSchema, [{ ...P.invalid, means: 'запрос не по протоколу HTTP/1.1' }, P.requestTimeout, P.headers, P.internal]) },
+    };
+    a.get('/regate/v1/health', { schema: healthSchema }, async () => ({
       gateway: 'ok',
       tenants: deps.health().tenants,
     }));
@@ -542,12 +595,20 @@ export function operationView(r: WriteRecord) {
   };
 }
 
+/** The tags of /regate/v1/openapi.json: a generated client's API classes. */
+const TAGS = { catalog: 'catalog', clients: 'clients', orders: 'orders', operations: 'operations', service: 'service' } as const;
+
+const COMMON_PROBLEMS = [P.invalid, P.unauthorized, P.tooManyLogins, P.quota, P.badAnswer, P.onecAuth, P.busy, P.locked, P.timeout, P.requestTimeout, P.headers, P.internal];
+/** A read answers 503 when 1C is down; a write is queued instead (202). */
+const READ_PROBLEMS = [...COMMON_PROBLEMS, P.unavailable];
+const WRITE_PROBLEMS = [...COMMON_PROBLEMS, P.keyRequired, P.keyTooLong, P.inProgress, P.keyReused];
+
 /** One of the task's methods: its REST route's address and schema, and the function both it and the alias run. */
 interface Method {
   verb: 'GET' | 'PUT' | 'PATCH' | 'POST';
   url: string;
   /** For fastify's routing and the OpenAPI document. */
-  schema: { summary: string; params?: z.ZodType; querystring?: z.ZodType; headers?: z.ZodType; body?: z.ZodType; response: Record<number, z.ZodType> };
+  schema: { summary: string; operationId: string; tags: string[]; params?: z.ZodType; querystring?: z.ZodType; headers?: z.ZodType; body?: z.ZodType; response: Record<string, z.ZodType> };
   /** Its path parameters' names: an alias takes them from the query or the body. */
   paramNames: string[];
   /** Parses the input as the REST route would (params, body, query, headers: fastify's order) and runs the method. */
@@ -558,6 +619,11 @@ interface MethodDef<P extends z.ZodRawShape, Q extends z.ZodRawShape, B extends 
   verb: Method['verb'];
   url: string;
   summary: string;
+  /** The generated client's method name. */
+  operationId: string;
+  tag: string;
+  /** 1C's refusals this method may pass on (its own codes, statuses and texts). */
+  refusals?: ErrorDoc[];
   params?: P;
   query?: Q;
   /** A write's body; a method with one also needs the Idempotency-Key header. */
@@ -572,10 +638,20 @@ function methodOf(writeHeaders: z.ZodType) {
     const params = z.object(def.params ?? ({} as P));
     const query = z.object(def.query ?? ({} as Q));
     const headers = def.body ? writeHeaders : undefined;
+    const response = { ...def.response, ...errorAnswers(problemSchema, [...(def.body ? WRITE_PROBLEMS : READ_PROBLEMS), ...(def.refusals ?? [])]) };
     return {
       verb: def.verb,
       url: def.url,
-      schema: { summary: def.summary, ...(def.params ? { params } : {}), ...(def.query ? { querystring: query } : {}), ...(headers ? { headers } : {}), ...(def.body ? { body: def.body } : {}), response: def.response },
+      schema: {
+        summary: def.summary,
+        operationId: def.operationId,
+        tags: [def.tag],
+        ...(def.params ? { params } : {}),
+        ...(def.query ? { querystring: query } : {}),
+        ...(headers ? { headers } : {}),
+        ...(def.body ? { body: def.body } : {}),
+        response,
+      },
       paramNames: Object.keys(def.params ?? {}),
       run(req, reply, raw) {
         const p = parsePart(params, raw.params, 'field');

@@ -413,7 +413,7 @@ describe('OpenAPI and Swagger UI', () => {
     const doc = json(r);
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const echoSchema = doc.paths['/v1/_probe/echo'].post.requestBody.content['application/json'].schema;
     expect(Object.keys(echoSchema.properties).sort()).toEqual(['amount', 'at', 'birthday', 'count', 'flag', 'holder', 'items', 'money', 'name'].sort());
     expect(echoSchema.additionalProperties).toBe(false);

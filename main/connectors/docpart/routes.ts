@@ -8,6 +8,10 @@ import type { AdminApp } from '../../admin/app.ts';
 import type { DocpartClient, User } from './client.ts';
 import type { DocpartRepo, OrderDoc } from './repo.ts';
 import type { DocpartSync, SyncResult } from './sync.ts';
+import { documented, exampled } from '../../listener/openapi.ts';
+import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
+import { TAGS } from '../../listener/docs.ts';
+import * as EX from './examples.ts';
 
 const ORDERS_FEED = 'docpart_orders';
 const PAYMENTS_FEED = 'docpart_payments';
@@ -17,13 +21,90 @@ export const ARTICLE_TTL_MS = 24 * 3600_000;
 export const ARTICLE_KEEP_MS = 30 * 24 * 3600_000;
 
 const feedQuery = z.object({
-  since: z.string().max(200).optional().describe('Значение next из прошлого ответа; пусто — с начала'),
+  since: exampled(z.string().max(200).optional().describe('Значение next из прошлого ответа; пусто — с начала'), '', 'ZG9jcGFydF9vcmRlcnM6Ng'),
   changedSince: z.string().max(200).optional().describe('То же, что since (так этот параметр называется у карт и счетов)'),
-  limit: pageLimit(1000, 100),
+  limit: exampled(pageLimit(1000, 100), 100),
 });
-const syncQuery = z.object({ wait: onecInteger({ min: 0, max: 120 }).optional().transform((v) => v ?? 60).describe('Сколько секунд ждать окончания загрузки (0–120, по умолчанию 60)') });
+const syncQuery = z.object({ wait: exampled(onecInteger({ min: 0, max: 120 }).optional().transform((v) => v ?? 60).describe('Сколько секунд ждать окончания загрузки (0–120, по умолчанию 60)'), 60) });
 
 const unix = (s: number) => (s ? toOnecDateTime(s * 1000) : null);
+
+// What 1C reads (documentation: the serializer does not validate answers). Money is decimal text.
+const localTime = (what: string) => z.string().nullable().describe(`${what}, местное время YYYY-MM-DDTHH:MM:SS; null — неизвестно`);
+const money = (what: string) => z.string().describe(`${what}, рублей: десятичная строка с точкой (1117.00)`);
+
+const orderItemView = z.object({
+  itemId: z.number().int().describe('Номер строки заказа в Docpart'),
+  orderId: z.number().int(),
+  productType: z.number().int().describe('Тип товара в Docpart: 1 — из каталога (productId), 2 — найденный по артикулу у поставщика'),
+  productId: z.number().int().nullable().describe('Товар каталога Docpart; null — не из каталога'),
+  productName: z.string(),
+  brand: z.string().describe('Производитель'),
+  article: z.string().describe('Артикул'),
+  count: z.number().describe('Количество'),
+  price: money('Цена'),
+  amount: money('Сумма строки'),
+  statusId: z.number().int().describe('Состояние строки (справочник состояний Docpart)'),
+  statusName: z.string(),
+  termDays: z.number().int().nullable().describe('Срок поставки, дней'),
+  guaranteedTermDays: z.number().int().nullable().describe('Гарантированный срок поставки, дней'),
+});
+
+const userView = z
+  .object({
+    userId: z.number().int(),
+    regVariant: z.number().int().describe('Вариант регистрации (настраивается в Docpart)'),
+    regField: z.string().describe('Логин: телефон или e-mail, смотря по варианту регистрации'),
+    unlocked: z.boolean().describe('false — покупатель заблокирован'),
+    activated: z.boolean(),
+    timeRegistered: localTime('Когда зарегистрирован'),
+    timeLastVisit: localTime('Последний визит'),
+    fields: z.record(z.string(), z.string()).describe('Поля регистрации как есть: surname, name, patronymic, cellphone, email…'),
+  })
+  .nullable()
+  .describe('Покупатель; null — заказ гостя (userId 0) или покупатель не найден');
+
+const orderSchema = z.object({
+  orderId: z.number().int().describe('Номер заказа в Docpart'),
+  time: localTime('Когда создан'),
+  userId: z.number().int().describe('Покупатель; 0 — гость'),
+  status: z.number().int().describe('Состояние заказа (справочник состояний Docpart)'),
+  paid: z.number().int().describe('1 — оплачен, 0 — нет'),
+  amount: money('Сумма заказа'),
+  obtainId: z.number().int().describe('Способ получения'),
+  obtainCaption: z.string(),
+  officeId: z.number().int().describe('Офис выдачи'),
+  officeName: z.string(),
+  items: z.array(orderItemView).describe('Строки заказа'),
+  user: userView,
+});
+
+const paymentSchema = z.object({
+  paymentId: z.number().int(),
+  userId: z.number().int(),
+  time: localTime('Когда проведено'),
+  income: z.boolean().describe('true — поступление на баланс покупателя, false — списание (оплата заказа)'),
+  orderId: z.number().int().describe('Заказ, который оплачен; 0 — не по заказу'),
+  amount: money('Сумма, всегда положительная'),
+  operationCode: z.number().int().describe('Код операции (справочник операций Docpart)'),
+});
+
+const next = z.string().describe('Курсор для следующего вызова (since или changedSince); не меняется от перезапусков');
+const syncDone = z.object({
+  orders: z.number().int().describe('Заказов просмотрено'),
+  changed: z.number().int().describe('Из них новых или изменившихся'),
+  payments: z.number().int().describe('Движений по балансу просмотрено'),
+  paymentsChanged: z.number().int().describe('Из них новых или изменившихся'),
+  users: z.number().int().describe('Покупателей загружено'),
+  finishedAt: z.string().describe('Когда загрузка закончилась, местное время'),
+});
+const syncRunning = z.object({
+  state: z.literal('running'),
+  stage: z.enum(['items', 'payments']).nullable().describe('items — заказы со строками и покупателями; payments — движения по балансу'),
+  counts: z.object({ orders: z.number().int(), items: z.number().int(), users: z.number().int(), payments: z.number().int(), saved: z.number().int().describe('Заказов уже сохранено') }),
+});
+
+const docpartDisabled = onecError(new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника'), 'Docpart выключен в настройках Спутника');
 
 function orderView(o: OrderDoc, user: User | null) {
   return {
@@ -69,6 +150,15 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
             'Заказы, которые появились или изменились (статус, оплата, сумма, любая строка) после курсора, от старых изменений к новым, со строками (items) и данными покупателя (user, с полями регистрации). ' +
             'next — курсор для следующего вызова; он не меняется от перезапусков. Видны заказы, созданные за последние docpart.lookbackDays дней.',
           querystring: feedQuery,
+          operationId: 'listDocpartOrders',
+          tags: [TAGS.docpart],
+          response: {
+            200: documented(z.object({ orders: z.array(orderSchema), next }), 'Заказы после курсора (пустой список — новых нет; next тогда прежний)', {
+              page: { summary: 'Заказ покупателя и заказ гостя', value: { orders: [EX.ORDER, EX.GUEST_ORDER], next: 'ZG9jcGFydF9vcmRlcnM6Ng' } },
+              empty: { summary: 'Новых нет', value: { orders: [], next: 'ZG9jcGFydF9vcmRlcnM6Ng' } },
+            }),
+            ...onecErrors([INVALID_CURSOR]),
+          },
         },
       },
       async (req) => {
@@ -81,7 +171,21 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
 
     app.get(
       '/v1/docpart/payments',
-      { schema: { summary: 'Новые и изменившиеся движения по балансу покупателей Docpart', querystring: feedQuery } },
+      {
+        schema: {
+          summary: 'Новые и изменившиеся движения по балансу покупателей Docpart',
+          description: 'Поступления и списания по балансу покупателей после курсора, от старых изменений к новым; next — курсор для следующего вызова.',
+          querystring: feedQuery,
+          operationId: 'listDocpartPayments',
+          tags: [TAGS.docpart],
+          response: {
+            200: documented(z.object({ payments: z.array(paymentSchema), next }), 'Движения после курсора', {
+              page: { summary: 'Поступление и оплата заказа с баланса', value: { payments: EX.PAYMENTS, next: 'ZG9jcGFydF9wYXltZW50czoxNA' } },
+            }),
+            ...onecErrors([INVALID_CURSOR]),
+          },
+        },
+      },
       async (req) => {
         const q = req.query as z.infer<typeof feedQuery>;
         const after = cursor(PAYMENTS_FEED, q);
@@ -96,7 +200,29 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
         schema: {
           summary: 'Производители и наименования по артикулу (сервер кроссов Docpart, с кешем на сутки)',
           description: 'items пуст — артикул неизвестен. Если сервер кроссов не отвечает, отдаётся прошлый ответ из кеша (stale: true) или 502.',
-          params: z.object({ article: z.string().min(1).max(100) }),
+          params: z.object({ article: exampled(z.string().min(1).max(100).describe('Артикул как есть (пробелы и дефисы можно)'), '0242126844') }),
+          operationId: 'getDocpartArticle',
+          tags: [TAGS.docpart],
+          response: {
+            200: documented(
+              z.object({
+                article: z.string(),
+                items: z.array(z.object({ manufacturer: z.string(), name: z.string() })).describe('Производители и наименования; пусто — артикул неизвестен'),
+                fetchedAt: z.string().describe('Когда сервер кроссов ответил так, местное время'),
+                stale: z.boolean().describe('true — сервер кроссов сейчас не отвечает, это прошлый ответ из кеша'),
+              }),
+              'Производители и наименования',
+              {
+                found: { summary: 'Артикул известен', value: EX.ARTICLE },
+                unknown: { summary: 'Артикул неизвестен', value: { ...EX.ARTICLE, article: 'OC 90', items: [] } },
+                stale: { summary: 'Сервер кроссов не ответил: прошлый ответ из кеша', value: { ...EX.ARTICLE, fetchedAt: '2026-12-01T10:00:00', stale: true } },
+              },
+            ),
+            ...onecErrors([
+              docpartDisabled,
+              onecError(new SputnikError(502, 'docpart_unavailable', 'Сервер кроссов Docpart не ответил'), 'сервер кроссов Docpart не ответил, а прошлого ответа в кеше нет'),
+            ]),
+          },
         },
       },
       async (req) => {
@@ -123,6 +249,19 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
           summary: 'Загрузить заказы Docpart сейчас',
           description: '200 — загрузка закончилась (сколько нашла); 202 — ещё идёт (stage, counts); 502 — Docpart ответил ошибкой.',
           querystring: syncQuery,
+          operationId: 'syncDocpart',
+          tags: [TAGS.docpart],
+          response: {
+            200: documented(syncDone, 'Загрузка закончилась: сколько нашла', { done: { summary: 'Загрузка закончилась', value: EX.SYNC_DONE } }),
+            202: documented(syncRunning, 'Загрузка ещё идёт (дольше wait секунд): что найдено на сейчас', { running: { summary: 'Загрузка идёт', value: EX.SYNC_RUNNING } }),
+            ...onecErrors([
+              docpartDisabled,
+              onecError(
+                new SputnikError(502, 'docpart_refused', 'Docpart ответил ошибкой на get_orders: Access denied'),
+                'Docpart ответил ошибкой или не ответил; код — причина: docpart_refused, docpart_unavailable, docpart_auth (ключ или пароль), network_error, docpart_failed',
+              ),
+            ]),
+          },
         },
       },
       async (req, reply) => {
@@ -138,7 +277,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
         if (outcome === null) {
           reply.code(202);
           const p = sync.progress();
-          return { state: 'running', stage: p.stage, counts: p.counts };
+          return { state: 'running' as const, stage: p.stage, counts: p.counts };
         }
         if ('error' in outcome) {
           const e = outcome.error;

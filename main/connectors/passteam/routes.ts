@@ -8,6 +8,10 @@ import type { ModuleContext } from '../../core/module.ts';
 import { normalizePhone } from './phone.ts';
 import { Cards, desiredVars, passteamHas, view, type CardPatch, type CardRow } from './cards.ts';
 import { CARD_JOB, cardKey } from './worker.ts';
+import { documented, documentedBody, exampled } from '../../listener/openapi.ts';
+import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
+import { TAGS } from '../../listener/docs.ts';
+import * as EX from './examples.ts';
 
 const FEED = 'cards';
 /**
@@ -15,7 +19,7 @@ const FEED = 'cards';
  * records, a bulk accrual) becomes one updatecard with the last balance. A card save is not delayed.
  */
 export const BONUS_SETTLE_MS = 1000;
-const codeParam = z.object({ code: onecKey().describe('КодКарты из 1С (номер или UUID)') });
+const codeParam = z.object({ code: exampled(onecKey().describe('КодКарты из 1С (номер или UUID)'), '2000000012345') });
 
 /**
  * Text that may be cleared: null or "" clears it, absent keeps it. `.nullable()`, not a union with
@@ -66,6 +70,31 @@ const cardView = z.object({
   updatedAt: z.string().describe('Локальное время, YYYY-MM-DDTHH:MM:SS'),
   lastError: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
+
+/** Refusals a card's delivery may end in (the answer when the wait outlasts Passteam's reply). */
+const PASSTEAM_REFUSALS = [
+  onecError(
+    new SputnikError(409, 'phone_taken', 'Этот номер телефона уже привязан к другой карте в Passteam: проверьте телефон владельца карты', { field: 'holder.phone' }),
+    'телефон уже у другой карты в Passteam: проверьте телефон владельца',
+  ),
+  onecError(
+    new SputnikError(
+      409,
+      'create_uncertain',
+      'Passteam говорит, что телефон уже занят, а прошлый ответ на создание этой карты потерялся: возможно, карта уже создана. Найдите её в кабинете Passteam по телефону и проверьте, прежде чем сохранять карту снова.',
+    ),
+    'ответ Passteam на создание потерялся, а телефон уже занят: возможно, карта создана — проверьте в кабинете Passteam',
+  ),
+  onecError(
+    new SputnikError(422, 'passteam_1007', 'Passteam отклонил updatecard (код 1007: Card is blocked)'),
+    'Passteam отклонил карту: passteam_<код Passteam>, текст Passteam — в message (также passteam_method_unknown)',
+  ),
+];
+const phoneRequired = onecError(
+  new SputnikError(422, 'phone_required', 'Для создания карты в Passteam нужен номер мобильного телефона владельца (holder.phone)', { field: 'holder.phone' }),
+  'новой карте (без cardId) нужен телефон владельца: holder.phone',
+);
+const cardView200 = (what: string) => documented(cardView, what, { synced: { summary: 'Доставлена в Passteam', value: EX.SYNCED } });
 
 function toPatch(body: z.output<typeof cardBody>): CardPatch {
   const nul = (v: string | null | undefined) => (v === undefined ? undefined : v === '' ? null : v);
@@ -163,9 +192,27 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
             'Сохраняет состояние карты и отправляет в Passteam всё объединённое состояние (createcard без cardId, иначе updatecard). ' +
             'Ждёт ответа Passteam до wait секунд (по умолчанию 5): 200 — готово, 202 — в очереди, 409 phone_taken, 422 phone_required.',
           params: codeParam,
-          querystring: z.object({ wait: waitQuery(5) }),
-          body: cardBody,
-          response: { 200: cardView, 202: cardView },
+          querystring: z.object({ wait: exampled(waitQuery(5), 5) }),
+          operationId: 'putCard',
+          tags: [TAGS.cards],
+          body: documentedBody(cardBody, {
+            description: 'Состояние карты из 1С; отсутствующее поле не меняется, null или "" — очищает',
+            examples: {
+              full: { summary: 'Новая карта, все поля', value: EX.CARD },
+              old: { summary: 'Карта, созданная прежней интеграцией (cardId из 1С)', value: EX.OLD_CARD },
+            },
+            forms: { full: { summary: 'Новая карта формой', value: EX.CARD_FORM } },
+          }),
+          response: {
+            200: documented(cardView, 'Passteam принял: в cardId и cardUrl — его карта', {
+              synced: { summary: 'Доставлена в Passteam', value: EX.SYNCED },
+              installed: { summary: 'Уже установлена в кошельке', value: EX.INSTALLED },
+            }),
+            202: documented(cardView, 'Сохранена, Passteam ещё не ответил за wait секунд (state queued): Спутник доставит сам, cardId придёт в GET /v1/cards', {
+              queued: { summary: 'Новая карта ждёт Passteam', value: EX.QUEUED_NEW },
+            }),
+            ...onecErrors([...PASSTEAM_REFUSALS, phoneRequired], { body: true, write: true }),
+          },
         },
       },
       async (req, reply) => {
@@ -184,9 +231,25 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
             'Абсолютный баланс (повтор безвреден). Отвечает 202 сразу; изменения за 1 с объединяются: в Passteam уходит последнее. ' +
             'Карту, которую Спутник ещё не получал (PUT /v1/cards/{code}), он не создаёт из баланса: 409 card_unknown, ничего не сохранено — передайте карту, затем баланс.',
           params: codeParam,
-          querystring: z.object({ wait: waitQuery(0) }),
-          body: bonusBody,
-          response: { 200: cardView, 202: cardView },
+          querystring: z.object({ wait: exampled(waitQuery(0), 0) }),
+          operationId: 'postBonus',
+          tags: [TAGS.cards],
+          body: documentedBody(bonusBody, {
+            description: 'Новый баланс',
+            examples: { number: { summary: 'Число', value: { balance: 1300.5 } }, text: { summary: 'Как пишет Формат() в 1С', value: { balance: '1 300,5' } } },
+            forms: { form: { summary: 'Формой', value: { balance: '1 300,5' } } },
+          }),
+          response: {
+            200: cardView200('Passteam принял новый баланс (только с wait > 0)'),
+            202: documented(cardView, 'Сохранён и будет отправлен (по умолчанию отвечает сразу)', { queued: { summary: 'Баланс ждёт отправки', value: EX.QUEUED_BONUS } }),
+            ...onecErrors(
+              [
+                onecError(cardUnknown('2000000012345'), 'карту Спутник ещё не получал (PUT /v1/cards/{code}): ничего не сохранено — передайте карту, затем баланс'),
+                ...PASSTEAM_REFUSALS,
+              ],
+              { body: true, write: true },
+            ),
+          },
         },
       },
       async (req, reply) => {
@@ -198,7 +261,21 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
 
     app.get(
       '/v1/cards/:code',
-      { schema: { summary: 'Состояние карты', params: codeParam, response: { 200: cardView } } },
+      {
+        schema: {
+          summary: 'Состояние карты',
+          params: codeParam,
+          operationId: 'getCard',
+          tags: [TAGS.cards],
+          response: {
+            200: documented(cardView, 'Карта, как её знает Спутник', {
+              synced: { summary: 'Доставлена', value: EX.SYNCED },
+              failed: { summary: 'Passteam отказал (lastError)', value: EX.FAILED },
+            }),
+            ...onecErrors([onecError(errors.notFound('card_not_found', 'Такой карты нет в Спутнике: она ещё не передавалась из 1С'), 'карта ещё не передавалась из 1С')]),
+          },
+        },
+      },
       async (req) => {
         const row = cards.get((req.params as { code: string }).code);
         if (!row) throw errors.notFound('card_not_found', 'Такой карты нет в Спутнике: она ещё не передавалась из 1С');
@@ -213,10 +290,18 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
           summary: 'Изменившиеся карты (для регламентного задания 1С)',
           description: 'Карты, у которых изменились cardId, cardUrl, installed или state, от старых к новым. changedSince — значение next из прошлого ответа или дата.',
           querystring: z.object({
-            changedSince: z.string().max(200).optional(),
-            limit: pageLimit(1000, 100),
+            changedSince: exampled(z.string().max(200).optional().describe('next из прошлого ответа, дата (17.05.2026 10:00:00) или пусто — с начала'), '', 'Y2FyZHM6NQ'),
+            limit: exampled(pageLimit(1000, 100), 100),
           }),
-          response: { 200: z.object({ cards: z.array(cardView), next: z.string() }) },
+          operationId: 'listChangedCards',
+          tags: [TAGS.cards],
+          response: {
+            200: documented(z.object({ cards: z.array(cardView), next: z.string().describe('Курсор для следующего вызова (changedSince)') }), 'Изменившиеся карты; пустой список — изменений нет', {
+              page: { summary: 'Изменения', value: { cards: [EX.INSTALLED, EX.FAILED], next: 'Y2FyZHM6NQ' } },
+              empty: { summary: 'Изменений нет', value: { cards: [], next: 'Y2FyZHM6NQ' } },
+            }),
+            ...onecErrors([INVALID_CURSOR]),
+          },
         },
       },
       async (req) => {

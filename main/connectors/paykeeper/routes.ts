@@ -14,6 +14,10 @@ import { INVOICE_STATES, isOpen, view, type InvoiceInput, type InvoiceRow, type 
 import { localDayStart, localToday, nextDay } from './msk.ts';
 import type { Tracker } from './tracker.ts';
 import { INVOICE_JOB, invoiceKey, money } from './worker.ts';
+import { documented, documentedBody, exampled } from '../../listener/openapi.ts';
+import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
+import { TAGS } from '../../listener/docs.ts';
+import * as EX from './examples.ts';
 
 const FEED = 'invoices';
 export const MAX_BATCH = 1000;
@@ -53,8 +57,23 @@ const invoiceView = z.object({
   paidAt: z.string().nullable().describe('Когда оплачен, местное время YYYY-MM-DDTHH:MM:SS'),
   error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }).nullable(),
 });
-const postQuery = z.object({ wait: waitQuery(10) });
-const orderParam = z.object({ orderId: onecKey().describe('Номер заказа') });
+const postQuery = z.object({ wait: exampled(waitQuery(10), 10) });
+const orderParam = z.object({ orderId: exampled(onecKey().describe('Номер заказа'), 'ЗК-000123') });
+const batchView = z.object({ invoices: z.array(invoiceView).describe('В том же порядке, что в запросе; отказ — у элемента: state failed и error') });
+
+const notFound = onecError(
+  new SputnikError(404, 'invoice_not_found', 'Счёта по заказу ЗК-000123 в Спутнике нет: он не выставлялся через Спутник'),
+  'по этому заказу счёт через Спутник не выставлялся',
+);
+const paid = (means: string) => onecError(new SputnikError(409, 'invoice_paid', 'Счёт по заказу ЗК-000123 уже оплачен: отозвать его нельзя, нужен возврат платежа'), means);
+const uncertain = onecError(
+  new SputnikError(409, 'create_uncertain', 'Ответ PayKeeper на создание счёта потерялся, а найти счёт по номеру заказа PayKeeper не позволил: возможно, счёт уже создан. Проверьте заказ в личном кабинете PayKeeper, затем отзовите или выставьте счёт снова.'),
+  'ответ PayKeeper на создание потерялся, и счёт не найти: проверьте заказ в кабинете PayKeeper',
+);
+const refused = onecError(
+  new SputnikError(422, 'paykeeper_refused', 'PayKeeper отказал: Неверный формат e-mail'),
+  'PayKeeper отказал выставить счёт (причина — в message); повтор с теми же данными не поможет',
+);
 
 function toInput(v: z.output<typeof invoiceItem>): InvoiceInput {
   return {
@@ -119,8 +138,41 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
             'Один счёт — объект; много — {"invoices": [...]} (до 1000), ответ {"invoices": [...]} в том же порядке, ошибки — у каждого элемента (error.field вида invoices[3].amount). ' +
             'Ждёт PayKeeper до wait секунд (по умолчанию 10): 200 — счета готовы, 202 — есть в очереди. Тот же заказ с теми же данными — тот же счёт; с другой суммой или e-mail — 409 invoice_exists.',
           querystring: postQuery,
-          body: z.union([invoiceItem, invoiceBatch]),
-          response: { 200: z.union([invoiceView, z.object({ invoices: z.array(invoiceView) })]), 202: z.union([invoiceView, z.object({ invoices: z.array(invoiceView) })]) },
+          operationId: 'createInvoice',
+          tags: [TAGS.invoices],
+          body: documentedBody(z.union([invoiceItem, invoiceBatch]), {
+            description: 'Один счёт — объект; до 1000 счетов — {"invoices": [...]}',
+            examples: {
+              one: { summary: 'Один счёт', value: EX.REQUEST },
+              batch: { summary: 'Пачка счетов (второй — без письма, сумма и дата как пишет 1С)', value: EX.BATCH },
+            },
+            forms: {
+              one: { summary: 'Один счёт формой', value: EX.FORM },
+              batch: { summary: 'Пачка счетов формой: invoices[0][orderId]=…', value: EX.BATCH_FORM },
+            },
+          }),
+          response: {
+            200: documented(z.union([invoiceView, batchView]), 'Счёт выставлен (или уже был: тот же заказ с теми же суммой и e-mail); в пачке — ни один не ждёт в очереди', {
+              sent: { summary: 'Выставлен и отправлен на e-mail', value: EX.SENT },
+              batch: { summary: 'Пачка: один выставлен, один отклонён проверкой', value: { invoices: [{ ...EX.SENT, orderId: 'ЗК-000124' }, EX.BATCH_ITEM_REFUSED] } },
+            }),
+            202: documented(z.union([invoiceView, batchView]), 'Принят и сохранён, PayKeeper ещё не ответил (state queued): Спутник выставит счёт сам, состояние — GET /v1/invoices/{orderId}', {
+              queued: { summary: 'Ждёт PayKeeper', value: EX.QUEUED },
+              batch: { summary: 'Пачка: один ждёт PayKeeper', value: { invoices: [{ ...EX.SENT, orderId: 'ЗК-000124' }, { ...EX.QUEUED, orderId: 'ЗК-000125' }] } },
+            }),
+            ...onecErrors(
+              [
+                onecError(
+                  new SputnikError(409, 'invoice_exists', 'По заказу ЗК-000123 уже выставлен неоплаченный счёт на 1234.50 ₽ (client@example.ru): отзовите его (DELETE /v1/invoices/ЗК-000123), затем выставьте новый'),
+                  'по заказу уже есть неоплаченный счёт с другой суммой или e-mail: отзовите его, затем выставьте новый',
+                ),
+                paid('заказ уже оплачен другой суммой или с другим e-mail: новый счёт не выставить'),
+                uncertain,
+                refused,
+              ],
+              { body: true, write: true },
+            ),
+          },
         },
         // Items are checked one by one below: one bad item must not refuse the other 999.
         validatorCompiler: ({ httpPart }) => (data: unknown) => {
@@ -186,10 +238,22 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           summary: 'Выгрузка счетов за период для бухгалтерии (XLSX или CSV)',
           description: 'Заказ, клиент, e-mail, сумма, создан, оплатить до, состояние, оплачен, платёж. CSV — UTF-8 с BOM, разделитель «;», дробная часть через запятую: Excel открывает его правильно.',
           querystring: z.object({
-            from: onecDate().pipe(z.string({ error: 'обязательное поле не заполнено' })).describe('Первый день периода'),
-            to: onecDate().pipe(z.string({ error: 'обязательное поле не заполнено' })).describe('Последний день периода (включительно)'),
-            format: z.enum(['xlsx', 'csv']).default('xlsx'),
+            from: exampled(onecDate().pipe(z.string({ error: 'обязательное поле не заполнено' })).describe('Первый день периода'), '01.12.2026'),
+            to: exampled(onecDate().pipe(z.string({ error: 'обязательное поле не заполнено' })).describe('Последний день периода (включительно)'), '2026-12-31'),
+            format: exampled(z.enum(['xlsx', 'csv']).default('xlsx').describe('xlsx (по умолчанию) или csv'), 'csv'),
           }),
+          operationId: 'exportInvoices',
+          tags: [TAGS.invoices],
+          response: {
+            200: {
+              description: 'Файл выгрузки (Content-Disposition: attachment с именем файла за период)',
+              content: {
+                [EXPORT_CONTENT_TYPE.xlsx]: { schema: z.string().meta({ format: 'binary', description: 'Книга Excel' }) },
+                [EXPORT_CONTENT_TYPE.csv]: { schema: z.string().meta({ description: 'CSV: UTF-8 с BOM, разделитель «;»', examples: [EX.CSV] }) },
+              },
+            },
+            ...onecErrors([]),
+          },
         },
       },
       async (req, reply) => {
@@ -200,7 +264,22 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
 
     app.get(
       '/v1/invoices/:orderId',
-      { schema: { summary: 'Счёт по заказу', description: 'Состояние обновляется из PayKeeper, если ему больше 60 секунд.', params: orderParam, response: { 200: invoiceView } } },
+      {
+        schema: {
+          summary: 'Счёт по заказу',
+          description: 'Состояние обновляется из PayKeeper, если ему больше 60 секунд.',
+          params: orderParam,
+          operationId: 'getInvoice',
+          tags: [TAGS.invoices],
+          response: {
+            200: documented(invoiceView, 'Счёт и его состояние', {
+              sent: { summary: 'Отправлен, ждёт оплаты', value: EX.SENT },
+              paid: { summary: 'Оплачен', value: EX.PAID },
+            }),
+            ...onecErrors([notFound]),
+          },
+        },
+      },
       async (req) => {
         const { orderId } = req.params as { orderId: string };
         let row = invoices.get(orderId);
@@ -220,8 +299,14 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           summary: 'Отозвать неоплаченный счёт',
           description: '200 — отозван (или уже закрыт), 202 — отзыв в очереди, 409 invoice_paid — счёт оплачен.',
           params: orderParam,
-          querystring: z.object({ wait: waitQuery(10) }),
-          response: { 200: invoiceView, 202: invoiceView },
+          querystring: z.object({ wait: exampled(waitQuery(10), 10) }),
+          operationId: 'revokeInvoice',
+          tags: [TAGS.invoices],
+          response: {
+            200: documented(invoiceView, 'Отозван (или уже был закрыт: отозван, истёк)', { revoked: { summary: 'Отозван', value: EX.REVOKED } }),
+            202: documented(invoiceView, 'Отзыв сохранён, PayKeeper ещё не ответил: Спутник доведёт его сам', { revoking: { summary: 'Отзыв в очереди', value: EX.SENT } }),
+            ...onecErrors([notFound, paid('счёт уже оплачен: отозвать нельзя, нужен возврат платежа')], { write: true }),
+          },
         },
       },
       async (req, reply) => {
@@ -251,17 +336,31 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           description:
             'from/to (и state через запятую) — счета, выставленные в периоде. changedSince — счета, у которых изменились state, invoiceId, invoiceUrl или paidAt, от старых к новым; next — курсор для следующего вызова.',
           querystring: z.object({
-            from: z.union([onecDate(), z.null()]).optional(),
-            to: z.union([onecDate(), z.null()]).optional(),
+            from: exampled(z.union([onecDate(), z.null()]).optional().describe('Первый день периода'), '01.12.2026'),
+            to: exampled(z.union([onecDate(), z.null()]).optional().describe('Последний день периода (включительно)'), '2026-12-31'),
             state: z
               .string()
               .max(200)
               .optional()
-              .refine((s) => !s || s.split(',').every((x) => (INVOICE_STATES as readonly string[]).includes(x.trim())), `допустимо: ${INVOICE_STATES.join(', ')} (через запятую)`),
-            changedSince: z.string().max(200).optional(),
-            limit: onecInteger({ min: 1, max: 10_000 }).optional().describe('Сколько счетов вернуть: по изменениям до 1000 (по умолчанию 100), за период до 10 000'),
+              .refine((s) => !s || s.split(',').every((x) => (INVOICE_STATES as readonly string[]).includes(x.trim())), `допустимо: ${INVOICE_STATES.join(', ')} (через запятую)`)
+              .describe(`Состояния через запятую: ${INVOICE_STATES.join(', ')}`)
+              .meta({ 'x-examples': { e1: { summary: 'sent,paid', value: 'sent,paid' } } }),
+            changedSince: exampled(z.string().max(200).optional().describe('next из прошлого ответа, дата (17.05.2026 10:00:00) или пусто — с начала'), '', 'aW52b2ljZXM6Nw'),
+            limit: exampled(onecInteger({ min: 1, max: 10_000 }).optional().describe('Сколько счетов вернуть: по изменениям до 1000 (по умолчанию 100), за период до 10 000'), 100),
           }),
-          response: { 200: z.object({ invoices: z.array(invoiceView), next: z.string().optional() }) },
+          operationId: 'listInvoices',
+          tags: [TAGS.invoices],
+          response: {
+            200: documented(
+              z.object({ invoices: z.array(invoiceView), next: z.string().optional().describe('Только с changedSince: курсор для следующего вызова') }),
+              'Счета: за период (без next) или изменившиеся (с next)',
+              {
+                changed: { summary: 'Изменившиеся (changedSince)', value: { invoices: [EX.PAID], next: 'aW52b2ljZXM6Nw' } },
+                period: { summary: 'За период (from, to, state)', value: { invoices: [EX.SENT, { ...EX.PAID, orderId: 'ЗК-000122' }] } },
+              },
+            ),
+            ...onecErrors([INVALID_CURSOR]),
+          },
         },
       },
       async (req) => {
