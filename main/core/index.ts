@@ -225,6 +225,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
           if (stop) moduleStops.push(stop);
         }
         housekeeping.start(HOUSEKEEPING_EVERY_MS);
+        journal.index.start();
         const uiUrl = `http://127.0.0.1:${a.port}/`;
         log.info({ listenerUrl, uiUrl, sandbox: Boolean(opts.sandbox) }, 'sputnik started');
         return { listenerUrl, uiUrl, uiLoginUrl: `${uiUrl}?token=${uiToken}`, uiToken, listenerToken: listenerToken! };
@@ -244,6 +245,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       await Promise.allSettled(moduleStops.map((s) => s()));
       await workers.stop(Math.max(0, deadline - Date.now()));
       await housekeeping.stop();
+      journal.index.stop();
       await http.destroy().catch(() => {}); // running work had its grace period; the rest is requeued
       journal.flush();
       await checkpointer?.stop();

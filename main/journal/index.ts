@@ -1,6 +1,8 @@
 import type { Store } from '../store/index.ts';
 import { redactText, redactUrl } from './redact.ts';
 import { withoutFsync } from '../store/db.ts';
+import { likeContains, searchKey, SEARCH_TEXT } from '../store/search-text.ts';
+import { JournalSearchIndex } from './search-index.ts';
 
 export type System = '1c' | 'admin' | 'passteam' | 'paykeeper' | 'docpart' | 'regate';
 
@@ -62,6 +64,23 @@ export interface JournalOptions {
   flushMs?: number;
 }
 
+/** A recorded exchange waiting for the next journal write. */
+interface BufferedRow {
+  at: number;
+  direction: 'in' | 'out';
+  system: string;
+  method: string;
+  url: string;
+  status: number | null;
+  durationMs: number;
+  req: string | null;
+  res: string | null;
+  error: string | null;
+  entity: string | null;
+  jobId: number | null;
+  size: number;
+}
+
 interface Row {
   id: number;
   at: number;
@@ -110,29 +129,35 @@ export class Journal {
   readonly #store: Store;
   readonly #opts: JournalOptions;
   readonly #s;
-  readonly #buffer: Array<Record<string, unknown> & { size: number }> = [];
+  readonly #buffer: BufferedRow[] = [];
   #timer: NodeJS.Timeout | undefined;
-  readonly #insertAll: (rows: Array<Record<string, unknown> & { size: number }>) => void;
+  readonly #insertAll: (rows: BufferedRow[]) => void;
+  /** The trigram index over the rows' search text; the core starts its background indexing. */
+  readonly index: JournalSearchIndex;
 
   constructor(store: Store, opts: JournalOptions) {
     this.#store = store;
     this.#opts = opts;
     const db = store.db;
     this.#s = {
-      insert: db.prepare(`INSERT INTO journal (at, direction, system, method, url, status, duration_ms, req_body, res_body, error, entity, job_id, size)
-        VALUES (@at, @direction, @system, @method, @url, @status, @durationMs, @req, @res, @error, @entity, @jobId, @size)`),
+      insert: db.prepare(`INSERT INTO journal (at, direction, system, method, url, status, duration_ms, req_body, res_body, error, entity, job_id, size, search)
+        VALUES (@at, @direction, @system, @method, @url, @status, @durationMs, @req, @res, @error, @entity, @jobId, @size, @search)`),
       addBytes: db.prepare(`UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'journal_bytes'`),
       bytes: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_bytes'`).pluck(),
       get: db.prepare(`SELECT * FROM journal WHERE id = ?`),
       maxId: db.prepare(`SELECT MAX(id) FROM journal`).pluck(),
-      pruneOld: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING size`).pluck(),
-      pruneOldest: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING size`).pluck(),
+      pruneOld: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING id, size`),
+      pruneOldest: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING id, size`),
     };
-    const insertAll = (rows: Array<Record<string, unknown> & { size: number }>) => {
+    this.index = new JournalSearchIndex(db);
+    const insertAll = (rows: BufferedRow[]) => {
       let bytes = 0;
       for (const row of rows) {
-        this.#s.insert.run(row);
-        bytes += row.size;
+        // The search text is made here, off the request's path, and counts towards the journal's size.
+        const search = SEARCH_TEXT.journal({ url: row.url, entity: row.entity, req_body: row.req, res_body: row.res, error: row.error });
+        const size = row.size + Buffer.byteLength(search);
+        this.#s.insert.run({ ...row, size, search });
+        bytes += size;
       }
       this.#s.addBytes.run(bytes);
     };
@@ -203,25 +228,55 @@ export class Journal {
   list(q: JournalQuery = {}): { entries: JournalEntry[]; next: string | null } {
     this.flush();
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: limit + 1 };
-    if (q.before) (where.push('id < @before'), (params.before = q.before));
-    if (q.from !== undefined) (where.push('at >= @from'), (params.from = q.from));
-    if (q.to !== undefined) (where.push('at < @to'), (params.to = q.to));
-    if (q.system) (where.push('system = @system'), (params.system = q.system));
-    if (q.direction) (where.push('direction = @direction'), (params.direction = q.direction));
-    if (q.entity) (where.push('entity = @entity'), (params.entity = q.entity));
-    if (q.failedOnly) where.push('(status IS NULL OR status >= 400 OR error IS NOT NULL)');
-    if (q.q) {
-      where.push(`(url LIKE @q ESCAPE '\\' OR entity LIKE @q ESCAPE '\\' OR req_body LIKE @q ESCAPE '\\' OR res_body LIKE @q ESCAPE '\\' OR error LIKE @q ESCAPE '\\')`);
-      params.q = `%${q.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    }
-    const sql = `SELECT id, at, direction, system, method, url, status, duration_ms, entity, job_id, error FROM journal
-      ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT @limit`;
-    const rows = this.#store.db.prepare(sql).all(params) as Row[];
+    const { before, from, to, system, direction, entity } = q;
+    const params: Record<string, unknown> = { limit: limit + 1, before, from, to, system, direction, entity };
+    // The filters, for the journal under any alias (`j.` when joined with the index).
+    const where = (t: string) => {
+      const w: string[] = [];
+      if (q.before) w.push(`${t}id < @before`);
+      if (q.from !== undefined) w.push(`${t}at >= @from`);
+      if (q.to !== undefined) w.push(`${t}at < @to`);
+      if (q.system) w.push(`${t}system = @system`);
+      if (q.direction) w.push(`${t}direction = @direction`);
+      if (q.entity) w.push(`${t}entity = @entity`);
+      if (q.failedOnly) w.push(`(${t}status IS NULL OR ${t}status >= 400 OR ${t}error IS NOT NULL)`);
+      return w;
+    };
+    const rows = this.#matching(q.q ? searchKey(q.q) : '', where, params);
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     return { entries: page.map(toEntry), next: more ? String(page[page.length - 1].id) : null };
+  }
+
+  /**
+   * Newest rows passing `where` whose search text contains `key` (url, entity, bodies, error in
+   * any case, ё as е). Keys of 3+ characters use the trigram index up to the indexed id and scan
+   * only the newer rows; shorter ones, which no trigram holds, scan the column.
+   */
+  #matching(key: string, where: (t: string) => string[], params: Record<string, unknown>): Row[] {
+    const db = this.#store.db;
+    const cols = (t: string) => `${t}id, ${t}at, ${t}direction, ${t}system, ${t}method, ${t}url, ${t}status, ${t}duration_ms, ${t}entity, ${t}job_id, ${t}error`;
+    const scan = (extra: string[]) => {
+      const all = [...where(''), ...extra];
+      return db.prepare(`SELECT ${cols('')} FROM journal ${all.length ? 'WHERE ' + all.join(' AND ') : ''} ORDER BY id DESC LIMIT @limit`).all(params) as Row[];
+    };
+    if (!key) return scan([]);
+    params.like = likeContains(key);
+    if ([...key].length < 3) return scan([`search LIKE @like ESCAPE '\\'`]);
+    params.indexed = this.index.indexed();
+    params.match = `"${key.replace(/"/g, '""')}"`;
+    // Every unindexed row is newer than every indexed one: the scan's rows come first.
+    const newer = scan([`id > @indexed`, `search LIKE @like ESCAPE '\\'`]);
+    if (newer.length >= (params.limit as number)) return newer;
+    const filters = where('j.');
+    if (params.before) filters.push('f.rowid < @before'); // a bound the index walks by itself
+    const indexed = db
+      .prepare(
+        `SELECT ${cols('j.')} FROM journal_fts f JOIN journal j ON j.id = f.rowid
+         WHERE journal_fts MATCH @match AND f.rowid <= @indexed ${filters.map((w) => 'AND ' + w).join(' ')} ORDER BY f.rowid DESC LIMIT @limit`,
+      )
+      .all(params) as Row[];
+    return [...newer, ...indexed].slice(0, params.limit as number);
   }
 
   get(id: number): JournalEntryFull | undefined {
@@ -234,20 +289,15 @@ export class Journal {
   prune(now = Date.now(), batch = 2000): number {
     this.flush();
     return this.#store.db.transaction(() => {
-      let removed = 0;
-      let freed = 0;
       const cutoff = now - this.#opts.retentionDays * 86_400_000;
-      const old = this.#s.pruneOld.all(cutoff, batch) as number[];
-      removed += old.length;
-      freed += old.reduce((a, b) => a + b, 0);
+      const gone = this.#s.pruneOld.all(cutoff, batch) as Array<{ id: number; size: number }>;
+      const sizeOf = (rows: Array<{ size: number }>) => rows.reduce((a, r) => a + r.size, 0);
       const max = this.#opts.maxMegabytes * 1024 * 1024;
-      if ((this.#s.bytes.get() as number) - freed > max) {
-        const more = this.#s.pruneOldest.all(batch) as number[];
-        removed += more.length;
-        freed += more.reduce((a, b) => a + b, 0);
-      }
+      if ((this.#s.bytes.get() as number) - sizeOf(gone) > max) gone.push(...(this.#s.pruneOldest.all(batch) as Array<{ id: number; size: number }>));
+      if (gone.length) this.index.pruned(gone.map((r) => r.id));
+      const freed = sizeOf(gone);
       if (freed) this.#s.addBytes.run(-freed);
-      return removed;
+      return gone.length;
     })();
   }
 

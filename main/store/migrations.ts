@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { SEARCH_TEXT } from './search-text.ts';
 
 /**
  * Numbered migrations, applied in order at open inside one transaction each.
@@ -177,4 +178,35 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
   (db) => db.exec(`ALTER TABLE regate_requests ADD COLUMN order_key TEXT NOT NULL DEFAULT ''`),
   // 7: the writes still waiting for 1C, counted for every health check without scanning 72 h of keys.
   (db) => db.exec(`CREATE INDEX regate_requests_open ON regate_requests (tenant) WHERE state IN ('queued', 'running')`),
+  // 8: search that finds people: a normalised `search` text per searchable row (SQLite's LIKE folds
+  // ASCII only, so «иванова» missed «Иванова»), backfilled here, and the journal's trigram index
+  // over its text, which Journal fills in the background from 'journal_indexed' on (0: all of it).
+  (db) => {
+    db.exec(`
+      ALTER TABLE cards ADD COLUMN search TEXT NOT NULL DEFAULT '';
+      ALTER TABLE invoices ADD COLUMN search TEXT NOT NULL DEFAULT '';
+      ALTER TABLE docpart_orders ADD COLUMN search TEXT NOT NULL DEFAULT '';
+      ALTER TABLE docpart_users ADD COLUMN search TEXT NOT NULL DEFAULT '';
+      ALTER TABLE journal ADD COLUMN search TEXT NOT NULL DEFAULT '';
+      CREATE VIRTUAL TABLE journal_fts USING fts5(search, content='', contentless_delete=1, tokenize='trigram case_sensitive 1');
+      INSERT INTO meta (key, value) VALUES ('journal_indexed', '0');
+    `);
+    // In pages by rowid, computed here (the same SEARCH_TEXT the repositories write with).
+    const backfill = <R>(table: string, columns: string, text: (r: R) => string) => {
+      const page = db.prepare(`SELECT rowid AS k, ${columns} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 1000`);
+      const set = db.prepare(`UPDATE ${table} SET search = ? WHERE rowid = ?`);
+      for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+        const rows = page.all(after) as Array<R & { k: number }>;
+        for (const r of rows) set.run(text(r), r.k);
+        if (rows.length < 1000) return;
+        after = rows[rows.length - 1].k;
+      }
+    };
+    type Doc = { doc: string };
+    backfill('cards', 'code, name, email, card_id', SEARCH_TEXT.card);
+    backfill('invoices', 'order_id, email, client_id, invoice_id', SEARCH_TEXT.invoice);
+    backfill('docpart_orders', 'doc', (r: Doc) => SEARCH_TEXT.docpartOrder(JSON.parse(r.doc)));
+    backfill('docpart_users', 'doc', (r: Doc) => SEARCH_TEXT.docpartUser(JSON.parse(r.doc)));
+    backfill('journal', 'url, entity, req_body, res_body, error', SEARCH_TEXT.journal);
+  },
 ];

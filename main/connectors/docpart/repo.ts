@@ -1,5 +1,6 @@
 import type { Store } from '../../store/index.ts';
 import { withoutFsync } from '../../store/db.ts';
+import { likeContains, searchKey, SEARCH_TEXT } from '../../store/search-text.ts';
 import type { ArticleInfo, Order, OrderItem, Payment, User } from './client.ts';
 
 export type OrderDoc = Order & { items: OrderItem[] };
@@ -17,11 +18,12 @@ export class DocpartRepo {
     const db = store.db;
     this.#s = {
       orderDoc: db.prepare(`SELECT doc FROM docpart_orders WHERE order_id = ?`).pluck(),
-      putOrder: db.prepare(`INSERT INTO docpart_orders (order_id, time, user_id, doc, seq, changed_at, seen_at) VALUES (@id, @time, @user, @doc, @seq, @now, @now)
-        ON CONFLICT (order_id) DO UPDATE SET time = excluded.time, user_id = excluded.user_id, doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at, seen_at = excluded.seen_at`),
+      putOrder: db.prepare(`INSERT INTO docpart_orders (order_id, time, user_id, doc, seq, changed_at, seen_at, search) VALUES (@id, @time, @user, @doc, @seq, @now, @now, @search)
+        ON CONFLICT (order_id) DO UPDATE SET time = excluded.time, user_id = excluded.user_id, doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at, seen_at = excluded.seen_at, search = excluded.search`),
       seenOrder: db.prepare(`UPDATE docpart_orders SET seen_at = ? WHERE order_id = ?`),
       userDoc: db.prepare(`SELECT doc FROM docpart_users WHERE user_id = ?`).pluck(),
-      putUser: db.prepare(`INSERT INTO docpart_users (user_id, doc, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`),
+      putUser: db.prepare(`INSERT INTO docpart_users (user_id, doc, updated_at, search) VALUES (?, ?, ?, ?)
+        ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, search = excluded.search`),
       paymentDoc: db.prepare(`SELECT doc FROM docpart_payments WHERE payment_id = ?`).pluck(),
       putPayment: db.prepare(`INSERT INTO docpart_payments (payment_id, doc, seq, changed_at) VALUES (@id, @doc, @seq, @now)
         ON CONFLICT (payment_id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at`),
@@ -41,13 +43,13 @@ export class DocpartRepo {
       this.#s.seenOrder.run(now, doc.orderId);
       return false;
     }
-    this.#s.putOrder.run({ id: doc.orderId, time: doc.time, user: doc.userId, doc: text, seq: this.#store.nextSeq(), now });
+    this.#s.putOrder.run({ id: doc.orderId, time: doc.time, user: doc.userId, doc: text, seq: this.#store.nextSeq(), now, search: SEARCH_TEXT.docpartOrder(doc) });
     return true;
   }
 
   putUser(user: User, now: number): void {
     const text = JSON.stringify(user);
-    if (this.#s.userDoc.get(user.userId) !== text) this.#s.putUser.run(user.userId, text, now);
+    if (this.#s.userDoc.get(user.userId) !== text) this.#s.putUser.run(user.userId, text, now, SEARCH_TEXT.docpartUser(user));
   }
 
   putPayment(p: Payment, now: number): boolean {
@@ -69,11 +71,12 @@ export class DocpartRepo {
     return (this.#s.paymentsAfter.all(seq, limit) as Array<{ seq: number; doc: string }>).map((r) => ({ seq: r.seq, payment: JSON.parse(r.doc) as Payment }));
   }
 
-  /** The window's list: newest orders first; `q` matches the order number, the buyer's data or an article. */
+  /** The window's list: newest orders first; `q` matches the order number, the buyer's data or an article, in any case, ё as е. */
   search(q: string, offset: number, limit: number): { rows: Array<{ order: OrderDoc; user: User | null; changedAt: number }>; total: number } {
     const db = this.#store.db;
-    const where = q ? `WHERE CAST(o.order_id AS TEXT) LIKE @q ESCAPE '\\' OR o.doc LIKE @q ESCAPE '\\' OR u.doc LIKE @q ESCAPE '\\'` : '';
-    const params = { q: `%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`, offset, limit };
+    const key = searchKey(q);
+    const where = key ? `WHERE o.search LIKE @q ESCAPE '\\' OR u.search LIKE @q ESCAPE '\\'` : '';
+    const params = { q: likeContains(key), offset, limit };
     const from = `FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id ${where}`;
     const rows = db.prepare(`SELECT o.doc, u.doc AS user, o.changed_at ${from} ORDER BY o.time DESC, o.order_id DESC LIMIT @limit OFFSET @offset`).all(params) as Array<{ doc: string; user: string | null; changed_at: number }>;
     const total = db.prepare(`SELECT COUNT(*) ${from}`).pluck().get(params) as number;

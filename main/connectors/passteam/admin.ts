@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { errors } from '../../errors.ts';
 import type { AdminApp } from '../../admin/app.ts';
 import type { Store } from '../../store/index.ts';
+import { likeContains, searchKey } from '../../store/search-text.ts';
 import { toOnecDateTime } from '../../listener/onec-values.ts';
 import { Cards, view, type CardRow } from './cards.ts';
 import { CARD_JOB, cardKey } from './worker.ts';
@@ -24,13 +25,14 @@ export function cardsAdmin(store: Store, cards: Cards) {
       const where: string[] = [];
       const params: Record<string, unknown> = { limit: q.limit, offset: q.offset };
       if (q.state) (where.push('state = @state'), (params.state = q.state));
-      if (q.q?.trim()) {
-        const text = q.q.trim();
-        const digits = text.replace(/\D/g, '');
-        params.q = `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+      const key = searchKey(q.q ?? '');
+      if (key) {
+        const digits = key.replace(/\D/g, '');
+        // Code, name, e-mail, cardId in any case, ё as е (the search column, see SEARCH_TEXT.card).
+        params.q = likeContains(key);
         // A phone in any spelling: its last 10 digits against the stored +7XXXXXXXXXX.
         params.phone = digits.length >= 4 ? `%${digits.slice(-10)}%` : null;
-        where.push(`(code LIKE @q ESCAPE '\\' OR name LIKE @q ESCAPE '\\' OR email LIKE @q ESCAPE '\\' OR card_id LIKE @q ESCAPE '\\' OR (@phone IS NOT NULL AND phone LIKE @phone))`);
+        where.push(`(search LIKE @q ESCAPE '\\' OR (@phone IS NOT NULL AND phone LIKE @phone))`);
       }
       const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
       const rows = db.prepare(`SELECT * FROM cards ${w} ORDER BY updated_at DESC, code LIMIT @limit OFFSET @offset`).all(params) as CardRow[];

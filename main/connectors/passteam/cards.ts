@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.ts';
 import type { JobError } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
+import { SEARCH_TEXT } from '../../store/search-text.ts';
 import { toOnecDateTime } from '../../listener/onec-values.ts';
 import type { RemoteCard, Vars } from './client.ts';
 
@@ -98,11 +99,11 @@ export class Cards {
     const db = store.db;
     this.#s = {
       get: db.prepare(`SELECT * FROM cards WHERE code = ?`),
-      insert: db.prepare(`INSERT INTO cards (code, name, birthday, phone, email, bonus, extra, card_id, state, seq, changed_at, created_at, updated_at)
-        VALUES (@code, @name, @birthday, @phone, @email, @bonus, @extra, @card_id, @state, @seq, @changed_at, @created_at, @updated_at)`),
+      insert: db.prepare(`INSERT INTO cards (code, name, birthday, phone, email, bonus, extra, card_id, state, seq, changed_at, created_at, updated_at, search)
+        VALUES (@code, @name, @birthday, @phone, @email, @bonus, @extra, @card_id, @state, @seq, @changed_at, @created_at, @updated_at, @search)`),
       update: db.prepare(`UPDATE cards SET name = @name, birthday = @birthday, phone = @phone, email = @email, bonus = @bonus, extra = @extra,
         card_id = @card_id, card_url = @card_url, installed = @installed, state = @state, last_error = @last_error, sent = @sent,
-        create_unsure = @create_unsure, seq = @seq, changed_at = @changed_at, updated_at = @updated_at WHERE code = @code`),
+        create_unsure = @create_unsure, seq = @seq, changed_at = @changed_at, updated_at = @updated_at, search = @search WHERE code = @code`),
       feed: db.prepare(`SELECT * FROM cards WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
       head: db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM cards`).pluck(),
     };
@@ -136,7 +137,7 @@ export class Cards {
         created_at: now,
         updated_at: now,
       };
-      this.#s.insert.run(after);
+      this.#s.insert.run({ ...after, search: SEARCH_TEXT.card(after) });
       return { before, after };
     }
     const after: CardRow = { ...before, updated_at: now };
@@ -153,7 +154,7 @@ export class Cards {
       after.changed_at = now;
     }
     after.updated_at = now;
-    this.#s.update.run(after);
+    this.#s.update.run({ ...after, search: SEARCH_TEXT.card(after) });
     return after;
   }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { errors } from '../../errors.ts';
 import type { AdminApp } from '../../admin/app.ts';
 import type { Store } from '../../store/index.ts';
+import { likeContains, searchKey } from '../../store/search-text.ts';
 import { onecDate, toOnecDateTime } from '../../listener/onec-values.ts';
 import { INVOICE_STATES, view, type InvoiceRow, type Invoices } from './invoices.ts';
 import { localDayStart, nextDay } from './msk.ts';
@@ -38,9 +39,11 @@ export function invoicesAdmin(store: Store, invoices: Invoices) {
       if (q.state) (where.push('state = @state'), (params.state = q.state));
       if (q.from) (where.push('created_at >= @from'), (params.from = localDayStart(q.from)));
       if (q.to) (where.push('created_at < @to'), (params.to = localDayStart(nextDay(q.to))));
-      if (q.q?.trim()) {
-        params.q = `%${q.q.trim().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-        where.push(`(order_id LIKE @q ESCAPE '\\' OR email LIKE @q ESCAPE '\\' OR client_id LIKE @q ESCAPE '\\' OR invoice_id LIKE @q ESCAPE '\\')`);
+      const key = searchKey(q.q ?? '');
+      if (key) {
+        // Order, e-mail, client, invoice id in any case, ё as е (the search column, see SEARCH_TEXT.invoice).
+        params.q = likeContains(key);
+        where.push(`search LIKE @q ESCAPE '\\'`);
       }
       const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
       const rows = db.prepare(`SELECT * FROM invoices ${w} ORDER BY created_at DESC, order_id LIMIT @limit OFFSET @offset`).all(params) as InvoiceRow[];

@@ -1,5 +1,6 @@
 import type { JobError } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
+import { SEARCH_TEXT } from '../../store/search-text.ts';
 import { toOnecDateTime } from '../../listener/onec-values.ts';
 
 export type InvoiceState = 'queued' | 'created' | 'sent' | 'paid' | 'expired' | 'revoked' | 'failed';
@@ -75,8 +76,8 @@ export class Invoices {
     const cols = Object.keys(SAMPLE_ROW);
     this.#s = {
       get: db.prepare(`SELECT * FROM invoices WHERE order_id = ?`),
-      upsert: db.prepare(`INSERT INTO invoices (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})
-        ON CONFLICT (order_id) DO UPDATE SET ${cols.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ')}`),
+      upsert: db.prepare(`INSERT INTO invoices (${cols.join(', ')}, search) VALUES (${cols.map((c) => '@' + c).join(', ')}, @search)
+        ON CONFLICT (order_id) DO UPDATE SET ${cols.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ')}, search = excluded.search`),
       feed: db.prepare(`SELECT * FROM invoices WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
       head: db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM invoices`).pluck(),
       page: db.prepare(`SELECT * FROM invoices WHERE created_at >= @from AND created_at < @to AND (created_at, order_id) > (@afterAt, @afterId)
@@ -117,7 +118,7 @@ export class Invoices {
       created_at: now,
       updated_at: now,
     };
-    this.#s.upsert.run(row);
+    this.#s.upsert.run({ ...row, search: SEARCH_TEXT.invoice(row) });
     return row;
   }
 
@@ -140,7 +141,7 @@ export class Invoices {
       after.seq = this.#store.nextSeq();
       after.changed_at = now;
     }
-    this.#s.upsert.run(after);
+    this.#s.upsert.run({ ...after, search: SEARCH_TEXT.invoice(after) });
     return after;
   }
 
