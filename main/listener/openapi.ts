@@ -82,7 +82,8 @@ export function errorAnswers(schema: z.ZodType, docs: ErrorDoc[]): Record<string
   for (const [key, list] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     const title = key === 'default' ? 'Ошибки, общие для всех адресов' : (STATUS_TITLES[Number(key)] ?? 'Ошибка');
     const lines = list.map((d) => `- ${key === 'default' ? `${d.status} ` : ''}\`${d.code}\` — ${d.means}`);
-    const examples = Object.fromEntries(list.map((d) => [d.code, { summary: key === 'default' ? `${d.status} ${d.code}` : d.code, description: d.means, value: d.example }]));
+    // The meaning is in the list above: the example's own description would only repeat it.
+    const examples = Object.fromEntries(list.map((d) => [d.code, { summary: key === 'default' ? `${d.status} ${d.code}` : d.code, value: d.example }]));
     out[key] = schema.meta({ description: `${title}. Коды:\n\n${lines.join('\n')}`, 'x-examples': examples, [ERROR_MARK]: true });
   }
   return out;
@@ -117,9 +118,23 @@ export function finishDocument<T extends object>(document: T, error: { name: str
           }
         }
       }
+      for (const p of Array.isArray(op.parameters) ? op.parameters : []) {
+        // One example reads better as the parameter's `example` (Swagger UI shows no drop-down of one).
+        const named = isObject(p) && isObject(p.examples) ? Object.values(p.examples) : [];
+        if (named.length === 1 && isObject(named[0])) {
+          p.example = named[0].value;
+          delete p.examples;
+        }
+      }
       const body = isObject(op.requestBody) && isObject(op.requestBody.content) ? op.requestBody.content : undefined;
       const json = body?.['application/json'];
-      if (body && isObject(json) && isObject(json.schema) && json.schema[FORM_MARK]) body[FORM] = formMedia(json.schema);
+      if (body && isObject(op.requestBody) && isObject(json) && isObject(json.schema) && json.schema[FORM_MARK]) {
+        const form = formMedia(json.schema);
+        body[FORM] = form.media;
+        // Swagger UI shows a form body as fields: the PHP-style keys are told where both views show them.
+        const said = typeof op.requestBody.description === 'string' ? `${op.requestBody.description}\n\n` : '';
+        if (form.first) op.requestBody.description = `${said}Формой (${FORM}) — ключи в стиле PHP, например (до URL-кодирования): \`${form.first}\``;
+      }
     }
   }
   const components = isObject(doc.components) ? doc.components : (doc.components = {});
@@ -128,7 +143,7 @@ export function finishDocument<T extends object>(document: T, error: { name: str
   return document;
 }
 
-function formMedia(schema: Json): Json {
+function formMedia(schema: Json): { media: Json; first?: string } {
   const { [FORM_MARK]: forms, ...rest } = schema;
   delete schema[FORM_MARK];
   const encoding: Json = {};
@@ -136,14 +151,16 @@ function formMedia(schema: Json): Json {
     const types = isObject(prop) ? [prop.type].flat() : [];
     if (types.includes('object')) encoding[name] = { style: 'deepObject', explode: true };
   }
+  const texts: string[] = [];
   const examples = Object.fromEntries(
     Object.entries(isObject(forms) ? forms : {}).map(([name, ex]) => {
       const e = isObject(ex) ? ex : {};
       const text = qs.stringify(e.value, { encode: false });
+      texts.push(text);
       return [name, { ...e, description: `${typeof e.description === 'string' ? `${e.description}. ` : ''}Тело до URL-кодирования: \`${text}\`` }];
     }),
   );
-  return { schema: rest, ...(Object.keys(encoding).length ? { encoding } : {}), examples };
+  return { media: { schema: rest, ...(Object.keys(encoding).length ? { encoding } : {}), examples }, first: texts[0] };
 }
 
 function componentSchema(schema: z.ZodType): Json {
