@@ -19,7 +19,7 @@ import { RegateProblem, type StoredProblem } from './problem.ts';
 import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 import { onecInteger } from '../listener/onec-values.ts';
 import { EXAMPLES as E, PROBLEMS as P, REFUSALS as R, problemSchema } from './examples.ts';
-import { errorAnswers, finishDocument, type ErrorDoc } from '../listener/openapi.ts';
+import { errorAnswers, exampled, finishDocument, type ErrorDoc } from '../listener/openapi.ts';
 import { timeoutFor, type ReadMethod, type RegateMethod, type WriteMethod } from './methods.ts';
 import type { RegateTenant } from './tenants.ts';
 import { JOURNAL_PAGE_BYTES, Upstream, UpstreamFailure, type UpstreamAnswer, type UpstreamRequest, type UpstreamThread } from './upstream.ts';
@@ -304,9 +304,20 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
   }
 
   const str100 = z.string().min(1).max(100);
-  const writeHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).describe('Уникальный ключ операции (UUID); повтор с тем же ключом безопасен') }).passthrough();
+  const writeHeaders = z
+    .object({ 'idempotency-key': exampled(z.string().min(1).max(255).describe('Уникальный ключ операции (UUID); повтор с тем же ключом безопасен'), '0b6f2c1e-7d4a-4c55-9f1e-3a2b8c9d0e1f') })
+    .passthrough();
   const method = methodOf(writeHeaders);
-  const assortmentQuery = { groupId: z.string().max(100).optional(), updatedSince: z.string().max(40).optional(), cursor: z.string().max(200).optional(), limit: onecInteger({ min: 1, max: 500 }).optional().describe('Товаров на странице, 1–500') };
+  const assortmentQuery = {
+    groupId: exampled(z.string().max(100).optional().describe('Только товары группы (id из storetable)'), 'g-2'),
+    updatedSince: exampled(z.string().max(40).optional().describe('Только изменённые после этого момента (ISO 8601)'), '2026-11-23T08:00:00+03:00'),
+    cursor: exampled(z.string().max(200).optional().describe('nextCursor прошлой страницы'), 'eyJvZmZzZXQiOjUwMH0'),
+    limit: exampled(onecInteger({ min: 1, max: 500 }).optional().describe('Товаров на странице, 1–500'), 500),
+  };
+  const cityId = exampled(str100.describe('id города из city'), 'e89a11d2-b4a4-4e11-aa08-6c41ff0d1698');
+  const storeId = exampled(str100.describe('id магазина из citystore'), 'a1b2c3d4-0000-4000-8000-000000000001');
+  const externalId = exampled(str100.describe('Id клиента в Richest.store'), 'rs-client-1');
+  const orderId = exampled(str100.describe('orderId заказа из booking'), 'f3c1a2b4-0000-4000-8000-000000000123');
   // The task's methods, each once: its REST route and its alias `/regate/{method}` run the same function.
   const methods = {
     state: method({ verb: 'GET', url: '/regate/v1/state', summary: 'state: версия 1С, конфигурация, организация', operationId: 'getState', tag: TAGS.catalog, response: { 200: E.state }, handle: (req, reply) => read(req, reply, 'state', 'state', POLICY.state, 'state') }),
@@ -318,7 +329,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       operationId: 'listCityStores',
       tag: TAGS.catalog,
       refusals: [R.cityNotFound],
-      params: { cityId: str100 },
+      params: { cityId },
       response: { 200: E.stores },
       handle: (req, reply, { params: { cityId } }) => read(req, reply, 'citystore', `stores:${cityId}`, POLICY.catalogue, `cities/${encodeURIComponent(cityId)}/stores`),
     }),
@@ -329,7 +340,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       operationId: 'listGroups',
       tag: TAGS.catalog,
       refusals: [R.storeNotFound],
-      params: { storeId: str100 },
+      params: { storeId },
       response: { 200: E.groups },
       handle: (req, reply, { params: { storeId } }) => read(req, reply, 'storetable', `groups:${storeId}`, POLICY.catalogue, `stores/${encodeURIComponent(storeId)}/groups`),
     }),
@@ -340,7 +351,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       operationId: 'listAssortment',
       tag: TAGS.catalog,
       refusals: [R.storeNotFound, R.badQuery],
-      params: { storeId: str100 },
+      params: { storeId },
       query: assortmentQuery,
       response: { 200: E.assortment },
       handle: (req, reply, { params: { storeId }, query }) => {
@@ -355,7 +366,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       operationId: 'putClient',
       tag: TAGS.clients,
       refusals: [R.client],
-      params: { externalId: str100 },
+      params: { externalId },
       body: E.clientRequest,
       response: { 200: E.client, 201: E.client, 202: E.queued },
       handle: (req, reply, { params: { externalId }, body }) => write(req, reply, body, 'client', 'PUT', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`),
@@ -367,7 +378,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       operationId: 'updateClient',
       tag: TAGS.clients,
       refusals: [R.clientNotFound, R.client],
-      params: { externalId: str100 },
+      params: { externalId },
       body: E.clientRequest,
       response: { 200: E.clientUpdated, 202: E.queued },
       handle: (req, reply, { params: { externalId }, body }) => write(req, reply, body, 'clientupd', 'PATCH', `clients/${encodeURIComponent(externalId)}`, `client:${externalId}`),
@@ -395,7 +406,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       operationId: 'payOrder',
       tag: TAGS.orders,
       refusals: [R.orderNotFound, R.alreadyPaid, R.payment],
-      params: { orderId: str100 },
+      params: { orderId },
       body: E.paymentRequest,
       response: { 200: E.payment, 202: E.queued },
       handle: (req, reply, { params: { orderId }, body }) => write(req, reply, body, 'paycard', 'POST', `orders/${encodeURIComponent(orderId)}/payments`, `order:${orderId}`),
@@ -407,7 +418,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       operationId: 'getOrder',
       tag: TAGS.orders,
       refusals: [R.orderNotFound],
-      params: { orderId: str100 },
+      params: { orderId },
       response: { 200: E.orderState },
       handle: (req, reply, { params: { orderId } }) => read(req, reply, 'bookingstate', `order:${orderId}`, POLICY.order, `orders/${encodeURIComponent(orderId)}`),
     }),
@@ -418,7 +429,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       operationId: 'refundOrder',
       tag: TAGS.orders,
       refusals: [R.orderNotFound, R.refundConflict, R.refund],
-      params: { orderId: str100 },
+      params: { orderId },
       body: E.refundRequest,
       response: { 202: E.refund },
       handle: (req, reply, { params: { orderId }, body }) => write(req, reply, body, 'refund', 'POST', `orders/${encodeURIComponent(orderId)}/refunds`, `order:${orderId}`),
@@ -434,7 +445,7 @@ export async function createRegateApp(deps: GatewayDeps): Promise<FastifyInstanc
       summary: 'Состояние отложенной записи (202)',
       operationId: 'getOperation',
       tags: [TAGS.operations],
-      params: z.object({ id: onecInteger({ min: 1 }).describe('operationId из ответа 202') }),
+      params: z.object({ id: exampled(onecInteger({ min: 1 }).describe('operationId из ответа 202'), '17') }),
       response: { 200: E.operation, ...errorAnswers(problemSchema, [P.invalid, P.unauthorized, P.operationNotFound, P.tooManyLogins, P.quota, P.requestTimeout, P.headers, P.internal]) },
     };
     a.get('/regate/v1/operations/:id', { schema: operationSchema }, async (req) => {

@@ -149,6 +149,7 @@ describe('OpenAPI documents', () => {
     const missing: string[] = [];
     for (const { where, op } of operations(regate)) {
       if (!/^[a-z][A-Za-z]+$/.test(op.operationId ?? '')) missing.push(`${where}: operationId`);
+      for (const p of op.parameters ?? []) if (!('examples' in p) && !('example' in p)) missing.push(`${where}: example of ${p.in} ${p.name}`);
       for (const [status, r] of Object.entries(op.responses as Json)) {
         if (r.description === 'Default Response') missing.push(`${where} ${status}: description`);
         if (status >= '400' && r.content['application/problem+json']?.schema.$ref !== '#/components/schemas/Problem') missing.push(`${where} ${status}: the Problem schema`);
