@@ -17,6 +17,7 @@ import { benchP4 } from './p4-docpart.ts';
 import { benchRegate } from './regate.ts';
 import { benchSlowDisk } from './slow-disk.ts';
 import { benchHostileMemory } from './hostile-memory.ts';
+import { benchJournalSearch } from './journal-search.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
@@ -31,6 +32,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'invoice-batch': benchInvoiceBatch,
   regate: benchRegate,
   'hostile-memory': benchHostileMemory,
+  'journal-search': benchJournalSearch,
 };
 
 const wanted = process.argv.slice(2);

@@ -140,8 +140,8 @@ export class Journal {
     this.#opts = opts;
     const db = store.db;
     this.#s = {
-      insert: db.prepare(`INSERT INTO journal (at, direction, system, method, url, status, duration_ms, req_body, res_body, error, entity, job_id, size, search)
-        VALUES (@at, @direction, @system, @method, @url, @status, @durationMs, @req, @res, @error, @entity, @jobId, @size, @search)`),
+      insert: db.prepare(`INSERT INTO journal (at, direction, system, method, url, status, duration_ms, req_body, res_body, error, entity, job_id, size)
+        VALUES (@at, @direction, @system, @method, @url, @status, @durationMs, @req, @res, @error, @entity, @jobId, @size)`),
       addBytes: db.prepare(`UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'journal_bytes'`),
       bytes: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_bytes'`).pluck(),
       get: db.prepare(`SELECT * FROM journal WHERE id = ?`),
@@ -153,11 +153,8 @@ export class Journal {
     const insertAll = (rows: BufferedRow[]) => {
       let bytes = 0;
       for (const row of rows) {
-        // The search text is made here, off the request's path, and counts towards the journal's size.
-        const search = SEARCH_TEXT.journal({ url: row.url, entity: row.entity, req_body: row.req, res_body: row.res, error: row.error });
-        const size = row.size + Buffer.byteLength(search);
-        this.#s.insert.run({ ...row, size, search });
-        bytes += size;
+        this.#s.insert.run(row);
+        bytes += row.size;
       }
       this.#s.addBytes.run(bytes);
     };
@@ -249,34 +246,39 @@ export class Journal {
   }
 
   /**
-   * Newest rows passing `where` whose search text contains `key` (url, entity, bodies, error in
-   * any case, ё as е). Keys of 3+ characters use the trigram index up to the indexed id and scan
-   * only the newer rows; shorter ones, which no trigram holds, scan the column.
+   * Newest rows passing `where` whose search text (SEARCH_TEXT.journal: url, entity, bodies, error
+   * in any case, ё as е) contains `key`. Rows the background indexing has not reached yet are the
+   * newest: they are read and matched here first. Then the index: its trigrams for keys of 3+
+   * characters, a scan of its text for shorter ones, which no trigram holds.
    */
   #matching(key: string, where: (t: string) => string[], params: Record<string, unknown>): Row[] {
     const db = this.#store.db;
+    const limit = params.limit as number;
     const cols = (t: string) => `${t}id, ${t}at, ${t}direction, ${t}system, ${t}method, ${t}url, ${t}status, ${t}duration_ms, ${t}entity, ${t}job_id, ${t}error`;
-    const scan = (extra: string[]) => {
-      const all = [...where(''), ...extra];
-      return db.prepare(`SELECT ${cols('')} FROM journal ${all.length ? 'WHERE ' + all.join(' AND ') : ''} ORDER BY id DESC LIMIT @limit`).all(params) as Row[];
-    };
-    if (!key) return scan([]);
-    params.like = likeContains(key);
-    if ([...key].length < 3) return scan([`search LIKE @like ESCAPE '\\'`]);
+    const and = (w: string[]) => w.map((c) => ' AND ' + c).join('');
+    if (!key) return db.prepare(`SELECT ${cols('')} FROM journal WHERE 1 ${and(where(''))} ORDER BY id DESC LIMIT @limit`).all(params) as Row[];
+
     params.indexed = this.index.indexed();
-    params.match = `"${key.replace(/"/g, '""')}"`;
-    // Every unindexed row is newer than every indexed one: the scan's rows come first.
-    const newer = scan([`id > @indexed`, `search LIKE @like ESCAPE '\\'`]);
-    if (newer.length >= (params.limit as number)) return newer;
+    const out: Row[] = [];
+    const newer = db.prepare(`SELECT ${cols('')}, req_body, res_body FROM journal WHERE id > @indexed ${and(where(''))} ORDER BY id DESC`);
+    for (const r of newer.iterate(params) as Iterable<Row>) {
+      if (!SEARCH_TEXT.journal({ ...r, req_body: r.req_body ?? null, res_body: r.res_body ?? null }).includes(key)) continue;
+      out.push(r);
+      if (out.length >= limit) return out;
+    }
+
     const filters = where('j.');
     if (params.before) filters.push('f.rowid < @before'); // a bound the index walks by itself
+    if ([...key].length >= 3) params.match = `"${key.replace(/"/g, '""')}"`;
+    else params.like = likeContains(key);
     const indexed = db
       .prepare(
         `SELECT ${cols('j.')} FROM journal_fts f JOIN journal j ON j.id = f.rowid
-         WHERE journal_fts MATCH @match AND f.rowid <= @indexed ${filters.map((w) => 'AND ' + w).join(' ')} ORDER BY f.rowid DESC LIMIT @limit`,
+         WHERE ${params.match ? 'journal_fts MATCH @match' : `f.search LIKE @like ESCAPE '\\'`} AND f.rowid <= @indexed ${and(filters)}
+         ORDER BY f.rowid DESC LIMIT ${limit - out.length}`,
       )
       .all(params) as Row[];
-    return [...newer, ...indexed].slice(0, params.limit as number);
+    return [...out, ...indexed];
   }
 
   get(id: number): JournalEntryFull | undefined {

@@ -1,14 +1,17 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { DB } from '../store/db.ts';
 import { withoutFsync } from '../store/db.ts';
+import { SEARCH_TEXT } from '../store/search-text.ts';
+
+type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
 
 /**
- * The journal's trigram index (journal_fts, migration 8) over each row's normalised `search` text:
- * a search of 100,000 rows answers in milliseconds where a scan of the column took ~150 ms
- * (bench journal-search). A trigram index can only be filled in the background: adding a row to it
- * costs 40–70 µs, a quarter of a card save's whole budget. So rows are written without it and
- * indexed here in short slices while the process is idle ('journal_indexed' in meta: every row up
- * to that id is indexed); a search reads the index up to that id and scans the rest.
+ * The journal's search: a trigram index (journal_fts, migration 8) over each row's search text
+ * (SEARCH_TEXT.journal), so a search of 100,000 rows answers in about a millisecond where a scan
+ * takes ~150 ms (bench journal-search). The text and its trigrams cost 60–150 µs a row to make, a
+ * quarter of a card save's whole budget, so rows are written without them and indexed here, in
+ * short slices while the process is idle ('journal_indexed' in meta: every row up to that id is
+ * indexed); a search matches the newer rows itself.
  */
 export class JournalSearchIndex {
   readonly #db: DB;
@@ -22,7 +25,7 @@ export class JournalSearchIndex {
     this.#s = {
       indexed: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_indexed'`).pluck(),
       setIndexed: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`),
-      pending: db.prepare(`SELECT id, search FROM journal WHERE id > ? ORDER BY id LIMIT 256`),
+      pending: db.prepare(`SELECT id, url, entity, req_body, res_body, error FROM journal WHERE id > ? ORDER BY id LIMIT 64`),
       add: db.prepare(`INSERT INTO journal_fts (rowid, search) VALUES (?, ?)`),
       remove: db.prepare(`DELETE FROM journal_fts WHERE rowid = ?`),
       // Ids start again at MAX(id) + 1: after the journal was pruned empty, 1 again.
@@ -42,8 +45,8 @@ export class JournalSearchIndex {
     return withoutFsync(this.#db, () => {
       let n = 0;
       let last = 0;
-      for (const r of this.#s.pending.all(this.indexed()) as Array<{ id: number; search: string }>) {
-        this.#s.add.run(r.id, r.search);
+      for (const r of this.#s.pending.all(this.indexed()) as Array<JournalText & { id: number }>) {
+        this.#s.add.run(r.id, SEARCH_TEXT.journal(r));
         last = r.id;
         n++;
         if (performance.now() >= deadline) break;

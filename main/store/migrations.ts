@@ -179,16 +179,16 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
   // 7: the writes still waiting for 1C, counted for every health check without scanning 72 h of keys.
   (db) => db.exec(`CREATE INDEX regate_requests_open ON regate_requests (tenant) WHERE state IN ('queued', 'running')`),
   // 8: search that finds people: a normalised `search` text per searchable row (SQLite's LIKE folds
-  // ASCII only, so «иванова» missed «Иванова»), backfilled here, and the journal's trigram index
-  // over its text, which Journal fills in the background from 'journal_indexed' on (0: all of it).
+  // ASCII only, so «иванова» missed «Иванова»), backfilled here; the journal's text lives in its
+  // trigram index, which the journal fills in the background from 'journal_indexed' on (0: every
+  // row, ~15 s of work for 100,000: too long to hold the start; until then a search scans them).
   (db) => {
     db.exec(`
       ALTER TABLE cards ADD COLUMN search TEXT NOT NULL DEFAULT '';
       ALTER TABLE invoices ADD COLUMN search TEXT NOT NULL DEFAULT '';
       ALTER TABLE docpart_orders ADD COLUMN search TEXT NOT NULL DEFAULT '';
       ALTER TABLE docpart_users ADD COLUMN search TEXT NOT NULL DEFAULT '';
-      ALTER TABLE journal ADD COLUMN search TEXT NOT NULL DEFAULT '';
-      CREATE VIRTUAL TABLE journal_fts USING fts5(search, content='', contentless_delete=1, tokenize='trigram case_sensitive 1');
+      CREATE VIRTUAL TABLE journal_fts USING fts5(search, tokenize='trigram case_sensitive 1');
       INSERT INTO meta (key, value) VALUES ('journal_indexed', '0');
     `);
     // In pages by rowid, computed here (the same SEARCH_TEXT the repositories write with).
@@ -207,6 +207,5 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
     backfill('invoices', 'order_id, email, client_id, invoice_id', SEARCH_TEXT.invoice);
     backfill('docpart_orders', 'doc', (r: Doc) => SEARCH_TEXT.docpartOrder(JSON.parse(r.doc)));
     backfill('docpart_users', 'doc', (r: Doc) => SEARCH_TEXT.docpartUser(JSON.parse(r.doc)));
-    backfill('journal', 'url, entity, req_body, res_body, error', SEARCH_TEXT.journal);
   },
 ];
