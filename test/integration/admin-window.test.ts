@@ -73,7 +73,10 @@ describe('the window\'s API', () => {
     const today = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
     const csv = await ui(t, `/api/invoices/export?from=${today}&to=${today}&format=csv`);
     expect(csv.status).toBe(200);
-    expect((await csv.text()).split('\r\n').filter(Boolean)).toHaveLength(3);
+    // The header, both invoices, then the totals of the file (all, paid, the filter).
+    const lines = (await csv.text()).split('\r\n').filter(Boolean);
+    expect(lines).toHaveLength(6);
+    expect(lines[3]).toBe('Итого;2 счёта;;30,00;;;;;;');
   });
 
   it('docpart: list and detail after a pull', async () => {

@@ -2,21 +2,19 @@ import { z } from 'zod';
 import { errors } from '../../errors.ts';
 import type { AdminApp } from '../../admin/app.ts';
 import type { Store } from '../../store/index.ts';
-import { likeContains, searchKey } from '../../store/search-text.ts';
-import { onecDate, toOnecDateTime } from '../../listener/onec-values.ts';
-import { INVOICE_STATES, view, type InvoiceRow, type Invoices } from './invoices.ts';
-import { localDayStart, nextDay } from './msk.ts';
-import { sendExport } from './routes.ts';
+import { PassThrough } from 'node:stream';
+import { toOnecDateTime } from '../../listener/onec-values.ts';
+import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, STATE_LABELS, writeInvoiceExport } from './export.ts';
+import { describeFilter, filterQuery, InvoiceQuery, parseFilter } from './invoice-query.ts';
+import { view, type InvoiceRow, type InvoiceState, type Invoices } from './invoices.ts';
+import { exportRows } from './routes.ts';
 import { INVOICE_JOB, invoiceKey } from './worker.ts';
 
-const listQuery = z.object({
-  q: z.string().max(200).optional(),
-  state: z.enum(INVOICE_STATES as [string, ...string[]]).optional(),
-  from: onecDate().optional(),
-  to: onecDate().optional(),
+const listQuery = filterQuery.extend({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+const exportQuery = filterQuery.extend({ format: z.enum(['xlsx', 'csv']).default('xlsx') });
 
 const adminView = (r: InvoiceRow) => ({
   ...view(r),
@@ -28,33 +26,29 @@ const adminView = (r: InvoiceRow) => ({
   paymentId: r.payment_id,
 });
 
-/** Invoices in the tray window: search by order, e-mail, client or invoice id; the accountant's export. */
+/**
+ * Invoices in the tray window: search by order, e-mail, client or invoice id, by state and period,
+ * with the total of what is listed; the accountant's export of exactly those rows, with that total.
+ */
 export function invoicesAdmin(store: Store, invoices: Invoices) {
-  const db = store.db;
+  const query = new InvoiceQuery(store.db);
   return (app: AdminApp) => {
     app.get('/api/invoices', { schema: { querystring: listQuery } }, async (req) => {
       const q = req.query as z.infer<typeof listQuery>;
-      const where: string[] = [];
-      const params: Record<string, unknown> = { limit: q.limit, offset: q.offset };
-      if (q.state) (where.push('state = @state'), (params.state = q.state));
-      if (q.from) (where.push('created_at >= @from'), (params.from = localDayStart(q.from)));
-      if (q.to) (where.push('created_at < @to'), (params.to = localDayStart(nextDay(q.to))));
-      const key = searchKey(q.q ?? '');
-      if (key) {
-        // Order, e-mail, client, invoice id in any case, ё as е (the search column, see SEARCH_TEXT.invoice).
-        params.q = likeContains(key);
-        where.push(`search LIKE @q ESCAPE '\\'`);
-      }
-      const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const rows = db.prepare(`SELECT * FROM invoices ${w} ORDER BY created_at DESC, order_id LIMIT @limit OFFSET @offset`).all(params) as InvoiceRow[];
-      const total = db.prepare(`SELECT COUNT(*) FROM invoices ${w}`).pluck().get(params) as number;
-      return { invoices: rows.map(adminView), total };
+      const filter = parseFilter(q, { periodRequired: false });
+      const totals = query.totals(filter);
+      return { invoices: query.page(filter, q.offset, q.limit).map(adminView), total: totals.count, totals };
     });
 
-    const exportQuery = z.object({ from: onecDate().pipe(z.string()), to: onecDate().pipe(z.string()), format: z.enum(['xlsx', 'csv']).default('xlsx') });
     app.get('/api/invoices/export', { schema: { querystring: exportQuery } }, async (req, reply) => {
-      const { from, to, format } = req.query as z.infer<typeof exportQuery>;
-      return sendExport(reply, invoices, from, to, format);
+      const q = req.query as z.infer<typeof exportQuery>;
+      const filter = parseFilter(q, { periodRequired: true });
+      const label = (s: InvoiceState) => STATE_LABELS[s].toLowerCase();
+      const out = new PassThrough();
+      writeInvoiceExport(exportRows(query.rows(filter)), q.format, out, { totals: { filter: describeFilter(filter, label) } }).catch((e) => out.destroy(e as Error));
+      reply.header('Content-Type', EXPORT_CONTENT_TYPE[q.format]);
+      reply.header('Content-Disposition', contentDisposition(exportFileName(filter.from!, filter.to!, q.format, filter.state ? label(filter.state) : undefined)));
+      return reply.send(out);
     });
 
     app.get('/api/invoices/:orderId', async (req) => {

@@ -51,10 +51,45 @@ export const MONEY_FMT = '#,##0.00 "₽"';
 export const DATETIME_FMT = 'dd.mm.yyyy hh:mm';
 export const DATE_FMT = 'dd.mm.yyyy';
 
-/** 'Счета PayKeeper 2026-11-01 — 2026-11-30.xlsx' (characters no file system accepts become '_'). */
-export function exportFileName(from: string, to: string, format: ExportFormat): string {
+/**
+ * 'Счета PayKeeper 2026-11-01 — 2026-11-30.xlsx', with what else the rows were picked by
+ * ('… (оплачен).xlsx'), so two exports of one period keep apart. Characters no file system
+ * accepts become '_'.
+ */
+export function exportFileName(from: string, to: string, format: ExportFormat, tag?: string): string {
   const safe = (s: string) => s.replace(/[\\/:*?"<>|\u0000-\u001f\u007f]/g, '_');
-  return `Счета PayKeeper ${safe(from)} — ${safe(to)}.${format}`;
+  return `Счета PayKeeper ${safe(from)} — ${safe(to)}${tag ? ` (${safe(tag)})` : ''}.${format}`;
+}
+
+/** 1 счёт, 2 счёта, 5 счетов, 21 счёт. */
+export function invoicesWord(n: number): string {
+  const [ten, one] = [n % 100, n % 10];
+  if (ten >= 11 && ten <= 14) return `${n} счетов`;
+  return `${n} ${one === 1 ? 'счёт' : one >= 2 && one <= 4 ? 'счёта' : 'счетов'}`;
+}
+
+/** Kopecks → "1234.50" (sums are kept in integer kopecks: no float drifts a kopeck over 100,000 rows). */
+export function rubles(kopecks: number): string {
+  const k = Math.abs(kopecks);
+  return `${kopecks < 0 ? '-' : ''}${Math.floor(k / 100)}.${String(k % 100).padStart(2, '0')}`;
+}
+
+/** The rows under the data: what the file holds in sum, as the window shows it. */
+export const TOTAL_LABELS = { all: 'Итого', paid: 'из них оплачено', filter: 'Отбор' } as const;
+
+/** Counts and sums the rows as they are written, so the totals are those of the file itself. */
+class Tally {
+  count = 0;
+  kopecks = 0;
+  paidCount = 0;
+  paidKopecks = 0;
+  add(r: InvoiceExportRow): void {
+    const k = Math.round(Number(r.amount) * 100);
+    if (!Number.isFinite(k)) return;
+    this.count++;
+    this.kopecks += k;
+    if (r.state === 'paid') (this.paidCount++, (this.paidKopecks += k));
+  }
 }
 
 /**
@@ -214,13 +249,17 @@ export async function writeInvoiceExport(
   rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>,
   format: ExportFormat,
   out: NodeJS.WritableStream,
-  opts: { timeZone?: string } = {},
+  opts: {
+    timeZone?: string;
+    /** Rows under the data with the count and sum of all and of paid invoices, and this description of the filter. */
+    totals?: { filter: string };
+  } = {},
 ): Promise<void> {
   const wall = wallClock(opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
   const sink = sinkOf(out);
   try {
-    if (format === 'xlsx') await writeXlsx(rows, out, sink, wall);
-    else if (format === 'csv') await writeCsv(rows, out, sink, wall);
+    if (format === 'xlsx') await writeXlsx(rows, out, sink, wall, opts.totals);
+    else if (format === 'csv') await writeCsv(rows, out, sink, wall, opts.totals);
     else throw new Error(`unknown export format: ${String(format)}`);
   } catch (err) {
     const s = out as NodeJS.WritableStream & { destroy?: (e?: Error) => void };
@@ -274,7 +313,13 @@ function cellText(s: string | null): string | undefined {
   return s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s;
 }
 
-async function writeXlsx(rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>, out: NodeJS.WritableStream, sink: Sink, wall: (ms: number) => Date): Promise<void> {
+async function writeXlsx(
+  rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>,
+  out: NodeJS.WritableStream,
+  sink: Sink,
+  wall: (ms: number) => Date,
+  totals: { filter: string } | undefined,
+): Promise<void> {
   // Loaded here, not at start-up: requiring exceljs takes ~350 ms and ~40 MB.
   const { default: ExcelJS } = await import('exceljs');
   // Inline strings (no shared-strings table, which would keep every string until the end);
@@ -290,7 +335,9 @@ async function writeXlsx(rows: Iterable<InvoiceExportRow> | AsyncIterable<Invoic
   header.commit();
 
   let n = 0;
+  const tally = new Tally();
   for await (const r of rowsOf(rows)) {
+    tally.add(r);
     const amount = Number(r.amount);
     ws.addRow([
       cellText(r.orderId),
@@ -307,8 +354,17 @@ async function writeXlsx(rows: Iterable<InvoiceExportRow> | AsyncIterable<Invoic
     if (++n % BATCH === 0) await sink.room(xlsxBacklog(ws));
   }
   sink.check();
-  // Written at commit: the filter spans the header and every data row.
+  // Written at commit: the filter spans the header and every data row (not the totals below).
   ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: n + 1, column: EXPORT_HEADERS.length } };
+  if (totals) {
+    ws.addRow([]).commit();
+    const all = ws.addRow([TOTAL_LABELS.all, invoicesWord(tally.count), undefined, tally.kopecks / 100]);
+    // A new style object: a cell starts with its column's, which `cell.font =` would change for every later row.
+    all.eachCell((cell) => (cell.style = { ...cell.style, font: { bold: true } }));
+    all.commit();
+    ws.addRow([TOTAL_LABELS.paid, invoicesWord(tally.paidCount), undefined, tally.paidKopecks / 100]).commit();
+    ws.addRow([TOTAL_LABELS.filter, totals.filter]).commit();
+  }
   ws.commit();
   await Promise.race([wb.commit(), sink.failed]);
   sink.check();
@@ -372,10 +428,27 @@ function csvLine(r: InvoiceExportRow, wall: (ms: number) => Date): string {
   );
 }
 
-async function writeCsv(rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>, out: NodeJS.WritableStream, sink: Sink, wall: (ms: number) => Date): Promise<void> {
+/** A totals line under the data: label under «Заказ», the count under «Клиент», the sum under «Сумма». */
+function csvTotal(label: string, text: string, kopecks?: number): string {
+  const cells: string[] = new Array<string>(EXPORT_HEADERS.length).fill('');
+  cells[0] = csvQuote(label);
+  cells[1] = csvText(text);
+  if (kopecks !== undefined) cells[3] = rubles(kopecks).replace('.', ',');
+  return cells.join(CSV_SEP) + CSV_EOL;
+}
+
+async function writeCsv(
+  rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>,
+  out: NodeJS.WritableStream,
+  sink: Sink,
+  wall: (ms: number) => Date,
+  totals: { filter: string } | undefined,
+): Promise<void> {
   let chunk = '\uFEFF' + EXPORT_HEADERS.map(csvQuote).join(CSV_SEP) + CSV_EOL;
   let n = 0;
+  const tally = new Tally();
   for await (const r of rowsOf(rows)) {
+    tally.add(r);
     chunk += csvLine(r, wall);
     if (++n % BATCH === 0) {
       out.write(chunk);
@@ -384,6 +457,12 @@ async function writeCsv(rows: Iterable<InvoiceExportRow> | AsyncIterable<Invoice
     }
   }
   sink.check();
+  if (totals) {
+    chunk += CSV_EOL;
+    chunk += csvTotal(TOTAL_LABELS.all, invoicesWord(tally.count), tally.kopecks);
+    chunk += csvTotal(TOTAL_LABELS.paid, invoicesWord(tally.paidCount), tally.paidKopecks);
+    chunk += csvTotal(TOTAL_LABELS.filter, totals.filter);
+  }
   const ended = new Promise<void>((resolve) => out.end(chunk, 'utf8', () => resolve()));
   await Promise.race([ended, sink.failed]);
   sink.check();

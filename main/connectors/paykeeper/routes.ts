@@ -401,7 +401,7 @@ export function sendExport(reply: FastifyReply, invoices: Invoices, from: string
   return reply.send(out);
 }
 
-async function* exportRows(rows: AsyncIterable<InvoiceRow>): AsyncGenerator<InvoiceExportRow> {
+export async function* exportRows(rows: AsyncIterable<InvoiceRow>): AsyncGenerator<InvoiceExportRow> {
   for await (const r of rows) {
     yield {
       orderId: r.order_id,
