@@ -11,17 +11,36 @@ export interface SettingsView {
   fromEnv: string[];
   /** Where changes are saved; null when they last only until restart (sandbox). */
   savedTo: string | null;
+  /** Saved parts that differ from what this run started with and apply only after a restart. */
+  restartPending: RestartPart[];
 }
+
+/**
+ * Parts built once at start: the 1C API's and the window's listeners, and ReGate (its HTTPS
+ * listener, its tenants' pools and caps). Connectors, by contrast, take new settings at once.
+ */
+export type RestartPart = 'listener' | 'ui' | 'regate';
+const RESTART_PARTS: ReadonlyArray<readonly [RestartPart, (c: Config) => unknown]> = [
+  ['listener', (c) => c.listener],
+  ['ui', (c) => c.ui.port],
+  ['regate', (c) => c.regate],
+];
+const restartParts = (a: Config, b: Config): RestartPart[] =>
+  RESTART_PARTS.filter(([, of]) => JSON.stringify(of(a)) !== JSON.stringify(of(b))).map(([part]) => part);
 
 /** Reading and changing settings at run time: validate the whole result, save, tell what changed. */
 export class SettingsService {
   #config: Config;
+  readonly #started: Config;
+  /** Updates run one at a time: each validates against the one saved before it. */
+  #queue: Promise<unknown> = Promise.resolve();
   readonly #store: SettingsStore;
   readonly #fromEnv: string[];
   readonly #onChange: (next: Config, changed: ConnectorName[]) => void;
 
   constructor(config: Config, store: SettingsStore, fromEnv: string[], onChange: (next: Config, changed: ConnectorName[]) => void) {
     this.#config = config;
+    this.#started = config;
     this.#store = store;
     this.#fromEnv = fromEnv;
     this.#onChange = onChange;
@@ -32,10 +51,23 @@ export class SettingsService {
   }
 
   read(): SettingsView {
-    return { config: withoutSecrets(this.#config), secrets: secretPresence(this.#config), fromEnv: this.#fromEnv, savedTo: this.#store.location };
+    return {
+      config: withoutSecrets(this.#config),
+      secrets: secretPresence(this.#config),
+      fromEnv: this.#fromEnv,
+      savedTo: this.#store.location,
+      restartPending: restartParts(this.#started, this.#config),
+    };
   }
 
-  async update(patch: unknown): Promise<SettingsView & { restartRequired: boolean }> {
+  /** `restartRequired`: this change has a part that applies only after a restart. */
+  update(patch: unknown): Promise<SettingsView & { restartRequired: boolean }> {
+    const run = this.#queue.then(() => this.#update(patch));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #update(patch: unknown): Promise<SettingsView & { restartRequired: boolean }> {
     const parsed = configSchema.safeParse(applyPatch(this.#config, patch), INPUT_IN_ISSUES);
     if (!parsed.success) {
       const [first] = describeZodError(parsed.error);
@@ -43,11 +75,10 @@ export class SettingsService {
     }
     const next = parsed.data;
     const prev = this.#config;
-    this.#store.save(next);
+    await this.#store.save(next);
     this.#config = next;
     const changed = CONNECTORS.filter((c) => JSON.stringify(prev[c]) !== JSON.stringify(next[c]));
     this.#onChange(next, changed);
-    const restartRequired = JSON.stringify(prev.listener) !== JSON.stringify(next.listener) || prev.ui.port !== next.ui.port;
-    return { ...this.read(), restartRequired };
+    return { ...this.read(), restartRequired: restartParts(prev, next).length > 0 };
   }
 }

@@ -1,4 +1,5 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, powerMonitor, safeStorage, screen, shell, Tray, type NativeImage } from 'electron';
+import ElectronStore from 'electron-store';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,7 @@ import { startDesktopCore, type DesktopCore } from './core.ts';
 import { CoreControl } from './core-control.ts';
 import { trayIconPng } from './icons.ts';
 import { registerIpc } from './ipc.ts';
-import { JsonStore } from './json-store.ts';
+import { DESKTOP_FILE, DesktopStore } from './desktop-store.ts';
 import { DesktopPrefs } from './prefs.ts';
 import { defaultDataDir, logsDir, userConfigFile } from '../config/paths.ts';
 import { createWillQuitHandler } from './quit.ts';
@@ -48,8 +49,8 @@ async function run(instance: SingleInstance): Promise<void> {
   const configFile = userConfigFile(env, process.platform, home);
   const dataDir = defaultDataDir(env, process.platform, home);
   const logs = logsDir(dataDir, process.platform);
-  // What electron-store would hold (it is not a dependency): one small JSON file beside the config.
-  const store = new JsonStore(join(dirname(configFile), 'desktop.json'));
+  // electron-store, beside the config file where earlier versions kept the same JSON.
+  const store = new DesktopStore(join(dirname(configFile), DESKTOP_FILE), (options) => new ElectronStore({ ...options, name: options.configName }));
   const secrets = new SecretStore({
     safeStorage,
     platform: process.platform,

@@ -1,22 +1,22 @@
 import type { Autostart } from './autostart.ts';
-import type { JsonStore, WindowBounds } from './json-store.ts';
+import type { DesktopStore, WindowBounds } from './desktop-store.ts';
 
 /**
  * The desktop settings as the shell uses them: window bounds, autostart and hidden start,
- * persisted in the JSON store. For autostart the OS entry is the truth (the user may remove
+ * persisted in the desktop store. For autostart the OS entry is the truth (the user may remove
  * it in Task Manager or the session settings); the stored flag follows it.
  */
 export class DesktopPrefs {
-  readonly #store: JsonStore;
+  readonly #store: DesktopStore;
   readonly #autostart: Autostart;
 
-  constructor(store: JsonStore, autostart: Autostart) {
+  constructor(store: DesktopStore, autostart: Autostart) {
     this.#store = store;
     this.#autostart = autostart;
   }
 
   /** For Autostart's `hidden` dependency. */
-  static hiddenStart(store: JsonStore): () => boolean {
+  static hiddenStart(store: DesktopStore): () => boolean {
     return () => store.get('hiddenStart');
   }
 

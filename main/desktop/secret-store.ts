@@ -10,7 +10,7 @@ import { SputnikError } from '../errors.ts';
  * refused with a Russian reason instead of being written in plain text. Service mode does not
  * use this: it keeps the config file / environment variables. Electron is injected.
  *
- * The synchronous safeStorage calls are used on purpose: SettingsStore.save is synchronous.
+ * The synchronous safeStorage calls keep a save's secrets all-or-nothing before the file is written.
  */
 export interface SafeStorageLike {
   isEncryptionAvailable(): boolean;
@@ -20,7 +20,7 @@ export interface SafeStorageLike {
   getSelectedStorageBackend?(): string;
 }
 
-/** Where the encrypted values live (base64 by key): the desktop JSON store's `secrets`. */
+/** Where the encrypted values live (base64 by key): the desktop store's `secrets` (desktop-store.ts). */
 export interface SecretBacking {
   load(): Record<string, string>;
   save(all: Record<string, string>): void;
@@ -146,7 +146,7 @@ export class DesktopSettingsStore implements SettingsStore {
     }
   }
 
-  save(config: Config): void {
+  async save(config: Config): Promise<void> {
     const keys = secretKeys(this.#fromEnv);
     const value = (key: string) => {
       const v = getPath(config, key.split('.'));
@@ -179,7 +179,7 @@ export class DesktopSettingsStore implements SettingsStore {
       const parent = getPath(out, parts.slice(0, -1)) as Record<string, unknown> | undefined;
       if (parent) delete parent[parts[parts.length - 1]];
     }
-    this.#file.save(out as unknown as Config);
+    await this.#file.save(out as unknown as Config);
     for (const key of keys) if (!keepInFile.has(key)) this.#inFile.delete(key);
   }
 }

@@ -1,4 +1,4 @@
-import type { WindowBounds } from './json-store.ts';
+import type { WindowBounds } from './desktop-store.ts';
 
 /**
  * Remembered window geometry, put back onto a screen that exists now: a monitor may have been

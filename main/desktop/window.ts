@@ -1,4 +1,4 @@
-import type { WindowBounds } from './json-store.ts';
+import type { WindowBounds } from './desktop-store.ts';
 import { clampBounds, MIN_SIZE, type Rect } from './window-state.ts';
 
 /**
@@ -58,7 +58,7 @@ export interface WindowDeps {
   /** The admin UI login link (`/?token=`); the core trades it for a session cookie. */
   url: string;
   openExternal(url: string): void;
-  /** Remembered geometry (the desktop JSON store); absent in tests that don't care. */
+  /** Remembered geometry (the desktop store); absent in tests that don't care. */
   bounds?: { load(): WindowBounds | undefined; save(bounds: WindowBounds): void };
   /** The displays' work areas now (Electron's `screen`), to clamp the remembered bounds. */
   displays?(): { workAreas: Rect[]; primary: Rect };

@@ -1,10 +1,13 @@
+import Conf from 'conf';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Autostart, type LoginItemsApp } from '../../main/desktop/autostart.ts';
 import { CoreControl, type FetchLike } from '../../main/desktop/core-control.ts';
-import { JsonStore, type JsonStoreFs } from '../../main/desktop/json-store.ts';
+import { DesktopStore } from '../../main/desktop/desktop-store.ts';
 import { DesktopPrefs } from '../../main/desktop/prefs.ts';
 import { SingleInstance, type SingleInstanceApp } from '../../main/desktop/single-instance.ts';
 import type { HealthView } from '../../main/desktop/status.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 class FakeApp implements SingleInstanceApp {
   quit = vi.fn();
@@ -108,24 +111,8 @@ describe('tray actions through the admin API', () => {
   });
 });
 
-function memoryJson(): JsonStoreFs {
-  const files = new Map<string, string>();
-  return {
-    readFileSync: (p) => {
-      const v = files.get(p);
-      if (v === undefined) throw new Error('ENOENT');
-      return v;
-    },
-    writeFileSync: (p, d) => void files.set(p, d),
-    mkdirSync: () => undefined,
-    renameSync: (a, b) => {
-      files.set(b, files.get(a)!);
-      files.delete(a);
-    },
-    rmSync: (p) => void files.delete(p),
-    fsyncFile: () => {},
-  };
-}
+/** The desktop store as in the app, through conf (electron-store's base) in a temp folder. */
+const openStore = (file: string) => new DesktopStore(file, (options) => new Conf(options));
 
 class LoginItems implements LoginItemsApp {
   entries = new Map<string, boolean>();
@@ -139,18 +126,18 @@ class LoginItems implements LoginItemsApp {
 
 describe('desktop prefs: autostart flag and hidden start persisted', () => {
   function setup() {
-    const fs = memoryJson();
-    const store = new JsonStore('/cfg/desktop.json', fs);
+    const file = join(tempDir(), 'desktop.json');
+    const store = openStore(file);
     const app = new LoginItems();
     const autostart = new Autostart({ app, platform: 'win32', hidden: DesktopPrefs.hiddenStart(store) });
-    return { fs, store, app, prefs: new DesktopPrefs(store, autostart) };
+    return { file, store, app, prefs: new DesktopPrefs(store, autostart) };
   }
 
   it('setting autostart writes the login item (with --hidden) and the stored flag', () => {
-    const { fs, app, prefs } = setup();
+    const { file, app, prefs } = setup();
     expect(prefs.setAutostart(true)).toBe(true);
     expect(app.entries.get('["--hidden"]')).toBe(true);
-    expect(new JsonStore('/cfg/desktop.json', fs).get('autostart')).toBe(true);
+    expect(openStore(file).get('autostart')).toBe(true);
   });
 
   it('the OS entry wins: removed in Task Manager → the stored flag follows', () => {

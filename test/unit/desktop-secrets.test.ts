@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../main/config/load.ts';
-import { JsonStore, nodeFs } from '../../main/desktop/json-store.ts';
 import {
   DesktopSettingsStore,
   NO_ENCRYPTION_REASON,
@@ -97,9 +96,9 @@ describe('desktop settings store: config file without secrets + safeStorage', ()
   }
   const config = (raw: object) => parseConfig(raw, {}).config;
 
-  it('with a keyring: secrets go to safeStorage, the file gets the rest, and they come back as a patch', () => {
+  it('with a keyring: secrets go to safeStorage, the file gets the rest, and they come back as a patch', async () => {
     const { file, secrets, store } = setup();
-    store.save(config({ ui: { port: 40001 }, passteam: { token: 'PT-SECRET' }, paykeeper: { password: 'PK-SECRET' } }));
+    await store.save(config({ ui: { port: 40001 }, passteam: { token: 'PT-SECRET' }, paykeeper: { password: 'PK-SECRET' } }));
     const text = readFileSync(file, 'utf8');
     expect(text).not.toContain('PT-SECRET');
     expect(text).not.toContain('PK-SECRET');
@@ -109,11 +108,11 @@ describe('desktop settings store: config file without secrets + safeStorage', ()
     expect(secretsPatch(secrets, ['passteam.token'])).not.toHaveProperty('passteam');
   });
 
-  it('without a keyring: a new secret is refused (409, Russian reason, tray notified) and nothing is written', () => {
+  it('without a keyring: a new secret is refused (409, Russian reason, tray notified) and nothing is written', async () => {
     const { file, backing, store, onRefused } = setup(fakeSafeStorage('basic_text'));
     let error: unknown;
     try {
-      store.save(config({ passteam: { token: 'NEW' } }));
+      await store.save(config({ passteam: { token: 'NEW' } }));
     } catch (e) {
       error = e;
     }
@@ -125,69 +124,19 @@ describe('desktop settings store: config file without secrets + safeStorage', ()
     expect(() => statSync(file)).toThrow();
   });
 
-  it('without a keyring: non-secret changes save, and a secret the user keeps in the file by hand stays there', () => {
+  it('without a keyring: non-secret changes save, and a secret the user keeps in the file by hand stays there', async () => {
     const { file, store, onRefused } = setup(fakeSafeStorage('basic_text'), { passteam: { token: 'HAND' } });
-    store.save(config({ ui: { port: 40002 }, passteam: { token: 'HAND' } }));
+    await store.save(config({ ui: { port: 40002 }, passteam: { token: 'HAND' } }));
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     expect(saved.passteam.token).toBe('HAND');
     expect(saved.ui.port).toBe(40002);
     expect(onRefused).not.toHaveBeenCalled();
   });
 
-  it('with a keyring: a plain-text secret from the file moves into safeStorage on the next save', () => {
+  it('with a keyring: a plain-text secret from the file moves into safeStorage on the next save', async () => {
     const { file, secrets, store } = setup(fakeSafeStorage(), { passteam: { token: 'HAND' } });
-    store.save(config({ passteam: { token: 'HAND' } }));
+    await store.save(config({ passteam: { token: 'HAND' } }));
     expect(readFileSync(file, 'utf8')).not.toContain('HAND');
     expect(secrets.get('passteam.token')).toBe('HAND');
-  });
-});
-
-describe('desktop JSON store (electron-store stand-in)', () => {
-  it('defaults when missing or corrupt; persists across instances; atomic write leaves no temp file', () => {
-    const dir = temp();
-    const file = join(dir, 'sub', 'desktop.json');
-    const a = new JsonStore(file);
-    expect(a.get('autostart')).toBe(false);
-    expect(a.get('hiddenStart')).toBe(true);
-    expect(a.get('windowBounds')).toBeUndefined();
-    a.set('autostart', true);
-    a.set('windowBounds', { x: 1, y: 2, width: 800, height: 600, maximized: false });
-    const b = new JsonStore(file);
-    expect(b.get('autostart')).toBe(true);
-    expect(b.get('windowBounds')).toEqual({ x: 1, y: 2, width: 800, height: 600, maximized: false });
-    expect(readdirSync(join(dir, 'sub'))).toEqual(['desktop.json']);
-    if (process.platform !== 'win32') expect(statSync(file).mode & 0o777).toBe(0o600);
-  });
-
-  it('a corrupt file yields the defaults; invalid values are rejected before writing', () => {
-    const dir = temp();
-    const file = join(dir, 'desktop.json');
-    nodeFs.writeFileSync(file, '{not json', { mode: 0o600 });
-    const store = new JsonStore(file);
-    expect(store.get('hiddenStart')).toBe(true);
-    expect(() => store.set('autostart', 'yes' as unknown as boolean)).toThrow();
-    expect(readFileSync(file, 'utf8')).toBe('{not json');
-  });
-
-  it('writes temp → fsync → rename, and removes the temp file when the write fails', () => {
-    const calls: string[] = [];
-    const fs = {
-      readFileSync: () => {
-        throw new Error('ENOENT');
-      },
-      writeFileSync: (p: string) => void calls.push(`write ${p}`),
-      mkdirSync: () => undefined,
-      renameSync: (from: string, to: string) => {
-        calls.push(`rename ${from} ${to}`);
-        throw new Error('disk full');
-      },
-      rmSync: (p: string) => void calls.push(`rm ${p}`),
-      fsyncFile: (p: string) => void calls.push(`fsync ${p}`),
-    };
-    const store = new JsonStore('/x/desktop.json', fs);
-    expect(() => store.set('autostart', true)).toThrow('disk full');
-    const tmp = `/x/desktop.json.tmp-${process.pid}`;
-    expect(calls).toEqual([`write ${tmp}`, `fsync ${tmp}`, `rename ${tmp} /x/desktop.json`, `rm ${tmp}`]);
-    expect(store.get('autostart')).toBe(false);
   });
 });

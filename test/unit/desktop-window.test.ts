@@ -8,7 +8,7 @@ import {
   type WindowOptions,
 } from '../../main/desktop/window.ts';
 import { clampBounds } from '../../main/desktop/window-state.ts';
-import type { WindowBounds } from '../../main/desktop/json-store.ts';
+import type { WindowBounds } from '../../main/desktop/desktop-store.ts';
 
 type Listener = (...args: never[]) => unknown;
 
