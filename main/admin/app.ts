@@ -11,6 +11,7 @@ import type { SettingsView } from '../core/settings.ts';
 import { onecDate } from '../listener/onec-values.ts';
 import { parseJson } from '../listener/body.ts';
 import { journalCsv } from './journal-csv.ts';
+import type { AttentionList } from '../core/attention.ts';
 
 const COOKIE = 'sputnik_ui';
 
@@ -38,6 +39,10 @@ export interface AdminOps {
   testConnection(connector: 'passteam' | 'paykeeper' | 'docpart', settings: unknown): Promise<{ ok: boolean; message: string }>;
   /** Counters that move when something the window shows changed (newest journal id, feed seqs). */
   changes(): Record<'journal' | 'cards' | 'invoices' | 'docpart', number>;
+  /** «Требует внимания»: at most `limit` items, and how many there are. */
+  attention(limit: number): AttentionList;
+  /** The operator takes a refusal off that list; false when there is no such one. */
+  dismiss(ref: string): boolean;
 }
 
 export type AdminApp = FastifyInstance;
@@ -160,6 +165,18 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     return { ok: true, state: r.state };
   });
 
+  app.get('/api/attention', { schema: { querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(200) }) } }, async (req) =>
+    opts.ops.attention((req.query as { limit: number }).limit),
+  );
+  app.post('/api/attention/dismiss', { schema: { body: z.strictObject({ ref: z.string().min(1).max(500) }) } }, async (req) => {
+    const { ref } = req.body as { ref: string };
+    if (!ref.startsWith('refusal:')) {
+      throw new SputnikError(409, 'not_dismissible', 'Это нельзя убрать из списка вручную: пункт уйдёт сам, когда причину устранят', { field: 'ref' });
+    }
+    if (!opts.ops.dismiss(ref)) throw errors.notFound('attention_not_found', 'Такого пункта в списке «Требует внимания» уже нет');
+    return { ok: true };
+  });
+
   const deliveringConnector = z.object({ name: z.enum(['passteam', 'paykeeper']) });
   app.post('/api/connectors/:name/pause', { schema: { params: deliveringConnector } }, async (req) => {
     opts.ops.pause((req.params as z.infer<typeof deliveringConnector>).name);
@@ -188,6 +205,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     if (req.method === 'HEAD') return void res.end();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     let lastHealth = '';
+    let lastAttention = -1;
     let last = opts.ops.changes();
     const tick = () => {
       try {
@@ -200,6 +218,8 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
         if (now.journal !== last.journal) send('journal', { lastId: now.journal });
         for (const kind of ['cards', 'invoices', 'docpart'] as const) if (now[kind] !== last[kind]) send('change', { kind });
         last = now;
+        const attention = opts.ops.attention(1).total;
+        if (attention !== lastAttention) send('attention', { total: (lastAttention = attention) });
       } catch {
         /* the store is closing: the next tick or the client's reconnect sorts it out */
       }

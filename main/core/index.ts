@@ -22,6 +22,8 @@ import { startCheckpointer, type Checkpointer } from '../store/checkpointer.ts';
 import { DB_FILE } from '../store/db.ts';
 import { WorkerPool } from '../store/worker-pool.ts';
 import { VERSION } from '../version.ts';
+import { Refusals } from '../store/refusals.ts';
+import { collectAttention, keepingRefusals } from './attention.ts';
 import { Housekeeping, type HousekeepingResult } from './housekeeping.ts';
 import { listen } from './listen.ts';
 import type { CoreModule, ModuleFactory } from './module.ts';
@@ -108,10 +110,12 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const waits = new DeliveryWaits(workers, store.outbox);
   const modules: CoreModule[] = (opts.modules ?? []).map((f) => f({ store, journal, http, workers, waits, config: () => settings.config, log }));
   for (const m of modules) if (m.workers) workers.register(m.workers);
+  const refusals = new Refusals(store.db);
   const housekeeping = new Housekeeping(
     [
       { name: 'journal', run: (now) => ({ journal: journal.prune(now) }) },
       { name: 'outbox', run: (now) => ({ jobs: store.outbox.pruneDone(now - settings.config.journal.retentionDays * 86_400_000) }) },
+      { name: 'refusals', run: (now) => ({ refusals: refusals.prune(now - settings.config.journal.retentionDays * 86_400_000) }) },
       ...modules.flatMap((m) => (m.housekeeping ? [{ name: m.name, run: m.housekeeping }] : [])),
     ],
     store.outbox.now,
@@ -178,7 +182,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
           return d ? body : { status: body.status, version: body.version };
         },
         journal,
-        domains: modules.flatMap((m) => (m.routes ? [m.routes] : [])),
+        domains: modules.flatMap((m) => (m.routes ? [m.callSubjects ? keepingRefusals(m.routes, m.callSubjects, refusals, store.outbox.now, logFn) : m.routes] : [])),
         log: logFn,
       });
       admin = await createAdminApp({
@@ -213,6 +217,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
             return checkOne(merged.data, http, connector);
           },
           changes: () => ({ journal: journal.lastId(), ...feedSeqs() }),
+          attention: (limit) =>
+            collectAttention({ modules, outbox: store.outbox, refusals, now: store.outbox.now(), limit, enabled: (c) => (settings.config[c as ConnectorName] as { enabled: boolean }).enabled }),
+          dismiss: (ref) => ref.startsWith('refusal:') && refusals.remove([ref.slice('refusal:'.length)]) > 0,
         },
       });
       try {

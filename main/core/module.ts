@@ -7,6 +7,7 @@ import type { HealthBody } from '../listener/health.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
+import type { AttentionList, CallSubject, OnecCall } from './attention.ts';
 import type { Removed } from './housekeeping.ts';
 import type { DeliveryWaits } from './wait.ts';
 
@@ -43,6 +44,17 @@ export interface CoreModule {
    * Returns its state after, or null when the entity is not this module's or unknown.
    */
   retry?: (entity: string) => { state: string } | null;
+  /**
+   * What needs the operator in this module as of `now` (the store's clock): failed entities, each
+   * with its reason and one action that can work (see attention.ts). `items` may be capped; `total` is not.
+   */
+  attention?: (now: number) => AttentionList;
+  /**
+   * Which of its entities a 1C write call answered 2xx or 4xx was about, and for a refusal at the
+   * door what 1C was told and what to fix there. The core keeps such refusals for «Требует внимания»
+   * until a later call for the same entity is accepted.
+   */
+  callSubjects?: (call: OnecCall) => CallSubject[];
   /** What it adds to the detailed health (the window's overview). */
   health?: () => Partial<Pick<HealthBody, 'regate'>>;
   /** Settings of its connector changed. */

@@ -208,4 +208,29 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
     backfill('docpart_orders', 'doc', (r: Doc) => SEARCH_TEXT.docpartOrder(JSON.parse(r.doc)));
     backfill('docpart_users', 'doc', (r: Doc) => SEARCH_TEXT.docpartUser(JSON.parse(r.doc)));
   },
+  // 9: «Требует внимания»: 1C write calls refused at the door (who, what, why; one row per entity,
+  // gone when a later call for it is accepted or the operator dismisses it), and the failed cards
+  // and invoices it lists, found without a scan.
+  (db) =>
+    db.exec(`
+      CREATE TABLE refusals (
+        id        INTEGER PRIMARY KEY,
+        key       TEXT NOT NULL UNIQUE,
+        entity    TEXT,
+        title     TEXT NOT NULL,
+        route     TEXT NOT NULL,
+        status    INTEGER NOT NULL,
+        code      TEXT NOT NULL,
+        message   TEXT NOT NULL,
+        field     TEXT,
+        fix       TEXT NOT NULL,
+        client    TEXT,
+        count     INTEGER NOT NULL,
+        first_at  INTEGER NOT NULL,
+        at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX refusals_at ON refusals (at);
+      CREATE INDEX cards_failed ON cards (updated_at) WHERE state = 'failed';
+      CREATE INDEX invoices_failed ON invoices (updated_at) WHERE state = 'failed';
+    `),
 ];

@@ -4,6 +4,7 @@ import { DocpartClient } from './client.ts';
 import { DocpartRepo } from './repo.ts';
 import { ARTICLE_KEEP_MS, docpartAdmin, docpartRoutes } from './routes.ts';
 import { DocpartSync } from './sync.ts';
+import { docpartAttention } from './attention.ts';
 
 /**
  * Docpart orders: pulled from the shop on a schedule, kept, and served to 1C by cursor. `now` is
@@ -21,6 +22,7 @@ export const docpartModuleWith = (opts: { now?: () => number } = {}): ModuleFact
     admin: docpartAdmin(sync, repo, () => config().enabled),
     start: () => sync.start(),
     reconfigure: () => sync.reschedule(),
+    attention: docpartAttention(ctx.store.outbox, () => config().enabled),
     // Orders, users and payments are the shop's data and stay; only the article cache ages.
     housekeeping: (now) => ({ docpart_articles: repo.pruneArticles(now - ARTICLE_KEEP_MS) }),
   };

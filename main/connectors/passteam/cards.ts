@@ -106,6 +106,8 @@ export class Cards {
         create_unsure = @create_unsure, seq = @seq, changed_at = @changed_at, updated_at = @updated_at, search = @search WHERE code = @code`),
       feed: db.prepare(`SELECT * FROM cards WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
       head: db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM cards`).pluck(),
+      failed: db.prepare(`SELECT * FROM cards WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`),
+      failedCount: db.prepare(`SELECT COUNT(*) FROM cards WHERE state = 'failed'`).pluck(),
     };
   }
 
@@ -195,5 +197,10 @@ export class Cards {
   /** The feed's newest seq. */
   head(): number {
     return this.#s.head.get() as number;
+  }
+
+  /** Cards Passteam refused, newest first, and how many there are (a partial index keeps both cheap). */
+  failed(limit: number): { rows: CardRow[]; total: number } {
+    return { rows: this.#s.failed.all(limit) as CardRow[], total: this.#s.failedCount.get() as number };
   }
 }

@@ -6,6 +6,7 @@ import { Cards } from './cards.ts';
 import { cardRoutes } from './routes.ts';
 import { cardsAdmin, retryCard } from './admin.ts';
 import { cardDeliverer } from './worker.ts';
+import { cardCallSubjects, cardsAttention } from './attention.ts';
 
 /** Passteam loyalty cards: 1C's card saves and bonus changes become Wallet cards, durably. */
 export const passteamModule: ModuleFactory = (ctx) => {
@@ -18,6 +19,8 @@ export const passteamModule: ModuleFactory = (ctx) => {
     routes: cardRoutes(ctx, cards),
     admin: cardsAdmin(ctx.store, cards),
     retry: (entity) => retryCard(ctx.store, cards, entity),
+    attention: cardsAttention(cards),
+    callSubjects: cardCallSubjects(cards),
     workers: { connector: 'passteam', concurrency: config().concurrency, handle: cardDeliverer({ store: ctx.store, cards, client, config }) },
   };
 };

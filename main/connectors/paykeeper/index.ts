@@ -6,6 +6,7 @@ import { invoiceRoutes } from './routes.ts';
 import { invoicesAdmin, retryInvoice } from './admin.ts';
 import { createTracker } from './tracker.ts';
 import { invoiceDeliverer } from './worker.ts';
+import { invoiceCallSubjects, invoicesAttention } from './attention.ts';
 
 /** PayKeeper invoices: 1C issues them, Sputnik creates, e-mails and follows them until paid, expired or revoked. */
 export const paykeeperModule: ModuleFactory = (ctx) => {
@@ -19,6 +20,8 @@ export const paykeeperModule: ModuleFactory = (ctx) => {
     routes: invoiceRoutes(ctx, invoices, tracker),
     admin: invoicesAdmin(ctx.store, invoices),
     retry: (entity) => retryInvoice(ctx.store, invoices, entity),
+    attention: invoicesAttention(invoices),
+    callSubjects: invoiceCallSubjects(invoices),
     workers: { connector: 'paykeeper', concurrency: config().concurrency, handle: invoiceDeliverer({ store: ctx.store, invoices, client, tracker, config }) },
     start: () => tracker.start(),
   };

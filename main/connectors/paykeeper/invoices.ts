@@ -85,7 +85,14 @@ export class Invoices {
       due: db.prepare(`SELECT * FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`),
       nextDue: db.prepare(`SELECT MIN(next_check_at) FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL`).pluck(),
       open: db.prepare(`SELECT COUNT(*) FROM invoices WHERE state IN ('created', 'sent')`).pluck(),
+      failed: db.prepare(`SELECT * FROM invoices WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`),
+      failedCount: db.prepare(`SELECT COUNT(*) FROM invoices WHERE state = 'failed'`).pluck(),
     };
+  }
+
+  /** Invoices PayKeeper refused (never created), newest first, and how many there are. */
+  failed(limit: number): { rows: InvoiceRow[]; total: number } {
+    return { rows: this.#s.failed.all(limit) as InvoiceRow[], total: this.#s.failedCount.get() as number };
   }
 
   get(orderId: string): InvoiceRow | undefined {
