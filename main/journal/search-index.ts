@@ -19,6 +19,8 @@ export class JournalSearchIndex {
   #timer: NodeJS.Timeout | undefined;
   #elu: EventLoopUtilization | undefined;
   #busy = false;
+  /** Milliseconds spent indexing since the last tick. */
+  #spent = 0;
 
   constructor(db: DB) {
     this.#db = db;
@@ -64,9 +66,9 @@ export class JournalSearchIndex {
   }
 
   /**
-   * Indexes in the background: each second, slices of ≤ 8 ms up to 300 ms while the event loop
-   * was mostly idle, 10 ms while it was busy (1C's requests come first; a search still finds the
-   * unindexed rows, only by a scan).
+   * Indexes in the background, in the time the event loop had to spare: each second, slices of
+   * ≤ 5 ms (the longest a 1C request waits behind one) for up to half of the last second's idle
+   * time, at least 10 ms (so a steady load never leaves the index behind for good), at most 300 ms.
    */
   start(): void {
     if (this.#timer) return;
@@ -83,19 +85,24 @@ export class JournalSearchIndex {
   #tick(): void {
     if (this.#busy) return;
     const elu = performance.eventLoopUtilization();
-    const load = performance.eventLoopUtilization(elu, this.#elu).utilization;
+    const last = performance.eventLoopUtilization(elu, this.#elu);
     this.#elu = elu;
-    let budget = load < 0.5 ? 300 : 10;
+    // The loop's load without this indexing's own share of it.
+    const others = Math.max(0, last.utilization - this.#spent / Math.max(1, last.idle + last.active));
+    let budget = Math.min(300, Math.max(10, (1 - others) * 500));
+    this.#spent = 0;
     this.#busy = true;
     const slice = () => {
       let n = 0;
       const started = performance.now();
       try {
-        if (this.#timer && this.#db.open) n = this.step(8);
+        if (this.#timer && this.#db.open) n = this.step(5);
       } catch {
         n = 0; // store unavailable: the next tick tries again
       }
-      budget -= performance.now() - started;
+      const took = performance.now() - started;
+      this.#spent += took;
+      budget -= took;
       if (n > 0 && budget > 0) setImmediate(slice);
       else this.#busy = false;
     };

@@ -91,6 +91,17 @@ describe('journal search: any case, ё = е, indexed', () => {
     store.close();
   });
 
+  it('indexes by itself in the background once started, and stops when told', async () => {
+    const { j, store } = journal();
+    seed(j);
+    j.flush();
+    j.index.start();
+    await expect.poll(() => j.index.indexed(), { timeout: 15_000 }).toBe(6);
+    j.index.stop();
+    for (const [q, want] of FINDS) expect(urls(j, { q }), q).toEqual(want);
+    store.close();
+  });
+
   it('a query\'s LIKE wildcards and FTS quotes are literal', () => {
     const { j, store } = journal();
     j.record(exchange('/a', { requestBody: 'скидка 100% "Ромашка"' }));
