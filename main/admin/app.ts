@@ -14,9 +14,13 @@ import { journalCsv } from './journal-csv.ts';
 import type { AttentionList } from '../core/attention.ts';
 
 const COOKIE = 'sputnik_ui';
+/** The live stream's heartbeat: the window calls Sputnik gone after 2.5 s without any event (renderer/src/live.ts). */
+export const HEARTBEAT_MS = 1000;
 
 export interface AdminOptions {
   token: string;
+  /** The session cookie's value (kept across restarts); the login token when absent. */
+  session?: string;
   rendererDir: string;
   health: () => HealthBody & { listener: { url: string; exposed: boolean } };
   journal: Journal;
@@ -55,12 +59,13 @@ export type AdminDomain = (app: AdminApp) => void;
  */
 export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstance> {
   const app = Fastify(serverOptions({ bodyLimit: 1024 * 1024, requestTimeoutMs: 60_000 })).withTypeProvider<ZodTypeProvider>();
+  const session = opts.session ?? opts.token;
 
   const isAuthed = (req: FastifyRequest) => {
     const auth = req.headers.authorization;
     if (auth && /^bearer\s/i.test(auth)) return sameSecret(auth.replace(/^bearer\s+/i, '').trim(), opts.token);
     const cookie = readCookie(req.headers.cookie, COOKIE);
-    return cookie !== undefined && sameSecret(cookie, opts.token);
+    return cookie !== undefined && sameSecret(cookie, session);
   };
 
   installCommon(app, {
@@ -91,7 +96,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     const token = (req.query as { token?: string }).token;
     if (token !== undefined) {
       if (!sameSecret(token, opts.token)) throw new SputnikError(401, 'unauthorized', 'Токен входа неверен или устарел: возьмите адрес из последнего запуска Спутника');
-      reply.header('Set-Cookie', `${COOKIE}=${opts.token}; HttpOnly; SameSite=Strict; Path=/`);
+      reply.header('Set-Cookie', `${COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`);
       return reply.redirect('/', 303);
     }
     if (!isAuthed(req)) {
@@ -197,6 +202,13 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
   );
 
   // Live updates for the window: health when it changes, and a nudge when the journal or a list moved.
+  // Open streams end when the app closes: a stream left open would hold the stop, and keep beating
+  // so the window would not notice that Sputnik is stopping.
+  const streams = new Set<() => void>();
+  app.addHook('preClose', (done) => {
+    for (const end of [...streams]) end();
+    done();
+  });
   app.get('/api/events', (req, reply) => {
     reply.hijack();
     const res = reply.raw;
@@ -204,6 +216,8 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     // A HEAD gets the stream's headers and its end: left open it would hold every later request on the connection.
     if (req.method === 'HEAD') return void res.end();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // The window reconnects a second after losing the stream (the browser's default is 3 s).
+    res.write('retry: 1000\n\n');
     let lastHealth = '';
     let lastAttention = -1;
     let last = opts.ops.changes();
@@ -226,11 +240,17 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     };
     tick();
     const every = setInterval(tick, 1000);
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
-    req.raw.on('close', () => {
+    // A heartbeat the page can see (a comment it cannot): 2.5 s of silence means Sputnik is gone,
+    // even when no TCP close arrives (a hung process, a sleeping laptop's network).
+    const beat = setInterval(() => res.write('event: beat\ndata: {}\n\n'), HEARTBEAT_MS);
+    const end = () => {
       clearInterval(every);
-      clearInterval(ping);
-    });
+      clearInterval(beat);
+      streams.delete(end);
+      res.end();
+    };
+    streams.add(end);
+    req.raw.on('close', end);
   });
 
   app.get('/api/settings', async () => opts.settings.read());

@@ -95,6 +95,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     store.meta.set('listener_token', listenerToken);
   }
   const uiToken = randomBytes(24).toString('base64url');
+  // The window's session (its cookie) outlives a restart, so an open window reconnects by itself;
+  // the printed login token stays per run.
+  const keptSession = store.meta.get('ui_session');
+  const uiSession = keptSession ?? randomBytes(24).toString('base64url');
+  if (!keptSession) store.meta.set('ui_session', uiSession);
 
   const settings = new SettingsService(opts.config, opts.settingsStore ?? new MemorySettingsStore(), opts.fromEnv ?? [], (next, changed) => {
     for (const c of changed) store.outbox.resume(c);
@@ -102,7 +107,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   });
   const secrets = () => {
     const c = settings.config;
-    return [listenerToken!, uiToken, ...secretValues(c)];
+    return [listenerToken!, uiToken, uiSession, ...secretValues(c)];
   };
   const journal = new Journal(store, { ...opts.config.journal, secrets });
   const http = new HttpClient(createDispatcher(opts.config.http), journal);
@@ -188,6 +193,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       admin = await createAdminApp({
         domains: modules.flatMap((m) => (m.admin ? [m.admin] : [])),
         token: uiToken,
+        session: uiSession,
         rendererDir: opts.rendererDir ?? DEFAULT_RENDERER,
         health: () => health(true),
         journal,

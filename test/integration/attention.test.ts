@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { passteamModule } from '../../main/connectors/passteam/index.ts';
 import { paykeeperModule } from '../../main/connectors/paykeeper/index.ts';
+import { parseConfig } from '../../main/config/load.ts';
+import { createCore } from '../../main/core/index.ts';
 import { collectAttention, QUEUE_STUCK_MS } from '../../main/core/attention.ts';
 import type { CoreModule } from '../../main/core/module.ts';
 import { openStore } from '../../main/store/index.ts';
@@ -175,6 +177,54 @@ describe('«Требует внимания» (GET /api/attention)', () => {
     expect((await act(t, down.action)).status).toBe(200);
     await expect.poll(async () => (await json(await ui(t, '/api/invoices/D-1'))).state).toBe('sent');
     expect(await attention(t)).toEqual({ items: [], total: 0 });
+  });
+
+  it('the window\'s session outlives a restart (an open window reconnects by itself); the printed login token does not', async () => {
+    const dataDir = tempDir();
+    const { config } = parseConfig({ listener: { port: 0 }, ui: { port: 0 } }, {});
+    const first = await createCore({ config, dataDir, quiet: true });
+    const a = await first.start();
+    const login = await fetch(a.uiLoginUrl, { redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0];
+    expect(cookie).not.toContain(a.uiToken);
+    await first.stop(1000);
+
+    const second = await createCore({ config, dataDir, quiet: true });
+    const b = await second.start();
+    try {
+      expect((await fetch(`${b.uiUrl}api/health`, { headers: { cookie } })).status).toBe(200);
+      expect((await fetch(a.uiLoginUrl.replace(a.uiUrl, b.uiUrl), { redirect: 'manual' })).status).toBe(401);
+    } finally {
+      await second.stop(1000);
+    }
+  });
+
+  it('the live stream tells the window to reconnect after 1 s, beats every second and carries the attention count', async () => {
+    const { t } = await setup();
+    const events = await ui(t, '/api/events');
+    const reader = events.body!.getReader();
+    let text = '';
+    const until = async (re: RegExp) => {
+      while (!re.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    };
+    await until(/event: attention\ndata: \{"total":0\}/);
+    expect(text.startsWith('retry: 1000\n\n')).toBe(true);
+    await until(/(event: beat\n[^]*){2}/);
+    await putCard(t, 'NP-2', {});
+    await until(/event: attention\ndata: \{"total":1\}/);
+    await reader.cancel();
+  });
+});
+
+describe('Sputnik stopping, as the window sees it', () => {
+  it('a stop ends the live stream at once (it held the stop and kept beating, so the window never noticed)', async () => {
+    const { t } = await setup();
+    const events = await ui(t, '/api/events');
+    const reader = events.body!.getReader();
+    await reader.read();
+    const stopped = t.core.stop(1000);
+    while (!(await reader.read()).done);
+    await stopped;
   });
 });
 
