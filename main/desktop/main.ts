@@ -95,6 +95,16 @@ async function run(instance: SingleInstance): Promise<void> {
     bounds: prefs.windowBounds,
     displays: () => ({ workAreas: screen.getAllDisplays().map((d) => d.workArea), primary: screen.getPrimaryDisplay().workArea }),
     onSessionEnd: () => app.quit(),
+    confirmLeave: () =>
+      dialog.showMessageBoxSync({
+        type: 'question',
+        title: 'Спутник',
+        message: 'Настройки не сохранены',
+        detail: 'Изменения на странице «Настройки» не сохранены и пропадут.',
+        buttons: ['Уйти без сохранения', 'Остаться'],
+        defaultId: 1,
+        cancelId: 1,
+      }) === 0,
   });
   const showLogsFolder = async (): Promise<void> => {
     mkdirSync(logs, { recursive: true });
@@ -156,17 +166,21 @@ async function run(instance: SingleInstance): Promise<void> {
   // The app lives in the tray: closing the last window must not quit it.
   app.on('window-all-closed', () => {});
   // Linux/macOS shutdown: quit properly instead of holding the session with a hidden window.
-  powerMonitor.on('shutdown', () => app.quit());
-  app.on('before-quit', () => {
-    windows.setQuitting(true);
-    clearInterval(timer);
+  powerMonitor.on('shutdown', () => {
+    windows.endSession();
+    app.quit();
   });
+  // The quit can still be cancelled (unsaved settings, «Остаться»): the tray keeps its updates until will-quit.
+  app.on('before-quit', () => windows.setQuitting(true));
   // before-quit lets the window really close; will-quit (after it closed) stops the core within
   // the grace period, then app.exit — see quit.ts.
   app.on(
     'will-quit',
     createWillQuitHandler({
-      stopCore: () => desktop.stop(STOP_GRACE_MS),
+      stopCore: () => {
+        clearInterval(timer);
+        return desktop.stop(STOP_GRACE_MS);
+      },
       exit: (code) => {
         shellRefs?.tray.destroy();
         shellRefs = undefined;

@@ -49,6 +49,8 @@ export interface WindowLike {
   webContents: {
     setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
     on(event: 'will-navigate', listener: (event: PreventableEvent, url: string) => void): unknown;
+    /** The page's `beforeunload` asked to stay (unsaved settings); preventDefault lets it go anyway. */
+    on(event: 'will-prevent-unload', listener: (event: PreventableEvent) => void): unknown;
   };
 }
 
@@ -64,6 +66,11 @@ export interface WindowDeps {
   displays?(): { workAreas: Rect[]; primary: Rect };
   /** Windows log-off/shutdown: the app must quit, not hide to the tray and block the session end. */
   onSessionEnd?(): void;
+  /**
+   * The page has unsaved settings and the window is about to unload (quit, reload): true lets it
+   * go. Without an answer Electron would cancel the quit without a word.
+   */
+  confirmLeave?(): boolean;
 }
 
 export function windowOptions(preloadPath: string, bounds?: Rect): WindowOptions {
@@ -108,6 +115,7 @@ export class WindowService {
   readonly #deps: WindowDeps;
   #window: WindowLike | null = null;
   #quitting = false;
+  #sessionEnding = false;
 
   constructor(deps: WindowDeps) {
     this.#deps = deps;
@@ -120,6 +128,12 @@ export class WindowService {
   /** Lets the next close really close the window (tray "Выход", OS shutdown). */
   setQuitting(quitting: boolean): void {
     this.#quitting = quitting;
+  }
+
+  /** The OS is logging off or shutting down: close without asking anything. */
+  endSession(): void {
+    this.#quitting = true;
+    this.#sessionEnding = true;
   }
 
   async show(): Promise<void> {
@@ -156,8 +170,14 @@ export class WindowService {
       win.hide();
     });
     win.on('session-end', () => {
-      this.#quitting = true;
+      this.endSession();
       this.#deps.onSessionEnd?.();
+    });
+    // The settings page asks before its unsaved changes are lost. A shutdown is never held up by it;
+    // «stay» cancels the quit, so the window hides to the tray again on its next close.
+    win.webContents.on('will-prevent-unload', (event) => {
+      if (this.#sessionEnding || (this.#deps.confirmLeave?.() ?? true)) event.preventDefault();
+      else this.#quitting = false;
     });
     win.on('closed', () => {
       if (this.#window === win) this.#window = null;

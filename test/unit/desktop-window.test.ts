@@ -28,10 +28,18 @@ class FakeWindow implements WindowLike {
     setWindowOpenHandler: (h: (d: { url: string }) => { action: 'deny' }) => {
       this.openHandler = h;
     },
-    on: (_event: 'will-navigate', l: (e: PreventableEvent, url: string) => void) => {
-      this.navigateListener = l;
+    on: (event: 'will-navigate' | 'will-prevent-unload', l: (e: PreventableEvent, url: string) => void) => {
+      if (event === 'will-navigate') this.navigateListener = l;
+      else this.unloadListener = (e) => l(e, '');
     },
   };
+  unloadListener: ((e: PreventableEvent) => void) | undefined;
+  /** The page's beforeunload asked to stay (unsaved settings): true when Electron would unload anyway. */
+  pageAsksToStay(): boolean {
+    let letGo = false;
+    this.unloadListener!({ preventDefault: () => (letGo = true) });
+    return letGo;
+  }
   constructor(options: WindowOptions) {
     this.options = options;
     this.bounds = { x: options.x ?? 100, y: options.y ?? 100, width: options.width, height: options.height };
@@ -214,5 +222,38 @@ describe('window bounds clamping', () => {
   it('too large for the (smaller) display: shrunk to fit it', () => {
     const small = { x: 0, y: 0, width: 1280, height: 720 };
     expect(clampBounds({ x: -50, y: -10, width: 1900, height: 1000, maximized: false }, [small], small)).toEqual({ x: 0, y: 0, width: 1280, height: 720, maximized: false });
+  });
+
+  it('unsaved settings on quit or reload: the operator is asked; «stay» cancels the quit and the window hides to the tray again', async () => {
+    let answer = false;
+    const confirmLeave = vi.fn(() => answer);
+    const { service, created } = setup({ confirmLeave });
+    await service.show();
+    service.setQuitting(true);
+    expect(created[0].pageAsksToStay()).toBe(false);
+    expect(confirmLeave).toHaveBeenCalledOnce();
+    // The quit was cancelled: closing the window hides it again instead of closing it.
+    expect(created[0].userCloses()).toBe(true);
+    answer = true;
+    service.setQuitting(true);
+    expect(created[0].pageAsksToStay()).toBe(true);
+  });
+
+  it('a shutdown never waits on the question; without a dialog the window lets go', async () => {
+    const confirmLeave = vi.fn(() => false);
+    const { service, created } = setup({ confirmLeave, onSessionEnd: () => {} });
+    await service.show();
+    (created[0].listeners.get('session-end') as () => void)();
+    expect(created[0].pageAsksToStay()).toBe(true);
+    expect(confirmLeave).not.toHaveBeenCalled();
+    // Linux/macOS shutdown (powerMonitor): the same.
+    const linux = setup({ confirmLeave });
+    await linux.service.show();
+    linux.service.endSession();
+    expect(linux.created[0].pageAsksToStay()).toBe(true);
+    expect(confirmLeave).not.toHaveBeenCalled();
+    const plain = setup();
+    await plain.service.show();
+    expect(plain.created[0].pageAsksToStay()).toBe(true);
   });
 });
