@@ -23,6 +23,7 @@ files=(
   test/integration/admin-window.test.ts
   test/integration/regate.test.ts
   test/integration/cards.test.ts
+  test/integration/cli.test.ts
   test/integration/listener-transport.test.ts
   test/unit/invoice-export.test.ts
   test/unit/paykeeper-client.test.ts

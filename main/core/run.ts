@@ -5,6 +5,7 @@ import { applyPatch, FileSettingsStore, MemorySettingsStore, type SettingsStore 
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createCore, type Core, type RunningCore } from './index.ts';
 import { useLeanHeap } from './memory.ts';
+import { createServer } from 'node:net';
 import { defaultModules } from '../connectors/index.ts';
 
 export interface RunOptions {
@@ -55,6 +56,9 @@ export async function startRun(opts: RunOptions): Promise<Run> {
   }
   const config = loaded.config;
   opts.adjust?.(config);
+  // A second sandbox (or anything else) on ReGate's usual port: this one takes a free port, which
+  // serve prints, rather than refusing to start. A real config keeps its port or fails (exit 3).
+  if (sandbox && config.regate.enabled && config.regate.port === SANDBOX_REGATE_PORT && !(await portFree(config.regate.host, config.regate.port))) config.regate.port = 0;
   // Sandbox settings point at fakes: never write them over the user's real config.
   const settingsStore = loaded.file && !opts.sandbox ? (opts.settingsStore?.(loaded) ?? new FileSettingsStore(loaded.file, loaded.fromEnv)) : new MemorySettingsStore();
   let core: Core | undefined;
@@ -87,4 +91,15 @@ export async function startRun(opts: RunOptions): Promise<Run> {
     await sandbox?.stop();
     throw error;
   }
+}
+
+/** ReGate's documented sandbox port (README: the gateway sits on 37443). */
+const SANDBOX_REGATE_PORT = 37443;
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
 }

@@ -274,6 +274,22 @@ describe('sputnik serve', () => {
     }
   });
 
+  it("a second sandbox while ReGate's usual port 37443 is taken starts on a free port and prints it", async () => {
+    const blocker = createServer();
+    // Taken either by this blocker or by another sandbox already running: both are the case under test.
+    await new Promise<void>((r) => blocker.once('error', () => r()).listen(37443, '127.0.0.1', r));
+    try {
+      const s = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0']);
+      const url = await regateUrl(s);
+      expect(url.port).not.toBe('37443');
+      expect((await regateHealth(url)).status).toBe(200);
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('--regate-port 0 prints the port ReGate really got, and it answers there', async () => {
     const s = await startServe(['--sandbox', '--data-dir', tempDir(), '--port', '0', '--ui-port', '0', '--regate-port', '0']);
     const url = await regateUrl(s);

@@ -2,10 +2,8 @@ import type { FakePayKeeper } from './fake.ts';
 
 export const SANDBOX_PK_USER = 'sandbox';
 
-const day = (offset: number) => {
-  const d = new Date(Date.now() + offset * 86_400_000);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-};
+/** A day counted from today in Moscow time, PayKeeper's: from 21:00 UTC on, the machine's UTC date is already yesterday there, and an expiry of "today" was refused. */
+const day = (offset: number) => new Date(Date.now() + 3 * 3600_000 + offset * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * Sandbox invoices in every state, made the way 1C makes them (through Sputnik's own API) so the
