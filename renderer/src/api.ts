@@ -1,10 +1,12 @@
 import type { Connection } from '../../preload/bridge.ts';
+import { reportDenied, reportReachable } from './live.ts';
 import type {
   Card,
   CardFull,
   DocpartOrder,
   DocpartOrderFull,
   DocpartSyncView,
+  AttentionList,
   Health,
   Invoice,
   JournalEntryFull,
@@ -67,8 +69,11 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
     });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
+    reportReachable(false);
     throw new ApiError(0, 'network', 'Спутник не отвечает: служба остановлена или недоступна');
   }
+  if (response.status === 401) reportDenied();
+  else reportReachable(true);
   const text = await response.text();
   let data: unknown = null;
   try {
@@ -221,6 +226,10 @@ export const api = {
   docpartSyncNow: () => request<DocpartSyncView>('/api/docpart/sync', { method: 'POST' }),
   settings: (signal?: AbortSignal) => request<SettingsView>('/api/settings', { signal }),
   saveSettings: (patch: Record<string, unknown>) => request<SettingsView>('/api/settings', { method: 'PUT', body: patch }),
+  attention: (limit?: number, signal?: AbortSignal) => request<AttentionList>(withQuery('/api/attention', { limit }), { signal }),
+  dismissAttention: (ref: string) => request<{ ok: boolean }>('/api/attention/dismiss', { method: 'POST', body: { ref } }),
+  /** An action «Требует внимания» offers (retry, resume, load now): a POST the server named. */
+  act: (path: string, body?: Record<string, string>) => request<unknown>(path, { method: 'POST', body }),
   testConnection: (connector: string, settings: Record<string, unknown>) =>
     request<TestResult>('/api/settings/test', { method: 'POST', body: { connector, settings } }),
 };

@@ -1,12 +1,17 @@
 import { create } from 'zustand';
 import { api } from './api.ts';
 import { errorMessage } from './hooks.ts';
-import { subscribe, touches } from './live.ts';
+import { subscribe, touches, watchLink, type Link } from './live.ts';
 import type { Health, ListenerInfo } from './types.ts';
 
-/** What every page shares: the health (header, banner, overview) and the 1C listener address. */
+/** What every page shares: the health (header, banner, overview), the 1C listener address, the link, the attention count. */
 interface UiState {
   health: Health | null;
+  /** Whether Sputnik answers; while it does not, what is shown is as of `link.lastSeen`. */
+  link: Link;
+  /** How many things «Требует внимания» lists; null until known. */
+  attention: number | null;
+  refreshAttention(): Promise<void>;
   healthError: string | null;
   listener: ListenerInfo | null;
   listenerError: string | null;
@@ -17,6 +22,8 @@ interface UiState {
 
 export const useUi = create<UiState>()((set) => ({
   health: null,
+  link: { state: 'ok', lastSeen: null },
+  attention: null,
   healthError: null,
   listener: null,
   listenerError: null,
@@ -37,6 +44,14 @@ export const useUi = create<UiState>()((set) => ({
     }
   },
 
+  async refreshAttention() {
+    try {
+      set({ attention: (await api.attention(1)).total });
+    } catch {
+      /* the link banner or the page itself says what is wrong */
+    }
+  },
+
   setHealth(health) {
     set({ health, healthError: null });
   },
@@ -52,12 +67,17 @@ export function startHealthFeed(): () => void {
   if (started) return () => {};
   started = true;
   void useUi.getState().refreshHealth();
+  void useUi.getState().refreshAttention();
   const off = subscribe((e) => {
     if (e.type === 'health' && isHealth(e.health)) useUi.getState().setHealth(e.health);
     else if (touches(e, 'health') && !document.hidden) void useUi.getState().refreshHealth();
+    if (e.type === 'attention' && e.total !== null) useUi.setState({ attention: e.total });
+    else if (e.type === 'tick' && !document.hidden) void useUi.getState().refreshAttention();
   });
+  const offLink = watchLink((link) => useUi.setState({ link }));
   return () => {
     started = false;
     off();
+    offLink();
   };
 }

@@ -144,3 +144,24 @@ export interface TestResult {
   ok: boolean;
   message: string;
 }
+
+/** «Требует внимания» (GET /api/attention): what to act on, each with one action that can work. */
+export type AttentionAction =
+  | { type: 'instruction'; label: string }
+  | { type: 'open'; label: string; href: string }
+  | { type: 'call'; label: string; path: string; body?: Record<string, string> };
+
+export interface AttentionItem {
+  kind: 'card' | 'invoice' | 'refusal' | 'connector' | 'queue';
+  ref: string;
+  title: string;
+  reason: string;
+  action: AttentionAction;
+  since: string;
+  dismissible?: boolean;
+}
+
+export interface AttentionList {
+  items: AttentionItem[];
+  total: number;
+}

@@ -89,16 +89,23 @@ function ListenerBox() {
 export function OverviewPage() {
   const health = useUi((s) => s.health);
   const error = useUi((s) => s.healthError);
+  const attention = useUi((s) => s.attention);
   const anyBad = health && Object.values(health.connectors ?? {}).some((c) => c.state === 'failing' || c.state === 'paused');
+  const needs = attention !== null && attention > 0;
   return (
     <>
       <h2 className="page-title">Обзор</h2>
-      <section className={`panel ${anyBad ? 'panel-bad' : ''}`} aria-labelledby="status-title">
+      <section className={`panel ${anyBad || needs ? 'panel-bad' : ''}`} aria-labelledby="status-title">
         <h2 id="status-title">Состояние</h2>
         {error && <ErrorBox message={error} onRetry={() => void useUi.getState().refreshHealth()} />}
         {!health && !error && <Loading />}
         {health && (
           <>
+            {needs && (
+              <div className="alert-bad overview-attention" role="alert">
+                Требует внимания: {attention} — <a href="#/attention">открыть список и исправить</a>
+              </div>
+            )}
             {anyBad && (
               <div className="alert-bad" role="alert">
                 Есть проблема со связью: данные копятся в очереди и уйдут, когда связь вернётся.
@@ -115,9 +122,15 @@ export function OverviewPage() {
                 <span className="queue-depth">{health.queue.depth}</span>
                 {health.queue.depth > 0 ? (
                   <span className="muted"> · самое старое ждёт {formatAge(health.queue.oldestAgeSeconds)}</span>
-                ) : (
+                ) : needs ? (
+                  // Nothing queued is not «all sent» while something failed.
+                  <span className="muted">
+                    {' '}
+                    · в очереди пусто, но <a href="#/attention">требует внимания: {attention}</a>
+                  </span>
+                ) : attention === 0 ? (
                   <span className="muted"> · всё отправлено</span>
-                )}
+                ) : null}
               </dd>
               <dt>База данных</dt>
               <dd className={health.store.ok ? '' : 'error'}>{health.store.ok ? 'в порядке' : 'недоступна'}</dd>

@@ -353,7 +353,8 @@ function DesktopBlock() {
   );
 }
 
-export function SettingsPage() {
+/** `section`: `#/settings/passteam` (a link from «Требует внимания») opens at that connector's form. */
+export function SettingsPage({ section }: { section?: string | null }) {
   const settings = useResource((signal) => api.settings(signal), 'settings');
   const [view, setView] = useState<SettingsView | null>(null);
   const [generation, setGeneration] = useState(0);
@@ -361,6 +362,13 @@ export function SettingsPage() {
     if (settings.data) setView(settings.data);
   }, [settings.data]);
   const v = view ?? settings.data;
+  const ready = v !== null;
+  useEffect(() => {
+    if (!ready || !section) return;
+    const form = document.getElementById(`set-${section}-title`)?.closest('form');
+    form?.scrollIntoView({ block: 'start' });
+    form?.querySelector<HTMLElement>('input, select, textarea')?.focus({ preventScroll: true });
+  }, [ready, section]);
   return (
     <>
       <h2 className="page-title">Настройки</h2>
