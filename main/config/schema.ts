@@ -180,6 +180,11 @@ export const configSchema = z
     need(c.paykeeper.enabled, c.paykeeper.password, ['paykeeper', 'password'], 'или переменная SPUTNIK_PAYKEEPER_PASSWORD');
     need(c.docpart.enabled, c.docpart.baseUrl, ['docpart', 'baseUrl'], 'адрес сайта Docpart');
     need(c.docpart.enabled, c.docpart.techKey, ['docpart', 'techKey'], 'или переменная SPUTNIK_DOCPART_TECH_KEY');
+    // Tenants are found by id (1C calls, queued writes, kept passwords): two with one id would be one.
+    const ids = c.regate.tenants.map((t) => t.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['regate', 'tenants', i, 'id'], message: `код «${id}» уже у другой базы: у каждой базы свой код` });
+    });
     if (c.regate.enabled) {
       if (c.regate.tenants.length === 0) ctx.addIssue({ code: 'custom', path: ['regate', 'tenants'], message: 'нужна хотя бы одна база (tenant), когда ReGate включён' });
       const hasPem = Boolean(c.regate.tls.certFile && c.regate.tls.keyFile);

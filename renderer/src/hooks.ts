@@ -8,7 +8,13 @@ export function errorMessage(e: unknown): string {
   return e instanceof ApiError ? e.message : `Неожиданная ошибка: ${(e as Error)?.message ?? String(e)}`;
 }
 
-/** Hash routing: `#/cards/200001` → ['cards', '200001']. */
+/**
+ * What a page with unsaved work asks before the operator leaves it (null: nothing to lose). One
+ * page at a time has a form, so one slot is enough.
+ */
+let leaveQuestion: string | null = null;
+
+/** Hash routing: `#/cards/200001` → ['cards', '200001']. Leaving a page with unsaved work asks first. */
 export function useRoute(): [string, string | null] {
   const read = (): [string, string | null] => {
     const parts = window.location.hash.replace(/^#\/?/, '').split('/');
@@ -17,12 +23,42 @@ export function useRoute(): [string, string | null] {
     return [page, rest ? decodeURIComponent(rest) : null];
   };
   const [route, setRoute] = useState(read);
+  const current = useRef({ route, hash: window.location.hash });
   useEffect(() => {
-    const onHash = () => setRoute(read());
+    const onHash = () => {
+      const next = read();
+      // A link or Back already moved the address: a «stay» puts it back without a history entry.
+      if (next[0] !== current.current.route[0] && leaveQuestion !== null && !window.confirm(leaveQuestion)) {
+        history.replaceState(history.state, '', current.current.hash || window.location.pathname + window.location.search);
+        return;
+      }
+      current.current = { route: next, hash: window.location.hash };
+      setRoute(next);
+    };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
   return route;
+}
+
+/**
+ * While `question` is set, going to another page asks it (confirm) and closing or reloading the
+ * window asks the browser's own «leave site?» (Electron: main/desktop/window.ts asks instead).
+ */
+export function useLeaveGuard(question: string | null): void {
+  useEffect(() => {
+    if (question === null) return;
+    leaveQuestion = question;
+    const onUnload = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = question; // older engines ask only when returnValue is set
+    };
+    window.addEventListener('beforeunload', onUnload);
+    return () => {
+      if (leaveQuestion === question) leaveQuestion = null;
+      window.removeEventListener('beforeunload', onUnload);
+    };
+  }, [question]);
 }
 
 export function go(page: string, param?: string | null): void {

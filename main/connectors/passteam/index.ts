@@ -25,6 +25,9 @@ export const passteamModule: ModuleFactory = (ctx) => {
   };
 };
 
+/** «Проверить соединение» / `sputnik check` tried a token Passteam refused: only that try failed, nothing is paused. */
+export const TRIED_TOKEN_REFUSED = 'Passteam не принял токен: проверьте его в личном кабинете Passteam';
+
 // `sputnik check`: the token and template are tried with a read-only call (an ASSUMED method, see client.ts).
 connectorChecks.passteam = async (config, http) => {
   const client = new PassteamClient(http, () => config.passteam);
@@ -33,6 +36,8 @@ connectorChecks.passteam = async (config, http) => {
     if (found === null) return { ok: true, message: 'сервер отвечает; проверить токен без изменения карт этот сервер не позволяет' };
     return { ok: true, message: `токен и шаблон ${config.passteam.templateId} приняты` };
   } catch (e) {
+    // The client's wording is for the token in use, whose refusal pauses sending; a check pauses nothing.
+    if (e instanceof DeliveryError && e.outcome === 'auth') return { ok: false, message: TRIED_TOKEN_REFUSED };
     return { ok: false, message: e instanceof DeliveryError ? e.message : String(e) };
   }
 };

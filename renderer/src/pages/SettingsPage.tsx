@@ -1,9 +1,14 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api.ts';
 import { CopyButton, ErrorBox, Loading } from '../components/ui.tsx';
-import { errorMessage, useResource } from '../hooks.ts';
+import { errorMessage, useLeaveGuard, useResource } from '../hooks.ts';
 import { useUi } from '../store.ts';
 import type { SettingsView, TestResult } from '../types.ts';
+import { RegateTenants } from './RegateTenants.tsx';
+import './settings.css';
+
+/** Saved parts that apply after a restart (`restartPending` of GET /api/settings). */
+const RESTART_TITLES: Record<string, string> = { listener: 'API для 1С', ui: 'порт окна', regate: 'ReGate' };
 
 type Kind = 'bool' | 'text' | 'url' | 'number' | 'secret';
 interface FieldDef {
@@ -17,6 +22,8 @@ interface FieldDef {
 interface SectionDef {
   name: string;
   title: string;
+  /** The section's name in the «unsaved changes» question. */
+  short: string;
   testable: boolean;
   fields: FieldDef[];
 }
@@ -25,6 +32,7 @@ const SECTIONS: SectionDef[] = [
   {
     name: 'passteam',
     title: 'Passteam (электронные карты)',
+    short: 'Passteam',
     testable: true,
     fields: [
       { key: 'enabled', label: 'Включён', kind: 'bool' },
@@ -37,6 +45,7 @@ const SECTIONS: SectionDef[] = [
   {
     name: 'paykeeper',
     title: 'PayKeeper (счета на оплату)',
+    short: 'PayKeeper',
     testable: true,
     fields: [
       { key: 'enabled', label: 'Включён', kind: 'bool' },
@@ -49,6 +58,7 @@ const SECTIONS: SectionDef[] = [
   {
     name: 'docpart',
     title: 'Docpart (заказы интернет-магазина)',
+    short: 'Docpart',
     testable: true,
     fields: [
       { key: 'enabled', label: 'Включён', kind: 'bool' },
@@ -64,12 +74,14 @@ const SECTIONS: SectionDef[] = [
   {
     name: 'listener',
     title: 'API для 1С',
+    short: 'API для 1С',
     testable: false,
     fields: [{ key: 'port', label: 'Порт', kind: 'number', min: 0, max: 65535, hint: 'меняется после перезапуска Спутника' }],
   },
   {
     name: 'ui',
     title: 'Окно Спутника',
+    short: 'Окно Спутника',
     testable: false,
     fields: [{ key: 'port', label: 'Порт', kind: 'number', min: 0, max: 65535, hint: 'меняется после перезапуска Спутника' }],
   },
@@ -134,14 +146,30 @@ function localCheck(section: SectionDef, values: Values): { field: string; messa
   return null;
 }
 
-function SectionForm({ section, view, onSaved }: { section: SectionDef; view: SettingsView; onSaved: (v: SettingsView) => void }) {
+/** Saved credentials the connector is using were refused: it is paused until its settings change. */
+function SavedRefused({ name }: { name: string }) {
+  const connector = useUi((s) => s.health?.connectors?.[name]);
+  if (connector?.state !== 'paused' || !connector.lastError || connector.lastError.code === 'paused_by_operator') return null;
+  return (
+    <div className="settings-refused" role="alert">
+      <strong>Отправка приостановлена до изменения настроек.</strong> Сохранённые настройки не приняты: {connector.lastError.message}
+    </div>
+  );
+}
+
+function SectionForm({ section, view, onSaved, onDirty }: { section: SectionDef; view: SettingsView; onSaved: (v: SettingsView) => void; onDirty: (dirty: boolean) => void }) {
   const [values, setValues] = useState<Values>(() => initialValues(section, view));
   const [fieldError, setFieldError] = useState<{ field: string; message: string } | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [test, setTest] = useState<{ busy: boolean; result: TestResult | null }>({ busy: false, result: null });
+  // Which check is current: an edit makes a running one's answer stale, so it is dropped.
+  const testRun = useRef(0);
   const id = (key: string) => `set-${section.name}-${key.replace('.', '-')}`;
+  const dirty = JSON.stringify(values) !== JSON.stringify(initialValues(section, view));
+  useEffect(() => onDirty(dirty), [dirty, onDirty]);
+  useEffect(() => () => onDirty(false), [onDirty]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -174,23 +202,30 @@ function SectionForm({ section, view, onSaved }: { section: SectionDef; view: Se
   };
 
   const runTest = async () => {
+    const run = ++testRun.current;
     setTest({ busy: true, result: null });
+    let result: TestResult;
     try {
-      setTest({ busy: false, result: await api.testConnection(section.name, toPatch(section, values)) });
+      result = await api.testConnection(section.name, toPatch(section, values));
     } catch (err) {
-      setTest({ busy: false, result: { ok: false, message: errorMessage(err) } });
+      result = { ok: false, message: errorMessage(err) };
     }
+    if (run === testRun.current) setTest({ busy: false, result });
   };
 
   const set = (key: string, v: string | boolean) => {
     setValues({ ...values, [key]: v });
     if (fieldError?.field === key) setFieldError(null);
     setSaved(null);
+    // The check was of the values before this edit: its answer no longer says anything.
+    testRun.current++;
+    setTest({ busy: false, result: null });
   };
 
   return (
     <form className="panel settings-form" aria-labelledby={`${id('title')}`} onSubmit={(e) => void submit(e)} noValidate>
       <h3 id={id('title')}>{section.title}</h3>
+      {section.testable && <SavedRefused name={section.name} />}
       {section.fields.map((f) => {
         const err = fieldError?.field === f.key ? fieldError.message : null;
         const fromEnv = view.fromEnv?.includes(`${section.name}.${f.key}`);
@@ -250,6 +285,7 @@ function SectionForm({ section, view, onSaved }: { section: SectionDef; view: Se
             {test.busy ? 'Проверяем…' : 'Проверить соединение'}
           </button>
         )}
+        {dirty && !busy && <span className="unsaved">Есть несохранённые изменения</span>}
         {saved && (
           <span className="ok-text" role="status">
             {saved}
@@ -259,7 +295,9 @@ function SectionForm({ section, view, onSaved }: { section: SectionDef; view: Se
       {formError && <div className="error" role="alert">{formError}</div>}
       {test.result && (
         <div className={`test-result ${test.result.ok ? 'test-ok' : 'test-bad'}`} role="status">
-          <strong>{test.result.ok ? 'Соединение есть.' : 'Соединения нет.'}</strong> <span className="test-message">{test.result.message}</span>
+          <strong>{test.result.ok ? 'Соединение есть.' : 'Проверка не прошла.'}</strong> <span className="test-message">{test.result.message}</span>
+          {/* Only the form's values were tried: nothing was saved, and sending goes on as it was. */}
+          <div className="test-note">Проверены значения из формы; сохранённые настройки не изменились.</div>
         </div>
       )}
     </form>
@@ -353,11 +391,18 @@ function DesktopBlock() {
   );
 }
 
+/** The question before leaving with unsaved forms (null: nothing unsaved). */
+export function leaveQuestion(unsaved: readonly string[]): string | null {
+  if (unsaved.length === 0) return null;
+  return `Изменения в настройках (${unsaved.join(', ')}) не сохранены и пропадут. Уйти со страницы?`;
+}
+
 /** `section`: `#/settings/passteam` (a link from «Требует внимания») opens at that connector's form. */
 export function SettingsPage({ section }: { section?: string | null }) {
   const settings = useResource((signal) => api.settings(signal), 'settings');
   const [view, setView] = useState<SettingsView | null>(null);
   const [generation, setGeneration] = useState(0);
+  const [unsaved, setUnsaved] = useState<Record<string, boolean>>({});
   useEffect(() => {
     if (settings.data) setView(settings.data);
   }, [settings.data]);
@@ -369,6 +414,19 @@ export function SettingsPage({ section }: { section?: string | null }) {
     form?.scrollIntoView({ block: 'start' });
     form?.querySelector<HTMLElement>('input, select, textarea')?.focus({ preventScroll: true });
   }, [ready, section]);
+  // One stable callback per form, so a form's effect does not run on every page render.
+  const dirtyFns = useRef(new Map<string, (dirty: boolean) => void>());
+  const onDirty = (name: string) => {
+    let fn = dirtyFns.current.get(name);
+    if (!fn) {
+      fn = (dirty: boolean) => setUnsaved((u) => (u[name] === dirty ? u : { ...u, [name]: dirty }));
+      dirtyFns.current.set(name, fn);
+    }
+    return fn;
+  };
+  const titles = [...SECTIONS.map((s) => [s.name, s.short] as const), ['regate.tenants', 'базы ReGate'] as const];
+  useLeaveGuard(leaveQuestion(titles.filter(([name]) => unsaved[name]).map(([, title]) => title)));
+  const pending = v && 'restartPending' in v && Array.isArray(v.restartPending) ? v.restartPending.map(String) : [];
   return (
     <>
       <h2 className="page-title">Настройки</h2>
@@ -379,12 +437,18 @@ export function SettingsPage({ section }: { section?: string | null }) {
           <p className="muted">
             {v.savedTo ? `Настройки хранятся в ${v.savedTo}` : 'Изменения действуют до перезапуска Спутника (песочница).'}
           </p>
+          {pending.length > 0 && (
+            <div className="settings-restart" role="status">
+              Сохранено, но ещё не действует: {pending.map((p) => RESTART_TITLES[p] ?? p).join(', ')}. Изменения вступят в силу после перезапуска Спутника.
+            </div>
+          )}
           <div className="settings-grid">
             {SECTIONS.map((s) => (
               <SectionForm
                 key={`${s.name}-${generation}`}
                 section={s}
                 view={v}
+                onDirty={onDirty(s.name)}
                 onSaved={(next) => {
                   setView(next);
                   // Other forms keep what the operator typed; only the secrets' «задан» changes.
@@ -393,6 +457,7 @@ export function SettingsPage({ section }: { section?: string | null }) {
               />
             ))}
           </div>
+          <RegateTenants key={`regate-${generation}`} view={v} onSaved={setView} onDirty={onDirty('regate.tenants')} />
           <button type="button" className="link-button" onClick={() => (settings.reload(), setGeneration(generation + 1))}>
             Отменить несохранённые изменения
           </button>
