@@ -8,8 +8,8 @@ type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
 /**
  * The journal's search: a trigram index (journal_fts, migration 8) over each row's search text
  * (SEARCH_TEXT.journal), so a search of 100,000 rows answers in about a millisecond where a scan
- * takes ~150 ms (bench journal-search). The text and its trigrams cost 60–150 µs a row to make, a
- * quarter of a card save's whole budget, so rows are written without them and indexed here, in
+ * takes ~150 ms (bench journal-search). The text and its trigrams cost 150–500 µs a row to make,
+ * more than a whole card save (~250 µs), so rows are written without them and indexed here, in
  * short slices while the process is idle ('journal_indexed' in meta: every row up to that id is
  * indexed); a search matches the newer rows itself.
  */

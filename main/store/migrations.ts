@@ -181,7 +181,7 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
   // 8: search that finds people: a normalised `search` text per searchable row (SQLite's LIKE folds
   // ASCII only, so «иванова» missed «Иванова»), backfilled here; the journal's text lives in its
   // trigram index, which the journal fills in the background from 'journal_indexed' on (0: every
-  // row, ~15 s of work for 100,000: too long to hold the start; until then a search scans them).
+  // row, 15–50 s of work for 100,000: too long to hold the start; until then a search scans them).
   (db) => {
     db.exec(`
       ALTER TABLE cards ADD COLUMN search TEXT NOT NULL DEFAULT '';
