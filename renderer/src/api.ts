@@ -9,6 +9,7 @@ import type {
   AttentionList,
   Health,
   Invoice,
+  InvoiceTotals,
   JournalEntryFull,
   JournalPage,
   ListenerInfo,
@@ -100,11 +101,11 @@ function toApiError(status: number, data: unknown): ApiError {
 
 type Params = Record<string, string | number | boolean | null | undefined>;
 
-/** `path?a=1&b=2`, skipping empty values. */
-export function withQuery(path: string, params: Params): string {
+/** `path?a=1&b=2`, skipping empty values (except those named in `keepEmpty`). */
+export function withQuery(path: string, params: Params, keepEmpty: readonly string[] = []): string {
   const search = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
-    if (v === undefined || v === null || v === '' || v === false) continue;
+    if (v === undefined || v === null || (v === '' && !keepEmpty.includes(k)) || v === false) continue;
     search.set(k, v === true ? '1' : String(v));
   }
   const qs = search.toString();
@@ -141,8 +142,9 @@ export function journalExportPath(query: JournalQuery): string {
   return withQuery('/api/journal/export', journalParams(query));
 }
 
-export function invoicesExportPath(from: string, to: string, format: 'xlsx' | 'csv'): string {
-  return withQuery('/api/invoices/export', { from, to, format });
+/** The accountant's file of what the invoices page lists: the same period, state and search. */
+export function invoicesExportPath(filter: { from: string; to: string; state?: string; q?: string }, format: 'xlsx' | 'csv'): string {
+  return withQuery('/api/invoices/export', { from: filter.from, to: filter.to, state: filter.state, q: filter.q?.trim(), format });
 }
 
 /** Where an admin path lives: same origin in a browser, the preload's origin in the desktop app. */
@@ -194,6 +196,60 @@ export async function downloadWithToken(path: string, fallbackName: string): Pro
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/**
+ * A file fetched by the page itself (cookie in a browser, Bearer in the desktop app), so the page
+ * can show how far it got (`onBytes`) and cancel it (`signal`); then saved under the server's name.
+ */
+export async function downloadFile(path: string, fallbackName: string, opts: { signal?: AbortSignal; onBytes?: (received: number) => void } = {}): Promise<void> {
+  const connection = desktopConnection();
+  let response: Response;
+  try {
+    response = await fetch(absoluteUrl(path), {
+      headers: connection ? { Authorization: `Bearer ${connection.token}` } : {},
+      credentials: connection ? 'omit' : 'same-origin',
+      cache: 'no-store',
+      signal: opts.signal,
+    });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'Спутник не отвечает: служба остановлена или недоступна');
+  }
+  if (!response.ok) {
+    let data: unknown = null;
+    try {
+      data = await response.json();
+    } catch {
+      /* not JSON */
+    }
+    throw toApiError(response.status, data);
+  }
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  const reader = response.body?.getReader();
+  try {
+    for (let r = await reader?.read(); r && !r.done; r = await reader!.read()) {
+      chunks.push(r.value);
+      received += r.value.byteLength;
+      opts.onBytes?.(received);
+    }
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'Файл не докачался: связь со Спутником прервалась, попробуйте ещё раз');
+  }
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  const name = star ? decodeURIComponent(star[1]) : plain ? plain[1] : fallbackName;
+  const url = URL.createObjectURL(new Blob(chunks as BlobPart[], { type: response.headers.get('Content-Type') ?? 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export interface ListQuery {
   q?: string;
   state?: string;
@@ -217,7 +273,8 @@ export const api = {
     request<{ cards: Card[]; total: number }>(withQuery('/api/cards', { ...q }), { signal }),
   card: (code: string, signal?: AbortSignal) => request<CardFull>(`/api/cards/${enc(code)}`, { signal }),
   invoices: (q: ListQuery, signal?: AbortSignal) =>
-    request<{ invoices: Invoice[]; total: number }>(withQuery('/api/invoices', { ...q }), { signal }),
+    // A cleared «С»/«По» is sent empty: the service says it is not filled in rather than list an open period.
+    request<{ invoices: Invoice[]; total: number; totals: InvoiceTotals }>(withQuery('/api/invoices', { ...q }, ['from', 'to']), { signal }),
   invoice: (orderId: string, signal?: AbortSignal) => request<Invoice>(`/api/invoices/${enc(orderId)}`, { signal }),
   docpartOrders: (q: ListQuery, signal?: AbortSignal) =>
     request<{ orders: DocpartOrder[]; total: number }>(withQuery('/api/docpart/orders', { ...q }), { signal }),

@@ -159,12 +159,70 @@ export const INVOICE_STATES: ReadonlyArray<[string, string]> = [
   ['failed', 'ошибка'],
 ];
 
+/** «1 счёт», «2 счёта», «5 счетов», «1 021 счёт». */
+export function invoiceCount(n: number): string {
+  const [ten, one] = [n % 100, n % 10];
+  const word = ten >= 11 && ten <= 14 ? 'счетов' : one === 1 ? 'счёт' : one >= 2 && one <= 4 ? 'счёта' : 'счетов';
+  return `${formatCount(n)} ${word}`;
+}
+
 const label = (list: ReadonlyArray<[string, string]>, key: string) => list.find(([k]) => k === key)?.[1] ?? key;
 export const cardStateLabel = (state: string) => label(CARD_STATES, state);
 export const invoiceStateLabel = (state: string) => label(INVOICE_STATES, state);
 
+/** Docpart's `paid`: 0 not paid, 1 paid in full, 2 paid in part (reference docpart.md §4.1, `shop_orders.paid`). */
 export function docpartPaidLabel(paid: number): string {
-  return paid === 2 ? 'оплачен' : paid === 1 ? 'частично оплачен' : 'не оплачен';
+  return paid === 1 ? 'оплачен' : paid === 2 ? 'частично оплачен' : 'не оплачен';
+}
+
+/**
+ * Docpart order statuses. The API gives the id only (names live in the shop's own settings,
+ * `shop_orders_statuses_ref`); these are the names the sandbox's Docpart uses
+ * (main/sandbox/docpart/seed.ts), and an id outside them is shown as «статус N».
+ */
+export const DOCPART_ORDER_STATUSES: Readonly<Record<number, string>> = {
+  1: 'новый',
+  2: 'подтверждён',
+  3: 'в работе',
+  4: 'готов к выдаче',
+  5: 'выдан',
+  6: 'отменён',
+};
+
+export function docpartStatusLabel(status: number | string | null | undefined): string {
+  if (status === null || status === undefined || status === '') return '—';
+  return DOCPART_ORDER_STATUSES[Number(status)] ?? `статус ${status}`;
+}
+
+/** Registration fields a Docpart shop commonly asks for (their keys are the shop's own): Russian labels. */
+export const DOCPART_USER_FIELDS: Readonly<Record<string, string>> = {
+  surname: 'Фамилия',
+  name: 'Имя',
+  patronymic: 'Отчество',
+  cellphone: 'Мобильный телефон',
+  phone: 'Телефон',
+  email: 'Эл. почта',
+  city: 'Город',
+  address: 'Адрес',
+  company: 'Организация',
+  inn: 'ИНН',
+  kpp: 'КПП',
+  birthday: 'Дата рождения',
+};
+
+/** A registration field's label; a key the shop made up is shown as such, marked as a field name. */
+export function docpartUserFieldLabel(key: string): string {
+  return DOCPART_USER_FIELDS[key] ?? `Поле «${key}»`;
+}
+
+/** A buyer's registration fields as label/value rows: the known ones in their usual order, then the shop's own; empty ones left out. */
+export function docpartUserFields(fields: Record<string, unknown>): Array<[string, string]> {
+  const known = Object.keys(DOCPART_USER_FIELDS);
+  const keys = Object.keys(fields).sort((a, b) => (known.indexOf(a) + 1 || known.length + 1) - (known.indexOf(b) + 1 || known.length + 1));
+  return keys.flatMap((k): Array<[string, string]> => {
+    const v = fields[k];
+    return v === null || v === undefined || String(v).trim() === '' ? [] : [[docpartUserFieldLabel(k), String(v)]];
+  });
 }
 
 export function yesNo(value: boolean | null | undefined): string {

@@ -101,6 +101,13 @@ export interface Invoice {
   error: unknown;
 }
 
+/** The sum of every invoice a filter matches (not just the page shown); money as exact text "1234.50". */
+export interface InvoiceTotals {
+  count: number;
+  amount: string;
+  paid: { count: number; amount: string };
+}
+
 export interface DocpartOrder {
   orderId: number | string;
   time: string | null;

@@ -139,6 +139,10 @@ describe('invoices in the window: list, total and export agree', () => {
       expect(half.status, path).toBe(422);
       expect(((await half.json()) as { error: { field: string } }).error.field).toBe('to');
     }
+    // A field the operator cleared is sent empty: «не заполнено», not an open period.
+    const cleared = await ui(t, `/api/invoices?from=&to=2026-11-30`);
+    expect(cleared.status).toBe(422);
+    expect(((await cleared.json()) as { error: { field: string; message: string } }).error).toEqual({ code: 'invalid_value', field: 'from', message: 'Поле «С» не заполнено: укажите первый день периода' });
     const noPeriod = await ui(t, `/api/invoices/export?format=csv`);
     expect(noPeriod.status).toBe(422);
     expect(((await noPeriod.json()) as { error: { field: string; message: string } }).error).toMatchObject({ field: 'from', message: expect.stringMatching(/^Поле «С» не заполнено/) });

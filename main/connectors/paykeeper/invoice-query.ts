@@ -40,10 +40,11 @@ export interface InvoiceTotals {
 const LABEL = { from: 'С', to: 'По' } as const;
 const ru = (iso: string) => iso.split('-').reverse().join('.');
 
+/** A day of the period; absent is an open end (the list only), sent but empty is a field the operator cleared. */
 function day(field: 'from' | 'to', text: string | undefined, required: boolean): string | null {
   const v = text === undefined ? null : parseOnecDate(text);
   if (v === undefined) throw errors.invalid(field, `Поле «${LABEL[field]}»: «${text!.slice(0, 40)}» — не дата; введите ДД.ММ.ГГГГ, например 01.11.2026`);
-  if (v === null && required) throw errors.invalid(field, `Поле «${LABEL[field]}» не заполнено: укажите ${field === 'from' ? 'первый' : 'последний'} день периода`);
+  if (v === null && (required || text !== undefined)) throw errors.invalid(field, `Поле «${LABEL[field]}» не заполнено: укажите ${field === 'from' ? 'первый' : 'последний'} день периода`);
   return v?.date ?? null;
 }
 

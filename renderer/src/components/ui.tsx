@@ -187,7 +187,23 @@ export function RetryButton({ entity, onDone }: { entity: string; onDone?: () =>
  * shows mm/dd/yyyy on an English system; this field never does. `value`/`onChange` carry YYYY-MM-DD
  * ('' = empty); a half-typed or impossible date is not passed on and is marked invalid.
  */
-export function DateField({ value, onChange, required, label }: { value: string; onChange: (iso: string) => void; required?: boolean; label: string }) {
+export function DateField({
+  value,
+  onChange,
+  onInvalid,
+  invalid: markedInvalid,
+  required,
+  label,
+}: {
+  value: string;
+  onChange: (iso: string) => void;
+  /** Called with the typed text when it is not a date (or empty when required), for a page that has it checked and explained. */
+  onInvalid?: (text: string) => void;
+  /** Marked invalid from outside (a period that ends before it starts). */
+  invalid?: boolean;
+  required?: boolean;
+  label: string;
+}) {
   const shown = (iso: string) => (iso ? iso.split('-').reverse().join('.') : '');
   const [text, setText] = useState(shown(value));
   const [lastValue, setLastValue] = useState(value);
@@ -204,7 +220,7 @@ export function DateField({ value, onChange, required, label }: { value: string;
     if (date.getFullYear() !== y || date.getMonth() !== mo - 1 || date.getDate() !== d) return null;
     return `${y}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
   };
-  const invalid = parse(text) === null || (required && text.trim() === '');
+  const invalid = markedInvalid || parse(text) === null || (required && text.trim() === '');
   return (
     <input
       type="text"
@@ -220,7 +236,7 @@ export function DateField({ value, onChange, required, label }: { value: string;
         if (iso !== null && !(required && iso === '')) {
           setLastValue(iso);
           onChange(iso);
-        }
+        } else onInvalid?.(e.target.value);
       }}
     />
   );

@@ -1,45 +1,68 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api } from '../api.ts';
 import { Detail, DetailPanel, ErrorBox, ListState, Loading, MoreButton, Pre } from '../components/ui.tsx';
-import { docpartPaidLabel, formatCount, formatDateTime, formatMoney } from '../format.ts';
+import { docpartPaidLabel, docpartStatusLabel, docpartUserFields, formatCount, formatDateTime, formatMoney } from '../format.ts';
 import { errorMessage, go, useDebounced, useLive, usePagedList, useResource } from '../hooks.ts';
 import type { DocpartOrder, DocpartSyncView } from '../types.ts';
 
 const STAGES: Record<string, string> = { items: 'заказы и строки', payments: 'движения по балансу' };
 
-/** Columns of an order line (Docpart's field names). */
-const ITEM_COLUMNS: Array<[string, string]> = [
-  ['article', 'Артикул'],
-  ['brand', 'Производитель'],
-  ['productName', 'Наименование'],
-  ['count', 'Кол-во'],
-  ['price', 'Цена'],
-  ['amount', 'Сумма'],
-  ['statusName', 'Статус'],
-  ['termDays', 'Срок, дн.'],
+type Item = Record<string, unknown>;
+const has = (v: unknown) => v !== null && v !== undefined && v !== '';
+const str = (v: unknown) => (has(v) ? String(v) : '');
+
+/**
+ * An order line's columns. The name, maker and article share one cell, the price sits under the
+ * sum, long texts wrap: the table fits the detail panel at 1366 px (every field is still under
+ * «Все поля строк»).
+ */
+const ITEM_COLUMNS: Array<{ title: string; className?: string; show: (items: Item[]) => boolean; cell: (i: Item) => ReactNode }> = [
+  {
+    title: 'Товар',
+    className: 'item-product',
+    show: () => true,
+    cell: (i) => (
+      <>
+        <div>{str(i.productName) || '—'}</div>
+        {(has(i.brand) || has(i.article)) && <div className="muted small">{[str(i.brand), str(i.article)].filter(Boolean).join(' · ')}</div>}
+      </>
+    ),
+  },
+  { title: 'Кол-во', className: 'num nowrap', show: () => true, cell: (i) => str(i.count) || '—' },
+  {
+    title: 'Сумма',
+    className: 'num nowrap',
+    show: () => true,
+    // The price only where it differs from the sum: one column fewer for the panel.
+    cell: (i) => (
+      <>
+        <div>{formatMoney(i.amount as string | null)}</div>
+        {Number(i.count) > 1 && has(i.price) && <div className="muted small">по {formatMoney(i.price as string)}</div>}
+      </>
+    ),
+  },
+  { title: 'Статус', show: () => true, cell: (i) => str(i.statusName) || (has(i.statusId) ? `статус ${str(i.statusId)}` : '—') },
+  {
+    title: 'Срок',
+    className: 'nowrap',
+    show: (items) => items.some((i) => has(i.termDays)),
+    cell: (i) => (has(i.termDays) ? `${str(i.termDays)} дн.` : '—'),
+  },
 ];
 
-function itemValue(item: Record<string, unknown>, key: string): string {
-  const v = item[key];
-  if (v === null || v === undefined || v === '') return '—';
-  if (key === 'price' || key === 'amount') return formatMoney(v as string);
-  return String(v);
-}
-
-const USER_FIELDS: Array<[string, string]> = [
-  ['userId', 'Номер'],
-  ['regField', 'Регистрация по'],
-  ['timeRegistered', 'Зарегистрирован'],
-  ['timeLastVisit', 'Последний визит'],
-];
-
+/** The buyer as staff know them: labelled fields, never Docpart's keys. */
 function UserView({ user }: { user: Record<string, unknown> }) {
   const fields = (user.fields ?? {}) as Record<string, unknown>;
+  const account = user.unlocked === false ? 'заблокирована' : user.activated === false ? 'не активирована' : 'активна';
   return (
     <Detail
       rows={[
-        ...USER_FIELDS.map(([k, t]): [string, string] => [t, k.startsWith('time') ? formatDateTime(user[k] as string) : String(user[k] ?? '—')]),
-        ...Object.entries(fields).map(([k, v]): [string, string] => [k, String(v ?? '')]),
+        ...docpartUserFields(fields),
+        ['Логин', str(user.regField)],
+        ['Номер в Docpart', str(user.userId)],
+        ['Зарегистрирован', formatDateTime(user.timeRegistered as string | null)],
+        ['Последний визит', formatDateTime(user.timeLastVisit as string | null)],
+        ['Учётная запись', account],
       ]}
     />
   );
@@ -49,7 +72,7 @@ function OrderDetail({ id }: { id: string }) {
   const order = useResource((signal) => api.docpartOrder(id, signal), id, 'docpart');
   const o = order.data;
   const items = o?.items ?? [];
-  const cols = ITEM_COLUMNS.filter(([k]) => items.some((i) => i[k] !== undefined));
+  const cols = ITEM_COLUMNS.filter((c) => c.show(items));
   return (
     <DetailPanel title={`Заказ Docpart № ${id}`} onClose={() => go('docpart')}>
       {order.error && <ErrorBox message={order.error} onRetry={order.reload} />}
@@ -60,7 +83,7 @@ function OrderDetail({ id }: { id: string }) {
             rows={[
               ['Дата', formatDateTime(o.time)],
               ['Покупатель', o.buyer],
-              ['Статус', o.status === null ? null : String(o.status)],
+              ['Статус', docpartStatusLabel(o.status)],
               ['Оплата', docpartPaidLabel(Number(o.paid))],
               ['Сумма', formatMoney(o.amount)],
               ['Получение', o.obtainCaption],
@@ -72,19 +95,23 @@ function OrderDetail({ id }: { id: string }) {
           {items.length === 0 ? (
             <div className="muted">Строк нет</div>
           ) : (
-            <table className="list compact" aria-label="Строки заказа">
+            <table className="list compact order-lines" aria-label="Строки заказа">
               <thead>
                 <tr>
-                  {cols.map(([, title]) => (
-                    <th key={title}>{title}</th>
+                  {cols.map((c) => (
+                    <th key={c.title} className={c.className}>
+                      {c.title}
+                    </th>
                   ))}
                 </tr>
               </thead>
               <tbody>
                 {items.map((item, n) => (
                   <tr key={n}>
-                    {cols.map(([k]) => (
-                      <td key={k}>{itemValue(item, k)}</td>
+                    {cols.map((c) => (
+                      <td key={c.title} className={c.className}>
+                        {c.cell(item)}
+                      </td>
                     ))}
                   </tr>
                 ))}
@@ -234,8 +261,9 @@ export function DocpartPage({ selected }: { selected: string | null }) {
                   <th>Заказ</th>
                   <th>Дата</th>
                   <th>Покупатель</th>
-                  <th className="num">Строк</th>
+                  <th className="num wide-only">Строк</th>
                   <th className="num">Сумма</th>
+                  <th>Статус</th>
                   <th>Оплата</th>
                   <th className="wide-only">Получение</th>
                 </tr>
@@ -248,9 +276,10 @@ export function DocpartPage({ selected }: { selected: string | null }) {
                     </td>
                     <td className="nowrap">{formatDateTime(o.time)}</td>
                     <td>{o.buyer ?? 'гость'}</td>
-                    <td className="num">{o.itemsCount ?? '—'}</td>
+                    <td className="num wide-only">{o.itemsCount ?? '—'}</td>
                     <td className="num nowrap">{formatMoney(o.amount)}</td>
-                    <td>{docpartPaidLabel(Number(o.paid))}</td>
+                    <td className="nowrap">{docpartStatusLabel(o.status)}</td>
+                    <td className="nowrap">{docpartPaidLabel(Number(o.paid))}</td>
                     <td className="wide-only">{[o.obtainCaption, o.officeName].filter(Boolean).join(', ') || '—'}</td>
                   </tr>
                 ))}
