@@ -17,8 +17,12 @@ export function configError(message: string, field?: string): SputnikError {
   return new SputnikError(400, 'invalid_config', message, { field });
 }
 
-/** Reads a JSON config file (a BOM and CRLF from Notepad are fine), applies env secrets, validates. */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/**
+ * Reads a JSON config file (a BOM and CRLF from Notepad are fine), applies env secrets, validates.
+ * `fill`: adds what is kept outside the file (the desktop's safeStorage secrets) before validation;
+ * `input` stays the file's own settings.
+ */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, fill?: (raw: unknown) => unknown): LoadedConfig {
   let raw: unknown = {};
   if (file !== undefined) {
     if (!existsSync(file)) throw configError(`Файл настроек не найден: ${file}`);
@@ -29,7 +33,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       throw configError(`Файл настроек ${file} — не JSON: ${(e as Error).message}`);
     }
   }
-  return parseConfig(raw, env, file);
+  if (!fill) return parseConfig(raw, env, file);
+  return { ...parseConfig(fill(raw), env, file), input: raw };
 }
 
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, file?: string): LoadedConfig {

@@ -16,6 +16,8 @@ export interface RunOptions {
   rendererDir?: string;
   /** Last-moment changes (command-line ports). */
   adjust?: (config: Config) => void;
+  /** Fills in what the config file does not hold, before validation (the desktop's stored secrets). */
+  fill?: (raw: unknown) => unknown;
   /** Where the desktop keeps settings (secrets in the OS keychain); default: the config file itself. */
   settingsStore?: (loaded: LoadedConfig) => SettingsStore;
 }
@@ -43,7 +45,7 @@ function keepChosenHost(patch: ConfigInput, input: unknown): ConfigInput {
  */
 export async function startRun(opts: RunOptions): Promise<Run> {
   useLeanHeap();
-  let loaded: LoadedConfig = opts.configFile ? loadConfig(opts.configFile) : parseConfig({});
+  let loaded: LoadedConfig = opts.configFile ? loadConfig(opts.configFile, process.env, opts.fill) : parseConfig({});
   let sandbox: Sandbox | undefined;
   if (opts.sandbox) {
     sandbox = await startSandbox();

@@ -1,10 +1,7 @@
 import { existsSync } from 'node:fs';
-import type { LoadedConfig } from '../config/load.ts';
-import { SECRETS, type Config } from '../config/schema.ts';
-import type { SettingsStore } from '../config/settings-store.ts';
-import { applyPatch } from '../config/settings-store.ts';
+import { SECRETS } from '../config/schema.ts';
 import { startRun, type Run, type RunOptions } from '../core/run.ts';
-import { DesktopSettingsStore, secretsPatch, type SecretStore } from './secret-store.ts';
+import { DesktopSettingsStore, withStoredSecrets, type SecretStore } from './secret-store.ts';
 
 export type DesktopCore = Run & { sandboxMode: boolean };
 
@@ -22,7 +19,6 @@ export async function startDesktopCore(opts: {
   onSecretsRefused?: (reason: string) => void;
 }): Promise<DesktopCore> {
   const hasConfig = existsSync(opts.configFile);
-  let fileConfig: Config | undefined;
   const options: RunOptions = {
     configFile: hasConfig ? opts.configFile : undefined,
     sandbox: !hasConfig,
@@ -32,15 +28,12 @@ export async function startDesktopCore(opts: {
   };
   const secrets = opts.secrets;
   if (hasConfig && secrets) {
-    options.adjust = (config) => {
-      fileConfig = structuredClone(config);
-      const fromEnv = envSecrets();
-      Object.assign(config, applyPatch(config, secretsPatch(secrets, fromEnv)));
-    };
+    // Before validation: an enabled connector needs its token, a ReGate tenant its password.
+    options.fill = (raw) => withStoredSecrets(raw, secrets, envSecrets());
     options.settingsStore = (loaded) =>
       new DesktopSettingsStore({
         file: opts.configFile,
-        fileConfig: fileConfig ?? loaded.config,
+        fileConfig: loaded.input,
         secrets,
         fromEnv: loaded.fromEnv,
         onRefused: opts.onSecretsRefused,

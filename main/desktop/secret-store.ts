@@ -62,6 +62,11 @@ export class SecretStore {
     return key in this.#backing.load();
   }
 
+  /** The keys of every stored secret (not their values). */
+  keys(): string[] {
+    return Object.keys(this.#backing.load());
+  }
+
   /** The decrypted value; undefined when absent or no longer decryptable (e.g. keyring reset). */
   get(key: string): string | undefined {
     const blob = this.#backing.load()[key];
@@ -97,25 +102,80 @@ export class SecretStore {
 
 const secretKeys = (fromEnv: readonly string[]) => SECRETS.map((s) => s.path.join('.')).filter((k) => !fromEnv.includes(k));
 
+/** A ReGate tenant's passwords are kept by its id: `regate.tenants.<id>.password`. */
+const TENANT_SECRETS = ['password', 'onecPassword'] as const;
+const TENANT_PREFIX = 'regate.tenants.';
+const tenantKey = (id: string, field: string) => `${TENANT_PREFIX}${id}.${field}`;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = obj;
   for (const key of path.slice(0, -1)) {
-    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
-    node = node[key] as Record<string, unknown>;
+    const next = node[key];
+    if (isRecord(next)) node = next;
+    else node = node[key] = {};
   }
   node[path[path.length - 1]] = value;
 }
 
-/** The stored secrets as a config patch, to merge over the file's config at startup (env still wins). */
-export function secretsPatch(secrets: SecretStore, fromEnv: readonly string[] = []): Record<string, unknown> {
-  const patch: Record<string, unknown> = {};
+/**
+ * The config file's settings as read, with the secrets kept in safeStorage filled in — before they
+ * are validated, since an enabled connector requires its token and a ReGate tenant its password.
+ * Environment variables still win (they are applied after this).
+ */
+export function withStoredSecrets(raw: unknown, secrets: SecretStore, fromEnv: readonly string[] = []): unknown {
+  if (!isRecord(raw)) return raw;
+  const out = structuredClone(raw);
   for (const s of SECRETS) {
     const key = s.path.join('.');
-    if (fromEnv.includes(key)) continue;
-    const value = secrets.get(key);
-    if (value !== undefined) setPath(patch, s.path, value);
+    const value = fromEnv.includes(key) ? undefined : secrets.get(key);
+    if (value !== undefined) setPath(out, s.path, value);
   }
-  return patch;
+  const tenants = getPath(out, ['regate', 'tenants']);
+  if (Array.isArray(tenants)) {
+    for (const t of tenants) {
+      if (!isRecord(t) || typeof t.id !== 'string') continue;
+      for (const field of TENANT_SECRETS) {
+        const value = secrets.get(tenantKey(t.id, field));
+        if (value !== undefined) t[field] = value;
+      }
+    }
+  }
+  return out;
+}
+
+/** Every secret of `config` the desktop keeps out of the file, by key; `inFile` reads the same keys from the raw file. */
+function secretsOf(config: unknown, fromEnv: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const key of secretKeys(fromEnv)) {
+    const v = getPath(config, key.split('.'));
+    out.set(key, typeof v === 'string' ? v : '');
+  }
+  const tenants = getPath(config, ['regate', 'tenants']);
+  if (Array.isArray(tenants)) {
+    for (const t of tenants) {
+      if (!isRecord(t) || typeof t.id !== 'string') continue;
+      for (const field of TENANT_SECRETS) {
+        const v = t[field];
+        out.set(tenantKey(t.id, field), typeof v === 'string' ? v : '');
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes the secret at `key` from a config copy (a tenant's by its id). */
+function dropSecret(config: Record<string, unknown>, key: string): void {
+  if (key.startsWith(TENANT_PREFIX)) {
+    const [id, field] = key.slice(TENANT_PREFIX.length).split('.');
+    const tenants = getPath(config, ['regate', 'tenants']);
+    if (Array.isArray(tenants)) for (const t of tenants) if (isRecord(t) && t.id === id) delete t[field];
+    return;
+  }
+  const parts = key.split('.');
+  const parent = getPath(config, parts.slice(0, -1));
+  if (isRecord(parent)) delete parent[parts[parts.length - 1]];
 }
 
 /**
@@ -132,32 +192,23 @@ export class DesktopSettingsStore implements SettingsStore {
   readonly #inFile: Map<string, string>;
   readonly #onRefused: (reason: string) => void;
 
-  /** `fileConfig`: the config as read from the file, before the stored secrets were merged in. */
+  /** `fileConfig`: the settings as read from the file, before the stored secrets were filled in. */
   constructor(opts: { file: string; fileConfig: unknown; secrets: SecretStore; fromEnv?: string[]; onRefused?: (reason: string) => void }) {
     this.location = opts.file;
     this.#fromEnv = opts.fromEnv ?? [];
     this.#file = new FileSettingsStore(opts.file, this.#fromEnv);
     this.#secrets = opts.secrets;
     this.#onRefused = opts.onRefused ?? (() => {});
-    this.#inFile = new Map();
-    for (const s of SECRETS) {
-      const value = getPath(opts.fileConfig, s.path);
-      if (typeof value === 'string' && value !== '') this.#inFile.set(s.path.join('.'), value);
-    }
+    this.#inFile = new Map([...secretsOf(opts.fileConfig, this.#fromEnv)].filter(([, v]) => v !== ''));
   }
 
   async save(config: Config): Promise<void> {
-    const keys = secretKeys(this.#fromEnv);
-    const value = (key: string) => {
-      const v = getPath(config, key.split('.'));
-      return typeof v === 'string' ? v : '';
-    };
+    const wanted = secretsOf(config, this.#fromEnv);
     const protectedOk = this.#secrets.availability();
     const toStore: Record<string, string> = {};
     const toDelete: string[] = [];
     const keepInFile = new Set<string>();
-    for (const key of keys) {
-      const v = value(key);
+    for (const [key, v] of wanted) {
       if (v === '') {
         toDelete.push(key);
       } else if (!protectedOk.ok && this.#inFile.get(key) === v) {
@@ -166,6 +217,8 @@ export class DesktopSettingsStore implements SettingsStore {
         toStore[key] = v;
       }
     }
+    // A removed tenant's passwords go with it.
+    for (const key of this.#secrets.keys()) if (key.startsWith(TENANT_PREFIX) && !wanted.has(key)) toDelete.push(key);
     if (Object.keys(toStore).length > 0 && !protectedOk.ok) {
       this.#onRefused(protectedOk.reason);
       throw new SecretsRefusedError(protectedOk.reason);
@@ -173,13 +226,8 @@ export class DesktopSettingsStore implements SettingsStore {
     if (Object.keys(toStore).length > 0) this.#secrets.setMany(toStore);
     for (const key of toDelete) this.#secrets.delete(key);
     const out = structuredClone(config) as unknown as Record<string, unknown>;
-    for (const key of keys) {
-      if (keepInFile.has(key)) continue;
-      const parts = key.split('.');
-      const parent = getPath(out, parts.slice(0, -1)) as Record<string, unknown> | undefined;
-      if (parent) delete parent[parts[parts.length - 1]];
-    }
+    for (const key of wanted.keys()) if (!keepInFile.has(key)) dropSecret(out, key);
     await this.#file.save(out as unknown as Config);
-    for (const key of keys) if (!keepInFile.has(key)) this.#inFile.delete(key);
+    for (const key of wanted.keys()) if (!keepInFile.has(key)) this.#inFile.delete(key);
   }
 }

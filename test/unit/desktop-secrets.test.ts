@@ -1,15 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../main/config/load.ts';
+import { startDesktopCore } from '../../main/desktop/core.ts';
 import {
   DesktopSettingsStore,
   NO_ENCRYPTION_REASON,
   NO_KEYRING_REASON,
   SecretStore,
   SecretsRefusedError,
-  secretsPatch,
+  withStoredSecrets,
   type SafeStorageLike,
 } from '../../main/desktop/secret-store.ts';
 
@@ -103,9 +104,9 @@ describe('desktop settings store: config file without secrets + safeStorage', ()
     expect(text).not.toContain('PT-SECRET');
     expect(text).not.toContain('PK-SECRET');
     expect(JSON.parse(text).ui.port).toBe(40001);
-    expect(secretsPatch(secrets)).toMatchObject({ passteam: { token: 'PT-SECRET' }, paykeeper: { password: 'PK-SECRET' } });
-    // Secrets from environment variables are neither stored nor patched in.
-    expect(secretsPatch(secrets, ['passteam.token'])).not.toHaveProperty('passteam');
+    expect(withStoredSecrets(JSON.parse(text), secrets)).toMatchObject({ ui: { port: 40001 }, passteam: { token: 'PT-SECRET' }, paykeeper: { password: 'PK-SECRET' } });
+    // Secrets from environment variables are neither stored nor filled in.
+    expect(withStoredSecrets({}, secrets, ['passteam.token'])).not.toHaveProperty('passteam');
   });
 
   it('without a keyring: a new secret is refused (409, Russian reason, tray notified) and nothing is written', async () => {
@@ -138,5 +139,52 @@ describe('desktop settings store: config file without secrets + safeStorage', ()
     await store.save(config({ passteam: { token: 'HAND' } }));
     expect(readFileSync(file, 'utf8')).not.toContain('HAND');
     expect(secrets.get('passteam.token')).toBe('HAND');
+  });
+});
+
+describe('desktop start and ReGate tenants with secrets in safeStorage', () => {
+  const tenant = { id: 'shop', user: 'richest', baseUrl: 'https://1c.local/shop/hs/regate/v1', onecUser: 'svc' };
+
+  it('a connector switched on with its token only in safeStorage starts (the token is filled in before the settings are checked)', async () => {
+    const dir = temp();
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ listener: { port: 0 }, ui: { port: 0 }, passteam: { enabled: true, templateId: 'tpl', baseUrl: 'http://127.0.0.1:9' } }));
+    const backing = memoryBacking();
+    const secrets = new SecretStore({ safeStorage: fakeSafeStorage(), platform: 'win32', backing });
+    secrets.set('passteam.token', 'PT-KEPT');
+    const desktop = await startDesktopCore({ configFile: file, dataDir: dir, rendererDir: dir, secrets });
+    try {
+      expect(desktop.config.passteam.token).toBe('PT-KEPT');
+      expect(desktop.core.health().connectors!.passteam.state).toBe('ok');
+    } finally {
+      await desktop.stop(1000);
+    }
+  });
+
+  it("a tenant's passwords go to safeStorage by its id, not into the file; they come back at start; removing the tenant removes them", async () => {
+    const dir = temp();
+    const file = join(dir, 'config.json');
+    const backing = memoryBacking();
+    const secrets = new SecretStore({ safeStorage: fakeSafeStorage(), platform: 'win32', backing });
+    const store = new DesktopSettingsStore({ file, fileConfig: {}, secrets });
+    await store.save(parseConfig({ regate: { tenants: [{ ...tenant, password: 'RS-PASS', onecPassword: 'ONEC-PASS' }] } }, {}).config);
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain('RS-PASS');
+    expect(text).not.toContain('ONEC-PASS');
+    expect(secrets.keys().sort()).toEqual(['regate.tenants.shop.onecPassword', 'regate.tenants.shop.password']);
+    // Next start: the file alone is not valid (a tenant needs its password); with the stored ones it is.
+    const again = parseConfig(withStoredSecrets(JSON.parse(text), secrets), {}).config;
+    expect(again.regate.tenants[0]).toMatchObject({ id: 'shop', password: 'RS-PASS', onecPassword: 'ONEC-PASS' });
+    await store.save(parseConfig({ regate: { tenants: [] } }, {}).config);
+    expect(secrets.keys()).toEqual([]);
+  });
+
+  it('without a keyring a new tenant password is refused like any secret, and nothing is written', async () => {
+    const dir = temp();
+    const file = join(dir, 'config.json');
+    const secrets = new SecretStore({ safeStorage: fakeSafeStorage('basic_text'), platform: 'linux', backing: memoryBacking() });
+    const store = new DesktopSettingsStore({ file, fileConfig: {}, secrets });
+    await expect(store.save(parseConfig({ regate: { tenants: [{ ...tenant, password: 'RS-PASS' }] } }, {}).config)).rejects.toBeInstanceOf(SecretsRefusedError);
+    expect(() => statSync(file)).toThrow();
   });
 });
