@@ -10,8 +10,8 @@ import { fmt, quantile, withTempDir, type BenchResult } from './common.ts';
 /**
  * Journal search over 100,000 rows (target: under 100 ms). The rows are a day of a busy shop:
  * 1C's card saves and invoices, Passteam and PayKeeper calls (form bodies, names percent-encoded),
- * Docpart pages (PHP's \u escapes, up to 16 KB). Each search is `Journal.list({ q })`, the window's
- * page of 50, timed RUNS times: a person's name in lower case, an order number, a miss, and a
+ * Docpart pages (PHP's \u escapes, up to 16 KB). Each search is `Journal.events({ q })`, the window's
+ * page of 50 events (here each exchange is an event of its own: the most events per row), timed RUNS times: a person's name in lower case, an order number, a miss, and a
  * 2-letter query (no trigram: a scan). Baselines in the same run, same rows: a lookup by id (the
  * primary key) and the search as it was (LIKE over the raw columns: ASCII-only case folding, so
  * the lower-case name finds nothing and every such search scans everything).
@@ -112,11 +112,11 @@ export async function benchJournalSearch(): Promise<BenchResult> {
     let next = 0;
     const results = [measure('baseline: one row by id (primary key)', () => (journal.get(ids[next++ % ids.length]) ? 1 : 0))];
     for (const [what, q] of queries.slice(0, 4)) results.push(measure(`before: LIKE over the raw columns, ${what} «${q}»`, () => old.all({ q: `%${q}%` }).length));
-    for (const [what, q] of queries) results.push(measure(`now: ${what} «${q}»`, () => journal.list({ q }).entries.length));
+    for (const [what, q] of queries) results.push(measure(`now: ${what} «${q}»`, () => journal.events({ q }).entries.length));
     // Rows not yet indexed (a burst the background indexing has not reached): scanned, newest first.
     for (let i = ROWS; i < rows.length; i++) journal.record(rows[i]);
     journal.flush();
-    for (const [what, q] of [queries[0], queries[1], queries[3]]) results.push(measure(`now, ${fmt(UNINDEXED)} newest rows unindexed: ${what} «${q}»`, () => journal.list({ q }).entries.length));
+    for (const [what, q] of [queries[0], queries[1], queries[3]]) results.push(measure(`now, ${fmt(UNINDEXED)} newest rows unindexed: ${what} «${q}»`, () => journal.events({ q }).entries.length));
     store.close();
 
     const ours = results.filter((r) => r.search.startsWith('now'));
@@ -127,7 +127,7 @@ export async function benchJournalSearch(): Promise<BenchResult> {
     notes.push('found: rows on the first page (the window shows 50); «before» found 0 for the lower-case name: that was the bug');
     return {
       id: 'journal-search',
-      title: `Journal search, ${fmt(ROWS)} rows (Journal.list, page of 50; ${RUNS} runs each)`,
+      title: `Journal search, ${fmt(ROWS)} rows (Journal.events, page of 50; ${RUNS} runs each)`,
       rows: results.map(({ median: _m, p95: _p, ...row }) => row),
       notes,
       summary: `indexed searches p95 ≤ ${fmt(worstIndexed.p95, 1)} ms (target < ${TARGET_MS}); worst of all ${fmt(worst.p95, 1)} ms (${worst.search}); the old LIKE ${fmt(Math.min(...before.map((r) => r.median)), 0)}–${fmt(Math.max(...before.map((r) => r.median)), 0)} ms`,

@@ -138,10 +138,17 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     };
     return { ...rest, failedOnly: failed === '1' || failed === 'true', from: from ? day(from) : undefined, to: to ? day(to, 1) : undefined };
   };
-  app.get('/api/journal', { schema: { querystring: journalQuery } }, async (req) => opts.journal.list(journalFilter(req.query as z.infer<typeof journalQuery>)));
-  app.get('/api/journal/:id', { schema: { params: z.object({ id: z.coerce.number().int().positive() }) } }, async (req) => {
+  // The journal is a list of events (a card delivered, a pull with its counts), each with its exchanges.
+  app.get('/api/journal', { schema: { querystring: journalQuery } }, async (req) => opts.journal.events(journalFilter(req.query as z.infer<typeof journalQuery>)));
+  const journalId = z.object({ id: z.coerce.number().int().positive() });
+  app.get('/api/journal/:id', { schema: { params: journalId } }, async (req) => {
+    const event = opts.journal.event((req.params as { id: number }).id);
+    if (!event) throw errors.notFound('journal_entry_not_found', 'Такой записи журнала нет (возможно, она удалена по сроку хранения)');
+    return event;
+  });
+  app.get('/api/journal/exchanges/:id', { schema: { params: journalId } }, async (req) => {
     const entry = opts.journal.get((req.params as { id: number }).id);
-    if (!entry) throw errors.notFound('journal_entry_not_found', 'Такой записи журнала нет (возможно, она удалена по сроку хранения)');
+    if (!entry) throw errors.notFound('journal_exchange_not_found', 'Такого обмена в журнале нет (возможно, он удалён по сроку хранения)');
     return entry;
   });
 
@@ -150,7 +157,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     const csv = journalCsv(function* () {
       let before: number | undefined = q.before;
       for (let n = 0; n < 100_000; ) {
-        const page = opts.journal.list({ ...q, before, limit: 500 });
+        const page = opts.journal.events({ ...q, before, limit: 500 });
         for (const e of page.entries) yield e;
         n += page.entries.length;
         if (!page.next) return;

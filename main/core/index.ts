@@ -12,6 +12,7 @@ import { MemorySettingsStore, type SettingsStore } from '../config/settings-stor
 import { SputnikError } from '../errors.ts';
 import { createDispatcher, HttpClient } from '../http/client.ts';
 import { Journal } from '../journal/index.ts';
+import { jobEvent } from '../journal/events.ts';
 import { createListenerApp } from '../listener/app.ts';
 import type { HealthBody } from '../listener/health.ts';
 import { toOnecDateTime } from '../listener/onec-values.ts';
@@ -111,7 +112,14 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   };
   const journal = new Journal(store, { ...opts.config.journal, secrets });
   const http = new HttpClient(createDispatcher(opts.config.http), journal);
-  const workers = new WorkerPool(store.outbox, { log: logFn });
+  const workers = new WorkerPool(store.outbox, {
+    log: logFn,
+    // Each delivery run is one journal event: «Карта 0000103 → Passteam: отправлена», or why not.
+    around: (job, run) => {
+      const { start, end } = jobEvent(job);
+      return journal.within(start, run, end);
+    },
+  });
   const waits = new DeliveryWaits(workers, store.outbox);
   const modules: CoreModule[] = (opts.modules ?? []).map((f) => f({ store, journal, http, workers, waits, config: () => settings.config, log }));
   for (const m of modules) if (m.workers) workers.register(m.workers);

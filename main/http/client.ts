@@ -4,6 +4,7 @@ import { rootCertificates } from 'node:tls';
 import type { Config } from '../config/schema.ts';
 import { DeliveryError } from '../errors.ts';
 import type { Journal } from '../journal/index.ts';
+import { systemTitle } from '../journal/wording.ts';
 
 /**
  * The one outbound HTTP setup: keep-alive, connect/response timeouts, a proxy (configured or
@@ -51,14 +52,30 @@ export class HttpClient {
     this.#journal = journal;
   }
 
-  /** One call. Network failures and timeouts throw DeliveryError('retry'); any HTTP status is returned. */
-  async send(req: OutboundRequest): Promise<OutboundResponse> {
+  /**
+   * One call. Network failures and timeouts throw DeliveryError('retry'); any HTTP status is
+   * returned, and journaled as failed when it is 4xx/5xx.
+   */
+  send(req: OutboundRequest): Promise<OutboundResponse> {
+    return this.#exchange(req, (res) => ({ value: res, failed: res.status >= 400 }));
+  }
+
+  /**
+   * One call whose answer `judge` reads: what it returns is the call's result, and what it throws
+   * (a refusal in a 200 answer: Passteam's `code`, PayKeeper's `result: fail`, a PHP error page)
+   * marks the journaled exchange failed with that error, so the journal never shows such an answer
+   * as a success. Network failures throw DeliveryError('retry') in staff wording.
+   */
+  call<T>(req: OutboundRequest, judge: (res: OutboundResponse) => T): Promise<T> {
+    return this.#exchange(req, (res) => ({ value: judge(res), failed: false }));
+  }
+
+  async #exchange<T>(req: OutboundRequest, verdict: (res: OutboundResponse) => { value: T; failed: boolean }): Promise<T> {
     const started = performance.now();
     let status: number | null = null;
-    let text: string | undefined;
-    let failure: string | undefined;
+    let res: OutboundResponse;
     try {
-      const res = await request(req.url, {
+      const answer = await request(req.url, {
         method: req.method,
         headers: req.headers,
         body: req.body,
@@ -66,27 +83,39 @@ export class HttpClient {
         signal: req.signal,
         ...(req.timeoutMs ? { headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs } : {}),
       });
-      status = res.statusCode;
-      text = await res.body.text();
-      return { status, headers: res.headers, text };
+      status = answer.statusCode;
+      res = { status, headers: answer.headers, text: await answer.body.text() };
     } catch (error) {
-      failure = describeNetworkError(error, req.url);
+      const failure = describeNetworkError(error, req.url, req.system);
+      this.#record(req, started, status, undefined, true, failure, networkDetail(error, req.url));
       throw new DeliveryError('retry', 'network_error', failure, { cause: error });
-    } finally {
-      void this.#journal?.record({
-        direction: 'out',
-        system: req.system,
-        method: req.method,
-        url: req.url,
-        status,
-        durationMs: performance.now() - started,
-        requestBody: req.body,
-        responseBody: text,
-        error: failure,
-        entity: req.entity,
-        jobId: req.jobId,
-      });
     }
+    try {
+      const { value, failed } = verdict(res);
+      this.#record(req, started, status, res.text, failed);
+      return value;
+    } catch (error) {
+      this.#record(req, started, status, res.text, true, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  #record(req: OutboundRequest, started: number, status: number | null, text: string | undefined, failed: boolean, error?: string, detail?: string): void {
+    this.#journal?.record({
+      direction: 'out',
+      system: req.system,
+      method: req.method,
+      url: req.url,
+      status,
+      durationMs: performance.now() - started,
+      requestBody: req.body,
+      responseBody: text,
+      failed,
+      error,
+      detail,
+      entity: req.entity,
+      jobId: req.jobId,
+    });
   }
 
   close(): Promise<void> {
@@ -99,35 +128,49 @@ export class HttpClient {
   }
 }
 
-/** A transport failure in plain Russian, naming the host. */
-export function describeNetworkError(error: unknown, url: string): string {
-  const host = safeHost(url);
-  const e = error as { code?: string; name?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code ?? e.name;
-  switch (code) {
+const AGAIN = 'Спутник повторит сам';
+
+/**
+ * A transport failure as staff read it: which service, what happened, what to do. The host, port
+ * and error code are for «Подробнее» (networkDetail), not for this sentence.
+ */
+export function describeNetworkError(error: unknown, url: string, system?: string): string {
+  const who = system ? systemTitle(system) : safeHost(url);
+  switch (codeOf(error)) {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `Не удалось найти сервер ${host} (DNS): проверьте адрес и подключение к интернету`;
+      return `Не удалось найти сервер ${who} по адресу из настроек: проверьте адрес и подключение к интернету. ${AGAIN}`;
     case 'ECONNREFUSED':
-      return `Сервер ${host} отказал в соединении: сервис не запущен или порт закрыт`;
+      return `${who} отказал в соединении: сервис не запущен или в настройках не тот адрес. ${AGAIN}`;
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
-      return `Соединение с ${host} оборвалось`;
+      return `Связь с ${who} оборвалась во время обмена. ${AGAIN}; если это повторяется, проверьте интернет на этом компьютере`;
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return `Нет ответа на подключение к ${host}: сервер недоступен или мешает файрвол`;
+      return `${who} не отвечает на подключение: проверьте интернет на этом компьютере (или не мешает ли файрвол). ${AGAIN}`;
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
-      return `Сервер ${host} не ответил вовремя`;
+      return `${who} не ответил вовремя. ${AGAIN}`;
     case 'AbortError':
     case 'ABORT_ERR':
-      return `Запрос к ${host} прерван`;
+      return `Обмен с ${who} прерван: Спутник останавливается или обмен отменён`;
     case 'CERT_HAS_EXPIRED':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-      return `Сертификат сервера ${host} не принят (${code}): укажите корневой сертификат в настройке http.caFile`;
+      return `Спутник не доверяет сертификату сервера ${who}: администратору нужно указать корневой сертификат в настройках связи Спутника (http.caFile)`;
   }
-  return `Ошибка связи с ${host}: ${(error as Error)?.message ?? String(error)}`;
+  return `Нет связи с ${who}. ${AGAIN}; если это повторяется, проверьте интернет на этом компьютере`;
+}
+
+/** The same failure for «Подробнее»: code, host and the library's own words. */
+export function networkDetail(error: unknown, url: string): string {
+  const message = (error as Error)?.message ?? String(error);
+  return `${codeOf(error) ?? 'error'} ${safeHost(url)}: ${message}`;
+}
+
+function codeOf(error: unknown): string | undefined {
+  const e = error as { code?: string; name?: string; cause?: { code?: string } } | null;
+  return e?.code ?? e?.cause?.code ?? e?.name;
 }
 
 function safeHost(url: string): string {

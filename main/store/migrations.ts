@@ -233,4 +233,49 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
       CREATE INDEX cards_failed ON cards (updated_at) WHERE state = 'failed';
       CREATE INDEX invoices_failed ON invoices (updated_at) WHERE state = 'failed';
     `),
+  // 10: the journal as a record of events: one row per thing that happened (a card delivered, a
+  // Docpart pull with its counts, a 1C call), its exchanges folded under it (`event_id`), each
+  // exchange judged by what its answer means (`failed`: a refusal in a 200 answer too), the raw
+  // text of a failure kept apart from its staff sentence (`detail`). Each existing exchange
+  // becomes an event of its own (same id), titled by its address.
+  (db) =>
+    db.exec(`
+      CREATE TABLE journal_events (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        ended_at    INTEGER,
+        direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        system      TEXT NOT NULL,
+        entity      TEXT,
+        title       TEXT NOT NULL,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed')),
+        summary     TEXT,
+        error       TEXT,
+        cause       TEXT CHECK (cause IN ('refused', 'retry', 'auth', 'internal')),
+        counts      TEXT,
+        exchanges   INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        method      TEXT,
+        url         TEXT,
+        status      INTEGER,
+        search      TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX journal_events_at ON journal_events (at);
+      CREATE INDEX journal_events_entity ON journal_events (entity, at) WHERE entity IS NOT NULL;
+      CREATE INDEX journal_events_running ON journal_events (id) WHERE outcome = 'running';
+      CREATE INDEX journal_events_failed ON journal_events (id) WHERE outcome = 'failed';
+      ALTER TABLE journal ADD COLUMN event_id INTEGER;
+      ALTER TABLE journal ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE journal ADD COLUMN detail TEXT;
+      UPDATE journal SET event_id = id, failed = (status IS NULL OR status >= 400 OR error IS NOT NULL);
+      CREATE INDEX journal_event ON journal (event_id);
+      INSERT INTO journal_events (id, at, ended_at, direction, system, entity, title, outcome, summary, error, exchanges, duration_ms, method, url, status, search)
+        SELECT id, at, at, direction, CASE WHEN system LIKE 'regate:%' THEN 'regate' ELSE system END, entity,
+          CASE system WHEN '1c' THEN '1С' WHEN 'passteam' THEN 'Passteam' WHEN 'paykeeper' THEN 'PayKeeper' WHEN 'docpart' THEN 'Docpart' WHEN 'regate' THEN 'ReGate' ELSE system END
+            || ': ' || method || ' ' || url,
+          CASE failed WHEN 1 THEN 'failed' ELSE 'ok' END,
+          CASE WHEN failed = 0 THEN NULL WHEN status IS NULL THEN 'нет ответа' ELSE 'ошибка' END,
+          error, 1, duration_ms, method, url, status, lower(method || ' ' || url || coalesce(' ' || entity, '') || coalesce(' ' || error, ''))
+        FROM journal;
+    `),
 ];

@@ -74,6 +74,8 @@ export const SEARCH_TEXT = {
     const f = doc.fields;
     return searchKeyOf([[f.surname, f.name, f.patronymic].filter(Boolean).join(' '), ...jsonStrings(doc)]);
   },
+  /** A journal event: what the window shows of it (title, entity, summary, error). */
+  journalEvent: (r: { title: string; entity: string | null; summary: string | null; error: string | null }) => searchKeyOf([r.title, r.entity, r.summary, r.error]),
   /** A journal row: the address, entity, bodies and error as a person reads them. */
   journal: (r: { url: string; entity: string | null; req_body: string | null; res_body: string | null; error: string | null }) =>
     searchKeyOf([r.url, r.entity, r.req_body, r.res_body, r.error].map((v) => (v ? readableText(v) : v))),

@@ -20,6 +20,8 @@ export interface ConnectorWorkers {
   handle: JobHandler;
 }
 
+export type JobWrapper = (job: Job, run: () => Promise<void | JobDone>) => Promise<void | JobDone>;
+
 export type Settled = { job: Job; outcome: 'done' | 'failed' | 'retry' | 'paused'; error?: JobError };
 
 interface Lane {
@@ -40,14 +42,17 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
   readonly #outbox: Outbox;
   readonly #lanes = new Map<string, Lane>();
   readonly #log: (msg: string, extra?: object) => void;
+  readonly #around: JobWrapper;
   #stopping = false;
   #housekeeping?: NodeJS.Timeout;
   #unsubscribe?: () => void;
 
-  constructor(outbox: Outbox, opts: { log?: (msg: string, extra?: object) => void } = {}) {
+  /** `around` runs each job's delivery (the journal makes each run one event of its exchanges). */
+  constructor(outbox: Outbox, opts: { log?: (msg: string, extra?: object) => void; around?: JobWrapper } = {}) {
     super();
     this.#outbox = outbox;
     this.#log = opts.log ?? (() => {});
+    this.#around = opts.around ?? ((_job, run) => run());
   }
 
   register(spec: ConnectorWorkers): void {
@@ -112,7 +117,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
       let settled: Settled;
       let next: Job[] = [];
       try {
-        const done = await lane.spec.handle(job, { signal: abort.signal });
+        const done = await this.#around(job, () => lane.spec.handle(job, { signal: abort.signal }));
         const free = this.#stopping ? 0 : lane.spec.concurrency - lane.running.size + 1; // this job's slot is free now
         next = this.#outbox.complete(job, this.owner, { ...done, claimNext: free });
         settled = { job, outcome: 'done' };

@@ -8,10 +8,11 @@ export const CONNECTOR_NAMES: Readonly<Record<string, string>> = {
   docpart: 'Docpart',
 };
 
+/** Every system the journal files events under (its filter lists them all). */
 export const SYSTEM_NAMES: Readonly<Record<string, string>> = {
   '1c': '1С',
-  admin: 'Интерфейс',
   ...CONNECTOR_NAMES,
+  regate: 'ReGate',
 };
 
 const STATE_LABELS: Readonly<Record<ConnectorState, string>> = {
@@ -239,7 +240,43 @@ export function currentMonth(now: Date = new Date()): { from: string; to: string
   return { from: isoDay(new Date(now.getFullYear(), now.getMonth(), 1)), to: isoDay(new Date(now.getFullYear(), now.getMonth() + 1, 0)) };
 }
 
-/** A journal entry counts as failed when nothing answered, the answer was 4xx/5xx, or it carries an error. */
-export function isFailedEntry(e: { status: number | null; error: unknown }): boolean {
+/**
+ * A journal exchange is failed as the server judged it (by what the answer means: a refusal in a
+ * 200 answer too); without that judgement, when nothing answered, 4xx/5xx, or it carries an error.
+ */
+export function isFailedEntry(e: { status: number | null; error: unknown; failed?: boolean }): boolean {
+  if (e.failed !== undefined) return e.failed;
   return e.status === null || e.status >= 400 || (e.error !== null && e.error !== undefined && e.error !== '');
+}
+
+const DOCPART_TASKS: Readonly<Record<string, string>> = {
+  check_connection: 'проверка связи',
+  get_orders: 'заказы',
+  get_orders_items: 'строки заказов',
+  get_user_info: 'покупатели',
+  get_payments: 'платежи',
+  get_article_info: 'сведения об артикуле',
+};
+
+/** What one exchange of an event asked for, when its address alone does not say (Docpart's one entry point). */
+export function exchangeWhat(entity: string | null | undefined): string | null {
+  if (!entity?.startsWith('docpart:')) return null;
+  const task = entity.slice('docpart:'.length);
+  return DOCPART_TASKS[task] ?? task;
+}
+
+/** «обмен», «обмена», «обменов» after a number. */
+export function exchangesWord(n: number): string {
+  const d = n % 10;
+  const dd = n % 100;
+  if (d === 1 && dd !== 11) return 'обмен';
+  if (d >= 2 && d <= 4 && (dd < 12 || dd > 14)) return 'обмена';
+  return 'обменов';
+}
+
+const OUTCOME_LABELS: Readonly<Record<string, string>> = { ok: 'успешно', failed: 'ошибка', running: 'идёт…' };
+
+/** A journal event's outcome as the «Итог» column shows it. */
+export function outcomeLabel(outcome: string): string {
+  return OUTCOME_LABELS[outcome] ?? outcome;
 }

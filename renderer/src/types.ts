@@ -36,6 +36,7 @@ export interface ListenerInfo {
 
 export type Direction = 'in' | 'out';
 
+/** One HTTP exchange of a journal event. */
 export interface JournalEntry {
   id: number;
   at: string;
@@ -48,15 +49,47 @@ export interface JournalEntry {
   entity: string | null;
   jobId?: number | null;
   error: unknown;
+  /** Judged by what the answer means: a refusal in a 200 answer is failed. */
+  failed?: boolean;
+  /** The raw technical text of a failure (code, host). */
+  detail?: string | null;
 }
 
 export interface JournalEntryFull extends JournalEntry {
   requestBody: string | null;
   responseBody: string | null;
+  /** The request's form fields, decoded. */
+  requestForm?: Array<{ name: string; value: string }> | null;
+}
+
+/** One thing that happened (GET /api/journal): a card delivered, a refusal, a Docpart pull, a 1C call. */
+export interface JournalEvent {
+  id: number;
+  at: string;
+  endedAt: string | null;
+  direction: Direction;
+  system: string;
+  entity: string | null;
+  title: string;
+  outcome: 'running' | 'ok' | 'failed';
+  summary: string | null;
+  error: string | null;
+  /** «Повторить» can work here. */
+  retry: boolean;
+  counts: Record<string, number> | null;
+  exchanges: number;
+  durationMs: number;
+  method: string | null;
+  url: string | null;
+  status: number | null;
+}
+
+export interface JournalEventFull extends JournalEvent {
+  items: JournalEntry[];
 }
 
 export interface JournalPage {
-  entries: JournalEntry[];
+  entries: JournalEvent[];
   next: string | null;
 }
 

@@ -75,9 +75,9 @@ function stopServer(): Promise<void> {
   });
 }
 
-/** Data rows of the journal table (the "nothing found" placeholder row has a single cell). */
+/** Event rows of the journal (the "nothing found" placeholder and an unfolded event's detail have a single cell). */
 function journalRows(p: Page) {
-  return p.getByRole('table', { name: 'Журнал обменов' }).locator('tbody tr:has(td:nth-child(7))');
+  return p.getByRole('table', { name: 'Журнал событий' }).locator('tbody tr:has(td:nth-child(6))');
 }
 
 async function openPage(title: string): Promise<void> {
@@ -224,26 +224,27 @@ describe('UI in service mode (sandbox)', () => {
 
   it('journal: rows newest first, search, filters, detail with bodies', async () => {
     await openPage('Журнал');
-    const healthRow = journalRows(page).filter({ hasText: '/v1/health' }).first();
+    // Each row is an event named by what it is about, not by its address.
+    const healthRow = journalRows(page).filter({ hasText: 'Проверка связи ← 1С' }).first();
     await expect.poll(() => healthRow.isVisible(), { timeout: 12_000 }).toBe(true);
     const cells = await healthRow.locator('td').allTextContents();
     expect(cells[0]).toMatch(/^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}$/);
     expect(cells[1]).toBe('←');
     expect(cells[2]).toBe('1С');
-    expect(cells[3]).toBe('GET');
-    expect(cells[4]).toContain('/v1/health');
-    expect(cells[5]).toBe('200');
-    expect(cells[6]).toMatch(/^[\d\u00a0\u202f ]+(,\d)?$/);
+    expect(cells[3]).toBe('Проверка связи ← 1Сответ отдан');
+    expect(cells[4]).toBe('успешно');
+    expect(cells[5]).toBe('Подробнее');
     const probeRow = journalRows(page).filter({ hasText: PROBE }).first();
-    await expect.poll(() => probeRow.locator('td:nth-child(6)').textContent()).toBe('401');
+    await expect.poll(() => probeRow.locator('td:nth-child(5)').textContent()).toBe('ошибка');
+    expect(await probeRow.locator('.row-error').textContent()).toMatch(/^отклонено: Нужен заголовок Authorization/);
 
     const search = page.getByRole('searchbox', { name: 'Поиск по журналу' });
     const filtered = page.waitForResponse((r) => r.url().includes('/api/journal?') && r.url().includes('q=health'));
     await search.fill('health');
     await filtered;
     await expect.poll(async () => {
-      const urls = await journalRows(page).locator('td:nth-child(5)').allTextContents();
-      return urls.length > 0 && urls.every((u) => u.includes('health'));
+      const titles = await journalRows(page).locator('.event-title').allTextContents();
+      return titles.length > 0 && titles.every((u) => u === 'Проверка связи ← 1С');
     }).toBe(true);
     await search.fill('zzz-нет-такого-обмена');
     await expect.poll(() => page.getByText('Ничего не найдено').isVisible()).toBe(true);
@@ -261,7 +262,7 @@ describe('UI in service mode (sandbox)', () => {
     expect(await page.getByRole('link', { name: 'Выгрузить' }).getAttribute('href')).toContain('direction=out');
     await page.getByLabel('Направление').selectOption('');
 
-    // Paging: the sandbox's Docpart pull alone writes more than one page.
+    // Paging, when there is more than a page of events.
     await expect.poll(() => journalRows(page).count()).toBeGreaterThan(0);
     const more = page.getByRole('button', { name: 'Показать ещё' });
     if (await more.isVisible()) {
@@ -269,7 +270,7 @@ describe('UI in service mode (sandbox)', () => {
       // New exchanges arriving while the older page loads (a live refresh) must not swallow the click:
       // the older page is held back until the refresh for five new rows has come and gone.
       const older = await hold((url) => url.pathname === '/api/journal' && url.searchParams.has('before'));
-      const newestLink = () => journalRows(page).first().locator('td:nth-child(5) a').getAttribute('href');
+      const newestLink = () => journalRows(page).first().getAttribute('data-event');
       const newest = await newestLink();
       await more.click();
       await older.reached;
@@ -279,13 +280,14 @@ describe('UI in service mode (sandbox)', () => {
       await expect.poll(() => journalRows(page).count(), { timeout: 10_000 }).toBeGreaterThan(before);
     }
 
-    await journalRows(page).filter({ hasText: PROBE }).first().locator('td:nth-child(5) a').click();
-    const detail = page.getByRole('complementary');
-    await expect.poll(() => detail.getByRole('heading', { name: /^Запись журнала № \d+$/ }).isVisible()).toBe(true);
-    await expect.poll(() => detail.getByRole('heading', { name: 'Тело ответа' }).isVisible()).toBe(true);
-    await expect.poll(() => detail.locator('pre.body').first().textContent()).toMatch(/./);
+    // «Подробнее» unfolds the event's exchange with its request and answer.
+    await journalRows(page).filter({ hasText: PROBE }).first().getByRole('button', { name: /^Подробнее/ }).click();
+    const detail = page.getByRole('region', { name: `Подробности: Карта ${PROBE} ← 1С` });
+    await expect.poll(() => detail.locator('li.exchange').count()).toBe(1);
+    await detail.locator('li.exchange summary').click();
+    await expect.poll(() => detail.locator('pre.body').first().textContent()).toMatch(/unauthorized/);
     await shot('ui-journal.png');
-    await detail.getByRole('button', { name: 'Закрыть' }).click();
+    await journalRows(page).filter({ hasText: PROBE }).first().getByRole('button', { name: /^Подробнее/ }).click();
     await expect.poll(() => detail.count()).toBe(0);
   });
 
@@ -316,7 +318,7 @@ describe('UI in service mode (sandbox)', () => {
     const second = 'E2E-КАРТА-2';
     expect((await putCard(second, '+79161112244', 'Кузнецов Пётр')).status).toBeLessThan(300);
     await expect
-      .poll(() => journalRows(page).filter({ hasText: `/v1/cards/${second}` }).count(), { timeout: 10_000 })
+      .poll(() => journalRows(page).filter({ hasText: `Карта ${second} ← 1С` }).count(), { timeout: 10_000 })
       .toBeGreaterThan(0);
     expect(await notReloaded()).toBe(true);
   });
@@ -400,23 +402,44 @@ describe('UI in service mode (sandbox)', () => {
     await shot('ui-overview-failing.png');
   });
 
-  it('retry from the journal delivers the invoice once PayKeeper is back', async () => {
+  it('«Повторить» in the journal: its note goes with the failure it answered; once PayKeeper is back the invoice goes out', async () => {
+    // PayKeeper is still unreachable (the test above): the newest failed delivery offers «Повторить».
+    await openPage('Журнал');
+    await page.getByLabel('Итог').selectOption('failed');
+    await page.getByRole('searchbox', { name: 'Поиск по журналу' }).fill(ORDER);
+    const title = `Счёт по заказу ${ORDER} → PayKeeper`;
+    const attempts = journalRows(page).filter({ hasText: title });
+    await expect.poll(() => attempts.first().isVisible(), { timeout: 10_000 }).toBe(true);
+    const detailOf = (id: string) => page.locator(`tr[data-event="${id}"] + tr.event-detail-row`);
+    // Sputnik's own probe of PayKeeper may supersede the attempt being unfolded: then the newest one is used.
+    let retried = '';
+    await expect
+      .poll(
+        async () => {
+          const newest = attempts.first();
+          const id = (await newest.getAttribute('data-event')) ?? '';
+          if ((await detailOf(id).count()) === 0) await newest.getByRole('button', { name: /^Подробнее/ }).click();
+          const button = detailOf(id).getByRole('button', { name: 'Повторить' });
+          if ((await button.count()) > 0) await button.click({ timeout: 2000 }).catch(() => {});
+          if (!(await detailOf(id).getByRole('status').filter({ hasText: 'Отправлено повторно' }).isVisible())) return false;
+          retried = id;
+          return true;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    // Still unreachable, so it fails again: a new row with its own «Повторить», and the old row's
+    // button and its «Отправлено повторно» are gone (they answered a failure that is no longer the last).
+    await expect.poll(() => attempts.first().getAttribute('data-event'), { timeout: 20_000 }).not.toBe(retried);
+    await expect.poll(() => detailOf(retried).getByRole('button', { name: 'Повторить' }).count()).toBe(0);
+    expect(await detailOf(retried).getByRole('status').count()).toBe(0);
+    await shot('ui-journal-retry.png');
+
     await openPage('Настройки');
     const pk = page.locator('form', { has: page.getByRole('heading', { name: /^PayKeeper/ }) });
     await pk.getByLabel('Адрес личного кабинета').fill(paykeeperUrl);
     await pk.getByRole('button', { name: 'Сохранить' }).click();
     await expect.poll(() => pk.getByText('Сохранено').isVisible()).toBe(true);
-
-    await openPage('Журнал');
-    await page.getByLabel('Итог').selectOption('failed');
-    await page.getByRole('searchbox', { name: 'Поиск по журналу' }).fill(ORDER);
-    const failed = journalRows(page).filter({ hasText: '127.0.0.1:9' }).first();
-    await expect.poll(() => failed.isVisible(), { timeout: 10_000 }).toBe(true);
-    await failed.locator('td:nth-child(5) a').click();
-    const detail = page.getByRole('complementary');
-    await detail.getByRole('button', { name: 'Повторить' }).click();
-    await expect.poll(() => detail.getByRole('status').filter({ hasText: 'Отправлено повторно' }).isVisible()).toBe(true);
-
     await expect
       .poll(async () => (await adminGet<{ state: string }>(`/api/invoices/${encodeURIComponent(ORDER)}`)).state, { timeout: 20_000 })
       .toMatch(/^(created|sent|paid)$/);

@@ -67,7 +67,10 @@ describe('admin API', () => {
     expect(all.entries[1]).toMatchObject({ status: 202, url: '/v1/_probe/items/a-1' });
     const found = await get('?q=Иванов');
     expect(found.entries).toHaveLength(1);
-    const full = await (await fetch(`${base}api/journal/${found.entries[0].id}`, { headers: { Authorization: `Bearer ${t.uiToken}` } })).json() as any;
+    // An event lists its exchanges; each exchange has its bodies.
+    const event = await (await fetch(`${base}api/journal/${found.entries[0].id}`, { headers: { Authorization: `Bearer ${t.uiToken}` } })).json() as any;
+    expect(event.items).toHaveLength(1);
+    const full = await (await fetch(`${base}api/journal/exchanges/${event.items[0].id}`, { headers: { Authorization: `Bearer ${t.uiToken}` } })).json() as any;
     expect(full.requestBody).toContain('Иванов');
     expect(full.responseBody).toContain('1234.56');
     expect((await get('?limit=2')).next).not.toBeNull();

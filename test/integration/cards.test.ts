@@ -236,7 +236,7 @@ describe('protocol edges', () => {
     const t = await startTestCore({ config: { passteam: { enabled: true, baseUrl: fake.url, token: 'wrong-token', templateId: 'tpl-loyalty' } }, modules: [passteamModule] });
     expect((await t.api('/v1/cards/auth?wait=2', json(IVANOV))).status).toBe(202);
     await expect.poll(() => t.core.health().connectors!.passteam.state).toBe('paused');
-    expect(t.core.health().connectors!.passteam.lastError!.message).toContain('passteam.token');
+    expect(t.core.health().connectors!.passteam.lastError!.message).toContain('токен Passteam в «Настройках»');
     await new Promise((r) => setTimeout(r, 500));
     expect(fake.requests()).toHaveLength(1);
     const admin = t.uiLoginUrl.replace(/\?token=.*$/, '');

@@ -184,12 +184,13 @@ describe('Docpart orders against the fake Docpart', () => {
     expect(t.core.health().connectors!.docpart.state).toBe('ok');
   });
 
-  it('a non-JSON answer is reported with its first bytes; a wrong key says so', async () => {
+  it('a PHP error page is reported as a failure of the site in staff words (its text stays in the journal); a wrong key says so', async () => {
     const { fake, t } = await setup();
     fake.failNext(1, 'html200');
     const r = await syncNow(t);
     expect(r.status).toBe(502);
-    expect(r.body.error.message).toMatch(/не JSON.*«<!DOCTYPE|не JSON.*«</);
+    expect(r.body.error.message).toMatch(/^Сайт Docpart ответил на запрос заказов страницей ошибки PHP вместо данных: .*сообщите его администратору/);
+    expect(r.body.error.message).not.toMatch(/var\/www|Fatal|<b>/);
     const wrong = await startFakeDocpart({ techKey: 'other', data: seed(1, 1) });
     const t2 = await core(wrong);
     const w = await syncNow(t2);

@@ -28,7 +28,7 @@ const q = (s: string) => encodeURIComponent(s);
 const cards = async (t: TestCore, s: string) => (await ui(t, `/api/cards?q=${q(s)}`)).cards.map((c: { code: string }) => c.code).sort();
 const invoices = async (t: TestCore, s: string) => (await ui(t, `/api/invoices?q=${q(s)}`)).invoices.map((i: { orderId: string }) => i.orderId).sort();
 const orders = async (t: TestCore, s: string) => (await ui(t, `/api/docpart/orders?q=${q(s)}`)).orders.map((o: { orderId: number }) => o.orderId).sort((a: number, b: number) => a - b);
-const journal = async (t: TestCore, s: string) => (await ui(t, `/api/journal?q=${q(s)}&limit=500`)).entries as Array<{ url: string; system: string; direction: string }>;
+const journal = async (t: TestCore, s: string) => (await ui(t, `/api/journal?q=${q(s)}&limit=500`)).entries as Array<{ url: string; system: string; direction: string; title: string }>;
 
 async function setup() {
   const passteam = await startFakePassteam({ token: 'pt-token' });
@@ -86,7 +86,8 @@ describe('search in the window: any case, ё = е', () => {
         // bodies carry them percent-encoded.
         await expect.poll(async () => (await journal(t, 'дубль')).length).toBe(2); // 1C's exchange is journaled as its answer ends
         const dubl = await journal(t, 'дубль');
-        expect(dubl.map((e) => `${e.system} ${e.direction} ${e.url.replace(/^http:\/\/[^/]+/, '')}`).sort()).toEqual(['1c in /v1/invoices?wait=10', 'paykeeper out /change/invoice/preview/']);
+        // Events: 1C's call, and the invoice's delivery to PayKeeper (its preview and send folded under it).
+        expect(dubl.map((e) => `${e.system} ${e.direction} ${e.title}`).sort()).toEqual(['1c in Счета ← 1С', 'paykeeper out Счёт по заказу ЗК-0005 → PayKeeper']);
         expect(await journal(t, 'ДУБЛЬ')).toEqual(dubl);
         const zk = await journal(t, 'зк-0005');
         expect(zk.some((e) => e.system === '1c' && e.url.startsWith('/v1/invoices'))).toBe(true);

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/schema.ts';
 import { DeliveryError } from '../../errors.ts';
-import type { HttpClient } from '../../http/client.ts';
+import type { HttpClient, OutboundResponse } from '../../http/client.ts';
 import { bool, int, money, text, unixTime } from './values.ts';
 
 /**
@@ -178,30 +178,55 @@ export class DocpartClient {
     }
     const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8', Accept: 'application/json' };
     if (cfg.basicAuth.user) headers.Authorization = `Basic ${Buffer.from(`${cfg.basicAuth.user}:${cfg.basicAuth.password}`, 'utf8').toString('base64')}`;
-    const res = await this.#http.send({
-      system: 'docpart',
-      method: 'POST',
-      url: `${(cfg.baseUrl ?? '').replace(/\/+$/, '')}${cfg.path}`,
-      headers,
-      body: form.toString(),
-      entity: `docpart:${task}`,
-      signal,
-      timeoutMs,
-    });
-    if (res.status === 401 || res.status === 403) {
-      throw new DeliveryError('auth', 'docpart_auth', `Сайт Docpart не пустил Спутник (HTTP ${res.status}): проверьте логин и пароль HTTP-авторизации в настройках`, { status: 502 });
-    }
-    const body = parseAnswer(res.text);
-    if (body === undefined) {
-      throw new DeliveryError('retry', 'docpart_unavailable', `Docpart ответил не JSON (HTTP ${res.status}) на ${task}: «${preview(res.text)}»`, { status: 502 });
-    }
-    if (!bool(body.status)) {
-      const msg = text(body.message) || 'без пояснения';
-      if (/key|ключ/i.test(msg)) throw new DeliveryError('auth', 'docpart_auth', `Docpart не принял технический ключ (tech_key): ${msg}`, { status: 502 });
-      throw new DeliveryError('retry', 'docpart_refused', `Docpart ответил ошибкой на ${task}: ${msg}`, { status: 502 });
-    }
-    return body.data ?? body.Data ?? [];
+    // Judged where it is journaled: a PHP error page or `status: false` in a 200 answer is a failed exchange.
+    return this.#http.call(
+      {
+        system: 'docpart',
+        method: 'POST',
+        url: `${(cfg.baseUrl ?? '').replace(/\/+$/, '')}${cfg.path}`,
+        headers,
+        body: form.toString(),
+        entity: `docpart:${task}`,
+        signal,
+        timeoutMs,
+      },
+      (res) => dataOf(res, task),
+    );
   }
+}
+
+const TASKS: Readonly<Record<string, string>> = {
+  check_connection: 'проверку связи',
+  get_orders: 'запрос заказов',
+  get_orders_items: 'запрос строк заказов',
+  get_user_info: 'запрос покупателей',
+  get_payments: 'запрос платежей',
+  get_article_info: 'запрос артикула',
+};
+
+/** A PHP error printed instead of the answer (display_errors on): «Fatal error», «Parse error», an uncaught exception. */
+const PHP_ERROR = /<b>(?:Fatal error|Parse error|Warning|Catchable fatal error)<\/b>|(?:^|\n)(?:PHP )?(?:Fatal error|Parse error):|Uncaught \w*(?:Exception|Error)/;
+
+/** The answer's data, or the error it means, in staff wording (the page itself is journaled). */
+export function dataOf(res: OutboundResponse, task: string): unknown {
+  if (res.status === 401 || res.status === 403) {
+    throw new DeliveryError('auth', 'docpart_auth', `Сайт Docpart не пустил Спутник (HTTP ${res.status}): впишите верные логин и пароль HTTP-авторизации в «Настройках» Спутника`, { status: 502 });
+  }
+  const body = parseAnswer(res.text);
+  const what = TASKS[task] ?? task;
+  if (body === undefined) {
+    if (PHP_ERROR.test(res.text)) {
+      throw new DeliveryError('retry', 'docpart_php_error', `Сайт Docpart ответил на ${what} страницей ошибки PHP вместо данных: это сбой на сайте — сообщите его администратору (текст ошибки — в «Подробнее»). Спутник повторит сам`, { status: 502 });
+    }
+    const page = res.text.trim() === '' ? 'пустым ответом' : 'не JSON, а веб-страницей';
+    throw new DeliveryError('retry', 'docpart_unavailable', `Сайт Docpart ответил на ${what} ${page} (HTTP ${res.status}): сайт или модуль «1С API» сейчас не работает. Спутник повторит сам`, { status: 502 });
+  }
+  if (!bool(body.status)) {
+    const msg = text(body.message) || 'без пояснения';
+    if (/key|ключ/i.test(msg)) throw new DeliveryError('auth', 'docpart_auth', `Docpart не принял технический ключ: впишите ключ из настроек модуля «1С API» сайта в «Настройки» Спутника`, { status: 502 });
+    throw new DeliveryError('retry', 'docpart_refused', `Docpart ответил ошибкой на ${what}: «${msg}». Спутник повторит сам; если ошибка держится, сообщите её администратору сайта`, { status: 502 });
+  }
+  return body.data ?? body.Data ?? [];
 }
 
 /** The JSON object in the answer: after a BOM, or after a PHP notice printed before it. */
@@ -224,10 +249,6 @@ export function parseAnswer(raw: string): Record<string, unknown> | undefined {
     if (v) return v;
   }
   return undefined;
-}
-
-function preview(raw: string): string {
-  return raw.replace(/^\uFEFF/, '').replace(/\s+/g, ' ').trim().slice(0, 160);
 }
 
 function list(data: unknown): Array<Record<string, unknown>> {

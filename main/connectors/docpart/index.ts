@@ -14,7 +14,7 @@ export const docpartModuleWith = (opts: { now?: () => number } = {}): ModuleFact
   const config = () => ctx.config().docpart;
   const repo = new DocpartRepo(ctx.store);
   const client = new DocpartClient(ctx.http, config);
-  const sync = new DocpartSync({ store: ctx.store, repo, client, config, log: ctx.log, now: opts.now });
+  const sync = new DocpartSync({ store: ctx.store, repo, client, config, log: ctx.log, journal: ctx.journal, now: opts.now });
   return {
     name: 'docpart',
     connector: 'docpart',

@@ -36,15 +36,16 @@ export class DocpartRepo {
     };
   }
 
-  /** Inside a transaction: stores the order; true when it is new or changed (a feed entry). */
-  putOrder(doc: OrderDoc, now: number): boolean {
+  /** Inside a transaction: stores the order; whether it is new or changed (a feed entry), false when it is as stored. */
+  putOrder(doc: OrderDoc, now: number): 'new' | 'changed' | false {
     const text = JSON.stringify(doc);
-    if (this.#s.orderDoc.get(doc.orderId) === text) {
+    const stored = this.#s.orderDoc.get(doc.orderId);
+    if (stored === text) {
       this.#s.seenOrder.run(now, doc.orderId);
       return false;
     }
     this.#s.putOrder.run({ id: doc.orderId, time: doc.time, user: doc.userId, doc: text, seq: this.#store.nextSeq(), now, search: SEARCH_TEXT.docpartOrder(doc) });
-    return true;
+    return stored === undefined ? 'new' : 'changed';
   }
 
   putUser(user: User, now: number): void {

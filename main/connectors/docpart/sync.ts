@@ -5,12 +5,17 @@ import type { Store } from '../../store/index.ts';
 import { releaseMemory } from '../../core/memory.ts';
 import type { DocpartClient } from './client.ts';
 import type { DocpartRepo } from './repo.ts';
+import type { Journal } from '../../journal/index.ts';
 
 export type SyncStage = 'items' | 'payments';
 
 export interface SyncResult {
   orders: number;
+  /** New and changed orders (`created` of them new). */
   changed: number;
+  created?: number;
+  /** Lines of the orders pulled. */
+  items?: number;
   payments: number;
   paymentsChanged: number;
   users: number;
@@ -46,6 +51,7 @@ export class DocpartSync {
   readonly #client: DocpartClient;
   readonly #config: () => Config['docpart'];
   readonly #log: Logger;
+  readonly #journal: Journal | undefined;
   /** The wall clock: the look-back window, the day windows and the schedule are measured on it. */
   readonly #now: () => number;
   #running: Promise<SyncResult> | null = null;
@@ -54,12 +60,13 @@ export class DocpartSync {
   #stopped = false;
   #progress: SyncProgress = { running: false, stage: null, counts: zero(), startedAt: null, last: null, lastError: null, nextAt: null };
 
-  constructor(deps: { store: Store; repo: DocpartRepo; client: DocpartClient; config: () => Config['docpart']; log: Logger; now?: () => number }) {
+  constructor(deps: { store: Store; repo: DocpartRepo; client: DocpartClient; config: () => Config['docpart']; log: Logger; journal?: Journal; now?: () => number }) {
     this.#store = deps.store;
     this.#repo = deps.repo;
     this.#client = deps.client;
     this.#config = deps.config;
     this.#log = deps.log;
+    this.#journal = deps.journal;
     this.#now = deps.now ?? Date.now;
     const last = deps.store.meta.get(LAST_SYNC_KEY);
     if (last) this.#progress.last = JSON.parse(last) as SyncResult;
@@ -72,7 +79,10 @@ export class DocpartSync {
   /** Pulls now, or joins the pull already running. */
   run(): Promise<SyncResult> {
     if (this.#running) return this.#running;
-    const p = this.#pull().finally(() => {
+    // One journal event per pull, its ~44 exchanges folded under it, with what it found.
+    const pull = () => this.#pull();
+    const journaled = this.#journal ? this.#journal.within({ system: 'docpart', entity: 'docpart:pull', title: 'Загрузка заказов Docpart' }, pull, pullSummary) : pull();
+    const p = journaled.finally(() => {
       this.#running = null;
       this.#schedule();
     });
@@ -127,6 +137,7 @@ export class DocpartSync {
       // installations, so an order on a boundary can come twice: it is counted and saved once.
       stage('items');
       let changed = 0;
+      let created = 0;
       const ordersSeen = new Set<number>();
       const usersSeen = new Set<number>();
       for (let day = from; day <= startedAt; day += DAY_MS) {
@@ -145,7 +156,11 @@ export class DocpartSync {
           // Each chunk is one fsynced commit: 1C may read its seqs as soon as it is there.
           this.#store.db.transaction(() => {
             for (const u of users.values()) this.#repo.putUser(u, now);
-            for (const o of chunk) if (this.#repo.putOrder({ ...o, items: items.get(o.orderId) ?? [] }, now)) changed++;
+            for (const o of chunk) {
+              const put = this.#repo.putOrder({ ...o, items: items.get(o.orderId) ?? [] }, now);
+              if (put) changed++;
+              if (put === 'new') created++;
+            }
           })();
           counts.saved += chunk.length;
           releaseMemory();
@@ -159,7 +174,7 @@ export class DocpartSync {
       this.#store.db.transaction(() => {
         for (const p of payments) if (this.#repo.putPayment(p, now)) paymentsChanged++;
       })();
-      const result: SyncResult = { orders: ordersSeen.size, changed, payments: payments.length, paymentsChanged, users: counts.users, startedAt, finishedAt: this.#now() };
+      const result: SyncResult = { orders: ordersSeen.size, changed, created, items: counts.items, payments: payments.length, paymentsChanged, users: counts.users, startedAt, finishedAt: this.#now() };
       this.#store.meta.set(LAST_SYNC_KEY, JSON.stringify(result));
       this.#store.outbox.reportRun('docpart', null);
       this.#progress.last = result;
@@ -181,6 +196,17 @@ export class DocpartSync {
       this.#abort = null;
     }
   }
+}
+
+/** A pull's line in the journal: «заказов 44 (новых 3, изменённых 2), строк 120, платежей 10 (новых или изменённых 2)». */
+export function pullSummary(r: SyncResult): { summary: string; counts: Record<string, number> } {
+  const created = r.created ?? 0;
+  const changed = r.changed - created;
+  const news = [created ? `новых ${created}` : '', changed ? `изменённых ${changed}` : ''].filter(Boolean).join(', ');
+  const summary =
+    `загружено: заказов ${r.orders}${news ? ` (${news})` : ''}, строк ${r.items ?? 0}, ` +
+    `платежей ${r.payments}${r.paymentsChanged ? ` (новых или изменённых ${r.paymentsChanged})` : ''}`;
+  return { summary, counts: { orders: r.orders, newOrders: created, changedOrders: changed, items: r.items ?? 0, payments: r.payments, paymentsChanged: r.paymentsChanged, users: r.users } };
 }
 
 function zero() {

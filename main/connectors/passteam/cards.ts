@@ -106,6 +106,8 @@ export class Cards {
         create_unsure = @create_unsure, seq = @seq, changed_at = @changed_at, updated_at = @updated_at, search = @search WHERE code = @code`),
       feed: db.prepare(`SELECT * FROM cards WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
       head: db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM cards`).pluck(),
+      // Only on a phone_taken refusal: a scan of the cards is fine there.
+      holderOf: db.prepare(`SELECT code FROM cards WHERE phone = ? AND code <> ? ORDER BY card_id IS NULL, updated_at DESC LIMIT 1`).pluck(),
       failed: db.prepare(`SELECT * FROM cards WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`),
       failedCount: db.prepare(`SELECT COUNT(*) FROM cards WHERE state = 'failed'`).pluck(),
     };
@@ -197,6 +199,11 @@ export class Cards {
   /** The feed's newest seq. */
   head(): number {
     return this.#s.head.get() as number;
+  }
+
+  /** Another card of ours with this phone (the one Passteam most likely has it on), if any. */
+  holderOf(phone: string, except: string): string | null {
+    return (this.#s.holderOf.get(phone, except) as string | undefined) ?? null;
   }
 
   /** Cards Passteam refused, newest first, and how many there are (a partial index keeps both cheap). */

@@ -25,6 +25,14 @@ interface Envelope {
 
 const UNIQUE_MISSING = /Provided field \(([^)]+)\) is unique and must be set/i;
 
+/** Passteam's methods as staff name them. */
+const METHOD_NAMES: Readonly<Record<string, string>> = {
+  createcard: 'создание карты',
+  updatecard: 'изменение карты',
+  getcardswithpagination: 'поиск карты',
+};
+const methodName = (method: string) => METHOD_NAMES[method] ?? method;
+
 export class PassteamClient {
   readonly #http: HttpClient;
   readonly #config: () => Config['passteam'];
@@ -63,7 +71,8 @@ export class PassteamClient {
 
   async #call(method: string, fields: Record<string, string>, ctx: CallContext): Promise<unknown> {
     const cfg = this.#config();
-    const res = await this.#http.send({
+    // The answer is judged where it is journaled: a refusal in a 200 answer is a failed exchange.
+    return this.#http.call({
       system: 'passteam',
       method: 'POST',
       url: `${cfg.baseUrl.replace(/\/+$/, '')}/oapi/v1/${method}`,
@@ -73,8 +82,7 @@ export class PassteamClient {
       entity: ctx.entity,
       jobId: ctx.jobId,
       signal: ctx.signal,
-    });
-    return resultOf(res, method);
+    }, (res) => resultOf(res, method));
   }
 }
 
@@ -108,8 +116,8 @@ export function resultOf(res: OutboundResponse, method: string): unknown {
     body = undefined;
   }
   if (!body || typeof body !== 'object' || body.code === undefined) {
-    if (res.status === 401 || res.status === 403) throw authRefused(String(res.status));
-    throw new DeliveryError('retry', 'passteam_unavailable', `Passteam недоступен: ответ без JSON (HTTP ${res.status}) на ${method}`, { status: 502 });
+    if (res.status === 401 || res.status === 403) throw authRefused();
+    throw new DeliveryError('retry', 'passteam_unavailable', `Passteam временно недоступен: вместо ответа пришла страница ошибки (HTTP ${res.status}). Спутник повторит сам`, { status: 502 });
   }
   const code = Number(body.code);
   const message = typeof body.message === 'string' ? body.message : '';
@@ -119,23 +127,28 @@ export function resultOf(res: OutboundResponse, method: string): unknown {
   }
   const unique = UNIQUE_MISSING.exec(message);
   if (unique) {
-    throw new DeliveryError('refused', 'phone_required', `Для карты в Passteam нужно заполнить уникальное поле ${unique[1]} (обычно — номер мобильного телефона)`, {
+    throw new DeliveryError('refused', 'phone_required', 'Passteam не создаёт карту без мобильного телефона владельца: укажите телефон в карточке карты в 1С и запишите её ещё раз', {
       status: 422,
       field: 'holder.phone',
     });
   }
-  if (code === 401 || code === 403) throw authRefused(message);
+  if (code === 401 || code === 403) throw authRefused();
   if (code === 404 && /method/i.test(message)) {
-    throw new DeliveryError('refused', 'passteam_method_unknown', `Passteam не знает метод ${method}`, { status: 422 });
+    throw new DeliveryError('refused', 'passteam_method_unknown', `Passteam не знает такой операции (${methodName(method)}): проверьте адрес Passteam в настройках Спутника`, { status: 422 });
   }
   if (code === 429 || code >= 500) {
-    throw new DeliveryError('retry', `passteam_${code}`, `Passteam временно не принимает запросы (код ${code}${message ? `: ${message}` : ''})`, { status: 502 });
+    throw new DeliveryError('retry', `passteam_${code}`, `Passteam временно не принимает запросы (код ${code}). Спутник повторит сам`, { status: 502 });
   }
-  throw new DeliveryError('refused', `passteam_${code}`, `Passteam отклонил ${method} (код ${code}${message ? `: ${message}` : ''})`, { status: 422 });
+  throw new DeliveryError(
+    'refused',
+    `passteam_${code}`,
+    `Passteam отказал (${methodName(method)}, код ${code}${message ? `: «${message}»` : ''}). Проверьте данные карты в 1С и номер шаблона в «Настройках» Спутника`,
+    { status: 422 },
+  );
 }
 
-function authRefused(detail: string): DeliveryError {
-  return new DeliveryError('auth', 'passteam_auth', `Passteam не принял токен (${detail || 'доступ запрещён'}): проверьте passteam.token; обмен приостановлен до изменения настроек`, {
+function authRefused(): DeliveryError {
+  return new DeliveryError('auth', 'passteam_auth', 'Passteam не принял токен: впишите верный токен Passteam в «Настройках» Спутника. Отправка карт приостановлена до этого', {
     status: 502,
   });
 }

@@ -7,6 +7,17 @@ import type { PassteamClient, RemoteCard } from './client.ts';
 import { Cards, desiredVars, passteamHas } from './cards.ts';
 
 export const CARD_JOB = 'card.sync';
+
+/** Passteam's «phone taken», naming the card of ours that has this phone, when there is one. */
+function phoneTaken(e: DeliveryError, phone: string, holder: string | null): DeliveryError {
+  if (!holder) return e;
+  return new DeliveryError(
+    'refused',
+    'phone_taken',
+    `Этот номер телефона уже привязан к другой карте в Passteam — телефон ${phone} у карты ${holder}. Укажите владельцу его собственный мобильный номер в 1С и запишите карту ещё раз`,
+    { status: 409, cause: e },
+  );
+}
 export const cardKey = (code: string) => `card:${code}`;
 
 /**
@@ -36,7 +47,7 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
       let cardId = card.card_id;
       if (!cardId) {
         if (!card.phone) {
-          throw new DeliveryError('refused', 'phone_required', 'Для создания карты в Passteam нужен номер мобильного телефона владельца (holder.phone)', {
+          throw new DeliveryError('refused', 'phone_required', 'Для карты в Passteam нужен мобильный телефон владельца: укажите его в карточке карты в 1С и запишите её ещё раз', {
             status: 422,
             field: 'holder.phone',
           });
@@ -62,6 +73,7 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
                 );
               }
               store.db.transaction(() => cards.setCreateUnsure(code, false, now()))(); // definitely not created
+              if (e.code === 'phone_taken') throw phoneTaken(e, card.phone, cards.holderOf(card.phone, code));
             }
             throw e;
           }

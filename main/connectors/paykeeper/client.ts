@@ -104,39 +104,44 @@ export class PayKeeperClient {
 
   async #get(path: string, query: Record<string, string>, ctx: CallContext): Promise<unknown> {
     const qs = new URLSearchParams(query).toString();
-    const res = await this.#http.send({
-      system: 'paykeeper',
-      method: 'GET',
-      url: `${this.#base()}${path}${qs ? `?${qs}` : ''}`,
-      headers: this.#headers(),
-      entity: ctx.entity,
-      jobId: ctx.jobId,
-      signal: ctx.signal,
-      timeoutMs: ctx.timeoutMs,
-    });
-    return answerOf(res, path);
+    return this.#http.call(
+      {
+        system: 'paykeeper',
+        method: 'GET',
+        url: `${this.#base()}${path}${qs ? `?${qs}` : ''}`,
+        headers: this.#headers(),
+        entity: ctx.entity,
+        jobId: ctx.jobId,
+        signal: ctx.signal,
+        timeoutMs: ctx.timeoutMs,
+      },
+      (res) => answerOf(res, path),
+    );
   }
 
   async #post(path: string, fields: Record<string, string>, ctx: CallContext): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.#currentToken(ctx);
-      const res = await this.#http.send({
-        system: 'paykeeper',
-        method: 'POST',
-        url: `${this.#base()}${path}`,
-        headers: { ...this.#headers(), 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
-        // URLSearchParams encodes `+`, `&`, `=`, Cyrillic; the token goes last, like the SDKs append it.
-        body: new URLSearchParams({ ...fields, token }).toString(),
-        entity: ctx.entity,
-        jobId: ctx.jobId,
-        signal: ctx.signal,
-        timeoutMs: ctx.timeoutMs,
-      });
       try {
-        return answerOf(res, path);
+        // Judged where it is journaled: PayKeeper's `result: fail` in a 200 answer is a failed exchange.
+        return await this.#http.call(
+          {
+            system: 'paykeeper',
+            method: 'POST',
+            url: `${this.#base()}${path}`,
+            headers: { ...this.#headers(), 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
+            // URLSearchParams encodes `+`, `&`, `=`, Cyrillic; the token goes last, like the SDKs append it.
+            body: new URLSearchParams({ ...fields, token }).toString(),
+            entity: ctx.entity,
+            jobId: ctx.jobId,
+            signal: ctx.signal,
+            timeoutMs: ctx.timeoutMs,
+          },
+          (res) => answerOf(res, path),
+        );
       } catch (e) {
         if (!(e instanceof DeliveryError) || e.code !== 'paykeeper_token_stale') throw e;
-        if (attempt > 0) throw new DeliveryError('retry', 'paykeeper_token_stale', 'PayKeeper не принимает свежий токен безопасности; попробуем позже', { status: 502 });
+        if (attempt > 0) throw new DeliveryError('retry', 'paykeeper_token_stale', 'PayKeeper не принимает свежий токен безопасности. Спутник повторит позже сам', { status: 502 });
         this.#invalidate(token);
       }
     }
@@ -191,22 +196,22 @@ export function answerOf(res: OutboundResponse, path: string): unknown {
     json = false;
   }
   if (res.status === 401 || res.status === 403 || (res.status >= 300 && res.status < 400) || (!json && /type=["']?password|логин|авториз/i.test(text))) {
-    throw new DeliveryError('auth', 'paykeeper_auth', 'PayKeeper не принял логин и пароль личного кабинета: проверьте их в настройках Спутника', { status: 502 });
+    throw new DeliveryError('auth', 'paykeeper_auth', 'PayKeeper не принял логин и пароль личного кабинета: впишите верные в «Настройках» Спутника. Отправка счетов приостановлена до этого', { status: 502 });
   }
   if (!json && /^[0-9a-f]{32}$/i.test(text.trim())) return text.trim(); // a bare token, as some installations answer
   if (!json || body === undefined) {
     const what = text.trim() === '' ? 'пустой ответ' : 'ответ не JSON';
-    throw new DeliveryError('retry', 'paykeeper_unavailable', `PayKeeper недоступен: ${what} (HTTP ${res.status}) на ${path}`, { status: 502 });
+    throw new DeliveryError('retry', 'paykeeper_unavailable', `PayKeeper недоступен: ${what} (HTTP ${res.status}). Спутник повторит сам`, { status: 502 });
   }
-  if (res.status >= 500) throw new DeliveryError('retry', 'paykeeper_unavailable', `PayKeeper недоступен: HTTP ${res.status} на ${path}`, { status: 502 });
+  if (res.status >= 500) throw new DeliveryError('retry', 'paykeeper_unavailable', `PayKeeper недоступен: ошибка на его стороне (HTTP ${res.status}). Спутник повторит сам`, { status: 502 });
   const first = one(body) as { result?: unknown; msg?: unknown; error_code?: unknown } | undefined;
   if (first && typeof first === 'object' && first.result === 'fail') {
     const msg = typeof first.msg === 'string' ? first.msg : 'без пояснения';
-    if (Number(first.error_code) === 67 || TOKEN_STALE.test(msg)) throw new DeliveryError('retry', 'paykeeper_token_stale', msg, { status: 502 });
+    if (Number(first.error_code) === 67 || TOKEN_STALE.test(msg)) throw new DeliveryError('retry', 'paykeeper_token_stale', `PayKeeper: ${msg}. Спутник возьмёт новый токен безопасности и повторит сам`, { status: 502 });
     if (NOT_FOUND.test(msg)) throw new DeliveryError('refused', 'paykeeper_not_found', `PayKeeper: ${msg}`, { status: 404 });
-    throw new DeliveryError('refused', 'paykeeper_refused', `PayKeeper отказал: ${msg}`, { status: 422 });
+    throw new DeliveryError('refused', 'paykeeper_refused', `PayKeeper отказал: ${msg}. Исправьте данные счёта в 1С и отправьте его ещё раз`, { status: 422 });
   }
-  if (res.status >= 400) throw new DeliveryError('retry', 'paykeeper_unavailable', `PayKeeper недоступен: HTTP ${res.status} на ${path}`, { status: 502 });
+  if (res.status >= 400) throw new DeliveryError('retry', 'paykeeper_unavailable', `PayKeeper недоступен: HTTP ${res.status}. Спутник повторит сам`, { status: 502 });
   return body;
 }
 
@@ -217,7 +222,7 @@ function one(body: unknown): unknown {
 
 function success(body: unknown): void {
   const r = one(body) as { result?: unknown } | undefined;
-  if (r?.result !== 'success') throw new DeliveryError('retry', 'paykeeper_bad_answer', 'PayKeeper ответил без result=success', { status: 502 });
+  if (r?.result !== 'success') throw new DeliveryError('retry', 'paykeeper_bad_answer', 'PayKeeper не подтвердил операцию. Спутник повторит сам', { status: 502 });
 }
 
 function tokenOf(body: unknown): string | null {

@@ -393,12 +393,12 @@ const CSV_EOL = '\r\n';
 const EXCEL_LITERAL_MAX = 255;
 const EXCEL_FORMULA_MAX = 8000;
 
-function csvQuote(s: string): string {
+export function csvQuote(s: string): string {
   return /[;"\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** A text field Excel must show verbatim. */
-function csvText(s: string | null): string {
+/** A text field Excel must show verbatim (and never run as a formula). */
+export function csvText(s: string | null): string {
   if (s == null || s === '') return '';
   const misread = /^[=+\-@\t\r\n]/.test(s) || (/\d/.test(s) && /^[\d\s.,:/()%eE$₽+-]+$/.test(s));
   if (!misread) return csvQuote(s);
