@@ -382,7 +382,7 @@ describe('UI in service mode (sandbox)', () => {
     paykeeperUrl = await baseUrl.inputValue();
     await baseUrl.fill('http://127.0.0.1:9/');
     await pk.getByRole('button', { name: 'Проверить соединение' }).click();
-    await expect.poll(() => pk.locator('.test-result').textContent(), { timeout: 15_000 }).toMatch(/^Соединения нет\. .+/);
+    await expect.poll(() => pk.locator('.test-result').textContent(), { timeout: 15_000 }).toMatch(/^Проверка не прошла\. .+/);
     await pk.getByRole('button', { name: 'Сохранить' }).click();
     await expect.poll(() => pk.getByText('Сохранено').isVisible()).toBe(true);
 
