@@ -155,7 +155,7 @@ export function failureSummary(outcome: 'refused' | 'retry' | 'auth' | 'internal
     case 'refused':
       return 'отказ';
     case 'retry':
-      return 'не прошло, Спутник повторит сам';
+      return 'не прошло'; // the sentence says that Sputnik tries again
     case 'auth':
       return 'доступ не принят, отправка приостановлена';
     case 'internal':

@@ -410,6 +410,7 @@ describe('UI in service mode (sandbox)', () => {
     const title = `Счёт по заказу ${ORDER} → PayKeeper`;
     const attempts = journalRows(page).filter({ hasText: title });
     await expect.poll(() => attempts.first().isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => (await journalRows(page).locator('.event-title').allTextContents()).every((t) => t === title)).toBe(true);
     const detailOf = (id: string) => page.locator(`tr[data-event="${id}"] + tr.event-detail-row`);
     // Sputnik's own probe of PayKeeper may supersede the attempt being unfolded: then the newest one is used.
     let retried = '';
@@ -420,10 +421,12 @@ describe('UI in service mode (sandbox)', () => {
           const id = (await newest.getAttribute('data-event')) ?? '';
           if ((await detailOf(id).count()) === 0) await newest.getByRole('button', { name: /^Подробнее/ }).click();
           const button = detailOf(id).getByRole('button', { name: 'Повторить' });
-          if ((await button.count()) > 0) await button.click({ timeout: 2000 }).catch(() => {});
-          if (!(await detailOf(id).getByRole('status').filter({ hasText: 'Отправлено повторно' }).isVisible())) return false;
+          if ((await button.count()) === 0) return false;
           retried = id;
-          return true;
+          return button.click({ timeout: 2000 }).then(
+            () => true,
+            () => false,
+          );
         },
         { timeout: 20_000 },
       )

@@ -93,7 +93,7 @@ describe('the journal as a record of events', () => {
     expect((await putCard(t, 'NET-1', { name: 'Орлова', phone: '+79990000011' }, 0)).status).toBe(202);
     await expect.poll(async () => (await events(t, '?failed=1')).find((e) => e.entity === 'card:NET-1' && e.direction === 'out')).toBeTruthy();
     const failedRun = (await events(t, '?failed=1')).find((e) => e.entity === 'card:NET-1' && e.direction === 'out');
-    expect(failedRun).toMatchObject({ outcome: 'failed', summary: 'не прошло, Спутник повторит сам', retry: true });
+    expect(failedRun).toMatchObject({ outcome: 'failed', summary: 'не прошло', retry: true });
     // Staff words, not the socket's: the host and port stay in the exchange's detail.
     expect(failedRun.error).toMatch(/^Связь с Passteam оборвалась|^Passteam отказал в соединении|^Нет связи с Passteam/);
     expect(failedRun.error).not.toMatch(/127\.0\.0\.1|ECONN/);
@@ -113,7 +113,7 @@ describe('the journal as a record of events', () => {
     expect((await t.api('/v1/docpart/sync?wait=60', { method: 'POST' })).status).toBe(502);
     const failed = await events(t, '?failed=1&system=docpart');
     const pull = failed.find((e) => e.entity === 'docpart:pull');
-    expect(pull).toMatchObject({ title: 'Загрузка заказов Docpart', outcome: 'failed', summary: 'не прошло, Спутник повторит сам', status: 200, exchanges: 1 });
+    expect(pull).toMatchObject({ title: 'Загрузка заказов Docpart', outcome: 'failed', summary: 'не прошло', status: 200, exchanges: 1 });
     expect(pull.error).toMatch(/^Сайт Docpart ответил на запрос заказов страницей ошибки PHP вместо данных: .*сообщите его администратору/);
     expect(pull.error).not.toMatch(/var\/www|Fatal|<b>/);
     const [exchange] = (await ui(t, `/api/journal/${pull.id}`)).body.items;
