@@ -186,6 +186,14 @@ describe('«Требует внимания» and «Спутник не отве
     expect(await card.locator('.attention-reason').textContent()).toMatch(/номер телефона уже привязан к другой карте/);
     expect(await card.locator('.attention-fix').textContent()).toBe('Что сделать: Проверьте телефон владельца карты в 1С: укажите его собственный мобильный номер и запишите карту ещё раз');
     expect(await card.getByRole('button', { name: /Повторить/ }).count()).toBe(0); // a retry cannot make the phone free
+    // Nor does the card's own detail offer it: it says that resending will not help and what to do.
+    await openPage('Карты');
+    await page.getByRole('searchbox', { name: 'Поиск карт' }).fill('E2E-ВН-2');
+    await page.getByRole('table', { name: 'Карты' }).getByRole('link', { name: 'E2E-ВН-2' }).click();
+    const cardDetail = page.getByRole('complementary', { name: 'Карта E2E-ВН-2' });
+    await expect.poll(() => cardDetail.getByText('Повторная отправка не поможет', { exact: false }).isVisible(), SLOW).toBe(true);
+    expect(await cardDetail.getByRole('button', { name: 'Повторить' }).count()).toBe(0);
+    await openPage('Требует внимания');
 
     const invoice = list.getByRole('listitem', { name: 'Счёт по заказу E2E-ВН-СЧЁТ' });
     await expect.poll(() => invoice.locator('.attention-reason').textContent()).toMatch(/^Спутник не принял запрос из 1С: .*amount/);

@@ -151,6 +151,16 @@ export function Pre({ text }: { text: string | null | undefined }) {
 }
 
 /** A retry button that shows its own outcome. */
+/**
+ * A failed card or invoice was refused for its data (phone taken, no phone, a bad amount): sending
+ * it again fails again. Only Sputnik's own failure is worth «Повторить» (as «Требует внимания» decides).
+ */
+export function retryCanWork(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'internal_error';
+}
+
+export const REFUSED_HINT = 'Повторная отправка не поможет: исправьте данные в 1С и запишите их ещё раз (что именно — в «Требует внимания»).';
+
 export function RetryButton({ entity, onDone }: { entity: string; onDone?: () => void }) {
   const [state, setState] = useState<{ busy: boolean; msg: string | null; ok: boolean }>({ busy: false, msg: null, ok: true });
   return (

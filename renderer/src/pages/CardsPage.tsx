@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api } from '../api.ts';
-import { Badge, Detail, DetailPanel, ErrorBox, ListState, Loading, MoreButton, Pre, RetryButton } from '../components/ui.tsx';
+import { Badge, Detail, DetailPanel, ErrorBox, ListState, Loading, MoreButton, Pre, REFUSED_HINT, RetryButton, retryCanWork } from '../components/ui.tsx';
 import { CARD_STATES, cardStateLabel, errorText, formatDate, formatDateTime, formatPoints, yesNo } from '../format.ts';
 import { go, useDebounced, usePagedList, useResource } from '../hooks.ts';
 import type { Card } from '../types.ts';
@@ -36,7 +36,7 @@ function CardDetail({ code, onRetried }: { code: string; onRetried: () => void }
               ['Ошибка', c.lastError ? <span className="error">{errorText(c.lastError)}</span> : null],
             ]}
           />
-          {c.state === 'failed' && <RetryButton entity={`card:${c.code}`} onDone={onRetried} />}
+          {c.state === 'failed' && (retryCanWork(c.lastError) ? <RetryButton entity={`card:${c.code}`} onDone={onRetried} /> : <p className="muted">{REFUSED_HINT}</p>)}
           {c.values && Object.keys(c.values).length > 0 && (
             <>
               <h4>Дополнительные поля шаблона</h4>

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { absoluteUrl, api, ApiError, downloadFile, invoicesExportPath } from '../api.ts';
-import { Badge, DateField, Detail, DetailPanel, ErrorBox, ListState, Loading, MoreButton, RetryButton } from '../components/ui.tsx';
+import { Badge, DateField, Detail, DetailPanel, ErrorBox, ListState, Loading, MoreButton, REFUSED_HINT, RetryButton, retryCanWork } from '../components/ui.tsx';
 import { currentMonth, errorText, formatCount, formatDate, invoiceCount, formatDateTime, formatMoney, INVOICE_STATES, invoiceStateLabel } from '../format.ts';
 import { errorMessage, go, useDebounced, usePagedList, useResource } from '../hooks.ts';
 import type { Invoice, InvoiceTotals } from '../types.ts';
@@ -39,7 +39,7 @@ function InvoiceDetail({ orderId, onRetried }: { orderId: string; onRetried: () 
               ['Ошибка', errorText(i.error) ? <span className="error">{errorText(i.error)}</span> : null],
             ]}
           />
-          {i.state === 'failed' && <RetryButton entity={`invoice:${i.orderId}`} onDone={onRetried} />}
+          {i.state === 'failed' && (retryCanWork(i.error) ? <RetryButton entity={`invoice:${i.orderId}`} onDone={onRetried} /> : <p className="muted">{REFUSED_HINT}</p>)}
         </>
       )}
     </DetailPanel>
