@@ -207,7 +207,9 @@ export class EventRows {
   }
 
   write(e: EventState): void {
-    this.#s.upsert.run({ ...e, counts: e.counts ? JSON.stringify(e.counts) : null, search: SEARCH_TEXT.journalEvent(e) });
+    // Only a failed event's own words are searched (Journal.events): the rest skip making them.
+    const search = e.outcome === 'failed' ? SEARCH_TEXT.journalEvent(e) : '';
+    this.#s.upsert.run({ ...e, counts: e.counts ? JSON.stringify(e.counts) : null, search });
   }
 
   get(id: number): JournalEvent | undefined {

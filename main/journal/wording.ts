@@ -134,7 +134,7 @@ export function jobTitle(connector: string, key: string): string {
 /** What came of an exchange that is its own event. */
 export function exchangeVerdict(e: ExchangeFacts): Verdict {
   if (!e.failed) {
-    if (e.direction === 'out') return { summary: 'выполнено', error: null };
+    if (e.direction === 'out') return { summary: 'ответ получен', error: null };
     return { summary: e.method === 'GET' || e.method === 'HEAD' ? 'ответ отдан' : 'принято', error: null };
   }
   if (e.status === null) return { summary: e.direction === 'in' ? 'ответ не отдан' : 'нет связи', error: e.error ?? 'Ответа нет: связь оборвалась' };

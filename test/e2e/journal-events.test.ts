@@ -160,10 +160,10 @@ describe('the journal as a record of events (sandbox, chromium)', () => {
     await expect.poll(async () => (await rows().locator('td:nth-child(5)').allTextContents()).every((t) => t === 'ошибка')).toBe(true);
     await expect.poll(() => row('Карта 0000103 → Passteam').isVisible()).toBe(true);
     expect(await row('Карта 2000000000001 → Passteam').count()).toBe(0);
-    await page.getByLabel('Итог').selectOption('');
   });
 
   it('«Подробнее» unfolds the exchanges: the answer that meant a refusal, the form decoded, the raw answer', async () => {
+    // Still «только ошибки»: the refusal near the top, as the accountant looking for problems sees it.
     const refusal = row('Карта 0000103 → Passteam');
     await refusal.getByRole('button', { name: 'Подробнее: Карта 0000103 → Passteam' }).click();
     const detail = page.getByRole('region', { name: 'Подробности: Карта 0000103 → Passteam' });
@@ -184,6 +184,7 @@ describe('the journal as a record of events (sandbox, chromium)', () => {
     await shot('journal-events.png', true);
 
     // The Docpart pull unfolds into its many requests.
+    await page.getByLabel('Итог').selectOption('');
     const pull = row('Загрузка заказов Docpart');
     await pull.getByRole('button', { name: 'Подробнее: Загрузка заказов Docpart' }).click();
     const pullDetail = page.getByRole('region', { name: 'Подробности: Загрузка заказов Docpart' });

@@ -360,7 +360,7 @@ export function JournalPage({ selected }: { selected: string | null }) {
         <form className="filters" role="search" aria-label="Фильтры журнала" onSubmit={(e) => e.preventDefault()}>
           <label className="grow">
             Поиск
-            <input type="search" placeholder="код карты, номер заказа, имя, телефон, текст ошибки" value={filters.q} onChange={set('q')} aria-label="Поиск по журналу" />
+            <input type="search" placeholder="код карты, заказ, имя, телефон, ошибка" value={filters.q} onChange={set('q')} aria-label="Поиск по журналу" />
           </label>
           <label>
             Система
