@@ -157,8 +157,9 @@ const toEntry = (r: Row): JournalEntry => ({
 const EVENT_BYTES = 200;
 
 /**
- * Every exchange, in and out: redacted, truncated, with its duration and status, searchable,
- * pruned by age and total size. Writes ride the group commit and never delay an answer.
+ * Every exchange, in and out: redacted, truncated, with its duration and status, judged by what
+ * its answer means, searchable, pruned by age and total size; each belongs to an event (events.ts),
+ * which is what the window lists. Writes ride the group commit and never delay an answer.
  */
 export class Journal {
   readonly #store: Store;
