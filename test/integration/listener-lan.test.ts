@@ -92,7 +92,7 @@ describe('the 1C listener open to the LAN', () => {
 
       await expect.poll(() => fake.cards().length, { timeout: 10_000 }).toBe(1);
       fake.clearRequests();
-      const seq = t.core.journal.lastId();
+      const seq = t.core.journal.list({ limit: 1 }).entries[0]?.id ?? 0; // the newest exchange so far
 
       const refused = await call({ from: '127.0.0.3', to: '127.0.0.2', port, method: 'PUT', path: '/v1/cards/pos-2?wait=5', body: CARD });
       expect(refused).toEqual({ status: 403, body: { error: { code: 'client_not_allowed', message: refusedMessage('127.0.0.3') } } });
