@@ -2,8 +2,19 @@ import type { FakePayKeeper } from './fake.ts';
 
 export const SANDBOX_PK_USER = 'sandbox';
 
-/** A day counted from today in Moscow time, PayKeeper's: from 21:00 UTC on, the machine's UTC date is already yesterday there, and an expiry of "today" was refused. */
-const day = (offset: number) => new Date(Date.now() + 3 * 3600_000 + offset * 86_400_000).toISOString().slice(0, 10);
+/**
+ * A day counted from "today" as both sides see it: Sputnik checks an expiry against the shop's
+ * local date, PayKeeper against Moscow's. West of Moscow after 21:00 UTC the local date is
+ * yesterday in Moscow (PayKeeper refused "today"); in Vladivostok it is tomorrow (Sputnik refused
+ * Moscow's "today"). The later of the two dates passes both.
+ */
+const day = (offset: number) => {
+  const now = Date.now() + offset * 86_400_000;
+  const local = new Date(now);
+  const localDate = `${local.getFullYear()}-${String(local.getMonth() + 1).padStart(2, '0')}-${String(local.getDate()).padStart(2, '0')}`;
+  const moscowDate = new Date(now + 3 * 3600_000).toISOString().slice(0, 10);
+  return localDate > moscowDate ? localDate : moscowDate;
+};
 
 /**
  * Sandbox invoices in every state, made the way 1C makes them (through Sputnik's own API) so the
