@@ -1,11 +1,31 @@
-import { openDatabase, type DB } from './db.ts';
+import { openDatabase, withoutFsync, type DB } from './db.ts';
+import { createSql, type Sql } from './sql.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openWalSync } from './wal-sync.ts';
 import { Outbox, type OutboxOptions } from './outbox.ts';
 
+/**
+ * How a write reaches the disk. `durable`: group-committed and fsynced before the promise settles
+ * (what a 2xx to 1C promises). `relaxed`: its own transaction at once, without an fsync (leases,
+ * the journal, housekeeping): a power cut may lose it, and the next durable commit's fsync makes
+ * it durable too, because the WAL is written in order.
+ */
+export type Durability = 'durable' | 'relaxed';
+
 export interface Store {
+  /** Internal to main/store/ (its own modules and tests); everything else goes through sql/write/read. */
   db: DB;
   commit: GroupCommit;
+  /** Statements by text, kept prepared; inside `write`/`read` they join that transaction. */
+  sql: Sql;
+  /**
+   * The one way to write: `fn` runs in a transaction (its own savepoint inside a group commit when
+   * durable). Relaxed writes run synchronously before this returns; the promise carries the result
+   * so an asynchronous store can stand behind the same call.
+   */
+  write<T>(fn: () => T, opts: { durability: Durability }): Promise<T>;
+  /** A consistent snapshot for several reads. */
+  read<T>(fn: () => T): T;
   outbox: Outbox;
   meta: { get(key: string): string | undefined; set(key: string, value: string): void };
   /** Next change-feed sequence number (call inside a transaction, on every row change 1C reads by cursor). */
@@ -27,10 +47,21 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
   const getMeta = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
   const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   const seq = db.prepare(`UPDATE feed SET seq = seq + 1 WHERE id = 1 RETURNING seq`).pluck();
+  const sql = createSql(db);
   let closed = false;
   return {
     db,
     commit,
+    sql,
+    write<T>(fn: () => T, opts: { durability: Durability }): Promise<T> {
+      if (opts.durability === 'durable') return commit.run(fn);
+      try {
+        return Promise.resolve(withoutFsync(db, fn));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    read: <T>(fn: () => T): T => db.transaction(fn)(),
     outbox,
     meta: {
       get: (key) => getMeta.get(key) as string | undefined,
@@ -52,3 +83,4 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
 }
 
 export type { DB } from './db.ts';
+export type { Sql } from './sql.ts';
