@@ -1,4 +1,4 @@
-import { csvQuote, csvText } from '../connectors/paykeeper/export.ts';
+import { excelCsv, Formatted, type CsvCell } from '../excel-csv.ts';
 import type { JournalEvent } from '../journal/index.ts';
 import { systemTitle } from '../journal/wording.ts';
 
@@ -14,29 +14,27 @@ export function localDateTime(ms: number, timeZone?: string): string {
 }
 
 /**
- * The filtered journal's events as a CSV Russian Excel opens correctly: UTF-8 with BOM, `;`, CRLF,
- * local time, systems and outcomes in Russian, the error sentence filled in; text that Excel would
- * run as a formula or turn into a number is written as a literal (csvText).
+ * The filtered journal's events as a CSV Russian Excel opens correctly (main/excel-csv.ts: UTF-8
+ * with BOM, `;`, CRLF), local time, systems and outcomes in Russian, the error sentence filled in;
+ * text that Excel would run as a formula or turn into a number is written as a literal.
  */
 export function journalCsv(rows: () => Iterable<JournalEvent>, timeZone?: string): string {
-  const lines = [HEADER.join(';')];
+  const records: CsvCell[][] = [HEADER];
   for (const e of rows()) {
-    lines.push(
-      [
-        String(e.id),
-        localDateTime(Date.parse(e.at), timeZone),
-        e.direction === 'in' ? 'входящий' : 'исходящий',
-        csvQuote(systemTitle(e.system)),
-        csvText(e.title),
-        OUTCOMES[e.outcome],
-        csvText(e.summary),
-        csvText(e.error),
-        csvText(e.entity),
-        String(e.exchanges),
-        String(Math.round(e.durationMs)),
-        csvText(e.method && e.url ? `${e.method} ${e.url}` : null),
-      ].join(';'),
-    );
+    records.push([
+      e.id,
+      new Formatted(localDateTime(Date.parse(e.at), timeZone)),
+      e.direction === 'in' ? 'входящий' : 'исходящий',
+      systemTitle(e.system),
+      e.title,
+      OUTCOMES[e.outcome],
+      e.summary,
+      e.error,
+      e.entity,
+      e.exchanges,
+      Math.round(e.durationMs),
+      e.method && e.url ? `${e.method} ${e.url}` : null,
+    ]);
   }
-  return `\uFEFF${lines.join('\r\n')}\r\n`;
+  return excelCsv(records, { bom: true });
 }

@@ -7,6 +7,7 @@
  * value (Number("1234.50") is exact enough at 2 decimals: Excel stores doubles anyway).
  */
 import type { Column, Worksheet } from 'exceljs';
+import { excelCsv, Formatted, type CsvCell } from '../../excel-csv.ts';
 
 export interface InvoiceExportRow {
   orderId: string;
@@ -373,68 +374,34 @@ async function writeXlsx(
 // ---- CSV ----------------------------------------------------------------------------------
 
 /*
- * CSV for Russian Excel: UTF-8 with BOM (without it Excel reads CP1251), `;` (the list
- * separator of the ru-RU locale, which Excel uses when it opens a .csv), CRLF, RFC 4180 quoting.
- * Amounts "1234,50" (ru decimal comma, no grouping) so Excel takes them as numbers.
- *
- * Text Excel would not keep as text is written as a formula string literal ="…", the one form
- * Excel opens as the exact text in any locale:
- *  - ids: digits-only values become numbers — 17 digits turn into 2,02611E+16 with the last
- *    digits zeroed (lost for good), leading zeros vanish; number-like or date-like text is
- *    converted the same way;
- *  - text starting with = + - @ (a payer's "name" from a web form) would be run as a formula —
- *    CSV injection; ="=HYPERLINK(…)" shows the characters instead.
- * The field then carries quotes, so it is RFC 4180-quoted: "=""20261123000000001""". A reader
- * other than Excel gets the stored text back by unwrapping ="…" (and "" → "). Literals are
- * capped at 255 characters in Excel, so longer values are split into ="…"&"…".
+ * CSV for Russian Excel (main/excel-csv.ts: BOM, `;`, CRLF, RFC 4180, every text cell guarded
+ * against formulas and number conversion). Amounts "1234,50" (ru decimal comma, no grouping) and
+ * dates are written as they are, so Excel takes them as numbers and dates.
  */
-const CSV_SEP = ';';
-const CSV_EOL = '\r\n';
-const EXCEL_LITERAL_MAX = 255;
-const EXCEL_FORMULA_MAX = 8000;
 
-export function csvQuote(s: string): string {
-  return /[;"\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** A text field Excel must show verbatim (and never run as a formula). */
-export function csvText(s: string | null): string {
-  if (s == null || s === '') return '';
-  const misread = /^[=+\-@\t\r\n]/.test(s) || (/\d/.test(s) && /^[\d\s.,:/()%eE$₽+-]+$/.test(s));
-  if (!misread) return csvQuote(s);
-  const chars = Array.from(s);
-  const parts: string[] = [];
-  for (let i = 0; i < chars.length; i += EXCEL_LITERAL_MAX) parts.push(`"${chars.slice(i, i + EXCEL_LITERAL_MAX).join('').replace(/"/g, '""')}"`);
-  const formula = '=' + parts.join('&');
-  // Past Excel's formula length the value can only go as plain text (pathological input).
-  return csvQuote(formula.length <= EXCEL_FORMULA_MAX ? formula : s);
-}
-
-function csvLine(r: InvoiceExportRow, wall: (ms: number) => Date): string {
+function csvRecord(r: InvoiceExportRow, wall: (ms: number) => Date): CsvCell[] {
   const expiry = r.expiry ? calendarDay(r.expiry) : null;
-  return (
-    [
-      csvText(r.orderId),
-      csvText(r.clientId),
-      csvText(r.email),
-      /^-?\d+\.\d+$/.test(r.amount) ? r.amount.replace('.', ',') : csvText(r.amount),
-      fmtDateTime(wall(r.createdAt)),
-      expiry ? fmtDate(expiry) : csvText(r.expiry),
-      csvQuote(STATE_LABELS[r.state] ?? r.state),
-      r.paidAt == null ? '' : fmtDateTime(wall(r.paidAt)),
-      csvText(r.paymentId),
-      csvText(r.invoiceId),
-    ].join(CSV_SEP) + CSV_EOL
-  );
+  return [
+    r.orderId,
+    r.clientId,
+    r.email,
+    /^-?\d+\.\d+$/.test(r.amount) ? new Formatted(r.amount.replace('.', ',')) : r.amount,
+    new Formatted(fmtDateTime(wall(r.createdAt))),
+    expiry ? new Formatted(fmtDate(expiry)) : r.expiry,
+    STATE_LABELS[r.state] ?? r.state,
+    r.paidAt == null ? null : new Formatted(fmtDateTime(wall(r.paidAt))),
+    r.paymentId,
+    r.invoiceId,
+  ];
 }
 
 /** A totals line under the data: label under «Заказ», the count under «Клиент», the sum under «Сумма». */
-function csvTotal(label: string, text: string, kopecks?: number): string {
-  const cells: string[] = new Array<string>(EXPORT_HEADERS.length).fill('');
-  cells[0] = csvQuote(label);
-  cells[1] = csvText(text);
-  if (kopecks !== undefined) cells[3] = rubles(kopecks).replace('.', ',');
-  return cells.join(CSV_SEP) + CSV_EOL;
+function csvTotal(label: string, text: string, kopecks?: number): CsvCell[] {
+  const cells: CsvCell[] = new Array<CsvCell>(EXPORT_HEADERS.length).fill(null);
+  cells[0] = label;
+  cells[1] = text;
+  if (kopecks !== undefined) cells[3] = new Formatted(rubles(kopecks).replace('.', ','));
+  return cells;
 }
 
 async function writeCsv(
@@ -444,25 +411,32 @@ async function writeCsv(
   wall: (ms: number) => Date,
   totals: { filter: string } | undefined,
 ): Promise<void> {
-  let chunk = '\uFEFF' + EXPORT_HEADERS.map(csvQuote).join(CSV_SEP) + CSV_EOL;
+  let batch: CsvCell[][] = [[...EXPORT_HEADERS]];
+  let first = true;
+  const text = () => {
+    const chunk = excelCsv(batch, { bom: first });
+    first = false;
+    batch = [];
+    return chunk;
+  };
   let n = 0;
   const tally = new Tally();
   for await (const r of rowsOf(rows)) {
     tally.add(r);
-    chunk += csvLine(r, wall);
+    batch.push(csvRecord(r, wall));
     if (++n % BATCH === 0) {
-      out.write(chunk);
-      chunk = '';
+      out.write(text());
       await sink.room();
     }
   }
   sink.check();
   if (totals) {
-    chunk += CSV_EOL;
-    chunk += csvTotal(TOTAL_LABELS.all, invoicesWord(tally.count), tally.kopecks);
-    chunk += csvTotal(TOTAL_LABELS.paid, invoicesWord(tally.paidCount), tally.paidKopecks);
-    chunk += csvTotal(TOTAL_LABELS.filter, totals.filter);
+    batch.push([]);
+    batch.push(csvTotal(TOTAL_LABELS.all, invoicesWord(tally.count), tally.kopecks));
+    batch.push(csvTotal(TOTAL_LABELS.paid, invoicesWord(tally.paidCount), tally.paidKopecks));
+    batch.push(csvTotal(TOTAL_LABELS.filter, totals.filter));
   }
+  const chunk = text();
   const ended = new Promise<void>((resolve) => out.end(chunk, 'utf8', () => resolve()));
   await Promise.race([ended, sink.failed]);
   sink.check();
