@@ -6,6 +6,13 @@ import { withoutFsync } from './db.ts';
 export type JobState = 'queued' | 'running' | 'done' | 'failed';
 export type ConnectorState = 'ok' | 'failing' | 'paused';
 
+/**
+ * The kind of a recurring job (main/core/recurring.ts): work on a schedule (a pull, housekeeping),
+ * one queued job per key that plans its next run when it completes. It is not work waiting to be
+ * delivered, so the queue's depth and age leave it out.
+ */
+export const RECURRING_KIND = 'recurring';
+
 export interface Job<P = unknown> {
   id: number;
   connector: string;
@@ -184,7 +191,7 @@ export class Outbox {
       connector: db.prepare(`SELECT * FROM connectors WHERE name = ?`),
       upsertConnector: db.prepare(`INSERT INTO connectors (name, state, failures, next_probe_at, since, last_error) VALUES (@name, @state, @failures, @nextProbeAt, @since, @error)
         ON CONFLICT (name) DO UPDATE SET state = excluded.state, failures = excluded.failures, next_probe_at = excluded.next_probe_at, since = excluded.since, last_error = excluded.last_error`),
-      depth: db.prepare(`SELECT connector, COUNT(*) AS queued, MIN(created_at) AS oldest FROM jobs WHERE state IN ('queued', 'running') GROUP BY connector`),
+      depth: db.prepare(`SELECT connector, COUNT(*) AS queued, MIN(created_at) AS oldest FROM jobs WHERE state IN ('queued', 'running') AND kind <> '${RECURRING_KIND}' GROUP BY connector`),
       prune: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? AND state = 'done' LIMIT 1000)`),
     };
   }
@@ -334,6 +341,24 @@ export class Outbox {
   /** The operator said "retry": the key's queued job runs now, not after its backoff. True when there was one. */
   retryNow(key: string): boolean {
     return this.#db.prepare(`UPDATE jobs SET next_run_at = @now, retry_wait = 0 WHERE key = @key AND state = 'queued'`).run({ key, now: this.now() }).changes > 0;
+  }
+
+  /**
+   * The key's queued job runs at `runAt` instead, sooner or later than planned (a backoff it was
+   * waiting out is forgotten), and its connector's worker is woken. True when there was one.
+   * Recurring jobs move their next run with it (main/core/recurring.ts).
+   */
+  runKeyAt(key: string, runAt: number): boolean {
+    const rows = this.#db
+      .prepare(`UPDATE jobs SET next_run_at = @runAt, retry_wait = 0, updated_at = @now WHERE key = @key AND state = 'queued' RETURNING connector`)
+      .all({ key, runAt, now: this.now() }) as Array<{ connector: string }>;
+    for (const c of new Set(rows.map((r) => r.connector))) this.#notifySoon(c);
+    return rows.length > 0;
+  }
+
+  /** Inside the caller's transaction: forgets the key's finished jobs (a recurring job keeps only its newest run). */
+  forgetFinished(key: string): number {
+    return this.#db.prepare(`DELETE FROM jobs WHERE key = ? AND finished_at IS NOT NULL`).run(key).changes;
   }
 
   /** The operator paused sending (tray menu «Приостановить отправку»): nothing is claimed until `resume`. */
