@@ -10,6 +10,7 @@ import { SputnikError } from './errors.ts';
 import { VERSION } from './version.ts';
 import { SANDBOX_REGATE_PASSWORD, SANDBOX_REGATE_USER } from './sandbox/credentials.ts';
 import { describeClients } from './listener/clients.ts';
+import type { Standalone1C } from './sandbox/onec/standalone.ts';
 
 // Node keeps compiled modules (TypeScript stripping included) in its on-disk compile cache (in the
 // temp dir): from the second start on, fastify, zod, undici and our sources load about twice as fast.
@@ -24,12 +25,22 @@ const HELP = `Спутник ${VERSION} — посредник между 1С и
   sputnik serve --config ФАЙЛ [--data-dir ПАПКА]   запустить службу (API для 1С и окно в браузере)
   sputnik serve --sandbox [--data-dir ПАПКА]        то же с поддельными сервисами (песочница)
   sputnik check --config ФАЙЛ                       проверить настройки и связь с каждым сервисом
+  sputnik sandbox 1c --port N [--pool 10] [--latency-ms 30] [--user U --password P]
+                                                    отдельная поддельная 1С (HTTP-сервис ReGate) для проб и тестов
   sputnik --help | --version
 
 Параметры serve:
   --port N         порт API для 1С (вместо listener.port)
   --ui-port N      порт окна Спутника (вместо ui.port)
   --regate-port N  порт ReGate, HTTPS для Richest.store (вместо regate.port)
+
+Параметры sandbox 1c (HTTP на 127.0.0.1; данные только в памяти, счётчики — GET /_sandbox/stats):
+  --port N             порт (0 — любой свободный)
+  --pool N             сеансов в пуле публикации (10); сверх него вызов ждёт сеанс
+  --pool-timeout-ms N  сколько ждать сеанс, потом отказ, как у 1С (5000)
+  --latency-ms N       время каждого вызова, мс (30)
+  --user, --password   технический пользователь 1С (regate / regate)
+  --no-register        без регистра X-ReGate-Request-Id: повтор записи выполняется заново
 
 Секреты можно не хранить в файле: SPUTNIK_LISTENER_TOKEN, SPUTNIK_PASSTEAM_TOKEN,
 SPUTNIK_PAYKEEPER_PASSWORD, SPUTNIK_DOCPART_TECH_KEY, SPUTNIK_DOCPART_BASIC_PASSWORD.
@@ -73,6 +84,12 @@ export async function main(argv: string[]): Promise<void> {
         port: { type: 'string' },
         'ui-port': { type: 'string' },
         'regate-port': { type: 'string' },
+        pool: { type: 'string' },
+        'pool-timeout-ms': { type: 'string' },
+        'latency-ms': { type: 'string' },
+        user: { type: 'string' },
+        password: { type: 'string' },
+        'no-register': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -84,7 +101,11 @@ export async function main(argv: string[]): Promise<void> {
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
   const command = positionals[0];
   if (values.help || !command) return void process.stdout.write(`${HELP}\n`);
-  if (command !== 'serve' && command !== 'check') fail(`неизвестная команда «${command}». Справка: sputnik --help`, EXIT.usage);
+  if (command !== 'serve' && command !== 'check' && command !== 'sandbox') fail(`неизвестная команда «${command}». Справка: sputnik --help`, EXIT.usage);
+  const own = command === 'sandbox' ? SANDBOX_OPTIONS : SERVE_OPTIONS;
+  const stray = Object.keys(values).find((o) => (SANDBOX_OPTIONS.includes(o) || SERVE_OPTIONS.includes(o)) && !own.includes(o));
+  if (stray) fail(`параметр --${stray} не для sputnik ${command === 'sandbox' ? 'sandbox 1c' : command}. Справка: sputnik --help`, EXIT.usage);
+  if (command === 'sandbox') return sandbox1C(positionals.slice(1), values);
 
   try {
     if (command === 'check') {
@@ -123,6 +144,63 @@ function portOption(text: string | undefined, name: string): number | undefined 
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`--${name}: нужен номер порта 0–65535, получено «${text}»`, EXIT.usage);
   return n;
+}
+
+/** Options only one command takes (the rest are shared or harmless). */
+const SERVE_OPTIONS = ['config', 'data-dir', 'sandbox', 'ui-port', 'regate-port'];
+const SANDBOX_OPTIONS = ['pool', 'pool-timeout-ms', 'latency-ms', 'user', 'password', 'no-register'];
+
+function countOption(text: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max) fail(`--${name}: нужно целое число ${min}–${max}, получено «${text}»`, EXIT.usage);
+  return n;
+}
+
+/** `sputnik sandbox 1c`: the fake 1C alone (no store, no data dir) until SIGINT/SIGTERM. */
+async function sandbox1C(
+  what: string[],
+  values: { port?: string; pool?: string; 'pool-timeout-ms'?: string; 'latency-ms'?: string; user?: string; password?: string; 'no-register'?: boolean },
+): Promise<void> {
+  // «1с» typed with a Cyrillic «с» is the same thing.
+  if (what.length !== 1 || !['1c', '1с'].includes(what[0].toLowerCase())) fail('укажите, что подделать: sputnik sandbox 1c --port N', EXIT.usage);
+  const port = portOption(values.port, 'port');
+  if (port === undefined) fail('укажите порт: sputnik sandbox 1c --port N (0 — любой свободный)', EXIT.usage);
+  const pool = countOption(values.pool, 'pool', 1, 10_000);
+  const poolTimeoutMs = countOption(values['pool-timeout-ms'], 'pool-timeout-ms', 0, 3_600_000);
+  const latencyMs = countOption(values['latency-ms'], 'latency-ms', 0, 3_600_000);
+  if ((values.user === undefined) !== (values.password === undefined)) fail('--user и --password указываются вместе', EXIT.usage);
+  if (values.user !== undefined && (values.user === '' || values.user.includes(':'))) fail('--user: нужно имя без двоеточия', EXIT.usage);
+
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  let onec: Standalone1C | undefined;
+  let stopping = false;
+  // Set before the start: a signal while the company is being generated also ends with 0.
+  const shutdown = async (signal: string) => {
+    if (stopping) process.exit(EXIT.failed);
+    stopping = true;
+    out(`Получен ${signal}: останавливаюсь…`);
+    await onec?.stop();
+    out('Поддельная 1С остановлена.');
+    process.exit(EXIT.ok);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  // Loaded here: the fake and its seeded company cost nothing to the other commands.
+  const { startStandalone1C, STANDALONE_USER, STANDALONE_PASSWORD } = await import('./sandbox/onec/standalone.ts');
+  try {
+    onec = await startStandalone1C({ port, pool, poolTimeoutMs, latencyMs, user: values.user, password: values.password, register: !values['no-register'] });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') fail(`порт ${port} занят: укажите другой в --port (0 — любой свободный)`, EXIT.port);
+    if (code === 'EACCES') fail(`порт ${port} недоступен: укажите другой в --port (0 — любой свободный)`, EXIT.port);
+    throw e;
+  }
+  const login = values.user === undefined ? `${STANDALONE_USER} / ${STANDALONE_PASSWORD}` : `${values.user} / пароль из --password`;
+  out(`Спутник ${VERSION} — поддельная 1С (ПЕСОЧНИЦА: HTTP-сервис ReGate, данные только в памяти)`);
+  out(`1С (ReGate): ${onec.baseUrl}  (вход ${login}; сеансов ${pool ?? 10}, вызов ${latencyMs ?? 30} мс${values['no-register'] ? ', без регистра X-ReGate-Request-Id' : ''})`);
+  out(`Счётчики: ${onec.statsUrl}`);
 }
 
 async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: boolean; port?: string; 'ui-port'?: string; 'regate-port'?: string }): Promise<void> {

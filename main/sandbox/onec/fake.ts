@@ -124,6 +124,11 @@ export interface Fake1COptions extends Fake1CSwitchPatch, FakeLogOptions {
   items?: number;
   /** Clock hook (ms epoch), default Date.now; advanceClock() adds on top. */
   clock?: () => number;
+  /**
+   * Requests answered beside 1C (the standalone fake's `/_sandbox/stats`): called first; true =
+   * answered here. They are not 1C calls: not logged, counted or authenticated.
+   */
+  sideRoute?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export type Fake1CFailure =
@@ -426,7 +431,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
       else (sw as unknown as Record<string, unknown>)[k] = v;
     }
   };
-  const { host, port, basePath: bp, user: u, password: pw, company: c, seed: sd, items: it, clock: ck, ...initial } = opts;
+  const { host, port, basePath: bp, user: u, password: pw, company: c, seed: sd, items: it, clock: ck, sideRoute, ...initial } = opts;
   configure(initial);
   const basePath = (bp ?? DEFAULT_BASE_PATH).replace(/\/+$/, '');
   const user = u ?? 'regate';
@@ -1159,6 +1164,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
 
   const makeServer = (): Server => {
     const s = createServer((req, res) => {
+      if (sideRoute?.(req, res)) return;
       handle(req, res).catch(() => {
         if (!res.headersSent && !res.destroyed) {
           res.writeHead(500, { Server: APACHE, 'Content-Type': 'text/plain; charset=utf-8' });
