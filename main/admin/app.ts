@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { existsSync } from 'node:fs';
@@ -64,9 +65,12 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
   const isAuthed = (req: FastifyRequest) => {
     const auth = req.headers.authorization;
     if (auth && /^bearer\s/i.test(auth)) return sameSecret(auth.replace(/^bearer\s+/i, '').trim(), opts.token);
-    const cookie = readCookie(req.headers.cookie, COOKIE);
+    const cookie = req.headers.cookie ? app.parseCookie(req.headers.cookie)[COOKIE] : undefined;
     return cookie !== undefined && sameSecret(cookie, session);
   };
+  // Parsed where it is needed (the guard runs in onRequest, whatever the hook order); sets the
+  // session cookie on login.
+  await app.register(fastifyCookie, { hook: false });
 
   installCommon(app, {
     allowedHosts: allowedHostSet('127.0.0.1'),
@@ -96,7 +100,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     const token = (req.query as { token?: string }).token;
     if (token !== undefined) {
       if (!sameSecret(token, opts.token)) throw new SputnikError(401, 'unauthorized', 'Токен входа неверен или устарел: возьмите адрес из последнего запуска Спутника');
-      reply.header('Set-Cookie', `${COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`);
+      reply.setCookie(COOKIE, session, { httpOnly: true, sameSite: 'strict', path: '/' });
       return reply.redirect('/', 303);
     }
     if (!isAuthed(req)) {
@@ -264,14 +268,5 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
   app.put('/api/settings', { schema: { body: z.record(z.string(), z.unknown()) } }, async (req) => opts.settings.update(req.body));
 
   return app;
-}
-
-function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
 }
 

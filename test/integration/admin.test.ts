@@ -23,7 +23,12 @@ describe('admin API', () => {
     const cookie = login.headers.get('set-cookie')!;
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie.split(/;\s*/).slice(1).sort()).toEqual(['HttpOnly', 'Path=/', 'SameSite=Strict']);
     const cookieHeader = cookie.split(';')[0];
+    // found among the browser's other cookies; a lookalike name is not it
+    const among = await fetch(`${base}api/health`, { headers: { cookie: `theme=dark; ${cookieHeader}; lang=ru` } });
+    expect(among.status).toBe(200);
+    expect((await fetch(`${base}api/health`, { headers: { cookie: `x${cookieHeader}` } })).status).toBe(401);
     const page = await fetch(base, { headers: { cookie: cookieHeader } });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
