@@ -1,9 +1,10 @@
 import { sendingState, type HealthView } from './status.ts';
 
 /**
- * The tray's actions on the core, through the same admin API the window uses
- * (docs/admin-api.md): the shell needs no in-process hooks into the core, and the core keeps
- * one implementation of pause/resume/sync. `fetch` is injected; tests pass a fake.
+ * The tray's health and actions, through the same admin API the window uses
+ * (docs/admin-api.md): the core runs in its own process (core-process.ts), the shell needs no
+ * hooks into it, and the core keeps one implementation of pause/resume/sync. `fetch` is
+ * injected; tests pass a fake.
  */
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
   ok: boolean;
@@ -13,9 +14,14 @@ export type FetchLike = (url: string, init: { method: string; headers: Record<st
 
 export interface CoreControlDeps {
   fetch: FetchLike;
-  /** The admin API origin, e.g. http://127.0.0.1:37081 */
-  baseUrl: string;
-  token: string;
+  /** The admin API origin, e.g. http://127.0.0.1:37081 (or `connection`). */
+  baseUrl?: string;
+  token?: string;
+  /**
+   * Where the admin API is now: the core's process may have been restarted (new login token),
+   * and null while it is not serving.
+   */
+  connection?(): { baseUrl: string; token: string } | null;
   /** The health the tray shows now: pause/resume act on what the operator sees. */
   health(): HealthView | Error | null;
   timeoutMs?: number;
@@ -51,14 +57,28 @@ export class CoreControl {
     await this.#post('/api/docpart/sync', 'запустить синхронизацию Docpart');
   }
 
-  async #post(path: string, what: string): Promise<unknown> {
-    const { fetch, baseUrl, token, timeoutMs = 10_000 } = this.#deps;
+  /** The core's health for the tray (`GET /api/health`): the shell reads it over HTTP, never in-process. */
+  async health(timeoutMs = 4000): Promise<HealthView> {
+    return (await this.#request('GET', '/api/health', 'узнать состояние Спутника', timeoutMs)) as HealthView;
+  }
+
+  #post(path: string, what: string): Promise<unknown> {
+    return this.#request('POST', path, what, this.#deps.timeoutMs ?? 10_000);
+  }
+
+  async #request(method: 'GET' | 'POST', path: string, what: string, timeoutMs: number): Promise<unknown> {
+    const { fetch } = this.#deps;
+    const at = this.#deps.connection ? this.#deps.connection() : { baseUrl: this.#deps.baseUrl ?? '', token: this.#deps.token ?? '' };
+    if (!at) throw new CoreControlError(`Не удалось ${what}: служба Спутника не запущена`);
     let res: Awaited<ReturnType<FetchLike>>;
     try {
-      res = await fetch(new URL(path, baseUrl).toString(), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'x-sputnik-ui': '1', 'content-type': 'application/json' },
-        body: '{}',
+      res = await fetch(new URL(path, at.baseUrl).toString(), {
+        method,
+        headers:
+          method === 'POST'
+            ? { authorization: `Bearer ${at.token}`, 'x-sputnik-ui': '1', 'content-type': 'application/json' }
+            : { authorization: `Bearer ${at.token}` },
+        ...(method === 'POST' ? { body: '{}' } : {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {

@@ -1,21 +1,22 @@
 import { existsSync } from 'node:fs';
 import { SECRETS } from '../config/schema.ts';
 import { startRun, type Run, type RunOptions } from '../core/run.ts';
-import { DesktopSettingsStore, withStoredSecrets, type SecretStore } from './secret-store.ts';
+import { DesktopSettingsStore, withStoredSecrets, type SecretsLike } from './secret-store.ts';
 
 export type DesktopCore = Run & { sandboxMode: boolean };
 
 /**
- * Starts the core in the Electron main process the way `npm start` does in service mode: the
- * user's config when there is one, otherwise the sandbox, so a first launch always works.
- * With `secrets`, secrets saved earlier in safeStorage are merged over the file's config
- * (environment variables still win).
+ * Starts the desktop's core the way `npm start` does in service mode: the user's config when
+ * there is one, otherwise the sandbox, so a first launch always works. With `secrets`, secrets
+ * saved earlier in safeStorage are merged over the file's config (environment variables still
+ * win). The app calls it in the core's own process (core-host.ts); tests and the shell-loop
+ * bench's in-process baseline call it directly.
  */
 export async function startDesktopCore(opts: {
   configFile: string;
   dataDir: string;
   rendererDir: string;
-  secrets?: SecretStore;
+  secrets?: SecretsLike;
   onSecretsRefused?: (reason: string) => void;
 }): Promise<DesktopCore> {
   const hasConfig = existsSync(opts.configFile);

@@ -26,12 +26,14 @@ export interface DesktopHandlers {
  * Answers only frames from the core's UI origin: if the window were ever navigated elsewhere,
  * that page must not obtain the token or quit the app.
  */
-export function registerIpc(ipcMain: IpcMainLike, handlers: DesktopHandlers, trustedOrigin: string): void {
+export function registerIpc(ipcMain: IpcMainLike, handlers: DesktopHandlers, trustedOrigin: string | (() => string)): void {
+  // A function: a restarted core process may serve the window from another port.
+  const origin = typeof trustedOrigin === 'function' ? trustedOrigin : () => trustedOrigin;
   const trusted = (event: IpcSender): boolean => {
     const url = event.senderFrame?.url;
     if (!url) return false;
     try {
-      return new URL(url).origin === trustedOrigin;
+      return new URL(url).origin === origin();
     } catch {
       return false;
     }

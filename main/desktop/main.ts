@@ -1,12 +1,12 @@
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, powerMonitor, safeStorage, screen, shell, Tray, type NativeImage } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, powerMonitor, safeStorage, screen, shell, Tray, utilityProcess, type NativeImage } from 'electron';
 import ElectronStore from 'electron-store';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Autostart, isHiddenLaunch } from './autostart.ts';
-import { startDesktopCore, type DesktopCore } from './core.ts';
 import { CoreControl } from './core-control.ts';
+import { CoreSupervisor, coreDown, secretsSnapshot, utilityChild, type CoreReady, type CoreState } from './core-process.ts';
 import { trayIconPng } from './icons.ts';
 import { registerIpc } from './ipc.ts';
 import { DESKTOP_FILE, DesktopStore } from './desktop-store.ts';
@@ -19,7 +19,11 @@ import type { HealthView, TrayState } from './status.ts';
 import { TrayService } from './tray.ts';
 import { WindowService, loginUrl } from './window.ts';
 
-/** Electron entry: the core in-process, one tray icon, one window. Logic lives in the modules. */
+/**
+ * Electron entry: a thin shell — one tray icon, one window — beside the core, which runs in its
+ * own utility process (core-child.js, supervised by core-process.ts) and is reached only over
+ * its admin API. Logic lives in the modules.
+ */
 const HEALTH_EVERY_MS = 5000;
 const STOP_GRACE_MS = 10_000;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,7 +32,7 @@ const here = dirname(fileURLToPath(import.meta.url));
  * Everything long-lived, held at module level for the app's lifetime: a Tray only referenced
  * from a function's locals can be garbage-collected, and its icon vanishes from the tray.
  */
-let shellRefs: { tray: TrayService<NativeImage, Menu>; windows: WindowService; core: DesktopCore } | undefined;
+let shellRefs: { tray: TrayService<NativeImage, Menu>; windows: WindowService; core: CoreSupervisor } | undefined;
 
 function icon(state: TrayState): NativeImage {
   const image = nativeImage.createFromBuffer(trayIconPng(state, 16), { scaleFactor: 1 });
@@ -57,22 +61,31 @@ async function run(instance: SingleInstance): Promise<void> {
     backing: { load: () => store.get('secrets'), save: (all) => store.set('secrets', all) },
   });
 
-  let desktop: DesktopCore;
+  const core = new CoreSupervisor({
+    spawn: () =>
+      utilityChild(
+        utilityProcess.fork(join(here, 'core-child.js'), [], {
+          serviceName: 'Sputnik core',
+          stdio: 'inherit',
+        }),
+      ),
+    // Read at each (re)start; the decrypted secrets go in the first message, never argv or env.
+    start: () => ({ options: { configFile, dataDir, rendererDir: join(here, '../renderer') }, secrets: secretsSnapshot(secrets) }),
+    secrets,
+    notify,
+    log: (message) => console.error(message),
+  });
+  let first: CoreReady;
   try {
-    desktop = await startDesktopCore({
-      configFile,
-      dataDir,
-      rendererDir: join(here, '../renderer'),
-      secrets,
-      onSecretsRefused: notify,
-    });
+    first = await core.start();
   } catch (error) {
     dialog.showErrorBox('Спутник не запустился', (error as Error).message);
     app.exit(1);
     return;
   }
-  const { running } = desktop;
-  const origin = new URL(running.uiUrl).origin;
+  // The last address the core served at: kept while it restarts, so the window shows «не отвечает».
+  const current = (): CoreReady => core.lastReady ?? first;
+  const origin = () => new URL(current().uiUrl).origin;
 
   const autostart = new Autostart({
     app,
@@ -90,7 +103,7 @@ async function run(instance: SingleInstance): Promise<void> {
   const windows = new WindowService({
     createWindow: (options) => new BrowserWindow(options),
     preloadPath: join(here, '../preload/index.cjs'),
-    url: loginUrl(running.uiUrl, running.uiToken),
+    url: () => loginUrl(current().uiUrl, current().uiToken),
     openExternal: (url) => void shell.openExternal(url),
     bounds: prefs.windowBounds,
     displays: () => ({ workAreas: screen.getAllDisplays().map((d) => d.workArea), primary: screen.getPrimaryDisplay().workArea }),
@@ -111,16 +124,28 @@ async function run(instance: SingleInstance): Promise<void> {
     const problem = await shell.openPath(logs);
     if (problem) throw new Error(`Не удалось открыть папку журналов ${logs}: ${problem}`);
   };
-  const poll = (): void => {
-    try {
-      tray.update(desktop.core.health(true));
-    } catch (error) {
-      tray.update(error as Error);
+  const control = new CoreControl({ fetch, connection: () => core.connection(), health: () => tray.health });
+  // The tray's health comes over HTTP like everything else; while the process is down, its state.
+  let polling = false;
+  const poll = async (): Promise<void> => {
+    const down = coreDown(core.state);
+    if (down || polling) {
+      if (down) tray.update(down);
+      return;
     }
+    polling = true;
+    let health: HealthView | Error;
+    try {
+      health = await control.health();
+    } catch (error) {
+      health = error as Error;
+    } finally {
+      polling = false;
+    }
+    tray.update(coreDown(core.state) ?? health);
   };
-  const control = new CoreControl({ fetch, baseUrl: origin, token: running.uiToken, health: () => tray.health });
   const act = (what: Promise<HealthView | null | void>): void => {
-    what.then(poll, (error: Error) => notify(error.message));
+    what.then(() => poll(), (error: Error) => notify(error.message));
   };
   const tray: TrayService<NativeImage, Menu> = new TrayService({
     createTray: (image) => new Tray(image),
@@ -140,12 +165,25 @@ async function run(instance: SingleInstance): Promise<void> {
       quit: () => app.quit(),
     },
   });
-  shellRefs = { tray, windows, core: desktop };
+  shellRefs = { tray, windows, core };
+
+  let shownOrigin = origin();
+  core.subscribe((state: CoreState) => {
+    void poll();
+    if (state.state === 'running' && origin() !== shownOrigin) {
+      // Restarted on another port (ui.port 0): the window's page lives at the new address.
+      shownOrigin = origin();
+      void windows.reload().catch(() => {});
+    }
+    if (state.state === 'failed') {
+      notify(`Служба Спутника ${state.crashes} раз подряд завершилась со сбоем и больше не перезапускается (последний: ${state.reason}). Закройте Спутник и запустите снова; подробности — в папке журналов.`);
+    }
+  });
 
   registerIpc(
     ipcMain,
     {
-      connection: () => ({ baseUrl: origin, token: running.uiToken }),
+      connection: () => ({ baseUrl: origin(), token: current().uiToken }),
       getAutostart: () => prefs.getAutostart(),
       setAutostart: (on) => {
         const now = prefs.setAutostart(on);
@@ -159,8 +197,8 @@ async function run(instance: SingleInstance): Promise<void> {
     origin,
   );
 
-  poll();
-  const timer = setInterval(poll, HEALTH_EVERY_MS);
+  void poll();
+  const timer = setInterval(() => void poll(), HEALTH_EVERY_MS);
 
   instance.onSecondStart(() => void windows.show());
   // The app lives in the tray: closing the last window must not quit it.
@@ -177,9 +215,12 @@ async function run(instance: SingleInstance): Promise<void> {
   app.on(
     'will-quit',
     createWillQuitHandler({
-      stopCore: () => {
+      stopCore: async () => {
         clearInterval(timer);
-        return desktop.stop(STOP_GRACE_MS);
+        // The core stops intake, lets running work finish, closes the store and exits 0; killed only past the grace.
+        const stopped = await core.stop(STOP_GRACE_MS);
+        if (stopped.killed) throw new Error(`служба Спутника не остановилась за ${STOP_GRACE_MS} мс и завершена принудительно`);
+        if (!stopped.clean) throw new Error(`служба Спутника остановилась с ошибкой (код ${stopped.code ?? stopped.signal})`);
       },
       exit: (code) => {
         shellRefs?.tray.destroy();
@@ -187,7 +228,8 @@ async function run(instance: SingleInstance): Promise<void> {
         app.exit(code);
       },
       log: (message) => console.error(message),
-      timeoutMs: STOP_GRACE_MS + 2000,
+      // Past the supervisor's own bound (grace + 2 s to exit + 2 s after a kill).
+      timeoutMs: STOP_GRACE_MS + 5000,
     }),
   );
 

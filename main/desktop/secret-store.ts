@@ -41,7 +41,20 @@ export class SecretsRefusedError extends SputnikError {
   }
 }
 
-export class SecretStore {
+/**
+ * What the settings store needs of the secrets: the SecretStore itself in the Electron main
+ * process, or its mirror in the core's process (core-host.ts), whose writes go back to the
+ * shell over IPC and so may be asynchronous.
+ */
+export interface SecretsLike {
+  availability(): SecretAvailability;
+  get(key: string): string | undefined;
+  keys(): string[];
+  setMany(values: Readonly<Record<string, string>>): void | Promise<void>;
+  delete(key: string): void | Promise<void>;
+}
+
+export class SecretStore implements SecretsLike {
   readonly #safe: SafeStorageLike;
   readonly #platform: NodeJS.Platform;
   readonly #backing: SecretBacking;
@@ -124,7 +137,7 @@ function setPath(obj: Record<string, unknown>, path: readonly string[], value: u
  * are validated, since an enabled connector requires its token and a ReGate tenant its password.
  * Environment variables still win (they are applied after this).
  */
-export function withStoredSecrets(raw: unknown, secrets: SecretStore, fromEnv: readonly string[] = []): unknown {
+export function withStoredSecrets(raw: unknown, secrets: Pick<SecretsLike, 'get'>, fromEnv: readonly string[] = []): unknown {
   if (!isRecord(raw)) return raw;
   const out = structuredClone(raw);
   for (const s of SECRETS) {
@@ -187,13 +200,13 @@ function dropSecret(config: Record<string, unknown>, key: string): void {
 export class DesktopSettingsStore implements SettingsStore {
   readonly location: string;
   readonly #file: FileSettingsStore;
-  readonly #secrets: SecretStore;
+  readonly #secrets: SecretsLike;
   readonly #fromEnv: string[];
   readonly #inFile: Map<string, string>;
   readonly #onRefused: (reason: string) => void;
 
   /** `fileConfig`: the settings as read from the file, before the stored secrets were filled in. */
-  constructor(opts: { file: string; fileConfig: unknown; secrets: SecretStore; fromEnv?: string[]; onRefused?: (reason: string) => void }) {
+  constructor(opts: { file: string; fileConfig: unknown; secrets: SecretsLike; fromEnv?: string[]; onRefused?: (reason: string) => void }) {
     this.location = opts.file;
     this.#fromEnv = opts.fromEnv ?? [];
     this.#file = new FileSettingsStore(opts.file, this.#fromEnv);
@@ -223,8 +236,8 @@ export class DesktopSettingsStore implements SettingsStore {
       this.#onRefused(protectedOk.reason);
       throw new SecretsRefusedError(protectedOk.reason);
     }
-    if (Object.keys(toStore).length > 0) this.#secrets.setMany(toStore);
-    for (const key of toDelete) this.#secrets.delete(key);
+    if (Object.keys(toStore).length > 0) await this.#secrets.setMany(toStore);
+    for (const key of toDelete) await this.#secrets.delete(key);
     const out = structuredClone(config) as unknown as Record<string, unknown>;
     for (const key of wanted.keys()) if (!keepInFile.has(key)) dropSecret(out, key);
     await this.#file.save(out as unknown as Config);

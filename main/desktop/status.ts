@@ -64,7 +64,21 @@ function ageMs(since: string | null, now: number): number {
   return Number.isNaN(at) ? Infinity : Math.max(0, now - at);
 }
 
+/**
+ * The core's own process is not running (starting, restarting after a crash, given up, stopping):
+ * the shell shows what its supervisor knows instead of a health it cannot read.
+ */
+export class CoreDown extends Error {
+  readonly state: TrayState;
+  constructor(state: TrayState, line: string) {
+    super(line);
+    this.name = 'CoreDown';
+    this.state = state;
+  }
+}
+
 export function trayStatus(health: HealthView | Error, now: number = Date.now()): TrayStatus {
+  if (health instanceof CoreDown) return make(health.state, health.message);
   if (health instanceof Error) return make('problem', 'Служба Спутника не отвечает');
   const red: string[] = [];
   const yellow: string[] = [];

@@ -57,8 +57,11 @@ export interface WindowLike {
 export interface WindowDeps {
   createWindow(options: WindowOptions): WindowLike;
   preloadPath: string;
-  /** The admin UI login link (`/?token=`); the core trades it for a session cookie. */
-  url: string;
+  /**
+   * The admin UI login link (`/?token=`); the core trades it for a session cookie. A function
+   * when it can change: each start of the core's process has its own login token.
+   */
+  url: string | (() => string);
   openExternal(url: string): void;
   /** Remembered geometry (the desktop store); absent in tests that don't care. */
   bounds?: { load(): WindowBounds | undefined; save(bounds: WindowBounds): void };
@@ -136,6 +139,17 @@ export class WindowService {
     this.#sessionEnding = true;
   }
 
+  /** The core now serves at another address (a restart on another port): the open window follows. */
+  async reload(): Promise<void> {
+    const win = this.#window;
+    if (win && !win.isDestroyed()) await win.loadURL(this.#url());
+  }
+
+  #url(): string {
+    const { url } = this.#deps;
+    return typeof url === 'function' ? url() : url;
+  }
+
   async show(): Promise<void> {
     const existing = this.#window;
     if (existing && !existing.isDestroyed()) {
@@ -146,7 +160,7 @@ export class WindowService {
     }
     const win = this.#create();
     try {
-      await win.loadURL(this.#deps.url);
+      await win.loadURL(this.#url());
     } finally {
       // Shown even when loading failed, so the operator sees Chromium's error page, not nothing.
       if (!win.isDestroyed()) {
@@ -188,7 +202,7 @@ export class WindowService {
       return { action: 'deny' };
     });
     win.webContents.on('will-navigate', (event, url) => {
-      if (sameOrigin(url, this.#deps.url)) return;
+      if (sameOrigin(url, this.#url())) return;
       event.preventDefault();
       if (/^https?:\/\//i.test(url)) this.#deps.openExternal(url);
     });

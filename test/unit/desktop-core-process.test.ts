@@ -1,0 +1,354 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  CoreSupervisor,
+  coreDown,
+  secretsSnapshot,
+  utilityChild,
+  type Clock,
+  type CoreChild,
+  type CoreReady,
+  type CoreStart,
+  type ShellMessage,
+  type SupervisorOptions,
+  type UtilityProcessLike,
+} from '../../main/desktop/core-process.ts';
+import { MirroredSecrets } from '../../main/desktop/core-host.ts';
+import { NO_KEYRING_REASON, SecretStore, SecretsRefusedError, type SafeStorageLike } from '../../main/desktop/secret-store.ts';
+import { trayStatus } from '../../main/desktop/status.ts';
+
+/** Timers that fire only when the test moves the clock. */
+class ManualClock implements Clock {
+  t = 0;
+  #next = 0;
+  readonly timers = new Map<number, { at: number; fn: () => void }>();
+  now() {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const id = ++this.#next;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id;
+  }
+  clearTimeout(id: unknown) {
+    this.timers.delete(id as number);
+  }
+  advance(ms: number) {
+    const end = this.t + ms;
+    for (;;) {
+      const due = [...this.timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = due[1].at;
+      due[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+/** A core process the test drives: it becomes ready, fails or exits when told. */
+class FakeChild implements CoreChild {
+  static count = 0;
+  readonly pid = 1000 + ++FakeChild.count;
+  readonly sent: ShellMessage[] = [];
+  killed = false;
+  /** What kill() does: exit at once (a real SIGKILL) unless the test holds it. */
+  exitOnKill = true;
+  readonly #messages: Array<(m: unknown) => void> = [];
+  readonly #exits: Array<(code: number | null, signal: string | null) => void> = [];
+  postMessage(m: ShellMessage) {
+    this.sent.push(m);
+  }
+  kill() {
+    this.killed = true;
+    if (this.exitOnKill) this.exit(null, 'SIGKILL');
+  }
+  onMessage(l: (m: unknown) => void) {
+    this.#messages.push(l);
+  }
+  onExit(l: (code: number | null, signal: string | null) => void) {
+    this.#exits.push(l);
+  }
+  send(m: unknown) {
+    for (const l of this.#messages) l(m);
+  }
+  ready(port = 40000) {
+    this.send({ type: 'ready', ready: ready(port) });
+  }
+  exit(code: number | null, signal: string | null = null) {
+    for (const l of this.#exits.splice(0)) l(code, signal);
+  }
+}
+
+const ready = (port: number): CoreReady => ({
+  uiUrl: `http://127.0.0.1:${port}/`,
+  uiLoginUrl: `http://127.0.0.1:${port}/?token=tok-${port}`,
+  uiToken: `tok-${port}`,
+  listenerUrl: 'http://127.0.0.1:37080',
+  sandbox: false,
+});
+
+const START: CoreStart = {
+  options: { configFile: '/c/config.json', dataDir: '/d', rendererDir: '/r' },
+  secrets: { availability: { ok: true }, keys: ['passteam.token'], values: [['passteam.token', 'PT']] },
+};
+
+function setup(extra: Partial<SupervisorOptions> = {}) {
+  const clock = new ManualClock();
+  const children: FakeChild[] = [];
+  const log = vi.fn();
+  const supervisor = new CoreSupervisor({
+    spawn: () => {
+      const c = new FakeChild();
+      children.push(c);
+      return c;
+    },
+    start: () => START,
+    clock,
+    log,
+    backoffMs: [1000, 2000, 5000],
+    maxRestarts: 3,
+    stableMs: 60_000,
+    readyTimeoutMs: 30_000,
+    ...extra,
+  });
+  const states: string[] = [];
+  supervisor.subscribe((s) => states.push(s.state));
+  return { clock, children, supervisor, states, log, last: () => children[children.length - 1] };
+}
+
+describe('core supervisor', () => {
+  it('starts the process, sends the settings and secrets first, and serves once it is ready', async () => {
+    const { children, supervisor } = setup();
+    const started = supervisor.start();
+    expect(children).toHaveLength(1);
+    expect(children[0].sent).toEqual([{ type: 'start', ...START }]);
+    expect(coreDown(supervisor.state)!.message).toBe('Служба Спутника запускается…');
+    children[0].ready(40001);
+    await expect(started).resolves.toEqual(ready(40001));
+    expect(supervisor.state).toMatchObject({ state: 'running', pid: children[0].pid });
+    expect(supervisor.connection()).toEqual({ baseUrl: 'http://127.0.0.1:40001', token: 'tok-40001' });
+    expect(coreDown(supervisor.state)).toBeNull();
+  });
+
+  it('a core that cannot start (bad config) is not retried: start() rejects with its reason', async () => {
+    const { children, supervisor, clock } = setup();
+    const started = supervisor.start();
+    children[0].send({ type: 'failed', message: 'Настройка «passteam.token»: обязательно' });
+    await expect(started).rejects.toThrow('Настройка «passteam.token»: обязательно');
+    expect(children[0].killed).toBe(true);
+    clock.advance(600_000);
+    expect(children).toHaveLength(1);
+    expect(supervisor.state.state).toBe('failed');
+  });
+
+  it('a crash is restarted after a backoff, and the new process serves with its own token', async () => {
+    const { children, supervisor, clock, states } = setup();
+    const started = supervisor.start();
+    children[0].ready(40001);
+    await started;
+    children[0].exit(null, 'SIGKILL');
+    expect(supervisor.state).toMatchObject({ state: 'restarting', attempt: 1, of: 3, retryInMs: 1000, reason: 'служба завершена сигналом SIGKILL' });
+    expect(supervisor.connection()).toBeNull();
+    const line = trayStatus(coreDown(supervisor.state)!);
+    expect(line).toMatchObject({ state: 'warning', line: 'Служба Спутника перезапускается после сбоя (попытка 1 из 3)' });
+    clock.advance(999);
+    expect(children).toHaveLength(1);
+    clock.advance(1);
+    expect(children).toHaveLength(2);
+    expect(children[1].sent[0]).toMatchObject({ type: 'start' });
+    children[1].ready(40002);
+    expect(supervisor.connection()).toEqual({ baseUrl: 'http://127.0.0.1:40002', token: 'tok-40002' });
+    expect(states).toEqual(['starting', 'running', 'restarting', 'starting', 'running']);
+  });
+
+  it('a crash loop gives up after maxRestarts with a Russian state the tray shows in red', async () => {
+    const { children, supervisor, clock, log } = setup();
+    const started = supervisor.start();
+    children[0].ready();
+    await started;
+    children[0].exit(1);
+    for (const wait of [1000, 2000, 5000]) {
+      clock.advance(wait);
+      // Crashes again while starting (never ready).
+      children[children.length - 1].exit(1);
+    }
+    expect(children).toHaveLength(4);
+    expect(supervisor.state).toEqual({ state: 'failed', crashes: 4, reason: 'служба завершилась с кодом 1' });
+    expect(trayStatus(coreDown(supervisor.state)!)).toMatchObject({
+      state: 'problem',
+      line: 'Служба Спутника остановлена после 4 сбоев подряд — перезапустите Спутник',
+    });
+    expect(log.mock.calls.at(-1)![0]).toContain('больше не перезапускается');
+    clock.advance(3_600_000);
+    expect(children).toHaveLength(4);
+  });
+
+  it('a run that served for stableMs resets the count: occasional crashes are always restarted', async () => {
+    const { children, supervisor, clock } = setup();
+    const started = supervisor.start();
+    children[0].ready();
+    await started;
+    for (let i = 0; i < 6; i++) {
+      clock.advance(60_000);
+      children[children.length - 1].exit(1);
+      expect(supervisor.state).toMatchObject({ state: 'restarting', attempt: 1 });
+      clock.advance(1000);
+      children[children.length - 1].ready();
+    }
+    expect(children).toHaveLength(7);
+  });
+
+  it('a process that does not get ready in time is ended and counts as a crash', async () => {
+    const { children, supervisor, clock } = setup();
+    const started = supervisor.start();
+    children[0].ready();
+    await started;
+    children[0].exit(1);
+    clock.advance(1000);
+    clock.advance(30_000);
+    expect(children[1].killed).toBe(true);
+    expect(supervisor.state).toMatchObject({ state: 'restarting', attempt: 2, reason: 'служба не ответила за 30 с' });
+  });
+
+  it('stop: asks the core to stop within the grace and reports a clean exit 0', async () => {
+    const { children, supervisor, states } = setup();
+    const started = supervisor.start();
+    children[0].ready();
+    await started;
+    const stopping = supervisor.stop(5000);
+    expect(children[0].sent.at(-1)).toEqual({ type: 'stop', graceMs: 5000 });
+    expect(supervisor.state.state).toBe('stopping');
+    children[0].exit(0);
+    await expect(stopping).resolves.toEqual({ clean: true, killed: false, code: 0, signal: null });
+    expect(children[0].killed).toBe(false);
+    expect(states.slice(-2)).toEqual(['stopping', 'stopped']);
+  });
+
+  it('stop: a core that does not exit within grace + margin is killed', async () => {
+    const { children, supervisor, clock } = setup({ stopMarginMs: 1000 });
+    const started = supervisor.start();
+    children[0].ready();
+    await started;
+    const stopping = supervisor.stop(5000);
+    clock.advance(5999);
+    expect(children[0].killed).toBe(false);
+    clock.advance(1);
+    await vi.waitFor(() => expect(children[0].killed).toBe(true));
+    await expect(stopping).resolves.toEqual({ clean: false, killed: true, code: null, signal: 'SIGKILL' });
+  });
+
+  it('stop during a restart backoff starts nothing more', async () => {
+    const { children, supervisor, clock } = setup();
+    const started = supervisor.start();
+    children[0].ready();
+    await started;
+    children[0].exit(1);
+    await expect(supervisor.stop(5000)).resolves.toMatchObject({ clean: true, killed: false });
+    clock.advance(600_000);
+    expect(children).toHaveLength(1);
+    expect(supervisor.state.state).toBe('stopped');
+  });
+
+  it("keeps the core's secrets writes in the shell's SecretStore, and says why when they are refused", async () => {
+    const safe = fakeSafeStorage();
+    const store = new SecretStore({ safeStorage: safe, platform: 'linux', backing: memoryBacking() });
+    const { children, supervisor } = setup({ secrets: store });
+    const started = supervisor.start();
+    children[0].ready();
+    await started;
+    children[0].send({ type: 'secrets-set', id: 7, values: { 'passteam.token': 'NEW' } });
+    expect(store.get('passteam.token')).toBe('NEW');
+    expect(children[0].sent.at(-1)).toEqual({ type: 'secrets-done', id: 7 });
+    children[0].send({ type: 'secrets-delete', id: 8, key: 'passteam.token' });
+    expect(store.has('passteam.token')).toBe(false);
+    safe.backend = 'basic_text';
+    children[0].send({ type: 'secrets-set', id: 9, values: { 'passteam.token': 'X' } });
+    expect(children[0].sent.at(-1)).toEqual({ type: 'secrets-done', id: 9, refused: NO_KEYRING_REASON });
+  });
+
+  it('the secrets snapshot has every key and the decryptable values', () => {
+    const backing = memoryBacking({ 'paykeeper.password': Buffer.from('garbage').toString('base64') });
+    const store = new SecretStore({ safeStorage: fakeSafeStorage(), platform: 'win32', backing });
+    store.set('passteam.token', 'PT');
+    expect(secretsSnapshot(store)).toEqual({ availability: { ok: true }, keys: ['paykeeper.password', 'passteam.token'], values: [['passteam.token', 'PT']] });
+  });
+});
+
+describe("the core process's mirror of the secrets", () => {
+  it('reads the snapshot, writes through the shell and keeps what the shell accepted', async () => {
+    const asked: unknown[] = [];
+    const mirror = new MirroredSecrets({ availability: { ok: true }, keys: ['a', 'gone'], values: [['a', 'A']] }, async (r) => void asked.push(r));
+    expect(mirror.get('a')).toBe('A');
+    await mirror.setMany({ b: 'B' });
+    await mirror.delete('gone');
+    await mirror.delete('never-stored');
+    expect(asked).toEqual([{ op: 'set', values: { b: 'B' } }, { op: 'delete', key: 'gone' }]);
+    expect(mirror.keys().sort()).toEqual(['a', 'b']);
+    expect(mirror.get('b')).toBe('B');
+  });
+
+  it('without a keyring it refuses like the SecretStore, without asking the shell', async () => {
+    const ask = vi.fn(async () => {});
+    const mirror = new MirroredSecrets({ availability: { ok: false, reason: NO_KEYRING_REASON }, keys: ['a'], values: [] }, ask);
+    await expect(mirror.setMany({ a: 'x' })).rejects.toBeInstanceOf(SecretsRefusedError);
+    expect(ask).not.toHaveBeenCalled();
+    expect(mirror.get('a')).toBeUndefined();
+  });
+
+  it('a refusal from the shell leaves the mirror unchanged', async () => {
+    const mirror = new MirroredSecrets({ availability: { ok: true }, keys: [], values: [] }, async () => {
+      throw new SecretsRefusedError(NO_KEYRING_REASON);
+    });
+    await expect(mirror.setMany({ a: 'x' })).rejects.toBeInstanceOf(SecretsRefusedError);
+    expect(mirror.keys()).toEqual([]);
+  });
+});
+
+describe("Electron's utility process adapter", () => {
+  it("holds messages until 'spawn', reports the exit code, kill() ends it", () => {
+    const handlers = new Map<string, (...args: any[]) => void>();
+    const posted: unknown[] = [];
+    const proc: UtilityProcessLike & { killed: boolean } = {
+      pid: 42,
+      killed: false,
+      postMessage: (m) => void posted.push(m),
+      kill() {
+        this.killed = true;
+        return true;
+      },
+      on: (event, listener) => void handlers.set(event, listener),
+    };
+    const child = utilityChild(proc);
+    const exits: unknown[] = [];
+    child.onExit((code, signal) => exits.push([code, signal]));
+    child.postMessage({ type: 'stop', graceMs: 1 });
+    expect(posted).toEqual([]);
+    handlers.get('spawn')!();
+    expect(posted).toEqual([{ type: 'stop', graceMs: 1 }]);
+    child.kill();
+    expect(proc.killed).toBe(true);
+    handlers.get('exit')!(9);
+    expect(exits).toEqual([[9, null]]);
+  });
+});
+
+function fakeSafeStorage(): SafeStorageLike & { backend: string } {
+  return {
+    backend: 'gnome_libsecret',
+    isEncryptionAvailable: () => true,
+    getSelectedStorageBackend() {
+      return this.backend;
+    },
+    encryptString: (plain) => Buffer.from(`enc:${plain}`),
+    decryptString: (buf) => {
+      const s = buf.toString();
+      if (!s.startsWith('enc:')) throw new Error('bad blob');
+      return s.slice(4);
+    },
+  };
+}
+
+function memoryBacking(initial: Record<string, string> = {}) {
+  let all = { ...initial };
+  return { load: () => ({ ...all }), save: (next: Record<string, string>) => void (all = { ...next }) };
+}
