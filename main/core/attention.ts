@@ -224,6 +224,7 @@ export function keepingRefusals(domain: ListenerDomain, subjects: (call: OnecCal
     const address = req.socket.remoteAddress ?? '';
     const client = /^(127\.|::1$|::ffff:127\.)/.test(address) || address === '' ? null : address.replace(/^::ffff:/, '');
     const accepted: string[] = [];
+    const failed = (e: unknown) => log('refusal not recorded', { url: req.url, err: (e as Error).message });
     for (const s of subjects(call)) {
       const key = s.entity ?? `${call.method} ${call.route}`;
       if (!s.refused) {
@@ -231,9 +232,9 @@ export function keepingRefusals(domain: ListenerDomain, subjects: (call: OnecCal
         continue;
       }
       const { code, message, field, fix } = s.refused;
-      refusals.record({ key, entity: s.entity, title: s.title, route: `${call.method} ${call.route}`, status, code, message, field: field ?? null, fix, client, at });
+      refusals.record({ key, entity: s.entity, title: s.title, route: `${call.method} ${call.route}`, status, code, message, field: field ?? null, fix, client, at }).catch(failed);
     }
-    if (accepted.length && refusals.size) refusals.remove(accepted);
+    if (accepted.length && refusals.size) refusals.remove(accepted).catch(failed);
   };
   return (app: ListenerApp) => {
     app.addHook('onSend', (req, reply, payload, done) => {

@@ -1,5 +1,4 @@
-import type { DB } from './db.ts';
-import { withoutFsync } from './db.ts';
+import type { Store } from './index.ts';
 
 /** One 1C write call Sputnik refused at the door (nothing was stored), kept until it is resolved. */
 export interface RefusalRow {
@@ -31,29 +30,17 @@ export const REFUSALS_KEPT = 1000;
 /**
  * The record of refused 1C write calls: who, what, why. A later accepted call for the same key
  * or the operator's «Убрать» removes it. The open keys are also held in memory, so an accepted
- * call costs a Set lookup, not a query.
+ * call costs a Set lookup, not a query. Its writes are relaxed, like the journal's: the next intake
+ * commit makes them durable, and losing one to a power cut loses a note. They run before the call
+ * returns (the table and `has` agree at once); the promise carries a failed commit.
  */
 export class Refusals {
-  readonly #db: DB;
-  readonly #s;
+  readonly #store: Pick<Store, 'sql' | 'write'>;
   readonly #open = new Set<string>();
 
-  constructor(db: DB) {
-    this.#db = db;
-    this.#s = {
-      upsert: db.prepare(`INSERT INTO refusals (key, entity, title, route, status, code, message, field, fix, client, count, first_at, at)
-        VALUES (@key, @entity, @title, @route, @status, @code, @message, @field, @fix, @client, 1, @at, @at)
-        ON CONFLICT (key) DO UPDATE SET entity = excluded.entity, title = excluded.title, route = excluded.route, status = excluded.status,
-          code = excluded.code, message = excluded.message, field = excluded.field, fix = excluded.fix, client = excluded.client,
-          count = count + 1, at = excluded.at`),
-      remove: db.prepare(`DELETE FROM refusals WHERE key = ?`),
-      list: db.prepare(`SELECT * FROM refusals ORDER BY at DESC, id DESC LIMIT ?`),
-      count: db.prepare(`SELECT COUNT(*) FROM refusals`).pluck(),
-      keys: db.prepare(`SELECT key FROM refusals`).pluck(),
-      pruneOld: db.prepare(`DELETE FROM refusals WHERE at < ? RETURNING key`).pluck(),
-      pruneExtra: db.prepare(`DELETE FROM refusals WHERE id NOT IN (SELECT id FROM refusals ORDER BY at DESC, id DESC LIMIT ?) RETURNING key`).pluck(),
-    };
-    for (const k of this.#s.keys.all() as string[]) this.#open.add(k);
+  constructor(store: Pick<Store, 'sql' | 'write'>) {
+    this.#store = store;
+    for (const k of store.sql.column<string>(`SELECT key FROM refusals`)) this.#open.add(k);
   }
 
   /** Any open refusal at all (the accepted-call path skips everything when not). */
@@ -65,35 +52,51 @@ export class Refusals {
     return this.#open.has(key);
   }
 
-  /**
-   * A refusal: kept (or its row updated with the newest reason). Without its own fsync, like the
-   * journal: the next intake commit makes it durable, and losing one to a power cut loses a note.
-   */
-  record(r: RefusalInput): void {
-    withoutFsync(this.#db, () => this.#s.upsert.run({ ...r, message: r.message.slice(0, 2000), fix: r.fix.slice(0, 1000), title: r.title.slice(0, 300) }));
+  /** A refusal: kept (or its row updated with the newest reason). */
+  record(r: RefusalInput): Promise<void> {
+    const row = { ...r, message: r.message.slice(0, 2000), fix: r.fix.slice(0, 1000), title: r.title.slice(0, 300) };
+    const done = this.#store.write(
+      () =>
+        void this.#store.sql.run(
+          `INSERT INTO refusals (key, entity, title, route, status, code, message, field, fix, client, count, first_at, at)
+        VALUES (@key, @entity, @title, @route, @status, @code, @message, @field, @fix, @client, 1, @at, @at)
+        ON CONFLICT (key) DO UPDATE SET entity = excluded.entity, title = excluded.title, route = excluded.route, status = excluded.status,
+          code = excluded.code, message = excluded.message, field = excluded.field, fix = excluded.fix, client = excluded.client,
+          count = count + 1, at = excluded.at`,
+          row,
+        ),
+      { durability: 'relaxed' },
+    );
     this.#open.add(r.key);
+    return done;
   }
 
   /** Removes the keys' refusals (a later call for them was accepted, or the operator dismissed one). */
-  remove(keys: Iterable<string>): number {
+  remove(keys: Iterable<string>): Promise<number> {
     const mine = [...keys].filter((k) => this.#open.has(k));
-    if (!mine.length) return 0;
-    const n = withoutFsync(this.#db, () => mine.reduce((sum, k) => sum + this.#s.remove.run(k).changes, 0));
+    if (!mine.length) return Promise.resolve(0);
+    const done = this.#store.write(() => mine.reduce((sum, k) => sum + this.#store.sql.run(`DELETE FROM refusals WHERE key = ?`, k).changes, 0), { durability: 'relaxed' });
     for (const k of mine) this.#open.delete(k);
-    return n;
+    return done;
   }
 
   list(limit: number): RefusalRow[] {
-    return this.#s.list.all(limit) as RefusalRow[];
+    return this.#store.sql.all<RefusalRow>(`SELECT * FROM refusals ORDER BY at DESC, id DESC LIMIT ?`, limit);
   }
 
   count(): number {
-    return this.#s.count.get() as number;
+    return this.#store.sql.value<number>(`SELECT COUNT(*) FROM refusals`) ?? 0;
   }
 
-  /** Drops refusals older than `before` and all but the newest `keep`. */
-  prune(before: number, keep = REFUSALS_KEPT): number {
-    const gone = this.#db.transaction(() => [...(this.#s.pruneOld.all(before) as string[]), ...(this.#s.pruneExtra.all(keep) as string[])])();
+  /** Drops refusals older than `before` and all but the newest `keep` (housekeeping). */
+  async prune(before: number, keep = REFUSALS_KEPT): Promise<number> {
+    const gone = await this.#store.write(
+      () => [
+        ...this.#store.sql.column<string>(`DELETE FROM refusals WHERE at < ? RETURNING key`, before),
+        ...this.#store.sql.column<string>(`DELETE FROM refusals WHERE id NOT IN (SELECT id FROM refusals ORDER BY at DESC, id DESC LIMIT ?) RETURNING key`, keep),
+      ],
+      { durability: 'relaxed' },
+    );
     for (const k of gone) this.#open.delete(k);
     return gone.length;
   }

@@ -233,7 +233,7 @@ describe('a queue that waits too long', () => {
     let clock = Date.UTC(2025, 0, 15, 9, 0, 0);
     const store = openStore(tempDir(), { now: () => clock });
     try {
-      const refusals = new Refusals(store.db);
+      const refusals = new Refusals(store);
       const paykeeper: CoreModule = { name: 'paykeeper', connector: 'paykeeper', workers: { connector: 'paykeeper', concurrency: 1, handle: async () => {} } };
       const list = () => collectAttention({ modules: [paykeeper], outbox: store.outbox, refusals, now: clock, limit: 50 });
       store.db.transaction(() => store.outbox.enqueue({ connector: 'paykeeper', kind: 'x', key: 'invoice:Q-1', payload: {} }))();

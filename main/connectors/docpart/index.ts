@@ -24,7 +24,7 @@ export const docpartModuleWith = (opts: { now?: () => number } = {}): ModuleFact
     reconfigure: () => sync.reschedule(),
     attention: docpartAttention(ctx.store.outbox, () => config().enabled),
     // Orders, users and payments are the shop's data and stay; only the article cache ages.
-    housekeeping: (now) => ({ docpart_articles: repo.pruneArticles(now - ARTICLE_KEEP_MS) }),
+    housekeeping: async (now) => ({ docpart_articles: await repo.pruneArticles(now - ARTICLE_KEEP_MS) }),
   };
 };
 

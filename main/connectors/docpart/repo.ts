@@ -1,5 +1,4 @@
 import type { Store } from '../../store/index.ts';
-import { withoutFsync } from '../../store/db.ts';
 import { likeContains, searchKey, SEARCH_TEXT } from '../../store/search-text.ts';
 import type { ArticleInfo, Order, OrderItem, Payment, User } from './client.ts';
 
@@ -11,101 +10,114 @@ export type OrderDoc = Order & { items: OrderItem[] };
  */
 export class DocpartRepo {
   readonly #store: Store;
-  readonly #s;
 
   constructor(store: Store) {
     this.#store = store;
-    const db = store.db;
-    this.#s = {
-      orderDoc: db.prepare(`SELECT doc FROM docpart_orders WHERE order_id = ?`).pluck(),
-      putOrder: db.prepare(`INSERT INTO docpart_orders (order_id, time, user_id, doc, seq, changed_at, seen_at, search) VALUES (@id, @time, @user, @doc, @seq, @now, @now, @search)
-        ON CONFLICT (order_id) DO UPDATE SET time = excluded.time, user_id = excluded.user_id, doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at, seen_at = excluded.seen_at, search = excluded.search`),
-      seenOrder: db.prepare(`UPDATE docpart_orders SET seen_at = ? WHERE order_id = ?`),
-      userDoc: db.prepare(`SELECT doc FROM docpart_users WHERE user_id = ?`).pluck(),
-      putUser: db.prepare(`INSERT INTO docpart_users (user_id, doc, updated_at, search) VALUES (?, ?, ?, ?)
-        ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, search = excluded.search`),
-      paymentDoc: db.prepare(`SELECT doc FROM docpart_payments WHERE payment_id = ?`).pluck(),
-      putPayment: db.prepare(`INSERT INTO docpart_payments (payment_id, doc, seq, changed_at) VALUES (@id, @doc, @seq, @now)
-        ON CONFLICT (payment_id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at`),
-      ordersAfter: db.prepare(`SELECT o.seq, o.doc, u.doc AS user FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id WHERE o.seq > ? ORDER BY o.seq LIMIT ?`),
-      paymentsAfter: db.prepare(`SELECT seq, doc FROM docpart_payments WHERE seq > ? ORDER BY seq LIMIT ?`),
-      article: db.prepare(`SELECT doc, fetched_at FROM docpart_articles WHERE article = ?`),
-      putArticle: db.prepare(`INSERT INTO docpart_articles (article, doc, fetched_at) VALUES (?, ?, ?) ON CONFLICT (article) DO UPDATE SET doc = excluded.doc, fetched_at = excluded.fetched_at`),
-      pruneArticles: db.prepare(`DELETE FROM docpart_articles WHERE fetched_at < ?`),
-      counts: db.prepare(`SELECT (SELECT COUNT(*) FROM docpart_orders) AS orders, (SELECT COUNT(*) FROM docpart_payments) AS payments`),
-    };
   }
 
   /** Inside a transaction: stores the order; whether it is new or changed (a feed entry), false when it is as stored. */
   putOrder(doc: OrderDoc, now: number): 'new' | 'changed' | false {
+    const sql = this.#store.sql;
     const text = JSON.stringify(doc);
-    const stored = this.#s.orderDoc.get(doc.orderId);
+    const stored = sql.value<string>(`SELECT doc FROM docpart_orders WHERE order_id = ?`, doc.orderId);
     if (stored === text) {
-      this.#s.seenOrder.run(now, doc.orderId);
+      sql.run(`UPDATE docpart_orders SET seen_at = ? WHERE order_id = ?`, now, doc.orderId);
       return false;
     }
-    this.#s.putOrder.run({ id: doc.orderId, time: doc.time, user: doc.userId, doc: text, seq: this.#store.nextSeq(), now, search: SEARCH_TEXT.docpartOrder(doc) });
+    sql.run(
+      `INSERT INTO docpart_orders (order_id, time, user_id, doc, seq, changed_at, seen_at, search) VALUES (@id, @time, @user, @doc, @seq, @now, @now, @search)
+        ON CONFLICT (order_id) DO UPDATE SET time = excluded.time, user_id = excluded.user_id, doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at, seen_at = excluded.seen_at, search = excluded.search`,
+      { id: doc.orderId, time: doc.time, user: doc.userId, doc: text, seq: this.#store.nextSeq(), now, search: SEARCH_TEXT.docpartOrder(doc) },
+    );
     return stored === undefined ? 'new' : 'changed';
   }
 
   putUser(user: User, now: number): void {
+    const sql = this.#store.sql;
     const text = JSON.stringify(user);
-    if (this.#s.userDoc.get(user.userId) !== text) this.#s.putUser.run(user.userId, text, now, SEARCH_TEXT.docpartUser(user));
+    if (sql.value<string>(`SELECT doc FROM docpart_users WHERE user_id = ?`, user.userId) === text) return;
+    sql.run(
+      `INSERT INTO docpart_users (user_id, doc, updated_at, search) VALUES (?, ?, ?, ?)
+        ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, search = excluded.search`,
+      user.userId,
+      text,
+      now,
+      SEARCH_TEXT.docpartUser(user),
+    );
   }
 
   putPayment(p: Payment, now: number): boolean {
+    const sql = this.#store.sql;
     const text = JSON.stringify(p);
-    if (this.#s.paymentDoc.get(p.paymentId) === text) return false;
-    this.#s.putPayment.run({ id: p.paymentId, doc: text, seq: this.#store.nextSeq(), now });
+    if (sql.value<string>(`SELECT doc FROM docpart_payments WHERE payment_id = ?`, p.paymentId) === text) return false;
+    sql.run(
+      `INSERT INTO docpart_payments (payment_id, doc, seq, changed_at) VALUES (@id, @doc, @seq, @now)
+        ON CONFLICT (payment_id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq, changed_at = excluded.changed_at`,
+      { id: p.paymentId, doc: text, seq: this.#store.nextSeq(), now },
+    );
     return true;
   }
 
   ordersAfter(seq: number, limit: number): Array<{ seq: number; order: OrderDoc; user: User | null }> {
-    return (this.#s.ordersAfter.all(seq, limit) as Array<{ seq: number; doc: string; user: string | null }>).map((r) => ({
-      seq: r.seq,
-      order: JSON.parse(r.doc) as OrderDoc,
-      user: r.user ? (JSON.parse(r.user) as User) : null,
-    }));
+    const rows = this.#store.sql.all<{ seq: number; doc: string; user: string | null }>(
+      `SELECT o.seq, o.doc, u.doc AS user FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id WHERE o.seq > ? ORDER BY o.seq LIMIT ?`,
+      seq,
+      limit,
+    );
+    return rows.map((r) => ({ seq: r.seq, order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null }));
   }
 
   paymentsAfter(seq: number, limit: number): Array<{ seq: number; payment: Payment }> {
-    return (this.#s.paymentsAfter.all(seq, limit) as Array<{ seq: number; doc: string }>).map((r) => ({ seq: r.seq, payment: JSON.parse(r.doc) as Payment }));
+    const rows = this.#store.sql.all<{ seq: number; doc: string }>(`SELECT seq, doc FROM docpart_payments WHERE seq > ? ORDER BY seq LIMIT ?`, seq, limit);
+    return rows.map((r) => ({ seq: r.seq, payment: JSON.parse(r.doc) as Payment }));
   }
 
   /** The window's list: newest orders first; `q` matches the order number, the buyer's data or an article, in any case, ё as е. */
   search(q: string, offset: number, limit: number): { rows: Array<{ order: OrderDoc; user: User | null; changedAt: number }>; total: number } {
-    const db = this.#store.db;
     const key = searchKey(q);
+    // Two texts (with and without a search), each kept prepared by the store.
     const where = key ? `WHERE o.search LIKE @q ESCAPE '\\' OR u.search LIKE @q ESCAPE '\\'` : '';
     const params = { q: likeContains(key), offset, limit };
     const from = `FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id ${where}`;
-    const rows = db.prepare(`SELECT o.doc, u.doc AS user, o.changed_at ${from} ORDER BY o.time DESC, o.order_id DESC LIMIT @limit OFFSET @offset`).all(params) as Array<{ doc: string; user: string | null; changed_at: number }>;
-    const total = db.prepare(`SELECT COUNT(*) ${from}`).pluck().get(params) as number;
-    return { rows: rows.map((r) => ({ order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null, changedAt: r.changed_at })), total };
+    return this.#store.read(() => {
+      const rows = this.#store.sql.all<{ doc: string; user: string | null; changed_at: number }>(
+        `SELECT o.doc, u.doc AS user, o.changed_at ${from} ORDER BY o.time DESC, o.order_id DESC LIMIT @limit OFFSET @offset`,
+        params,
+      );
+      const total = this.#store.sql.value<number>(`SELECT COUNT(*) ${from}`, params) ?? 0;
+      return { rows: rows.map((r) => ({ order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null, changedAt: r.changed_at })), total };
+    });
   }
 
   order(orderId: number): { order: OrderDoc; user: User | null; changedAt: number } | undefined {
-    const r = this.#store.db.prepare(`SELECT o.doc, u.doc AS user, o.changed_at FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id WHERE o.order_id = ?`).get(orderId) as
-      | { doc: string; user: string | null; changed_at: number }
-      | undefined;
+    const r = this.#store.sql.get<{ doc: string; user: string | null; changed_at: number }>(
+      `SELECT o.doc, u.doc AS user, o.changed_at FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id WHERE o.order_id = ?`,
+      orderId,
+    );
     return r && { order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null, changedAt: r.changed_at };
   }
 
   article(article: string): { items: ArticleInfo[]; fetchedAt: number } | undefined {
-    const r = this.#s.article.get(article) as { doc: string; fetched_at: number } | undefined;
+    const r = this.#store.sql.get<{ doc: string; fetched_at: number }>(`SELECT doc, fetched_at FROM docpart_articles WHERE article = ?`, article);
     return r && { items: JSON.parse(r.doc) as ArticleInfo[], fetchedAt: r.fetched_at };
   }
 
+  /** Inside a transaction: keeps the cross server's answer for an article. */
   putArticle(article: string, items: ArticleInfo[], now: number): void {
-    this.#s.putArticle.run(article, JSON.stringify(items), now);
+    this.#store.sql.run(
+      `INSERT INTO docpart_articles (article, doc, fetched_at) VALUES (?, ?, ?) ON CONFLICT (article) DO UPDATE SET doc = excluded.doc, fetched_at = excluded.fetched_at`,
+      article,
+      JSON.stringify(items),
+      now,
+    );
   }
 
-  /** Drops cached articles fetched before `before` (housekeeping; a lost deletion is redone next run, so no fsync). */
-  pruneArticles(before: number): number {
-    return withoutFsync(this.#store.db, () => this.#s.pruneArticles.run(before).changes);
+  /** Drops cached articles fetched before `before` (housekeeping; a lost deletion is redone next run, so relaxed). */
+  pruneArticles(before: number): Promise<number> {
+    return this.#store.write(() => this.#store.sql.run(`DELETE FROM docpart_articles WHERE fetched_at < ?`, before).changes, { durability: 'relaxed' });
   }
 
   counts(): { orders: number; payments: number } {
-    return this.#s.counts.get() as { orders: number; payments: number };
+    return this.#store.sql.get<{ orders: number; payments: number }>(`SELECT (SELECT COUNT(*) FROM docpart_orders) AS orders, (SELECT COUNT(*) FROM docpart_payments) AS payments`)!;
   }
 }

@@ -233,7 +233,8 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
         try {
           const items = await client.article(article);
           const now = ctx.store.outbox.now();
-          ctx.store.db.transaction(() => repo.putArticle(article, items, now))();
+          // A cache: losing it to a power cut costs one more question to the cross server, so no fsync of its own.
+          await ctx.store.write(() => repo.putArticle(article, items, now), { durability: 'relaxed' });
           return { article, items, fetchedAt: toOnecDateTime(now), stale: false };
         } catch (e) {
           if (cached) return { article, items: cached.items, fetchedAt: toOnecDateTime(cached.fetchedAt), stale: true };

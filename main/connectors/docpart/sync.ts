@@ -153,15 +153,18 @@ export class DocpartSync {
           const users = newUsers.length ? await this.#client.users(newUsers, abort.signal) : new Map();
           counts.users += users.size;
           const now = this.#now();
-          // Each chunk is one fsynced commit: 1C may read its seqs as soon as it is there.
-          this.#store.db.transaction(() => {
-            for (const u of users.values()) this.#repo.putUser(u, now);
-            for (const o of chunk) {
-              const put = this.#repo.putOrder({ ...o, items: items.get(o.orderId) ?? [] }, now);
-              if (put) changed++;
-              if (put === 'new') created++;
-            }
-          })();
+          // Each chunk is one durable commit: 1C may read its seqs as soon as it is there.
+          await this.#store.write(
+            () => {
+              for (const u of users.values()) this.#repo.putUser(u, now);
+              for (const o of chunk) {
+                const put = this.#repo.putOrder({ ...o, items: items.get(o.orderId) ?? [] }, now);
+                if (put) changed++;
+                if (put === 'new') created++;
+              }
+            },
+            { durability: 'durable' },
+          );
           counts.saved += chunk.length;
           releaseMemory();
         }
@@ -171,11 +174,15 @@ export class DocpartSync {
       counts.payments = payments.length;
       let paymentsChanged = 0;
       const now = this.#now();
-      this.#store.db.transaction(() => {
-        for (const p of payments) if (this.#repo.putPayment(p, now)) paymentsChanged++;
-      })();
-      const result: SyncResult = { orders: ordersSeen.size, changed, created, items: counts.items, payments: payments.length, paymentsChanged, users: counts.users, startedAt, finishedAt: this.#now() };
-      this.#store.meta.set(LAST_SYNC_KEY, JSON.stringify(result));
+      const result = await this.#store.write(
+        () => {
+          for (const p of payments) if (this.#repo.putPayment(p, now)) paymentsChanged++;
+          const r: SyncResult = { orders: ordersSeen.size, changed, created, items: counts.items, payments: payments.length, paymentsChanged, users: counts.users, startedAt, finishedAt: this.#now() };
+          this.#store.meta.set(LAST_SYNC_KEY, JSON.stringify(r));
+          return r;
+        },
+        { durability: 'durable' },
+      );
       this.#store.outbox.reportRun('docpart', null);
       this.#progress.last = result;
       this.#progress.lastError = null;
