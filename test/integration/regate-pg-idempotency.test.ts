@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IdempotencyStore } from '../../main/regate/idempotency.ts';
+import type { PgStore } from '../../main/regate/postgres/connection.ts';
+import { fingerprint, PgIdempotency } from '../../main/regate/postgres/idempotency.ts';
+import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
+import { freshDatabase, until } from '../helpers/regate-pg.ts';
+
+const write = (key: string, body = '{"n":1}', orderKey = 'client-1') => ({ tenant: 'shop', key, method: 'POST', path: '/bookings', body, orderKey });
+
+/** PostgreSQL's clock has passed `at` (epoch ms): leases are judged by it, so the test waits on it too. */
+const pgPassed = (store: PgStore, at: number) => async () => (await store.query<{ ok: boolean }>('SELECT clock_timestamp() > $1 AS ok', [new Date(at)])).rows[0].ok;
+
+describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instances', () => {
+  let server: PrivatePostgres;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(() => server?.destroy());
+
+  it('new, replay, in progress and mismatch as on SQLite, with the same fingerprint', async () => {
+    const db = await freshDatabase(server, 'idem_semantics');
+    const idem = new PgIdempotency(db.open(), { instanceId: 'a' });
+    expect(fingerprint('POST', '/bookings', '{"n":1}')).toBe(IdempotencyStore.fingerprint('POST', '/bookings', '{"n":1}'));
+    expect(fingerprint('POST', '/bookings', null)).toBe(IdempotencyStore.fingerprint('POST', '/bookings', null));
+
+    const first = await idem.begin(write('k1'));
+    expect(first.kind).toBe('new');
+    expect(first.record).toMatchObject({ tenant: 'shop', key: 'k1', state: 'running', owner: 'a', order_key: 'client-1', body: '{"n":1}' });
+    expect(first.record.lease_until).toBeGreaterThan(first.record.created_at);
+    expect((await idem.begin(write('k1'))).kind).toBe('in_progress');
+    expect((await idem.begin(write('k1', '{"n":2}'))).kind).toBe('mismatch');
+
+    await idem.finish(first.record.id, 'done', 201, { order: 'ЗК-1' });
+    const again = await idem.begin(write('k1'));
+    expect(again.kind).toBe('replay');
+    expect(again.record).toMatchObject({ state: 'done', status: 201, owner: null, lease_until: null });
+    expect(JSON.parse(again.record.answer!)).toEqual({ order: 'ЗК-1' });
+    expect((await idem.begin(write('k1', '{"n":2}'))).kind).toBe('mismatch');
+
+    // Another tenant's same key is another write.
+    expect((await idem.begin({ ...write('k1'), tenant: 'other' })).kind).toBe('new');
+    // Forgotten: the key is free for a retry.
+    const second = await idem.begin(write('k2'));
+    await idem.forget(second.record.id);
+    expect((await idem.begin(write('k2'))).kind).toBe('new');
+    expect(await idem.openCounts()).toEqual(new Map([['shop', 1], ['other', 1]]));
+    await db.closeAll();
+  });
+
+  it('a key older than the TTL is free again, and prune forgets finished ones only', async () => {
+    const db = await freshDatabase(server, 'idem_ttl');
+    const idem = new PgIdempotency(db.open(), { instanceId: 'a', ttlMs: 300 });
+    const done = await idem.begin(write('old'));
+    await idem.finish(done.record.id, 'done', 200, { ok: true });
+    const running = await idem.begin(write('still-running'));
+    await until(async () => (await idem.begin(write('old', '{"other":true}'))).kind === 'new', 'the expired key to be free');
+    const finished = await idem.begin(write('to-prune'));
+    await idem.finish(finished.record.id, 'failed', 409, { problem: 'x' });
+    await until(async () => (await idem.prune()) > 0 && (await idem.get(finished.record.id)) === undefined, 'prune');
+    expect(await idem.get(running.record.id)).toMatchObject({ state: 'running' });
+    await db.closeAll();
+  });
+
+  it('the same key sent to three instances at once makes exactly one new write', async () => {
+    const db = await freshDatabase(server, 'idem_race');
+    const instances = ['a', 'b', 'c'].map((id) => new PgIdempotency(db.open({ max: 20 }), { instanceId: id }));
+    for (let round = 0; round < 30; round++) {
+      const key = `race-${round}`;
+      // Each instance sends the key several times at once, the third instance once with another body.
+      const inputs = instances.flatMap((i, n) => [0, 1, 2].map((m) => ({ i, input: write(key, n === 2 && m === 2 ? '{"n":9}' : '{"n":1}') })));
+      const results = await Promise.all(inputs.map(({ i, input }) => i.begin(input)));
+      expect(results.filter((r) => r.kind === 'new')).toHaveLength(1);
+      const winner = results.find((r) => r.kind === 'new')!.record;
+      results.forEach((r, n) => {
+        expect(r.record.id).toBe(winner.id);
+        if (r.kind === 'new') return;
+        const same = fingerprint('POST', '/bookings', inputs[n].input.body) === winner.fingerprint;
+        expect(r.kind).toBe(same ? 'in_progress' : 'mismatch');
+      });
+      const { rows } = await db.stores[1].query('SELECT count(*)::int AS n FROM regate_requests WHERE key = $1', [key]);
+      expect(rows[0].n).toBe(1);
+    }
+    await db.closeAll();
+  }, 60_000);
+
+  it('a write is taken over only after its owner stopped renewing, never while the owner lives', async () => {
+    const db = await freshDatabase(server, 'idem_takeover');
+    const leaseMs = 1000; // renewed every third: a live owner has two thirds of it to spare on a busy machine
+    const owner = new PgIdempotency(db.open(), { instanceId: 'owner', leaseMs });
+    const other = new PgIdempotency(db.open(), { instanceId: 'other', leaseMs });
+    const third = new PgIdempotency(db.open(), { instanceId: 'third', leaseMs });
+    const begun = await Promise.all(['w1', 'w2', 'w3'].map((k) => owner.begin(write(k, '{}', k))));
+    const ids = begun.map((b) => b.record.id).sort((a, b) => a - b);
+    const stopBeat = owner.startHeartbeat();
+
+    // Alive: three leases' worth of PostgreSQL time pass, the others keep trying, nothing is taken.
+    const firstLease = Math.max(...begun.map((b) => b.record.lease_until!));
+    let taken = 0;
+    await until(async () => {
+      taken += (await other.takeOver()).length + (await third.takeOver()).length;
+      return pgPassed(db.stores[0], firstLease + 2 * leaseMs)();
+    }, 'three leases to pass');
+    expect(taken).toBe(0);
+    const live = await Promise.all(ids.map((id) => other.get(id)));
+    expect(live.map((r) => r?.owner)).toEqual(['owner', 'owner', 'owner']);
+
+    // The owner dies: no release, no renewal. After its lease another instance takes each write, once.
+    stopBeat();
+    await db.stores[1].close();
+    const got: number[] = [];
+    const byThird: number[] = [];
+    await until(async () => {
+      got.push(...(await other.takeOver()).map((r) => r.id));
+      byThird.push(...(await third.takeOver()).map((r) => r.id));
+      return got.length + byThird.length === 3;
+    }, 'the takeover');
+    expect([...got, ...byThird].sort((a, b) => a - b)).toEqual(ids);
+    for (const id of got) expect(await other.get(id)).toMatchObject({ state: 'running', owner: 'other' });
+    for (const id of byThird) expect(await other.get(id)).toMatchObject({ state: 'running', owner: 'third' });
+    // The new owners keep them: with their heartbeats on, nobody takes them again.
+    const beats = [other.startHeartbeat(), third.startHeartbeat()];
+    const leased = Math.max(...(await Promise.all(ids.map((id) => other.get(id)))).map((r) => r!.lease_until!));
+    let again = 0;
+    await until(async () => {
+      again += (await other.takeOver()).length + (await third.takeOver()).length;
+      return pgPassed(db.stores[0], leased + 2 * leaseMs)();
+    }, 'two more leases');
+    expect(again).toBe(0);
+    // Finishing one ends its renewal; the taken-over write keeps its request id (the key) for 1C.
+    await other.finish(ids[0], 'done', 201, { ok: 1 });
+    expect(other.sending).not.toContain(ids[0]);
+    expect((await other.get(ids[0]))!.key).toBe('w1');
+    beats.forEach((stop) => stop());
+    await db.closeAll();
+  }, 60_000);
+
+  it('renew keeps only the writes still ours', async () => {
+    const db = await freshDatabase(server, 'idem_renew');
+    const a = new PgIdempotency(db.open(), { instanceId: 'a', leaseMs: 60_000 });
+    const x = await a.begin(write('x'));
+    const y = await a.begin(write('y'));
+    // y went to the queue on another instance meanwhile (no longer running here).
+    await db.stores[0].query(`UPDATE regate_requests SET state = 'queued', owner = NULL WHERE id = $1`, [y.record.id]);
+    expect(await a.renew()).toBe(1);
+    expect(a.sending).toEqual([x.record.id]);
+    await db.closeAll();
+  });
+});
