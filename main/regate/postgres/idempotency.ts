@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { realTimers, type PgStore, type PgTimers } from './connection.ts';
 
 /**
- * Writes by Idempotency-Key shared by every ReGate instance: the same semantics as the SQLite
- * `IdempotencyStore` (main/regate/idempotency.ts: new / replay / in_progress / mismatch, the same
- * fingerprint, keys kept 72 h), made atomic across instances by the (tenant, key) unique index —
+ * Writes by Idempotency-Key shared by every ReGate instance: the same semantics as the SQLite store
+ * (main/regate/idempotency.ts, now main/regate/repos/sqlite-idempotency.ts: new / replay /
+ * in_progress / mismatch, the same fingerprint, keys kept 72 h), made atomic across instances by the (tenant, key) unique index —
  * the same key sent to three instances at once makes exactly one `new`.
  *
  * A running write is owned by the instance sending it, under a lease that instance renews while
@@ -22,7 +22,10 @@ export interface PgWriteRecord {
   tenant: string;
   key: string;
   fingerprint: string;
+  /** 1C's HTTP method. */
   method: string;
+  /** ReGate's method name ('' when not given): a queued write's timeout is its method's. */
+  method_name: string;
   path: string;
   body: string | null;
   state: 'queued' | 'running' | 'done' | 'failed';
@@ -53,7 +56,7 @@ export interface PgIdempotencyOptions {
   timers?: PgTimers;
 }
 
-/** The same as IdempotencyStore.fingerprint (SQLite): a key reused with another request is told apart by it. */
+/** The same as the SQLite store's fingerprint: a key reused with another request is told apart by it. */
 export function fingerprint(method: string, path: string, body: string | null): string {
   return createHash('sha256').update(`${method} ${path}\n${body ?? ''}`).digest('hex');
 }
@@ -64,6 +67,7 @@ interface Row {
   key: string;
   fingerprint: string;
   method: string;
+  method_name: string;
   path: string;
   body: string | null;
   state: PgWriteRecord['state'];
@@ -84,6 +88,7 @@ function record(r: Row): PgWriteRecord {
     key: r.key,
     fingerprint: r.fingerprint,
     method: r.method,
+    method_name: r.method_name,
     path: r.path,
     body: r.body,
     state: r.state,
@@ -97,7 +102,7 @@ function record(r: Row): PgWriteRecord {
   };
 }
 
-const COLUMNS = 'id, tenant, key, fingerprint, method, path, body, state, status, answer, created_at, updated_at, order_key, owner, lease_until';
+const COLUMNS = 'id, tenant, key, fingerprint, method, method_name, path, body, state, status, answer, created_at, updated_at, order_key, owner, lease_until';
 /** `$n` milliseconds as an interval, computed by PostgreSQL (one clock for every instance). */
 const ms = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
 
@@ -127,16 +132,16 @@ export class PgIdempotency {
    * The key's state, or a new running record owned by this instance (durable when this resolves:
    * the write may go to 1C). Concurrent calls with one key on any instances: exactly one `new`.
    */
-  async begin(input: { tenant: string; key: string; method: string; path: string; body: string | null; orderKey: string }): Promise<PgBegin> {
+  async begin(input: { tenant: string; key: string; method: string; path: string; body: string | null; orderKey: string; methodName?: string }): Promise<PgBegin> {
     const fp = fingerprint(input.method, input.path, input.body);
     // Each turn either inserts, reads a live record, or deletes an expired one; a concurrent delete
     // or insert by another instance only costs another turn.
     for (let turn = 0; turn < 5; turn++) {
       const inserted = await this.#store.query<Row>(
-        `INSERT INTO regate_requests (tenant, key, fingerprint, method, path, body, order_key, state, owner, lease_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, clock_timestamp() + ${ms(9)})
+        `INSERT INTO regate_requests (tenant, key, fingerprint, method, path, body, order_key, state, owner, lease_until, method_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, clock_timestamp() + ${ms(9)}, $10)
          ON CONFLICT (tenant, key) DO NOTHING RETURNING ${COLUMNS}`,
-        [input.tenant, input.key, fp, input.method, input.path, input.body, input.orderKey, this.instanceId, this.leaseMs],
+        [input.tenant, input.key, fp, input.method, input.path, input.body, input.orderKey, this.instanceId, this.leaseMs, input.methodName ?? ''],
       );
       if (inserted.rows[0]) {
         const rec = record(inserted.rows[0]);

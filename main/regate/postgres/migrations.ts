@@ -34,7 +34,8 @@ export const MIGRATIONS: PgMigration[] = [
         tenant       text NOT NULL,
         key          text NOT NULL,
         fingerprint  text NOT NULL,
-        method       text NOT NULL,
+        method       text NOT NULL,         -- 1C's HTTP method
+        method_name  text NOT NULL DEFAULT '', -- ReGate's method (a queued write's timeout is its method's)
         path         text NOT NULL,
         body         text,
         order_key    text NOT NULL DEFAULT '',
