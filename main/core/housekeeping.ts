@@ -19,14 +19,13 @@ export interface HousekeepingResult {
  * Everything that ages out of the store, run as one job on one schedule, so a new table cannot be
  * forgotten: a module declares its hook and the core runs it. A task that throws is logged and
  * the rest still run. Runs never overlap: a run asked for while one is under way follows it.
+ * The schedule is the core's recurring job `core:housekeeping` (main/core/recurring.ts).
  */
 export class Housekeeping {
   readonly #tasks: HousekeepingTask[];
   readonly #now: () => number;
   readonly #log: Logger;
   #last: Promise<unknown> = Promise.resolve();
-  #busy = false;
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(tasks: HousekeepingTask[], now: () => number, log: Logger) {
     this.#tasks = tasks;
@@ -41,35 +40,21 @@ export class Housekeeping {
     return next;
   }
 
-  /** Runs every `everyMs`; a tick that finds a run still going is skipped rather than queued. */
-  start(everyMs: number): void {
-    this.#timer = setInterval(() => {
-      if (!this.#busy) void this.run();
-    }, everyMs);
-    this.#timer.unref();
-  }
-
-  /** No new runs; resolves once a run under way has finished (the store can then close). */
+  /** Resolves once a run under way has finished (the store can then close). */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
     await this.#last;
   }
 
   async #runAll(): Promise<HousekeepingResult> {
-    this.#busy = true;
     const now = this.#now();
     const result: HousekeepingResult = { removed: {}, failed: [] };
-    try {
-      for (const task of this.#tasks) {
-        try {
-          Object.assign(result.removed, (await task.run(now)) ?? {});
-        } catch (error) {
-          result.failed.push(task.name);
-          this.#log.warn({ task: task.name, err: (error as Error).message }, 'housekeeping task failed');
-        }
+    for (const task of this.#tasks) {
+      try {
+        Object.assign(result.removed, (await task.run(now)) ?? {});
+      } catch (error) {
+        result.failed.push(task.name);
+        this.#log.warn({ task: task.name, err: (error as Error).message }, 'housekeeping task failed');
       }
-    } finally {
-      this.#busy = false;
     }
     if (Object.values(result.removed).some((n) => n > 0)) this.#log.info({ removed: result.removed }, 'housekeeping removed aged rows');
     return result;

@@ -26,6 +26,8 @@ import { VERSION } from '../version.ts';
 import { Refusals } from '../store/refusals.ts';
 import { collectAttention, keepingRefusals } from './attention.ts';
 import { Housekeeping, type HousekeepingResult } from './housekeeping.ts';
+import { Recurring } from './recurring.ts';
+import { RECURRING_KIND } from '../store/outbox.ts';
 import { listen } from './listen.ts';
 import type { CoreModule, ModuleFactory } from './module.ts';
 import { SettingsService } from './settings.ts';
@@ -115,14 +117,18 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const workers = new WorkerPool(store.outbox, {
     log: logFn,
     // Each delivery run is one journal event: «Карта 0000103 → Passteam: отправлена», or why not.
+    // A recurring run journals itself (a Docpart pull is one event with its counts; housekeeping none).
     around: (job, run) => {
+      if (job.kind === RECURRING_KIND) return run();
       const { start, end } = jobEvent(job);
       return journal.within(start, run, end);
     },
   });
   const waits = new DeliveryWaits(workers, store.outbox);
-  const modules: CoreModule[] = (opts.modules ?? []).map((f) => f({ store, journal, http, workers, waits, config: () => settings.config, log }));
-  for (const m of modules) if (m.workers) workers.register(m.workers);
+  const recurring = new Recurring(store, { log: logFn });
+  const modules: CoreModule[] = (opts.modules ?? []).map((f) =>
+    f({ store, journal, http, workers, waits, config: () => settings.config, log, recurring: (spec) => recurring.add(spec) }),
+  );
   const refusals = new Refusals(store);
   const housekeeping = new Housekeeping(
     [
@@ -134,6 +140,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     store.outbox.now,
     log,
   );
+  // On the outbox like every recurring job: the first run a minute after the first start, then a
+  // minute after each run ends (a restart keeps the plan).
+  recurring.add({ connector: 'core', key: 'core:housekeeping', every: HOUSEKEEPING_EVERY_MS, firstAt: (now) => now + HOUSEKEEPING_EVERY_MS, run: () => housekeeping.run() });
+  for (const lane of recurring.lanes(modules.flatMap((m) => (m.workers ? [m.workers] : [])))) workers.register(lane);
 
   let listenerUrl = '';
   const maxSeq = (table: 'cards' | 'invoices' | 'docpart_orders') => store.sql.value<number>(`SELECT COALESCE(MAX(seq), 0) FROM ${table}`) ?? 0;
@@ -245,12 +255,12 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         const l = await listen(listener, cfg.listener.host, cfg.listener.port, 'API для 1С', 'listener.port');
         listenerUrl = `http://${l.family === 'IPv6' ? `[${l.address}]` : l.address}:${l.port}`;
         const a = await listen(admin, '127.0.0.1', cfg.ui.port, 'окно Спутника', 'ui.port');
+        await recurring.start();
         workers.start();
         for (const m of modules) {
           const stop = await m.start?.();
           if (stop) moduleStops.push(stop);
         }
-        housekeeping.start(HOUSEKEEPING_EVERY_MS);
         journal.index.start();
         const uiUrl = `http://127.0.0.1:${a.port}/`;
         log.info({ listenerUrl, uiUrl, sandbox: Boolean(opts.sandbox) }, 'sputnik started');

@@ -9,6 +9,7 @@ import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
 import type { AttentionList, CallSubject, OnecCall } from './attention.ts';
 import type { Removed } from './housekeeping.ts';
+import type { RecurringJob, RecurringSpec } from './recurring.ts';
 import type { DeliveryWaits } from './wait.ts';
 
 /** What the core hands each domain module. */
@@ -21,11 +22,17 @@ export interface ModuleContext {
   waits: DeliveryWaits;
   config: () => Config;
   log: Logger;
+  /**
+   * Declares work on a schedule (a pull, tracking): an outbox job of its connector that runs
+   * `every` ms after the last run ended, survives restarts and kills, backs off when it fails and
+   * is its connector's health like a delivery (main/core/recurring.ts). Call it in the factory.
+   */
+  recurring<T>(spec: RecurringSpec<T>): RecurringJob<T>;
 }
 
 /**
  * A domain (Passteam cards, PayKeeper invoices, Docpart orders, later ReGate): its 1C routes,
- * its outbox workers and its schedules, all on the one store and journal.
+ * its outbox workers and its schedules (`ctx.recurring`), all on the one store and journal.
  */
 export interface CoreModule {
   name: string;

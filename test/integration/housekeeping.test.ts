@@ -22,6 +22,10 @@ const T0 = Date.UTC(2026, 0, 10, 9, 0, 0);
 const tls = new Agent({ connect: { rejectUnauthorized: false } });
 
 const stops: Array<() => Promise<unknown>> = [];
+
+async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 25))) if (Date.now() > end) throw new Error('condition not reached in time');
+}
 afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
 });
@@ -115,6 +119,28 @@ describe('housekeeping', () => {
     expect(replay).toMatchObject({ status: 201, body: young.body });
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(fake.stats().requests).toBe(asked + 1);
+  });
+
+  it('runs on the outbox as the recurring job core:housekeeping: a minute after the start, then a minute after each run, by the store clock; a restart keeps the plan', async () => {
+    let clock = T0;
+    const dataDir = tempDir();
+    let runs = 0;
+    const counting: ModuleFactory = () => ({ name: 'counting', housekeeping: () => ({ counted: ++runs }) });
+    const start = () => startTestCore({ dataDir, modules: [counting], outbox: { now: () => clock, leaseMs: 600 } });
+    let t = await start();
+    const job = () => t.core.store.outbox.latestForKey('core:housekeeping', 0);
+    expect(job()).toMatchObject({ state: 'queued', kind: 'recurring', nextRunAt: T0 + 60_000 });
+    clock = T0 + 60_000;
+    await until(() => job()!.nextRunAt === T0 + 120_000);
+    expect(runs).toBe(1);
+    expect(job()).toMatchObject({ state: 'queued', connector: 'core' });
+    // Scheduled work is not a queue waiting to be sent.
+    expect(t.core.health().queue).toMatchObject({ depth: 0 });
+    await t.core.stop(1000);
+    clock = T0 + 90_000;
+    t = await start();
+    expect(job()).toMatchObject({ state: 'queued', nextRunAt: T0 + 120_000 });
+    expect(t.core.store.sql.value(`SELECT COUNT(*) FROM jobs WHERE key = 'core:housekeeping' AND state = 'queued'`)).toBe(1);
   });
 
   it('Docpart: a cached article outlives its day for a failing cross server, and is dropped after its 30 days', async () => {
