@@ -127,9 +127,10 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     }, 'a lease past the new ones');
     expect(again).toBe(0);
     // Finishing one ends its renewal; the taken-over write keeps its request id (the key) for 1C.
-    await other.finish(ids[0], 'done', 201, { ok: 1 });
-    expect(other.sending).not.toContain(ids[0]);
-    expect((await other.get(ids[0]))!.key).toBe('w1');
+    const [taker, id] = got.length > 0 ? [other, got[0]] : [third, byThird[0]];
+    await taker.finish(id, 'done', 201, { ok: 1 });
+    expect(taker.sending).not.toContain(id);
+    expect((await taker.get(id))!.key).toBe(begun.find((b) => b.record.id === id)!.record.key);
     beats.forEach((stop) => stop());
     await db.closeAll();
   }, 60_000);
