@@ -1,0 +1,204 @@
+import { backoffMs, PROBE_CAP_MS } from '../../store/backoff.ts';
+import { realTimers, type PgStore, type PgTimers } from './connection.ts';
+
+/**
+ * The writes waiting for 1C, shared by every instance (on SQLite they are outbox jobs). Any
+ * instance claims them, but within one line — one client's or one order's writes of a tenant,
+ * (tenant, order_key) — strictly one at a time and oldest first: an item is claimable only while
+ * nothing older of its line is left and nothing of its line is running. Claims take rows with
+ * `FOR UPDATE SKIP LOCKED` (instances never wait on each other's rows nor get the same one) and
+ * lease them to the claimer; a lease that runs out (the instance died) makes the item claimable
+ * again, by anyone.
+ *
+ * Items are keyed by the write's id, which is given in order of arrival, so a write taken over
+ * from a dead instance and queued late still goes before the later writes of its line.
+ */
+
+/** Sent (payload: the tenant) when an item may have become claimable: a worker waiting on it claims now instead of at its next poll. */
+export const QUEUE_CHANNEL = 'regate_write_queued';
+
+export interface PgQueueItem {
+  requestId: number;
+  tenant: string;
+  orderKey: string;
+  /** Claims so far, this one included. */
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface PgWriteQueueOptions {
+  instanceId: string;
+  /** How long a claim lasts without renewal (default 30 s). */
+  leaseMs?: number;
+  /** Delay before the n-th retry (default: exponential from 1 s, capped at 30 s like a connector's probe). */
+  retryDelayMs?: (attempt: number) => number;
+  timers?: PgTimers;
+}
+
+const ms = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
+
+interface Row {
+  request_id: string;
+  tenant: string;
+  order_key: string;
+  attempts: number;
+  last_error: string | null;
+}
+
+const item = (r: Row): PgQueueItem => ({ requestId: Number(r.request_id), tenant: r.tenant, orderKey: r.order_key, attempts: r.attempts, lastError: r.last_error });
+
+export class PgWriteQueue {
+  readonly instanceId: string;
+  readonly leaseMs: number;
+  readonly #store: PgStore;
+  readonly #retryDelay: (attempt: number) => number;
+  readonly #timers: PgTimers;
+  /** Items this instance holds (renewed by the heartbeat). */
+  readonly #claimed = new Set<number>();
+
+  constructor(store: PgStore, opts: PgWriteQueueOptions) {
+    this.#store = store;
+    this.instanceId = opts.instanceId;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.#retryDelay = opts.retryDelayMs ?? ((n) => backoffMs(n, { capMs: PROBE_CAP_MS }));
+    this.#timers = opts.timers ?? realTimers;
+  }
+
+  get holding(): number[] {
+    return [...this.#claimed];
+  }
+
+  /**
+   * Queues the write `requestId` (a regate_requests row) in its line, runnable after `delayMs` by
+   * PostgreSQL's clock, and marks the write `queued` in the same statement: a write is never queued
+   * in one table and running in the other. Returns false when it was queued already.
+   */
+  async enqueue(requestId: number, opts: { delayMs?: number } = {}): Promise<boolean> {
+    const { rows } = await this.#store.query<{ queued: boolean }>(
+      `WITH r AS (
+         UPDATE regate_requests SET state = 'queued', owner = NULL, lease_until = NULL, updated_at = clock_timestamp()
+          WHERE id = $1 AND state IN ('queued', 'running') RETURNING id, tenant, order_key),
+       i AS (
+         INSERT INTO regate_write_queue (request_id, tenant, order_key, state, run_at)
+         SELECT id, tenant, order_key, 'queued', clock_timestamp() + ${ms(2)} FROM r
+         ON CONFLICT (request_id) DO NOTHING RETURNING tenant)
+       SELECT true AS queued, pg_notify('${QUEUE_CHANNEL}', tenant) FROM i`,
+      [requestId, opts.delayMs ?? 0],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Claims up to `n` items: due, first of their line, nothing of their line running. They are
+   * this instance's until `complete`, `fail`, `release`, or the lease's end. Oldest first.
+   */
+  async claim(n: number): Promise<PgQueueItem[]> {
+    const { rows } = await this.#store.query<Row>(
+      `WITH c AS (
+         SELECT q.request_id FROM regate_write_queue q
+          WHERE ((q.state = 'queued' AND q.run_at <= clock_timestamp()) OR (q.state = 'running' AND q.lease_until < clock_timestamp()))
+            AND NOT EXISTS (
+              SELECT 1 FROM regate_write_queue o
+               WHERE o.tenant = q.tenant AND o.order_key = q.order_key AND o.request_id <> q.request_id
+                 AND (o.request_id < q.request_id OR (o.state = 'running' AND o.lease_until >= clock_timestamp())))
+          ORDER BY q.request_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       UPDATE regate_write_queue q SET state = 'running', owner = $2, lease_until = clock_timestamp() + ${ms(3)}, attempts = q.attempts + 1
+         FROM c WHERE q.request_id = c.request_id
+       RETURNING q.request_id, q.tenant, q.order_key, q.attempts, q.last_error`,
+      [n, this.instanceId, this.leaseMs],
+    );
+    const items = rows.map(item).sort((a, b) => a.requestId - b.requestId);
+    for (const i of items) this.#claimed.add(i.requestId);
+    return items;
+  }
+
+  /**
+   * The item is done (record its outcome with PgIdempotency.finish first: a crash between the two
+   * leaves an item whose write is done, which the next claimer sees and completes). False when the
+   * claim was no longer ours (the lease ran out and someone else has it).
+   */
+  async complete(requestId: number): Promise<boolean> {
+    this.#claimed.delete(requestId);
+    // The next item of the line may be claimable now: wake the waiting workers.
+    const { rows } = await this.#store.query(
+      `WITH d AS (DELETE FROM regate_write_queue WHERE request_id = $1 AND owner = $2 AND state = 'running' RETURNING tenant)
+       SELECT pg_notify('${QUEUE_CHANNEL}', tenant) FROM d`,
+      [requestId, this.instanceId],
+    );
+    return rows.length > 0;
+  }
+
+  /** The attempt failed: back in its place in line, runnable after the backoff (or `delayMs`). False when no longer ours. */
+  async fail(requestId: number, error: string, opts: { delayMs?: number } = {}): Promise<boolean> {
+    this.#claimed.delete(requestId);
+    const { rows } = await this.#store.query<{ attempts: number }>(`SELECT attempts FROM regate_write_queue WHERE request_id = $1 AND owner = $2`, [requestId, this.instanceId]);
+    if (!rows[0]) return false;
+    const delay = opts.delayMs ?? this.#retryDelay(rows[0].attempts);
+    const r = await this.#store.query(
+      `UPDATE regate_write_queue SET state = 'queued', owner = NULL, lease_until = NULL, last_error = $3, run_at = clock_timestamp() + ${ms(4)}
+        WHERE request_id = $1 AND owner = $2 AND state = 'running'`,
+      [requestId, this.instanceId, error.slice(0, 2000), delay],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /** Gives back every item this instance holds, runnable at once and the attempt not counted (a clean stop). */
+  async releaseAll(): Promise<number> {
+    const ids = [...this.#claimed];
+    this.#claimed.clear();
+    if (ids.length === 0) return 0;
+    const { rows } = await this.#store.query(
+      `WITH u AS (
+         UPDATE regate_write_queue SET state = 'queued', owner = NULL, lease_until = NULL, run_at = clock_timestamp(), attempts = greatest(attempts - 1, 0)
+          WHERE request_id = ANY($1::bigint[]) AND owner = $2 AND state = 'running' RETURNING tenant)
+       SELECT pg_notify('${QUEUE_CHANNEL}', tenant) FROM u`,
+      [ids, this.instanceId],
+    );
+    return rows.length;
+  }
+
+  /** Extends the leases of the items this instance holds; ones no longer ours are dropped from the set. */
+  async renew(): Promise<number> {
+    if (this.#claimed.size === 0) return 0;
+    const ids = [...this.#claimed];
+    const { rows } = await this.#store.query<{ request_id: string }>(
+      `UPDATE regate_write_queue SET lease_until = clock_timestamp() + ${ms(3)} WHERE request_id = ANY($1::bigint[]) AND owner = $2 AND state = 'running' RETURNING request_id`,
+      [ids, this.instanceId, this.leaseMs],
+    );
+    const kept = new Set(rows.map((r) => Number(r.request_id)));
+    for (const id of ids) if (!kept.has(id)) this.#claimed.delete(id);
+    return kept.size;
+  }
+
+  /** Renews every third of the lease until the returned stop is called. */
+  startHeartbeat(onError?: (e: unknown) => void): () => void {
+    let timer: unknown = null;
+    let stopped = false;
+    const period = Math.max(1, Math.floor(this.leaseMs / 3));
+    const beat = () => {
+      timer = null;
+      this.renew()
+        .catch((e) => onError?.(e))
+        .finally(() => {
+          if (!stopped) timer = this.#timers.setTimeout(beat, period);
+        });
+    };
+    timer = this.#timers.setTimeout(beat, period);
+    return () => {
+      stopped = true;
+      if (timer !== null) this.#timers.clearTimeout(timer);
+    };
+  }
+
+  /** Whether the line has anything queued or running: a new write of that client or order then queues behind it. */
+  async busy(tenant: string, orderKey: string): Promise<boolean> {
+    const { rows } = await this.#store.query('SELECT 1 FROM regate_write_queue WHERE tenant = $1 AND order_key = $2 LIMIT 1', [tenant, orderKey]);
+    return rows.length > 0;
+  }
+
+  /** Items per tenant (health: queued writes). */
+  async counts(): Promise<Map<string, number>> {
+    const { rows } = await this.#store.query<{ tenant: string; n: string }>('SELECT tenant, count(*) AS n FROM regate_write_queue GROUP BY tenant');
+    return new Map(rows.map((r) => [r.tenant, Number(r.n)]));
+  }
+}

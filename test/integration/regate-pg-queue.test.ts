@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgIdempotency } from '../../main/regate/postgres/idempotency.ts';
+import { PgWriteQueue, QUEUE_CHANNEL } from '../../main/regate/postgres/queue.ts';
+import { PgNotifications } from '../../main/regate/postgres/notifications.ts';
+import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
+import { freshDatabase, until } from '../helpers/regate-pg.ts';
+
+/** A deterministic random stream (the test's mix of keys and outcomes is the same every run). */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('ReGate on PostgreSQL: the queue of writes shared by the instances', () => {
+  let server: PrivatePostgres;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(() => server?.destroy());
+
+  it('three claimers, 200 writes in random lines: each line runs in order and never two at once', async () => {
+    const db = await freshDatabase(server, 'queue_fifo');
+    const random = seeded(20);
+    const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
+    const claimers = ['a', 'b', 'c'].map((id) => new PgWriteQueue(db.open(), { instanceId: id, leaseMs: 30_000 }));
+    const lines = ['c1', 'c2', 'c3', 'o-17', 'o-18', 'o-19', 'o-20', 'c4'];
+    const tenants = ['shop', 'other'];
+    const lineOf = new Map<number, string>();
+    const expected = new Map<string, number[]>();
+    // Writes arrive on all three instances; half are queued before the claimers start, half while they run.
+    async function arrive(n: number) {
+      const tenant = tenants[Math.floor(random() * tenants.length)];
+      const orderKey = lines[Math.floor(random() * lines.length)];
+      const begun = await idem.begin({ tenant, key: `k${n}`, method: 'POST', path: '/bookings', body: `{"n":${n}}`, orderKey });
+      expect(begun.kind).toBe('new');
+      const line = `${tenant}/${orderKey}`;
+      lineOf.set(begun.record.id, line);
+      expected.set(line, [...(expected.get(line) ?? []), begun.record.id]);
+      expect(await claimers[n % 3].enqueue(begun.record.id)).toBe(true);
+    }
+    for (let n = 0; n < 100; n++) await arrive(n);
+    expect((await idem.get([...lineOf.keys()][0]))!.state).toBe('queued');
+
+    const running = new Set<string>();
+    const claimed = new Map<string, number[]>();
+    const completed = new Map<string, number[]>();
+    const violations: string[] = [];
+    let done = 0;
+    let failures = 0;
+    let aborted = false;
+    async function worker(q: PgWriteQueue) {
+      try {
+        await work(q);
+      } catch (e) {
+        aborted = true; // the other workers stop too, and the test fails with this error
+        throw e;
+      }
+    }
+    async function work(q: PgWriteQueue) {
+      while (done < 200 && !aborted) {
+        const items = await q.claim(1 + Math.floor(random() * 4));
+        if (items.length === 0) {
+          await new Promise((r) => setTimeout(r, 2));
+          continue;
+        }
+        await Promise.all(
+          items.map(async (item) => {
+            const line = `${item.tenant}/${item.orderKey}`;
+            expect(line).toBe(lineOf.get(item.requestId));
+            if (running.has(line)) violations.push(`two of ${line} at once`);
+            running.add(line);
+            claimed.set(line, [...(claimed.get(line) ?? []), item.requestId]);
+            await new Promise((r) => setTimeout(r, Math.floor(random() * 3)));
+            running.delete(line);
+            // Some attempts fail (1C said «busy»): the write goes back to the head of its line.
+            if (random() < 0.1) {
+              failures++;
+              expect(await q.fail(item.requestId, 'busy', { delayMs: 0 })).toBe(true);
+              return;
+            }
+            await idem.finish(item.requestId, 'done', 201, { id: item.requestId });
+            expect(await q.complete(item.requestId)).toBe(true);
+            completed.set(line, [...(completed.get(line) ?? []), item.requestId]);
+            done++;
+          }),
+        );
+      }
+    }
+    const arriving = (async () => {
+      for (let n = 100; n < 200; n++) await arrive(n);
+    })();
+    await Promise.all([...claimers.map(worker), arriving]);
+
+    expect(violations).toEqual([]);
+    expect(failures).toBeGreaterThan(0);
+    for (const [line, ids] of expected) {
+      // Completed exactly in arrival order; claimed in order too (a retried write is claimed again before the next).
+      expect(completed.get(line)).toEqual(ids);
+      const c = claimed.get(line)!;
+      for (let i = 1; i < c.length; i++) expect(c[i]).toBeGreaterThanOrEqual(c[i - 1]);
+    }
+    expect(await claimers[0].counts()).toEqual(new Map());
+    await db.closeAll();
+  }, 120_000);
+
+  it('a claim whose lease ran out is claimable again, and its first claimer can no longer complete it', async () => {
+    const db = await freshDatabase(server, 'queue_lease');
+    const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
+    const a = new PgWriteQueue(db.open(), { instanceId: 'a', leaseMs: 500 });
+    const b = new PgWriteQueue(db.open(), { instanceId: 'b', leaseMs: 30_000 });
+    const first = await idem.begin({ tenant: 't', key: 'x1', method: 'POST', path: '/p', body: null, orderKey: 'line' });
+    const second = await idem.begin({ tenant: 't', key: 'x2', method: 'POST', path: '/p', body: null, orderKey: 'line' });
+    await a.enqueue(first.record.id);
+    await a.enqueue(second.record.id);
+    expect(await a.busy('t', 'line')).toBe(true);
+    expect(await a.busy('t', 'other')).toBe(false);
+    expect((await a.claim(5)).map((i) => i.requestId)).toEqual([first.record.id]);
+    // a "dies" holding it: b gets neither it (leased) nor the next of its line until the lease ends.
+    expect(await b.claim(5)).toEqual([]);
+    let got: number[] = [];
+    await until(async () => (got = (await b.claim(5)).map((i) => i.requestId)).length > 0, 'the lease to run out');
+    expect(got).toEqual([first.record.id]);
+    expect(await a.complete(first.record.id)).toBe(false);
+    expect(await a.fail(first.record.id, 'late')).toBe(false);
+    expect(await b.complete(first.record.id)).toBe(true);
+    expect((await b.claim(5)).map((i) => i.requestId)).toEqual([second.record.id]);
+    await db.closeAll();
+  });
+
+  it('a failed write waits for its backoff and holds its line; a write taken over late still goes first', async () => {
+    const db = await freshDatabase(server, 'queue_backoff');
+    const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
+    const q = new PgWriteQueue(db.open(), { instanceId: 'q', retryDelayMs: () => 3_600_000 });
+    const w = await Promise.all(['a', 'b', 'c'].map(async (k) => (await idem.begin({ tenant: 't', key: k, method: 'POST', path: '/p', body: null, orderKey: 'line' })).record.id));
+    w.sort((x, y) => x - y);
+    // The oldest write is still running (an instance is sending it) while the two after it are queued.
+    await q.enqueue(w[1]);
+    await q.enqueue(w[2]);
+    const [head] = await q.claim(1);
+    expect(head.requestId).toBe(w[1]);
+    expect(await q.fail(head.requestId, '1C недоступна')).toBe(true);
+    expect(await q.claim(5)).toEqual([]); // an hour's backoff holds the whole line
+    // The oldest write's instance died; it is queued now, older than the line's head: it goes first, at once.
+    await q.enqueue(w[0]);
+    expect((await q.claim(5)).map((i) => i.requestId)).toEqual([w[0]]);
+    expect(await q.complete(w[0])).toBe(true);
+    expect(await q.claim(5)).toEqual([]);
+    // A clean stop gives claims back at once, the attempt not counted.
+    await db.stores[2].query(`UPDATE regate_write_queue SET run_at = clock_timestamp() WHERE request_id = $1`, [w[1]]);
+    const again = await q.claim(5);
+    expect(again.map((i) => [i.requestId, i.attempts, i.lastError])).toEqual([[w[1], 2, '1C недоступна']]);
+    expect(await q.releaseAll()).toBe(1);
+    expect((await q.claim(5)).map((i) => [i.requestId, i.attempts])).toEqual([[w[1], 2]]);
+    // A finished write is not queued again.
+    await idem.finish(w[2], 'done', 200, {});
+    await db.stores[2].query('DELETE FROM regate_write_queue WHERE request_id = $1', [w[2]]);
+    expect(await q.enqueue(w[2])).toBe(false);
+    await db.closeAll();
+  });
+
+  it('enqueue and complete wake the waiting workers through NOTIFY', async () => {
+    const db = await freshDatabase(server, 'queue_notify');
+    const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
+    const q = new PgWriteQueue(db.open(), { instanceId: 'q' });
+    const listener = new PgNotifications(db.open());
+    const heard: string[] = [];
+    listener.on(QUEUE_CHANNEL, (tenant) => heard.push(tenant));
+    await listener.ready();
+    const r = await idem.begin({ tenant: 'shop', key: 'n1', method: 'POST', path: '/p', body: null, orderKey: 'l' });
+    await q.enqueue(r.record.id);
+    await until(() => heard.length === 1, 'the enqueue notification');
+    await q.claim(1);
+    await q.complete(r.record.id);
+    await until(() => heard.length === 2, 'the completion notification');
+    expect(heard).toEqual(['shop', 'shop']);
+    await listener.close();
+    await db.closeAll();
+  });
+});
