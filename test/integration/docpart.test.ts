@@ -12,9 +12,10 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const KEY = 'dp-tech-key';
 /**
- * The shop's data and the puller share one pinned clock, so the days a pull asks for and the ids
- * in each request are the same at any hour and in any zone. The last second of a Moscow day: a
- * one-day seed then lies within that day (a day's orders come in one get_orders).
+ * The shop's data, the puller and the store (whose clock plans the pulls) share one pinned clock,
+ * so the days a pull asks for and the ids in each request are the same at any hour and in any
+ * zone. The last second of a Moscow day: a one-day seed then lies within that day (a day's orders
+ * come in one get_orders).
  */
 const NOW = Date.parse('2026-11-23T23:59:59+03:00');
 const docpartModule = docpartModuleWith({ now: () => NOW });
@@ -31,6 +32,7 @@ function core(fake: FakeDocpart, extra: { dataDir?: string; everySeconds?: numbe
     dataDir: extra.dataDir,
     config: { docpart: { enabled: true, baseUrl: fake.url, techKey: KEY, everySeconds: extra.everySeconds ?? 3600 } },
     modules: [docpartModule],
+    outbox: { now: () => NOW },
   });
 }
 
@@ -182,6 +184,40 @@ describe('Docpart orders against the fake Docpart', () => {
     fake.setDown(false);
     expect((await syncNow(t)).status).toBe(200);
     expect(t.core.health().connectors!.docpart.state).toBe('ok');
+  });
+
+  it('a scheduled pull that fails backs off on the outbox and the health says failing; the probe that succeeds makes it ok and plans the next pull', async () => {
+    let clock = NOW;
+    const fake = await startFakeDocpart({ techKey: KEY, data: seed(10, 1) });
+    fake.setDown(true);
+    const t = await startTestCore({
+      config: { docpart: { enabled: true, baseUrl: fake.url, techKey: KEY, everySeconds: 3600 } },
+      modules: [docpartModule],
+      outbox: { now: () => clock },
+    });
+    const outbox = t.core.store.outbox;
+    // No pull was ever made: the schedule starts one at once, and it fails.
+    await until(() => outbox.connectorStatus('docpart').state === 'failing');
+    const health = t.core.health().connectors!.docpart;
+    expect(health.state).toBe('failing');
+    expect(health.lastError!.message).toMatch(/docpart|Docpart|соедин|связи/i);
+    const job = outbox.latestForKey('docpart:pull', 0)!;
+    expect(job).toMatchObject({ state: 'queued', attempts: 1 });
+    // The outbox's first backoff (0.5–1 s), and one probe at a time for the connector.
+    expect(job.nextRunAt - NOW).toBeGreaterThanOrEqual(500);
+    expect(job.nextRunAt - NOW).toBeLessThanOrEqual(1000);
+    const probeAt = outbox.connectorStatus('docpart').nextProbeAt!;
+    const progress = async () => (await (await fetch(`${t.uiUrl}api/docpart/sync`, { headers: { authorization: `Bearer ${t.uiToken}` } })).json()) as any;
+    expect((await progress()).nextAt).toBe(toOnecDateTime(probeAt));
+
+    fake.setDown(false);
+    clock = probeAt;
+    await until(() => outbox.connectorStatus('docpart').state === 'ok' && outbox.latestForKey('docpart:pull', 0)!.state === 'queued');
+    expect(t.core.health().connectors!.docpart).toMatchObject({ state: 'ok', lastError: null });
+    expect(outbox.latestForKey('docpart:pull', 0)).toMatchObject({ attempts: 0, nextRunAt: probeAt + 3600_000 });
+    expect(tasks(fake, 'get_payments')).toHaveLength(1);
+    expect(t.core.health().queue).toMatchObject({ depth: 0 });
+    await fake.stop();
   });
 
   it('a PHP error page is reported as a failure of the site in staff words (its text stays in the journal); a wrong key says so', async () => {

@@ -7,20 +7,21 @@ import { DocpartSync } from './sync.ts';
 import { docpartAttention } from './attention.ts';
 
 /**
- * Docpart orders: pulled from the shop on a schedule, kept, and served to 1C by cursor. `now` is
- * the puller's clock (tests pin it, so which shop days a pull asks for does not follow the wall clock).
+ * Docpart orders: pulled from the shop on a schedule (the recurring job `docpart:pull`), kept, and
+ * served to 1C by cursor. `now` is the puller's clock, the store's by default (tests pin it, so
+ * which shop days a pull asks for does not follow the wall clock); the schedule is on the store's.
  */
 export const docpartModuleWith = (opts: { now?: () => number } = {}): ModuleFactory => (ctx) => {
   const config = () => ctx.config().docpart;
   const repo = new DocpartRepo(ctx.store);
   const client = new DocpartClient(ctx.http, config);
-  const sync = new DocpartSync({ store: ctx.store, repo, client, config, log: ctx.log, journal: ctx.journal, now: opts.now });
+  const sync = new DocpartSync({ store: ctx.store, repo, client, config, log: ctx.log, journal: ctx.journal, recurring: ctx.recurring, now: opts.now });
   return {
     name: 'docpart',
     connector: 'docpart',
     routes: docpartRoutes(ctx, repo, sync, client),
     admin: docpartAdmin(sync, repo, () => config().enabled),
-    start: () => sync.start(),
+    start: () => () => sync.stop(),
     reconfigure: () => sync.reschedule(),
     attention: docpartAttention(ctx.store.outbox, () => config().enabled),
     // Orders, users and payments are the shop's data and stay; only the article cache ages.

@@ -6,6 +6,8 @@ import { releaseMemory } from '../../core/memory.ts';
 import type { DocpartClient } from './client.ts';
 import type { DocpartRepo } from './repo.ts';
 import type { Journal } from '../../journal/index.ts';
+import type { ModuleContext } from '../../core/module.ts';
+import type { RecurringJob } from '../../core/recurring.ts';
 
 export type SyncStage = 'items' | 'payments';
 
@@ -40,10 +42,12 @@ const DAY_MS = 86_400_000;
 
 /**
  * Pulls the shop on a schedule and keeps what changed. One pull at a time: "sync now" during a
- * scheduled pull waits for that pull. The schedule is a chain of timeouts measured from the end
- * of the last pull (stored), so after the PC slept or Sputnik was off it runs once, not once per
- * missed interval. The API filters orders by creation time only, so status changes of orders older
- * than the look-back window are not seen (documented in README).
+ * scheduled pull waits for that pull. The schedule is the recurring outbox job `docpart:pull`
+ * (main/core/recurring.ts): the next pull is planned an interval after the last one ended, in the
+ * store, so after the PC slept or Sputnik was off it runs once, not once per missed interval; a
+ * failed pull is retried with the outbox's backoff and is the connector's health. The API filters
+ * orders by creation time only, so status changes of orders older than the look-back window are
+ * not seen (documented in README).
  */
 export class DocpartSync {
   readonly #store: Store;
@@ -52,83 +56,79 @@ export class DocpartSync {
   readonly #config: () => Config['docpart'];
   readonly #log: Logger;
   readonly #journal: Journal | undefined;
-  /** The wall clock: the look-back window, the day windows and the schedule are measured on it. */
+  /** The store's clock unless given: the look-back window and the day windows are measured on it. */
   readonly #now: () => number;
-  #running: Promise<SyncResult> | null = null;
+  readonly #job: RecurringJob<SyncResult>;
   #abort: AbortController | null = null;
-  #timer: NodeJS.Timeout | undefined;
-  #stopped = false;
-  #progress: SyncProgress = { running: false, stage: null, counts: zero(), startedAt: null, last: null, lastError: null, nextAt: null };
+  #progress: Omit<SyncProgress, 'nextAt'> = { running: false, stage: null, counts: zero(), startedAt: null, last: null, lastError: null };
 
-  constructor(deps: { store: Store; repo: DocpartRepo; client: DocpartClient; config: () => Config['docpart']; log: Logger; journal?: Journal; now?: () => number }) {
+  constructor(deps: {
+    store: Store;
+    repo: DocpartRepo;
+    client: DocpartClient;
+    config: () => Config['docpart'];
+    log: Logger;
+    recurring: ModuleContext['recurring'];
+    journal?: Journal;
+    now?: () => number;
+  }) {
     this.#store = deps.store;
     this.#repo = deps.repo;
     this.#client = deps.client;
     this.#config = deps.config;
     this.#log = deps.log;
     this.#journal = deps.journal;
-    this.#now = deps.now ?? Date.now;
+    this.#now = deps.now ?? deps.store.outbox.now;
     const last = deps.store.meta.get(LAST_SYNC_KEY);
     if (last) this.#progress.last = JSON.parse(last) as SyncResult;
+    const every = () => this.#config().everySeconds * 1000;
+    this.#job = deps.recurring<SyncResult>({
+      connector: 'docpart',
+      key: 'docpart:pull',
+      enabled: () => this.#config().enabled,
+      every,
+      // No job yet (the first start, or switched on again): an interval after the last pull ended.
+      firstAt: () => Math.max(this.#progress.last?.finishedAt ?? 0, this.#progress.lastError?.at ?? 0) + every(),
+      run: ({ signal }) => this.#journaled(signal),
+    });
   }
 
   progress(): SyncProgress {
-    return structuredClone(this.#progress);
+    return { ...structuredClone(this.#progress), nextAt: this.#job.nextAt() };
   }
 
   /** Pulls now, or joins the pull already running. */
   run(): Promise<SyncResult> {
-    if (this.#running) return this.#running;
-    // One journal event per pull, its ~44 exchanges folded under it, with what it found.
-    const pull = () => this.#pull();
-    const journaled = this.#journal ? this.#journal.within({ system: 'docpart', entity: 'docpart:pull', title: 'Загрузка заказов Docpart' }, pull, pullSummary) : pull();
-    const p = journaled.finally(() => {
-      this.#running = null;
-      this.#schedule();
-    });
-    this.#running = p;
-    p.catch(() => {}); // the schedule and the health carry the error; callers that await see it too
-    return p;
+    return this.#job.runNow();
   }
 
-  start(): () => Promise<void> {
-    this.#schedule();
-    return async () => {
-      this.#stopped = true;
-      clearTimeout(this.#timer);
-      this.#abort?.abort();
-      await this.#running?.catch(() => {});
-    };
+  /** Sputnik stops: the pull under way is cut short (it runs again after the start). */
+  async stop(): Promise<void> {
+    this.#abort?.abort();
+    if (this.#job.running()) await this.#job.runNow().catch(() => {});
   }
 
   /** Settings changed: the next pull is planned from the new interval (now, when it is overdue). */
   reschedule(): void {
-    this.#schedule();
+    this.#job.reschedule();
   }
 
-  #schedule(): void {
-    clearTimeout(this.#timer);
-    if (this.#stopped || this.#running) return;
-    const cfg = this.#config();
-    if (!cfg.enabled) {
-      this.#progress.nextAt = null;
-      return;
-    }
-    const lastEnd = Math.max(this.#progress.last?.finishedAt ?? 0, this.#progress.lastError?.at ?? 0);
-    const at = Math.max(this.#now(), lastEnd + cfg.everySeconds * 1000);
-    this.#progress.nextAt = at;
-    this.#timer = setTimeout(() => void this.run(), Math.min(at - this.#now(), 2 ** 31 - 1));
-    this.#timer.unref();
+  /** One journal event per pull, its ~44 exchanges folded under it, with what it found. */
+  #journaled(signal: AbortSignal): Promise<SyncResult> {
+    const pull = () => this.#pull(signal);
+    return this.#journal ? this.#journal.within({ system: 'docpart', entity: 'docpart:pull', title: 'Загрузка заказов Docpart' }, pull, pullSummary) : pull();
   }
 
-  async #pull(): Promise<SyncResult> {
+  async #pull(stopping: AbortSignal): Promise<SyncResult> {
     const cfg = this.#config();
     if (!cfg.enabled) throw new DeliveryError('auth', 'docpart_disabled', 'Docpart выключен в настройках');
-    const abort = new AbortController();
-    this.#abort = abort;
+    const own = new AbortController();
+    this.#abort = own;
+    // Cut short by the module's stop or by the worker's (a stop whose grace ran out).
+    const signal = AbortSignal.any([stopping, own.signal]);
     const startedAt = this.#now();
     const counts = zero();
-    Object.assign(this.#progress, { running: true, stage: 'items', counts, startedAt, nextAt: null });
+    Object.assign(this.#progress, { running: true, stage: 'items', counts, startedAt });
     const stage = (s: SyncStage) => (this.#progress.stage = s);
     try {
       const from = startedAt - cfg.lookbackDays * DAY_MS;
@@ -141,16 +141,16 @@ export class DocpartSync {
       const ordersSeen = new Set<number>();
       const usersSeen = new Set<number>();
       for (let day = from; day <= startedAt; day += DAY_MS) {
-        const orders = (await this.#client.orders(day, abort.signal, day + DAY_MS)).filter((o) => !ordersSeen.has(o.orderId));
+        const orders = (await this.#client.orders(day, signal, day + DAY_MS)).filter((o) => !ordersSeen.has(o.orderId));
         for (const o of orders) ordersSeen.add(o.orderId);
         counts.orders = ordersSeen.size;
         for (let i = 0; i < orders.length; i += SAVE_CHUNK) {
           const chunk = orders.slice(i, i + SAVE_CHUNK);
-          const items = await this.#client.items(chunk.map((o) => o.orderId), abort.signal);
+          const items = await this.#client.items(chunk.map((o) => o.orderId), signal);
           for (const lines of items.values()) counts.items += lines.length;
           const newUsers = [...new Set(chunk.map((o) => o.userId))].filter((id) => id > 0 && !usersSeen.has(id));
           for (const id of newUsers) usersSeen.add(id);
-          const users = newUsers.length ? await this.#client.users(newUsers, abort.signal) : new Map();
+          const users = newUsers.length ? await this.#client.users(newUsers, signal) : new Map();
           counts.users += users.size;
           const now = this.#now();
           // Each chunk is one durable commit: 1C may read its seqs as soon as it is there.
@@ -170,7 +170,7 @@ export class DocpartSync {
         }
       }
       stage('payments');
-      const payments = await this.#client.payments(from, abort.signal);
+      const payments = await this.#client.payments(from, signal);
       counts.payments = payments.length;
       let paymentsChanged = 0;
       const now = this.#now();
@@ -183,18 +183,13 @@ export class DocpartSync {
         },
         { durability: 'durable' },
       );
-      this.#store.outbox.reportRun('docpart', null);
       this.#progress.last = result;
       this.#progress.lastError = null;
       return result;
     } catch (e) {
       const err = e instanceof DeliveryError ? { code: e.code, message: e.message } : { code: 'internal_error', message: String((e as Error)?.message ?? e) };
+      // The connector's health is the outbox's: the job goes back with its backoff.
       this.#progress.lastError = { ...err, at: this.#now() };
-      try {
-        this.#store.outbox.reportRun('docpart', err);
-      } catch {
-        /* the store itself is failing: health says so already */
-      }
       this.#log.warn({ err: err.message }, 'docpart sync failed');
       throw e;
     } finally {
