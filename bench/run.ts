@@ -18,6 +18,7 @@ import { benchRegate } from './regate.ts';
 import { benchSlowDisk } from './slow-disk.ts';
 import { benchHostileMemory } from './hostile-memory.ts';
 import { benchJournalSearch } from './journal-search.ts';
+import { benchShellLoop } from './shell-loop.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
@@ -33,6 +34,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   regate: benchRegate,
   'hostile-memory': benchHostileMemory,
   'journal-search': benchJournalSearch,
+  'shell-loop': benchShellLoop,
 };
 
 const wanted = process.argv.slice(2);
