@@ -11,6 +11,15 @@ interface Pending {
   fn: (db: DB) => unknown;
   resolve: (value: any) => void;
   reject: (error: unknown) => void;
+  /** Writes submitted from inside this item: they ran in its transaction and settle with it. */
+  joined?: Joined[];
+}
+
+interface Joined {
+  ok: boolean;
+  value: unknown;
+  resolve: (value: any) => void;
+  reject: (error: unknown) => void;
 }
 
 /** A failed WAL flush with these codes means the disk lost or refused the data: the batch fails. */
@@ -45,32 +54,62 @@ export class GroupCommit {
   #closed = false;
   #batches = 0;
   #failing = false;
+  /** The item running now (its savepoint is open). */
+  #current: Pending | undefined;
+  readonly #item: (fn: (db: DB) => unknown) => unknown;
   readonly #runBatch: (batch: Pending[], out: Array<{ ok: boolean; value: unknown }>) => void;
 
   constructor(db: DB, opts: { maxBatch?: number; wal?: WalSync } = {}) {
     this.#db = db;
     this.#maxBatch = opts.maxBatch ?? 5000;
     this.#wal = opts.wal;
-    const item = db.transaction((fn: (db: DB) => unknown) => fn(db));
+    const item = (this.#item = db.transaction((fn: (db: DB) => unknown) => fn(db)));
     this.#runBatch = db.transaction((batch: Pending[], out: Array<{ ok: boolean; value: unknown }>) => {
       for (const p of batch) {
+        this.#current = p;
         try {
           out.push({ ok: true, value: item(p.fn) });
         } catch (error) {
           if (isStoreDown(error)) throw error;
           out.push({ ok: false, value: error });
+        } finally {
+          this.#current = undefined;
         }
       }
     });
   }
 
-  /** Runs `fn` inside the next shared transaction; resolves with its result once it is on disk. */
+  /**
+   * Runs `fn` inside the next shared transaction; resolves with its result once it is on disk.
+   * Called from inside a running item (a write that starts another, e.g. an intake whose enqueue
+   * leases the job for a free worker), `fn` runs at once in that item's transaction, in a savepoint
+   * of its own, and settles with it: on disk together, or rolled back together.
+   */
   run<T>(fn: (db: DB) => T): Promise<T> {
     if (this.#closed) return Promise.reject(errors.storeUnavailable());
+    if (this.#current) return this.#join(this.#current, fn);
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ fn, resolve, reject });
       this.#schedule();
     });
+  }
+
+  /** True while an item runs: a `run` now joins its transaction instead of waiting for the next one. */
+  get joining(): boolean {
+    return this.#current !== undefined;
+  }
+
+  #join<T>(parent: Pending, fn: (db: DB) => T): Promise<T> {
+    let ok = true;
+    let value: unknown;
+    try {
+      value = this.#item(fn);
+    } catch (error) {
+      if (isStoreDown(error)) throw error; // fails the item it joined, and with it the batch
+      ok = false;
+      value = error;
+    }
+    return new Promise<T>((resolve, reject) => (parent.joined ??= []).push({ ok, value, resolve, reject }));
   }
 
   #schedule(): void {
@@ -136,7 +175,7 @@ export class GroupCommit {
     } catch (error) {
       this.#failing = true;
       const e = error instanceof SputnikError ? error : errors.storeUnavailable(error);
-      for (const p of batch) p.reject(e);
+      for (const p of batch) reject(p, e);
       return undefined;
     }
     this.#batches++;
@@ -147,7 +186,7 @@ export class GroupCommit {
     if (error) {
       this.#failing = true;
       const e = errors.storeUnavailable(error);
-      for (const { batch } of committed) for (const p of batch) p.reject(e);
+      for (const { batch } of committed) for (const p of batch) reject(p, e);
     } else {
       for (const { batch, out } of committed) this.#settle(out, batch);
     }
@@ -155,7 +194,12 @@ export class GroupCommit {
 
   #settle(out: Array<{ ok: boolean; value: unknown }>, batch: Pending[]): void {
     this.#failing = false;
-    batch.forEach((p, i) => (out[i].ok ? p.resolve(out[i].value) : p.reject(out[i].value)));
+    batch.forEach((p, i) => {
+      if (!out[i].ok) return reject(p, out[i].value);
+      // Joined writes first: a worker handed a job by this intake starts before the intake's caller goes on.
+      for (const j of p.joined ?? []) (j.ok ? j.resolve(j.value) : j.reject(j.value));
+      p.resolve(out[i].value);
+    });
   }
 
   /** False from a store-level write failure (disk full, I/O error) until the next successful commit. */
@@ -184,4 +228,10 @@ export class GroupCommit {
     this.flush();
     this.#wal?.close();
   }
+}
+
+/** An item that did not commit: it and the writes that joined it are rejected. */
+function reject(p: Pending, error: unknown): void {
+  for (const j of p.joined ?? []) j.reject(error);
+  p.reject(error);
 }

@@ -43,7 +43,7 @@ export interface StoreOptions extends OutboxOptions {
 export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
   const db = openDatabase(dataDir);
   const commit = new GroupCommit(db, { wal: opts.fsyncInCommit ? undefined : openWalSync(db) });
-  const outbox = new Outbox(db, opts);
+  const outbox = new Outbox(db, { ...opts, commit });
   const getMeta = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
   const setMeta = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   const seq = db.prepare(`UPDATE feed SET seq = seq + 1 WHERE id = 1 RETURNING seq`).pluck();
@@ -54,7 +54,8 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
     commit,
     sql,
     write<T>(fn: () => T, opts: { durability: Durability }): Promise<T> {
-      if (opts.durability === 'durable') return commit.run(fn);
+      // Inside a group-committed write a relaxed one joins it (switching to NORMAL mid-transaction would not hold).
+      if (opts.durability === 'durable' || commit.joining) return commit.run(fn);
       try {
         return Promise.resolve(withoutFsync(db, fn));
       } catch (error) {
