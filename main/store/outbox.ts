@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import type { DB } from './db.ts';
 import { backoffMs, PROBE_CAP_MS } from './backoff.ts';
 import { withoutFsync } from './db.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type { Durability } from './index.ts';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed';
 export type ConnectorState = 'ok' | 'failing' | 'paused';
@@ -21,6 +23,11 @@ export interface Job<P = unknown> {
   payload: P;
   state: JobState;
   coalesce: boolean;
+  /**
+   * Earlier runs of this job (and of the jobs of its key it superseded) that ended without success:
+   * retried after an error, or cut off by a crash or a stop (a pause on refused credentials does
+   * not count). A run that sees `attempts > 0` cannot assume its remote never got an earlier request.
+   */
   attempts: number;
   nextRunAt: number;
   leaseUntil: number | null;
@@ -99,14 +106,24 @@ export interface OutboxOptions {
   leaseMs?: number;
 }
 
+/** A job's outcome, recorded together with the domain's own record of it (one transaction). */
+export interface OutcomeOptions {
+  /** The domain's record (the remote's answer, or the error on the entity): written in the same transaction. */
+  record?: () => void;
+}
+
 /**
  * The outbox: durable jobs with per-key ordering, coalescing, leases and backoff, plus each
  * connector's health (ok / failing with a single probe / paused on refused credentials).
- * Every method is synchronous SQLite work; callers that take new work from 1C call `enqueue`
- * inside a GroupCommit item so it shares the request's fsync.
+ * Callers that take new work from 1C call `enqueue` inside their durable write (a GroupCommit
+ * item) so it shares the request's fsync. A job's outcome (complete, fail, retry, pause) is one
+ * write with the domain's record; durable ones are group-committed when the store gives its
+ * GroupCommit (`commit`), else (a bare outbox in tests) a synchronous FULL transaction.
  */
 export class Outbox {
   readonly #db: DB;
+  readonly #commit: GroupCommit | undefined;
+  readonly #onEnqueue = new Set<(connector: string) => void>();
   readonly now: () => number;
   readonly #random: () => number;
   readonly leaseMs: number;
@@ -155,8 +172,9 @@ export class Outbox {
     return st;
   }
 
-  constructor(db: DB, opts: OutboxOptions = {}) {
+  constructor(db: DB, opts: OutboxOptions & { commit?: GroupCommit } = {}) {
     this.#db = db;
+    this.#commit = opts.commit;
     this.now = opts.now ?? Date.now;
     this.#random = opts.random ?? Math.random;
     this.leaseMs = opts.leaseMs ?? 30_000;
@@ -180,8 +198,16 @@ export class Outbox {
       newerQueued: db.prepare(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 AND id > ? ORDER BY id DESC LIMIT 1`),
       inherit: db.prepare(`UPDATE jobs SET attempts = @attempts, next_run_at = MAX(next_run_at, @runAt), retry_wait = @wait, last_error = @error WHERE id = @id`),
       supersede: db.prepare(`UPDATE jobs SET state = 'done', last_error = @error, lease_until = NULL, lease_owner = NULL, updated_at = @now, finished_at = @now WHERE id = @id`),
-      recover: db.prepare(`UPDATE jobs SET state = 'queued', lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE state = 'running' AND lease_until < @now RETURNING connector`),
-      release: db.prepare(`UPDATE jobs SET state = 'queued', lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE state = 'running' AND lease_owner = @owner`),
+      // A run cut off (its process died, or a stop handed it back) counts as an attempt: it may have
+      // reached the remote, and the next run of its key sees `attempts > 0` (see Job.attempts).
+      recover: db.prepare(`UPDATE jobs SET state = 'queued', attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, updated_at = @now
+        WHERE state = 'running' AND lease_until < @now RETURNING connector`),
+      release: db.prepare(`UPDATE jobs SET state = 'queued', attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, updated_at = @now
+        WHERE state = 'running' AND lease_owner = @owner`),
+      // Before dropping older twins: the newest inherits their attempts (as a retried job's successor does).
+      inheritFromTwins: db.prepare(`UPDATE jobs SET attempts = (SELECT MAX(o.attempts) FROM jobs o WHERE o.key = jobs.key AND o.state = 'queued' AND o.coalesce = 1 AND o.id < jobs.id)
+        WHERE state = 'queued' AND coalesce = 1
+          AND attempts < (SELECT MAX(o.attempts) FROM jobs o WHERE o.key = jobs.key AND o.state = 'queued' AND o.coalesce = 1 AND o.id < jobs.id)`),
       // After jobs came back from a dead or stopping owner: keep one queued coalescing job per key (the newest).
       dropOlderTwins: db.prepare(`UPDATE jobs SET state = 'done', last_error = '{"code":"superseded","message":"заменено более новым заданием"}',
         updated_at = @now, finished_at = @now
@@ -218,7 +244,37 @@ export class Outbox {
       }
     }
     const row = this.#s.insert.get(params) as { id: number } | undefined;
+    if (row && params.runAt <= now && this.#commit?.joining) for (const l of this.#onEnqueue) l(input.connector);
     return row ? { id: row.id, coalesced: false } : null;
+  }
+
+  /**
+   * Called inside a durable write that enqueued a due job for a connector (an intake): a worker with
+   * a free slot may lease it there with `claimWithin`, instead of in a transaction of its own.
+   */
+  onEnqueue(listener: (connector: string) => void): () => void {
+    this.#onEnqueue.add(listener);
+    return () => this.#onEnqueue.delete(listener);
+  }
+
+  /**
+   * Inside a durable write (a GroupCommit item, e.g. the intake that enqueued the job): leases what
+   * `claim` would, in that same transaction. `durable` settles with it: resolved once the lease is
+   * on disk, rejected when the write rolled back (the leases with it). Null when there is no such
+   * write or nothing to lease.
+   */
+  claimWithin(connector: string, limit: number, owner: string): { jobs: Job[]; durable: Promise<void> } | null {
+    if (!this.#commit?.joining) return null;
+    const take = this.#claimable(connector, limit);
+    if (!take) return null;
+    let jobs: Job[] = [];
+    // Joins the running item: the lease runs now, in a savepoint of its own.
+    const durable = this.#commit.run(() => void (jobs = this.#lease(connector, take, owner)));
+    if (jobs.length === 0) {
+      durable.catch(() => {});
+      return null;
+    }
+    return { jobs, durable };
   }
 
   /** The newest job of a key from `fromId` on (the one that carries the key's latest state). */
@@ -277,34 +333,36 @@ export class Outbox {
   /**
    * The remote accepted the work. Ends a connector outage: every job waiting on backoff is released.
    * `record` (the domain's record of the remote's answer) commits in the same transaction; with
-   * `claimNext`, up to that many next jobs of the connector are leased in it too and returned.
-   * A `repeatable` delivery commits without its own fsync, like a lease: a power cut in the next
-   * moment costs one repeated idempotent call, and any later durable commit (an intake, a create)
-   * makes it durable too, because the WAL is written in order. Non-repeatable ones (creates) fsync.
+   * `claimNext`, up to as many next jobs of the connector as it returns (asked inside the
+   * transaction) are leased in it too and returned. `durability` (default durable): a delivery
+   * that is harmless to repeat (an idempotent update) may be `relaxed`, like a lease: a power cut
+   * in the next moment costs one repeated call, and any later durable commit makes it durable too,
+   * because the WAL is written in order. Creates are durable.
    */
-  complete(job: Job, owner: string, opts: { record?: () => void; repeatable?: boolean; claimNext?: number } = {}): Job[] {
-    const body = () => {
+  complete(job: Job, owner: string, opts: OutcomeOptions & { durability?: Durability; claimNext?: () => number } = {}): Promise<Job[]> {
+    return this.#write(opts.durability ?? 'durable', () => {
       opts.record?.();
       this.#s.finish.run({ id: job.id, owner, state: 'done', error: null, now: this.now(), inc: 1 });
       this.#markHealthy(job.connector);
       // The worker's next jobs ride on this commit instead of a transaction of their own.
-      const take = this.#claimable(job.connector, opts.claimNext ?? 0);
+      const take = opts.claimNext ? this.#claimable(job.connector, opts.claimNext()) : null;
       return take ? this.#lease(job.connector, take, owner) : [];
-    };
-    return opts.repeatable ? withoutFsync(this.#db, body) : this.#db.transaction(body)();
+    });
   }
 
   /** A business refusal (409, validation): the job fails at once and is not retried. The remote is up. */
-  fail(job: Job, owner: string, error: JobError): void {
-    this.#db.transaction(() => {
+  fail(job: Job, owner: string, error: JobError, opts: OutcomeOptions = {}): Promise<void> {
+    return this.#write('durable', () => {
+      opts.record?.();
       this.#s.finish.run({ id: job.id, owner, state: 'failed', error: JSON.stringify(error), now: this.now(), inc: 1 });
       this.#markHealthy(job.connector);
-    })();
+    });
   }
 
-  /** A transport error, 5xx or 429: back off (job and connector) and try again; never given up. */
-  retry(job: Job, owner: string, error: JobError, opts: { delayMs?: number } = {}): number {
-    return this.#db.transaction(() => {
+  /** A transport error, 5xx or 429: back off (job and connector) and try again; never given up. Resolves with when. */
+  retry(job: Job, owner: string, error: JobError, opts: OutcomeOptions & { delayMs?: number } = {}): Promise<number> {
+    return this.#write('durable', () => {
+      opts.record?.();
       const now = this.now();
       const attempts = job.attempts + 1;
       const runAt = now + (opts.delayMs ?? backoffMs(attempts, { random: this.#random }));
@@ -324,18 +382,29 @@ export class Outbox {
         });
       }
       return runAt;
-    })();
+    });
   }
 
   /** Credentials refused: the job goes back unharmed and the connector pauses until its settings change. */
-  pause(job: Job, owner: string, error: JobError): void {
-    this.#db.transaction(() => {
+  pause(job: Job, owner: string, error: JobError, opts: OutcomeOptions = {}): Promise<void> {
+    return this.#write('durable', () => {
+      opts.record?.();
       const now = this.now();
       const errorJson = JSON.stringify(error);
       this.#s.requeue.run({ id: job.id, owner, inc: 0, runAt: now, wait: 0, error: errorJson, now });
       this.#coalesceAfterReturn(job, { attempts: job.attempts, runAt: now, wait: 0, error: errorJson });
       this.#setConnector({ name: job.connector, state: 'paused', failures: 0, nextProbeAt: null, since: now, lastError: error });
-    })();
+    });
+  }
+
+  /** One transaction for an outcome: group-committed when durable (a synchronous FULL one without a GroupCommit). */
+  #write<T>(durability: Durability, fn: () => T): Promise<T> {
+    if (this.#commit && (durability === 'durable' || this.#commit.joining)) return this.#commit.run(fn);
+    try {
+      return Promise.resolve(durability === 'durable' ? this.#db.transaction(fn)() : withoutFsync(this.#db, fn));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The operator said "retry": the key's queued job runs now, not after its backoff. True when there was one. */
@@ -397,7 +466,7 @@ export class Outbox {
   recoverExpired(): number {
     const rows = this.#db.transaction(() => {
       const r = this.#s.recover.all({ now: this.now() }) as Array<{ connector: string }>;
-      if (r.length) this.#s.dropOlderTwins.run({ now: this.now() });
+      if (r.length) this.#dropOlderTwins();
       return r;
     })();
     for (const c of new Set(rows.map((r) => r.connector))) this.#notifySoon(c);
@@ -408,7 +477,7 @@ export class Outbox {
   releaseOwned(owner: string): number {
     return this.#db.transaction(() => {
       const n = this.#s.release.run({ owner, now: this.now() }).changes;
-      if (n) this.#s.dropOlderTwins.run({ now: this.now() });
+      if (n) this.#dropOlderTwins();
       return n;
     })();
   }
@@ -462,6 +531,11 @@ export class Outbox {
         for (const c of connectors) this.#listeners.forEach((l) => l(c));
       });
     }
+  }
+
+  #dropOlderTwins(): void {
+    this.#s.inheritFromTwins.run();
+    this.#s.dropOlderTwins.run({ now: this.now() });
   }
 
   #markHealthy(connector: string): void {

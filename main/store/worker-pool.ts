@@ -2,16 +2,36 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { DeliveryError } from '../errors.ts';
 import type { Job, JobError, Outbox } from './outbox.ts';
+import type { Durability } from './index.ts';
 
 /**
  * Delivers one job. It may resolve with how to finish it: `record` writes the remote's answer in
- * the same transaction that marks the job done; `repeatable` says sending it again is harmless
- * (an idempotent update), so that commit may skip its own fsync — see Outbox.complete.
+ * the same transaction that marks the job done; `durability` (default durable) may be `relaxed`
+ * when sending it again is harmless (an idempotent update) — see Outbox.complete.
  */
-export type JobHandler = (job: Job, ctx: { signal: AbortSignal }) => Promise<void | JobDone>;
+export type JobHandler = (job: Job, ctx: JobContext) => Promise<void | JobDone>;
 export interface JobDone {
   record?: () => void;
-  repeatable?: boolean;
+  durability?: Durability;
+}
+
+/** How a job's outcome is worded for the job and for the domain's record of a failure. */
+export type FailureOutcome = 'failed' | 'retry' | 'paused';
+
+export interface JobContext {
+  signal: AbortSignal;
+  /**
+   * The lease is on disk (it was written by a durable commit that has been fsynced, e.g. with the
+   * intake that stored the job): a crash from here on leaves the job running in the store, and its
+   * next run sees `attempts > 0`. When false, a run about to send something it must not send twice
+   * writes what says so durably first.
+   */
+  durable: boolean;
+  /**
+   * What the domain stores on its entity if this run fails (its error, its state): written in the
+   * transaction that fails, retries or pauses the job. The last one set counts.
+   */
+  onFailure(record: (error: JobError, outcome: FailureOutcome) => void): void;
 }
 
 export interface ConnectorWorkers {
@@ -27,6 +47,8 @@ export type Settled = { job: Job; outcome: 'done' | 'failed' | 'retry' | 'paused
 interface Lane {
   spec: ConnectorWorkers;
   running: Map<number, { job: Job; abort: AbortController; done: Promise<void> }>;
+  /** Slots held for jobs leased in a commit that is not on disk yet (they start once it is). */
+  reserved: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -34,8 +56,10 @@ const MAX_SLEEP_MS = 60_000;
 
 /**
  * Runs outbox jobs: one lane per connector with its own concurrency. A lane wakes when work
- * is committed, when its next job or probe is due, and when a running job settles. Leases are
- * renewed while a job runs; expired leases of a dead process are recovered periodically.
+ * is committed, when its next job or probe is due, and when a running job settles. A lane with a
+ * free slot leases a job in the very write that enqueued it (an intake) and starts it once that
+ * write is on disk; a finishing job leases the next ones in its completion. Leases are renewed
+ * while a job runs; expired leases of a dead process are recovered periodically.
  */
 export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
   readonly owner = `w-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -45,7 +69,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
   readonly #around: JobWrapper;
   #stopping = false;
   #housekeeping?: NodeJS.Timeout;
-  #unsubscribe?: () => void;
+  #unsubscribe: Array<() => void> = [];
 
   /** `around` runs each job's delivery (the journal makes each run one event of its exchanges). */
   constructor(outbox: Outbox, opts: { log?: (msg: string, extra?: object) => void; around?: JobWrapper } = {}) {
@@ -56,12 +80,12 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
   }
 
   register(spec: ConnectorWorkers): void {
-    this.#lanes.set(spec.connector, { spec, running: new Map() });
+    this.#lanes.set(spec.connector, { spec, running: new Map(), reserved: 0 });
   }
 
   start(): void {
     this.#outbox.recoverExpired();
-    this.#unsubscribe = this.#outbox.onWork((c) => this.#pump(c));
+    this.#unsubscribe = [this.#outbox.onWork((c) => this.#pump(c)), this.#outbox.onEnqueue((c) => this.#takeWithin(c))];
     const every = Math.max(200, Math.floor(this.#outbox.leaseMs / 3));
     this.#housekeeping = setInterval(() => this.#renewAndRecover(), every);
     for (const c of this.#lanes.keys()) this.#pump(c);
@@ -70,7 +94,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
   /** Stops claiming, lets running jobs finish up to `graceMs`, then hands the rest back to the queue. */
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopping = true;
-    this.#unsubscribe?.();
+    for (const u of this.#unsubscribe.splice(0)) u();
     clearInterval(this.#housekeeping);
     const all = [...this.#lanes.values()];
     all.forEach((l) => clearTimeout(l.timer));
@@ -86,12 +110,44 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     return this.#lanes.get(connector)?.running.size ?? 0;
   }
 
+  #free(lane: Lane): number {
+    return lane.spec.concurrency - lane.running.size - lane.reserved;
+  }
+
+  /** Inside the durable write that enqueued work for `connector`: free slots take it there. */
+  #takeWithin(connector: string): void {
+    const lane = this.#lanes.get(connector);
+    if (!lane || this.#stopping) return;
+    const free = this.#free(lane);
+    if (free <= 0) return;
+    let taken: ReturnType<Outbox['claimWithin']> = null;
+    try {
+      taken = this.#outbox.claimWithin(connector, free, this.owner);
+    } catch (error) {
+      this.#log('outbox claim failed', { connector, err: (error as Error).message });
+    }
+    if (!taken) return;
+    const { jobs } = taken;
+    lane.reserved += jobs.length;
+    taken.durable.then(
+      () => {
+        lane.reserved -= jobs.length;
+        // After a stop began they stay leased: the stop handed them back (or their lease expires).
+        if (!this.#stopping) for (const job of jobs) this.#run(lane, job, true);
+      },
+      () => {
+        lane.reserved -= jobs.length; // the write rolled back, and the leases with it
+        this.#pump(connector);
+      },
+    );
+  }
+
   #pump(connector: string): void {
     const lane = this.#lanes.get(connector);
     if (!lane || this.#stopping) return;
     clearTimeout(lane.timer);
     lane.timer = undefined;
-    const free = lane.spec.concurrency - lane.running.size;
+    const free = this.#free(lane);
     if (free <= 0) return; // a settling job pumps again
     let jobs: Job[] = [];
     try {
@@ -99,8 +155,8 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     } catch (error) {
       this.#log('outbox claim failed', { connector, err: (error as Error).message });
     }
-    for (const job of jobs) this.#run(lane, job);
-    if (lane.running.size >= lane.spec.concurrency) return; // full: the next settling job pumps again
+    for (const job of jobs) this.#run(lane, job, false);
+    if (this.#free(lane) <= 0) return; // full: the next settling job pumps again
     const wakeAt = this.#outbox.nextWakeAt(connector);
     if (wakeAt !== null) {
       const delay = Math.min(MAX_SLEEP_MS, Math.max(1, wakeAt - this.#outbox.now()));
@@ -108,44 +164,64 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     }
   }
 
-  #run(lane: Lane, job: Job): void {
+  #run(lane: Lane, job: Job, durable: boolean): void {
     const abort = new AbortController();
     // Registered before the handler starts: a handler that throws synchronously must not leave a ghost entry.
     const entry = { job, abort, done: Promise.resolve() };
     lane.running.set(job.id, entry);
+    let onFailure: ((error: JobError, outcome: FailureOutcome) => void) | undefined;
+    const ctx: JobContext = { signal: abort.signal, durable, onFailure: (record) => void (onFailure = record) };
     entry.done = (async () => {
       let settled: Settled;
       let next: Job[] = [];
+      let nextDurable = false;
       try {
-        const done = await this.#around(job, () => lane.spec.handle(job, { signal: abort.signal }));
-        const free = this.#stopping ? 0 : lane.spec.concurrency - lane.running.size + 1; // this job's slot is free now
-        next = this.#outbox.complete(job, this.owner, { ...done, claimNext: free });
+        const done = await this.#around(job, () => lane.spec.handle(job, ctx));
+        // The next jobs are leased in the completion (asked inside it, so the count is current) and
+        // their slots held until it is on disk; this job's own slot is counted as free.
+        let held = 0;
+        const claimNext = () => {
+          const n = this.#stopping ? 0 : Math.max(0, this.#free(lane) + 1);
+          held = Math.max(0, n - 1);
+          lane.reserved += held;
+          return n;
+        };
+        const durability = done?.durability ?? 'durable';
+        try {
+          next = await this.#outbox.complete(job, this.owner, { record: done?.record, durability, claimNext });
+        } finally {
+          lane.reserved -= held;
+        }
+        nextDurable = durability === 'durable';
         settled = { job, outcome: 'done' };
       } catch (error) {
-        settled = this.#onFailure(job, error);
+        settled = await this.#onFailure(job, error, onFailure);
       }
       lane.running.delete(job.id);
       this.emit('settled', settled);
-      for (const j of next) this.#run(lane, j);
-      if (!this.#stopping) this.#pump(lane.spec.connector);
+      if (!this.#stopping) {
+        for (const j of next) this.#run(lane, j, nextDurable);
+        this.#pump(lane.spec.connector);
+      }
     })();
   }
 
-  #onFailure(job: Job, error: unknown): Settled {
+  async #onFailure(job: Job, error: unknown, domain?: (error: JobError, outcome: FailureOutcome) => void): Promise<Settled> {
     const e = error instanceof DeliveryError ? error : null;
     const info: JobError = { code: e?.code ?? 'internal_error', message: e?.message ?? String((error as Error)?.message ?? error) };
+    const record = (outcome: FailureOutcome) => (domain ? { record: () => domain(info, outcome) } : {});
     try {
       if (e?.outcome === 'refused') {
-        this.#outbox.fail(job, this.owner, info);
+        await this.#outbox.fail(job, this.owner, info, record('failed'));
         return { job, outcome: 'failed', error: info };
       }
       if (e?.outcome === 'auth') {
-        this.#outbox.pause(job, this.owner, info);
+        await this.#outbox.pause(job, this.owner, info, record('paused'));
         this.#log('connector paused: credentials refused', { connector: job.connector, code: info.code });
         return { job, outcome: 'paused', error: info };
       }
       if (!e) this.#log('job handler threw an unexpected error; will retry', { connector: job.connector, kind: job.kind, err: info.message });
-      this.#outbox.retry(job, this.owner, info, { delayMs: e?.retryAfterMs });
+      await this.#outbox.retry(job, this.owner, info, { delayMs: e?.retryAfterMs, ...record('retry') });
       return { job, outcome: 'retry', error: info };
     } catch (storeError) {
       // The store refused the outcome: the lease will expire and the job runs again.

@@ -34,7 +34,7 @@ describe('backoff schedule', () => {
 });
 
 describe('outbox', () => {
-  it('runs jobs of one key in order, one at a time; other keys in parallel', () => {
+  it('runs jobs of one key in order, one at a time; other keys in parallel', async () => {
     const { outbox, enqueue } = clockStore();
     enqueue('card:1', { v: 1 }, { coalesce: false });
     enqueue('card:1', { v: 2 }, { coalesce: false });
@@ -45,7 +45,7 @@ describe('outbox', () => {
       ['card:2', { v: 'x' }],
     ]);
     expect(outbox.claim('passteam', 10, 'w1')).toEqual([]); // card:1 v2 waits for v1
-    outbox.complete(first[0], 'w1');
+    await outbox.complete(first[0], 'w1');
     const next = outbox.claim('passteam', 10, 'w1');
     expect(next.map((j) => j.payload)).toEqual([{ v: 2 }]);
   });
@@ -61,13 +61,13 @@ describe('outbox', () => {
     expect(outbox.claim('passteam', 10, 'w').map((j) => j.payload)).toEqual([{ balance: 3 }]);
   });
 
-  it('while a job runs, a new state queues behind it; if the running one is retried the newer one supersedes it', () => {
+  it('while a job runs, a new state queues behind it; if the running one is retried the newer one supersedes it', async () => {
     const { outbox, enqueue, clock } = clockStore();
     enqueue('card:1', { balance: 1 });
     const [running] = outbox.claim('passteam', 1, 'w');
     enqueue('card:1', { balance: 2 });
     enqueue('card:1', { balance: 3 });
-    outbox.retry(running, 'w', { code: 'network_error', message: 'down' });
+    await outbox.retry(running, 'w', { code: 'network_error', message: 'down' });
     const old = outbox.get(running.id)!;
     expect(old.state).toBe('done');
     expect(old.lastError?.code).toBe('superseded');
@@ -119,7 +119,7 @@ describe('outbox', () => {
     expect(store.db.prepare(`SELECT COUNT(*) FROM jobs`).pluck().get()).toBe(1);
   });
 
-  it('transport failures back off exponentially and are never given up', () => {
+  it('transport failures back off exponentially and are never given up', async () => {
     const { outbox, enqueue, clock } = clockStore();
     enqueue('card:1', {});
     const delays: number[] = [];
@@ -127,7 +127,7 @@ describe('outbox', () => {
       clock.t += 4_000_000;
       const [job] = outbox.claim('passteam', 1, 'w');
       expect(job).toBeDefined();
-      const runAt = outbox.retry(job, 'w', { code: 'http_503', message: 'unavailable' });
+      const runAt = await outbox.retry(job, 'w', { code: 'http_503', message: 'unavailable' });
       delays.push(runAt - clock.t);
     }
     // random() = 0.5 → 3/4 of the ceiling
@@ -137,41 +137,41 @@ describe('outbox', () => {
     expect(outbox.get(1)!.attempts).toBe(15);
   });
 
-  it('business refusals fail at once and are not retried', () => {
+  it('business refusals fail at once and are not retried', async () => {
     const { outbox, enqueue, clock } = clockStore();
     enqueue('card:1', {});
     const [job] = outbox.claim('passteam', 1, 'w');
-    outbox.fail(job, 'w', { code: 'phone_taken', message: 'Телефон уже привязан' });
+    await outbox.fail(job, 'w', { code: 'phone_taken', message: 'Телефон уже привязан' });
     expect(outbox.get(job.id)).toMatchObject({ state: 'failed', lastError: { code: 'phone_taken' } });
     clock.t += 10_000_000;
     expect(outbox.claim('passteam', 10, 'w')).toEqual([]);
     expect(outbox.connectorStatus('passteam').state).toBe('ok');
   });
 
-  it('a connector whose remote is down lets one probe through; success releases every waiting job at once', () => {
+  it('a connector whose remote is down lets one probe through; success releases every waiting job at once', async () => {
     const { outbox, enqueue, clock } = clockStore();
     for (let i = 0; i < 5; i++) enqueue(`card:${i}`, {});
     const jobs = outbox.claim('passteam', 5, 'w');
     expect(jobs).toHaveLength(5);
-    for (const j of jobs) outbox.retry(j, 'w', { code: 'network_error', message: 'ECONNREFUSED' });
+    for (const j of jobs) await outbox.retry(j, 'w', { code: 'network_error', message: 'ECONNREFUSED' });
     expect(outbox.connectorStatus('passteam').state).toBe('failing');
     expect(outbox.claim('passteam', 5, 'w')).toEqual([]); // probe time not reached
     clock.t = outbox.connectorStatus('passteam').nextProbeAt!;
     const probe = outbox.claim('passteam', 5, 'w');
     expect(probe).toHaveLength(1); // one probe while the remote is down, not five
     expect(outbox.claim('passteam', 5, 'w')).toEqual([]); // nothing else while the probe runs
-    outbox.complete(probe[0], 'w');
+    await outbox.complete(probe[0], 'w');
     expect(outbox.connectorStatus('passteam').state).toBe('ok');
     expect(outbox.claim('passteam', 10, 'w')).toHaveLength(4); // released now, not after their own backoff
   });
 
-  it('releases a long outage within seconds of the remote returning, not after the 1 h backoff', () => {
+  it('releases a long outage within seconds of the remote returning, not after the 1 h backoff', async () => {
     const { outbox, enqueue, clock } = clockStore();
     enqueue('card:1', {});
     enqueue('card:2', {});
     for (let i = 0; i < 30; i++) {
       const j = outbox.claim('passteam', 2, 'w');
-      for (const x of j) outbox.retry(x, 'w', { code: 'network_error', message: 'down' });
+      for (const x of j) await outbox.retry(x, 'w', { code: 'network_error', message: 'down' });
       clock.t = Math.max(clock.t + 1, outbox.nextWakeAt('passteam')!);
     }
     // each job has failed ~15 times and waits for most of an hour; the connector probes every ≤ 30 s
@@ -179,16 +179,16 @@ describe('outbox', () => {
     expect(outbox.nextWakeAt('passteam')! - clock.t).toBeLessThanOrEqual(PROBE_CAP_MS);
     clock.t = outbox.nextWakeAt('passteam')!;
     const [probe] = outbox.claim('passteam', 2, 'w');
-    outbox.complete(probe, 'w');
+    await outbox.complete(probe, 'w');
     expect(outbox.claim('passteam', 2, 'w')).toHaveLength(1);
   });
 
-  it('refused credentials pause the connector (no hammering) until settings change', () => {
+  it('refused credentials pause the connector (no hammering) until settings change', async () => {
     const { outbox, enqueue, clock } = clockStore();
     enqueue('card:1', {});
     enqueue('card:2', {});
     const [job] = outbox.claim('passteam', 1, 'w');
-    outbox.pause(job, 'w', { code: 'auth_refused', message: 'Токен отклонён' });
+    await outbox.pause(job, 'w', { code: 'auth_refused', message: 'Токен отклонён' });
     expect(outbox.connectorStatus('passteam')).toMatchObject({ state: 'paused', lastError: { code: 'auth_refused' } });
     expect(outbox.get(job.id)).toMatchObject({ state: 'queued', attempts: 0 });
     clock.t += 86_400_000;

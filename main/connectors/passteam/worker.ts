@@ -83,11 +83,11 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
       }
       if (passteamHas(card, vars) && card.card_id === cardId) {
         const known = { cardId, cardUrl: card.card_url, installed: card.installed === null ? null : card.installed === 1 };
-        return { record: () => void cards.acknowledged(code, vars, known, cfg.fields, now()), repeatable: true };
+        return { record: () => void cards.acknowledged(code, vars, known, cfg.fields, now()), durability: 'relaxed' };
       }
       const updated = await client.updateCard(cardId, vars, call);
       const answer = { ...updated, cardUrl: updated.cardUrl ?? remote?.cardUrl ?? null };
-      return { record: () => void cards.acknowledged(code, vars, answer, cfg.fields, now()), repeatable: true };
+      return { record: () => void cards.acknowledged(code, vars, answer, cfg.fields, now()), durability: 'relaxed' };
     } catch (e) {
       const err = e instanceof DeliveryError ? e : null;
       const info = { code: err?.code ?? 'internal_error', message: err?.message ?? String((e as Error)?.message ?? e) };

@@ -89,14 +89,14 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
           // Paid or expired before it was e-mailed: nothing to send; the status poll says which.
           if (e instanceof DeliveryError && e.outcome === 'refused') {
             const r = await client.byId(inv.invoice_id!, call);
-            if (r && r.status !== 'created' && r.status !== 'sent') return { record: () => void tracker.apply(orderId, r, now()), repeatable: true };
+            if (r && r.status !== 'created' && r.status !== 'sent') return { record: () => void tracker.apply(orderId, r, now()), durability: 'relaxed' };
           }
           throw e;
         }
         // A repeated send after a power cut e-mails the link twice: harmless enough to skip the fsync.
-        return { record: () => void invoices.update(orderId, { state: 'sent', last_error: null }, now()), repeatable: true };
+        return { record: () => void invoices.update(orderId, { state: 'sent', last_error: null }, now()), durability: 'relaxed' };
       }
-      return { record: () => void invoices.update(orderId, { last_error: null }, now()), repeatable: true };
+      return { record: () => void invoices.update(orderId, { last_error: null }, now()), durability: 'relaxed' };
     } catch (e) {
       const err = e instanceof DeliveryError ? e : null;
       const info: JobError = { code: err?.code ?? 'internal_error', message: err?.message ?? String((e as Error)?.message ?? e) };
@@ -116,19 +116,19 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
       id = found?.id ?? null;
     }
     const revoked = () => void invoices.update(orderId, { state: 'revoked', revoke: 0, last_error: null, create_unsure: 0, ...(id ? { invoice_id: id } : {}) }, now());
-    if (!id) return { record: revoked, repeatable: true }; // never reached PayKeeper: nothing to cancel there
+    if (!id) return { record: revoked, durability: 'relaxed' }; // never reached PayKeeper: nothing to cancel there
     try {
       await client.revoke(id, call);
-      return { record: revoked, repeatable: true };
+      return { record: revoked, durability: 'relaxed' };
     } catch (e) {
       if (!(e instanceof DeliveryError) || e.outcome !== 'refused') throw e;
-      if (e.code === 'paykeeper_not_found') return { record: revoked, repeatable: true }; // already gone
+      if (e.code === 'paykeeper_not_found') return { record: revoked, durability: 'relaxed' }; // already gone
       const r = await client.byId(id, call);
       if (r?.status === 'paid') {
         store.db.transaction(() => tracker.apply(orderId, r, now(), { revoke: 0 }))();
         throw new DeliveryError('refused', 'invoice_paid', `Счёт по заказу ${orderId} уже оплачен: отозвать его нельзя, нужен возврат платежа`, { status: 409 });
       }
-      if (r?.status === 'expired') return { record: () => void tracker.apply(orderId, r, now(), { revoke: 0 }), repeatable: true };
+      if (r?.status === 'expired') return { record: () => void tracker.apply(orderId, r, now(), { revoke: 0 }), durability: 'relaxed' };
       throw e;
     }
   }
