@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { errors } from '../../errors.ts';
 import type { AdminApp } from '../../admin/app.ts';
 import type { Store } from '../../store/index.ts';
-import { likeContains, searchKey } from '../../store/search-text.ts';
+import { searchKey } from '../../store/search-text.ts';
 import { toOnecDateTime } from '../../listener/onec-values.ts';
-import { Cards, view, type CardRow } from './cards.ts';
+import { Cards, type CardRow } from './cards.ts';
+import { view } from './routes.ts';
 import { CARD_JOB, cardKey } from './worker.ts';
+import { writeNow } from '../write-now.ts';
 
 const listQuery = z.object({
   q: z.string().max(200).optional(),
@@ -17,26 +19,11 @@ const listQuery = z.object({
 const adminView = (r: CardRow) => ({ ...view(r), name: r.name, phone: r.phone, email: r.email, birthday: r.birthday, updatedAt: toOnecDateTime(r.updated_at) });
 
 /** Cards in the tray window: search, detail, retry. */
-export function cardsAdmin(store: Store, cards: Cards) {
-  const db = store.db;
+export function cardsAdmin(cards: Cards) {
   return (app: AdminApp) => {
     app.get('/api/cards', { schema: { querystring: listQuery } }, async (req) => {
       const q = req.query as z.infer<typeof listQuery>;
-      const where: string[] = [];
-      const params: Record<string, unknown> = { limit: q.limit, offset: q.offset };
-      if (q.state) (where.push('state = @state'), (params.state = q.state));
-      const key = searchKey(q.q ?? '');
-      if (key) {
-        const digits = key.replace(/\D/g, '');
-        // Code, name, e-mail, cardId in any case, ё as е (the search column, see SEARCH_TEXT.card).
-        params.q = likeContains(key);
-        // A phone in any spelling: its last 10 digits against the stored +7XXXXXXXXXX.
-        params.phone = digits.length >= 4 ? `%${digits.slice(-10)}%` : null;
-        where.push(`(search LIKE @q ESCAPE '\\' OR (@phone IS NOT NULL AND phone LIKE @phone))`);
-      }
-      const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const rows = db.prepare(`SELECT * FROM cards ${w} ORDER BY updated_at DESC, code LIMIT @limit OFFSET @offset`).all(params) as CardRow[];
-      const total = db.prepare(`SELECT COUNT(*) FROM cards ${w}`).pluck().get(params) as number;
+      const { rows, total } = cards.list({ state: q.state, search: searchKey(q.q ?? ''), offset: q.offset, limit: q.limit });
       return { cards: rows.map(adminView), total };
     });
     app.get('/api/cards/:code', async (req) => {
@@ -51,7 +38,7 @@ export function cardsAdmin(store: Store, cards: Cards) {
 export function retryCard(store: Store, cards: Cards, entity: string): { state: string } | null {
   if (!entity.startsWith('card:')) return null;
   const code = entity.slice('card:'.length);
-  return store.db.transaction(() => {
+  return writeNow(store, () => {
     const row = cards.get(code);
     if (!row) return null;
     const now = store.outbox.now();
@@ -62,5 +49,5 @@ export function retryCard(store: Store, cards: Cards, entity: string): { state: 
       store.outbox.enqueue({ connector: 'passteam', kind: CARD_JOB, key: cardKey(code), payload: { code } });
     }
     return { state: cards.get(code)!.state };
-  })();
+  });
 }

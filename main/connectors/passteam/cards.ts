@@ -1,8 +1,7 @@
 import type { Config } from '../../config/schema.ts';
 import type { JobError } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
-import { SEARCH_TEXT } from '../../store/search-text.ts';
-import { toOnecDateTime } from '../../listener/onec-values.ts';
+import { likeContains, SEARCH_TEXT } from '../../store/search-text.ts';
 import type { RemoteCard, Vars } from './client.ts';
 
 /** A loyalty card as Sputnik keeps it: the merged state 1C gave and what Passteam knows. */
@@ -39,30 +38,6 @@ export interface CardPatch {
   knownCardId?: string;
 }
 
-export interface CardView {
-  code: string;
-  state: CardRow['state'];
-  cardId: string | null;
-  cardUrl: string | null;
-  installed: boolean | null;
-  bonus: number | null;
-  updatedAt: string;
-  lastError: JobError | null;
-}
-
-export function view(row: CardRow): CardView {
-  return {
-    code: row.code,
-    state: row.state,
-    cardId: row.card_id,
-    cardUrl: row.card_url,
-    installed: row.installed === null ? null : row.installed === 1,
-    bonus: row.bonus === null ? null : Number(row.bonus),
-    updatedAt: toOnecDateTime(row.updated_at),
-    lastError: row.last_error ? (JSON.parse(row.last_error) as JobError) : null,
-  };
-}
-
 /** The template variables to send: the whole merged state, named per the config's `fields`. */
 export function desiredVars(row: CardRow, fields: Config['passteam']['fields']): Vars {
   const vars: Vars = { ...(JSON.parse(row.extra) as Vars) };
@@ -89,32 +64,28 @@ export function sameVars(a: Vars, b: Vars | null): boolean {
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
 
+const COLUMNS: ReadonlyArray<keyof CardRow> = [
+  'code', 'name', 'birthday', 'phone', 'email', 'bonus', 'extra', 'card_id', 'card_url', 'installed', 'state', 'last_error',
+  'sent', 'create_unsure', 'seq', 'changed_at', 'created_at', 'updated_at',
+];
+const SET = COLUMNS.filter((c) => c !== 'code').map((c) => `${c} = @${c}`).join(', ');
+const INSERT = `INSERT INTO cards (${COLUMNS.join(', ')}, search) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')}, @search)`;
+const UPDATE = `UPDATE cards SET ${SET}, search = @search WHERE code = @code`;
+/** The same update, made only if the row is still exactly as read (`@was_<column>`): no read needed to merge. */
+const UPDATE_IF_UNCHANGED = `${UPDATE} AND ${COLUMNS.filter((c) => c !== 'code').map((c) => `${c} IS @was_${c}`).join(' AND ')}`;
+
+const withWas = (read: CardRow) => Object.fromEntries(COLUMNS.map((c) => [`was_${c}`, read[c]]));
+
 /** Card rows in the store; every change that 1C reads back (cardId, cardUrl, installed, state) takes a new feed seq. */
 export class Cards {
   readonly #store: Store;
-  readonly #s;
 
   constructor(store: Store) {
     this.#store = store;
-    const db = store.db;
-    this.#s = {
-      get: db.prepare(`SELECT * FROM cards WHERE code = ?`),
-      insert: db.prepare(`INSERT INTO cards (code, name, birthday, phone, email, bonus, extra, card_id, state, seq, changed_at, created_at, updated_at, search)
-        VALUES (@code, @name, @birthday, @phone, @email, @bonus, @extra, @card_id, @state, @seq, @changed_at, @created_at, @updated_at, @search)`),
-      update: db.prepare(`UPDATE cards SET name = @name, birthday = @birthday, phone = @phone, email = @email, bonus = @bonus, extra = @extra,
-        card_id = @card_id, card_url = @card_url, installed = @installed, state = @state, last_error = @last_error, sent = @sent,
-        create_unsure = @create_unsure, seq = @seq, changed_at = @changed_at, updated_at = @updated_at, search = @search WHERE code = @code`),
-      feed: db.prepare(`SELECT * FROM cards WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
-      head: db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM cards`).pluck(),
-      // Only on a phone_taken refusal: a scan of the cards is fine there.
-      holderOf: db.prepare(`SELECT code FROM cards WHERE phone = ? AND code <> ? ORDER BY card_id IS NULL, updated_at DESC LIMIT 1`).pluck(),
-      failed: db.prepare(`SELECT * FROM cards WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`),
-      failedCount: db.prepare(`SELECT COUNT(*) FROM cards WHERE state = 'failed'`).pluck(),
-    };
   }
 
   get(code: string): CardRow | undefined {
-    return this.#s.get.get(code) as CardRow | undefined;
+    return this.#store.sql.get<CardRow>(`SELECT * FROM cards WHERE code = ?`, code);
   }
 
   /** Inside a transaction: merges a patch (creating the card), returns the row after it. */
@@ -141,7 +112,7 @@ export class Cards {
         created_at: now,
         updated_at: now,
       };
-      this.#s.insert.run({ ...after, search: SEARCH_TEXT.card(after) });
+      this.#store.sql.run(INSERT, { ...after, search: SEARCH_TEXT.card(after) });
       return { before, after };
     }
     const after: CardRow = { ...before, updated_at: now };
@@ -153,61 +124,121 @@ export class Cards {
 
   /** Writes a row, taking a new feed seq when something 1C reads back changed. */
   save(before: CardRow | undefined, after: CardRow, now: number): CardRow {
+    this.#stamp(before, after, now);
+    this.#store.sql.run(UPDATE, { ...after, search: SEARCH_TEXT.card(after) });
+    return after;
+  }
+
+  /** `save(read, after)` if the stored row is still `read` (nothing wrote it since); false when something did. */
+  #saveIfUnchanged(read: CardRow, after: CardRow, now: number): boolean {
+    this.#stamp(read, after, now);
+    return this.#store.sql.run(UPDATE_IF_UNCHANGED, { ...after, search: SEARCH_TEXT.card(after), ...withWas(read) }).changes === 1;
+  }
+
+  #stamp(before: CardRow | undefined, after: CardRow, now: number): void {
     if (before && (before.card_id !== after.card_id || before.card_url !== after.card_url || before.installed !== after.installed || before.state !== after.state)) {
       after.seq = this.#store.nextSeq();
       after.changed_at = now;
     }
     after.updated_at = now;
-    this.#s.update.run({ ...after, search: SEARCH_TEXT.card(after) });
-    return after;
   }
 
-  /** Passteam accepted `sent`: remember what it has and what it said. */
-  acknowledged(code: string, sent: Vars, remote: RemoteCard, fields: Config['passteam']['fields'], now: number): CardRow | undefined {
-    const before = this.get(code);
-    if (!before) return undefined;
-    const after: CardRow = {
-      ...before,
+  /**
+   * Passteam accepted `sent`, the variables made from `read` (the row the delivery read): remember
+   * what it has and what it said. When nothing wrote the card since it was read the card is
+   * synced without reading it again; when 1C changed it meanwhile, the answer is merged onto the
+   * stored row and a newer state keeps it queued.
+   */
+  acknowledged(read: CardRow, sent: Vars, remote: RemoteCard, fields: Config['passteam']['fields'], now: number): CardRow | undefined {
+    const ack = (row: CardRow): CardRow => ({
+      ...row,
       card_id: remote.cardId,
-      card_url: remote.cardUrl ?? before.card_url,
-      installed: remote.installed === null ? before.installed : remote.installed ? 1 : 0,
+      card_url: remote.cardUrl ?? row.card_url,
+      installed: remote.installed === null ? row.installed : remote.installed ? 1 : 0,
       sent: JSON.stringify(sent),
       create_unsure: 0,
       last_error: null,
-    };
+    });
+    const after = { ...ack(read), state: 'synced' as const };
+    if (this.#saveIfUnchanged(read, after, now)) return after;
+    const before = this.get(read.code);
+    if (!before) return undefined;
+    const merged = ack(before);
     // A newer state that arrived while this one was in flight keeps the card queued.
-    after.state = sameVars(desiredVars(after, fields), sent) ? 'synced' : 'queued';
-    return this.save(before, after, now);
+    merged.state = sameVars(desiredVars(merged, fields), sent) ? 'synced' : 'queued';
+    return this.save(before, merged, now);
   }
 
-  setError(code: string, error: JobError, failed: boolean, now: number): void {
-    const before = this.get(code);
-    if (!before) return;
-    this.save(before, { ...before, last_error: JSON.stringify(error), state: failed ? 'failed' : before.state }, now);
+  /**
+   * A failed delivery's error on the card (`failed`: Passteam refused it). `createUnsure`, when
+   * given, says whether a createcard may have reached Passteam without its answer (the next
+   * attempt then looks the card up first).
+   */
+  setError(read: CardRow, error: JobError, opts: { failed: boolean; createUnsure?: boolean }, now: number): void {
+    const patch = (row: CardRow): CardRow => ({
+      ...row,
+      last_error: JSON.stringify(error),
+      state: opts.failed ? 'failed' : row.state,
+      create_unsure: opts.createUnsure === undefined ? row.create_unsure : opts.createUnsure ? 1 : 0,
+    });
+    if (this.#saveIfUnchanged(read, patch(read), now)) return;
+    const before = this.get(read.code);
+    if (before) this.save(before, patch(before), now);
   }
 
-  setCreateUnsure(code: string, unsure: boolean, now: number): void {
-    const before = this.get(code);
-    if (before) this.save(before, { ...before, create_unsure: unsure ? 1 : 0 }, now);
+  /**
+   * Before a createcard whose lease is not on disk: says durably that a create may be in flight.
+   * Returns the row as stored now when it was still `read` (the baseline for the answer), else `read`.
+   */
+  setCreateUnsure(read: CardRow, now: number): CardRow {
+    const after = { ...read, create_unsure: 1 };
+    if (this.#saveIfUnchanged(read, after, now)) return after;
+    const before = this.get(read.code);
+    if (before) this.save(before, { ...before, create_unsure: 1 }, now);
+    return read;
   }
 
   /** Cards whose cardId, cardUrl, installed or state changed after `afterSeq` (and not before `sinceMs`), oldest first. */
   changed(afterSeq: number, sinceMs: number, limit: number): CardRow[] {
-    return this.#s.feed.all({ after: afterSeq, since: sinceMs, limit }) as CardRow[];
+    return this.#store.sql.all<CardRow>(`SELECT * FROM cards WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`, { after: afterSeq, since: sinceMs, limit });
   }
 
   /** The feed's newest seq. */
   head(): number {
-    return this.#s.head.get() as number;
+    return this.#store.sql.value<number>(`SELECT COALESCE(MAX(seq), 0) FROM cards`)!;
   }
 
   /** Another card of ours with this phone (the one Passteam most likely has it on), if any. */
   holderOf(phone: string, except: string): string | null {
-    return (this.#s.holderOf.get(phone, except) as string | undefined) ?? null;
+    // Only on a phone_taken refusal: a scan of the cards is fine there.
+    return this.#store.sql.value<string>(`SELECT code FROM cards WHERE phone = ? AND code <> ? ORDER BY card_id IS NULL, updated_at DESC LIMIT 1`, phone, except) ?? null;
   }
 
   /** Cards Passteam refused, newest first, and how many there are (a partial index keeps both cheap). */
   failed(limit: number): { rows: CardRow[]; total: number } {
-    return { rows: this.#s.failed.all(limit) as CardRow[], total: this.#s.failedCount.get() as number };
+    return {
+      rows: this.#store.sql.all<CardRow>(`SELECT * FROM cards WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`, limit),
+      total: this.#store.sql.value<number>(`SELECT COUNT(*) FROM cards WHERE state = 'failed'`)!,
+    };
+  }
+
+  /** The window's list: search (the search column, or a phone's digits), state, newest first; with the total. */
+  list(q: { state?: CardRow['state']; search: string; offset: number; limit: number }): { rows: CardRow[]; total: number } {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: q.limit, offset: q.offset };
+    if (q.state) (where.push('state = @state'), (params.state = q.state));
+    if (q.search) {
+      const digits = q.search.replace(/\D/g, '');
+      // Code, name, e-mail, cardId in any case, ё as е (the search column, see SEARCH_TEXT.card).
+      params.q = likeContains(q.search);
+      // A phone in any spelling: its last 10 digits against the stored +7XXXXXXXXXX.
+      params.phone = digits.length >= 4 ? `%${digits.slice(-10)}%` : null;
+      where.push(`(search LIKE @q ESCAPE '\\' OR (@phone IS NOT NULL AND phone LIKE @phone))`);
+    }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    return {
+      rows: this.#store.sql.all<CardRow>(`SELECT * FROM cards ${w} ORDER BY updated_at DESC, code LIMIT @limit OFFSET @offset`, params),
+      total: this.#store.sql.value<number>(`SELECT COUNT(*) FROM cards ${w}`, params)!,
+    };
   }
 }

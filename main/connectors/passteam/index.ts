@@ -17,7 +17,7 @@ export const passteamModule: ModuleFactory = (ctx) => {
     name: 'passteam',
     connector: 'passteam',
     routes: cardRoutes(ctx, cards),
-    admin: cardsAdmin(ctx.store, cards),
+    admin: cardsAdmin(cards),
     retry: (entity) => retryCard(ctx.store, cards, entity),
     attention: cardsAttention(cards),
     callSubjects: cardCallSubjects(cards),

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
-import { onecDate, onecDecimal, onecKey, onecText, pageLimit } from '../../listener/onec-values.ts';
+import { onecDate, onecDecimal, onecKey, onecText, pageLimit, toOnecDateTime } from '../../listener/onec-values.ts';
+import type { JobError } from '../../store/outbox.ts';
 import { feedNext, feedStart } from '../../core/feed.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import { normalizePhone } from './phone.ts';
-import { Cards, desiredVars, passteamHas, view, type CardPatch, type CardRow } from './cards.ts';
+import { Cards, desiredVars, passteamHas, type CardPatch, type CardRow } from './cards.ts';
 import { CARD_JOB, cardKey } from './worker.ts';
 import { documented, documentedBody, exampled } from '../../listener/openapi.ts';
 import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
@@ -14,6 +15,31 @@ import { TAGS } from '../../listener/docs.ts';
 import * as EX from './examples.ts';
 
 const FEED = 'cards';
+
+/** A card as 1C gets it (GET, PUT, the feed), with 1C's local date-time. */
+export interface CardView {
+  code: string;
+  state: CardRow['state'];
+  cardId: string | null;
+  cardUrl: string | null;
+  installed: boolean | null;
+  bonus: number | null;
+  updatedAt: string;
+  lastError: JobError | null;
+}
+
+export function view(row: CardRow): CardView {
+  return {
+    code: row.code,
+    state: row.state,
+    cardId: row.card_id,
+    cardUrl: row.card_url,
+    installed: row.installed === null ? null : row.installed === 1,
+    bonus: row.bonus === null ? null : Number(row.bonus),
+    updatedAt: toOnecDateTime(row.updated_at),
+    lastError: row.last_error ? (JSON.parse(row.last_error) as JobError) : null,
+  };
+}
 /**
  * Bonus changes settle this long before they are sent: a burst (a receipt posting many register
  * records, a bulk accrual) becomes one updatecard with the last balance. A card save is not delayed.
@@ -146,7 +172,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
 
   /** Stores a change and queues delivery unless Passteam already has exactly this. */
   async function accept(code: string, patch: CardPatch, opts: { requirePhone: boolean; requireCard?: boolean; settleMs?: number }): Promise<{ row: CardRow; jobId: number | null }> {
-    return store.commit.run(() => {
+    return store.write(() => {
       const now = store.outbox.now();
       if (opts.requireCard && !deliverable(cards.get(code))) throw cardUnknown(code);
       const { before, after } = cards.merge(code, patch, now);
@@ -161,7 +187,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
       const row = before ? cards.save(before, after, now) : after;
       const job = store.outbox.enqueue({ connector: 'passteam', kind: CARD_JOB, key: cardKey(code), payload: { code }, runAt: now + (opts.settleMs ?? 0) });
       return { row, jobId: job?.id ?? null };
-    });
+    }, { durability: 'durable' });
   }
 
   async function answer(code: string, accepted: { row: CardRow; jobId: number | null }, wait: number, reply: { code(n: number): unknown }) {
