@@ -3,12 +3,47 @@ import { errors } from '../../errors.ts';
 import type { AdminApp } from '../../admin/app.ts';
 import type { Store } from '../../store/index.ts';
 import { PassThrough } from 'node:stream';
-import { toOnecDateTime } from '../../listener/onec-values.ts';
+import { searchKey } from '../../store/search-text.ts';
+import { parseOnecDate, toOnecDateTime } from '../../listener/onec-values.ts';
 import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, STATE_LABELS, writeInvoiceExport } from './export.ts';
-import { describeFilter, filterQuery, InvoiceQuery, parseFilter } from './invoice-query.ts';
-import { view, type InvoiceRow, type InvoiceState, type Invoices } from './invoices.ts';
-import { exportRows } from './routes.ts';
+import { InvoiceQuery, type InvoiceFilter } from './invoice-query.ts';
+import { INVOICE_STATES, type InvoiceRow, type InvoiceState, type Invoices } from './invoices.ts';
+import { exportRows, view } from './routes.ts';
 import { INVOICE_JOB, invoiceKey } from './worker.ts';
+import { writeNow } from '../write-now.ts';
+
+/** The query as the window sends it: dates stay text here, so a bad one is refused naming the field the operator sees. */
+export const filterQuery = z.object({
+  q: z.string().max(200).optional(),
+  state: z.enum(INVOICE_STATES as [InvoiceState, ...InvoiceState[]]).optional(),
+  from: z.string().max(100).optional(),
+  to: z.string().max(100).optional(),
+});
+
+const LABEL = { from: 'С', to: 'По' } as const;
+const ru = (iso: string) => iso.split('-').reverse().join('.');
+
+/** A day of the period; absent is an open end (the list only), sent but empty is a field the operator cleared. */
+function day(field: 'from' | 'to', text: string | undefined, required: boolean): string | null {
+  const v = text === undefined ? null : parseOnecDate(text);
+  if (v === undefined) throw errors.invalid(field, `Поле «${LABEL[field]}»: «${text!.slice(0, 40)}» — не дата; введите ДД.ММ.ГГГГ, например 01.11.2026`);
+  if (v === null && (required || text !== undefined)) throw errors.invalid(field, `Поле «${LABEL[field]}» не заполнено: укажите ${field === 'from' ? 'первый' : 'последний'} день периода`);
+  return v?.date ?? null;
+}
+
+/** Checks the window's query; a bad date or a period that ends before it starts is a 422 naming the field. */
+export function parseFilter(q: z.infer<typeof filterQuery>, opts: { periodRequired: boolean }): InvoiceFilter {
+  const from = day('from', q.from, opts.periodRequired);
+  const to = day('to', q.to, opts.periodRequired);
+  if (from && to && from > to) throw errors.invalid('to', `Поле «По»: конец периода ${ru(to)} раньше его начала ${ru(from)}`);
+  return { from, to, state: q.state ?? null, q: searchKey(q.q ?? '') };
+}
+
+/** «01.11.2026 — 30.11.2026, состояние «оплачен», поиск «петров»» — what the file was filtered by. */
+export function describeFilter(f: InvoiceFilter, stateLabel: (s: InvoiceState) => string): string {
+  const period = f.from && f.to ? `${ru(f.from)} — ${ru(f.to)}` : f.from ? `с ${ru(f.from)}` : f.to ? `по ${ru(f.to)}` : 'за всё время';
+  return [period, f.state && `состояние «${stateLabel(f.state)}»`, f.q && `поиск «${f.q}»`].filter(Boolean).join(', ');
+}
 
 const listQuery = filterQuery.extend({
   offset: z.coerce.number().int().min(0).default(0),
@@ -31,7 +66,7 @@ const adminView = (r: InvoiceRow) => ({
  * with the total of what is listed; the accountant's export of exactly those rows, with that total.
  */
 export function invoicesAdmin(store: Store, invoices: Invoices) {
-  const query = new InvoiceQuery(store.db);
+  const query = new InvoiceQuery(store);
   return (app: AdminApp) => {
     app.get('/api/invoices', { schema: { querystring: listQuery } }, async (req) => {
       const q = req.query as z.infer<typeof listQuery>;
@@ -63,7 +98,7 @@ export function invoicesAdmin(store: Store, invoices: Invoices) {
 export function retryInvoice(store: Store, invoices: Invoices, entity: string): { state: string } | null {
   if (!entity.startsWith('invoice:')) return null;
   const orderId = entity.slice('invoice:'.length);
-  return store.db.transaction(() => {
+  return writeNow(store, () => {
     const row = invoices.get(orderId);
     if (!row) return null;
     const now = store.outbox.now();
@@ -75,5 +110,5 @@ export function retryInvoice(store: Store, invoices: Invoices, entity: string): 
       requeue();
     }
     return { state: invoices.get(orderId)!.state };
-  })();
+  });
 }

@@ -1,7 +1,5 @@
-import type { JobError } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
 import { SEARCH_TEXT } from '../../store/search-text.ts';
-import { toOnecDateTime } from '../../listener/onec-values.ts';
 
 export type InvoiceState = 'queued' | 'created' | 'sent' | 'paid' | 'expired' | 'revoked' | 'failed';
 export const INVOICE_STATES: readonly InvoiceState[] = ['queued', 'created', 'sent', 'paid', 'expired', 'revoked', 'failed'];
@@ -43,20 +41,6 @@ export interface InvoiceInput {
   send: boolean;
 }
 
-/** What 1C gets back (listener-api.md): the same shape for one, many, GET, the feed. */
-export function view(row: InvoiceRow) {
-  return {
-    orderId: row.order_id,
-    state: row.state,
-    invoiceId: row.invoice_id,
-    invoiceUrl: row.invoice_url,
-    amount: row.amount,
-    expiry: row.expiry,
-    paidAt: row.paid_at === null ? null : toOnecDateTime(row.paid_at),
-    error: row.last_error ? (JSON.parse(row.last_error) as JobError) : null,
-  };
-}
-
 /** A final state: nothing more will happen to the invoice in PayKeeper. */
 export const isFinal = (s: InvoiceState) => s === 'paid' || s === 'expired' || s === 'revoked';
 /** Invoices PayKeeper may still change (the buyer pays, the expiry passes): tracked. */
@@ -65,38 +49,33 @@ export const isOpen = (s: InvoiceState) => s === 'created' || s === 'sent';
 // PayKeeper's answers can arrive out of order (a status poll and a send): a state never goes back.
 const RANK: Record<InvoiceState, number> = { queued: 0, failed: 0, created: 1, sent: 2, paid: 3, expired: 3, revoked: 3 };
 
+const SAMPLE_ROW: Record<keyof InvoiceRow, true> = {
+  order_id: true, amount: true, email: true, phone: true, client_id: true, service_name: true, expiry: true, send: true, state: true,
+  invoice_id: true, invoice_url: true, paid_at: true, payment_id: true, last_error: true, create_unsure: true, revoke: true,
+  checked_at: true, next_check_at: true, seq: true, changed_at: true, created_at: true, updated_at: true,
+};
+const COLUMNS = Object.keys(SAMPLE_ROW) as Array<keyof InvoiceRow>;
+const UPSERT = `INSERT INTO invoices (${COLUMNS.join(', ')}, search) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')}, @search)
+  ON CONFLICT (order_id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ')}, search = excluded.search`;
+
 /** Invoice rows in the store; every change 1C reads back (state, invoiceId, invoiceUrl, paidAt) takes a new feed seq. */
 export class Invoices {
   readonly #store: Store;
-  readonly #s;
 
   constructor(store: Store) {
     this.#store = store;
-    const db = store.db;
-    const cols = Object.keys(SAMPLE_ROW);
-    this.#s = {
-      get: db.prepare(`SELECT * FROM invoices WHERE order_id = ?`),
-      upsert: db.prepare(`INSERT INTO invoices (${cols.join(', ')}, search) VALUES (${cols.map((c) => '@' + c).join(', ')}, @search)
-        ON CONFLICT (order_id) DO UPDATE SET ${cols.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ')}, search = excluded.search`),
-      feed: db.prepare(`SELECT * FROM invoices WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`),
-      head: db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM invoices`).pluck(),
-      page: db.prepare(`SELECT * FROM invoices WHERE created_at >= @from AND created_at < @to AND (created_at, order_id) > (@afterAt, @afterId)
-        ORDER BY created_at, order_id LIMIT @limit`),
-      due: db.prepare(`SELECT * FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`),
-      nextDue: db.prepare(`SELECT MIN(next_check_at) FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL`).pluck(),
-      open: db.prepare(`SELECT COUNT(*) FROM invoices WHERE state IN ('created', 'sent')`).pluck(),
-      failed: db.prepare(`SELECT * FROM invoices WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`),
-      failedCount: db.prepare(`SELECT COUNT(*) FROM invoices WHERE state = 'failed'`).pluck(),
-    };
   }
 
   /** Invoices PayKeeper refused (never created), newest first, and how many there are. */
   failed(limit: number): { rows: InvoiceRow[]; total: number } {
-    return { rows: this.#s.failed.all(limit) as InvoiceRow[], total: this.#s.failedCount.get() as number };
+    return {
+      rows: this.#store.sql.all<InvoiceRow>(`SELECT * FROM invoices WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`, limit),
+      total: this.#store.sql.value<number>(`SELECT COUNT(*) FROM invoices WHERE state = 'failed'`)!,
+    };
   }
 
   get(orderId: string): InvoiceRow | undefined {
-    return this.#s.get.get(orderId) as InvoiceRow | undefined;
+    return this.#store.sql.get<InvoiceRow>(`SELECT * FROM invoices WHERE order_id = ?`, orderId);
   }
 
   /** A new invoice, or a re-issue of one that ended without payment (expired, revoked, failed). Inside a transaction. */
@@ -125,7 +104,7 @@ export class Invoices {
       created_at: now,
       updated_at: now,
     };
-    this.#s.upsert.run({ ...row, search: SEARCH_TEXT.invoice(row) });
+    this.#store.sql.run(UPSERT, { ...row, search: SEARCH_TEXT.invoice(row) });
     return row;
   }
 
@@ -148,17 +127,17 @@ export class Invoices {
       after.seq = this.#store.nextSeq();
       after.changed_at = now;
     }
-    this.#s.upsert.run({ ...after, search: SEARCH_TEXT.invoice(after) });
+    this.#store.sql.run(UPSERT, { ...after, search: SEARCH_TEXT.invoice(after) });
     return after;
   }
 
   changed(afterSeq: number, sinceMs: number, limit: number): InvoiceRow[] {
-    return this.#s.feed.all({ after: afterSeq, since: sinceMs, limit }) as InvoiceRow[];
+    return this.#store.sql.all<InvoiceRow>(`SELECT * FROM invoices WHERE seq > @after AND changed_at >= @since ORDER BY seq LIMIT @limit`, { after: afterSeq, since: sinceMs, limit });
   }
 
   /** The feed's newest seq. */
   head(): number {
-    return this.#s.head.get() as number;
+    return this.#store.sql.value<number>(`SELECT COALESCE(MAX(seq), 0) FROM invoices`)!;
   }
 
   /**
@@ -169,7 +148,11 @@ export class Invoices {
     let afterAt = -Infinity;
     let afterId = '';
     for (;;) {
-      const rows = this.#s.page.all({ from, to, afterAt: afterAt === -Infinity ? from - 1 : afterAt, afterId, limit: 1000 }) as InvoiceRow[];
+      const rows = this.#store.sql.all<InvoiceRow>(
+        `SELECT * FROM invoices WHERE created_at >= @from AND created_at < @to AND (created_at, order_id) > (@afterAt, @afterId)
+        ORDER BY created_at, order_id LIMIT @limit`,
+        { from, to, afterAt: afterAt === -Infinity ? from - 1 : afterAt, afterId, limit: 1000 },
+      );
       for (const r of rows) if (!filter || filter(r)) yield r;
       if (rows.length < 1000) return;
       afterAt = rows[rows.length - 1].created_at;
@@ -179,20 +162,18 @@ export class Invoices {
 
   /** Open invoices whose status check is due, soonest first. */
   due(now: number, limit: number): InvoiceRow[] {
-    return this.#s.due.all(now, limit) as InvoiceRow[];
+    return this.#store.sql.all<InvoiceRow>(
+      `SELECT * FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`,
+      now,
+      limit,
+    );
   }
 
   nextDueAt(): number | null {
-    return (this.#s.nextDue.get() as number | null) ?? null;
+    return this.#store.sql.value<number | null>(`SELECT MIN(next_check_at) FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL`) ?? null;
   }
 
   openCount(): number {
-    return this.#s.open.get() as number;
+    return this.#store.sql.value<number>(`SELECT COUNT(*) FROM invoices WHERE state IN ('created', 'sent')`)!;
   }
 }
-
-const SAMPLE_ROW: Record<keyof InvoiceRow, true> = {
-  order_id: true, amount: true, email: true, phone: true, client_id: true, service_name: true, expiry: true, send: true, state: true,
-  invoice_id: true, invoice_url: true, paid_at: true, payment_id: true, last_error: true, create_unsure: true, revoke: true,
-  checked_at: true, next_check_at: true, seq: true, changed_at: true, created_at: true, updated_at: true,
-};

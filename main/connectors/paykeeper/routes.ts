@@ -5,12 +5,13 @@ import { z } from 'zod';
 import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
 import { validationFailure } from '../../listener/http-app.ts';
-import { onecBoolean, onecDate, onecDecimal, onecInteger, onecKey, onecText } from '../../listener/onec-values.ts';
+import { onecBoolean, onecDate, onecDecimal, onecInteger, onecKey, onecText, toOnecDateTime } from '../../listener/onec-values.ts';
+import type { JobError } from '../../store/outbox.ts';
 import { feedNext, feedStart } from '../../core/feed.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, writeInvoiceExport, type InvoiceExportRow } from './export.ts';
-import { INVOICE_STATES, isOpen, view, type InvoiceInput, type InvoiceRow, type Invoices } from './invoices.ts';
+import { INVOICE_STATES, isOpen, type InvoiceInput, type InvoiceRow, type Invoices } from './invoices.ts';
 import { localDayStart, localToday, nextDay } from './msk.ts';
 import type { Tracker } from './tracker.ts';
 import { INVOICE_JOB, invoiceKey, money } from './worker.ts';
@@ -20,6 +21,20 @@ import { TAGS } from '../../listener/docs.ts';
 import * as EX from './examples.ts';
 
 const FEED = 'invoices';
+
+/** What 1C gets back (listener-api.md): the same shape for one, many, GET, the feed; paidAt in 1C's local date-time. */
+export function view(row: InvoiceRow) {
+  return {
+    orderId: row.order_id,
+    state: row.state,
+    invoiceId: row.invoice_id,
+    invoiceUrl: row.invoice_url,
+    amount: row.amount,
+    expiry: row.expiry,
+    paidAt: row.paid_at === null ? null : toOnecDateTime(row.paid_at),
+    error: row.last_error ? (JSON.parse(row.last_error) as JobError) : null,
+  };
+}
 export const MAX_BATCH = 1000;
 /** GET of one invoice asks PayKeeper again when the stored status is older than this. */
 const FRESH_MS = 60_000;
@@ -192,7 +207,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         if (!('invoices' in body)) {
           const parsed = invoiceItem.safeParse(body, INPUT_IN_ISSUES);
           if (!parsed.success) throw validationFailure(parsed.error);
-          const { row, jobId } = await store.commit.run(() => accept(toInput(parsed.data)));
+          const { row, jobId } = await store.write(() => accept(toInput(parsed.data)), { durability: 'durable' });
           const after = await settle(row.order_id, jobId, wait);
           const refused = refusal(after);
           if (refused) throw refused;
@@ -209,16 +224,18 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           return r.success ? { input: toInput(r.data) } : { error: validationFailure(r.error, `invoices[${i}]`), orderId: orderIdOf(item) };
         });
         type Outcome = { row: InvoiceRow; jobId: number | null } | { error: SputnikError; orderId: string | null };
-        const outcomes = await store.commit.run(() =>
-          parsed.map((p): Outcome => {
-            if ('error' in p) return { error: p.error!, orderId: p.orderId ?? null };
-            try {
-              return accept(p.input);
-            } catch (e) {
-              if (e instanceof SputnikError) return { error: new SputnikError(e.status, e.code, e.message, { field: e.field }), orderId: p.input.orderId };
-              throw e;
-            }
-          }),
+        const outcomes = await store.write(
+          () =>
+            parsed.map((p): Outcome => {
+              if ('error' in p) return { error: p.error!, orderId: p.orderId ?? null };
+              try {
+                return accept(p.input);
+              } catch (e) {
+                if (e instanceof SputnikError) return { error: new SputnikError(e.status, e.code, e.message, { field: e.field }), orderId: p.input.orderId };
+                throw e;
+              }
+            }),
+          { durability: 'durable' },
         );
         const results = await Promise.all(
           outcomes.map(async (o) => {
@@ -312,7 +329,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
       async (req, reply) => {
         const { orderId } = req.params as { orderId: string };
         const wait = (req.query as { wait: number }).wait;
-        const { row, jobId } = await store.commit.run(() => {
+        const { row, jobId } = await store.write(() => {
           const inv = invoices.get(orderId);
           if (!inv) throw errors.notFound('invoice_not_found', `Счёта по заказу ${orderId} в Спутнике нет`);
           if (inv.state === 'paid') throw new SputnikError(409, 'invoice_paid', `Счёт по заказу ${orderId} уже оплачен: отозвать его нельзя, нужен возврат платежа`);
@@ -320,7 +337,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           const after = invoices.update(orderId, { revoke: 1 }, now())!;
           const job = store.outbox.enqueue({ connector: 'paykeeper', kind: INVOICE_JOB, key: invoiceKey(orderId), payload: { orderId } });
           return { row: after, jobId: job?.id ?? null };
-        });
+        }, { durability: 'durable' });
         const after = await settle(row.order_id, jobId, wait);
         if (after.state === 'paid') throw new SputnikError(409, 'invoice_paid', `Счёт по заказу ${orderId} уже оплачен: отозвать его нельзя, нужен возврат платежа`);
         reply.code(after.state === 'revoked' || after.state === 'expired' ? 200 : 202);

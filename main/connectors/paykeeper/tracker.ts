@@ -67,11 +67,11 @@ export function createTracker(deps: { store: Store; invoices: Invoices; client: 
     if (!inv.invoice_id) return false;
     try {
       const r = await client.byId(inv.invoice_id, { entity: invoiceKey(inv.order_id), timeoutMs });
-      store.db.transaction(() => apply(inv.order_id, r, now()))();
+      await store.write(() => apply(inv.order_id, r, now()), { durability: 'durable' });
       return true;
     } catch (e) {
-      // Tried again later; the delivery path (outbox) is where connector health is decided.
-      store.db.transaction(() => invoices.update(inv.order_id, { next_check_at: now() + 2 * MIN }, now()))();
+      // Tried again later; the delivery path (outbox) is where connector health is decided. Losing this in a power cut only checks sooner.
+      await store.write(() => invoices.update(inv.order_id, { next_check_at: now() + 2 * MIN }, now()), { durability: 'relaxed' });
       deps.log.debug({ orderId: inv.order_id, err: (e as Error).message }, 'invoice status check failed');
       return false;
     }

@@ -2,7 +2,7 @@ import type { Config } from '../../config/schema.ts';
 import { DeliveryError } from '../../errors.ts';
 import type { Job, JobError } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
-import type { JobDone } from '../../store/worker-pool.ts';
+import type { JobContext, JobDone } from '../../store/worker-pool.ts';
 import type { PayKeeperClient, RemoteInvoice } from './client.ts';
 import { isFinal, type InvoiceRow, type Invoices } from './invoices.ts';
 import { nextDay } from './msk.ts';
@@ -23,8 +23,8 @@ const DAY_MS = 86_400_000;
 export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; client: PayKeeperClient; tracker: Tracker; config: () => Config['paykeeper'] }) {
   const { store, invoices, client, tracker } = deps;
   const now = () => store.outbox.now();
-  // Durable at once (fsync): what these record must survive a crash before the next remote call.
-  const write = (orderId: string, patch: Partial<InvoiceRow>) => store.db.transaction(() => invoices.update(orderId, patch, now()))()!;
+  // Durable before the next remote call: what these record must survive a crash.
+  const write = (orderId: string, patch: Partial<InvoiceRow>) => store.write(() => invoices.update(orderId, patch, now())!, { durability: 'durable' });
 
   /** Our own invoice for this order, found in PayKeeper (the create's answer was lost). Null: none; undefined: cannot tell. */
   async function lookup(inv: InvoiceRow, call: object): Promise<RemoteInvoice | null | undefined> {
@@ -49,65 +49,65 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
       { status: 409 },
     );
 
-  return async function deliver(job: Job, ctx: { signal: AbortSignal }): Promise<void | JobDone> {
+  // A run's error is written with the job's outcome (one transaction), after what `failure.before` holds.
+  return async function deliver(job: Job, ctx: JobContext): Promise<void | JobDone> {
     const cfg = deps.config();
     if (!cfg.enabled) throw new DeliveryError('auth', 'paykeeper_disabled', 'PayKeeper выключен в настройках: счета ждут включения');
     const orderId = (job.payload as { orderId: string }).orderId;
     let inv = invoices.get(orderId);
     if (!inv) return;
+    const failure: Failure = { before: [] };
+    ctx.onFailure((info, outcome) => {
+      for (const record of failure.before) record();
+      const current = invoices.get(orderId);
+      const failed = outcome === 'failed' && !current?.invoice_id;
+      invoices.update(orderId, { last_error: JSON.stringify(info), ...(failed ? { state: 'failed' as const } : {}), ...(failure.notCreated ? { create_unsure: 0 } : {}) }, now());
+    });
     const call = { entity: invoiceKey(orderId), jobId: job.id, signal: ctx.signal };
-    try {
-      if (inv.revoke) return await revoke(inv, call);
-      if (isFinal(inv.state)) return;
-      if (!inv.invoice_id) {
-        let found = inv.create_unsure ? await lookup(inv, call) : null;
-        if (found === undefined) throw uncertain();
-        if (!found) {
-          write(orderId, { create_unsure: 1 });
-          let created: { invoiceId: string; invoiceUrl: string };
-          try {
-            created = await client.preview(previewFields(inv), call);
-          } catch (e) {
-            if (e instanceof DeliveryError && e.outcome === 'refused') write(orderId, { create_unsure: 0 }); // definitely not created
-            throw e;
-          }
-          found = { id: created.invoiceId, url: created.invoiceUrl, status: 'created' } as RemoteInvoice;
-        }
-        inv = write(orderId, {
-          invoice_id: found.id,
-          invoice_url: found.url,
-          state: found.status === 'sent' ? 'sent' : 'created',
-          create_unsure: 0,
-          last_error: null,
-          next_check_at: tracker.nextCheckAt({ ...inv, created_at: inv.created_at }, now()),
-        });
-      }
-      if (inv.send && inv.state === 'created') {
+    if (inv.revoke) return await revoke(inv, call, failure);
+    if (isFinal(inv.state)) return;
+    if (!inv.invoice_id) {
+      let found = inv.create_unsure ? await lookup(inv, call) : null;
+      if (found === undefined) throw uncertain();
+      if (!found) {
+        await write(orderId, { create_unsure: 1 });
+        let created: { invoiceId: string; invoiceUrl: string };
         try {
-          await client.send(inv.invoice_id!, call);
+          created = await client.preview(previewFields(inv), call);
         } catch (e) {
-          // Paid or expired before it was e-mailed: nothing to send; the status poll says which.
-          if (e instanceof DeliveryError && e.outcome === 'refused') {
-            const r = await client.byId(inv.invoice_id!, call);
-            if (r && r.status !== 'created' && r.status !== 'sent') return { record: () => void tracker.apply(orderId, r, now()), durability: 'relaxed' };
-          }
+          if (e instanceof DeliveryError && e.outcome === 'refused') failure.notCreated = true; // definitely not created
           throw e;
         }
-        // A repeated send after a power cut e-mails the link twice: harmless enough to skip the fsync.
-        return { record: () => void invoices.update(orderId, { state: 'sent', last_error: null }, now()), durability: 'relaxed' };
+        found = { id: created.invoiceId, url: created.invoiceUrl, status: 'created' } as RemoteInvoice;
       }
-      return { record: () => void invoices.update(orderId, { last_error: null }, now()), durability: 'relaxed' };
-    } catch (e) {
-      const err = e instanceof DeliveryError ? e : null;
-      const info: JobError = { code: err?.code ?? 'internal_error', message: err?.message ?? String((e as Error)?.message ?? e) };
-      const current = invoices.get(orderId);
-      const failed = err?.outcome === 'refused' && !current?.invoice_id;
-      store.db.transaction(() => invoices.update(orderId, { last_error: JSON.stringify(info), ...(failed ? { state: 'failed' as const } : {}) }, now()))();
-      throw e;
+      const at = inv;
+      inv = await write(orderId, {
+        invoice_id: found.id,
+        invoice_url: found.url,
+        state: found.status === 'sent' ? 'sent' : 'created',
+        create_unsure: 0,
+        last_error: null,
+        next_check_at: tracker.nextCheckAt({ ...at, created_at: at.created_at }, now()),
+      });
     }
+    if (inv.send && inv.state === 'created') {
+      try {
+        await client.send(inv.invoice_id!, call);
+      } catch (e) {
+        // Paid or expired before it was e-mailed: nothing to send; the status poll says which.
+        if (e instanceof DeliveryError && e.outcome === 'refused') {
+          const r = await client.byId(inv.invoice_id!, call);
+          if (r && r.status !== 'created' && r.status !== 'sent') return { record: () => void tracker.apply(orderId, r, now()), durability: 'relaxed' };
+        }
+        throw e;
+      }
+      // A repeated send after a power cut e-mails the link twice: harmless enough to skip the fsync.
+      return { record: () => void invoices.update(orderId, { state: 'sent', last_error: null }, now()), durability: 'relaxed' };
+    }
+    return { record: () => void invoices.update(orderId, { last_error: null }, now()), durability: 'relaxed' };
   };
 
-  async function revoke(inv: InvoiceRow, call: { entity: string; jobId: number; signal: AbortSignal }): Promise<JobDone> {
+  async function revoke(inv: InvoiceRow, call: { entity: string; jobId: number; signal: AbortSignal }, failure: Failure): Promise<JobDone> {
     const orderId = inv.order_id;
     let id = inv.invoice_id;
     if (!id && inv.create_unsure) {
@@ -125,13 +125,19 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
       if (e.code === 'paykeeper_not_found') return { record: revoked, durability: 'relaxed' }; // already gone
       const r = await client.byId(id, call);
       if (r?.status === 'paid') {
-        store.db.transaction(() => tracker.apply(orderId, r, now(), { revoke: 0 }))();
+        failure.before.push(() => void tracker.apply(orderId, r, now(), { revoke: 0 })); // stored with the refusal
         throw new DeliveryError('refused', 'invoice_paid', `Счёт по заказу ${orderId} уже оплачен: отозвать его нельзя, нужен возврат платежа`, { status: 409 });
       }
       if (r?.status === 'expired') return { record: () => void tracker.apply(orderId, r, now(), { revoke: 0 }), durability: 'relaxed' };
       throw e;
     }
   }
+}
+
+/** What a failed run stores besides its error: PayKeeper's answer that explains it, and whether no invoice was made. */
+interface Failure {
+  before: Array<() => void>;
+  notCreated?: boolean;
 }
 
 /** The preview form (reference/paykeeper.md 3.4): amount with a dot and two decimals; expiry exclusive. */
