@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CoreControl } from '../../main/desktop/core-control.ts';
 import { CoreSupervisor, coreDown, nodeSpawn, secretsSnapshot, type CoreState } from '../../main/desktop/core-process.ts';
 import { SecretStore, type SafeStorageLike } from '../../main/desktop/secret-store.ts';
@@ -21,6 +21,12 @@ const safeStorage: SafeStorageLike = {
   decryptString: (buf) => buf.toString().slice(4),
 };
 
+const running: CoreSupervisor[] = [];
+// A failed assertion must not leave a core process behind (it also stops when this worker's IPC closes).
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop(1000)));
+});
+
 function setup(opts: { maxRestarts?: number } = {}) {
   const dir = tempDir('sputnik-core-process-');
   const configFile = join(dir, 'config.json');
@@ -36,6 +42,7 @@ function setup(opts: { maxRestarts?: number } = {}) {
     backoffMs: [20, 40],
     maxRestarts: opts.maxRestarts ?? 3,
   });
+  running.push(supervisor);
   const control = new CoreControl({ fetch, connection: () => supervisor.connection(), health: () => null });
   return { dir, configFile, secrets, supervisor, control };
 }
@@ -52,7 +59,7 @@ function reaches(supervisor: CoreSupervisor, pick: (s: CoreState) => boolean): P
 }
 
 describe('the core in its own process, supervised', () => {
-  it('starts and serves with the secrets the shell keeps; kill -9 → restarted, serves again; quit → clean stop, store closed', { timeout: 60_000 }, async () => {
+  it('starts and serves with the secrets the shell keeps; kill -9 → restarted, serves again; quit → clean stop, store closed', { timeout: 120_000 }, async () => {
     const { dir, configFile, secrets, supervisor, control } = setup();
     const first = await supervisor.start();
     const firstPid = supervisor.pid!;
@@ -96,7 +103,7 @@ describe('the core in its own process, supervised', () => {
     expect(supervisor.state.state).toBe('stopped');
   });
 
-  it('a config that cannot start is reported, not retried', { timeout: 30_000 }, async () => {
+  it('a config that cannot start is reported, not retried', { timeout: 60_000 }, async () => {
     const { configFile, supervisor } = setup();
     writeFileSync(configFile, JSON.stringify({ listener: { port: 0 }, ui: { port: 0 }, passteam: { tokn: 'x' } }));
     await expect(supervisor.start()).rejects.toThrow('passteam.tokn');
@@ -104,7 +111,7 @@ describe('the core in its own process, supervised', () => {
     expect(trayStatus(coreDown(supervisor.state)!).line).toBe('Служба Спутника не запустилась — перезапустите Спутник');
   });
 
-  it('a crash loop gives up with a Russian state for the tray', { timeout: 60_000 }, async () => {
+  it('a crash loop gives up with a Russian state for the tray', { timeout: 120_000 }, async () => {
     const { configFile, supervisor } = setup({ maxRestarts: 2 });
     await supervisor.start();
     // The config broken by hand while it ran: every restart fails at once.
