@@ -30,7 +30,7 @@ export async function checkRegate(config: Config['regate'], now = Date.now()): P
       out.push({ what: 'сертификат', ok: true, message: `${cert.subject.replace(/\n/g, ', ')}; действует до ${cert.validTo}${left < 14 ? ` — осталось ${left} дн., замените заранее` : ''}` });
     }
   } catch (e) {
-    out.push({ what: 'сертификат', ok: false, message: (e as Error).message });
+    out.push({ what: 'сертификат', ok: false, message: e instanceof Error ? e.message : String(e) });
   }
   for (const t of config.tenants) {
     try {
@@ -41,7 +41,7 @@ export async function checkRegate(config: Config['regate'], now = Date.now()): P
       const ok = res.status === 200;
       out.push({ what: `база ${t.id}`, ok, message: ok ? '1С отвечает техническому пользователю' : `1С ответила HTTP ${res.status}${res.status === 401 ? ': логин или пароль технического пользователя неверны' : res.status === 404 ? ': HTTP-сервис ReGate не опубликован (см. onec/regate/INSTALL.md)' : ''}` });
     } catch (e) {
-      out.push({ what: `база ${t.id}`, ok: false, message: `1С недоступна: ${(e as Error).message}` });
+      out.push({ what: `база ${t.id}`, ok: false, message: `1С недоступна: ${e instanceof Error ? e.message : String(e)}` });
     }
   }
   return out;

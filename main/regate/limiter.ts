@@ -1,3 +1,5 @@
+import { LimiterTimeout, type CallKind, type Outcome, type Release, type SessionSlots } from './sessions.ts';
+
 /**
  * How many calls a tenant's 1C takes at once. A fixed ceiling (`poolSize − 1`: one session stays
  * free for 1C's own users and jobs) with an AIMD limit inside it (reference/regate.md §4.1, Netflix
@@ -6,8 +8,8 @@
  * borrowing the other's unused part; waiting writes are served first-come, first-served, and writes
  * of one key (a client, an order) never run side by side.
  */
-export type CallKind = 'read' | 'write';
-export type Outcome = 'ok' | 'overload';
+export type { CallKind, Outcome } from './sessions.ts';
+export { LimiterTimeout } from './sessions.ts';
 
 export interface LimiterOptions {
   /** 1C's session pool size (`default.vrd` poolSize); the ceiling is one less. */
@@ -20,15 +22,18 @@ export interface LimiterOptions {
 interface Waiter {
   kind: CallKind;
   key: string | null;
-  grant: (release: (outcome: Outcome) => void) => void;
+  grant: (release: Release) => void;
   reject: (e: Error) => void;
   timer?: NodeJS.Timeout;
+  /** Given its slot in this pump's pass (dropped from the line at the pass's end). */
+  started?: boolean;
 }
 
 /** The cap's ceiling: poolSize − 1 (one session stays free for 1C's own users and jobs). */
 export const ceilingOf = (poolSize: number) => Math.max(1, poolSize - 1);
 
-export class ConcurrencyLimiter {
+/** The in-process SessionSlots of one base. */
+export class ConcurrencyLimiter implements SessionSlots {
   readonly ceiling: number;
   #limit: number;
   readonly #writeShare: number;
@@ -68,7 +73,7 @@ export class ConcurrencyLimiter {
    * Waits for a slot (at most `waitMs`; then rejects with `LimiterTimeout`). The returned function
    * must be called once when the call ends, with how it ended.
    */
-  acquire(kind: CallKind, opts: { key?: string; waitMs?: number } = {}): Promise<(outcome: Outcome) => void> {
+  acquire(kind: CallKind, opts: { key?: string; waitMs?: number } = {}): Promise<Release> {
     return new Promise((resolve, reject) => {
       const w: Waiter = { kind, key: opts.key ?? null, grant: resolve, reject };
       this.#waiting.push(w);
@@ -108,14 +113,14 @@ export class ConcurrencyLimiter {
       if (!blocked && (w.key === null || !this.#busyKeys.has(w.key)) && withinShare) {
         this.#waitingKinds[w.kind]--;
         clearTimeout(w.timer);
-        this.#waiting[i] = null as unknown as Waiter; // removed below, in one pass
+        w.started = true; // removed below, in one pass
         started++;
         this.#start(w);
       }
     }
     if (started > 0) {
       let j = 0;
-      for (const w of this.#waiting) if (w !== null) this.#waiting[j++] = w;
+      for (const w of this.#waiting) if (!w.started) this.#waiting[j++] = w;
       this.#waiting.length = j;
     }
   }
@@ -135,14 +140,5 @@ export class ConcurrencyLimiter {
       else if (usedHalf) this.#limit = Math.min(this.ceiling, this.#limit + 1);
       this.#pump();
     });
-  }
-}
-
-export class LimiterTimeout extends Error {
-  readonly kind: CallKind;
-  constructor(kind: CallKind) {
-    super(`no 1C session for a ${kind} within the wait`);
-    this.name = 'LimiterTimeout';
-    this.kind = kind;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The ReGate upstream thread: every tenant's cap (ConcurrencyLimiter) and its undici pool to 1C.
+ * The ReGate upstream thread: every tenant's cap (its SessionSlots) and its undici pool to 1C.
  * It runs apart from the gateway's event loop, which serves hundreds of TLS callers: there a 1C
  * answer waited behind that work for milliseconds before its session was counted free and the next
  * caller sent, so each 30 ms call held a session for 35–40 ms. Here an answer frees its slot and
@@ -7,11 +7,13 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { Pool } from 'undici';
-import { ConcurrencyLimiter, LimiterTimeout } from './limiter.ts';
+import { ConcurrencyLimiter } from './limiter.ts';
+import { LimiterTimeout, type Release, type SessionSlots } from './sessions.ts';
 import { isOverload, isTimeoutCode, STAT, type ThreadReply, type ThreadRequest, type ThreadTenant } from './upstream.ts';
 
 interface Line {
-  limiter: ConcurrencyLimiter;
+  /** The base's session cap: in-process here (one gateway per base); see sessions.ts. */
+  slots: SessionSlots;
   pool: Pool;
   authorization: string;
   stats: Int32Array;
@@ -24,16 +26,16 @@ const port = parentPort!;
 
 /** The main thread reads limit / in flight / waiting from shared memory (health, admin UI) without a round trip. */
 function publish(l: Line): void {
-  Atomics.store(l.stats, STAT.limit, l.limiter.limit);
-  Atomics.store(l.stats, STAT.inFlight, l.limiter.inFlight);
-  Atomics.store(l.stats, STAT.queued, l.limiter.queued);
-  Atomics.store(l.stats, STAT.maxInFlight, l.limiter.maxInFlight);
+  Atomics.store(l.stats, STAT.limit, l.slots.limit);
+  Atomics.store(l.stats, STAT.inFlight, l.slots.inFlight);
+  Atomics.store(l.stats, STAT.queued, l.slots.queued);
+  Atomics.store(l.stats, STAT.maxInFlight, l.slots.maxInFlight);
 }
 
 function open(t: ThreadTenant): void {
   try {
     const line: Line = {
-      limiter: new ConcurrencyLimiter({ poolSize: t.poolSize }),
+      slots: new ConcurrencyLimiter({ poolSize: t.poolSize }),
       pool: new Pool(new URL(t.baseUrl).origin, { connections: t.poolSize, keepAliveTimeout: 30_000 }),
       authorization: t.authorization,
       stats: new Int32Array(t.stats),
@@ -42,15 +44,15 @@ function open(t: ThreadTenant): void {
     broken.delete(t.id);
     publish(line);
   } catch (e) {
-    broken.set(t.id, (e as Error).message);
+    broken.set(t.id, e instanceof Error ? e.message : String(e));
   }
 }
 
 async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<ThreadReply> {
   const line = lines.get(m.tenant);
   if (!line) return { id: m.id, error: { code: 'ERR_TENANT', message: broken.get(m.tenant) ?? `tenant ${m.tenant} is not open` }, ms: 0 };
-  let release: Awaited<ReturnType<ConcurrencyLimiter['acquire']>>;
-  const waiting = line.limiter.acquire(m.kind, { key: m.key, waitMs: m.waitMs });
+  let release: Release;
+  const waiting = line.slots.acquire(m.kind, { key: m.key, waitMs: m.waitMs });
   publish(line);
   try {
     release = await waiting;
@@ -70,9 +72,9 @@ async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<Thread
     release(isOverload(res.statusCode, text) ? 'overload' : 'ok');
     return { id: m.id, status: res.statusCode, text, ms: performance.now() - started };
   } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
+    const code = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : '';
     release(isTimeoutCode(code) ? 'overload' : 'ok');
-    return { id: m.id, error: { code, message: (e as Error).message }, ms: performance.now() - started };
+    return { id: m.id, error: { code, message: e instanceof Error ? e.message : String(e) }, ms: performance.now() - started };
   } finally {
     publish(line);
   }

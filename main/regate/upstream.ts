@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RegateTenant } from './tenants.ts';
-import { ceilingOf, LimiterTimeout, type CallKind } from './limiter.ts';
+import { ceilingOf } from './limiter.ts';
+import { LimiterTimeout, type CallKind } from './sessions.ts';
 import { RegateProblem, unreadable } from './problem.ts';
 import type { Journal } from '../journal/index.ts';
 
