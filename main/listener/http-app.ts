@@ -1,11 +1,14 @@
 import type { FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Socket } from 'node:net';
 import { ServerResponse, type Server } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { SputnikError, errors } from '../errors.ts';
 import { isStoreDown } from '../store/group-commit.ts';
 import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
+import { endWithRawResponse, failedRequest, type ParserError } from '../http-server/raw-response.ts';
+import { sameSecret } from '../http-server/secret.ts';
+
+export { endWithRawResponse, failedRequest, sameSecret, type ParserError };
 
 /**
  * What the 1C listener and the admin API share: the one error shape for every failure (including
@@ -33,65 +36,6 @@ export function serverOptions(opts: { bodyLimit: number; requestTimeoutMs: numbe
 
 export function errorBody(status: number, code: string, message: string, field?: string): string {
   return JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } });
-}
-
-/** What Node's HTTP parser gives with an error: the bytes it was reading and how far it got. */
-export type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number };
-
-/**
- * The request Node's parser failed on: its first line and whether it is a HEAD. The bytes may hold
- * requests before it (pipelined): it starts after the last blank line before the failure.
- */
-export function failedRequest(err: ParserError): { raw: string; start: number; line: string; head: boolean } {
-  const raw = err.rawPacket?.toString('latin1') ?? '';
-  const at = Math.min(err.bytesParsed ?? 0, raw.length);
-  let start = raw.lastIndexOf('\n', at - 1) + 1;
-  // Back over header lines to the request line: the line after a blank one, or the first.
-  while (start > 0) {
-    const prev = raw.lastIndexOf('\n', start - 2) + 1;
-    if (raw.slice(prev, start).trim() === '') break;
-    start = prev;
-  }
-  const lineEnd = raw.indexOf('\r\n', start);
-  const line = raw.slice(start, lineEnd < 0 ? undefined : lineEnd);
-  return { raw, start, line, head: line.startsWith('HEAD ') };
-}
-
-/**
- * Writes a parser refusal once every response still due on the connection has gone out (requests
- * pipelined before the bad one are answered first, in order), then closes it. A HEAD gets the
- * headers only, with the Content-Length its GET would have.
- */
-export function endWithRawResponse(socket: Socket, r: { status: number; reason: string; type: string; body: string; head: boolean; headers?: string }): void {
-  if (answering.has(socket)) return; // the parser reports the same failure again on every later chunk
-  answering.add(socket);
-  afterInFlight(socket, () => {
-    if (!socket.writable) return void socket.destroy();
-    socket.end(
-      `HTTP/1.1 ${r.status} ${r.reason}\r\n${r.headers ?? ''}Content-Type: ${r.type}\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\nConnection: close\r\n\r\n${r.head ? '' : r.body}`,
-    );
-  });
-}
-
-const answering = new WeakSet<Socket>();
-
-/**
- * Runs `then` when the connection has no response in flight to a request received whole. Node
- * keeps the one being written on `socket._httpMessage` and assigns the next pipelined one there
- * when it finishes (before our 'finish' listener runs), so following that chain covers every
- * request parsed before the error. A request cut short (the client went away mid-body) is the
- * failed one itself: its response would never come.
- */
-function afterInFlight(socket: Socket & { _httpMessage?: ServerResponse | null }, then: () => void): void {
-  const res = socket._httpMessage;
-  if (!res || !res.req.complete) return then();
-  const next = () => {
-    res.off('finish', next);
-    res.off('close', next);
-    afterInFlight(socket, then);
-  };
-  res.on('finish', next);
-  res.on('close', next);
 }
 
 /** Errors Node's HTTP parser raises before fastify sees a request (over-long URL or headers, garbage). */
@@ -290,23 +234,4 @@ export function hostOf(header: string | undefined): string | null {
 export function allowedHostSet(bound: string, extra: string[] = []): Set<string> {
   const b = bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
   return new Set(['127.0.0.1', 'localhost', '[::1]', b.toLowerCase(), ...extra.map((x) => x.toLowerCase())]);
-}
-
-/** Constant-time token comparison. Only a length mismatch returns early: a token's length is no secret. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given, 'utf8');
-  const b = bytesOf(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-// Expected tokens' bytes, encoded once per token value rather than on every request.
-const encoded = new Map<string, Buffer>();
-function bytesOf(secret: string): Buffer {
-  let d = encoded.get(secret);
-  if (!d) {
-    if (encoded.size >= 8) encoded.clear(); // tokens change rarely; never grow without bound
-    d = Buffer.from(secret, 'utf8');
-    encoded.set(secret, d);
-  }
-  return d;
 }
