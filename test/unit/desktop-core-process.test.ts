@@ -15,6 +15,10 @@ import {
 import { MirroredSecrets } from '../../main/desktop/core-host.ts';
 import { NO_KEYRING_REASON, SecretStore, SecretsRefusedError, type SafeStorageLike } from '../../main/desktop/secret-store.ts';
 import { trayStatus } from '../../main/desktop/status.ts';
+import { CoreControl } from '../../main/desktop/core-control.ts';
+import { registerIpc, type IpcSender, type IpcSyncEvent } from '../../main/desktop/ipc.ts';
+import { IPC } from '../../main/desktop/ipc-channels.ts';
+import { WindowService, type WindowLike } from '../../main/desktop/window.ts';
 
 /** Timers that fire only when the test moves the clock. */
 class ManualClock implements Clock {
@@ -329,6 +333,77 @@ describe("Electron's utility process adapter", () => {
     expect(proc.killed).toBe(true);
     handlers.get('exit')!(9);
     expect(exits).toEqual([[9, null]]);
+  });
+});
+
+describe('the shell reaches a restarted core at its current address', () => {
+  it('the tray health is GET /api/health with the current token; nothing is sent while the core is down', async () => {
+    const calls: Array<{ url: string; method: string; headers: Record<string, string> }> = [];
+    let at: { baseUrl: string; token: string } | null = { baseUrl: 'http://127.0.0.1:40001', token: 'one' };
+    const control = new CoreControl({
+      fetch: async (url, init) => {
+        calls.push({ url, method: init.method, headers: init.headers });
+        return { ok: true, status: 200, json: async () => ({ status: 'ok', version: '1', listener: { url: 'x', exposed: false } }) };
+      },
+      connection: () => at,
+      health: () => null,
+    });
+    await expect(control.health()).resolves.toMatchObject({ status: 'ok' });
+    at = { baseUrl: 'http://127.0.0.1:40002', token: 'two' };
+    await control.health();
+    expect(calls).toEqual([
+      { url: 'http://127.0.0.1:40001/api/health', method: 'GET', headers: { authorization: 'Bearer one' } },
+      { url: 'http://127.0.0.1:40002/api/health', method: 'GET', headers: { authorization: 'Bearer two' } },
+    ]);
+    at = null;
+    await expect(control.health()).rejects.toThrow('Не удалось узнать состояние Спутника: служба Спутника не запущена');
+    await expect(control.syncDocpart()).rejects.toThrow('Не удалось запустить синхронизацию Docpart: служба Спутника не запущена');
+    expect(calls).toHaveLength(2);
+  });
+
+  it("the window's IPC trusts the origin the core serves at now", () => {
+    let origin = 'http://127.0.0.1:40001';
+    const on = new Map<string, (event: IpcSyncEvent) => void>();
+    registerIpc(
+      { on: (channel, l) => on.set(channel, l), handle: () => {} },
+      { connection: () => ({ baseUrl: origin, token: 't' }), getAutostart: () => false, setAutostart: () => false, showLogsFolder: async () => {}, appVersion: () => '1', quit: () => {} },
+      () => origin,
+    );
+    const ask = (url: string) => {
+      const event: IpcSyncEvent & IpcSender = { senderFrame: { url }, returnValue: undefined };
+      on.get(IPC.connection)!(event);
+      return event.returnValue;
+    };
+    expect(ask('http://127.0.0.1:40001/')).toEqual({ baseUrl: 'http://127.0.0.1:40001', token: 't' });
+    origin = 'http://127.0.0.1:40002';
+    expect(ask('http://127.0.0.1:40001/')).toBeNull();
+    expect(ask('http://127.0.0.1:40002/')).toEqual({ baseUrl: 'http://127.0.0.1:40002', token: 't' });
+  });
+
+  it('the open window loads the login link of the core now serving', async () => {
+    let url = 'http://127.0.0.1:40001/?token=one';
+    const loaded: string[] = [];
+    const win = {
+      loadURL: async (u: string) => void loaded.push(u),
+      show() {},
+      hide() {},
+      focus() {},
+      isMinimized: () => false,
+      restore() {},
+      isDestroyed: () => false,
+      isMaximized: () => false,
+      maximize() {},
+      getNormalBounds: () => ({ x: 0, y: 0, width: 800, height: 600 }),
+      on() {},
+      webContents: { setWindowOpenHandler() {}, on() {} },
+    } as unknown as WindowLike;
+    const windows = new WindowService({ createWindow: () => win, preloadPath: '/p', url: () => url, openExternal: () => {} });
+    await windows.reload();
+    expect(loaded).toEqual([]);
+    await windows.show();
+    url = 'http://127.0.0.1:40002/?token=two';
+    await windows.reload();
+    expect(loaded).toEqual(['http://127.0.0.1:40001/?token=one', 'http://127.0.0.1:40002/?token=two']);
   });
 });
 
