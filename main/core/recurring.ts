@@ -221,13 +221,18 @@ export class Recurring {
     }
     const end = outbox.now();
     const every = this.#every(e, result);
-    return {
+    const done = {
       // In the transaction that marks this run done: the next run, and no older rows.
       record: () => {
         outbox.forgetFinished(job.key);
         this.#enqueue(e, e.waiters.length ? end : end + every, end);
       },
+      // No fsync of its own: a power cut that loses this completion loses the plan with it, and the
+      // run, still leased, runs again when its lease expires (a run is harmless to repeat; what it
+      // stored, it stored with its own writes). Honoured once JobDone carries `durability`.
+      durability: 'relaxed' as const,
     };
+    return done;
   }
 }
 
