@@ -176,7 +176,7 @@ async function run(instance: SingleInstance): Promise<void> {
       void windows.reload().catch(() => {});
     }
     if (state.state === 'failed') {
-      notify(`Служба Спутника ${state.crashes} раз подряд завершилась со сбоем и больше не перезапускается (последний: ${state.reason}). Закройте Спутник и запустите снова; подробности — в папке журналов.`);
+      notify(`Служба Спутника ${state.crashes} раз подряд завершилась со сбоем и больше не перезапускается (последний: ${state.reason}). Закройте Спутник и запустите снова.`);
     }
   });
 
