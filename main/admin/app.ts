@@ -161,7 +161,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     const csv = journalCsv(function* () {
       let before: number | undefined = q.before;
       for (let n = 0; n < 100_000; ) {
-        const page = opts.journal.events({ ...q, before, limit: 500 });
+        const page = opts.journal.events({ ...q, before, limit: 500, complete: true });
         for (const e of page.entries) yield e;
         n += page.entries.length;
         if (!page.next) return;

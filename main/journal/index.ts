@@ -2,7 +2,7 @@ import type { Store } from '../store/index.ts';
 import { redactText, redactUrl } from './redact.ts';
 import { withoutFsync } from '../store/db.ts';
 import { likeContains, searchKey, SEARCH_TEXT } from '../store/search-text.ts';
-import { JournalSearchIndex } from './search-index.ts';
+import { INDEXED_TEXT, isShortKey, JournalSearchIndex } from './search-index.ts';
 import { EventRows, failureOf, newEvent, scopes, type EventEnd, type EventFilters, type EventStart, type EventState, type JournalEvent, type Scope } from './events.ts';
 import { exchangeTitle, exchangeVerdict, failureSummary, formFields, inboundEntity, systemKey } from './wording.ts';
 
@@ -74,6 +74,19 @@ export interface JournalQuery {
   /** ms epoch range of `at`: from inclusive, to exclusive. */
   from?: number;
   to?: number;
+  /** Search every row however long it takes (the CSV export), instead of at most SCAN_ROWS not indexed yet. */
+  complete?: boolean;
+}
+
+/**
+ * A page of the journal. `unsearched`: about how many rows, older than the page's newest, this
+ * search has not looked at because the background indexing has not reached them yet (right after
+ * an upgrade, or after a burst); absent when it looked at every row it needed.
+ */
+export interface JournalPage<T> {
+  entries: T[];
+  next: string | null;
+  unsearched?: number;
 }
 
 export interface JournalOptions {
@@ -83,6 +96,8 @@ export interface JournalOptions {
   /** Secret values (tokens, passwords) to mask wherever they appear verbatim. */
   secrets?: () => string[];
   flushMs?: number;
+  /** A search's budget for rows not indexed yet (SCAN_ROWS; tests make it small). */
+  scanRows?: number;
 }
 
 /** A recorded exchange waiting for the next journal write. */
@@ -152,6 +167,26 @@ const toEntry = (r: Row): JournalEntry => ({
   detail: r.detail,
   eventId: r.event_id,
 });
+
+/**
+ * A search matches at most this many of the newest rows not indexed yet one by one (~10–25 µs
+ * each: their search text is made here), and says how many older ones it left (`unsearched`):
+ * right after an upgrade 100,000 rows can wait 15–50 s for the background indexing.
+ */
+const SCAN_ROWS = 1000;
+/** For 1–2 character keys, rows indexed before their block filters were (migration 11) are read by LIKE, 2–5 µs each, at most this many per SCAN_ROWS. */
+const TEXT_ROWS_PER_SCAN_ROW = 4;
+
+/** A search's SQL around `journal j`: the columns it yields, an optional join, the filters and their parameters. */
+interface HitQuery {
+  columns: string;
+  join: string;
+  where: string[];
+  params: Record<string, unknown>;
+  /** The newest exchange id to look at. */
+  last: number;
+  complete: boolean;
+}
 
 /** What an event row costs the journal's size cap beyond its exchanges. */
 const EVENT_BYTES = 200;
@@ -337,63 +372,90 @@ export class Journal {
     return ((this.#s.maxId.get() as number | null) ?? 0) + this.#buffer.length + this.#changes;
   }
 
-  list(q: JournalQuery = {}): { entries: JournalEntry[]; next: string | null } {
+  list(q: JournalQuery = {}): JournalPage<JournalEntry> {
     this.flush();
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
     const { before, from, to, system, direction, entity } = q;
     const params: Record<string, unknown> = { limit: limit + 1, before, from, to, system, direction, entity };
-    // The filters, for the journal under any alias (`j.` when joined with the index).
-    const where = (t: string) => {
-      const w: string[] = [];
-      if (q.before) w.push(`${t}id < @before`);
-      if (q.from !== undefined) w.push(`${t}at >= @from`);
-      if (q.to !== undefined) w.push(`${t}at < @to`);
-      if (q.system) w.push(`${t}system = @system`);
-      if (q.direction) w.push(`${t}direction = @direction`);
-      if (q.entity) w.push(`${t}entity = @entity`);
-      if (q.failedOnly) w.push(`${t}failed = 1`);
-      return w;
-    };
-    const rows = this.#matching(q.q ? searchKey(q.q) : '', where, params);
+    const where: string[] = [];
+    if (q.before) where.push(`j.id < @before`);
+    if (q.from !== undefined) where.push(`j.at >= @from`);
+    if (q.to !== undefined) where.push(`j.at < @to`);
+    if (q.system) where.push(`j.system = @system`);
+    if (q.direction) where.push(`j.direction = @direction`);
+    if (q.entity) where.push(`j.entity = @entity`);
+    if (q.failedOnly) where.push(`j.failed = 1`);
+    const columns = `j.id, j.at, j.direction, j.system, j.method, j.url, j.status, j.duration_ms, j.entity, j.job_id, j.error, j.failed, j.detail, j.event_id`;
+    const key = q.q ? searchKey(q.q) : '';
+    const out = { unsearched: 0 };
+    let rows: Row[];
+    if (!key) rows = this.#store.db.prepare(`SELECT ${columns} FROM journal j ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY j.id DESC LIMIT @limit`).all(params) as Row[];
+    else {
+      rows = [];
+      const last = q.before ? Math.min(q.before - 1, this.#maxId()) : this.#maxId();
+      for (const r of this.#hits<Row>(key, { columns, join: '', where, params, last, complete: !!q.complete }, out)) if (rows.push(r) > limit) break;
+    }
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
-    return { entries: page.map(toEntry), next: more ? String(page[page.length - 1].id) : null };
+    return { entries: page.map(toEntry), next: more ? String(page[page.length - 1].id) : null, ...(out.unsearched > 0 ? { unsearched: out.unsearched } : {}) };
+  }
+
+  #maxId(): number {
+    return (this.#s.maxId.get() as number | null) ?? 0;
   }
 
   /**
-   * Newest rows passing `where` whose search text (SEARCH_TEXT.journal: url, entity, bodies, error
-   * in any case, ё as е) contains `key`. Rows the background indexing has not reached yet are the
-   * newest: they are read and matched here first. Then the index: its trigrams for keys of 3+
-   * characters, a scan of its text for shorter ones, which no trigram holds.
+   * Journal rows (`q.columns`, passing `q.where`) whose search text (SEARCH_TEXT.journal: url,
+   * entity, bodies, error in any case, ё as е) contains `key`, newest first, from `q.last` down,
+   * read as they are taken:
+   * 1. rows the background indexing has not reached yet: the newest SCAN_ROWS of them, matched
+   *    here one by one; `out.unsearched` counts the older ones left, once the search goes past them;
+   * 2. the index: the trigrams for keys of 3+ characters; for shorter ones, which no trigram holds,
+   *    the text of the rows in the blocks whose filter may hold the key (and of the rows indexed
+   *    before the filters existed, up to a budget too).
    */
-  #matching(key: string, where: (t: string) => string[], params: Record<string, unknown>): Row[] {
+  *#hits<R>(key: string, q: HitQuery, out: { unsearched: number }): Generator<R> {
     const db = this.#store.db;
-    const limit = params.limit as number;
-    const cols = (t: string) => `${t}id, ${t}at, ${t}direction, ${t}system, ${t}method, ${t}url, ${t}status, ${t}duration_ms, ${t}entity, ${t}job_id, ${t}error, ${t}failed, ${t}detail, ${t}event_id`;
-    const and = (w: string[]) => w.map((c) => ' AND ' + c).join('');
-    if (!key) return db.prepare(`SELECT ${cols('')} FROM journal WHERE 1 ${and(where(''))} ORDER BY id DESC LIMIT @limit`).all(params) as Row[];
-
-    params.indexed = this.index.indexed();
-    const out: Row[] = [];
-    const newer = db.prepare(`SELECT ${cols('')}, req_body, res_body FROM journal WHERE id > @indexed ${and(where(''))} ORDER BY id DESC`);
-    for (const r of newer.iterate(params) as Iterable<Row>) {
-      if (!SEARCH_TEXT.journal({ ...r, req_body: r.req_body ?? null, res_body: r.res_body ?? null }).includes(key)) continue;
-      out.push(r);
-      if (out.length >= limit) return out;
+    const and = q.where.map((c) => ' AND ' + c).join('');
+    const budget = q.complete ? Infinity : this.#opts.scanRows ?? SCAN_ROWS;
+    const indexed = this.index.indexed();
+    let last = q.last;
+    if (last > indexed) {
+      const first = Math.max(indexed, last - budget); // exclusive
+      const newer = db.prepare(
+        `SELECT ${q.columns}, j.url AS t_url, j.entity AS t_entity, j.req_body AS t_req, j.res_body AS t_res, j.error AS t_error
+         FROM journal j ${q.join} WHERE j.id > @first AND j.id <= @last ${and} ORDER BY j.id DESC`,
+      );
+      type Text = { t_url: string; t_entity: string | null; t_req: string | null; t_res: string | null; t_error: string | null };
+      for (const r of newer.iterate({ ...q.params, first, last }) as Iterable<R & Text>) {
+        if (SEARCH_TEXT.journal({ url: r.t_url, entity: r.t_entity, req_body: r.t_req, res_body: r.t_res, error: r.t_error }).includes(key)) yield r;
+      }
+      out.unsearched += first - indexed;
+      last = indexed;
     }
+    if (last <= 0) return;
 
-    const filters = where('j.');
-    if (params.before) filters.push('f.rowid < @before'); // a bound the index walks by itself
-    if ([...key].length >= 3) params.match = `"${key.replace(/"/g, '""')}"`;
-    else params.like = likeContains(key);
-    const indexed = db
-      .prepare(
-        `SELECT ${cols('j.')} FROM journal_fts f JOIN journal j ON j.id = f.rowid
-         WHERE ${params.match ? 'journal_fts MATCH @match' : `f.search LIKE @like ESCAPE '\\'`} AND f.rowid <= @indexed ${and(filters)}
-         ORDER BY f.rowid DESC LIMIT ${limit - out.length}`,
-      )
-      .all(params) as Row[];
-    return [...out, ...indexed];
+    if (!isShortKey(key)) {
+      const match = `"${key.replace(/"/g, '""')}"`;
+      yield* db
+        .prepare(`SELECT ${q.columns} FROM journal_fts f JOIN journal j ON j.id = f.rowid ${q.join} WHERE journal_fts MATCH @match AND f.rowid <= @last ${and} ORDER BY f.rowid DESC`)
+        .iterate({ ...q.params, match, last }) as Iterable<R>;
+      return;
+    }
+    // The journal row first (its filters are cheap), then its text in the index.
+    const text = db.prepare(
+      `SELECT ${q.columns} FROM journal j ${q.join} CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
+       WHERE j.id >= @first AND j.id <= @last ${and} AND f.c0 LIKE @like ESCAPE '\\' ORDER BY j.id DESC`,
+    );
+    const params = { ...q.params, like: likeContains(key) };
+    const grams = this.index.gramsIndexed();
+    if (last > grams) {
+      const first = Math.max(grams, last - budget * TEXT_ROWS_PER_SCAN_ROW); // exclusive
+      yield* text.iterate({ ...params, first: first + 1, last }) as Iterable<R>;
+      out.unsearched += first - grams;
+      last = grams;
+    }
+    for (const [first, to] of this.index.candidates(key, last)) yield* text.iterate({ ...params, first, last: to }) as Iterable<R>;
   }
 
   /** One exchange with its bodies (a form body also as its decoded fields). */
@@ -407,11 +469,12 @@ export class Journal {
    * The events, newest first, filtered; `q` finds an event by its own words (title, summary, error)
    * or by any of its exchanges (address, bodies, error: the exchanges' search, see #matching).
    */
-  events(q: JournalQuery = {}): { entries: JournalEvent[]; next: string | null } {
+  events(q: JournalQuery = {}): JournalPage<JournalEvent> {
     this.flush();
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
     const f: EventFilters = { before: q.before, from: q.from, to: q.to, system: q.system ? systemKey(q.system) : undefined, direction: q.direction, entity: q.entity, failedOnly: q.failedOnly };
     const key = q.q ? searchKey(q.q) : '';
+    const out = { unsearched: 0 };
     let rows: JournalEvent[];
     if (!key) rows = this.#events.page(f, limit + 1);
     else {
@@ -419,14 +482,14 @@ export class Journal {
       // what only the event says is why it failed: that is matched on failed events alone, which
       // an index lists (a scan of every event's text took 30-60 ms at 100,000).
       const own = this.#events.page({ ...f, failedOnly: true }, limit + 1, { like: likeContains(key) });
-      const ids = this.#exchangeHits(key, f, limit + 1);
+      const ids = this.#exchangeHits(key, f, limit + 1, !!q.complete, out);
       const viaExchanges = ids.length ? this.#events.page(f, limit + 1, { ids }) : [];
       const byId = new Map([...own, ...viaExchanges].map((e) => [e.id, e]));
       rows = [...byId.values()].sort((a, b) => b.id - a.id).slice(0, limit + 1);
     }
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
-    return { entries: page, next: more ? String(page[page.length - 1].id) : null };
+    return { entries: page, next: more ? String(page[page.length - 1].id) : null, ...(out.unsearched > 0 ? { unsearched: out.unsearched } : {}) };
   }
 
   /** One event with its exchanges (oldest first, at most 1000, bodies left out). */
@@ -438,39 +501,19 @@ export class Journal {
 
   /**
    * Events (passing `f`) with an exchange whose search text contains `key`, in the order of their
-   * newest matching exchange, until `need` of them: the unindexed newest rows matched here, then
-   * the index. An event whose matches are all older than another event's can come a page late.
+   * newest matching exchange, until `need` of them (#hits: the unindexed newest rows matched here,
+   * then the index). An event whose matches are all older than another event's can come a page late.
    */
-  #exchangeHits(key: string, f: EventFilters, need: number): number[] {
-    const db = this.#store.db;
-    const params: Record<string, unknown> = { ...f, indexed: this.index.indexed() };
-    const filters = EventRows.where(f);
-    const and = filters.map((c) => ' AND ' + c).join('');
+  #exchangeHits(key: string, f: EventFilters, need: number, complete: boolean, out: { unsearched: number }): number[] {
+    const where = EventRows.where(f);
     // The event is joined only when a filter needs it.
-    const join = filters.length ? 'JOIN journal_events e ON e.id = j.event_id' : '';
-    const ids: number[] = [];
-    const seen = new Set<number>();
-    const take = (id: number) => {
-      if (!seen.has(id)) {
-        seen.add(id);
-        ids.push(id);
-      }
-      return ids.length >= need;
-    };
-    const newer = db.prepare(
-      `SELECT j.event_id, j.url, j.entity, j.req_body, j.res_body, j.error FROM journal j ${join} WHERE j.id > @indexed ${and} ORDER BY j.id DESC`,
-    );
-    for (const r of newer.iterate(params) as Iterable<{ event_id: number; url: string; entity: string | null; req_body: string | null; res_body: string | null; error: string | null }>) {
-      if (SEARCH_TEXT.journal(r).includes(key) && take(r.event_id)) return ids;
+    const join = where.length ? 'JOIN journal_events e ON e.id = j.event_id' : '';
+    const ids = new Set<number>();
+    // `before` is an event id: the exchanges are looked at from the newest one down.
+    for (const r of this.#hits<{ event_id: number }>(key, { columns: 'j.event_id', join, where, params: { ...f }, last: this.#maxId(), complete }, out)) {
+      if (ids.add(r.event_id).size >= need) break;
     }
-    if ([...key].length >= 3) params.match = `"${key.replace(/"/g, '""')}"`;
-    else params.like = likeContains(key);
-    const indexed = db.prepare(
-      `SELECT j.event_id FROM journal_fts f JOIN journal j ON j.id = f.rowid ${join}
-       WHERE ${params.match ? 'journal_fts MATCH @match' : `f.search LIKE @like ESCAPE '\\'`} AND f.rowid <= @indexed ${and} ORDER BY f.rowid DESC`,
-    );
-    for (const r of indexed.iterate(params) as Iterable<{ event_id: number }>) if (take(r.event_id)) break;
-    return ids;
+    return [...ids];
   }
 
   /** One bounded pruning step (age, then size); call it on a timer so a huge journal never blocks. */

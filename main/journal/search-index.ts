@@ -5,6 +5,82 @@ import { SEARCH_TEXT } from '../store/search-text.ts';
 
 type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
 
+/** Journal rows per block of the short-search filters (ids `block * 256` … `block * 256 + 255`). */
+export const BLOCK_ROWS = 256;
+/** Bits in a block's filter: 4 KB. With ~700–3,000 distinct characters and pairs in a block, ~0.2–2 % of blocks are false candidates. */
+const FILTER_BITS = 32_768;
+/** Backfilled rows read per query (their text is already in the index). */
+const TEXTS_BATCH = 256;
+
+/**
+ * The index's own copy of each row's search text: FTS5's content table (`id` = the row's id, `c0`
+ * = its `search`). Read directly: a range or a row of it through journal_fts costs 3–20× more
+ * (FTS5 scans its index for a rowid range).
+ */
+export const INDEXED_TEXT = 'journal_fts_content';
+
+/** Searches shorter than a trigram: a row holds them only as characters or pairs of characters. */
+export const isShortKey = (key: string): boolean => [...key].length < 3;
+
+const blockOf = (id: number) => Math.floor(id / BLOCK_ROWS);
+
+/** Stands for «no second character»: above every code point. */
+const SINGLE = 0x110000;
+
+/**
+ * A character (b = SINGLE) or a pair of characters hashed to 32 bits (murmur3's finaliser). Stored
+ * in every block's filter: changing it needs a migration that empties journal_grams and its mark.
+ */
+function gramHash(a: number, b: number): number {
+  let h = (Math.imul(a, 0x9e3779b1) + b) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The filter's two bits for a hash (a Bloom filter with k = 2). */
+const bitA = (h: number) => h & (FILTER_BITS - 1);
+const bitB = (h: number) => (h >>> 17) & (FILTER_BITS - 1);
+
+function set(bits: Uint8Array, h: number): void {
+  const a = bitA(h);
+  const b = bitB(h);
+  bits[a >> 3] |= 1 << (a & 7);
+  bits[b >> 3] |= 1 << (b & 7);
+}
+
+/**
+ * Every character and pair of adjacent characters of a search text into `bits`, by code point.
+ * Spaces and the field separator are left out: a 1–2 character search key (trimmed, see
+ * searchKey) never holds one.
+ */
+export function addGrams(bits: Uint8Array, text: string): void {
+  let prev = -1;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
+    }
+    if (c === 0x20 || c === 0x0a) {
+      prev = -1;
+      continue;
+    }
+    set(bits, gramHash(c, SINGLE));
+    if (prev >= 0) set(bits, gramHash(prev, c));
+    prev = c;
+  }
+}
+
+/** The hash a short key is looked up by (the same code points addGrams walks). */
+function keyHash(key: string): number {
+  const [a, b] = [...key].map((c) => c.codePointAt(0)!);
+  return gramHash(a, b ?? SINGLE);
+}
+
 /**
  * The journal's search: a trigram index (journal_fts, migration 8) over each row's search text
  * (SEARCH_TEXT.journal), so a search of 100,000 rows answers in about a millisecond where a scan
@@ -12,6 +88,13 @@ type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
  * more than a whole card save (~250 µs), so rows are written without them and indexed here, in
  * short slices while the process is idle ('journal_indexed' in meta: every row up to that id is
  * indexed); a search matches the newer rows itself.
+ *
+ * Keys of 1–2 characters have no trigram. For them each block of 256 rows keeps a Bloom filter of
+ * the characters and pairs of characters in its rows' text (journal_grams, migration 11: 4 KB a
+ * block, ~1.6 MB for 100,000 rows; a few µs a row to fill): a short search reads only the blocks
+ * that may hold the key. 'journal_grams_indexed' marks the rows in a filter, never above
+ * 'journal_indexed': the rows indexed before migration 11 get theirs here first, from the text the
+ * index keeps.
  */
 export class JournalSearchIndex {
   readonly #db: DB;
@@ -27,11 +110,20 @@ export class JournalSearchIndex {
     this.#s = {
       indexed: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_indexed'`).pluck(),
       setIndexed: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`),
+      grams: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_grams_indexed'`).pluck(),
+      setGrams: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_grams_indexed'`),
       pending: db.prepare(`SELECT id, url, entity, req_body, res_body, error FROM journal WHERE id > ? ORDER BY id LIMIT 64`),
+      texts: db.prepare(`SELECT id, c0 AS search FROM ${INDEXED_TEXT} WHERE id > ? AND id <= ? ORDER BY id LIMIT ${TEXTS_BATCH}`),
       add: db.prepare(`INSERT INTO journal_fts (rowid, search) VALUES (?, ?)`),
       remove: db.prepare(`DELETE FROM journal_fts WHERE rowid = ?`),
+      bits: db.prepare(`SELECT bits FROM journal_grams WHERE block = ?`).pluck(),
+      setBits: db.prepare(`INSERT INTO journal_grams (block, bits) VALUES (?, ?) ON CONFLICT (block) DO UPDATE SET bits = excluded.bits`),
+      // Only the two bytes a key's bits are in, newest block first.
+      probe: db.prepare(`SELECT block, substr(bits, @a, 1) AS a, substr(bits, @b, 1) AS b FROM journal_grams WHERE block <= @top ORDER BY block DESC`),
       // Ids start again at MAX(id) + 1: after the journal was pruned empty, 1 again.
-      clamp: db.prepare(`UPDATE meta SET value = MIN(CAST(value AS INTEGER), (SELECT COALESCE(MAX(id), 0) FROM journal)) WHERE key = 'journal_indexed'`),
+      clamp: db.prepare(`UPDATE meta SET value = MIN(CAST(value AS INTEGER), (SELECT COALESCE(MAX(id), 0) FROM journal)) WHERE key IN ('journal_indexed', 'journal_grams_indexed')`),
+      // Blocks all of whose rows are gone (all of them once the journal is empty).
+      dropBlocks: db.prepare(`DELETE FROM journal_grams WHERE block < COALESCE((SELECT MIN(id) FROM journal) / ${BLOCK_ROWS}, 9223372036854775807)`),
     };
   }
 
@@ -40,29 +132,88 @@ export class JournalSearchIndex {
     return this.#s.indexed.get() as number;
   }
 
-  /** Indexes the oldest unindexed rows for about `sliceMs` (at least one row); how many it indexed. */
+  /** Every journal row up to this id is in its block's filter (≤ indexed()). */
+  gramsIndexed(): number {
+    return this.#s.grams.get() as number;
+  }
+
+  /**
+   * Indexes the oldest unindexed rows for about `sliceMs` (at least one row); how many it indexed.
+   * Rows indexed before the short-search filters existed get into them first.
+   */
   step(sliceMs: number): number {
     const deadline = performance.now() + sliceMs;
-    // No fsync of its own, like the journal: a crash loses index and marker together.
+    // No fsync of its own, like the journal: a crash loses index, filters and marks together.
     return withoutFsync(this.#db, () => {
+      const blocks = new Map<number, Buffer>();
+      const bitsOf = (id: number) => {
+        const block = blockOf(id);
+        let bits = blocks.get(block);
+        if (!bits) {
+          bits = Buffer.alloc(FILTER_BITS / 8);
+          const stored = this.#s.bits.get(block) as Buffer | undefined;
+          if (stored) bits.set(stored.subarray(0, bits.length));
+          blocks.set(block, bits);
+        }
+        return bits;
+      };
       let n = 0;
-      let last = 0;
-      for (const r of this.#s.pending.all(this.indexed()) as Array<JournalText & { id: number }>) {
-        this.#s.add.run(r.id, SEARCH_TEXT.journal(r));
-        last = r.id;
-        n++;
-        if (performance.now() >= deadline) break;
+      const wasIndexed = this.indexed();
+      const wasGrams = this.gramsIndexed();
+      let indexed = wasIndexed;
+      let grams = wasGrams;
+      let full = false;
+      // The rows indexed before migration 11: their text is in the index already.
+      while (grams < indexed && !full) {
+        const rows = this.#s.texts.all(grams, indexed) as Array<{ id: number; search: string }>;
+        for (const r of rows) {
+          addGrams(bitsOf(r.id), r.search);
+          grams = r.id;
+          n++;
+          if (performance.now() >= deadline) {
+            full = true;
+            break;
+          }
+        }
+        if (!full && rows.length < TEXTS_BATCH) grams = indexed; // none left (rows can be pruned in between)
       }
-      if (n) this.#s.setIndexed.run(String(last));
+      if (!full) {
+        for (const r of this.#s.pending.all(indexed) as Array<JournalText & { id: number }>) {
+          const text = SEARCH_TEXT.journal(r);
+          this.#s.add.run(r.id, text);
+          addGrams(bitsOf(r.id), text);
+          indexed = grams = r.id;
+          n++;
+          if (performance.now() >= deadline) break;
+        }
+      }
+      if (indexed !== wasIndexed) this.#s.setIndexed.run(String(indexed));
+      if (grams !== wasGrams) this.#s.setGrams.run(String(grams));
+      for (const [block, bits] of blocks) this.#s.setBits.run(block, bits);
       return n;
     });
   }
 
-  /** Inside the prune's transaction: takes the pruned rows out of the index. */
+  /**
+   * Id ranges (first, last), newest first, up to `last`, whose rows may hold the 1–2 character
+   * `key`: every block whose filter has the key's bits (a false candidate now and then, never a
+   * missed one). The caller matches each range's rows against the key.
+   */
+  *candidates(key: string, last: number): Generator<[number, number]> {
+    const h = keyHash(key);
+    const a = bitA(h);
+    const b = bitB(h);
+    for (const r of this.#s.probe.iterate({ top: blockOf(last), a: (a >> 3) + 1, b: (b >> 3) + 1 }) as Iterable<{ block: number; a: Buffer; b: Buffer }>) {
+      if (r.a[0] & (1 << (a & 7)) && r.b[0] & (1 << (b & 7))) yield [r.block * BLOCK_ROWS, Math.min(last, r.block * BLOCK_ROWS + BLOCK_ROWS - 1)];
+    }
+  }
+
+  /** Inside the prune's transaction: takes the pruned rows out of the index, and blocks with no row left. */
   pruned(ids: readonly number[]): void {
     const indexed = this.indexed();
     for (const id of ids) if (id <= indexed) this.#s.remove.run(id);
     this.#s.clamp.run();
+    this.#s.dropBlocks.run();
   }
 
   /**

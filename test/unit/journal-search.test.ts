@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { openStore } from '../../main/store/index.ts';
 import { Journal, type ExchangeInput } from '../../main/journal/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { MIGRATIONS } from '../../main/store/migrations.ts';
 
-function journal(opts: Partial<{ retentionDays: number; maxMegabytes: number }> = {}) {
+function journal(opts: Partial<{ retentionDays: number; maxMegabytes: number; scanRows: number }> = {}) {
   const store = openStore(tempDir());
   const j = new Journal(store, { retentionDays: 30, maxMegabytes: 10, bodyLimitBytes: 4000, ...opts });
   return { store, j };
@@ -112,6 +113,144 @@ describe('journal search: any case, ё = е, indexed', () => {
       expect(urls(j, { q: '_' }), pass).toEqual([]);
       indexAll(j);
     }
+    store.close();
+  });
+});
+
+describe('journal search: 1–2 characters through the blocks\' filters, rows not indexed yet within a budget', () => {
+  const grams = (store: ReturnType<typeof journal>['store']) => store.db.prepare(`SELECT block FROM journal_grams ORDER BY block`).pluck().all();
+  /** The state migration 11 leaves an indexed journal in: no filter yet. */
+  const forgetFilters = (store: ReturnType<typeof journal>['store']) => {
+    store.db.exec(`DELETE FROM journal_grams; UPDATE meta SET value = '0' WHERE key = 'journal_grams_indexed'`);
+  };
+
+  it('short searches find what they should in every field, in any case, ё as е, and nothing else; only blocks whose filter may hold the key are read', () => {
+    const { j, store } = journal({ maxMegabytes: 100 });
+    // Three blocks of 256 rows; the rows looked for are in different blocks.
+    const at: Record<number, ExchangeInput> = {
+      30: exchange('/v1/cards/Ж-30'), // upper case in the address
+      300: exchange('/v1/cards/300', { requestBody: '{"holder":{"name":"Ёжикова"}}' }), // ё in a body
+      400: exchange('/v1/invoices/%D0%AF%D0%AF-400', { entity: 'invoice:ЯЯ-400' }), // percent-encoded, and the entity
+      500: exchange('https://api.passteam.ru/oapi/v1/createcard', { direction: 'out', system: 'passteam', status: 409, error: 'Passteam: Дубль карты' }),
+      600: exchange('/v1/cards/ю', { entity: 'щ:600', requestBody: 'ю щ' }), // «ющ» only across a field's end or a space
+      700: exchange('/v1/cards/700', { requestBody: '{"note":"привет 🙂"}' }), // a character outside the BMP
+    };
+    for (let id = 1; id <= 760; id++) j.record(at[id] ?? exchange(`/v1/cards/${id}`, { requestBody: '{"holder":{"name":"Петров"}}' }));
+    j.flush();
+    const finds: Array<[string, string[]]> = [
+      ['ж', ['/v1/cards/300', '/v1/cards/Ж-30']],
+      ['Ж', ['/v1/cards/300', '/v1/cards/Ж-30']],
+      ['ёж', ['/v1/cards/300']],
+      ['ЕЖ', ['/v1/cards/300']],
+      ['яя', ['/v1/invoices/%D0%AF%D0%AF-400']],
+      ['дУ', ['https://api.passteam.ru/oapi/v1/createcard']],
+      ['ющ', []],
+      ['🙂', ['/v1/cards/700']],
+      [' 🙂', ['/v1/cards/700']],
+      ['т🙂', []],
+      ['ъ', []],
+    ];
+    const check = (when: string) => {
+      for (const [q, want] of finds) {
+        expect(urls(j, { q, limit: 500 }), `${when}: ${q}`).toEqual(want);
+        expect(j.list({ q, limit: 500 }).unsearched, `${when}: ${q}`).toBeUndefined();
+      }
+    };
+    check('not yet indexed');
+    indexAll(j);
+    expect(j.index.gramsIndexed()).toBe(760);
+    expect(grams(store)).toEqual([0, 1, 2]);
+    check('indexed');
+    // A key's candidates: the blocks whose filter has its bits (ids 0–255, 256–511, 512–760).
+    expect([...j.index.candidates('ж', 760)]).toEqual([[256, 511], [0, 255]]);
+    expect([...j.index.candidates('яя', 760)]).toEqual([[256, 511]]);
+    expect([...j.index.candidates('ъ', 760)]).toEqual([]);
+    expect([...j.index.candidates('пе', 700)]).toEqual([[512, 700], [256, 511], [0, 255]]);
+    // A block whose filter says «not here» is not read at all.
+    store.db.prepare(`UPDATE journal_grams SET bits = zeroblob(4096) WHERE block = 1`).run();
+    expect(urls(j, { q: 'ж' })).toEqual(['/v1/cards/Ж-30']);
+    forgetFilters(store);
+    check('indexed before migration 11');
+    j.index.step(0);
+    expect(j.index.gramsIndexed()).toBe(1);
+    check('filters half-way');
+    indexAll(j);
+    expect(j.index.gramsIndexed()).toBe(760);
+    check('filters again');
+    store.close();
+  });
+
+  it('matches at most `scanRows` rows not indexed yet, newest first, says about how many it left, and finds them all once indexed', () => {
+    const { j, store } = journal({ scanRows: 3 });
+    for (let i = 1; i <= 10; i++) j.record(exchange(`/v1/cards/${i}`, { requestBody: `{"name":"Сидорова ${i}"}` }));
+    j.flush();
+    const all = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((i) => `/v1/cards/${i}`);
+    for (const q of ['СИДОРОВА', 'си']) {
+      expect(j.list({ q }), q).toMatchObject({ entries: all.slice(0, 3).map((url) => ({ url })), next: null, unsearched: 7 });
+      expect(j.events({ q }), q).toMatchObject({ entries: [{ url: all[0] }, { url: all[1] }, { url: all[2] }], next: null, unsearched: 7 });
+      // A page filled before the rows left is complete as far as it goes.
+      expect(j.list({ q, limit: 2 }), q).toEqual({ entries: [expect.objectContaining({ url: all[0] }), expect.objectContaining({ url: all[1] })], next: expect.any(String) });
+      // The CSV export looks at every row.
+      expect(urls(j, { q, complete: true }), q).toEqual(all);
+      expect(j.events({ q, complete: true }).unsearched, q).toBeUndefined();
+    }
+    for (let i = 0; i < 5; i++) j.index.step(0); // rows 1–5 indexed, 6–10 not
+    for (const q of ['сидорова', 'СИ']) {
+      const page = j.list({ q });
+      expect(page.entries.map((e) => e.url), q).toEqual([...all.slice(0, 3), ...all.slice(5)]);
+      expect(page.unsearched, q).toBe(2);
+      expect(j.events({ q }).unsearched, q).toBe(2);
+    }
+    indexAll(j);
+    for (const q of ['сидорова', 'си']) {
+      expect(j.list({ q })).toEqual({ entries: all.map((url) => expect.objectContaining({ url })), next: null });
+      expect(j.events({ q }).entries.map((e) => e.url), q).toEqual(all);
+    }
+    store.close();
+  });
+
+  it('rows indexed before migration 11 are read by their text until their filters are filled, within the same budget', () => {
+    const { j, store } = journal({ scanRows: 2 });
+    j.record(exchange('/v1/cards/1', { requestBody: '{"name":"Иванова"}' }));
+    for (let i = 2; i <= 11; i++) j.record(exchange(`/v1/cards/${i}`, { requestBody: '{"name":"Петров"}' }));
+    j.record(exchange('/v1/cards/12', { requestBody: '{"name":"Иванова"}' }));
+    j.flush();
+    indexAll(j);
+    // Back to schema 10 with its index, then migration 11 as an upgrade runs it.
+    store.db.exec(`DROP TABLE journal_grams; DELETE FROM meta WHERE key = 'journal_grams_indexed'`);
+    store.db.transaction(() => MIGRATIONS[10](store.db))();
+    expect(j.index.indexed()).toBe(12);
+    expect(j.index.gramsIndexed()).toBe(0);
+    // 2 × 4 rows read by their text (ids 5–12), the 4 older ones left.
+    expect(j.list({ q: 'ив' })).toMatchObject({ entries: [{ url: '/v1/cards/12' }], unsearched: 4 });
+    expect(j.list({ q: 'иванова' }).entries.map((e) => e.url)).toEqual(['/v1/cards/12', '/v1/cards/1']); // 3+ characters: the trigrams
+    expect(j.index.step(1000)).toBe(12);
+    expect(j.index.gramsIndexed()).toBe(12);
+    expect(grams(store)).toEqual([0]);
+    expect(j.list({ q: 'ИВ' })).toEqual({ entries: [expect.objectContaining({ url: '/v1/cards/12' }), expect.objectContaining({ url: '/v1/cards/1' })], next: null });
+    store.close();
+  });
+
+  it('pruning drops the filters of blocks with no row left; after the journal was pruned empty, short searches find the new rows', () => {
+    const { j, store } = journal({ retentionDays: 1, maxMegabytes: 100 });
+    const old = Date.now() - 3 * 86_400_000;
+    for (let i = 1; i <= 600; i++) j.record(exchange(`/old/${i}`, { at: old, requestBody: '{"name":"Кузнецова"}' }));
+    j.flush();
+    indexAll(j);
+    expect(grams(store)).toEqual([0, 1, 2]);
+    expect(j.prune(Date.now(), 300)).toBe(300);
+    expect(grams(store)).toEqual([1, 2]); // ids 301–600 left: block 0 (0–255) is empty
+    expect(j.list({ q: 'зн', limit: 500 }).entries).toHaveLength(300);
+    expect(j.prune(Date.now())).toBe(300);
+    expect(grams(store)).toEqual([]);
+    expect(j.index.gramsIndexed()).toBe(0);
+
+    j.record(exchange('/new/1', { requestBody: '{"name":"КУЗНЕЦОВА"}' }));
+    expect(urls(j, { q: 'Зн' })).toEqual(['/new/1']);
+    indexAll(j);
+    expect(grams(store)).toEqual([0]);
+    expect(urls(j, { q: 'Зн' })).toEqual(['/new/1']);
+    expect(urls(j, { q: 'ы' })).toEqual([]);
     store.close();
   });
 });
