@@ -91,7 +91,6 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     const third = new PgIdempotency(db.open(), { instanceId: 'third', leaseMs });
     const begun = await Promise.all(['w1', 'w2', 'w3'].map((k) => owner.begin(write(k, '{}', k))));
     const ids = begun.map((b) => b.record.id).sort((a, b) => a - b);
-    const stopBeat = owner.startHeartbeat();
 
     // Alive: a whole lease past the first one passes by PostgreSQL time, the others keep trying, nothing is taken.
     const firstLease = Math.max(...begun.map((b) => b.record.lease_until!));
@@ -105,7 +104,7 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     expect(live.map((r) => r?.owner)).toEqual(['owner', 'owner', 'owner']);
 
     // The owner dies: no release, no renewal. After its lease another instance takes each write, once.
-    stopBeat();
+    owner.close();
     await db.stores[1].close();
     const got: number[] = [];
     const byThird: number[] = [];
@@ -117,8 +116,7 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     expect([...got, ...byThird].sort((a, b) => a - b)).toEqual(ids);
     for (const id of got) expect(await other.get(id)).toMatchObject({ state: 'running', owner: 'other' });
     for (const id of byThird) expect(await other.get(id)).toMatchObject({ state: 'running', owner: 'third' });
-    // The new owners keep them: with their heartbeats on, nobody takes them again.
-    const beats = [other.startHeartbeat(), third.startHeartbeat()];
+    // The new owners keep them: they renew by themselves, nobody takes them again.
     const leased = Math.max(...(await Promise.all(ids.map((id) => other.get(id)))).map((r) => r!.lease_until!));
     let again = 0;
     await until(async () => {
@@ -131,7 +129,8 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     await taker.finish(id, 'done', 201, { ok: 1 });
     expect(taker.sending).not.toContain(id);
     expect((await taker.get(id))!.key).toBe(begun.find((b) => b.record.id === id)!.record.key);
-    beats.forEach((stop) => stop());
+    other.close();
+    third.close();
     await db.closeAll();
   }, 60_000);
 

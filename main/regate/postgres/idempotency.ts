@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { realTimers, type PgStore, type PgTimers } from './connection.ts';
+import { Renewal } from './renewal.ts';
 
 /**
  * Writes by Idempotency-Key shared by every ReGate instance: the same semantics as the SQLite store
@@ -7,8 +8,8 @@ import { realTimers, type PgStore, type PgTimers } from './connection.ts';
  * in_progress / mismatch, the same fingerprint, keys kept 72 h), made atomic across instances by the (tenant, key) unique index —
  * the same key sent to three instances at once makes exactly one `new`.
  *
- * A running write is owned by the instance sending it, under a lease that instance renews while
- * it is alive (`renew`, `startHeartbeat`). When an instance dies mid-write, its lease runs out and
+ * A running write is owned by the instance sending it, under a lease that instance renews by
+ * itself every third of the lease while it sends anything (`renew`, run by a Renewal). When an instance dies mid-write, its lease runs out and
  * another instance `takeOver`s the write and sends it again with the same request id (1C's
  * register keeps the write exactly-once). A live instance's writes are never taken: they are
  * renewed well before their lease ends.
@@ -54,6 +55,8 @@ export interface PgIdempotencyOptions {
   leaseMs?: number;
   ttlMs?: number;
   timers?: PgTimers;
+  /** A renewal failed (PostgreSQL away): for the log; the next one tries again. */
+  onRenewError?: (e: unknown) => void;
 }
 
 /** The same as the SQLite store's fingerprint: a key reused with another request is told apart by it. */
@@ -111,16 +114,16 @@ export class PgIdempotency {
   readonly leaseMs: number;
   readonly #store: PgStore;
   readonly #ttlMs: number;
-  readonly #timers: PgTimers;
   /** The running writes this process is sending: only these are renewed, so one it lost track of ends up taken over. */
   readonly #mine = new Set<number>();
+  readonly #renewal: Renewal;
 
   constructor(store: PgStore, opts: PgIdempotencyOptions) {
     this.#store = store;
     this.instanceId = opts.instanceId;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.#ttlMs = opts.ttlMs ?? KEY_TTL_MS;
-    this.#timers = opts.timers ?? realTimers;
+    this.#renewal = new Renewal({ timers: opts.timers ?? realTimers, periodMs: this.leaseMs / 3, renew: () => this.renew(), active: () => this.#mine.size > 0, onError: opts.onRenewError });
   }
 
   /** The ids this instance holds running (renewed by the heartbeat). */
@@ -146,6 +149,7 @@ export class PgIdempotency {
       if (inserted.rows[0]) {
         const rec = record(inserted.rows[0]);
         this.#mine.add(rec.id);
+        this.#renewal.poke();
         return { kind: 'new', record: rec };
       }
       const found = await this.#store.query<Row>(`SELECT ${COLUMNS}, created_at <= clock_timestamp() - ${ms(3)} AS expired FROM regate_requests WHERE tenant = $1 AND key = $2`, [
@@ -180,6 +184,7 @@ export class PgIdempotency {
         [id, status, text, this.instanceId, this.leaseMs],
       );
       this.#mine.add(id);
+      this.#renewal.poke();
       return;
     }
     await this.#store.query(`UPDATE regate_requests SET state = $2, status = $3, answer = $4, owner = NULL, lease_until = NULL, updated_at = clock_timestamp() WHERE id = $1`, [id, state, status, text]);
@@ -214,23 +219,9 @@ export class PgIdempotency {
     return kept.size;
   }
 
-  /** Renews every third of the lease until the returned stop is called (failures wait for the next beat). */
-  startHeartbeat(onError?: (e: unknown) => void): () => void {
-    let timer: unknown = null;
-    let stopped = false;
-    const beat = () => {
-      timer = null;
-      this.renew()
-        .catch((e) => onError?.(e))
-        .finally(() => {
-          if (!stopped) timer = this.#timers.setTimeout(beat, Math.max(1, Math.floor(this.leaseMs / 3)));
-        });
-    };
-    timer = this.#timers.setTimeout(beat, Math.max(1, Math.floor(this.leaseMs / 3)));
-    return () => {
-      stopped = true;
-      if (timer !== null) this.#timers.clearTimeout(timer);
-    };
+  /** Stops renewing (a clean stop; tests use it as an instance's death). */
+  close(): void {
+    this.#renewal.stop();
   }
 
   /**
@@ -251,6 +242,7 @@ export class PgIdempotency {
     );
     const taken = rows.map(record).sort((a, b) => a.id - b.id);
     for (const r of taken) this.#mine.add(r.id);
+    if (taken.length > 0) this.#renewal.poke();
     return taken;
   }
 

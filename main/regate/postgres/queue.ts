@@ -1,5 +1,6 @@
 import { backoffMs, PROBE_CAP_MS } from '../../store/backoff.ts';
 import { realTimers, type PgStore, type PgTimers } from './connection.ts';
+import { Renewal } from './renewal.ts';
 
 /**
  * The writes waiting for 1C, shared by every instance (on SQLite they are outbox jobs). Any
@@ -33,6 +34,8 @@ export interface PgWriteQueueOptions {
   /** Delay before the n-th retry (default: exponential from 1 s, capped at 30 s like a connector's probe). */
   retryDelayMs?: (attempt: number) => number;
   timers?: PgTimers;
+  /** A renewal failed (PostgreSQL away): for the log; the next one tries again. */
+  onRenewError?: (e: unknown) => void;
 }
 
 const ms = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
@@ -52,16 +55,16 @@ export class PgWriteQueue {
   readonly leaseMs: number;
   readonly #store: PgStore;
   readonly #retryDelay: (attempt: number) => number;
-  readonly #timers: PgTimers;
-  /** Items this instance holds (renewed by the heartbeat). */
+  /** Items this instance holds (renewed by itself every third of the lease). */
   readonly #claimed = new Set<number>();
+  readonly #renewal: Renewal;
 
   constructor(store: PgStore, opts: PgWriteQueueOptions) {
     this.#store = store;
     this.instanceId = opts.instanceId;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.#retryDelay = opts.retryDelayMs ?? ((n) => backoffMs(n, { capMs: PROBE_CAP_MS }));
-    this.#timers = opts.timers ?? realTimers;
+    this.#renewal = new Renewal({ timers: opts.timers ?? realTimers, periodMs: this.leaseMs / 3, renew: () => this.renew(), active: () => this.#claimed.size > 0, onError: opts.onRenewError });
   }
 
   get holding(): number[] {
@@ -109,6 +112,7 @@ export class PgWriteQueue {
     );
     const items = rows.map(item).sort((a, b) => a.requestId - b.requestId);
     for (const i of items) this.#claimed.add(i.requestId);
+    if (items.length > 0) this.#renewal.poke();
     return items;
   }
 
@@ -170,24 +174,9 @@ export class PgWriteQueue {
     return kept.size;
   }
 
-  /** Renews every third of the lease until the returned stop is called. */
-  startHeartbeat(onError?: (e: unknown) => void): () => void {
-    let timer: unknown = null;
-    let stopped = false;
-    const period = Math.max(1, Math.floor(this.leaseMs / 3));
-    const beat = () => {
-      timer = null;
-      this.renew()
-        .catch((e) => onError?.(e))
-        .finally(() => {
-          if (!stopped) timer = this.#timers.setTimeout(beat, period);
-        });
-    };
-    timer = this.#timers.setTimeout(beat, period);
-    return () => {
-      stopped = true;
-      if (timer !== null) this.#timers.clearTimeout(timer);
-    };
+  /** Stops renewing (a clean stop after releaseAll; tests use it as an instance's death). */
+  close(): void {
+    this.#renewal.stop();
   }
 
   /** Whether the line has anything queued or running: a new write of that client or order then queues behind it. */

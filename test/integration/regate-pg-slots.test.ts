@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgUnavailable } from '../../main/regate/postgres/connection.ts';
+import { PgNotifications } from '../../main/regate/postgres/notifications.ts';
+import { PgSessionSlots, SlotWaitTimeout, type SlotRelease } from '../../main/regate/postgres/slots.ts';
+import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
+import { freshDatabase, until } from '../helpers/regate-pg.ts';
+
+const CEILING = 9; // a 1C publication with poolSize 10
+
+describe('ReGate on PostgreSQL: the session cap of a 1C base across instances', () => {
+  let server: PrivatePostgres;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(() => server?.destroy());
+
+  it('three instances × 50 callers: never more than the ceiling in 1C at once, every caller served, every instance served', async () => {
+    const db = await freshDatabase(server, 'slots_cap');
+    const instances = ['a', 'b', 'c'].map((id) => {
+      const store = db.open();
+      const notifications = new PgNotifications(store, { reconnectMs: 100 });
+      return { id, notifications, slots: new PgSessionSlots(store, { instanceId: id, ceiling: () => CEILING, leaseMs: 5000, pollMs: 50, maxHandovers: 5, notifications }) };
+    });
+    await Promise.all(instances.map((i) => i.slots.acquire('warm-up').then((release) => release())));
+    let inOneC = 0;
+    let most = 0;
+    const servedBy = new Map<string, number>();
+    // Each caller makes three calls; a call "in 1C" takes a few milliseconds.
+    const callers = instances.flatMap((inst) =>
+      Array.from({ length: 50 }, async (_, n) => {
+        for (let call = 0; call < 3; call++) {
+          const release = await inst.slots.acquire('shop', { waitMs: 60_000 });
+          inOneC++;
+          most = Math.max(most, inOneC);
+          servedBy.set(inst.id, (servedBy.get(inst.id) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, 1 + ((n + call) % 4)));
+          inOneC--;
+          await release();
+        }
+      }),
+    );
+    await Promise.all(callers);
+    expect(most).toBeLessThanOrEqual(CEILING);
+    expect(most).toBeGreaterThan(1);
+    expect([...servedBy.values()]).toEqual([150, 150, 150]);
+    // All given back: the next caller anywhere gets a slot, none is held.
+    const { rows } = await db.stores[0].query(`SELECT count(*)::int AS n FROM regate_slots WHERE tenant = 'shop' AND owner IS NOT NULL`);
+    expect(rows[0].n).toBe(0);
+    expect(instances.map((i) => [i.slots.held('shop'), i.slots.waiting('shop')])).toEqual([[0, 0], [0, 0], [0, 0]]);
+    for (const i of instances) {
+      i.slots.close();
+      await i.notifications.close();
+    }
+    await db.closeAll();
+  }, 120_000);
+
+  it('a busy instance that hands its slots on locally steps aside when another instance says it waits', async () => {
+    const db = await freshDatabase(server, 'slots_fair');
+    const make = (id: string) => {
+      const notifications = new PgNotifications(db.open(), { reconnectMs: 100 });
+      // Without the other's "wanted" the busy one would keep its slots for a minute.
+      return { notifications, slots: new PgSessionSlots(db.open(), { instanceId: id, ceiling: () => 2, pollMs: 50, maxHoldMs: 200, uncontendedHoldMs: 60_000, notifications }) };
+    };
+    const busy = make('busy');
+    const late = make('late');
+    await Promise.all([busy.notifications.ready(), late.notifications.ready()]);
+    await Promise.all([busy.slots.acquire('warm'), late.slots.acquire('warm')].map((p) => p.then((r) => r())));
+    let stop = false;
+    let busyCalls = 0;
+    const busyCallers = Array.from({ length: 10 }, async () => {
+      while (!stop) {
+        const release = await busy.slots.acquire('shop', { waitMs: 60_000 });
+        busyCalls++;
+        await new Promise((r) => setTimeout(r, 3));
+        await release();
+      }
+    });
+    await until(() => busy.slots.held('shop') === 2 && busyCalls > 20, 'the busy instance to hold both slots');
+    // Well within the lease (15 s) and the uncontended hold (60 s): only stepping aside gives it a slot.
+    const release = await late.slots.acquire('shop', { waitMs: 8000 });
+    expect(late.slots.held('shop')).toBe(1);
+    await release();
+    stop = true;
+    await Promise.all(busyCallers);
+    for (const i of [busy, late]) {
+      i.slots.close();
+      await i.notifications.close();
+    }
+    await db.closeAll();
+  }, 60_000);
+
+  it('a dead instance\'s slots free after their lease; a live instance\'s are never taken', async () => {
+    const db = await freshDatabase(server, 'slots_dead');
+    const leaseMs = 1500;
+    const live = new PgSessionSlots(db.open(), { instanceId: 'live', ceiling: () => 3, leaseMs, pollMs: 50 });
+    const doomedStore = db.open();
+    const doomed = new PgSessionSlots(doomedStore, { instanceId: 'doomed', ceiling: () => 3, leaseMs, pollMs: 50 });
+    const other = new PgSessionSlots(db.open(), { instanceId: 'other', ceiling: () => 3, leaseMs, pollMs: 50 });
+    const held: SlotRelease[] = [await live.acquire('shop'), await doomed.acquire('shop'), await doomed.acquire('shop')];
+    expect(held).toHaveLength(3);
+    // All three are taken: a caller elsewhere waits, and times out while the holders live.
+    await expect(other.acquire('shop', { waitMs: 200 })).rejects.toBeInstanceOf(SlotWaitTimeout);
+
+    // The doomed instance dies holding two: no release, no renewal, its connections gone.
+    doomed.close();
+    await doomedStore.close();
+    const got: SlotRelease[] = [];
+    const waiting = [other.acquire('shop', { waitMs: 20_000 }), other.acquire('shop', { waitMs: 20_000 })].map((p) => p.then((r) => got.push(r)));
+    await Promise.all(waiting);
+    expect(got).toHaveLength(2);
+    // The live instance's slot was not among them: a third caller still waits, through more than a lease.
+    const leaseEnd = (await db.stores[0].query<{ t: Date }>(`SELECT max(lease_until) AS t FROM regate_slots WHERE owner = 'live'`)).rows[0].t.getTime();
+    const third = other.acquire('shop', { waitMs: 60_000 });
+    let thirdGot = false;
+    void third.then(() => (thirdGot = true));
+    await until(async () => (await db.stores[0].query<{ ok: boolean }>('SELECT clock_timestamp() > $1 AS ok', [new Date(leaseEnd + leaseMs)])).rows[0].ok, 'a lease past the live holder\'s');
+    expect(thirdGot).toBe(false);
+    const { rows } = await db.stores[0].query(`SELECT owner FROM regate_slots WHERE tenant = 'shop' ORDER BY owner`);
+    expect(rows.map((r) => r.owner)).toEqual(['live', 'other', 'other']);
+    // The live holder gives its slot back: the waiting caller gets it.
+    await held[0]();
+    await third;
+    live.close();
+    other.close();
+    await db.closeAll();
+  }, 60_000);
+
+  it('a waiter gives up after waitMs; PostgreSQL away fails a waiter at once', async () => {
+    const db = await freshDatabase(server, 'slots_errors');
+    const store = db.open();
+    const slots = new PgSessionSlots(store, { instanceId: 'x', ceiling: () => 1, pollMs: 50 });
+    const release = await slots.acquire('shop');
+    const timedOut = await slots.acquire('shop', { waitMs: 100 }).catch((e: unknown) => e);
+    expect(timedOut).toBeInstanceOf(SlotWaitTimeout);
+    expect(slots.waiting('shop')).toBe(0);
+    // The handover: a waiter present at release gets the slot without it going back to PostgreSQL.
+    const next = slots.acquire('shop', { waitMs: 10_000 });
+    await release();
+    const release2 = await next;
+    expect(slots.held('shop')).toBe(1);
+    await release2();
+    await until(async () => (await db.stores[0].query(`SELECT owner FROM regate_slots WHERE tenant = 'shop'`)).rows[0].owner === null, 'the slot back in PostgreSQL');
+
+    server.stop();
+    try {
+      await expect(slots.acquire('shop', { waitMs: 60_000 })).rejects.toBeInstanceOf(PgUnavailable);
+      await expect(slots.acquire('shop', { waitMs: 60_000 })).rejects.toThrow(/^PostgreSQL недоступен: /);
+    } finally {
+      server.start();
+    }
+    slots.close();
+    await db.closeAll();
+  });
+});
