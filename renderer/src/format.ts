@@ -274,6 +274,12 @@ export function exchangesWord(n: number): string {
   return 'обменов';
 }
 
+/** Under a search that left rows the indexing has not reached yet (the page searches again by itself). */
+export function unsearchedNote(n: number): string {
+  const word = n % 10 === 1 && n % 100 !== 11 ? 'записи' : 'записей';
+  return `Поиск пока не охватил около ${formatCount(n)} ${word} журнала: Спутник ещё готовит их к поиску. Список дополнится сам.`;
+}
+
 const OUTCOME_LABELS: Readonly<Record<string, string>> = { ok: 'успешно', failed: 'ошибка', running: 'идёт…' };
 
 /** A journal event's outcome as the «Итог» column shows it. */

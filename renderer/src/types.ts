@@ -91,6 +91,8 @@ export interface JournalEventFull extends JournalEvent {
 export interface JournalPage {
   entries: JournalEvent[];
   next: string | null;
+  /** About how many rows the search has not looked at yet: the background indexing has not reached them. */
+  unsearched?: number;
 }
 
 export type CardState = 'queued' | 'synced' | 'failed';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { directionArrow, errorText, formatAge, formatDuration, formatMoney, formatPoints, formatTime, stateLabel, systemName } from '../../renderer/src/format.ts';
+import { directionArrow, errorText, formatAge, formatDuration, formatMoney, formatPoints, formatTime, stateLabel, systemName, unsearchedNote } from '../../renderer/src/format.ts';
 
 describe('renderer wording', () => {
   it('connector states in Russian', () => {
@@ -16,6 +16,14 @@ describe('renderer wording', () => {
     expect(formatAge(125)).toBe('2 мин 5 с');
     expect(formatAge(3 * 3600 + 7 * 60)).toBe('3 ч 7 мин');
     expect(formatAge(50 * 3600)).toBe('2 д 2 ч');
+  });
+
+  it('a journal search that left rows the indexing has not reached yet', () => {
+    expect(unsearchedNote(12_345)).toBe('Поиск пока не охватил около 12\u00a0345 записей журнала: Спутник ещё готовит их к поиску. Список дополнится сам.');
+    expect(unsearchedNote(1)).toMatch(/^Поиск пока не охватил около 1 записи журнала/);
+    expect(unsearchedNote(21)).toMatch(/около 21 записи журнала/);
+    expect(unsearchedNote(11)).toMatch(/около 11 записей журнала/);
+    expect(unsearchedNote(3)).toMatch(/около 3 записей журнала/);
   });
 
   it('journal cells', () => {

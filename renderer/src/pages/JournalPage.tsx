@@ -13,6 +13,7 @@ import {
   outcomeLabel,
   SYSTEM_NAMES,
   systemName,
+  unsearchedNote,
 } from '../format.ts';
 import { errorMessage, go, PAGE_SIZE, useDebounced, useLive, useResource } from '../hooks.ts';
 import type { JournalEntry, JournalEvent } from '../types.ts';
@@ -242,6 +243,8 @@ export function JournalPage({ selected }: { selected: string | null }) {
   }, []);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
+  // Rows the search left because the background indexing has not reached them (as the last page said).
+  const [unsearched, setUnsearched] = useState(0);
   const [fresh, setFresh] = useState<Set<number>>(new Set());
   const selectedId = selected && /^\d+$/.test(selected) ? Number(selected) : null;
   // Unfolded events; one opened by its address (#/journal/123) is unfolded too.
@@ -279,6 +282,7 @@ export function JournalPage({ selected }: { selected: string | null }) {
         () => my === seq.current,
         api.journal({ ...toQuery(f), limit: PAGE_SIZE }),
         (page) => {
+          setUnsearched(page.unsearched ?? 0);
           setEntries((old) => {
             // Keep older pages the operator opened with «Показать ещё», as long as the new first page
             // reaches down to them (more than a page of new rows would leave a hole): the list stays
@@ -303,8 +307,19 @@ export function JournalPage({ selected }: { selected: string | null }) {
   useEffect(() => {
     setEntries([]);
     setNext(null);
+    setUnsearched(0);
     refresh(false);
   }, [key, refresh]);
+
+  // The indexing moves no journal signal: while the search has rows left, it asks again.
+  const incomplete = unsearched > 0;
+  useEffect(() => {
+    if (!incomplete) return;
+    const timer = setInterval(() => {
+      if (!document.hidden) refresh(true);
+    }, 5000);
+    return () => clearInterval(timer);
+  }, [incomplete, refresh]);
 
   // An event changes in place too (a pull that ends): every journal signal refreshes the page.
   useLive((e) => {
@@ -324,6 +339,7 @@ export function JournalPage({ selected }: { selected: string | null }) {
       api.journal({ ...toQuery(active), limit: PAGE_SIZE, before }),
       (page) => {
         if (nextRef.current !== before) return void queueMicrotask(loadMore); // after settle's own state updates
+        setUnsearched(page.unsearched ?? 0);
         setEntries((old) => {
           const oldest = old.at(-1)?.id ?? Infinity;
           return [...old, ...page.entries.filter((e) => e.id < oldest)];
@@ -408,6 +424,11 @@ export function JournalPage({ selected }: { selected: string | null }) {
           </div>
         </form>
         {error && <ErrorBox message={error} onRetry={() => refresh(false)} />}
+        {unsearched > 0 && (
+          <p className="muted small" role="status">
+            {unsearchedNote(unsearched)}
+          </p>
+        )}
         <table className="journal" aria-label="Журнал событий">
           <thead>
             <tr>
