@@ -169,6 +169,25 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     await db.closeAll();
   });
 
+  it('writes of a dead sender go back in their line, ahead of later ones; a live sender\'s stay', async () => {
+    const db = await freshDatabase(server, 'queue_requeue');
+    const dead = new PgIdempotency(db.open(), { instanceId: 'dead', leaseMs: 300 });
+    const alive = new PgIdempotency(db.open(), { instanceId: 'alive', leaseMs: 1000 });
+    const q = new PgWriteQueue(db.open(), { instanceId: 'q' });
+    const lost = (await dead.begin({ tenant: 't', key: 'lost', method: 'POST', path: '/p', body: null, orderKey: 'line' })).record.id;
+    const kept = (await alive.begin({ tenant: 't', key: 'kept', method: 'POST', path: '/p', body: null, orderKey: 'other' })).record.id;
+    const later = (await alive.begin({ tenant: 't', key: 'later', method: 'POST', path: '/p', body: null, orderKey: 'line' })).record.id;
+    await q.enqueue(later); // 1C was down for it: queued behind nothing (the dead sender's write was running, not queued)
+    dead.close(); // it dies mid-send
+    await until(async () => (await q.requeueExpired({ exclude: alive.sending })) === 1, 'the dead sender\'s write to go back in line');
+    expect(await dead.get(lost)).toMatchObject({ state: 'queued', owner: null });
+    expect(await alive.get(kept)).toMatchObject({ state: 'running', owner: 'alive' });
+    expect((await q.claim(5)).map((i) => i.requestId)).toEqual([lost]);
+    expect(await q.requeueExpired()).toBe(0);
+    alive.close();
+    await db.closeAll();
+  });
+
   it('enqueue and complete wake the waiting workers through NOTIFY', async () => {
     const db = await freshDatabase(server, 'queue_notify');
     const idem = new PgIdempotency(db.open(), { instanceId: 'front' });

@@ -92,6 +92,32 @@ export class PgWriteQueue {
   }
 
   /**
+   * Writes whose sender died (running, lease expired) go back in their line, in one statement:
+   * the cluster's `requeueInterrupted`, run by any instance at start and then every so often, since
+   * an instance may die at any time. Their place is their id, so they go before the later writes of
+   * their line. `exclude`: writes this instance is still sending itself (PgIdempotency.sending),
+   * whose lease may have lapsed while PostgreSQL was away. Returns how many were queued.
+   */
+  async requeueExpired(opts: { exclude?: number[]; limit?: number } = {}): Promise<number> {
+    const { rows } = await this.#store.query(
+      `WITH c AS (
+         SELECT id FROM regate_requests
+          WHERE state = 'running' AND (lease_until IS NULL OR lease_until < clock_timestamp()) AND NOT (id = ANY($1::bigint[]))
+          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED),
+       r AS (
+         UPDATE regate_requests q SET state = 'queued', owner = NULL, lease_until = NULL, updated_at = clock_timestamp()
+           FROM c WHERE q.id = c.id RETURNING q.id, q.tenant, q.order_key),
+       i AS (
+         INSERT INTO regate_write_queue (request_id, tenant, order_key, state, run_at)
+         SELECT id, tenant, order_key, 'queued', clock_timestamp() FROM r
+         ON CONFLICT (request_id) DO NOTHING RETURNING tenant)
+       SELECT pg_notify('${QUEUE_CHANNEL}', tenant) FROM i`,
+      [opts.exclude ?? [], opts.limit ?? 1000],
+    );
+    return rows.length;
+  }
+
+  /**
    * Claims up to `n` items: due, first of their line, nothing of their line running. They are
    * this instance's until `complete`, `fail`, `release`, or the lease's end. Oldest first.
    */
