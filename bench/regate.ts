@@ -252,10 +252,10 @@ export async function benchRegate(): Promise<BenchResult> {
       try {
         // ---- 1. uncached, 500 callers ----
         const uncached = () => loadGen({ url: gw.url, authorization: AUTH, insecure: true, requests: mixedLoad(info, '/regate/v1', false), connections: CALLERS, seconds: SECONDS, warmupSeconds: WARMUP });
-        const pendingQ = gw.store.db.prepare(`SELECT COUNT(*) FROM regate_requests WHERE state IN ('queued', 'running')`).pluck();
+        const pending = () => gw.store.sql.value<number>(`SELECT COUNT(*) FROM regate_requests WHERE state IN ('queued', 'running')`) ?? 0;
         const drained = async () => {
           // Writes queued (202) run later through the worker pool: let them finish before reading the fake's maximum.
-          for (const end = Date.now() + 30_000; (pendingQ.get() as number) > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+          for (const end = Date.now() + 30_000; pending() > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
         };
         await fake.call('reset');
         const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -264,7 +264,7 @@ export async function benchRegate(): Promise<BenchResult> {
         lag.disable();
         await drained();
         gw.journal!.flush();
-        const seen = gw.store.db.prepare(`SELECT COUNT(*) AS n, AVG(duration_ms) AS avg FROM journal WHERE direction = 'out'`).get() as { n: number; avg: number };
+        const seen = gw.store.sql.get<{ n: number; avg: number }>(`SELECT COUNT(*) AS n, AVG(duration_ms) AS avg FROM journal WHERE direction = 'out'`) ?? { n: 0, avg: 0 };
         const viaStats = await fake.call<Fake1CStats>('stats');
         await new Promise((r) => setTimeout(r, 500));
         await fake.call('reset');

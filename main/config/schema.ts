@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { REGATE_METHODS } from '../regate/methods.ts';
+import { isRegateMethod, methodNames } from '../regate/methods.ts';
 import { parseClientRule } from '../listener/clients.ts';
 
 /**
@@ -79,8 +79,8 @@ export const docpartSchema = z
 
 /** How long a 1C call may take before the caller gets 504 (outcome unknown), per kind and per method. */
 const onecSeconds = z.number().int().min(1).max(600);
-const METHOD_NAMES = Object.keys(REGATE_METHODS);
-const namesOf = (kind: string) => METHOD_NAMES.filter((m) => REGATE_METHODS[m as keyof typeof REGATE_METHODS] === kind).join(', ');
+const METHOD_NAMES = methodNames();
+const namesOf = (kind: 'read' | 'write') => methodNames(kind).join(', ');
 export const regateTimeoutsSchema = z
   .strictObject({
     readSeconds: onecSeconds.default(15).describe(`Сколько секунд ждать ответа 1С на чтение (${namesOf('read')}), потом 504`),
@@ -90,7 +90,7 @@ export const regateTimeoutsSchema = z
       .default({})
       .superRefine((routes, ctx) => {
         for (const name of Object.keys(routes)) {
-          if (!Object.hasOwn(REGATE_METHODS, name)) ctx.addIssue({ code: 'custom', path: [name], input: name, message: `«${name}» — нет такого метода ReGate; в timeouts.routes допустимы: ${METHOD_NAMES.join(', ')}` });
+          if (!isRegateMethod(name)) ctx.addIssue({ code: 'custom', path: [name], input: name, message: `«${name}» — нет такого метода ReGate; в timeouts.routes допустимы: ${METHOD_NAMES.join(', ')}` });
         }
       })
       .describe(`Свой таймаут для отдельных методов, секунды, например { "assortment": 30 }; методы: ${METHOD_NAMES.join(', ')}`),

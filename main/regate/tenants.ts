@@ -1,2 +1,5 @@
 import type { Config } from '../config/schema.ts';
-export type RegateTenant = Config['regate']['tenants'][number];
+
+/** ReGate's slice of the config, and one tenant (a 1C base) of it. */
+export type RegateConfig = Config['regate'];
+export type RegateTenant = RegateConfig['tenants'][number];

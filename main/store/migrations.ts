@@ -279,7 +279,7 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
         FROM journal;
     `),
   // 11: searches of 1–2 characters, which no trigram holds: per block of 256 journal rows, a
-  // 4 KB Bloom filter of the characters and character pairs in their search text
+  // 8 KB Bloom filter of the characters and character pairs in their search text
   // (main/journal/search-index.ts), so a short search reads only the blocks that may match
   // instead of scanning every row's text (160–270 ms at 100,000 rows for a miss). The journal
   // fills it in the background from 'journal_grams_indexed' on (0: the rows indexed before this
@@ -292,5 +292,18 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
         bits  BLOB NOT NULL
       ) STRICT;
       INSERT INTO meta (key, value) VALUES ('journal_grams_indexed', '0');
+    `),
+  // 12: a ReGate write keeps its method (main/regate/methods.ts), so a queued one gets its method's
+  // timeout without reading it back from the 1C path; earlier writes get theirs from verb and path.
+  (db) =>
+    db.exec(`
+      ALTER TABLE regate_requests ADD COLUMN method_name TEXT NOT NULL DEFAULT '';
+      UPDATE regate_requests SET method_name = CASE
+        WHEN method = 'PUT' THEN 'client'
+        WHEN method = 'PATCH' THEN 'clientupd'
+        WHEN path = 'orders' THEN 'booking'
+        WHEN path LIKE 'orders/%/payments' THEN 'paycard'
+        WHEN path LIKE 'orders/%/refunds' THEN 'refund'
+        ELSE '' END;
     `),
 ];

@@ -345,7 +345,7 @@ describe('ReGate under pressure and faults', () => {
   it('pre-warming puts every store\'s first assortment page in the cache', async () => {
     const { fake, call, regate } = await setup();
     const t = regate.tenants.get('shop')!;
-    const { prewarm } = await import('../../main/regate/gateway.ts');
+    const { prewarm } = await import('../../main/regate/onec.ts');
     const warmed = await prewarm(t);
     expect(warmed).toBe(fake.company().stores.length);
     const before = fake.stats().requests;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../main/config/load.ts';
 import { SputnikError } from '../../main/errors.ts';
-import { methodOf, REGATE_METHODS, timeoutFor } from '../../main/regate/methods.ts';
+import { REGATE_METHODS, timeoutFor } from '../../main/regate/methods.ts';
 
 const TENANT = { id: 'shop', user: 'richest', password: 'p', baseUrl: 'https://1c.local/base/hs/regate/v1', onecUser: 'regate' };
 const tenantOf = (extra: Record<string, unknown> = {}) => parseConfig({ regate: { tenants: [{ ...TENANT, ...extra }] } }, {}).config.regate.tenants[0];
@@ -50,27 +50,5 @@ describe('ReGate timeouts in the config', () => {
     expect(refusal({ readSeconds: 1.5 }).field).toBe('regate.tenants[0].timeouts.readSeconds');
     expect(refusal({ routes: [] }).message).toContain('regate.tenants[0].timeouts.routes: ожидалось объект');
     expect(refusal({ readSecond: 10 }).message).toContain('regate.tenants[0].timeouts.readSecond: неизвестное поле');
-  });
-});
-
-describe('ReGate method of a stored 1C call (queued writes)', () => {
-  it('maps every 1C path the gateway sends back to its method', () => {
-    const cases: Array<[string, string, string]> = [
-      ['GET', 'state', 'state'],
-      ['GET', 'cities', 'city'],
-      ['GET', 'cities/%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0/stores', 'citystore'],
-      ['GET', 'stores/s1/groups', 'storetable'],
-      ['GET', 'stores/s1/assortment?limit=5', 'assortment'],
-      ['GET', 'orders/o1', 'bookingstate'],
-      ['PUT', 'clients/rs-client-1', 'client'],
-      ['PATCH', 'clients/rs-client-1', 'clientupd'],
-      ['POST', 'orders', 'booking'],
-      ['POST', 'orders/o1/payments', 'paycard'],
-      ['POST', 'orders/o1/refunds', 'refund'],
-    ];
-    for (const [verb, path, method] of cases) expect(methodOf(verb, path), `${verb} ${path}`).toBe(method);
-    expect(new Set(cases.map((c) => c[2]))).toEqual(new Set(Object.keys(REGATE_METHODS)));
-    expect(methodOf('DELETE', 'orders/o1')).toBeUndefined();
-    expect(methodOf('POST', 'orders/o1/unknown')).toBeUndefined();
   });
 });

@@ -1,0 +1,119 @@
+import type { ConnectorWorkers } from '../../store/worker-pool.ts';
+
+/**
+ * What ReGate keeps beyond one request, as asynchronous interfaces: the SQLite implementations
+ * (sqlite-*.ts) and the in-memory ones (memory-*.ts) serve one gateway; a PostgreSQL one will let
+ * several gateways share keys, queued writes, quota windows and login throttling.
+ */
+
+export type WriteState = 'queued' | 'running' | 'done' | 'failed';
+
+/** A write by Idempotency-Key: what was asked, where it is, the answer to replay (72 h). */
+export interface WriteRecord {
+  id: number;
+  tenant: string;
+  key: string;
+  /** The ReGate method (methods.ts): a queued write's timeout is its method's. */
+  method: string;
+  /** 1C's HTTP method, path and JSON body. */
+  verb: string;
+  path: string;
+  body: string | null;
+  /** The client or order it belongs to: its place in line. */
+  line: string;
+  state: WriteState;
+  status: number | null;
+  /** JSON: 1C's answer when done, the stored problem when failed. */
+  answer: string | null;
+  createdAt: number;
+}
+
+export type Begin =
+  | { kind: 'new'; record: WriteRecord }
+  | { kind: 'replay'; record: WriteRecord }
+  | { kind: 'in_progress'; record: WriteRecord }
+  | { kind: 'mismatch'; record: WriteRecord };
+
+export interface BeginInput {
+  tenant: string;
+  key: string;
+  method: string;
+  verb: string;
+  path: string;
+  body: string | null;
+  line: string;
+}
+
+/** 1C's final word on a write: done with its answer, or failed with the problem made of its refusal. */
+export interface WriteResult {
+  state: 'done' | 'failed';
+  status: number;
+  answer: unknown;
+}
+
+/**
+ * Writes by Idempotency-Key (draft-ietf-httpapi-idempotency-key-header, Stripe's semantics): the
+ * first request with a key is recorded before it reaches 1C; the same key again gets its answer
+ * replayed when done, 409 while it runs, 422 when the request differs. A key survives a restart
+ * (and kill -9); it also goes to 1C, whose register makes the write itself exactly-once.
+ */
+export interface IdempotencyRepo {
+  /** Durable before it resolves (1C is called after): the key's state, or a new running record. */
+  begin(input: BeginInput): Promise<Begin>;
+  /** Keeps 1C's final word for the key (without waiting for the disk: a lost one is re-sent at start and 1C's register answers it). */
+  finish(id: number, result: WriteResult): Promise<void>;
+  /** Frees the key (outcome unknown or not done: a retry with it may go to 1C again). */
+  forget(id: number): Promise<void>;
+  /** A write by its operation id (GET /operations/{id}, a queued write's delivery). */
+  get(id: number): Promise<WriteRecord | undefined>;
+  /** Forgets finished keys older than 72 h as of `now`, at most `batch` at a time; queued ones wait for 1C. */
+  prune(now: number, batch?: number): Promise<number>;
+}
+
+/** Delivers a queued write to 1C: its final word, or a DeliveryError to try again later. */
+export type Deliver = (write: WriteRecord) => Promise<WriteResult>;
+
+/**
+ * The writes accepted while 1C was down (202), in lines: one per client or order of a base, run one
+ * at a time and in order, each sent with its Idempotency-Key as 1C's request id.
+ */
+export interface WriteQueue {
+  /** Whether the line has writes waiting or running: a new write of it then queues behind them. */
+  busy(tenant: string, line: string): Promise<boolean>;
+  /** Durably puts a recorded write at the end of its line (its state becomes queued). */
+  enqueue(write: WriteRecord): Promise<void>;
+  /** At start: writes a dead process was sending (their outcome is unknown) go back in line, durably. */
+  requeueInterrupted(): Promise<number>;
+  /** Writes waiting or running, per base. */
+  counts(): Promise<Map<string, number>>;
+  /**
+   * The queue's consumer: claims the head of each line in order (at most `concurrency` at once),
+   * hands it to `deliver`, and completes it with 1C's final word; a thrown DeliveryError puts it
+   * back for a retry.
+   */
+  consumer(deliver: Deliver, concurrency: number): QueueConsumer;
+}
+
+export type QueueConsumer =
+  /** Run by the core's worker pool: the SQLite outbox's lane 'regate' claims and completes. */
+  | { kind: 'workers'; workers: ConnectorWorkers }
+  /** Runs by itself (its own claims, completions and retries) from `start` until the stop it returns. */
+  | { kind: 'self'; start(): () => Promise<void> };
+
+/** Each base's calls per minute (tenant.quotaPerMinute), in windows of a minute. */
+export interface QuotaWindows {
+  /** Counts one call of `tenant` and says whether it is within `limit` for the current window (else how long until it ends). */
+  hit(tenant: string, limit: number): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
+}
+
+/**
+ * Wrong Basic credentials per client address: failures count up while each comes within a minute
+ * of the previous one; from the 10th on, the address waits until a minute has passed since its last
+ * one; a good login clears the count.
+ */
+export interface LoginThrottle {
+  /** Before authenticating: whether the address is blocked, and its failures so far (0: `succeeded` need not be called). */
+  check(ip: string): Promise<{ blocked: boolean; failures: number }>;
+  failed(ip: string): Promise<void>;
+  succeeded(ip: string): Promise<void>;
+}
