@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgStore, PgUnavailable, type PgHealth, type PgTimers } from '../../main/regate/postgres/connection.ts';
 import { migrate, MIGRATIONS } from '../../main/regate/postgres/migrations.ts';
 import { PgNotifications } from '../../main/regate/postgres/notifications.ts';
+import { openPgRegate } from '../../main/regate/postgres/index.ts';
 import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
 import { until } from '../helpers/regate-pg.ts';
 
@@ -77,6 +78,27 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
     expect(JSON.stringify(store.health)).not.toContain(secret);
     expect(String((e as Error).stack)).not.toContain(secret);
     await store.close();
+    // Opening everything gives up after its wait with the same words.
+    await expect(openPgRegate({ url: server.url, password: secret, ceiling: () => 9, readyTimeoutMs: 300 })).rejects.toThrow('PostgreSQL недоступен: неверный пароль пользователя sputnik');
+  });
+
+  it('openPgRegate migrates and wires every repository under one instance id', async () => {
+    const url = server.createDatabase('open_all');
+    const regate = await openPgRegate({ url, password: server.password, ceiling: () => 9 });
+    expect(regate.instanceId).toMatch(/\/\d+\//);
+    const begun = await regate.idempotency.begin({ tenant: 'shop', key: 'k', method: 'POST', path: '/p', body: null, orderKey: 'c' });
+    expect(begun.record.owner).toBe(regate.instanceId);
+    expect(await regate.queue.enqueue(begun.record.id)).toBe(true);
+    expect((await regate.queue.claim(1))[0].requestId).toBe(begun.record.id);
+    const release = await regate.slots.acquire('shop');
+    await release();
+    expect((await regate.quota.hit('shop', 10)).allowed).toBe(true);
+    expect((await regate.logins.check('1.2.3.4')).blocked).toBe(false);
+    await regate.instances.beat();
+    expect((await regate.instances.live(60_000)).map((i) => i.id)).toEqual([regate.instanceId]);
+    const { rows } = await regate.store.query<{ application_name: string }>('SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()');
+    expect(rows[0].application_name).toContain(regate.instanceId.slice(0, 20));
+    await regate.close();
   });
 
   it('PostgreSQL stopped: down with a reason, queries fail fast and typed; started: up again by itself, the same object', async () => {

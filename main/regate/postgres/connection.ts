@@ -211,8 +211,12 @@ export class PgStore extends EventEmitter<{ down: [PgHealth]; up: [PgHealth]; st
     }
   }
 
-  /** Waits until a probe succeeds (start-up: the instance needs its schema before it serves). */
-  async ready(): Promise<void> {
+  /**
+   * Resolves once PostgreSQL answers (start-up: the instance needs its schema before it serves);
+   * while it is down, waits for the probe to bring it up, at most `timeoutMs` (then PgUnavailable
+   * with the current reason: a wrong password never heals by itself).
+   */
+  async ready(timeoutMs?: number): Promise<void> {
     if (this.#health.state === 'up') {
       try {
         await this.query('SELECT 1');
@@ -222,11 +226,23 @@ export class PgStore extends EventEmitter<{ down: [PgHealth]; up: [PgHealth]; st
       }
     }
     await new Promise<void>((resolve, reject) => {
-      const onUp = () => resolve();
+      let timer: unknown = null;
+      const onUp = () => {
+        if (timer !== null) this.#timers.clearTimeout(timer);
+        resolve();
+      };
       this.once('up', onUp);
       if (this.#closed) {
         this.off('up', onUp);
         reject(new PgUnavailable('PostgreSQL: соединение закрыто', 1));
+        return;
+      }
+      if (timeoutMs !== undefined) {
+        timer = this.#timers.setTimeout(() => {
+          this.off('up', onUp);
+          const h = this.#health;
+          reject(new PgUnavailable(h.state === 'up' ? 'PostgreSQL недоступен' : h.reason, this.#retryAfter()));
+        }, timeoutMs);
       }
     });
   }
