@@ -7,8 +7,16 @@ type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
 
 /** Journal rows per block of the short-search filters (ids `block * 256` … `block * 256 + 255`). */
 export const BLOCK_ROWS = 256;
-/** Bits in a block's filter: 4 KB. With ~700–3,000 distinct characters and pairs in a block, ~0.2–2 % of blocks are false candidates. */
-const FILTER_BITS = 32_768;
+/**
+ * A block's filter is 16 parts of 4,096 bits (512 bytes, a row of journal_grams each): a key's
+ * bits are all in one part, so a search reads 512 bytes of each block, not the whole 8 KB. A block
+ * of the benchmark's rows holds ~700 distinct characters and pairs (0.05 % false candidates); 5,000
+ * would make 2 %, 10,000 8 %.
+ */
+const PARTS = 16;
+const PART_BITS = 4096;
+const PART_BYTES = PART_BITS / 8;
+const ALL_PARTS = Array.from({ length: PARTS }, (_, i) => i).join(', ');
 /** Backfilled rows read per query (their text is already in the index). */
 const TEXTS_BATCH = 256;
 
@@ -38,23 +46,34 @@ function gramHash(a: number, b: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The filter's two bits for a hash (a Bloom filter with k = 2). */
-const bitA = (h: number) => h & (FILTER_BITS - 1);
-const bitB = (h: number) => (h >>> 17) & (FILTER_BITS - 1);
+/** Where a hash's two bits are (a blocked Bloom filter with k = 2): its part, and in that part. */
+const partOf = (h: number) => h >>> 28;
+const bitA = (h: number) => h & (PART_BITS - 1);
+const bitB = (h: number) => (h >>> 12) & (PART_BITS - 1);
 
-function set(bits: Uint8Array, h: number): void {
-  const a = bitA(h);
-  const b = bitB(h);
-  bits[a >> 3] |= 1 << (a & 7);
-  bits[b >> 3] |= 1 << (b & 7);
+/** A block's filter while a step fills it: its parts side by side, and which of them changed. */
+interface BlockFilter {
+  bits: Buffer;
+  dirty: number;
+}
+
+function set(f: BlockFilter, h: number): void {
+  const part = partOf(h);
+  const a = part * PART_BITS + bitA(h);
+  const b = part * PART_BITS + bitB(h);
+  const had = f.bits[a >> 3] & (1 << (a & 7)) && f.bits[b >> 3] & (1 << (b & 7));
+  if (had) return;
+  f.bits[a >> 3] |= 1 << (a & 7);
+  f.bits[b >> 3] |= 1 << (b & 7);
+  f.dirty |= 1 << part;
 }
 
 /**
- * Every character and pair of adjacent characters of a search text into `bits`, by code point.
+ * Every character and pair of adjacent characters of a search text into a block's filter, by code point.
  * Spaces and the field separator are left out: a 1–2 character search key (trimmed, see
  * searchKey) never holds one.
  */
-export function addGrams(bits: Uint8Array, text: string): void {
+export function addGrams(f: BlockFilter, text: string): void {
   let prev = -1;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
@@ -69,8 +88,8 @@ export function addGrams(bits: Uint8Array, text: string): void {
       prev = -1;
       continue;
     }
-    set(bits, gramHash(c, SINGLE));
-    if (prev >= 0) set(bits, gramHash(prev, c));
+    set(f, gramHash(c, SINGLE));
+    if (prev >= 0) set(f, gramHash(prev, c));
     prev = c;
   }
 }
@@ -90,8 +109,8 @@ function keyHash(key: string): number {
  * indexed); a search matches the newer rows itself.
  *
  * Keys of 1–2 characters have no trigram. For them each block of 256 rows keeps a Bloom filter of
- * the characters and pairs of characters in its rows' text (journal_grams, migration 11: 4 KB a
- * block, ~1.6 MB for 100,000 rows; a few µs a row to fill): a short search reads only the blocks
+ * the characters and pairs of characters in its rows' text (journal_grams, migration 11: 8 KB a
+ * block, ~3 MB for 100,000 rows): a short search reads only the blocks
  * that may hold the key. 'journal_grams_indexed' marks the rows in a filter, never above
  * 'journal_indexed': the rows indexed before migration 11 get theirs here first, from the text the
  * index keeps.
@@ -116,14 +135,14 @@ export class JournalSearchIndex {
       texts: db.prepare(`SELECT id, c0 AS search FROM ${INDEXED_TEXT} WHERE id > ? AND id <= ? ORDER BY id LIMIT ${TEXTS_BATCH}`),
       add: db.prepare(`INSERT INTO journal_fts (rowid, search) VALUES (?, ?)`),
       remove: db.prepare(`DELETE FROM journal_fts WHERE rowid = ?`),
-      bits: db.prepare(`SELECT bits FROM journal_grams WHERE block = ?`).pluck(),
-      setBits: db.prepare(`INSERT INTO journal_grams (block, bits) VALUES (?, ?) ON CONFLICT (block) DO UPDATE SET bits = excluded.bits`),
+      parts: db.prepare(`SELECT part, bits FROM journal_grams WHERE part IN (${ALL_PARTS}) AND block = ?`),
+      setPart: db.prepare(`INSERT INTO journal_grams (part, block, bits) VALUES (?, ?, ?) ON CONFLICT (part, block) DO UPDATE SET bits = excluded.bits`),
       // Only the two bytes a key's bits are in, newest block first.
-      probe: db.prepare(`SELECT block, substr(bits, @a, 1) AS a, substr(bits, @b, 1) AS b FROM journal_grams WHERE block <= @top ORDER BY block DESC`),
+      probe: db.prepare(`SELECT block, substr(bits, @a, 1) AS a, substr(bits, @b, 1) AS b FROM journal_grams WHERE part = @part AND block <= @top ORDER BY block DESC`),
       // Ids start again at MAX(id) + 1: after the journal was pruned empty, 1 again.
       clamp: db.prepare(`UPDATE meta SET value = MIN(CAST(value AS INTEGER), (SELECT COALESCE(MAX(id), 0) FROM journal)) WHERE key IN ('journal_indexed', 'journal_grams_indexed')`),
       // Blocks all of whose rows are gone (all of them once the journal is empty).
-      dropBlocks: db.prepare(`DELETE FROM journal_grams WHERE block < COALESCE((SELECT MIN(id) FROM journal) / ${BLOCK_ROWS}, 9223372036854775807)`),
+      dropBlocks: db.prepare(`DELETE FROM journal_grams WHERE part IN (${ALL_PARTS}) AND block < COALESCE((SELECT MIN(id) FROM journal) / ${BLOCK_ROWS}, 9223372036854775807)`),
     };
   }
 
@@ -145,17 +164,16 @@ export class JournalSearchIndex {
     const deadline = performance.now() + sliceMs;
     // No fsync of its own, like the journal: a crash loses index, filters and marks together.
     return withoutFsync(this.#db, () => {
-      const blocks = new Map<number, Buffer>();
+      const blocks = new Map<number, BlockFilter>();
       const bitsOf = (id: number) => {
         const block = blockOf(id);
-        let bits = blocks.get(block);
-        if (!bits) {
-          bits = Buffer.alloc(FILTER_BITS / 8);
-          const stored = this.#s.bits.get(block) as Buffer | undefined;
-          if (stored) bits.set(stored.subarray(0, bits.length));
-          blocks.set(block, bits);
+        let f = blocks.get(block);
+        if (!f) {
+          f = { bits: Buffer.alloc(PARTS * PART_BYTES), dirty: 0 };
+          for (const p of this.#s.parts.all(block) as Array<{ part: number; bits: Buffer }>) f.bits.set(p.bits.subarray(0, PART_BYTES), p.part * PART_BYTES);
+          blocks.set(block, f);
         }
-        return bits;
+        return f;
       };
       let n = 0;
       const wasIndexed = this.indexed();
@@ -189,7 +207,9 @@ export class JournalSearchIndex {
       }
       if (indexed !== wasIndexed) this.#s.setIndexed.run(String(indexed));
       if (grams !== wasGrams) this.#s.setGrams.run(String(grams));
-      for (const [block, bits] of blocks) this.#s.setBits.run(block, bits);
+      for (const [block, f] of blocks) {
+        for (let part = 0; part < PARTS; part++) if (f.dirty & (1 << part)) this.#s.setPart.run(part, block, f.bits.subarray(part * PART_BYTES, (part + 1) * PART_BYTES));
+      }
       return n;
     });
   }
@@ -203,7 +223,7 @@ export class JournalSearchIndex {
     const h = keyHash(key);
     const a = bitA(h);
     const b = bitB(h);
-    for (const r of this.#s.probe.iterate({ top: blockOf(last), a: (a >> 3) + 1, b: (b >> 3) + 1 }) as Iterable<{ block: number; a: Buffer; b: Buffer }>) {
+    for (const r of this.#s.probe.iterate({ part: partOf(h), top: blockOf(last), a: (a >> 3) + 1, b: (b >> 3) + 1 }) as Iterable<{ block: number; a: Buffer; b: Buffer }>) {
       if (r.a[0] & (1 << (a & 7)) && r.b[0] & (1 << (b & 7))) yield [r.block * BLOCK_ROWS, Math.min(last, r.block * BLOCK_ROWS + BLOCK_ROWS - 1)];
     }
   }
