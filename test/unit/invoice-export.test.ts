@@ -397,4 +397,30 @@ describe.each(['xlsx', 'csv'] as const)('PayKeeper invoice export streams (%s)',
     expect(progress.closed).toBe(true);
     expect(out.destroyed).toBe(true);
   });
+
+  it('rejects and stops reading when the output is closed early (the download was cancelled)', async () => {
+    const progress = { pulled: 0, done: false, closed: false };
+    const out = new Collect();
+    const orig = out._write.bind(out);
+    out._write = (chunk, enc, cb) => {
+      orig(chunk, enc, cb);
+      if (out.buffer.length > 64 * 1024) out.destroy();
+    };
+    await expect(writeInvoiceExport(generated(MANY, progress), format, out, { timeZone: TZ })).rejects.toThrow();
+    expect(progress.done).toBe(false);
+    expect(progress.closed).toBe(true);
+  });
+
+  it('destroys the output with the error when reading rows fails', async () => {
+    async function* failing(): AsyncGenerator<InvoiceExportRow> {
+      for (let i = 0; i < 3 * 256; i++) yield fixtureRow(i % 50);
+      throw new Error('database is locked');
+    }
+    const out = new Collect();
+    out.on('error', () => {}); // emitted on destroy; the assertion reads out.errored
+    await expect(writeInvoiceExport(failing(), format, out, { timeZone: TZ })).rejects.toThrow('database is locked');
+    expect(out.destroyed).toBe(true);
+    expect(out.writableFinished).toBe(false);
+    expect(out.errored?.message).toBe('database is locked');
+  });
 });

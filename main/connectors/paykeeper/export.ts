@@ -7,6 +7,10 @@
  * value (Number("1234.50") is exact enough at 2 decimals: Excel stores doubles anyway).
  */
 import type { Column, Worksheet } from 'exceljs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { setImmediate as turn } from 'node:timers/promises';
 import { excelCsv, Formatted, type CsvCell } from '../../excel-csv.ts';
 
 export interface InvoiceExportRow {
@@ -163,85 +167,72 @@ const BATCH = 256;
 /** Bytes allowed to wait inside the XLSX pipeline (see xlsxBacklog) before the producer pauses. */
 const INNER_LIMIT = 1 << 20;
 
-/** A buffer between the producer and `out` that does not push back by itself. */
+/** A buffer inside exceljs's pipeline that does not push back by itself (see xlsxBacklog). */
 interface Backlog {
   length(): number;
   /** Emits 'drain' when it has emptied. */
   emitter: NodeJS.EventEmitter;
 }
 
-interface Sink {
-  /** Throws the stream's error if it failed or closed early. */
-  check(): void;
-  /** Resolves once `out` (and `inner`, if given) has room again — at once when it has. */
-  room(inner?: Backlog | null): Promise<void>;
-  /** Rejects once `out` errs or closes early (never resolves): race the final flush with it. */
-  failed: Promise<never>;
-  dispose(): void;
-}
-
-function sinkOf(out: NodeJS.WritableStream): Sink {
-  const w = out as NodeJS.WritableStream & { writableNeedDrain?: boolean; writableFinished?: boolean };
-  let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  let fail!: (err: Error) => void;
-  const failed = new Promise<never>((_, reject) => (fail = reject));
-  failed.catch(() => {}); // observed through check() / the race, not as an unhandled rejection
-  const onError = (err: Error) => {
-    failure ??= err;
-    fail(failure);
-    wake?.();
-  };
-  const onClose = () => {
-    if (!w.writableFinished) {
-      failure ??= new Error('the output stream closed before the export was complete');
-      fail(failure);
-    }
-    wake?.();
-  };
-  const onDrain = () => wake?.();
-  const watched = new Set<NodeJS.EventEmitter>();
-  out.on('error', onError);
-  out.on('close', onClose);
-  out.on('drain', onDrain);
-  const check = () => {
-    if (failure) throw failure;
-  };
-  return {
-    check,
-    failed,
-    async room(inner) {
-      // Let the pipeline (zlib, archiver, the socket) run, then wait while something is full.
-      await new Promise<void>((r) => setImmediate(r));
-      if (inner && !watched.has(inner.emitter)) {
-        watched.add(inner.emitter);
-        inner.emitter.on('drain', onDrain);
-      }
-      while (!failure && (w.writableNeedDrain === true || (inner != null && inner.length() > INNER_LIMIT))) {
-        await new Promise<void>((r) => (wake = r));
-        wake = null;
-      }
-      check();
-    },
-    dispose() {
-      for (const e of watched) e.off('drain', onDrain);
-      out.off('drain', onDrain);
-      out.off('close', onClose);
-      // Keep swallowing late errors: exceljs may still emit into a stream we gave up on.
-      if (!failure) out.off('error', onError);
-    },
-  };
-}
-
 async function* rowsOf<T>(rows: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
   yield* rows as AsyncIterable<T>;
 }
 
+/** `out` watched through public stream APIs (watch). */
+interface Output {
+  /** Resolves once `out` has finished; rejects on its error or early close. */
+  done: Promise<void>;
+  /** Throws the output's error once it failed. */
+  check(): void;
+  /** Lets the pipeline run (zlib, archiver, the socket), then waits while `out` or `inner` is full. */
+  room(inner?: Backlog | null): Promise<void>;
+}
+
+/**
+ * Backpressure and failure of `out`: `writableNeedDrain` and 'drain' (events.once), and
+ * stream.finished for its error or early close — whose listeners stay, so an error exceljs may
+ * still cause after a failure is never unhandled.
+ */
+function watch(out: Writable): Output {
+  // The writing side only: a PassThrough handed to the HTTP reply is done when it has taken the
+  // last chunk, not when the client has read it.
+  const done = finished(out, { readable: false });
+  let failure: unknown = null;
+  const failed = new AbortController();
+  done.catch((err: unknown) => {
+    failure ??= err;
+    failed.abort();
+  });
+  const check = () => {
+    if (failure) throw failure;
+  };
+  return {
+    done,
+    check,
+    async room(inner = null) {
+      // A turn of the event loop per batch even when nothing pushes back: other requests get theirs.
+      await turn();
+      check();
+      try {
+        for (;;) {
+          if (out.writableNeedDrain) await once(out, 'drain', { signal: failed.signal });
+          else if (inner && inner.length() > INNER_LIMIT) await once(inner.emitter, 'drain', { signal: failed.signal });
+          else break;
+        }
+      } catch (err) {
+        check();
+        throw err;
+      }
+    },
+  };
+}
+
 /**
  * Writes `rows` to `out` as they come, never holding all of them; every BATCH rows it yields to
- * the event loop and waits while `out` signals backpressure. Resolves when the file is complete
- * and `out` has finished (the writer ends `out`). On failure (iterator error, `out` error) `out`
- * is destroyed with the error — a truncated download must not look complete — and it rejects.
+ * the event loop and waits while `out` signals backpressure (watch). Resolves when the
+ * file is complete and `out` has finished (the writer ends `out`). On failure (iterator error,
+ * `out` error or early close) `out` is destroyed with the error — a truncated download must not
+ * look complete — the rows' iterator is closed, and it rejects.
  *
  * With better-sqlite3's `.iterate()` the connection is busy until the iteration ends (and it
  * spans awaits): iterate on a connection nothing else uses meanwhile.
@@ -249,7 +240,7 @@ async function* rowsOf<T>(rows: Iterable<T> | AsyncIterable<T>): AsyncGenerator<
 export async function writeInvoiceExport(
   rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>,
   format: ExportFormat,
-  out: NodeJS.WritableStream,
+  out: Writable,
   opts: {
     timeZone?: string;
     /** Rows under the data with the count and sum of all and of paid invoices, and this description of the filter. */
@@ -257,17 +248,13 @@ export async function writeInvoiceExport(
   } = {},
 ): Promise<void> {
   const wall = wallClock(opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
-  const sink = sinkOf(out);
   try {
-    if (format === 'xlsx') await writeXlsx(rows, out, sink, wall, opts.totals);
-    else if (format === 'csv') await writeCsv(rows, out, sink, wall, opts.totals);
+    if (format === 'xlsx') await writeXlsx(rows, out, watch(out), wall, opts.totals);
+    else if (format === 'csv') await writeCsv(rows, out, watch(out), wall, opts.totals);
     else throw new Error(`unknown export format: ${String(format)}`);
   } catch (err) {
-    const s = out as NodeJS.WritableStream & { destroy?: (e?: Error) => void };
-    s.destroy?.(err as Error);
+    out.destroy(err as Error);
     throw err;
-  } finally {
-    sink.dispose();
   }
 }
 
@@ -290,15 +277,17 @@ const COLUMNS: Array<Partial<Column>> = [
  * exceljs's streaming writer does not pass backpressure back: a committed row is written (sync)
  * into the sheet's StreamBuf, which hands 64 KB batches to archiver's PassThrough without looking
  * at write()'s result, so when zlib or `out` fall behind, the sheet's whole XML piles up in that
- * PassThrough (measured: 36 MB for 100,000 rows, growing with the row count). Its fill level is
- * the signal we pause on. This reads exceljs/archiver internals (WorksheetWriter.stream →
- * StreamBuf.pipes[0]._writableState), checked at every call: if they change shape it returns
- * null and the export still works, paced by `out` alone.
+ * PassThrough (measured: 31 MB for 100,000 rows, growing with the row count; 1.2 MB with this
+ * probe). Its fill level is the signal we pause on, and neither library makes it public: exceljs
+ * exposes no stream or event for it, and archiver's PassThrough is readable-stream 2's, which has
+ * no `writableLength`. So this reads the one internal left in the export
+ * (WorksheetWriter.stream → StreamBuf.pipes[0]._writableState.length), checked at every call: if
+ * it changes shape it returns null and the export still works, paced by `out` alone.
  */
 function xlsxBacklog(ws: Worksheet): Backlog | null {
   type State = { length: number };
   type Inner = NodeJS.EventEmitter & { _writableState?: State };
-  const sb = (ws as unknown as { stream?: { pipes?: Inner[]; buffers?: Array<{ length: number }> } }).stream;
+  const sb = (ws as unknown as { stream?: { pipes?: Inner[] } }).stream;
   const pt = sb?.pipes?.[0];
   if (pt && typeof pt._writableState?.length === 'number' && typeof pt.on === 'function') return { length: () => pt._writableState!.length, emitter: pt };
   return null;
@@ -316,8 +305,8 @@ function cellText(s: string | null): string | undefined {
 
 async function writeXlsx(
   rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>,
-  out: NodeJS.WritableStream,
-  sink: Sink,
+  out: Writable,
+  output: Output,
   wall: (ms: number) => Date,
   totals: { filter: string } | undefined,
 ): Promise<void> {
@@ -325,7 +314,7 @@ async function writeXlsx(
   const { default: ExcelJS } = await import('exceljs');
   // Inline strings (no shared-strings table, which would keep every string until the end);
   // styles on, for the formats. exceljs pipes its zip into `out` and ends it on commit.
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out as unknown as import('node:stream').Stream, useStyles: true, useSharedStrings: false });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   wb.creator = 'Sputnik';
   // The streaming writer writes <sheetViews> when the sheet is created: views go in here.
   const ws = wb.addWorksheet(SHEET_NAME, { views: [{ state: 'frozen', xSplit: 0, ySplit: 1, topLeftCell: 'A2', activeCell: 'A2' }] });
@@ -352,9 +341,9 @@ async function writeXlsx(
       cellText(r.paymentId),
       cellText(r.invoiceId),
     ]).commit();
-    if (++n % BATCH === 0) await sink.room(xlsxBacklog(ws));
+    if (++n % BATCH === 0) await output.room(xlsxBacklog(ws));
   }
-  sink.check();
+  output.check();
   // Written at commit: the filter spans the header and every data row (not the totals below).
   ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: n + 1, column: EXPORT_HEADERS.length } };
   if (totals) {
@@ -367,8 +356,8 @@ async function writeXlsx(
     ws.addRow([TOTAL_LABELS.filter, totals.filter]).commit();
   }
   ws.commit();
-  await Promise.race([wb.commit(), sink.failed]);
-  sink.check();
+  await Promise.race([wb.commit(), output.done]);
+  await output.done;
 }
 
 // ---- CSV ----------------------------------------------------------------------------------
@@ -406,8 +395,8 @@ function csvTotal(label: string, text: string, kopecks?: number): CsvCell[] {
 
 async function writeCsv(
   rows: Iterable<InvoiceExportRow> | AsyncIterable<InvoiceExportRow>,
-  out: NodeJS.WritableStream,
-  sink: Sink,
+  out: Writable,
+  output: Output,
   wall: (ms: number) => Date,
   totals: { filter: string } | undefined,
 ): Promise<void> {
@@ -426,18 +415,16 @@ async function writeCsv(
     batch.push(csvRecord(r, wall));
     if (++n % BATCH === 0) {
       out.write(text());
-      await sink.room();
+      await output.room();
     }
   }
-  sink.check();
+  output.check();
   if (totals) {
     batch.push([]);
     batch.push(csvTotal(TOTAL_LABELS.all, invoicesWord(tally.count), tally.kopecks));
     batch.push(csvTotal(TOTAL_LABELS.paid, invoicesWord(tally.paidCount), tally.paidKopecks));
     batch.push(csvTotal(TOTAL_LABELS.filter, totals.filter));
   }
-  const chunk = text();
-  const ended = new Promise<void>((resolve) => out.end(chunk, 'utf8', () => resolve()));
-  await Promise.race([ended, sink.failed]);
-  sink.check();
+  out.end(text());
+  await output.done;
 }
