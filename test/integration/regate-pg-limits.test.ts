@@ -40,10 +40,10 @@ describe('ReGate on PostgreSQL: quota windows, failed logins and instances share
     const db = await freshDatabase(server, 'logins_shared');
     const [a, b] = [db.open(), db.open()].map((s) => new PgLoginThrottle(s));
     expect(await a.check('10.0.0.7')).toEqual({ blocked: false, failures: 0, retryAfterSeconds: 0 });
-    const counts = await Promise.all(Array.from({ length: 9 }, (_, n) => (n % 2 ? a : b).failed('10.0.0.7')));
+    const counts = await Promise.all(Array.from({ length: 9 }, (_, n) => (n % 2 ? a : b).recordFailure('10.0.0.7')));
     expect(counts.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(await b.check('10.0.0.7')).toMatchObject({ blocked: false, failures: 9 });
-    expect(await a.failed('10.0.0.7')).toBe(10);
+    expect(await a.recordFailure('10.0.0.7')).toBe(10);
     for (const t of [a, b]) {
       const state = await t.check('10.0.0.7');
       expect(state.blocked).toBe(true);
@@ -63,7 +63,7 @@ describe('ReGate on PostgreSQL: quota windows, failed logins and instances share
     expect((await t.check('ip')).blocked).toBe(true);
     await until(async () => !(await t.check('ip')).blocked, 'the block to end');
     expect(await t.check('ip')).toEqual({ blocked: false, failures: 0, retryAfterSeconds: 0 });
-    expect(await t.failed('ip')).toBe(1);
+    expect(await t.recordFailure('ip')).toBe(1);
     await until(async () => (await t.prune()) > 0, 'the quiet address to be pruned');
     await db.closeAll();
   });

@@ -1,3 +1,4 @@
+import type { LoginThrottle } from '../repos/types.ts';
 import type { PgStore } from './connection.ts';
 
 /**
@@ -16,7 +17,7 @@ export interface LoginState {
 
 const ms = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
 
-export class PgLoginThrottle {
+export class PgLoginThrottle implements LoginThrottle {
   readonly maxFailures: number;
   readonly windowMs: number;
   readonly #store: PgStore;
@@ -40,8 +41,13 @@ export class PgLoginThrottle {
     return { blocked, failures: row.failures, retryAfterSeconds: blocked ? Math.max(1, Math.ceil(Number(row.left_ms) / 1000)) : 0 };
   }
 
-  /** A wrong login from `ip`: counted atomically across instances; returns the count now. */
-  async failed(ip: string): Promise<number> {
+  /** A wrong login from `ip`: counted atomically across instances. */
+  async failed(ip: string): Promise<void> {
+    await this.recordFailure(ip);
+  }
+
+  /** `failed`, returning the address's count of failures now. */
+  async recordFailure(ip: string): Promise<number> {
     const { rows } = await this.#store.query<{ failures: number }>(
       `INSERT INTO regate_failed_logins AS f (ip, failures, first_at, last_at) VALUES ($1, 1, clock_timestamp(), clock_timestamp())
        ON CONFLICT (ip) DO UPDATE SET

@@ -1,3 +1,4 @@
+import type { QuotaWindows } from '../repos/types.ts';
 import type { PgStore } from './connection.ts';
 
 /**
@@ -16,7 +17,7 @@ export interface QuotaHit {
 
 const ms = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
 
-export class PgQuota {
+export class PgQuota implements QuotaWindows {
   readonly windowMs: number;
   readonly #store: PgStore;
 
