@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.ts';
 import { DeliveryError } from '../../errors.ts';
 import type { HttpClient, OutboundResponse } from '../../http/client.ts';
+import { moscowWall } from '../../time/moscow.ts';
 import { bool, int, money, text, unixTime } from './values.ts';
 
 /**
@@ -256,7 +257,7 @@ function list(data: unknown): Array<Record<string, unknown>> {
 }
 
 function shopDay(ms: number): string {
-  const d = new Date(ms + 3 * 3600_000);
+  const d = moscowWall(ms);
   return `${String(d.getUTCDate()).padStart(2, '0')}.${String(d.getUTCMonth() + 1).padStart(2, '0')}.${d.getUTCFullYear()}`;
 }
 

@@ -3,6 +3,7 @@
  * "1500.00"), flags 0/1 or "0"/"1", times as Unix seconds or `dd.MM.yyyy HH:mm:ss` shop time.
  * These turn each into one shape; money stays exact decimal text.
  */
+import { fromMoscowWall } from '../../time/moscow.ts';
 
 export function int(v: unknown): number {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
@@ -29,9 +30,6 @@ export function bool(v: unknown): boolean {
   return v === true || v === 1 || v === '1' || v === 'true';
 }
 
-/** The shop's wall time is Moscow (UTC+3) unless configured otherwise. */
-const SHOP_OFFSET_MS = 3 * 3600_000;
-
 /** Unix seconds (number or digits) or `dd.MM.yyyy[ HH:mm[:ss]]` / `yyyy-MM-dd[ HH:mm:ss]` shop time → Unix seconds; null if none. */
 export function unixTime(v: unknown): number | null {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
@@ -45,7 +43,8 @@ export function unixTime(v: unknown): number | null {
   return null;
 }
 
+/** The shop's wall time is Moscow time. */
 function wall(y: number, mo: number, d: number, h = '0', mi = '0', s = '0'): number {
-  return Math.floor((Date.UTC(y, mo - 1, d, +h, +mi, +s) - SHOP_OFFSET_MS) / 1000);
+  return Math.floor(fromMoscowWall(y, mo, d, +h, +mi, +s) / 1000);
 }
 

@@ -1,13 +1,13 @@
-/** PayKeeper writes and reads datetimes as Moscow wall time (UTC+3, no DST since 2014). */
-const MSK_OFFSET_MS = 3 * 3600_000;
+import { fromMoscowWall } from '../../time/moscow.ts';
 
-/** `YYYY-MM-DD HH:MM:SS` (or `YYYY-MM-DD`) in Moscow time → ms epoch; null for empty/absent/unparseable. */
+
+/** PayKeeper's `YYYY-MM-DD HH:MM:SS` (or `YYYY-MM-DD`), Moscow wall time → ms epoch; null for empty/absent/unparseable. */
 export function parseMsk(text: unknown): number | null {
   if (typeof text !== 'string') return null;
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text.trim());
   if (!m) return null;
   const [, y, mo, d, h = '0', mi = '0', s = '0'] = m;
-  return Date.UTC(+y, +mo - 1, +d, +h, +mi, +s) - MSK_OFFSET_MS;
+  return fromMoscowWall(+y, +mo, +d, +h, +mi, +s);
 }
 
 /** The calendar day after `YYYY-MM-DD` (PayKeeper's `expiry` is exclusive: it gets the first unpayable day). */

@@ -6,6 +6,7 @@ import type { JobContext, JobDone } from '../../store/worker-pool.ts';
 import type { PayKeeperClient, RemoteInvoice } from './client.ts';
 import { isFinal, type InvoiceRow, type Invoices } from './invoices.ts';
 import { nextDay } from './msk.ts';
+import { mskDate } from '../../time/moscow.ts';
 import type { Tracker } from './tracker.ts';
 
 export const INVOICE_JOB = 'invoice.sync';
@@ -28,9 +29,8 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
 
   /** Our own invoice for this order, found in PayKeeper (the create's answer was lost). Null: none; undefined: cannot tell. */
   async function lookup(inv: InvoiceRow, call: object): Promise<RemoteInvoice | null | undefined> {
-    const day = (ms: number) => new Date(ms + 3 * 3600_000).toISOString().slice(0, 10); // Moscow date
     try {
-      const found = await client.findByOrder(inv.order_id, { from: day(inv.created_at - DAY_MS), to: day(now() + DAY_MS) }, call);
+      const found = await client.findByOrder(inv.order_id, { from: mskDate(inv.created_at - DAY_MS), to: mskDate(now() + DAY_MS) }, call);
       const mine = found.filter((f) => f.amount === null || Number(f.amount) === Number(inv.amount)).sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
       return mine[0] ?? null;
     } catch (e) {

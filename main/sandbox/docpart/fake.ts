@@ -30,6 +30,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parsePhpForm, type PhpFormMap, type PhpFormValue } from '../passteam/php-form.ts';
 import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
+import { fromMoscowWall, mskIso } from '../../time/moscow.ts';
 
 export type { FakeRequest } from '../fake-server.ts';
 
@@ -186,7 +187,6 @@ export const PHP_FATAL_HTML =
   "<br />\n<b>Fatal error</b>:  Uncaught PDOException: SQLSTATE[HY000] [1040] Too many connections in /var/www/html/core/dp_db.php:14\nStack trace:\n#0 {main}\n  thrown in <b>/var/www/html/core/dp_db.php</b> on line <b>14</b><br />\n";
 
 const PHP_CONTENT_TYPE = 'text/html; charset=UTF-8';
-const MSK_OFFSET_S = 3 * 3600;
 const DAY_S = 86_400;
 
 // ---- helpers ----
@@ -210,9 +210,9 @@ function normalizeMoney(value: string, what: string): string {
   return moneyText(k);
 }
 
-/** 'dd.MM.yyyy HH:mm:ss' in Moscow time (UTC+3, no DST since 2014). */
+/** 'dd.MM.yyyy HH:mm:ss' in Moscow time. */
 export function mskFormat(sec: number): string {
-  const iso = new Date((sec + MSK_OFFSET_S) * 1000).toISOString();
+  const iso = mskIso(sec * 1000);
   return `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)} ${iso.slice(11, 19)}`;
 }
 
@@ -226,7 +226,7 @@ export function parseShopDate(text: string): number | null {
   const utc = Date.UTC(y, mo - 1, d);
   const back = new Date(utc);
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return null;
-  return utc / 1000 - MSK_OFFSET_S;
+  return fromMoscowWall(y, mo, d) / 1000;
 }
 
 /** Article key as the cross lookup sees it: upper case, letters and digits only. */

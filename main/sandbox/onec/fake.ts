@@ -37,6 +37,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { requestLog, resetSocket, sleeper, type FakeLogOptions } from '../fake-server.ts';
 import { prng } from '../random.ts';
+import { MSK_OFFSET_MS } from '../../time/moscow.ts';
 import {
   UNLIMITED_LABEL,
   generateCompany,
@@ -229,7 +230,6 @@ export const NBSP = '\u00a0';
 export const MAX_LIMIT = 500;
 export const DEFAULT_LIMIT = 100;
 const APACHE = 'Apache/2.4.58 (Win64) OpenSSL/3.1.3';
-const MSK_OFFSET_MS = 3 * 3_600_000;
 
 const apachePage = (code: number, title: string, text: string): string =>
   `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>${code} ${title}</title>\n</head><body>\n<h1>${title}</h1>\n<p>${text}</p>\n</body></html>\n`;

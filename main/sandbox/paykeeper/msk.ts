@@ -1,22 +1,14 @@
 /**
- * Moscow time (UTC+3, no DST since 2014) as PayKeeper writes it: `YYYY-MM-DD HH:MM:SS`.
+ * Moscow time (main/time/moscow.ts) as PayKeeper writes it: `YYYY-MM-DD HH:MM:SS`.
  */
-export const MSK_OFFSET_MS = 3 * 3600_000;
+import { fromMoscowWall, moscowWall } from '../../time/moscow.ts';
+
+export { mskDate, mskDateTime } from '../../time/moscow.ts';
 export const DAY_MS = 24 * 3600_000;
-
-/** `YYYY-MM-DD HH:MM:SS` in Moscow time. */
-export function mskDateTime(ms: number): string {
-  return new Date(ms + MSK_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** `YYYY-MM-DD` of the Moscow calendar day. */
-export function mskDate(ms: number): string {
-  return mskDateTime(ms).slice(0, 10);
-}
 
 /** `YYYYMMDDhhmmssSSS` of the Moscow time: the shape of a PayKeeper invoice id. */
 export function mskIdDigits(ms: number): string {
-  return new Date(ms + MSK_OFFSET_MS).toISOString().replace(/[^0-9]/g, '').slice(0, 17);
+  return moscowWall(ms).toISOString().replace(/[^0-9]/g, '').slice(0, 17);
 }
 
 /**
@@ -32,5 +24,5 @@ export function parseMsk(text: string): { ms: number; dateOnly: boolean } | null
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || back.getUTCHours() !== h || back.getUTCMinutes() !== mi || back.getUTCSeconds() !== s) {
     return null;
   }
-  return { ms: utc - MSK_OFFSET_MS, dateOnly: m[4] === undefined };
+  return { ms: fromMoscowWall(y, mo, d, h, mi, s), dateOnly: m[4] === undefined };
 }

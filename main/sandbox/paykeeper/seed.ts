@@ -1,3 +1,4 @@
+import { mskDate } from '../../time/moscow.ts';
 import type { FakePayKeeper } from './fake.ts';
 
 export const SANDBOX_PK_USER = 'sandbox';
@@ -12,7 +13,7 @@ const day = (offset: number) => {
   const now = Date.now() + offset * 86_400_000;
   const local = new Date(now);
   const localDate = `${local.getFullYear()}-${String(local.getMonth() + 1).padStart(2, '0')}-${String(local.getDate()).padStart(2, '0')}`;
-  const moscowDate = new Date(now + 3 * 3600_000).toISOString().slice(0, 10);
+  const moscowDate = mskDate(now);
   return localDate > moscowDate ? localDate : moscowDate;
 };
 
