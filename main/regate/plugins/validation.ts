@@ -11,7 +11,10 @@ import type { RegateServer } from '../method.ts';
 const plugin: FastifyPluginAsyncZod<Record<never, never>, RegateServer> = async (app) => {
   app.setValidatorCompiler<z.ZodType>(({ schema, httpPart }) => (data) => {
     try {
-      return { value: parsePart(schema, data, httpPart === 'headers' ? 'headers' : 'field') };
+      if (httpPart !== 'headers') return { value: parsePart(schema, data, 'field') };
+      // Headers are checked, not replaced: a replaced set is copied on every later read of req.headers.
+      parsePart(schema, data, 'headers');
+      return {};
     } catch (e) {
       return { error: e instanceof Error ? e : new Error(String(e)) };
     }
