@@ -186,6 +186,8 @@ interface HitQuery {
   /** The newest exchange id to look at. */
   last: number;
   complete: boolean;
+  /** The events' system `where` requires (Journal.events): the blocks' filters know each row's. */
+  system?: string;
 }
 
 /** What an event row costs the journal's size cap beyond its exchanges. */
@@ -411,8 +413,10 @@ export class Journal {
    * 1. rows the background indexing has not reached yet: the newest SCAN_ROWS of them, matched
    *    here one by one; `out.unsearched` counts the older ones left, once the search goes past them;
    * 2. the index: the trigrams for keys of 3+ characters; for shorter ones, which no trigram holds,
-   *    the text of the rows in the blocks whose filter may hold the key (and of the rows indexed
-   *    before the filters existed, up to a budget too).
+   *    and for any key with a system to match (the trigrams of a common word would bring every row
+   *    of the other systems to be passed over), the text of the rows in the blocks whose filter may
+   *    hold the key (and for short keys of the rows indexed before the filters existed, up to a
+   *    budget too).
    */
   *#hits<R>(key: string, q: HitQuery, out: { unsearched: number }): Generator<R> {
     const db = this.#store.db;
@@ -435,14 +439,17 @@ export class Journal {
     }
     if (last <= 0) return;
 
-    if (!isShortKey(key)) {
-      const match = `"${key.replace(/"/g, '""')}"`;
-      yield* db
-        .prepare(`SELECT ${q.columns} FROM journal_fts f JOIN journal j ON j.id = f.rowid ${q.join} WHERE journal_fts MATCH @match AND f.rowid <= @last ${and} ORDER BY f.rowid DESC`)
-        .iterate({ ...q.params, match, last }) as Iterable<R>;
+    const short = isShortKey(key);
+    const match = `"${key.replace(/"/g, '""')}"`;
+    const trigrams = db.prepare(
+      `SELECT ${q.columns} FROM journal_fts f JOIN journal j ON j.id = f.rowid ${q.join} WHERE journal_fts MATCH @match AND f.rowid > @first AND f.rowid <= @last ${and} ORDER BY f.rowid DESC`,
+    );
+    if (!short && !q.system) {
+      yield* trigrams.iterate({ ...q.params, match, first: 0, last }) as Iterable<R>;
       return;
     }
-    // The journal row first (its filters are cheap), then its text in the index.
+    // The blocks whose filter may hold the key (for a system: in a row of that system), and in
+    // them the rows' text: the journal row first (its filters are cheap), then its text.
     const text = db.prepare(
       `SELECT ${q.columns} FROM journal j ${q.join} CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
        WHERE j.id >= @first AND j.id <= @last ${and} AND f.c0 LIKE @like ESCAPE '\\' ORDER BY j.id DESC`,
@@ -450,12 +457,16 @@ export class Journal {
     const params = { ...q.params, like: likeContains(key) };
     const grams = this.index.gramsIndexed();
     if (last > grams) {
-      const first = Math.max(grams, last - budget * TEXT_ROWS_PER_SCAN_ROW); // exclusive
-      yield* text.iterate({ ...params, first: first + 1, last }) as Iterable<R>;
-      out.unsearched += first - grams;
+      // Rows indexed before their filters were (migration 11): the trigrams, or their text up to a budget.
+      if (!short) yield* trigrams.iterate({ ...q.params, match, first: grams, last }) as Iterable<R>;
+      else {
+        const first = Math.max(grams, last - budget * TEXT_ROWS_PER_SCAN_ROW); // exclusive
+        yield* text.iterate({ ...params, first: first + 1, last }) as Iterable<R>;
+        out.unsearched += first - grams;
+      }
       last = grams;
     }
-    for (const [first, to] of this.index.candidates(key, last)) yield* text.iterate({ ...params, first, last: to }) as Iterable<R>;
+    for (const [first, to] of this.index.candidates(key, last, q.system)) yield* text.iterate({ ...params, first, last: to }) as Iterable<R>;
   }
 
   /** One exchange with its bodies (a form body also as its decoded fields). */
@@ -467,7 +478,7 @@ export class Journal {
 
   /**
    * The events, newest first, filtered; `q` finds an event by its own words (title, summary, error)
-   * or by any of its exchanges (address, bodies, error: the exchanges' search, see #matching).
+   * or by any of its exchanges (address, bodies, error: the exchanges' search, see #hits).
    */
   events(q: JournalQuery = {}): JournalPage<JournalEvent> {
     this.flush();
@@ -510,7 +521,7 @@ export class Journal {
     const join = where.length ? 'JOIN journal_events e ON e.id = j.event_id' : '';
     const ids = new Set<number>();
     // `before` is an event id: the exchanges are looked at from the newest one down.
-    for (const r of this.#hits<{ event_id: number }>(key, { columns: 'j.event_id', join, where, params: { ...f }, last: this.#maxId(), complete }, out)) {
+    for (const r of this.#hits<{ event_id: number }>(key, { columns: 'j.event_id', join, where, params: { ...f }, last: this.#maxId(), complete, system: f.system }, out)) {
       if (ids.add(r.event_id).size >= need) break;
     }
     return [...ids];

@@ -2,6 +2,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { DB } from '../store/db.ts';
 import { withoutFsync } from '../store/db.ts';
 import { SEARCH_TEXT } from '../store/search-text.ts';
+import { systemKey } from './wording.ts';
 
 type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
 
@@ -35,16 +36,29 @@ const blockOf = (id: number) => Math.floor(id / BLOCK_ROWS);
 /** Stands for «no second character»: above every code point. */
 const SINGLE = 0x110000;
 
-/**
- * A character (b = SINGLE) or a pair of characters hashed to 32 bits (murmur3's finaliser). Stored
- * in every block's filter: changing it needs a migration that empties journal_grams and its mark.
- */
-function gramHash(a: number, b: number): number {
-  let h = (Math.imul(a, 0x9e3779b1) + b) | 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+/** murmur3's 32-bit finaliser. */
+function mix(x: number): number {
+  let h = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+/**
+ * A character (b = SINGLE) or a pair of characters hashed to 32 bits. Stored in every block's
+ * filter (as is systemSalt): changing either needs a migration that empties journal_grams and its mark.
+ */
+function gramHash(a: number, b: number): number {
+  return mix((Math.imul(a, 0x9e3779b1) + b) | 0);
+}
+
+/** FNV-1a of an event's system (`passteam`, `regate`…): the same gram of that system's rows hashes apart. */
+function systemSalt(system: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < system.length; i++) h = Math.imul(h ^ system.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+const tagged = (h: number, salt: number) => mix((h ^ salt) + 0x632be5ab);
 
 /** Where a hash's two bits are (a blocked Bloom filter with k = 2): its part, and in that part. */
 const partOf = (h: number) => h >>> 28;
@@ -69,11 +83,12 @@ function set(f: BlockFilter, h: number): void {
 }
 
 /**
- * Every character and pair of adjacent characters of a search text into a block's filter, by code point.
- * Spaces and the field separator are left out: a 1–2 character search key (trimmed, see
+ * Every character and pair of adjacent characters of a search text into a block's filter, by code
+ * point, once as they are and once for the row's event's system (`salt`: Journal.events filters by
+ * it). Spaces and the field separator are left out: a 1–2 character search key (trimmed, see
  * searchKey) never holds one.
  */
-export function addGrams(f: BlockFilter, text: string): void {
+export function addGrams(f: BlockFilter, text: string, salt: number | null): void {
   let prev = -1;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
@@ -88,16 +103,40 @@ export function addGrams(f: BlockFilter, text: string): void {
       prev = -1;
       continue;
     }
-    set(f, gramHash(c, SINGLE));
-    if (prev >= 0) set(f, gramHash(prev, c));
+    const one = gramHash(c, SINGLE);
+    set(f, one);
+    if (salt !== null) set(f, tagged(one, salt));
+    if (prev >= 0) {
+      const two = gramHash(prev, c);
+      set(f, two);
+      if (salt !== null) set(f, tagged(two, salt));
+    }
     prev = c;
   }
 }
 
-/** The hash a short key is looked up by (the same code points addGrams walks). */
-function keyHash(key: string): number {
-  const [a, b] = [...key].map((c) => c.codePointAt(0)!);
-  return gramHash(a, b ?? SINGLE);
+/** How many of a longer key's pairs a search with a system looks up (each a condition the block must meet). */
+const PROBES = 4;
+
+/**
+ * The hashes a block's filter must all hold for a row of it to contain `key`: the key itself for
+ * 1–2 characters; for a longer one, up to PROBES of its pairs (spread over it; its characters when
+ * it has no pair without a space). With a system, the hashes of that system's rows.
+ */
+function probeHashes(key: string, system: string | undefined): number[] {
+  const cps = [...key].map((c) => c.codePointAt(0)!);
+  let hashes: number[];
+  if (cps.length <= 2) hashes = [gramHash(cps[0], cps[1] ?? SINGLE)];
+  else {
+    const pairs: number[] = [];
+    for (let i = 1; i < cps.length; i++) if (cps[i - 1] !== 0x20 && cps[i] !== 0x20) pairs.push(gramHash(cps[i - 1], cps[i]));
+    const all = pairs.length ? pairs : cps.filter((c) => c !== 0x20).map((c) => gramHash(c, SINGLE));
+    const unique = [...new Set(all)];
+    hashes = unique.length <= PROBES ? unique : Array.from({ length: PROBES }, (_, i) => unique[Math.round((i * (unique.length - 1)) / (PROBES - 1))]);
+  }
+  if (system === undefined) return hashes;
+  const salt = systemSalt(system);
+  return hashes.map((h) => tagged(h, salt));
 }
 
 /**
@@ -131,8 +170,11 @@ export class JournalSearchIndex {
       setIndexed: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`),
       grams: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_grams_indexed'`).pluck(),
       setGrams: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_grams_indexed'`),
-      pending: db.prepare(`SELECT id, url, entity, req_body, res_body, error FROM journal WHERE id > ? ORDER BY id LIMIT 64`),
-      texts: db.prepare(`SELECT id, c0 AS search FROM ${INDEXED_TEXT} WHERE id > ? AND id <= ? ORDER BY id LIMIT ${TEXTS_BATCH}`),
+      // Each row with its event's system (never changed once written; the exchange's own if the event is missing).
+      pending: db.prepare(`SELECT j.id, j.url, j.entity, j.req_body, j.res_body, j.error, COALESCE(e.system, j.system) AS system
+        FROM journal j LEFT JOIN journal_events e ON e.id = j.event_id WHERE j.id > ? ORDER BY j.id LIMIT 64`),
+      texts: db.prepare(`SELECT f.id, f.c0 AS search, COALESCE(e.system, j.system) AS system
+        FROM ${INDEXED_TEXT} f LEFT JOIN journal j ON j.id = f.id LEFT JOIN journal_events e ON e.id = j.event_id WHERE f.id > ? AND f.id <= ? ORDER BY f.id LIMIT ${TEXTS_BATCH}`),
       add: db.prepare(`INSERT INTO journal_fts (rowid, search) VALUES (?, ?)`),
       remove: db.prepare(`DELETE FROM journal_fts WHERE rowid = ?`),
       parts: db.prepare(`SELECT part, bits FROM journal_grams WHERE part IN (${ALL_PARTS}) AND block = ?`),
@@ -175,6 +217,14 @@ export class JournalSearchIndex {
         }
         return f;
       };
+      const salts = new Map<string, number>();
+      const saltOf = (system: string | null) => {
+        if (system === null) return null;
+        const key = systemKey(system);
+        let salt = salts.get(key);
+        if (salt === undefined) salts.set(key, (salt = systemSalt(key)));
+        return salt;
+      };
       let n = 0;
       const wasIndexed = this.indexed();
       const wasGrams = this.gramsIndexed();
@@ -183,9 +233,9 @@ export class JournalSearchIndex {
       let full = false;
       // The rows indexed before migration 11: their text is in the index already.
       while (grams < indexed && !full) {
-        const rows = this.#s.texts.all(grams, indexed) as Array<{ id: number; search: string }>;
+        const rows = this.#s.texts.all(grams, indexed) as Array<{ id: number; search: string; system: string | null }>;
         for (const r of rows) {
-          addGrams(bitsOf(r.id), r.search);
+          addGrams(bitsOf(r.id), r.search, saltOf(r.system));
           grams = r.id;
           n++;
           if (performance.now() >= deadline) {
@@ -196,10 +246,10 @@ export class JournalSearchIndex {
         if (!full && rows.length < TEXTS_BATCH) grams = indexed; // none left (rows can be pruned in between)
       }
       if (!full) {
-        for (const r of this.#s.pending.all(indexed) as Array<JournalText & { id: number }>) {
+        for (const r of this.#s.pending.all(indexed) as Array<JournalText & { id: number; system: string | null }>) {
           const text = SEARCH_TEXT.journal(r);
           this.#s.add.run(r.id, text);
-          addGrams(bitsOf(r.id), text);
+          addGrams(bitsOf(r.id), text, saltOf(r.system));
           indexed = grams = r.id;
           n++;
           if (performance.now() >= deadline) break;
@@ -215,17 +265,34 @@ export class JournalSearchIndex {
   }
 
   /**
-   * Id ranges (first, last), newest first, up to `last`, whose rows may hold the 1–2 character
-   * `key`: every block whose filter has the key's bits (a false candidate now and then, never a
-   * missed one). The caller matches each range's rows against the key.
+   * Id ranges (first, last), newest first, up to `last`, whose rows may contain `key` (of 1–2
+   * characters; or longer, with a system) and, with a system, may be of an event of that system:
+   * every block whose filter holds all of probeHashes (a false candidate now and then, never a
+   * missed one). The caller matches each range's rows against the key and its filters.
    */
-  *candidates(key: string, last: number): Generator<[number, number]> {
-    const h = keyHash(key);
-    const a = bitA(h);
-    const b = bitB(h);
-    for (const r of this.#s.probe.iterate({ part: partOf(h), top: blockOf(last), a: (a >> 3) + 1, b: (b >> 3) + 1 }) as Iterable<{ block: number; a: Buffer; b: Buffer }>) {
-      if (r.a[0] & (1 << (a & 7)) && r.b[0] & (1 << (b & 7))) yield [r.block * BLOCK_ROWS, Math.min(last, r.block * BLOCK_ROWS + BLOCK_ROWS - 1)];
+  *candidates(key: string, last: number, system?: string): Generator<[number, number]> {
+    const top = blockOf(last);
+    const has = (h: number) => {
+      const a = bitA(h);
+      const b = bitB(h);
+      const rows = this.#s.probe.iterate({ part: partOf(h), top, a: (a >> 3) + 1, b: (b >> 3) + 1 }) as Iterable<{ block: number; a: Buffer; b: Buffer }>;
+      return (function* () {
+        for (const r of rows) if (r.a[0] & (1 << (a & 7)) && r.b[0] & (1 << (b & 7))) yield r.block;
+      })();
+    };
+    const [first, ...more] = probeHashes(key, system);
+    // One condition: read as taken. More: every block of each, then those all of them hold.
+    let blocks: Iterable<number> = has(first);
+    if (more.length) {
+      let keep = new Set(blocks);
+      for (const h of more) {
+        const also = new Set<number>();
+        for (const b of has(h)) if (keep.has(b)) also.add(b);
+        keep = also;
+      }
+      blocks = [...keep].sort((x, y) => y - x);
     }
+    for (const b of blocks) yield [b * BLOCK_ROWS, Math.min(last, b * BLOCK_ROWS + BLOCK_ROWS - 1)];
   }
 
   /** Inside the prune's transaction: takes the pruned rows out of the index, and blocks with no row left. */

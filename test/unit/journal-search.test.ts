@@ -180,6 +180,41 @@ describe('journal search: 1–2 characters through the blocks\' filters, rows no
     store.close();
   });
 
+  it('with a system to match, reads only the blocks where rows of that system may hold the key, long keys too', () => {
+    const { j, store } = journal({ maxMegabytes: 100 });
+    const passteam = (id: number) => exchange('https://api.passteam.ru/oapi/v1/updatecard', { direction: 'out', system: 'passteam', method: 'POST', requestBody: `values%5B%25CLIENT_NAME%25%5D=%D0%A4%D1%91%D0%B4%D0%BE%D1%80%D0%BE%D0%B2%D0%B0&n=${id}` });
+    for (let id = 1; id <= 600; id++) {
+      if (id === 100 || id === 450) j.record(passteam(id)); // «Фёдорова», percent-encoded
+      else if (id === 500) j.record(exchange('/regate/v1/clients', { system: 'regate:shop', method: 'GET', responseBody: '{"name":"Фёдорова Ольга"}' }));
+      else j.record(exchange(`/v1/cards/${id}`, { requestBody: '{"holder":{"name":"Фёдорова Анна"}}' }));
+    }
+    j.flush();
+    const events = (q: string, system: string) => j.events({ q, system, limit: 500 }).entries.map((e) => e.url);
+    const check = (when: string) => {
+      for (const q of ['фёдорова', 'ФЕДОРОВА', 'фё', 'ф']) {
+        expect(events(q, 'passteam'), `${when}: ${q}`).toEqual(['https://api.passteam.ru/oapi/v1/updatecard', 'https://api.passteam.ru/oapi/v1/updatecard']);
+        expect(events(q, 'regate'), `${when}: ${q}`).toEqual(['/regate/v1/clients']);
+        expect(events(q, 'docpart'), `${when}: ${q}`).toEqual([]);
+        expect(events(q, '1c'), `${when}: ${q}`).toHaveLength(500); // a page: 597 of them
+      }
+      expect(events('ольга', 'regate'), when).toEqual(['/regate/v1/clients']);
+      expect(events('ольга', '1c'), when).toEqual([]);
+    };
+    check('not yet indexed');
+    indexAll(j);
+    check('indexed');
+    // Blocks 0–255, 256–511, 512–600: passteam rows in the first two, the ReGate one in the second (keys as searchKey makes them).
+    expect([...j.index.candidates('федорова', 600, 'passteam')]).toEqual([[256, 511], [0, 255]]);
+    expect([...j.index.candidates('ф', 600, 'regate')]).toEqual([[256, 511]]);
+    expect([...j.index.candidates('федорова', 600, 'docpart')]).toEqual([]);
+    expect([...j.index.candidates('федорова', 600)]).toEqual([[512, 600], [256, 511], [0, 255]]);
+    forgetFilters(store);
+    check('indexed before migration 11');
+    indexAll(j);
+    check('filters again');
+    store.close();
+  });
+
   it('matches at most `scanRows` rows not indexed yet, newest first, says about how many it left, and finds them all once indexed', () => {
     const { j, store } = journal({ scanRows: 3 });
     for (let i = 1; i <= 10; i++) j.record(exchange(`/v1/cards/${i}`, { requestBody: `{"name":"Сидорова ${i}"}` }));
