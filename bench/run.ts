@@ -19,6 +19,7 @@ import { benchSlowDisk } from './slow-disk.ts';
 import { benchHostileMemory } from './hostile-memory.ts';
 import { benchJournalSearch } from './journal-search.ts';
 import { benchShellLoop } from './shell-loop.ts';
+import { benchSeeds } from './seeds.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'group-commit': benchGroupCommit,
@@ -35,6 +36,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'hostile-memory': benchHostileMemory,
   'journal-search': benchJournalSearch,
   'shell-loop': benchShellLoop,
+  seeds: benchSeeds,
 };
 
 const wanted = process.argv.slice(2);

@@ -22,6 +22,7 @@ import {
   type Fake1COptions,
 } from '../../main/sandbox/onec/fake.ts';
 import { generateCompany, isValidEan13, isValidInn, priceFor, type Company } from '../../main/sandbox/onec/seed.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * Tests of the fake 1C ReGate HTTP service itself, over real sockets. Test names say "assumed"
@@ -336,9 +337,17 @@ describe('fake 1C: routes and shapes', () => {
 });
 
 describe('fake 1C: session pool', () => {
+  // Calls that must be at the fake together are held there (hold()) until the test has seen them
+  // arrive, rather than raced against a latency; pool timeouts that must not fire are longer than
+  // the test's own timeout.
   it('50 concurrent calls: all answered, maxInFlight never above poolSize, all 50 seen at the door', async () => {
-    const f = await start({ poolSize: 4, fixedLatencyMs: 30, poolTimeoutMs: 10_000 });
-    const results = await Promise.all(Array.from({ length: 50 }, () => call(f, 'GET', '/cities')));
+    const f = await start({ poolSize: 4, fixedLatencyMs: 30, poolTimeoutMs: 60_000 });
+    const release = f.hold();
+    const pending = Promise.all(Array.from({ length: 50 }, () => call(f, 'GET', '/cities')));
+    await until(() => f.stats().requests === 50, 'all 50 calls at the door');
+    expect(f.stats()).toMatchObject({ maxInFlight: 4, maxConcurrent: 50 });
+    release();
+    const results = await pending;
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(f.maxInFlight()).toBe(4);
     expect(f.stats()).toMatchObject({ maxInFlight: 4, maxConcurrent: 50, overflows: 0, requests: 50 });
@@ -346,19 +355,22 @@ describe('fake 1C: session pool', () => {
     expect(f.sessions()).toBeLessThanOrEqual(4);
   });
 
+  /** One call holds the only session until `release()`; the next one overflows after poolTimeout. */
   const overflowCase = async (overflow: Fake1COptions['overflow']) => {
-    const f = await start({ poolSize: 1, fixedLatencyMs: 300, poolTimeoutMs: 40, overflow });
+    const f = await start({ poolSize: 1, poolTimeoutMs: 40, overflow });
+    const release = f.hold();
     const slow = call(f, 'GET', '/state');
-    await new Promise((r) => setTimeout(r, 20));
-    return { f, slow };
+    await until(() => f.stats().maxInFlight === 1, 'the first call holding the session');
+    return { f, slow, release };
   };
 
   it('overflow 406-xml (assumed): 406 + XML «Истекло время ожидания сеанса» after poolTimeout', async () => {
-    const { f, slow } = await overflowCase('406-xml');
+    const { f, slow, release } = await overflowCase('406-xml');
     const r = await call(f, 'GET', '/state');
     expect(r.status).toBe(406);
     expect(r.headers['content-type']).toMatch(/xml/);
     expect(r.text).toBe(XML_406_SESSION_TIMEOUT);
+    release();
     expect((await slow).status).toBe(200);
     expect(f.stats().overflows).toBe(1);
   });
@@ -368,41 +380,48 @@ describe('fake 1C: session pool', () => {
     const r1 = await call(a.f, 'GET', '/state');
     expect(r1.status).toBe(500);
     expect(r1.text).toBe(TEXT_POOL_TIMEOUT);
+    a.release();
     await a.slow;
     const b = await overflowCase('503');
     const r2 = await call(b.f, 'GET', '/state');
     expect(r2.status).toBe(503);
     expect(r2.text).toBe(APACHE_503_HTML);
+    b.release();
     await b.slow;
   });
 
   it('overflow hang (assumed): never answered until the client gives up', async () => {
-    const { f, slow } = await overflowCase('hang');
+    const { f, slow, release } = await overflowCase('hang');
     await expect(call(f, 'GET', '/state', { signal: AbortSignal.timeout(400) })).rejects.toThrow();
+    release();
     expect((await slow).status).toBe(200);
     expect(f.stats().overflows).toBe(1);
   });
 
   it('a waiting call gets the session when one frees up within poolTimeout', async () => {
-    const f = await start({ poolSize: 1, fixedLatencyMs: 50, poolTimeoutMs: 5000 });
-    const [a, b] = await Promise.all([call(f, 'GET', '/state'), call(f, 'GET', '/state')]);
+    const f = await start({ poolSize: 1, fixedLatencyMs: 50, poolTimeoutMs: 60_000 });
+    const release = f.hold();
+    const both = Promise.all([call(f, 'GET', '/state'), call(f, 'GET', '/state')]);
+    await until(() => f.stats().requests === 2, 'both calls at the door');
+    release();
+    const [a, b] = await both;
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(f.stats()).toMatchObject({ maxInFlight: 1, maxConcurrent: 2, sessionsStarted: 1, sessionsReused: 1 });
   });
 
   it('session start cost: reuse starts one session; dontuse starts one per call and is slower; idle sessions die after sessionMaxAge', async () => {
     const reuse = await start({ sessionStartMs: 40, latencyScale: 1, fixedLatencyMs: 0 });
-    let t = performance.now();
     for (let i = 0; i < 6; i++) expect((await call(reuse, 'GET', '/state')).status).toBe(200);
-    const reuseMs = performance.now() - t;
     expect(reuse.stats()).toMatchObject({ sessionsStarted: 1, sessionsReused: 5 });
 
     const dontuse = await start({ sessionStartMs: 40, latencyScale: 1, fixedLatencyMs: 0, reuseSessions: false });
-    t = performance.now();
+    const t = performance.now();
     for (let i = 0; i < 6; i++) expect((await call(dontuse, 'GET', '/state')).status).toBe(200);
     const dontuseMs = performance.now() - t;
     expect(dontuse.stats()).toMatchObject({ sessionsStarted: 6, sessionsReused: 0 });
-    expect(dontuseMs).toBeGreaterThan(reuseMs);
+    // Slower by what it costs, not by a race with the reused run: every call waited for its own
+    // start (a timer fires up to 1 ms early against performance.now()).
+    expect(dontuseMs).toBeGreaterThanOrEqual(6 * 39);
 
     reuse.advanceClock(21_000);
     await call(reuse, 'GET', '/state');
@@ -433,13 +452,18 @@ describe('fake 1C: writes — request-id register and locks', () => {
 
     // Concurrent duplicates: the second waits for the first and replays it.
     const body3 = bookingBody(f);
-    f.configure({ fixedLatencyMs: 50 });
-    const [x, y] = await Promise.all([
+    const release = f.hold();
+    const both = Promise.all([
       call(f, 'POST', '/orders', { body: body3, headers: { 'x-regate-request-id': 'idem-3' } }),
       call(f, 'POST', '/orders', { body: body3, headers: { 'x-regate-request-id': 'idem-3' } }),
     ]);
+    // Both have a session: one is held inside its write, the other waits on the register for it.
+    await until(() => f.stats().maxInFlight === 2, 'both duplicates in a session');
+    release();
+    const [x, y] = await both;
     expect(x.json().orderId).toBe(y.json().orderId);
     expect(f.orders().filter((o) => o.richestOrderId === body3.richestOrderId)).toHaveLength(1);
+    expect(f.stats().replays).toBe(3);
 
     // A failed write is rolled back and not registered: the retry runs again.
     const stale = bookingBody(f);
@@ -463,10 +487,14 @@ describe('fake 1C: writes — request-id register and locks', () => {
   it('lockConflicts: parallel writes to the same client → one 500 text with «блокировк»; without it they queue', async () => {
     const f = await start({ lockConflicts: true, fixedLatencyMs: 150 });
     const ext = f.company().clients[0].externalId;
-    const [a, b] = await Promise.all([
+    const release = f.hold(); // the first write keeps its lock until the second has conflicted
+    const both = Promise.all([
       call(f, 'PATCH', `/clients/${ext}`, { body: { email: 'a@example.ru' } }),
       call(f, 'PATCH', `/clients/${ext}`, { body: { email: 'b@example.ru' } }),
     ]);
+    await until(() => f.stats().lockConflicts === 1, 'the second write refused at the lock');
+    release();
+    const [a, b] = await both;
     const statuses = [a.status, b.status].sort();
     expect(statuses).toEqual([200, 500]);
     const conflict = a.status === 500 ? a : b;
@@ -654,14 +682,18 @@ describe('fake 1C: availability faults', () => {
   });
 
   it('latency: lognormal per route kind, scaled (assortment slower than catalogue by default medians)', async () => {
-    const f = await start({ latencyScale: 0.02, sessionStartMs: 0, latencySigma: 0, latencyMedianMs: { catalogue: 100, assortment: 2500 } });
+    // Lower bounds on the injected latency only; what must not be waited for is so long that
+    // waiting for it would run into the test's timeout.
+    const f = await start({ latencyScale: 0.0001, sessionStartMs: 0, latencySigma: 0, latencyMedianMs: { catalogue: 100, assortment: 1_800_000 } });
+    // Scaled: the assortment's half-hour median takes 180 ms.
     let t = performance.now();
-    await call(f, 'GET', '/cities');
-    const cat = performance.now() - t;
-    t = performance.now();
     await call(f, 'GET', `/stores/${firstStore(f).id}/assortment?limit=1`);
-    const asr = performance.now() - t;
-    expect(asr).toBeGreaterThan(cat);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(179);
+    // Per route kind: unscaled, a catalogue call takes its own 100 ms, not the assortment's half hour.
+    f.configure({ latencyScale: 1 });
+    t = performance.now();
+    await call(f, 'GET', '/cities');
+    expect(performance.now() - t).toBeGreaterThanOrEqual(99);
   });
 });
 
@@ -673,10 +705,9 @@ describe('fake 1C seed', () => {
     expect(generateCompany({ seed: 43, items: 200 }).organization.inn).not.toBe(a.organization.inn);
   });
 
-  it('3000 items by default, fast; believable structure; valid EAN-13 and ИНН; ~10 % sold to order', () => {
-    const t = performance.now();
+  it('3000 items by default; believable structure; valid EAN-13 and ИНН; ~10 % sold to order', () => {
+    // Its speed is a figure of `node bench/run.ts seeds`, not an assertion here.
     const c = generateCompany({ seed: 1 });
-    expect(performance.now() - t).toBeLessThan(3000);
     expect(c.items).toHaveLength(3000);
     expect(c.cities.length).toBeGreaterThanOrEqual(4);
     expect(c.cities.length).toBeLessThanOrEqual(6);

@@ -219,6 +219,13 @@ export interface Fake1C {
   setOrderStatus(orderId: string, orderStatus: number): CompanyOrder;
   /** The refund document is posted → order status 7. */
   postRefund(refundId: string): CompanyOrder;
+  /**
+   * Test hook (a gate): from now on a call that has its session (and, for a write, its locks)
+   * waits before its handler time until the returned release is called (or stop()). Tests count
+   * what arrived, queued for a session or conflicted while the sessions are held, instead of
+   * racing a latency. The held time counts in `sessionMs`.
+   */
+  hold(): () => void;
   stop(): Promise<void>;
 }
 
@@ -488,6 +495,21 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
 
   const sleeps = sleeper();
   const sleep = (ms: number): Promise<void> => (stopped ? Promise.resolve() : sleeps.sleep(ms));
+
+  // ---- the test gate (hold) ----
+  let gate: { opened: Promise<void>; open: () => void } | null = null;
+  const hold = (): (() => void) => {
+    if (gate === null) {
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      gate = { opened, open };
+    }
+    const mine = gate;
+    return () => {
+      if (gate === mine) gate = null;
+      mine.open();
+    };
+  };
 
   // ---- session pool ----
   const idle: Session[] = [];
@@ -1120,6 +1142,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
                 stats.lockConflicts++;
                 out = text(500, TEXT_LOCK_CONFLICT);
               } else {
+                if (gate) await gate.opened;
                 await sleep(latency);
                 if (stopped) return;
                 out = failure === 'text500' ? text(500, TEXT_INTERNAL) : runGuarded();
@@ -1139,6 +1162,10 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
           // A read's answer is built and written out as JSON text inside its handler time, as 1C
           // does: the call takes `latency` from the session on, the fake's own work (a page of
           // JSON) included rather than added.
+          if (gate) {
+            await gate.opened;
+            if (stopped) return;
+          }
           const began = performance.now();
           const out = failure === 'text500' ? text(500, TEXT_INTERNAL) : runGuarded();
           rendered = render(out);
@@ -1275,6 +1302,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
       o.updatedAt = now();
       return structuredClone(o);
     },
+    hold,
     postRefund(refundId) {
       const o = company.orders.find((x) => x.refunds.some((r) => r.id === refundId));
       if (!o) throw new Error(`fake 1C: no refund ${refundId}`);
@@ -1286,6 +1314,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      gate?.open();
       sleeps.wakeAll();
       for (const w of [...waiters]) w(false);
       for (const h of [...hangs]) h();
