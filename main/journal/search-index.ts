@@ -2,7 +2,6 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { DB } from '../store/db.ts';
 import { withoutFsync } from '../store/db.ts';
 import { SEARCH_TEXT } from '../store/search-text.ts';
-import { systemKey } from './wording.ts';
 
 type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
 
@@ -20,6 +19,8 @@ const PART_BYTES = PART_BITS / 8;
 const ALL_PARTS = Array.from({ length: PARTS }, (_, i) => i).join(', ');
 /** Backfilled rows read per query (their text is already in the index). */
 const TEXTS_BATCH = 256;
+/** Rows to index read per query. */
+const PENDING_BATCH = 64;
 
 /**
  * The index's own copy of each row's search text: FTS5's content table (`id` = the row's id, `c0`
@@ -65,10 +66,22 @@ const partOf = (h: number) => h >>> 28;
 const bitA = (h: number) => h & (PART_BITS - 1);
 const bitB = (h: number) => (h >>> 12) & (PART_BITS - 1);
 
-/** A block's filter while a step fills it: its parts side by side, and which of them changed. */
+/** A block's filter while the indexing fills it: its parts side by side, and which of them changed. */
 interface BlockFilter {
   bits: Buffer;
   dirty: number;
+}
+
+/**
+ * The block the indexing is in: its filter holds the rows up to `upTo`, written up to `base` (the
+ * grams mark). Written when the block is complete or the indexing idle, not at every step: its 16
+ * parts are 16 pages of the WAL.
+ */
+interface Open {
+  block: number;
+  f: BlockFilter;
+  upTo: number;
+  base: number;
 }
 
 function set(f: BlockFilter, h: number): void {
@@ -162,6 +175,7 @@ export class JournalSearchIndex {
   #busy = false;
   /** Milliseconds spent indexing since the last tick. */
   #spent = 0;
+  #open: Open | undefined;
 
   constructor(db: DB) {
     this.#db = db;
@@ -170,10 +184,10 @@ export class JournalSearchIndex {
       setIndexed: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`),
       grams: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_grams_indexed'`).pluck(),
       setGrams: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_grams_indexed'`),
-      // Each row with its event's system (never changed once written; the exchange's own if the event is missing).
-      pending: db.prepare(`SELECT j.id, j.url, j.entity, j.req_body, j.res_body, j.error, COALESCE(e.system, j.system) AS system
-        FROM journal j LEFT JOIN journal_events e ON e.id = j.event_id WHERE j.id > ? ORDER BY j.id LIMIT 64`),
-      texts: db.prepare(`SELECT f.id, f.c0 AS search, COALESCE(e.system, j.system) AS system
+      // Each row with its event's system (written with it, never changed; without an event no search lists the row).
+      pending: db.prepare(`SELECT j.id, j.url, j.entity, j.req_body, j.res_body, j.error, e.system
+        FROM journal j LEFT JOIN journal_events e ON e.id = j.event_id WHERE j.id > ? ORDER BY j.id LIMIT ${PENDING_BATCH}`),
+      texts: db.prepare(`SELECT f.id, f.c0 AS search, e.system
         FROM ${INDEXED_TEXT} f LEFT JOIN journal j ON j.id = f.id LEFT JOIN journal_events e ON e.id = j.event_id WHERE f.id > ? AND f.id <= ? ORDER BY f.id LIMIT ${TEXTS_BATCH}`),
       add: db.prepare(`INSERT INTO journal_fts (rowid, search) VALUES (?, ?)`),
       remove: db.prepare(`DELETE FROM journal_fts WHERE rowid = ?`),
@@ -204,64 +218,88 @@ export class JournalSearchIndex {
    */
   step(sliceMs: number): number {
     const deadline = performance.now() + sliceMs;
-    // No fsync of its own, like the journal: a crash loses index, filters and marks together.
-    return withoutFsync(this.#db, () => {
-      const blocks = new Map<number, BlockFilter>();
-      const bitsOf = (id: number) => {
-        const block = blockOf(id);
-        let f = blocks.get(block);
-        if (!f) {
-          f = { bits: Buffer.alloc(PARTS * PART_BYTES), dirty: 0 };
-          for (const p of this.#s.parts.all(block) as Array<{ part: number; bits: Buffer }>) f.bits.set(p.bits.subarray(0, PART_BYTES), p.part * PART_BYTES);
-          blocks.set(block, f);
-        }
-        return f;
-      };
-      const salts = new Map<string, number>();
-      const saltOf = (system: string | null) => {
-        if (system === null) return null;
-        const key = systemKey(system);
-        let salt = salts.get(key);
-        if (salt === undefined) salts.set(key, (salt = systemSalt(key)));
-        return salt;
-      };
-      let n = 0;
-      const wasIndexed = this.indexed();
-      const wasGrams = this.gramsIndexed();
-      let indexed = wasIndexed;
-      let grams = wasGrams;
-      let full = false;
-      // The rows indexed before migration 11: their text is in the index already.
-      while (grams < indexed && !full) {
-        const rows = this.#s.texts.all(grams, indexed) as Array<{ id: number; search: string; system: string | null }>;
-        for (const r of rows) {
-          addGrams(bitsOf(r.id), r.search, saltOf(r.system));
-          grams = r.id;
-          n++;
-          if (performance.now() >= deadline) {
-            full = true;
-            break;
-          }
-        }
-        if (!full && rows.length < TEXTS_BATCH) grams = indexed; // none left (rows can be pruned in between)
+    try {
+      // No fsync of its own, like the journal: a crash loses index, filters and marks together.
+      return withoutFsync(this.#db, () => this.#step(deadline));
+    } catch (e) {
+      this.#open = undefined;
+      throw e;
+    }
+  }
+
+  #step(deadline: number): number {
+    const wasIndexed = this.indexed();
+    const wasGrams = this.gramsIndexed();
+    // The block being filled, kept from the last step if nothing changed the marks meanwhile.
+    let open = this.#open?.base === wasGrams ? this.#open : undefined;
+    let indexed = wasIndexed;
+    let grams = wasGrams;
+    const write = (o: Open) => {
+      for (let part = 0; part < PARTS; part++) if (o.f.dirty & (1 << part)) this.#s.setPart.run(part, o.block, o.f.bits.subarray(part * PART_BYTES, (part + 1) * PART_BYTES));
+      o.f.dirty = 0;
+      o.base = grams = o.upTo;
+    };
+    const filterOf = (id: number) => {
+      const block = blockOf(id);
+      if (open?.block !== block) {
+        if (open) write(open); // a block is complete: its rows are in the filters from now on
+        const f: BlockFilter = { bits: Buffer.alloc(PARTS * PART_BYTES), dirty: 0 };
+        for (const p of this.#s.parts.all(block) as Array<{ part: number; bits: Buffer }>) f.bits.set(p.bits.subarray(0, PART_BYTES), p.part * PART_BYTES);
+        open = { block, f, upTo: grams, base: grams };
       }
-      if (!full) {
-        for (const r of this.#s.pending.all(indexed) as Array<JournalText & { id: number; system: string | null }>) {
-          const text = SEARCH_TEXT.journal(r);
-          this.#s.add.run(r.id, text);
-          addGrams(bitsOf(r.id), text, saltOf(r.system));
-          indexed = grams = r.id;
-          n++;
-          if (performance.now() >= deadline) break;
+      open.upTo = id;
+      return open.f;
+    };
+    const salts = new Map<string, number>();
+    const saltOf = (system: string | null) => {
+      if (system === null) return null;
+      let salt = salts.get(system);
+      if (salt === undefined) salts.set(system, (salt = systemSalt(system)));
+      return salt;
+    };
+    let n = 0;
+    let idle = true;
+    // The rows indexed before migration 11 (or before a restart lost an open block): their text is in the index already.
+    for (let from = open?.upTo ?? grams; from < indexed && idle; ) {
+      const rows = this.#s.texts.all(from, indexed) as Array<{ id: number; search: string; system: string | null }>;
+      for (const r of rows) {
+        addGrams(filterOf(r.id), r.search, saltOf(r.system));
+        from = r.id;
+        n++;
+        if (performance.now() >= deadline) {
+          idle = false;
+          break;
         }
       }
-      if (indexed !== wasIndexed) this.#s.setIndexed.run(String(indexed));
-      if (grams !== wasGrams) this.#s.setGrams.run(String(grams));
-      for (const [block, f] of blocks) {
-        for (let part = 0; part < PARTS; part++) if (f.dirty & (1 << part)) this.#s.setPart.run(part, block, f.bits.subarray(part * PART_BYTES, (part + 1) * PART_BYTES));
+      if (idle && rows.length < TEXTS_BATCH) {
+        // None left up to `indexed` (rows can be pruned in between).
+        if (open) open.upTo = indexed;
+        else grams = indexed;
+        break;
       }
-      return n;
-    });
+    }
+    if (idle) {
+      const rows = this.#s.pending.all(indexed) as Array<JournalText & { id: number; system: string | null }>;
+      for (const [i, r] of rows.entries()) {
+        const text = SEARCH_TEXT.journal(r);
+        this.#s.add.run(r.id, text);
+        addGrams(filterOf(r.id), text, saltOf(r.system));
+        indexed = r.id;
+        n++;
+        if (performance.now() >= deadline && i < rows.length - 1) {
+          idle = false;
+          break;
+        }
+      }
+      if (rows.length === PENDING_BATCH) idle = false;
+    }
+    // Idle: the open block is written too. Busy: it stays here until it is complete (one write per block).
+    if (idle && open && open.f.dirty) write(open);
+    else if (idle && open) open.base = grams = open.upTo;
+    if (indexed !== wasIndexed) this.#s.setIndexed.run(String(indexed));
+    if (grams !== wasGrams) this.#s.setGrams.run(String(grams));
+    this.#open = open;
+    return n;
   }
 
   /**
@@ -297,6 +335,7 @@ export class JournalSearchIndex {
 
   /** Inside the prune's transaction: takes the pruned rows out of the index, and blocks with no row left. */
   pruned(ids: readonly number[]): void {
+    this.#open = undefined;
     const indexed = this.indexed();
     for (const id of ids) if (id <= indexed) this.#s.remove.run(id);
     this.#s.clamp.run();
