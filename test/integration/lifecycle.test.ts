@@ -5,8 +5,8 @@ import type { ModuleFactory } from '../../main/core/module.ts';
 import { openStore } from '../../main/store/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-/** A connector whose deliveries take `ms` each. */
-function slowModule(ms: number, started: string[]): ModuleFactory {
+/** A connector whose deliveries take `ms` each; null: they never end. */
+function slowModule(ms: number | null, started: string[]): ModuleFactory {
   return () => ({
     name: 'slow',
     workers: {
@@ -14,11 +14,14 @@ function slowModule(ms: number, started: string[]): ModuleFactory {
       concurrency: 2,
       handle: async (job) => {
         started.push(job.key);
-        await new Promise((r) => setTimeout(r, ms));
+        await new Promise((r) => (ms === null ? undefined : setTimeout(r, ms)));
       },
     },
   });
 }
+
+// No upper bounds on real time: a grace period that must not be waited out is an hour, a delivery
+// that must be cut short never ends, so a stop that waited for either would run into the test's timeout.
 
 async function coreWith(dataDir: string, modules: ModuleFactory[]) {
   const { config } = parseConfig({ listener: { port: 0 }, ui: { port: 0 } }, {});
@@ -33,9 +36,7 @@ describe('graceful stop', () => {
     const { core, running } = await coreWith(dataDir, [slowModule(400, started)]);
     await core.store.commit.run(() => core.store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:1', payload: {} }));
     await expect.poll(() => started).toEqual(['card:1']);
-    const t0 = Date.now();
-    await core.stop(10_000);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    await core.stop(3_600_000);
     await expect(fetch(`${running.listenerUrl}/v1/health`)).rejects.toThrow(); // intake is closed
     const store = openStore(dataDir);
     expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'card:1'`).pluck().get()).toBe('done');
@@ -45,12 +46,10 @@ describe('graceful stop', () => {
   it('work still running when the grace period ends goes back to the queue and runs after restart', async () => {
     const dataDir = tempDir();
     const started: string[] = [];
-    const { core } = await coreWith(dataDir, [slowModule(5000, started)]);
+    const { core } = await coreWith(dataDir, [slowModule(null, started)]);
     await core.store.commit.run(() => core.store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:2', payload: {} }));
     await expect.poll(() => started).toEqual(['card:2']);
-    const t0 = Date.now();
     await core.stop(300);
-    expect(Date.now() - t0).toBeLessThan(4000);
     const store = openStore(dataDir);
     expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'card:2'`).pluck().get()).toBe('queued');
     store.close();
