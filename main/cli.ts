@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { loadConfig } from './config/load.ts';
-import { CONNECTORS, isLoopback, type Config } from './config/schema.ts';
+import { CONNECTORS, isLoopback, SECRETS, sliceOf, type Config } from './config/schema.ts';
 import { defaultDataDir } from './config/paths.ts';
 import { SputnikError } from './errors.ts';
 import { VERSION } from './version.ts';
@@ -42,10 +42,20 @@ const HELP = `Спутник ${VERSION} — посредник между 1С и
   --user, --password   технический пользователь 1С (regate / regate)
   --no-register        без регистра X-ReGate-Request-Id: повтор записи выполняется заново
 
-Секреты можно не хранить в файле: SPUTNIK_LISTENER_TOKEN, SPUTNIK_PASSTEAM_TOKEN,
-SPUTNIK_PAYKEEPER_PASSWORD, SPUTNIK_DOCPART_TECH_KEY, SPUTNIK_DOCPART_BASIC_PASSWORD.
+${wrap(`Секреты можно не хранить в файле: ${SECRETS.map((s) => s.env).join(', ')}.`, 90)}
 Коды выхода: 0 — хорошо; 1 — проверка не прошла; 2 — ошибка в настройках или параметрах;
 3 — порт занят; 4 — хранилище недоступно.`;
+
+/** Words on lines of at most `width` characters (the help's paragraphs). */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) (lines.push(line), (line = word));
+    else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}
 
 function fail(message: string, code: number): never {
   process.stderr.write(`sputnik: ${message}\n`);
@@ -124,7 +134,6 @@ export async function main(argv: string[]): Promise<void> {
 async function runCheck(config: Config): Promise<boolean> {
   process.stdout.write('настройки: в порядке\n');
   process.stdout.write(`${describeClients(config.listener.host, config.listener.allowedClients, isLoopback(config.listener.host))}\n`);
-  await import('./connectors/index.ts'); // registers each connector's protocol check
   const { checkConnectors } = await import('./core/check.ts');
   const results = await checkConnectors(config);
   for (const r of results) process.stdout.write(`${r.connector}: ${r.ok === null ? 'выключен' : r.ok ? 'ok' : 'ошибка'}${r.message ? ` — ${r.message}` : ''}\n`);
@@ -237,7 +246,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
   else if (!tokenWasSet) out('Токен для 1С создан при первом запуске; задайте свой в listener.token или SPUTNIK_LISTENER_TOKEN');
   out(`Окно Спутника: ${running.uiLoginUrl}`);
   if (sandbox) out(`Песочница: поддельные сервисы — ${sandbox.services.join(', ') || 'нет'}`);
-  for (const c of CONNECTORS) if (config[c].enabled) out(`${c}: включён (${(config[c] as { baseUrl?: string }).baseUrl ?? ''})`);
+  for (const c of CONNECTORS) if (sliceOf(config, c).enabled) out(`${c}: включён (${sliceOf(config, c).baseUrl ?? ''})`);
   if (config.regate.enabled) {
     // The bound address (port 0 = any free one), as the gateway reports it.
     const url = core.health(true).regate?.url ?? `https://127.0.0.1:${config.regate.port}`;

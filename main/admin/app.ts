@@ -13,6 +13,7 @@ import { onecDate } from '../listener/onec-values.ts';
 import { parseJson } from '../listener/body.ts';
 import { journalCsv } from './journal-csv.ts';
 import type { AttentionList } from '../core/attention.ts';
+import type { Meta } from '../core/registry.ts';
 
 const COOKIE = 'sputnik_ui';
 /** The live stream's heartbeat: the window calls Sputnik gone after 2.5 s without any event (renderer/src/live.ts). */
@@ -24,6 +25,8 @@ export interface AdminOptions {
   session?: string;
   rendererDir: string;
   health: () => HealthBody & { listener: { url: string; exposed: boolean } };
+  /** The registered modules as the window builds itself from them (GET /api/meta). */
+  meta: Meta;
   journal: Journal;
   settings: { read(): SettingsView; update(patch: unknown): Promise<SettingsView & { restartRequired: boolean }> };
   log?: (msg: string, extra?: object) => void;
@@ -38,12 +41,13 @@ export interface AdminOps {
   listener(): { url: string; port: number; token: string };
   /** «Повторить» for `card:…` / `invoice:…`; null when unknown. */
   retry(entity: string): { state: string } | null;
-  pause(connector: 'passteam' | 'paykeeper'): void;
-  resume(connector: 'passteam' | 'paykeeper'): void;
-  /** Tries a connector with the saved settings merged with `settings` (unsaved form values). */
-  testConnection(connector: 'passteam' | 'paykeeper' | 'docpart', settings: unknown): Promise<{ ok: boolean; message: string }>;
-  /** Counters that move when something the window shows changed (newest journal id, feed seqs). */
-  changes(): Record<'journal' | 'cards' | 'invoices' | 'docpart', number>;
+  /** A pausable connector (meta: `connector.pausable`). */
+  pause(connector: string): void;
+  resume(connector: string): void;
+  /** Tries a testable connector with the saved settings merged with `settings` (unsaved form values). */
+  testConnection(connector: string, settings: unknown): Promise<{ ok: boolean; message: string }>;
+  /** Counters that move when something the window shows changed: the newest journal id, and each feed's seq by kind. */
+  changes(): { journal: number } & Record<string, number>;
   /** «Требует внимания»: at most `limit` items, and how many there are. */
   attention(limit: number): AttentionList;
   /** The operator takes a refusal off that list; false when there is no such one. */
@@ -121,6 +125,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
   }
 
   app.get('/api/health', async () => opts.health());
+  app.get('/api/meta', async () => opts.meta);
   for (const domain of opts.domains ?? []) domain(app);
 
   const journalQuery = z.object({
@@ -193,7 +198,8 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     return { ok: true };
   });
 
-  const deliveringConnector = z.object({ name: z.enum(['passteam', 'paykeeper']) });
+  const connectorsWith = (what: 'pausable' | 'testable') => opts.meta.modules.flatMap((m) => (m.connector?.[what] ? [m.name] : []));
+  const deliveringConnector = z.object({ name: z.enum(connectorsWith('pausable')) });
   app.post('/api/connectors/:name/pause', { schema: { params: deliveringConnector } }, async (req) => {
     opts.ops.pause((req.params as z.infer<typeof deliveringConnector>).name);
     return opts.health();
@@ -205,9 +211,9 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
 
   app.post(
     '/api/settings/test',
-    { schema: { body: z.strictObject({ connector: z.enum(['passteam', 'paykeeper', 'docpart']), settings: z.record(z.string(), z.unknown()).optional() }) } },
+    { schema: { body: z.strictObject({ connector: z.enum(connectorsWith('testable')), settings: z.record(z.string(), z.unknown()).optional() }) } },
     async (req) => {
-      const { connector, settings } = req.body as { connector: 'passteam' | 'paykeeper' | 'docpart'; settings?: Record<string, unknown> };
+      const { connector, settings } = req.body as { connector: string; settings?: Record<string, unknown> };
       return opts.ops.testConnection(connector, settings ?? {});
     },
   );
@@ -241,7 +247,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
         }
         const now = opts.ops.changes();
         if (now.journal !== last.journal) send('journal', { lastId: now.journal });
-        for (const kind of ['cards', 'invoices', 'docpart'] as const) if (now[kind] !== last[kind]) send('change', { kind });
+        for (const kind of Object.keys(now)) if (kind !== 'journal' && now[kind] !== last[kind]) send('change', { kind });
         last = now;
         const attention = opts.ops.attention(1).total;
         if (attention !== lastAttention) send('attention', { total: (lastAttention = attention) });

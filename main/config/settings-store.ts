@@ -2,7 +2,8 @@ import type Conf from 'conf';
 import { SputnikError } from '../errors.ts';
 import { jsonFileOptions } from './json-file.ts';
 import type { Config } from './schema.ts';
-import { SECRETS } from './schema.ts';
+import { SECRET_FIELDS } from './schema.ts';
+import { deletePath, getPath, secretLists, secretsIn, setPath } from './secrets.ts';
 import { parseConfig } from './load.ts';
 
 /** Where settings live. Service mode: the JSON config file; desktop mode supplies its own (electron-store + safeStorage). */
@@ -12,66 +13,46 @@ export interface SettingsStore {
   save(config: Config): void | Promise<void>;
 }
 
-/** Dotted secret paths and whether each has a value. The UI sees only this, never the values. */
+/** Dotted secret paths (list items by index) and whether each has a value. The UI sees only this, never the values. */
 export function secretPresence(config: Config): Record<string, boolean> {
   const out: Record<string, boolean> = {};
-  for (const s of SECRETS) out[s.path.join('.')] = Boolean(getPath(config, s.path));
-  config.regate.tenants.forEach((t, i) => {
-    out[`regate.tenants.${i}.password`] = Boolean(t.password);
-    out[`regate.tenants.${i}.onecPassword`] = Boolean(t.onecPassword);
-  });
-  out['regate.tls.pfxPassword'] = Boolean(config.regate.tls.pfxPassword);
+  for (const s of secretsIn(config, SECRET_FIELDS)) out[s.path.join('.')] = Boolean(s.value);
   return out;
 }
 
 /** Every secret value in the config (for redaction in the journal and logs). */
 export function secretValues(config: Config): string[] {
-  const out = SECRETS.map((s) => getPath(config, s.path));
-  for (const t of config.regate.tenants) out.push(t.password, t.onecPassword);
-  out.push(config.regate.tls.pfxPassword);
-  return out.filter((v): v is string => typeof v === 'string' && v !== '');
+  return secretsIn(config, SECRET_FIELDS).flatMap((s) => (typeof s.value === 'string' && s.value !== '' ? [s.value] : []));
 }
 
 /** A copy of the config without secret values. */
 export function withoutSecrets(config: Config): Config {
-  const copy = structuredClone(config) as unknown as Record<string, unknown>;
-  for (const s of SECRETS) {
-    const parent = getPath(copy, s.path.slice(0, -1)) as Record<string, unknown> | undefined;
-    if (parent) delete parent[s.path[s.path.length - 1]];
-  }
-  // ReGate tenants' passwords live in an array: stripped by hand.
-  const regate = copy.regate as { tenants: Array<Record<string, unknown>>; tls: Record<string, unknown> };
-  for (const t of regate.tenants) {
-    delete t.password;
-    delete t.onecPassword;
-  }
-  delete regate.tls.pfxPassword;
-  return copy as unknown as Config;
+  const copy = structuredClone(config);
+  for (const s of secretsIn(copy, SECRET_FIELDS)) deletePath(copy, s.path);
+  return copy;
 }
 
-export function getPath(obj: unknown, path: readonly string[]): unknown {
-  let node = obj;
-  for (const k of path) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined;
-  return node;
-}
+export { getPath };
 
-/** Write-only values outside SECRETS (no environment variable supplies them). */
-const WRITE_ONLY = [...SECRETS.map((s) => s.path.join('.')), 'regate.tls.pfxPassword'];
-/** A ReGate tenant's write-only fields: kept from the stored tenant of the same id when left blank. */
-const TENANT_SECRETS = ['password', 'onecPassword'] as const;
+/** Write-only fields outside lists: a blank keeps the stored value. */
+const WRITE_ONLY = new Set(SECRET_FIELDS.filter((f) => !f.path.includes('*')).map((f) => f.path.join('.')));
+/** Lists whose items hold write-only fields (ReGate's tenants): kept from the stored item of the same key when left blank. */
+const SECRET_LISTS = secretLists(SECRET_FIELDS);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const blank = (v: unknown) => v === undefined || v === '' || v === null;
 
 /**
  * Deep merge of a settings patch; a secret given as "" or null keeps the stored value (write-only
- * field). `regate.tenants` is replaced as a list (that is how a tenant is added or removed), and
- * a listed tenant whose id is already configured keeps its stored passwords unless new ones are given.
+ * field). A list is replaced as a whole (that is how a ReGate tenant is added or removed), and a
+ * listed item whose key is already configured keeps its stored secrets unless new ones are given.
  */
 export function applyPatch(config: Config, patch: unknown): unknown {
   const merge = (base: unknown, p: unknown, path: string[]): unknown => {
     if (p === undefined) return base;
     const at = path.join('.');
-    if (at === 'regate.tenants' && Array.isArray(p) && Array.isArray(base)) return p.map((t) => keepTenantSecrets(base, t));
+    const list = SECRET_LISTS.get(at);
+    if (list && Array.isArray(p) && Array.isArray(base)) return p.map((item) => keepItemSecrets(base, item, list));
     if (p && typeof p === 'object' && !Array.isArray(p) && base && typeof base === 'object') {
       // No prototype: a patch's key is the client's text, so `constructor` must not find Object and
       // `__proto__` stays a key the schema then names as unknown.
@@ -79,18 +60,19 @@ export function applyPatch(config: Config, patch: unknown): unknown {
       for (const [k, v] of Object.entries(p)) out[k] = merge(out[k], v, [...path, k]);
       return out;
     }
-    if (WRITE_ONLY.includes(at) && (p === '' || p === null)) return base;
+    if (WRITE_ONLY.has(at) && (p === '' || p === null)) return base;
     return p;
   };
   return merge(config, patch, []);
 }
 
-function keepTenantSecrets(stored: readonly unknown[], item: unknown): unknown {
-  if (!isRecord(item)) return item;
-  const same = stored.find((t) => isRecord(t) && t.id === item.id);
+function keepItemSecrets(stored: readonly unknown[], item: unknown, list: { itemKey: string | undefined; secrets: string[][] }): unknown {
+  if (!isRecord(item) || !list.itemKey) return item;
+  const key = list.itemKey;
+  const same = stored.find((t) => isRecord(t) && t[key] === item[key]);
   if (!isRecord(same)) return item;
   const out: Record<string, unknown> = Object.assign(Object.create(null), item);
-  for (const key of TENANT_SECRETS) if (out[key] === undefined || out[key] === '' || out[key] === null) out[key] = same[key];
+  for (const path of list.secrets) if (blank(getPath(out, path))) setPath(out, path, getPath(same, path));
   return out;
 }
 

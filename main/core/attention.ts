@@ -4,6 +4,7 @@ import { toOnecDateTime } from '../listener/onec-values.ts';
 import type { Outbox } from '../store/outbox.ts';
 import type { RefusalRow, Refusals } from '../store/refusals.ts';
 import type { CoreModule } from './module.ts';
+import { connectorModules } from './registry.ts';
 
 /**
  * «Требует внимания»: everything the operator should act on, each with a plain Russian reason and
@@ -41,8 +42,9 @@ export interface AttentionList {
 /** A queue whose oldest job has waited this long is listed (a remote that is up should take it in seconds). */
 export const QUEUE_STUCK_MS = 15 * 60_000;
 
-export const CONNECTOR_TITLES: Readonly<Record<string, string>> = { passteam: 'Passteam', paykeeper: 'PayKeeper', docpart: 'Docpart' };
-const title = (connector: string) => CONNECTOR_TITLES[connector] ?? connector;
+/** The connectors' titles, from their descriptors («Passteam»). */
+export const CONNECTOR_TITLES: ReadonlyMap<string, string> = new Map(connectorModules().map((m) => [m.name, m.title]));
+const title = (connector: string) => CONNECTOR_TITLES.get(connector) ?? connector;
 export const settingsLink = (connector: string) => ({ type: 'open' as const, label: `Открыть настройки ${title(connector)}`, href: `#/settings/${connector}` });
 
 const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000));

@@ -1,5 +1,6 @@
 import type { Config, ConnectorName } from '../config/schema.ts';
-import { CONNECTORS } from '../config/schema.ts';
+import { CONNECTORS, sliceOf } from '../config/schema.ts';
+import { REGISTRY } from './registry.ts';
 import { createDispatcher, HttpClient } from '../http/client.ts';
 import { DeliveryError } from '../errors.ts';
 
@@ -12,7 +13,12 @@ export interface CheckResult {
 
 /** Protocol-level checks a connector adds (token, login, check_connection); falls back to reachability. */
 export type ConnectorCheck = (config: Config, http: HttpClient) => Promise<{ ok: boolean; message: string }>;
-export const connectorChecks: Partial<Record<ConnectorName, ConnectorCheck>> = {};
+
+/** The connector's own check, from its code (its descriptor's `load`); undefined when it has none. */
+async function checkOf(connector: ConnectorName): Promise<ConnectorCheck | undefined> {
+  const descriptor = REGISTRY.find((m) => m.name === connector);
+  return descriptor ? (await descriptor.load()).check : undefined;
+}
 
 /** A check that is one remote call: ok with `okMessage`, or the call's own (Russian) error. */
 export async function checkByCall(call: () => Promise<unknown>, okMessage: string): Promise<{ ok: boolean; message: string }> {
@@ -26,7 +32,7 @@ export async function checkByCall(call: () => Promise<unknown>, okMessage: strin
 
 /** Reachability: the server answers HTTP at all (any status). */
 async function reachable(config: Config, http: HttpClient, connector: ConnectorName): Promise<{ ok: boolean; message: string }> {
-  const baseUrl = (config[connector] as { baseUrl?: string }).baseUrl!;
+  const baseUrl = String(sliceOf(config, connector).baseUrl);
   try {
     const res = await http.send({ system: connector, method: 'GET', url: baseUrl, timeoutMs: 10_000 });
     return { ok: true, message: `сервер ${new URL(baseUrl).host} отвечает (HTTP ${res.status}); учётные данные проверяются при первом обмене` };
@@ -36,8 +42,8 @@ async function reachable(config: Config, http: HttpClient, connector: ConnectorN
 }
 
 /** One connector's check: its own protocol-level one, else reachability. */
-export function checkOne(config: Config, http: HttpClient, connector: ConnectorName): Promise<{ ok: boolean; message: string }> {
-  const check = connectorChecks[connector];
+export async function checkOne(config: Config, http: HttpClient, connector: ConnectorName): Promise<{ ok: boolean; message: string }> {
+  const check = await checkOf(connector);
   return check ? check(config, http) : reachable(config, http, connector);
 }
 
@@ -47,7 +53,7 @@ export async function checkConnectors(config: Config): Promise<CheckResult[]> {
   try {
     return await Promise.all(
       CONNECTORS.map(async (connector): Promise<CheckResult> => {
-        if (!(config[connector] as { enabled: boolean }).enabled) return { connector, ok: null, message: '' };
+        if (sliceOf(config, connector).enabled !== true) return { connector, ok: null, message: '' };
         return { connector, ...(await checkOne(config, http, connector)) };
       }),
     );

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Config, ConnectorName } from '../config/schema.ts';
-import { CONNECTORS, configSchema, isLoopback } from '../config/schema.ts';
+import type { Config } from '../config/schema.ts';
+import { CONNECTORS, configSchema, isLoopback, sliceOf } from '../config/schema.ts';
 import { applyPatch, secretValues } from '../config/settings-store.ts';
 import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 import { checkOne } from './check.ts';
@@ -29,7 +29,8 @@ import { Housekeeping, type HousekeepingResult } from './housekeeping.ts';
 import { Recurring } from './recurring.ts';
 import { RECURRING_KIND } from '../store/outbox.ts';
 import { listen } from './listen.ts';
-import type { CoreModule, ModuleFactory } from './module.ts';
+import type { CoreModule, ModuleDescriptor, ModuleFactory } from './module.ts';
+import { feedsOf, metaOf, moduleMigrations, REGISTRY } from './registry.ts';
 import { SettingsService } from './settings.ts';
 import { DeliveryWaits } from './wait.ts';
 
@@ -39,7 +40,8 @@ export interface CoreOptions {
   sandbox?: boolean;
   settingsStore?: SettingsStore;
   fromEnv?: string[];
-  modules?: ModuleFactory[];
+  /** What runs: registered modules (their code is loaded here) or factories (tests, with their own options). */
+  modules?: ReadonlyArray<ModuleFactory | ModuleDescriptor>;
   /** Where the built UI is (out/renderer); defaults to the repo's. */
   rendererDir?: string;
   /** Tests: no log file. */
@@ -83,9 +85,11 @@ const DEFAULT_RENDERER = fileURLToPath(new URL('../../out/renderer', import.meta
 
 /** The Sputnik core: store, journal, outbox workers, 1C listener and admin API. Never imports electron. */
 export async function createCore(opts: CoreOptions): Promise<Core> {
+  const factories = await Promise.all((opts.modules ?? []).map(async (m) => (typeof m === 'function' ? m : (await m.load()).module)));
   let store: Store;
   try {
-    store = openStore(opts.dataDir, opts.outbox);
+    // Every registered module's tables, whichever of them run: the store is one file for all.
+    store = openStore(opts.dataDir, { ...opts.outbox, migrations: moduleMigrations(REGISTRY) });
   } catch (error) {
     throw new SputnikError(503, 'store_unavailable', `Не удалось открыть хранилище в ${opts.dataDir}: ${(error as Error).message}`, { cause: error });
   }
@@ -126,7 +130,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   });
   const waits = new DeliveryWaits(workers, store.outbox);
   const recurring = new Recurring(store, { log: logFn });
-  const modules: CoreModule[] = (opts.modules ?? []).map((f) =>
+  const modules: CoreModule[] = factories.map((f) =>
     f({ store, journal, http, workers, waits, config: () => settings.config, log, recurring: (spec) => recurring.add(spec) }),
   );
   const refusals = new Refusals(store);
@@ -146,8 +150,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   for (const lane of recurring.lanes(modules.flatMap((m) => (m.workers ? [m.workers] : [])))) workers.register(lane);
 
   let listenerUrl = '';
-  const maxSeq = (table: 'cards' | 'invoices' | 'docpart_orders') => store.sql.value<number>(`SELECT COALESCE(MAX(seq), 0) FROM ${table}`) ?? 0;
-  const feedSeqs = () => ({ cards: maxSeq('cards'), invoices: maxSeq('invoices'), docpart: maxSeq('docpart_orders') });
+  // The registered modules' change feeds (their tables' newest seq), by kind: the window's `change` events.
+  const feeds = feedsOf(REGISTRY).map((f) => ({ kind: f.kind, text: `SELECT COALESCE(MAX(seq), 0) FROM ${f.table}` }));
+  const feedSeqs = () => Object.fromEntries(feeds.map((f) => [f.kind, store.sql.value<number>(f.text) ?? 0]));
+  const meta = metaOf(REGISTRY, configSchema);
   const health = (detailed = true): CoreHealth => {
     const cfg = settings.config;
     const ok = store.writable();
@@ -159,7 +165,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     if (!detailed) return base;
     const connectors: NonNullable<HealthBody['connectors']> = {};
     for (const name of CONNECTORS) {
-      const enabled = (cfg[name] as { enabled: boolean }).enabled;
+      const enabled = sliceOf(cfg, name).enabled === true;
       const s = ok ? store.outbox.connectorStatus(name) : null;
       connectors[name] = {
         state: !enabled ? 'disabled' : (s?.state ?? 'ok'),
@@ -213,6 +219,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         session: uiSession,
         rendererDir: opts.rendererDir ?? DEFAULT_RENDERER,
         health: () => health(true),
+        meta,
         journal,
         settings,
         log: logFn,
@@ -241,7 +248,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
           },
           changes: () => ({ journal: journal.lastId(), ...feedSeqs() }),
           attention: (limit) =>
-            collectAttention({ modules, outbox: store.outbox, refusals, now: store.outbox.now(), limit, enabled: (c) => (settings.config[c as ConnectorName] as { enabled: boolean }).enabled }),
+            collectAttention({ modules, outbox: store.outbox, refusals, now: store.outbox.now(), limit, enabled: (c) => sliceOf(settings.config, c).enabled !== false }),
           dismiss: (ref) => {
             const key = ref.slice('refusal:'.length);
             if (!ref.startsWith('refusal:') || !refusals.has(key)) return false;
@@ -292,4 +299,4 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   };
 }
 
-export type { ConnectorName };
+export type { ConnectorName } from '../config/schema.ts';

@@ -1,4 +1,5 @@
-import type { Config, ConnectorName } from '../config/schema.ts';
+import type { z } from 'zod';
+import type { Config } from '../config/schema.ts';
 import type { HttpClient } from '../http/client.ts';
 import type { Journal } from '../journal/index.ts';
 import type { ListenerDomain } from '../listener/app.ts';
@@ -6,11 +7,13 @@ import type { AdminDomain } from '../admin/app.ts';
 import type { HealthBody } from '../listener/health.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
+import type { ModuleMigration } from '../store/migrations.ts';
 import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
 import type { AttentionList, CallSubject, OnecCall } from './attention.ts';
 import type { Removed } from './housekeeping.ts';
 import type { RecurringJob, RecurringSpec } from './recurring.ts';
 import type { DeliveryWaits } from './wait.ts';
+import type { ConnectorCheck } from './check.ts';
 
 /** What the core hands each domain module. */
 export interface ModuleContext {
@@ -36,7 +39,8 @@ export interface ModuleContext {
  */
 export interface CoreModule {
   name: string;
-  connector?: ConnectorName;
+  /** Its outbox lane and health entry (its descriptor's `name` when it declares `connector`). */
+  connector?: string;
   routes?: ListenerDomain;
   /** Its routes on the admin API (the tray window): under /api/, behind the UI login. */
   admin?: AdminDomain;
@@ -77,3 +81,86 @@ export interface CoreModule {
 export type ModuleStop = () => Promise<void> | void;
 
 export type ModuleFactory = (ctx: ModuleContext) => CoreModule;
+
+/**
+ * What a module is before it runs: everything the rest of Sputnik reads about it without loading
+ * its code (the config, the secrets, the store's tables, the journal's words, the window's menu and
+ * settings). Declared once in the module's folder (`module.ts`) and registered with one line in
+ * main/connectors/index.ts; the root config schema, the secrets' handling (redaction, environment
+ * variables, the desktop's safeStorage), the migrations, the change feeds, the health's connector
+ * list, `/api/meta` and the journal's wording are all assembled from the registered descriptors.
+ */
+export interface ModuleDescriptor<N extends string = string, S extends z.ZodType = z.ZodType> {
+  /** Its key everywhere: `config[name]`, the journal's system, the outbox lane, `#/settings/<name>`. */
+  name: N;
+  /** How staff call it: «Passteam». */
+  title: string;
+  /**
+   * Its slice of the config, at `config[name]`: a strict object with defaults (`.prefault({})`).
+   * A secret field says so itself: `.meta({ secret: true, env: 'SPUTNIK_…' })` (env optional); a
+   * list whose items hold secrets names the item's key field: `.meta({ itemKey: 'id' })`.
+   */
+  config: S;
+  /** Fields that must be set while `enabled` is on, each with a hint (a secret's default hint names its env variable). */
+  requiredWhenEnabled?: ReadonlyArray<readonly [field: string, hint?: string]>;
+  /** Checks across its fields; paths are inside its slice. */
+  refine?: (slice: z.output<S>, issue: (path: ReadonlyArray<string | number>, message: string) => void) => void;
+  /**
+   * It delivers or pulls through the outbox under its name: it has a connector state in the health,
+   * «Проверить соединение» (`testable`) and, for a sender, «Приостановить отправку» (`pausable`).
+   */
+  connector?: { pausable?: boolean; testable?: boolean };
+  /** Its settings are built once at start: a change applies after a restart (the window says so). */
+  restart?: boolean;
+  /** Its own tables: applied once each, in order, after the core's; ids `<name>:<n>`, never reused. */
+  migrations?: readonly ModuleMigration[];
+  /** Change feeds the window follows: a `change` event of `kind` when MAX(seq) of `table` moves. */
+  feeds?: ReadonlyArray<{ kind: string; table: string }>;
+  /** How the journal words its events (main/journal/wording.ts). */
+  journal?: ModuleWording;
+  /** Its sections of the 1C API's OpenAPI document (/v1/openapi.json, Swagger UI). */
+  docs?: { tags: ReadonlyArray<{ name: string; description: string }> };
+  /** What the window shows of it (served at /api/meta). */
+  ui?: ModuleUi;
+  /** Its code: the factory the core runs, and the check `sputnik check` / «Проверить соединение» make. */
+  load(): Promise<ModuleCode>;
+}
+
+export interface ModuleCode {
+  module: ModuleFactory;
+  check?: ConnectorCheck;
+}
+
+/** A descriptor with its name and config slice kept as literal types (they type `Config`). */
+export function defineModule<const N extends string, S extends z.ZodType>(descriptor: ModuleDescriptor<N, S>): ModuleDescriptor<N, S> {
+  return descriptor;
+}
+
+export interface ModuleWording {
+  /**
+   * The entity kinds its events are about (`card:0000103`): how one reads («Карта 0000103») and what
+   * a delivered one is called («отправлена»).
+   */
+  subjects?: Readonly<Record<string, { title: (id: string) => string; delivered?: string }>>;
+  /** Its 1C paths: the entity a path names (`/v1/cards/7` → `card:7`) or what a call to it is (`/v1/cards` → «Карты»). */
+  paths?: ReadonlyArray<{ match: RegExp; entity?: (m: RegExpExecArray) => string | null; noun?: string }>;
+  /** Systems `<name>:<part>` (one per ReGate base) file under it, titled «<title> (<part>)»; their outgoing calls go to `calls`. */
+  subsystems?: { calls: string };
+  /** A queued job of its lane, when the default «<subject> → <title>» does not fit. */
+  jobTitle?: (key: string, systemTitle: (system: string) => string) => string;
+}
+
+/** One settings field of its section in the window, in the order shown; its kind and bounds come from the schema. */
+export interface SettingsField {
+  /** Dotted path inside the slice: `basicAuth.password`. */
+  key: string;
+  label: string;
+  hint?: string;
+}
+
+export interface ModuleUi {
+  /** Its page: `#/<route>`, in the menu as `title`; the renderer maps the route to its component. */
+  page?: { route: string; title: string };
+  /** Its section of «Настройки». */
+  settings?: { title: string; short?: string; fields: readonly SettingsField[] };
+}

@@ -1,5 +1,6 @@
 import type { Config, ConnectorName } from '../config/schema.ts';
-import { CONNECTORS, configSchema } from '../config/schema.ts';
+import { CONNECTORS, configSchema, sliceOf } from '../config/schema.ts';
+import { REGISTRY } from './registry.ts';
 import { applyPatch, secretPresence, withoutSecrets, type SettingsStore } from '../config/settings-store.ts';
 import { SputnikError } from '../errors.ts';
 import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
@@ -16,14 +17,15 @@ export interface SettingsView {
 }
 
 /**
- * Parts built once at start: the 1C API's and the window's listeners, and ReGate (its HTTPS
- * listener, its tenants' pools and caps). Connectors, by contrast, take new settings at once.
+ * Parts built once at start: the 1C API's and the window's listeners, and the modules that say so
+ * (ReGate: its HTTPS listener, its tenants' pools and caps). Connectors, by contrast, take new
+ * settings at once.
  */
-export type RestartPart = 'listener' | 'ui' | 'regate';
+export type RestartPart = string;
 const RESTART_PARTS: ReadonlyArray<readonly [RestartPart, (c: Config) => unknown]> = [
   ['listener', (c) => c.listener],
   ['ui', (c) => c.ui.port],
-  ['regate', (c) => c.regate],
+  ...REGISTRY.filter((m) => m.restart).map((m) => [m.name, (c: Config) => sliceOf(c, m.name)] as const),
 ];
 const restartParts = (a: Config, b: Config): RestartPart[] =>
   RESTART_PARTS.filter(([, of]) => JSON.stringify(of(a)) !== JSON.stringify(of(b))).map(([part]) => part);
@@ -77,7 +79,7 @@ export class SettingsService {
     const prev = this.#config;
     await this.#store.save(next);
     this.#config = next;
-    const changed = CONNECTORS.filter((c) => JSON.stringify(prev[c]) !== JSON.stringify(next[c]));
+    const changed = CONNECTORS.filter((c) => JSON.stringify(sliceOf(prev, c)) !== JSON.stringify(sliceOf(next, c)));
     this.#onChange(next, changed);
     return { ...this.read(), restartRequired: restartParts(prev, next).length > 0 };
   }

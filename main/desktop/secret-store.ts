@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
-import { SECRETS } from '../config/schema.ts';
-import { FileSettingsStore, getPath, type SettingsStore } from '../config/settings-store.ts';
+import { SECRET_FIELDS } from '../config/schema.ts';
+import { deletePath, secretLists, secretsIn, setPath } from '../config/secrets.ts';
+import { FileSettingsStore, type SettingsStore } from '../config/settings-store.ts';
 import { SputnikError } from '../errors.ts';
 
 /**
@@ -113,23 +114,14 @@ export class SecretStore implements SecretsLike {
   }
 }
 
-const secretKeys = (fromEnv: readonly string[]) => SECRETS.map((s) => s.path.join('.')).filter((k) => !fromEnv.includes(k));
-
-/** A ReGate tenant's passwords are kept by its id: `regate.tenants.<id>.password`. */
-const TENANT_SECRETS = ['password', 'onecPassword'] as const;
-const TENANT_PREFIX = 'regate.tenants.';
-const tenantKey = (id: string, field: string) => `${TENANT_PREFIX}${id}.${field}`;
-
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let node = obj;
-  for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    if (isRecord(next)) node = next;
-    else node = node[key] = {};
-  }
-  node[path[path.length - 1]] = value;
+/** The secrets of the config (its schema's marks): outside lists by path, a list item's by its key (`regate.tenants.<id>.password`). */
+const LIST_PREFIXES = [...secretLists(SECRET_FIELDS).keys()].map((at) => `${at}.`);
+
+/** Each secret of `config` the desktop keeps, with its place in that config: those an environment variable sets are not kept. */
+function keptSecrets(config: unknown, fromEnv: readonly string[]): Array<{ key: string; path: string[]; value: unknown }> {
+  return secretsIn(config, SECRET_FIELDS).flatMap((s) => (s.key === null || (s.field.env && fromEnv.includes(s.key)) ? [] : [{ key: s.key, path: s.path, value: s.value }]));
 }
 
 /**
@@ -140,55 +132,16 @@ function setPath(obj: Record<string, unknown>, path: readonly string[], value: u
 export function withStoredSecrets(raw: unknown, secrets: Pick<SecretsLike, 'get'>, fromEnv: readonly string[] = []): unknown {
   if (!isRecord(raw)) return raw;
   const out = structuredClone(raw);
-  for (const s of SECRETS) {
-    const key = s.path.join('.');
-    const value = fromEnv.includes(key) ? undefined : secrets.get(key);
+  for (const s of keptSecrets(out, fromEnv)) {
+    const value = secrets.get(s.key);
     if (value !== undefined) setPath(out, s.path, value);
   }
-  const tenants = getPath(out, ['regate', 'tenants']);
-  if (Array.isArray(tenants)) {
-    for (const t of tenants) {
-      if (!isRecord(t) || typeof t.id !== 'string') continue;
-      for (const field of TENANT_SECRETS) {
-        const value = secrets.get(tenantKey(t.id, field));
-        if (value !== undefined) t[field] = value;
-      }
-    }
-  }
   return out;
 }
 
-/** Every secret of `config` the desktop keeps out of the file, by key; `inFile` reads the same keys from the raw file. */
+/** Every secret of `config` the desktop keeps out of the file, by key ('' when it has none). */
 function secretsOf(config: unknown, fromEnv: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const key of secretKeys(fromEnv)) {
-    const v = getPath(config, key.split('.'));
-    out.set(key, typeof v === 'string' ? v : '');
-  }
-  const tenants = getPath(config, ['regate', 'tenants']);
-  if (Array.isArray(tenants)) {
-    for (const t of tenants) {
-      if (!isRecord(t) || typeof t.id !== 'string') continue;
-      for (const field of TENANT_SECRETS) {
-        const v = t[field];
-        out.set(tenantKey(t.id, field), typeof v === 'string' ? v : '');
-      }
-    }
-  }
-  return out;
-}
-
-/** Removes the secret at `key` from a config copy (a tenant's by its id). */
-function dropSecret(config: Record<string, unknown>, key: string): void {
-  if (key.startsWith(TENANT_PREFIX)) {
-    const [id, field] = key.slice(TENANT_PREFIX.length).split('.');
-    const tenants = getPath(config, ['regate', 'tenants']);
-    if (Array.isArray(tenants)) for (const t of tenants) if (isRecord(t) && t.id === id) delete t[field];
-    return;
-  }
-  const parts = key.split('.');
-  const parent = getPath(config, parts.slice(0, -1));
-  if (isRecord(parent)) delete parent[parts[parts.length - 1]];
+  return new Map(keptSecrets(config, fromEnv).map((s) => [s.key, typeof s.value === 'string' ? s.value : '']));
 }
 
 /**
@@ -230,8 +183,8 @@ export class DesktopSettingsStore implements SettingsStore {
         toStore[key] = v;
       }
     }
-    // A removed tenant's passwords go with it.
-    for (const key of this.#secrets.keys()) if (key.startsWith(TENANT_PREFIX) && !wanted.has(key)) toDelete.push(key);
+    // A removed list item's secrets (a ReGate tenant's passwords) go with it.
+    for (const key of this.#secrets.keys()) if (LIST_PREFIXES.some((p) => key.startsWith(p)) && !wanted.has(key)) toDelete.push(key);
     if (Object.keys(toStore).length > 0 && !protectedOk.ok) {
       this.#onRefused(protectedOk.reason);
       throw new SecretsRefusedError(protectedOk.reason);
@@ -239,7 +192,7 @@ export class DesktopSettingsStore implements SettingsStore {
     if (Object.keys(toStore).length > 0) await this.#secrets.setMany(toStore);
     for (const key of toDelete) await this.#secrets.delete(key);
     const out = structuredClone(config) as unknown as Record<string, unknown>;
-    for (const key of wanted.keys()) if (!keepInFile.has(key)) dropSecret(out, key);
+    for (const s of keptSecrets(out, this.#fromEnv)) if (!keepInFile.has(s.key)) deletePath(out, s.path);
     await this.#file.save(out as unknown as Config);
     for (const key of wanted.keys()) if (!keepInFile.has(key)) this.#inFile.delete(key);
   }

@@ -1,6 +1,10 @@
+import type { HealthBody } from '../listener/health.ts';
+import { MODULES } from '../connectors/index.ts';
+import type { ModuleDescriptor } from '../core/module.ts';
+
 /**
  * The tray's one-glance summary of the core's health: a traffic-light icon and a Russian
- * status line. The shape mirrors the core's health (detailed fields optional, as in `CoreHealth`).
+ * status line, read from the core's health (detailed fields optional, as in `CoreHealth`).
  *
  * Colours (decided here, tested in desktop-tray.test.ts):
  * - green  `ok`      every enabled connector ok and the queue empty;
@@ -11,24 +15,11 @@
  *                    health degraded, or the core not answering at all.
  * The sandbox only changes the wording, never the colour: red must mean "act now" in both modes.
  */
-export type ConnectorState = 'disabled' | 'ok' | 'failing' | 'paused';
 
-export interface ConnectorHealthView {
-  state: ConnectorState;
-  lastError: { code: string; message: string } | null;
-  /** Local shop time `YYYY-MM-DDTHH:MM:SS` since when the connector is in this state. */
-  since: string | null;
-}
-
-export interface HealthView {
-  status: string;
-  version: string;
-  sandbox?: boolean;
-  listener: { url: string; exposed: boolean };
-  connectors?: Record<string, ConnectorHealthView>;
-  queue?: { depth: number; oldestAgeSeconds: number | null };
-  store?: { ok: boolean };
-}
+/** The core's health as GET /api/health gives it (its one shape: main/listener/health.ts). */
+export type HealthView = HealthBody & { listener: { url: string; exposed: boolean } };
+export type ConnectorHealthView = NonNullable<HealthBody['connectors']>[string];
+export type ConnectorState = ConnectorHealthView['state'];
 
 export type TrayState = 'ok' | 'warning' | 'problem';
 
@@ -44,16 +35,14 @@ export const PAUSED_BY_OPERATOR = 'paused_by_operator';
 /** Windows truncates tray tooltips at 127 characters; cut them ourselves, with an ellipsis. */
 export const TOOLTIP_MAX = 127;
 
-const CONNECTOR_NAMES: Readonly<Record<string, string>> = {
-  passteam: 'Passteam',
-  paykeeper: 'PayKeeper',
-  docpart: 'Docpart',
-};
+const CONNECTOR_MODULES = (MODULES as readonly ModuleDescriptor[]).filter((m) => m.connector);
+/** The connectors' titles, from their descriptors («Passteam»). */
+const CONNECTOR_NAMES: ReadonlyMap<string, string> = new Map(CONNECTOR_MODULES.map((m) => [m.name, m.title]));
 
 function named(health: HealthView, pick: (c: ConnectorHealthView) => boolean): string[] {
   return Object.entries(health.connectors ?? {})
     .filter(([, c]) => pick(c))
-    .map(([key]) => CONNECTOR_NAMES[key] ?? key);
+    .map(([key]) => CONNECTOR_NAMES.get(key) ?? key);
 }
 
 /** How long a connector has been in its state; Infinity when unknown (treated as "long"). */
@@ -110,8 +99,8 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** The connectors «Приостановить отправку» acts on: the outbound senders, not the Docpart pull. */
-export const SENDING_CONNECTORS = ['passteam', 'paykeeper'] as const;
+/** The connectors «Приостановить отправку» acts on: the outbound senders (`connector.pausable`), not the Docpart pull. */
+export const SENDING_CONNECTORS: readonly string[] = CONNECTOR_MODULES.filter((m) => m.connector?.pausable).map((m) => m.name);
 
 export interface SendingState {
   /** Enabled senders that are sending (pause targets). */

@@ -8,11 +8,12 @@ import { exchangeTitle, exchangeVerdict, failureSummary, formFields, inboundEnti
 
 export type { EventStart, JournalEvent } from './events.ts';
 
-export type System = '1c' | 'admin' | 'passteam' | 'paykeeper' | 'docpart' | 'regate';
+/** Who an exchange was with: '1c', 'admin', or a registered module's name (`regate:<base>` for a ReGate base's 1C). */
+export type System = string;
 
 export interface ExchangeInput {
   direction: 'in' | 'out';
-  system: System | string;
+  system: System;
   method: string;
   url: string;
   status: number | null;
@@ -188,7 +189,16 @@ interface HitQuery {
   complete: boolean;
   /** The events' system `where` requires (Journal.events): the blocks' filters know each row's. */
   system?: string;
+  /** Only the rows not indexed yet (the caller reads the indexed ones its own way). */
+  unindexedOnly?: boolean;
 }
+
+/**
+ * «Only errors»: when the failed events (passing the other filters) have at most this many
+ * exchanges, a search reads those (2–5 µs each) instead of every row holding the key, which may be
+ * all 100,000 when the key is common and no failed row has it.
+ */
+const FAILED_FIRST_ROWS = 10_000;
 
 /** What an event row costs the journal's size cap beyond its exchanges. */
 const EVENT_BYTES = 200;
@@ -437,7 +447,7 @@ export class Journal {
       out.unsearched += first - indexed;
       last = indexed;
     }
-    if (last <= 0) return;
+    if (last <= 0 || q.unindexedOnly) return;
 
     const short = isShortKey(key);
     const match = `"${key.replace(/"/g, '""')}"`;
@@ -520,11 +530,35 @@ export class Journal {
     // The event is joined only when a filter needs it.
     const join = where.length ? 'JOIN journal_events e ON e.id = j.event_id' : '';
     const ids = new Set<number>();
+    const take = (rows: Iterable<{ event_id: number }>) => {
+      for (const r of rows) if (ids.add(r.event_id).size >= need) return true;
+      return false;
+    };
     // `before` is an event id: the exchanges are looked at from the newest one down.
-    for (const r of this.#hits<{ event_id: number }>(key, { columns: 'j.event_id', join, where, params: { ...f }, last: this.#maxId(), complete, system: f.system }, out)) {
-      if (ids.add(r.event_id).size >= need) break;
+    const q: HitQuery = { columns: 'j.event_id', join, where, params: { ...f }, last: this.#maxId(), complete, system: f.system };
+    if (!f.failedOnly || !this.#fewFailed(f)) {
+      take(this.#hits(key, q, out));
+      return [...ids];
     }
+    // The failed events' exchanges: those not indexed yet as always, then the indexed ones by their text.
+    if (take(this.#hits(key, { ...q, unindexedOnly: true }, out))) return [...ids];
+    const failed = this.#store.db.prepare(
+      `SELECT j.event_id FROM journal_events e JOIN journal j ON j.event_id = e.id CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
+       WHERE ${where.join(' AND ')} AND j.id <= @indexed AND f.c0 LIKE @like ESCAPE '\\' ORDER BY e.id DESC`,
+    );
+    take(failed.iterate({ ...f, indexed: this.index.indexed(), like: likeContains(key) }) as Iterable<{ event_id: number }>);
     return [...ids];
+  }
+
+  /** The failed events passing `f` have at most FAILED_FIRST_ROWS exchanges (read newest first, up to that many). */
+  #fewFailed(f: EventFilters): boolean {
+    const where = EventRows.where(f);
+    let rows = 0;
+    for (const e of this.#store.db.prepare(`SELECT e.exchanges FROM journal_events e WHERE ${where.join(' AND ')} ORDER BY e.id DESC`).iterate({ ...f }) as Iterable<{ exchanges: number }>) {
+      rows += e.exchanges;
+      if (rows > FAILED_FIRST_ROWS) return false;
+    }
+    return true;
   }
 
   /** One bounded pruning step (age, then size); call it on a timer so a huge journal never blocks. */

@@ -3,34 +3,45 @@
  * what came of it, in Russian. Pure, so every phrase is unit-tested.
  */
 
-const SYSTEMS: Readonly<Record<string, string>> = {
-  '1c': '1С',
-  admin: 'Интерфейс',
-  passteam: 'Passteam',
-  paykeeper: 'PayKeeper',
-  docpart: 'Docpart',
-  regate: 'ReGate',
-};
+import { MODULES } from '../connectors/index.ts';
+import type { ModuleDescriptor, ModuleWording } from '../core/module.ts';
+
+/** The core's own systems; each registered module adds its name and title (main/connectors/index.ts). */
+const CORE_SYSTEMS: ReadonlyArray<readonly [string, string]> = [
+  ['1c', '1С'],
+  ['admin', 'Интерфейс'],
+];
+
+/** The core's own 1C path: the health. */
+const CORE_PATHS = [{ match: /^\/v1\/health$/, noun: 'Проверка связи' }];
+
+const modules: readonly ModuleDescriptor[] = MODULES;
+const SYSTEMS = new Map<string, string>([...CORE_SYSTEMS, ...modules.map((m) => [m.name, m.title] as const)]);
+/** Modules whose systems have parts (`regate:shop`), and where those parts' outgoing calls go. */
+const SUBSYSTEMS = new Map(modules.flatMap((m) => (m.journal?.subsystems ? [[m.name, m.journal.subsystems.calls] as const] : [])));
+const SUBJECTS = new Map(modules.flatMap((m) => Object.entries(m.journal?.subjects ?? {})));
+const PATHS: NonNullable<ModuleWording['paths']> = [...modules.flatMap((m) => m.journal?.paths ?? []), ...CORE_PATHS];
+const JOB_TITLES = new Map(modules.flatMap((m) => (m.journal?.jobTitle ? [[m.name, m.journal.jobTitle] as const] : [])));
+
+/** `regate:shop` → `['regate', 'shop']` when `regate` has parts; null otherwise. */
+function splitSystem(system: string): readonly [string, string] | null {
+  const colon = system.indexOf(':');
+  if (colon < 0) return null;
+  const owner = system.slice(0, colon);
+  return SUBSYSTEMS.has(owner) ? [owner, system.slice(colon + 1)] : null;
+}
 
 /** `regate:shop` (a ReGate base's calls to its 1C) files under ReGate. */
 export function systemKey(system: string): string {
-  return system.startsWith('regate:') ? 'regate' : system;
+  return splitSystem(system)?.[0] ?? system;
 }
 
 /** `passteam` → «Passteam», `regate:shop` → «ReGate (shop)». */
 export function systemTitle(system: string): string {
-  if (system.startsWith('regate:')) return `ReGate (${system.slice('regate:'.length)})`;
-  return SYSTEMS[system] ?? system;
+  const parts = splitSystem(system);
+  if (parts) return `${SYSTEMS.get(parts[0]) ?? parts[0]} (${parts[1]})`;
+  return SYSTEMS.get(system) ?? system;
 }
-
-const DOCPART_TASKS: Readonly<Record<string, string>> = {
-  check_connection: 'проверка связи',
-  get_orders: 'заказы',
-  get_orders_items: 'строки заказов',
-  get_user_info: 'покупатели',
-  get_payments: 'платежи',
-  get_article_info: 'сведения об артикуле',
-};
 
 /** What an entity key names: `card:0000103` → «Карта 0000103». */
 export function subjectOf(entity: string | null | undefined): string | null {
@@ -38,43 +49,19 @@ export function subjectOf(entity: string | null | undefined): string | null {
   const colon = entity.indexOf(':');
   const kind = colon < 0 ? entity : entity.slice(0, colon);
   const id = colon < 0 ? '' : entity.slice(colon + 1);
-  switch (kind) {
-    case 'card':
-      return `Карта ${id}`;
-    case 'bonus':
-      return `Бонусы карты ${id}`;
-    case 'invoice':
-      return `Счёт по заказу ${id}`;
-    case 'docpart':
-      return id === 'pull' ? 'Загрузка заказов Docpart' : `Docpart: ${DOCPART_TASKS[id] ?? id}`;
-    case 'regate':
-      return `Запрос ${id}`;
-  }
-  return entity;
+  return SUBJECTS.get(kind)?.title(id) ?? entity;
 }
 
 /** The entity a 1C call is about, read from its address (`/v1/cards/0000103` → `card:0000103`). */
 export function inboundEntity(url: string): string | null {
   const path = readablePath(url);
-  let m = /^\/v1\/cards\/([^/]+)\/bonus$/.exec(path);
-  if (m) return `bonus:${m[1]}`;
-  m = /^\/v1\/cards\/([^/]+)$/.exec(path);
-  if (m) return `card:${m[1]}`;
-  m = /^\/v1\/invoices\/([^/]+)$/.exec(path);
-  if (m && m[1] !== 'export') return `invoice:${m[1]}`;
+  for (const p of PATHS) {
+    if (!p.entity) continue;
+    const m = p.match.exec(path);
+    if (m) return p.entity(m);
+  }
   return null;
 }
-
-const INBOUND_NOUNS: ReadonlyArray<[RegExp, string]> = [
-  [/^\/v1\/cards$/, 'Карты'],
-  [/^\/v1\/invoices$/, 'Счета'],
-  [/^\/v1\/invoices\/export$/, 'Выгрузка счетов'],
-  [/^\/v1\/docpart\/orders$/, 'Заказы Docpart'],
-  [/^\/v1\/docpart\/payments$/, 'Платежи Docpart'],
-  [/^\/v1\/docpart\/articles\//, 'Артикул Docpart'],
-  [/^\/v1\/docpart\/sync$/, 'Загрузка заказов Docpart'],
-  [/^\/v1\/health$/, 'Проверка связи'],
-];
 
 /** The path of a URL (absolute or not) with percent-escapes decoded: what 1C's own screens show. */
 export function readablePath(url: string): string {
@@ -114,20 +101,19 @@ export function exchangeTitle(e: Pick<ExchangeFacts, 'direction' | 'system' | 'm
   if (e.direction === 'in') {
     const entity = e.entity ?? inboundEntity(e.url);
     const path = readablePath(e.url);
-    const noun = subjectOf(entity) ?? INBOUND_NOUNS.find(([re]) => re.test(path))?.[1];
+    const noun = subjectOf(entity) ?? PATHS.find((p) => p.noun && p.match.test(path))?.noun;
     return noun ? `${noun} ← ${system}` : `${system}: ${e.method} ${path}`;
   }
-  if (e.system.startsWith('regate:')) return `${system} → 1С: ${e.method} ${readablePath(e.url)}`;
+  const parts = splitSystem(e.system);
+  if (parts) return `${system} → ${SUBSYSTEMS.get(parts[0])}: ${e.method} ${readablePath(e.url)}`;
   const noun = subjectOf(e.entity);
   return noun ? `${noun} → ${system}` : `${system}: ${e.method} ${readablePath(e.url)}`;
 }
 
 /** A delivery run's title: «Карта 0000103 → Passteam»; a ReGate write: «ReGate (shop) → 1С: отложенная запись». */
 export function jobTitle(connector: string, key: string): string {
-  if (connector === 'regate') {
-    const tenant = key.split(':')[1];
-    return `${systemTitle(tenant ? `regate:${tenant}` : 'regate')} → 1С: отложенная запись`;
-  }
+  const own = JOB_TITLES.get(connector);
+  if (own) return own(key, systemTitle);
   return `${subjectOf(key) ?? key} → ${systemTitle(connector)}`;
 }
 
@@ -166,10 +152,7 @@ export function failureSummary(outcome: 'refused' | 'retry' | 'auth' | 'internal
 /** A successful delivery of an entity: «отправлена», «передан». */
 export function deliveredSummary(entity: string | null | undefined): string {
   const kind = entity?.split(':')[0];
-  if (kind === 'card') return 'отправлена';
-  if (kind === 'bonus') return 'отправлены';
-  if (kind === 'invoice') return 'передан';
-  return 'выполнено';
+  return (kind !== undefined ? SUBJECTS.get(kind)?.delivered : undefined) ?? 'выполнено';
 }
 
 /** The human part of an error answer: `{"error": {"message"}}` (Sputnik) or `{"detail"}` (ReGate's problem+json). */

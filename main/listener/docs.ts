@@ -5,12 +5,10 @@ import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { errorBodySchema } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { finishDocument } from './openapi.ts';
+import { REGISTRY } from '../core/registry.ts';
 
-/** The tags of /v1/openapi.json: Swagger UI's sections, in this order. */
+/** The core's tag of /v1/openapi.json; each module brings its own (its descriptor's `docs`), listed before it. */
 export const TAGS = {
-  cards: 'Карты',
-  invoices: 'Счета',
-  docpart: 'Docpart',
   service: 'Служебное',
 } as const;
 
@@ -39,12 +37,7 @@ export async function registerListenerDocs(app: FastifyInstance): Promise<void> 
         license: { name: 'Проприетарная лицензия', identifier: 'LicenseRef-Proprietary' },
       },
       servers: [{ url: '/', description: 'Этот Спутник: адрес и порт, с которых открыт документ (по умолчанию http://127.0.0.1:37080)' }],
-      tags: [
-        { name: TAGS.cards, description: 'Карты лояльности Passteam: 1С записывает карту и бонусный баланс, Спутник доставляет их в Passteam и сообщает cardId и ссылку на карту' },
-        { name: TAGS.invoices, description: 'Счета PayKeeper: выставить (один или пачкой), узнать состояние и оплату, отозвать, выгрузить за период' },
-        { name: TAGS.docpart, description: 'Заказы и движения по балансу покупателей интернет-магазина Docpart (Спутник загружает их по расписанию), артикулы' },
-        { name: TAGS.service, description: 'Состояние самого Спутника' },
-      ],
+      tags: [...REGISTRY.flatMap((m) => m.docs?.tags ?? []), { name: TAGS.service, description: 'Состояние самого Спутника' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'Заголовок `Authorization: Bearer <токен Спутника>`' },

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIGRATIONS } from './migrations.ts';
+import { MIGRATIONS, type ModuleMigration } from './migrations.ts';
 
 export type DB = Database.Database;
 
@@ -12,7 +12,7 @@ export const DB_FILE = 'sputnik.db';
  * WAL + synchronous=FULL so a commit survives power loss; the writer checkpoints itself
  * (a second checkpointing connection lets the WAL grow without bound) and the WAL file is capped.
  */
-export function openDatabase(dataDir: string, opts: { readonly?: boolean } = {}): DB {
+export function openDatabase(dataDir: string, opts: { readonly?: boolean; migrations?: readonly ModuleMigration[] } = {}): DB {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, DB_FILE), { readonly: opts.readonly ?? false, timeout: 5000 });
   db.pragma('journal_mode = WAL');
@@ -21,11 +21,16 @@ export function openDatabase(dataDir: string, opts: { readonly?: boolean } = {})
   db.pragma('wal_autocheckpoint = 4000');
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   db.pragma('busy_timeout = 5000');
-  if (!opts.readonly) migrate(db);
+  if (!opts.readonly) migrate(db, opts.migrations);
   return db;
 }
 
-export function migrate(db: DB): void {
+/**
+ * The numbered migrations by `user_version`, then the modules' own (`modules`, in order) by id: a
+ * store written before modules brought their migrations has no `module_migrations` table yet and
+ * gets it, with nothing else changed.
+ */
+export function migrate(db: DB, modules: readonly ModuleMigration[] = []): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`Хранилище создано более новой версией Спутника (схема ${current}, эта версия знает ${MIGRATIONS.length}); обновите Спутник`);
@@ -34,6 +39,17 @@ export function migrate(db: DB): void {
     db.transaction(() => {
       MIGRATIONS[v](db);
       db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  if (modules.length === 0) return;
+  db.exec('CREATE TABLE IF NOT EXISTS module_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+  const applied = new Set(db.prepare('SELECT id FROM module_migrations').pluck().all() as string[]);
+  const sql = { exec: (text: string) => void db.exec(text), run: (text: string, ...params: unknown[]) => db.prepare(text).run(...params) };
+  for (const m of modules) {
+    if (applied.has(m.id)) continue;
+    db.transaction(() => {
+      m.up(sql);
+      db.prepare('INSERT INTO module_migrations (id, applied_at) VALUES (?, ?)').run(m.id, Date.now());
     })();
   }
 }

@@ -3,6 +3,7 @@ import { createSql, type Sql } from './sql.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openWalSync } from './wal-sync.ts';
 import { Outbox, type OutboxOptions } from './outbox.ts';
+import type { ModuleMigration } from './migrations.ts';
 
 /**
  * How a write reaches the disk. `durable`: group-committed and fsynced before the promise settles
@@ -38,10 +39,12 @@ export interface Store {
 export interface StoreOptions extends OutboxOptions {
   /** Fsync inside each group commit, on the event loop (bench/slow-disk.ts compares it with the default). */
   fsyncInCommit?: boolean;
+  /** The registered modules' own migrations (main/core/registry.ts), applied after the numbered ones. */
+  migrations?: readonly ModuleMigration[];
 }
 
 export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
-  const db = openDatabase(dataDir);
+  const db = openDatabase(dataDir, { migrations: opts.migrations });
   const commit = new GroupCommit(db, { wal: opts.fsyncInCommit ? undefined : openWalSync(db) });
   const outbox = new Outbox(db, { ...opts, commit });
   const getMeta = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();

@@ -1,9 +1,28 @@
 import type { Database } from 'better-sqlite3';
 import { SEARCH_TEXT } from './search-text.ts';
 
+/** What a module's migration gets: DDL and single statements on the store being opened, in its transaction. */
+export interface MigrationSql {
+  exec(text: string): void;
+  run(text: string, ...params: unknown[]): unknown;
+}
+
+/**
+ * A module's own schema change (its descriptor's `migrations`). Applied once, after the numbered
+ * ones below, in the order the modules are registered and listed, each in its own transaction; its
+ * id is recorded in `module_migrations`. Never renumber, reorder or reuse an id.
+ */
+export interface ModuleMigration {
+  /** `<module>:<n>`. */
+  id: string;
+  up(sql: MigrationSql): void;
+}
+
 /**
  * Numbered migrations, applied in order at open inside one transaction each.
  * Never edit a shipped migration: add the next number. `user_version` records the last one applied.
+ * These are the core's and, up to 12, the first connectors' (they were one list then); a module's
+ * new tables now come with the module (ModuleMigration), so adding one touches nothing here.
  */
 export const MIGRATIONS: Array<(db: Database) => void> = [
   // 1: meta, change-feed counter, outbox, connector state, journal.

@@ -1,8 +1,7 @@
 import { afterEach } from 'vitest';
 import { parseConfig } from '../../main/config/load.ts';
 import type { ConfigInput } from '../../main/config/schema.ts';
-import { createCore, type Core, type RunningCore } from '../../main/core/index.ts';
-import type { ModuleFactory } from '../../main/core/module.ts';
+import { createCore, type Core, type CoreOptions, type RunningCore } from '../../main/core/index.ts';
 import type { OutboxOptions } from '../../main/store/outbox.ts';
 import { tempDir } from './tmp.ts';
 
@@ -16,7 +15,7 @@ export interface TestCore extends RunningCore {
 const running: Core[] = [];
 
 /** The real core on ephemeral loopback ports with a real SQLite file in a temp dir. */
-export async function startTestCore(opts: { config?: ConfigInput; modules?: ModuleFactory[]; dataDir?: string; sandbox?: boolean; outbox?: OutboxOptions } = {}): Promise<TestCore> {
+export async function startTestCore(opts: { config?: ConfigInput; modules?: CoreOptions['modules']; dataDir?: string; sandbox?: boolean; outbox?: OutboxOptions } = {}): Promise<TestCore> {
   const dataDir = opts.dataDir ?? tempDir();
   const input = { ...opts.config, listener: { port: 0, ...opts.config?.listener }, ui: { port: 0, ...opts.config?.ui } };
   const { config } = parseConfig(input, {});

@@ -1,5 +1,5 @@
 import type { ModuleFactory } from '../../core/module.ts';
-import { checkByCall, connectorChecks } from '../../core/check.ts';
+import { checkByCall, type ConnectorCheck } from '../../core/check.ts';
 import { DocpartClient } from './client.ts';
 import { DocpartRepo } from './repo.ts';
 import { ARTICLE_KEEP_MS, docpartAdmin, docpartRoutes } from './routes.ts';
@@ -32,5 +32,5 @@ export const docpartModuleWith = (opts: { now?: () => number } = {}): ModuleFact
 export const docpartModule: ModuleFactory = docpartModuleWith();
 
 // `sputnik check` and "test connection": check_connection proves the address, path, key and Basic auth.
-connectorChecks.docpart = (config, http) =>
+export const check: ConnectorCheck = (config, http) =>
   checkByCall(() => new DocpartClient(http, () => config.docpart).checkConnection(), 'сайт отвечает, технический ключ принят');

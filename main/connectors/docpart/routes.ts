@@ -10,7 +10,7 @@ import type { DocpartRepo, OrderDoc } from './repo.ts';
 import type { DocpartSync, SyncResult } from './sync.ts';
 import { documented, exampled } from '../../listener/openapi.ts';
 import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
-import { TAGS } from '../../listener/docs.ts';
+import { DOCPART_TAG } from './module.ts';
 import * as EX from './examples.ts';
 
 const ORDERS_FEED = 'docpart_orders';
@@ -151,7 +151,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
             'next — курсор для следующего вызова; он не меняется от перезапусков. Видны заказы, созданные за последние docpart.lookbackDays дней.',
           querystring: feedQuery,
           operationId: 'listDocpartOrders',
-          tags: [TAGS.docpart],
+          tags: [DOCPART_TAG],
           response: {
             200: documented(z.object({ orders: z.array(orderSchema), next }), 'Заказы после курсора (пустой список — новых нет; next тогда прежний)', {
               page: { summary: 'Заказ покупателя и заказ гостя', value: { orders: [EX.ORDER, EX.GUEST_ORDER], next: 'ZG9jcGFydF9vcmRlcnM6Ng' } },
@@ -177,7 +177,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
           description: 'Поступления и списания по балансу покупателей после курсора, от старых изменений к новым; next — курсор для следующего вызова.',
           querystring: feedQuery,
           operationId: 'listDocpartPayments',
-          tags: [TAGS.docpart],
+          tags: [DOCPART_TAG],
           response: {
             200: documented(z.object({ payments: z.array(paymentSchema), next }), 'Движения после курсора', {
               page: { summary: 'Поступление и оплата заказа с баланса', value: { payments: EX.PAYMENTS, next: 'ZG9jcGFydF9wYXltZW50czoxNA' } },
@@ -202,7 +202,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
           description: 'items пуст — артикул неизвестен. Если сервер кроссов не отвечает, отдаётся прошлый ответ из кеша (stale: true) или 502.',
           params: z.object({ article: exampled(z.string().min(1).max(100).describe('Артикул как есть (пробелы и дефисы можно)'), '0242126844') }),
           operationId: 'getDocpartArticle',
-          tags: [TAGS.docpart],
+          tags: [DOCPART_TAG],
           response: {
             200: documented(
               z.object({
@@ -251,7 +251,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
           description: '200 — загрузка закончилась (сколько нашла); 202 — ещё идёт (stage, counts); 502 — Docpart ответил ошибкой.',
           querystring: syncQuery,
           operationId: 'syncDocpart',
-          tags: [TAGS.docpart],
+          tags: [DOCPART_TAG],
           response: {
             200: documented(syncDone, 'Загрузка закончилась: сколько нашла', { done: { summary: 'Загрузка закончилась', value: EX.SYNC_DONE } }),
             202: documented(syncRunning, 'Загрузка ещё идёт (дольше wait секунд): что найдено на сейчас', { running: { summary: 'Загрузка идёт', value: EX.SYNC_RUNNING } }),

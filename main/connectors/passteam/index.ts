@@ -1,5 +1,5 @@
 import type { ModuleFactory } from '../../core/module.ts';
-import { connectorChecks } from '../../core/check.ts';
+import type { ConnectorCheck } from '../../core/check.ts';
 import { DeliveryError } from '../../errors.ts';
 import { PassteamClient } from './client.ts';
 import { Cards } from './cards.ts';
@@ -29,7 +29,7 @@ export const passteamModule: ModuleFactory = (ctx) => {
 export const TRIED_TOKEN_REFUSED = 'Passteam не принял токен: проверьте его в личном кабинете Passteam';
 
 // `sputnik check`: the token and template are tried with a read-only call (an ASSUMED method, see client.ts).
-connectorChecks.passteam = async (config, http) => {
+export const check: ConnectorCheck = async (config, http) => {
   const client = new PassteamClient(http, () => config.passteam);
   try {
     const found = await client.findCards({});

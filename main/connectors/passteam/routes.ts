@@ -11,7 +11,7 @@ import { Cards, desiredVars, passteamHas, type CardPatch, type CardRow } from '.
 import { CARD_JOB, cardKey } from './worker.ts';
 import { documented, documentedBody, exampled } from '../../listener/openapi.ts';
 import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
-import { TAGS } from '../../listener/docs.ts';
+import { CARDS_TAG } from './module.ts';
 import * as EX from './examples.ts';
 
 const FEED = 'cards';
@@ -220,7 +220,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
           params: codeParam,
           querystring: z.object({ wait: exampled(waitQuery(5), 5) }),
           operationId: 'putCard',
-          tags: [TAGS.cards],
+          tags: [CARDS_TAG],
           body: documentedBody(cardBody, {
             description: 'Состояние карты из 1С; отсутствующее поле не меняется, null или "" — очищает',
             examples: {
@@ -259,7 +259,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
           params: codeParam,
           querystring: z.object({ wait: exampled(waitQuery(0), 0) }),
           operationId: 'postBonus',
-          tags: [TAGS.cards],
+          tags: [CARDS_TAG],
           body: documentedBody(bonusBody, {
             description: 'Новый баланс',
             examples: { number: { summary: 'Число', value: { balance: 1300.5 } }, text: { summary: 'Как пишет Формат() в 1С', value: { balance: '1 300,5' } } },
@@ -292,7 +292,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
           summary: 'Состояние карты',
           params: codeParam,
           operationId: 'getCard',
-          tags: [TAGS.cards],
+          tags: [CARDS_TAG],
           response: {
             200: documented(cardView, 'Карта, как её знает Спутник', {
               synced: { summary: 'Доставлена', value: EX.SYNCED },
@@ -320,7 +320,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
             limit: exampled(pageLimit(1000, 100), 100),
           }),
           operationId: 'listChangedCards',
-          tags: [TAGS.cards],
+          tags: [CARDS_TAG],
           response: {
             200: documented(z.object({ cards: z.array(cardView), next: z.string().describe('Курсор для следующего вызова (changedSince)') }), 'Изменившиеся карты; пустой список — изменений нет', {
               page: { summary: 'Изменения', value: { cards: [EX.INSTALLED, EX.FAILED], next: 'Y2FyZHM6NQ' } },

@@ -1,5 +1,5 @@
 import type { ModuleFactory } from '../../core/module.ts';
-import { checkByCall, connectorChecks } from '../../core/check.ts';
+import { checkByCall, type ConnectorCheck } from '../../core/check.ts';
 import { PayKeeperClient } from './client.ts';
 import { Invoices } from './invoices.ts';
 import { invoiceRoutes } from './routes.ts';
@@ -28,5 +28,5 @@ export const paykeeperModule: ModuleFactory = (ctx) => {
 };
 
 // `sputnik check` and "test connection": fetching the security token proves the address, login and password.
-connectorChecks.paykeeper = (config, http) =>
+export const check: ConnectorCheck = (config, http) =>
   checkByCall(() => new PayKeeperClient(http, () => config.paykeeper).checkCredentials(), 'логин и пароль приняты, токен безопасности получен');

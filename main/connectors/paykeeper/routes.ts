@@ -17,7 +17,7 @@ import type { Tracker } from './tracker.ts';
 import { INVOICE_JOB, invoiceKey, money } from './worker.ts';
 import { documented, documentedBody, exampled } from '../../listener/openapi.ts';
 import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
-import { TAGS } from '../../listener/docs.ts';
+import { INVOICES_TAG } from './module.ts';
 import * as EX from './examples.ts';
 
 const FEED = 'invoices';
@@ -154,7 +154,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
             'Ждёт PayKeeper до wait секунд (по умолчанию 10): 200 — счета готовы, 202 — есть в очереди. Тот же заказ с теми же данными — тот же счёт; с другой суммой или e-mail — 409 invoice_exists.',
           querystring: postQuery,
           operationId: 'createInvoice',
-          tags: [TAGS.invoices],
+          tags: [INVOICES_TAG],
           body: documentedBody(z.union([invoiceItem, invoiceBatch]), {
             description: 'Один счёт — объект; до 1000 счетов — {"invoices": [...]}',
             examples: {
@@ -260,7 +260,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
             format: exampled(z.enum(['xlsx', 'csv']).default('xlsx').describe('xlsx (по умолчанию) или csv'), 'csv'),
           }),
           operationId: 'exportInvoices',
-          tags: [TAGS.invoices],
+          tags: [INVOICES_TAG],
           response: {
             200: {
               description: 'Файл выгрузки (Content-Disposition: attachment с именем файла за период)',
@@ -287,7 +287,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           description: 'Состояние обновляется из PayKeeper, если ему больше 60 секунд.',
           params: orderParam,
           operationId: 'getInvoice',
-          tags: [TAGS.invoices],
+          tags: [INVOICES_TAG],
           response: {
             200: documented(invoiceView, 'Счёт и его состояние', {
               sent: { summary: 'Отправлен, ждёт оплаты', value: EX.SENT },
@@ -318,7 +318,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           params: orderParam,
           querystring: z.object({ wait: exampled(waitQuery(10), 10) }),
           operationId: 'revokeInvoice',
-          tags: [TAGS.invoices],
+          tags: [INVOICES_TAG],
           response: {
             200: documented(invoiceView, 'Отозван (или уже был закрыт: отозван, истёк)', { revoked: { summary: 'Отозван', value: EX.REVOKED } }),
             202: documented(invoiceView, 'Отзыв сохранён, PayKeeper ещё не ответил: Спутник доведёт его сам', { revoking: { summary: 'Отзыв в очереди', value: EX.SENT } }),
@@ -366,7 +366,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
             limit: exampled(onecInteger({ min: 1, max: 10_000 }).optional().describe('Сколько счетов вернуть: по изменениям до 1000 (по умолчанию 100), за период до 10 000'), 100),
           }),
           operationId: 'listInvoices',
-          tags: [TAGS.invoices],
+          tags: [INVOICES_TAG],
           response: {
             200: documented(
               z.object({ invoices: z.array(invoiceView), next: z.string().optional().describe('Только с changedSince: курсор для следующего вызова') }),

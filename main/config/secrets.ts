@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+/**
+ * The secrets of a config, read from the schema's own marks (`.meta({ secret: true, env })`, see
+ * fields.ts): one place says which fields are secret, and the window's redaction, the write-only
+ * patches, the environment variables, the journal's redaction and the desktop's safeStorage all
+ * follow it.
+ */
+export interface SecretField {
+  /** Where it is in the config; `*` stands for each item of a list. */
+  path: readonly string[];
+  /** The environment variable that may supply it. */
+  env?: string;
+  /** Inside a list: the item's field that names the item, so the secret is kept by it (`regate.tenants.<id>.password`). */
+  itemKey?: string;
+}
+
+interface Marks {
+  secret?: unknown;
+  env?: unknown;
+  itemKey?: unknown;
+}
+
+/** The parts of zod's definitions the walk follows (wrappers, objects, lists). */
+interface Def {
+  type: string;
+  innerType?: z.core.$ZodType;
+  in?: z.core.$ZodType;
+  shape?: Record<string, z.core.$ZodType>;
+  element?: z.core.$ZodType;
+}
+
+const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'nonoptional', 'catch']);
+
+/** Every field of `schema` marked secret, in the schema's order. */
+export function secretFieldsOf(schema: z.core.$ZodType): SecretField[] {
+  const out: SecretField[] = [];
+  const walk = (node: z.core.$ZodType, path: string[], marks: Marks, itemKey: string | undefined): void => {
+    // A mark may sit on any wrapper of the field (`.meta(...).default('')` or the other way round).
+    const own: Marks = { ...marks, ...(z.globalRegistry.get(node) as Marks | undefined) };
+    const def = node._zod.def as unknown as Def;
+    if (WRAPPERS.has(def.type) && def.innerType) return walk(def.innerType, path, own, itemKey);
+    if (def.type === 'pipe' && def.in) return walk(def.in, path, own, itemKey);
+    if (def.type === 'object' && def.shape) {
+      for (const [key, child] of Object.entries(def.shape)) walk(child, [...path, key], {}, itemKey);
+      return;
+    }
+    if (def.type === 'array' && def.element) return walk(def.element, [...path, '*'], {}, typeof own.itemKey === 'string' ? own.itemKey : undefined);
+    if (own.secret !== true) return;
+    const inList = path.includes('*');
+    out.push({ path, ...(typeof own.env === 'string' && !inList ? { env: own.env } : {}), ...(inList && itemKey ? { itemKey } : {}) });
+  };
+  walk(schema, [], {}, undefined);
+  return out;
+}
+
+/** One secret of a given config. */
+export interface SecretAt {
+  field: SecretField;
+  /** Its place in this config, list items by index: `regate.tenants.0.password`. */
+  path: string[];
+  /** The name it is kept under: its dotted path, a list item by its key (`regate.tenants.shop.password`); null for an item without one. */
+  key: string | null;
+  value: unknown;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Every secret place of `config` (parsed, or raw settings): one for each field outside lists, set
+ * or not, and one for each item of a list that holds secrets.
+ */
+export function secretsIn(config: unknown, fields: readonly SecretField[]): SecretAt[] {
+  const out: SecretAt[] = [];
+  for (const field of fields) {
+    const star = field.path.indexOf('*');
+    if (star < 0) {
+      out.push({ field, path: [...field.path], key: field.path.join('.'), value: getPath(config, field.path) });
+      continue;
+    }
+    const list = getPath(config, field.path.slice(0, star));
+    if (!Array.isArray(list)) continue;
+    const rest = field.path.slice(star + 1);
+    list.forEach((item, i) => {
+      const name = field.itemKey && isRecord(item) ? item[field.itemKey] : undefined;
+      const key = typeof name === 'string' && name !== '' ? [...field.path.slice(0, star), name, ...rest].join('.') : null;
+      out.push({ field, path: [...field.path.slice(0, star), String(i), ...rest], key, value: getPath(item, rest) });
+    });
+  }
+  return out;
+}
+
+/** The lists whose items hold secrets: the list's dotted path, the item's key field and the secrets' paths inside an item. */
+export function secretLists(fields: readonly SecretField[]): Map<string, { itemKey: string | undefined; secrets: string[][] }> {
+  const out = new Map<string, { itemKey: string | undefined; secrets: string[][] }>();
+  for (const f of fields) {
+    const star = f.path.indexOf('*');
+    if (star < 0) continue;
+    const at = f.path.slice(0, star).join('.');
+    const list = out.get(at) ?? { itemKey: f.itemKey, secrets: [] };
+    list.secrets.push(f.path.slice(star + 1));
+    out.set(at, list);
+  }
+  return out;
+}
+
+export function getPath(obj: unknown, path: readonly string[]): unknown {
+  let node = obj;
+  for (const k of path) node = node && typeof node === 'object' && Object.hasOwn(node, k) ? (node as Record<string, unknown>)[k] : undefined;
+  return node;
+}
+
+/** Sets `value` at `path`, making the objects on the way. */
+export function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = obj;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (isRecord(next) || Array.isArray(next)) node = next as Record<string, unknown>;
+    else node = node[key] = {};
+  }
+  node[path[path.length - 1]] = value;
+}
+
+/** Removes what is at `path` (nothing when a step is missing). */
+export function deletePath(obj: unknown, path: readonly string[]): void {
+  const parent = getPath(obj, path.slice(0, -1));
+  if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[path[path.length - 1]];
+}
