@@ -10,8 +10,8 @@ export const BLOCK_ROWS = 256;
 /**
  * A block's filter is 16 parts of 4,096 bits (512 bytes, a row of journal_grams each): a key's
  * bits are all in one part, so a search reads 512 bytes of each block, not the whole 8 KB. A block
- * of the benchmark's rows holds ~700 distinct characters and pairs (0.05 % false candidates); 5,000
- * would make 2 %, 10,000 8 %.
+ * of the benchmark's rows sets the bits of ~1,400 hashes (~700 distinct characters and pairs, each
+ * also for its system): 0.2 % false candidates; 5,000 would make 2 %, 10,000 7 %.
  */
 const PARTS = 16;
 const PART_BITS = 4096;
@@ -162,10 +162,12 @@ function probeHashes(key: string, system: string | undefined): number[] {
  *
  * Keys of 1–2 characters have no trigram. For them each block of 256 rows keeps a Bloom filter of
  * the characters and pairs of characters in its rows' text (journal_grams, migration 11: 8 KB a
- * block, ~3 MB for 100,000 rows): a short search reads only the blocks
- * that may hold the key. 'journal_grams_indexed' marks the rows in a filter, never above
- * 'journal_indexed': the rows indexed before migration 11 get theirs here first, from the text the
- * index keeps.
+ * block, ~3 MB for 100,000 rows; ~15 µs a row to fill): a short search reads only the blocks that
+ * may hold the key. The filter also holds them per the row's event's system, so a search with a
+ * system chosen reads only the blocks where that system's rows may hold the key, for any key (the
+ * trigrams of a common word would bring up every other system's row to be passed over).
+ * 'journal_grams_indexed' marks the rows in a written filter, never above 'journal_indexed': the
+ * rows indexed before migration 11 get theirs here first, from the text the index keeps.
  */
 export class JournalSearchIndex {
   readonly #db: DB;

@@ -218,6 +218,32 @@ describe('journal search: 1–2 characters through the blocks\' filters, rows no
     store.close();
   });
 
+  it('«only errors» with few failed events reads their exchanges\' text, and finds what the index would', () => {
+    const { j, store } = journal({ maxMegabytes: 100 });
+    const failedAt = new Set([50, 300, 590]);
+    for (let id = 1; id <= 600; id++) {
+      if (failedAt.has(id)) j.record(exchange(`/failed/${id}`, { status: 409, error: 'Дубль карты', requestBody: '{"name":"Фёдорова"}' }));
+      else if (id === 400) j.record(exchange('/failed/other', { status: 422, error: 'Неверный телефон', requestBody: '{"name":"Петров"}' }));
+      else j.record(exchange(`/ok/${id}`, { requestBody: '{"name":"Фёдорова"}' }));
+    }
+    j.flush();
+    const failed = (q: string) => j.events({ q, failedOnly: true, limit: 500 }).entries.map((e) => e.url);
+    const check = (when: string) => {
+      for (const q of ['фёдорова', 'ФЕДОРОВА', 'фё']) expect(failed(q), `${when}: ${q}`).toEqual(['/failed/590', '/failed/300', '/failed/50']);
+      expect(failed('ф'), when).toEqual(['/failed/590', '/failed/other', '/failed/300', '/failed/50']); // «телефон» in the error
+      expect(failed('петров'), when).toEqual(['/failed/other']);
+      for (const q of ['ъ', 'щщ', 'несуществующий']) expect(failed(q), `${when}: ${q}`).toEqual([]);
+    };
+    check('not yet indexed');
+    indexAll(j);
+    check('indexed');
+    // Without the blocks' filters a short key finds nothing through them; «only errors» reads the text itself.
+    store.db.exec(`UPDATE journal_grams SET bits = zeroblob(512)`);
+    expect(j.events({ q: 'фё' }).entries).toEqual([]);
+    expect(failed('фё')).toEqual(['/failed/590', '/failed/300', '/failed/50']);
+    store.close();
+  });
+
   it('matches at most `scanRows` rows not indexed yet, newest first, says about how many it left, and finds them all once indexed', () => {
     const { j, store } = journal({ scanRows: 3 });
     for (let i = 1; i <= 10; i++) j.record(exchange(`/v1/cards/${i}`, { requestBody: `{"name":"Сидорова ${i}"}` }));
