@@ -17,6 +17,8 @@ export interface FakeRequest {
   rawBody: string;
   /** What PHP would have put in `$_POST` ({} unless the body is form-urlencoded). */
   form: PhpFormMap;
+  /** performance.now() when it arrived: tests read spacing between calls from it, not from their own timers. */
+  arrivedAt: number;
 }
 
 export interface FakeReply {
@@ -149,7 +151,7 @@ export async function startFakeServer<F extends string>(opts: FakeServerOptions<
     const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const isForm = contentType === 'application/x-www-form-urlencoded';
     const form = isForm ? parsePhpForm(raw) : (Object.create(null) as PhpFormMap);
-    log.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form });
+    log.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form, arrivedAt: arrived });
     if (down) return resetSocket(req.socket);
     const failure = failures.shift();
     if (failure === 'hang') return; // never answered; the socket is closed by the client or by stop()
