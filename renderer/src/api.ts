@@ -14,6 +14,7 @@ import type {
   JournalEventFull,
   JournalPage,
   ListenerInfo,
+  Meta,
   SettingsView,
   TestResult,
 } from './types.ts';
@@ -264,6 +265,7 @@ const enc = encodeURIComponent;
 
 export const api = {
   health: (signal?: AbortSignal) => request<Health>('/api/health', { signal }),
+  meta: (signal?: AbortSignal) => request<Meta>('/api/meta', { signal }),
   listener: (signal?: AbortSignal) => request<ListenerInfo>('/api/listener', { signal }),
   journal: (query: JournalQuery, signal?: AbortSignal) => request<JournalPage>(journalPath(query), { signal }),
   journalEvent: (id: number, signal?: AbortSignal) => request<JournalEventFull>(`/api/journal/${id}`, { signal }),

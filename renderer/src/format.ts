@@ -1,19 +1,19 @@
-import type { ConnectorState, Direction } from './types.ts';
+import type { ConnectorState, Direction, Meta } from './types.ts';
 
 /** Russian wording for everything the operator reads; pure so it is unit-tested. */
 
-export const CONNECTOR_NAMES: Readonly<Record<string, string>> = {
-  passteam: 'Passteam',
-  paykeeper: 'PayKeeper',
-  docpart: 'Docpart',
-};
+/** The systems' titles: 1C's, and each module's as the service names it (GET /api/meta, given to `setNames`). */
+let systemNames = new Map<string, string>([['1c', '1С']]);
 
-/** Every system the journal files events under (its filter lists them all). */
-export const SYSTEM_NAMES: Readonly<Record<string, string>> = {
-  '1c': '1С',
-  ...CONNECTOR_NAMES,
-  regate: 'ReGate',
-};
+/** Takes the modules' titles from the service's meta (the store calls it when the meta arrives). */
+export function setNames(meta: Pick<Meta, 'systems'>): void {
+  systemNames = new Map([['1c', '1С'], ...Object.entries(meta.systems)]);
+}
+
+/** Every system the journal files events under, in order (its filter lists them all). */
+export function systemList(): Array<[string, string]> {
+  return [...systemNames];
+}
 
 const STATE_LABELS: Readonly<Record<ConnectorState, string>> = {
   disabled: 'выключен',
@@ -23,11 +23,11 @@ const STATE_LABELS: Readonly<Record<ConnectorState, string>> = {
 };
 
 export function connectorName(key: string): string {
-  return CONNECTOR_NAMES[key] ?? key;
+  return systemNames.get(key) ?? key;
 }
 
 export function systemName(key: string): string {
-  return SYSTEM_NAMES[key] ?? key;
+  return systemNames.get(key) ?? key;
 }
 
 export function stateLabel(state: string): string {

@@ -146,7 +146,8 @@ export interface PagedList<T> {
 export function usePagedList<T>(
   fetchPage: (offset: number, limit: number, signal: AbortSignal) => Promise<{ items: T[]; total: number }>,
   key: string,
-  liveKind: 'cards' | 'invoices' | 'docpart',
+  /** The change feed the list follows (a module's `feeds` kind: 'cards', 'invoices', 'docpart'). */
+  liveKind: string,
 ): PagedList<T> {
   const [items, setItems] = useState<T[]>([]);
   const [total, setTotal] = useState(0);

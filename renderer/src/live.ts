@@ -218,8 +218,8 @@ export function liveMode(): 'events' | 'polling' {
   return mode;
 }
 
-/** True when the event concerns the list of `kind` (a poll tick concerns everything). */
-export function touches(event: LiveEvent, kind: 'cards' | 'invoices' | 'docpart' | 'journal' | 'health' | 'attention'): boolean {
+/** True when the event concerns `kind`: the journal, the health, the attention count, or a module's change feed (a poll tick concerns everything). */
+export function touches(event: LiveEvent, kind: string): boolean {
   if (event.type === 'tick') return true;
   if (kind === 'journal') return event.type === 'journal';
   if (kind === 'health') return event.type === 'health';

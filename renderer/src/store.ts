@@ -1,12 +1,17 @@
 import { create } from 'zustand';
 import { api } from './api.ts';
+import { setNames } from './format.ts';
 import { errorMessage } from './hooks.ts';
 import { subscribe, touches, watchLink, type Link } from './live.ts';
-import type { Health, ListenerInfo } from './types.ts';
+import type { Health, ListenerInfo, Meta } from './types.ts';
 
 /** What every page shares: the health (header, banner, overview), the 1C listener address, the link, the attention count. */
 interface UiState {
   health: Health | null;
+  /** The service's modules (menu, pages, settings, names); null until it has answered once. */
+  meta: Meta | null;
+  metaError: string | null;
+  refreshMeta(): Promise<void>;
   /** Whether Sputnik answers; while it does not, what is shown is as of `link.lastSeen`. */
   link: Link;
   /** How many things «Требует внимания» lists; null until known. */
@@ -20,8 +25,10 @@ interface UiState {
   setHealth(health: Health): void;
 }
 
-export const useUi = create<UiState>()((set) => ({
+export const useUi = create<UiState>()((set, get) => ({
   health: null,
+  meta: null,
+  metaError: null,
   link: { state: 'ok', lastSeen: null },
   attention: null,
   healthError: null,
@@ -33,6 +40,16 @@ export const useUi = create<UiState>()((set) => ({
       set({ health: await api.health(), healthError: null });
     } catch (e) {
       set({ healthError: errorMessage(e) });
+    }
+  },
+
+  async refreshMeta() {
+    try {
+      const meta = await api.meta();
+      setNames(meta);
+      set({ meta, metaError: null });
+    } catch (e) {
+      if (!get().meta) set({ metaError: errorMessage(e) });
     }
   },
 
@@ -66,9 +83,12 @@ let started = false;
 export function startHealthFeed(): () => void {
   if (started) return () => {};
   started = true;
+  void useUi.getState().refreshMeta();
   void useUi.getState().refreshHealth();
   void useUi.getState().refreshAttention();
   const off = subscribe((e) => {
+    // The meta does not change while Sputnik runs: asked again only until it has come once.
+    if (!useUi.getState().meta && (e.type === 'health' || e.type === 'tick')) void useUi.getState().refreshMeta();
     if (e.type === 'health' && isHealth(e.health)) useUi.getState().setHealth(e.health);
     else if (touches(e, 'health') && !document.hidden) void useUi.getState().refreshHealth();
     if (e.type === 'attention' && e.total !== null) useUi.setState({ attention: e.total });

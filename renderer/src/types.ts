@@ -1,6 +1,40 @@
 /** Shapes of the admin API responses the UI reads (see docs/admin-api.md). */
 export type ConnectorState = 'disabled' | 'ok' | 'failing' | 'paused';
-export type ConnectorName = 'passteam' | 'paykeeper' | 'docpart';
+/** A connector's name as the service registers it (GET /api/meta). */
+export type ConnectorName = string;
+
+/** One settings field of a section (GET /api/meta), in the order shown. */
+export interface SettingsFieldMeta {
+  key: string;
+  label: string;
+  kind: 'bool' | 'text' | 'url' | 'number' | 'secret';
+  hint?: string;
+  min?: number;
+  max?: number;
+}
+
+export interface SettingsSectionMeta {
+  name: string;
+  title: string;
+  short: string;
+  testable: boolean;
+  fields: SettingsFieldMeta[];
+}
+
+/** GET /api/meta: the service's modules, from which the window builds its menu, pages, settings and names. */
+export interface Meta {
+  modules: Array<{
+    name: string;
+    title: string;
+    connector: { pausable: boolean; testable: boolean } | null;
+    feeds: string[];
+    page: { route: string; title: string } | null;
+    restart: boolean;
+  }>;
+  systems: Record<string, string>;
+  settings: SettingsSectionMeta[];
+  restartTitles: Record<string, string>;
+}
 
 export interface ApiErrorBody {
   code: string;

@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { directionArrow, errorText, formatAge, formatDuration, formatMoney, formatPoints, formatTime, stateLabel, systemName, unsearchedNote } from '../../renderer/src/format.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../main/config/schema.ts';
+import { metaOf, REGISTRY } from '../../main/core/registry.ts';
+import { directionArrow, errorText, formatAge, formatDuration, formatMoney, formatPoints, formatTime, setNames, stateLabel, systemName, unsearchedNote } from '../../renderer/src/format.ts';
+
+// The modules' names come from the service (GET /api/meta): the same meta the admin API serves.
+beforeAll(() => setNames(metaOf(REGISTRY, configSchema)));
 
 describe('renderer wording', () => {
   it('connector states in Russian', () => {

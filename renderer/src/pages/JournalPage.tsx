@@ -11,11 +11,12 @@ import {
   formatDuration,
   isFailedEntry,
   outcomeLabel,
-  SYSTEM_NAMES,
+  systemList,
   systemName,
   unsearchedNote,
 } from '../format.ts';
 import { errorMessage, go, PAGE_SIZE, useDebounced, useLive, useResource } from '../hooks.ts';
+import { useUi } from '../store.ts';
 import type { JournalEntry, JournalEvent } from '../types.ts';
 
 /**
@@ -229,6 +230,8 @@ function EventDetail({ e, onRetried }: { e: JournalEvent; onRetried: () => void 
 }
 
 export function JournalPage({ selected }: { selected: string | null }) {
+  // The systems' names come with the service's meta: shown again once it arrives.
+  useUi((s) => s.meta);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const q = useDebounced(filters.q, 300);
   const active: Filters = { ...filters, q };
@@ -382,7 +385,7 @@ export function JournalPage({ selected }: { selected: string | null }) {
             Система
             <select value={filters.system} onChange={set('system')}>
               <option value="">все</option>
-              {Object.entries(SYSTEM_NAMES).map(([k, v]) => (
+              {systemList().map(([k, v]) => (
                 <option key={k} value={k}>
                   {v}
                 </option>

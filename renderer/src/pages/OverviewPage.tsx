@@ -6,10 +6,10 @@ import { errorMessage } from '../hooks.ts';
 import { useUi } from '../store.ts';
 import type { ConnectorHealth, Health } from '../types.ts';
 
-/** Only the queued connectors can be paused; Docpart is pulled on a schedule. */
-const PAUSABLE = new Set(['passteam', 'paykeeper']);
-
 function ConnectorCard({ name, health }: { name: string; health: ConnectorHealth }) {
+  // The name and whether it can be paused (only senders: Docpart is pulled on a schedule) come with the service's meta.
+  const meta = useUi((s) => s.meta);
+  const pausable = meta?.modules.some((m) => m.name === name && m.connector?.pausable) ?? false;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const bad = health.state === 'failing' || health.state === 'paused';
@@ -39,7 +39,7 @@ function ConnectorCard({ name, health }: { name: string; health: ConnectorHealth
       {health.lastError && health.state === 'ok' && (
         <div className="muted small">Последняя ошибка: {health.lastError.message}</div>
       )}
-      {PAUSABLE.has(name) && health.state !== 'disabled' && (
+      {pausable && health.state !== 'disabled' && (
         <div className="connector-actions">
           {health.state === 'paused' ? (
             <button type="button" disabled={busy} onClick={() => void act(false)}>

@@ -3,89 +3,12 @@ import { api, ApiError } from '../api.ts';
 import { CopyButton, ErrorBox, Loading } from '../components/ui.tsx';
 import { errorMessage, useLeaveGuard, useResource } from '../hooks.ts';
 import { useUi } from '../store.ts';
-import type { SettingsView, TestResult } from '../types.ts';
-import { RegateTenants } from './RegateTenants.tsx';
+import { MODULE_SETTINGS } from '../modules.tsx';
+import type { SettingsSectionMeta, SettingsView, TestResult } from '../types.ts';
 import './settings.css';
 
-/** Saved parts that apply after a restart (`restartPending` of GET /api/settings). */
-const RESTART_TITLES: Record<string, string> = { listener: 'API для 1С', ui: 'порт окна', regate: 'ReGate' };
-
-type Kind = 'bool' | 'text' | 'url' | 'number' | 'secret';
-interface FieldDef {
-  key: string;
-  label: string;
-  kind: Kind;
-  hint?: string;
-  min?: number;
-  max?: number;
-}
-interface SectionDef {
-  name: string;
-  title: string;
-  /** The section's name in the «unsaved changes» question. */
-  short: string;
-  testable: boolean;
-  fields: FieldDef[];
-}
-
-const SECTIONS: SectionDef[] = [
-  {
-    name: 'passteam',
-    title: 'Passteam (электронные карты)',
-    short: 'Passteam',
-    testable: true,
-    fields: [
-      { key: 'enabled', label: 'Включён', kind: 'bool' },
-      { key: 'baseUrl', label: 'Адрес API', kind: 'url', hint: 'обычно https://getpass.passteam.ru' },
-      { key: 'token', label: 'Токен', kind: 'secret' },
-      { key: 'templateId', label: 'Шаблон карты (templateId)', kind: 'text', hint: 'id шаблона выдаёт менеджер Passteam' },
-      { key: 'concurrency', label: 'Одновременных запросов', kind: 'number', min: 1, max: 32 },
-    ],
-  },
-  {
-    name: 'paykeeper',
-    title: 'PayKeeper (счета на оплату)',
-    short: 'PayKeeper',
-    testable: true,
-    fields: [
-      { key: 'enabled', label: 'Включён', kind: 'bool' },
-      { key: 'baseUrl', label: 'Адрес личного кабинета', kind: 'url', hint: 'вида https://магазин.server.paykeeper.ru' },
-      { key: 'user', label: 'Логин', kind: 'text' },
-      { key: 'password', label: 'Пароль', kind: 'secret' },
-      { key: 'concurrency', label: 'Одновременных запросов', kind: 'number', min: 1, max: 32 },
-    ],
-  },
-  {
-    name: 'docpart',
-    title: 'Docpart (заказы интернет-магазина)',
-    short: 'Docpart',
-    testable: true,
-    fields: [
-      { key: 'enabled', label: 'Включён', kind: 'bool' },
-      { key: 'baseUrl', label: 'Адрес сайта', kind: 'url' },
-      { key: 'path', label: 'Путь к агенту 1С', kind: 'text', hint: 'по умолчанию /api/agent_1c/execute.php' },
-      { key: 'techKey', label: 'Технический ключ', kind: 'secret' },
-      { key: 'basicAuth.user', label: 'Пользователь Basic-авторизации', kind: 'text', hint: 'если сайт закрыт паролем' },
-      { key: 'basicAuth.password', label: 'Пароль Basic-авторизации', kind: 'secret' },
-      { key: 'everySeconds', label: 'Загружать каждые, секунд', kind: 'number', min: 30, max: 86400 },
-      { key: 'lookbackDays', label: 'Глубина загрузки, дней', kind: 'number', min: 1, max: 365 },
-    ],
-  },
-  {
-    name: 'listener',
-    title: 'API для 1С',
-    short: 'API для 1С',
-    testable: false,
-    fields: [{ key: 'port', label: 'Порт', kind: 'number', min: 0, max: 65535, hint: 'меняется после перезапуска Спутника' }],
-  },
-  {
-    name: 'ui',
-    title: 'Окно Спутника',
-    short: 'Окно Спутника',
-    testable: false,
-    fields: [{ key: 'port', label: 'Порт', kind: 'number', min: 0, max: 65535, hint: 'меняется после перезапуска Спутника' }],
-  },
-];
+/** A section and its fields as the service describes them (GET /api/meta: order, labels, kinds, bounds). */
+type SectionDef = SettingsSectionMeta;
 
 type Values = Record<string, string | boolean>;
 
@@ -400,13 +323,20 @@ export function leaveQuestion(unsaved: readonly string[]): string | null {
 /** `section`: `#/settings/passteam` (a link from «Требует внимания») opens at that connector's form. */
 export function SettingsPage({ section }: { section?: string | null }) {
   const settings = useResource((signal) => api.settings(signal), 'settings');
+  const meta = useUi((s) => s.meta);
+  const metaError = useUi((s) => s.metaError);
+  const sections = meta?.settings ?? [];
+  const extras = (meta?.modules ?? []).flatMap((m) => {
+    const extra = MODULE_SETTINGS.get(m.name);
+    return extra ? [extra] : [];
+  });
   const [view, setView] = useState<SettingsView | null>(null);
   const [generation, setGeneration] = useState(0);
   const [unsaved, setUnsaved] = useState<Record<string, boolean>>({});
   useEffect(() => {
     if (settings.data) setView(settings.data);
   }, [settings.data]);
-  const v = view ?? settings.data;
+  const v = meta ? (view ?? settings.data) : null;
   const ready = v !== null;
   useEffect(() => {
     if (!ready || !section) return;
@@ -424,14 +354,15 @@ export function SettingsPage({ section }: { section?: string | null }) {
     }
     return fn;
   };
-  const titles = [...SECTIONS.map((s) => [s.name, s.short] as const), ['regate.tenants', 'базы ReGate'] as const];
+  const titles = [...sections.map((s) => [s.name, s.short] as const), ...extras.map((e) => [e.part, e.short] as const)];
   useLeaveGuard(leaveQuestion(titles.filter(([name]) => unsaved[name]).map(([, title]) => title)));
   const pending = v && 'restartPending' in v && Array.isArray(v.restartPending) ? v.restartPending.map(String) : [];
   return (
     <>
       <h2 className="page-title">Настройки</h2>
       {settings.error && <ErrorBox message={settings.error} onRetry={settings.reload} />}
-      {!v && !settings.error && <Loading />}
+      {!meta && metaError && !settings.error && <ErrorBox message={metaError} onRetry={() => void useUi.getState().refreshMeta()} />}
+      {!v && !settings.error && !(metaError && !meta) && <Loading />}
       {v && (
         <>
           <p className="muted">
@@ -439,11 +370,11 @@ export function SettingsPage({ section }: { section?: string | null }) {
           </p>
           {pending.length > 0 && (
             <div className="settings-restart" role="status">
-              Сохранено, но ещё не действует: {pending.map((p) => RESTART_TITLES[p] ?? p).join(', ')}. Изменения вступят в силу после перезапуска Спутника.
+              Сохранено, но ещё не действует: {pending.map((p) => (meta && Object.hasOwn(meta.restartTitles, p) ? meta.restartTitles[p] : p)).join(', ')}. Изменения вступят в силу после перезапуска Спутника.
             </div>
           )}
           <div className="settings-grid">
-            {SECTIONS.map((s) => (
+            {sections.map((s) => (
               <SectionForm
                 key={`${s.name}-${generation}`}
                 section={s}
@@ -457,7 +388,9 @@ export function SettingsPage({ section }: { section?: string | null }) {
               />
             ))}
           </div>
-          <RegateTenants key={`regate-${generation}`} view={v} onSaved={setView} onDirty={onDirty('regate.tenants')} />
+          {extras.map(({ part, component: Extra }) => (
+            <Extra key={`${part}-${generation}`} view={v} onSaved={setView} onDirty={onDirty(part)} />
+          ))}
           <button type="button" className="link-button" onClick={() => (settings.reload(), setGeneration(generation + 1))}>
             Отменить несохранённые изменения
           </button>
