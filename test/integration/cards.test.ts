@@ -128,10 +128,10 @@ describe('bonus changes', () => {
     fake.clearRequests();
     fake.setLatency(50);
     held = Date.now();
-    const started = performance.now();
+    // No upper bound on real time: with the clock held the settle window never ends, and Passteam
+    // is called only after it, so a POST that waited for either would never answer.
     const first = await t.api('/v1/cards/b1/bonus', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"balance": 1}' });
     expect(first.status).toBe(202);
-    expect(performance.now() - started).toBeLessThan(500); // does not wait for Passteam (50 ms) nor for the 1 s settle window
     for (let i = 2; i <= 300; i++) {
       await t.api('/v1/cards/b1/bonus', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ balance: i }) });
     }
@@ -192,9 +192,9 @@ describe('delivery', () => {
     db.prepare(`UPDATE connectors SET failures = 200, next_probe_at = ? WHERE name = 'passteam'`).run(Date.now() + 500);
     for (let i = 0; i < 5; i++) await t.api(`/v1/cards/day${i}/bonus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ balance: 1000 + i }) });
     fake.setDown(false);
-    const back = performance.now();
-    await expect.poll(() => fake.cards().filter((c) => c.values.BONUS?.startsWith('100')).length, { timeout: 15_000 }).toBe(5);
-    expect(performance.now() - back).toBeLessThan(10_000);
+    // "Within seconds" against the jobs' hour of backoff: waiting that out would run past this poll
+    // (and the test's timeout); no tighter bound on a loaded machine's real time.
+    await expect.poll(() => fake.cards().filter((c) => c.values.BONUS?.startsWith('100')).length).toBe(5);
     for (let i = 0; i < 5; i++) expect(card(fake, `+7900000000${i}`)).toHaveLength(1);
     await expect.poll(() => t.core.health().connectors!.passteam.state).toBe('ok');
   });
