@@ -1,4 +1,4 @@
-import type { HealthBody } from '../listener/health.ts';
+import type { ConnectorHealth, HealthBody } from '../core/health-shape.ts';
 import { MODULES } from '../connectors/index.ts';
 import type { ModuleDescriptor } from '../core/module.ts';
 
@@ -16,9 +16,9 @@ import type { ModuleDescriptor } from '../core/module.ts';
  * The sandbox only changes the wording, never the colour: red must mean "act now" in both modes.
  */
 
-/** The core's health as GET /api/health gives it (its one shape: main/listener/health.ts). */
+/** The core's health as GET /api/health gives it (its one shape: main/core/health-shape.ts). */
 export type HealthView = HealthBody & { listener: { url: string; exposed: boolean } };
-export type ConnectorHealthView = NonNullable<HealthBody['connectors']>[string];
+export type ConnectorHealthView = ConnectorHealth;
 export type ConnectorState = ConnectorHealthView['state'];
 
 export type TrayState = 'ok' | 'warning' | 'problem';

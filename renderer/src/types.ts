@@ -1,5 +1,6 @@
 /** Shapes of the admin API responses the UI reads (see docs/admin-api.md). */
-export type ConnectorState = 'disabled' | 'ok' | 'failing' | 'paused';
+import type { ConnectorHealth as ServiceConnectorHealth, HealthBody } from '../../main/core/health-shape.ts';
+
 /** A connector's name as the service registers it (GET /api/meta). */
 export type ConnectorName = string;
 
@@ -41,26 +42,12 @@ export interface ApiErrorBody {
   message: string;
 }
 
-export interface ConnectorHealth {
-  state: ConnectorState;
-  lastError: ApiErrorBody | null;
-  since: string | null;
-}
+/** One connector's state in the health: its shape is the service's (main/core/health-shape.ts). */
+export type ConnectorHealth = ServiceConnectorHealth;
+export type ConnectorState = ConnectorHealth['state'];
 
-export interface Health {
-  status: string;
-  version: string;
-  sandbox: boolean;
-  listener: { url: string; exposed: boolean };
-  connectors: Record<string, ConnectorHealth>;
-  queue: { depth: number; oldestAgeSeconds: number | null };
-  store: { ok: boolean };
-  /** The ReGate gateway, when it is on. */
-  regate?: {
-    url: string | null;
-    tenants: Record<string, { onec: 'ok' | 'degraded' | 'down'; limit: number; inFlight: number; waiting: number; queuedWrites: number; cacheHitRate: number }>;
-  };
-}
+/** GET /api/health: the detailed health (every part present; ReGate's when it is on) and the 1C address. */
+export type Health = Required<Omit<HealthBody, 'regate'>> & Pick<HealthBody, 'regate'> & { listener: { url: string; exposed: boolean } };
 
 export interface ListenerInfo {
   url: string;
