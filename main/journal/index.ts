@@ -2,7 +2,7 @@ import type { Store } from '../store/index.ts';
 import { redactText, redactUrl } from './redact.ts';
 import { withoutFsync } from '../store/db.ts';
 import { likeContains, searchKey, SEARCH_TEXT } from '../store/search-text.ts';
-import { INDEXED_TEXT, isShortKey, JournalSearchIndex } from './search-index.ts';
+import { eventTags, INDEXED_TEXT, isShortKey, JournalSearchIndex } from './search-index.ts';
 import { EventRows, failureOf, newEvent, scopes, type EventEnd, type EventFilters, type EventStart, type EventState, type JournalEvent, type Scope } from './events.ts';
 import { exchangeTitle, exchangeVerdict, failureSummary, formFields, inboundEntity, systemKey } from './wording.ts';
 
@@ -187,18 +187,18 @@ interface HitQuery {
   /** The newest exchange id to look at. */
   last: number;
   complete: boolean;
-  /** The events' system `where` requires (Journal.events): the blocks' filters know each row's. */
-  system?: string;
+  /** The events' system and direction `where` requires (Journal.events, as eventTags): the blocks' filters know each row's. */
+  tags?: readonly string[];
   /** Only the rows not indexed yet (the caller reads the indexed ones its own way). */
   unindexedOnly?: boolean;
 }
 
 /**
- * «Only errors»: when the failed events (passing the other filters) have at most this many
+ * «Only errors», a period, an entity: when the events passing the filters have at most this many
  * exchanges, a search reads those (2–5 µs each) instead of every row holding the key, which may be
- * all 100,000 when the key is common and no failed row has it.
+ * all 100,000 when the key is common and no filtered row has it.
  */
-const FAILED_FIRST_ROWS = 10_000;
+const FEW_EXCHANGES = 10_000;
 
 /** What an event row costs the journal's size cap beyond its exchanges. */
 const EVENT_BYTES = 200;
@@ -423,10 +423,10 @@ export class Journal {
    * 1. rows the background indexing has not reached yet: the newest SCAN_ROWS of them, matched
    *    here one by one; `out.unsearched` counts the older ones left, once the search goes past them;
    * 2. the index: the trigrams for keys of 3+ characters; for shorter ones, which no trigram holds,
-   *    and for any key with a system to match (the trigrams of a common word would bring every row
-   *    of the other systems to be passed over), the text of the rows in the blocks whose filter may
-   *    hold the key (and for short keys of the rows indexed before the filters existed, up to a
-   *    budget too).
+   *    and for any key with a system or direction to match (the trigrams of a common word would
+   *    bring up every row of the others to be passed over), the text of the rows in the blocks
+   *    whose filter may hold the key (and for short keys of the rows indexed before the filters
+   *    existed, up to a budget too).
    */
   *#hits<R>(key: string, q: HitQuery, out: { unsearched: number }): Generator<R> {
     const db = this.#store.db;
@@ -454,7 +454,8 @@ export class Journal {
     const trigrams = db.prepare(
       `SELECT ${q.columns} FROM journal_fts f JOIN journal j ON j.id = f.rowid ${q.join} WHERE journal_fts MATCH @match AND f.rowid > @first AND f.rowid <= @last ${and} ORDER BY f.rowid DESC`,
     );
-    if (!short && !q.system) {
+    const tags = q.tags ?? [];
+    if (!short && !tags.length) {
       yield* trigrams.iterate({ ...q.params, match, first: 0, last }) as Iterable<R>;
       return;
     }
@@ -476,7 +477,7 @@ export class Journal {
       }
       last = grams;
     }
-    for (const [first, to] of this.index.candidates(key, last, q.system)) yield* text.iterate({ ...params, first, last: to }) as Iterable<R>;
+    for (const [first, to] of this.index.candidates(key, last, tags)) yield* text.iterate({ ...params, first, last: to }) as Iterable<R>;
   }
 
   /** One exchange with its bodies (a form body also as its decoded fields). */
@@ -535,30 +536,35 @@ export class Journal {
       return false;
     };
     // `before` is an event id: the exchanges are looked at from the newest one down.
-    const q: HitQuery = { columns: 'j.event_id', join, where, params: { ...f }, last: this.#maxId(), complete, system: f.system };
-    if (!f.failedOnly || !this.#fewFailed(f)) {
+    const q: HitQuery = { columns: 'j.event_id', join, where, params: { ...f }, last: this.#maxId(), complete, tags: eventTags(f) };
+    const selective = f.failedOnly || f.from !== undefined || f.to !== undefined || !!f.entity;
+    const few = selective && !complete ? this.#fewEvents(f) : null;
+    if (!few) {
       take(this.#hits(key, q, out));
       return [...ids];
     }
-    // The failed events' exchanges: those not indexed yet as always, then the indexed ones by their text.
+    // Those events' exchanges: the ones not indexed yet as always, then the indexed ones by their text.
     if (take(this.#hits(key, { ...q, unindexedOnly: true }, out))) return [...ids];
-    const failed = this.#store.db.prepare(
-      `SELECT j.event_id FROM journal_events e JOIN journal j ON j.event_id = e.id CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
-       WHERE ${where.join(' AND ')} AND j.id <= @indexed AND f.c0 LIKE @like ESCAPE '\\' ORDER BY e.id DESC`,
+    const filtered = this.#store.db.prepare(
+      `SELECT j.event_id FROM json_each(@events) x CROSS JOIN journal j ON j.event_id = x.value CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
+       WHERE j.id <= @indexed AND f.c0 LIKE @like ESCAPE '\\' ORDER BY x.key`,
     );
-    take(failed.iterate({ ...f, indexed: this.index.indexed(), like: likeContains(key) }) as Iterable<{ event_id: number }>);
+    take(filtered.iterate({ events: JSON.stringify(few), indexed: this.index.indexed(), like: likeContains(key) }) as Iterable<{ event_id: number }>);
     return [...ids];
   }
 
-  /** The failed events passing `f` have at most FAILED_FIRST_ROWS exchanges (read newest first, up to that many). */
-  #fewFailed(f: EventFilters): boolean {
-    const where = EventRows.where(f);
+  /** The events passing `f` (an index lists them), newest first, when they have at most FEW_EXCHANGES exchanges; null when more. */
+  #fewEvents(f: EventFilters): number[] | null {
+    // `+e.id`: an index of the other filters (failed, a period, an entity), not the id's.
+    const where = EventRows.where(f).map((c) => c.replace(/^e\.id </, '+e.id <'));
     let rows = 0;
-    for (const e of this.#store.db.prepare(`SELECT e.exchanges FROM journal_events e WHERE ${where.join(' AND ')} ORDER BY e.id DESC`).iterate({ ...f }) as Iterable<{ exchanges: number }>) {
+    const ids: number[] = [];
+    for (const e of this.#store.db.prepare(`SELECT e.id, e.exchanges FROM journal_events e WHERE ${where.join(' AND ')}`).iterate({ ...f }) as Iterable<{ id: number; exchanges: number }>) {
       rows += e.exchanges;
-      if (rows > FAILED_FIRST_ROWS) return false;
+      if (rows > FEW_EXCHANGES) return null;
+      ids.push(e.id);
     }
-    return true;
+    return ids.sort((a, b) => b - a);
   }
 
   /** One bounded pruning step (age, then size); call it on a timer so a huge journal never blocks. */

@@ -10,8 +10,8 @@ export const BLOCK_ROWS = 256;
 /**
  * A block's filter is 16 parts of 4,096 bits (512 bytes, a row of journal_grams each): a key's
  * bits are all in one part, so a search reads 512 bytes of each block, not the whole 8 KB. A block
- * of the benchmark's rows sets the bits of ~1,400 hashes (~700 distinct characters and pairs, each
- * also for its system): 0.2 % false candidates; 5,000 would make 2 %, 10,000 7 %.
+ * of the benchmark's rows sets the bits of ~2,100 hashes (~700 distinct characters and pairs, each
+ * also for its system and its direction): 0.4 % false candidates; 5,000 would make 2 %, 10,000 7 %.
  */
 const PARTS = 16;
 const PART_BITS = 4096;
@@ -46,18 +46,27 @@ function mix(x: number): number {
 
 /**
  * A character (b = SINGLE) or a pair of characters hashed to 32 bits. Stored in every block's
- * filter (as is systemSalt): changing either needs a migration that empties journal_grams and its mark.
+ * filter (as is tagSalt): changing either needs a migration that empties journal_grams and its mark.
  */
 function gramHash(a: number, b: number): number {
   return mix((Math.imul(a, 0x9e3779b1) + b) | 0);
 }
 
-/** FNV-1a of an event's system (`passteam`, `regate`…): the same gram of that system's rows hashes apart. */
-function systemSalt(system: string): number {
+/**
+ * FNV-1a of a tag of a row's event (`system:passteam`, `direction:in`: what Journal.events filters
+ * by, never changed once written): the same gram of the rows with that tag hashes apart.
+ */
+function tagSalt(tag: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < system.length; i++) h = Math.imul(h ^ system.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < tag.length; i++) h = Math.imul(h ^ tag.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
+
+/** A row's tags: its event's system and direction (none without an event: no search lists such a row). */
+export const eventTags = (e: { system?: string | null; direction?: string | null }): string[] => [
+  ...(e.system ? [`system:${e.system}`] : []),
+  ...(e.direction ? [`direction:${e.direction}`] : []),
+];
 
 const tagged = (h: number, salt: number) => mix((h ^ salt) + 0x632be5ab);
 
@@ -97,11 +106,10 @@ function set(f: BlockFilter, h: number): void {
 
 /**
  * Every character and pair of adjacent characters of a search text into a block's filter, by code
- * point, once as they are and once for the row's event's system (`salt`: Journal.events filters by
- * it). Spaces and the field separator are left out: a 1–2 character search key (trimmed, see
- * searchKey) never holds one.
+ * point, once as they are and once for each of the row's tags (`salts`). Spaces and the field
+ * separator are left out: a 1–2 character search key (trimmed, see searchKey) never holds one.
  */
-export function addGrams(f: BlockFilter, text: string, salt: number | null): void {
+export function addGrams(f: BlockFilter, text: string, salts: readonly number[]): void {
   let prev = -1;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
@@ -118,25 +126,25 @@ export function addGrams(f: BlockFilter, text: string, salt: number | null): voi
     }
     const one = gramHash(c, SINGLE);
     set(f, one);
-    if (salt !== null) set(f, tagged(one, salt));
+    for (const salt of salts) set(f, tagged(one, salt));
     if (prev >= 0) {
       const two = gramHash(prev, c);
       set(f, two);
-      if (salt !== null) set(f, tagged(two, salt));
+      for (const salt of salts) set(f, tagged(two, salt));
     }
     prev = c;
   }
 }
 
-/** How many of a longer key's pairs a search with a system looks up (each a condition the block must meet). */
+/** How many of a longer key's pairs a search with tags looks up (each a condition the block must meet). */
 const PROBES = 4;
 
 /**
  * The hashes a block's filter must all hold for a row of it to contain `key`: the key itself for
  * 1–2 characters; for a longer one, up to PROBES of its pairs (spread over it; its characters when
- * it has no pair without a space). With a system, the hashes of that system's rows.
+ * it has no pair without a space). With tags, those hashes for each tag.
  */
-function probeHashes(key: string, system: string | undefined): number[] {
+function probeHashes(key: string, tags: readonly string[]): number[] {
   const cps = [...key].map((c) => c.codePointAt(0)!);
   let hashes: number[];
   if (cps.length <= 2) hashes = [gramHash(cps[0], cps[1] ?? SINGLE)];
@@ -147,9 +155,8 @@ function probeHashes(key: string, system: string | undefined): number[] {
     const unique = [...new Set(all)];
     hashes = unique.length <= PROBES ? unique : Array.from({ length: PROBES }, (_, i) => unique[Math.round((i * (unique.length - 1)) / (PROBES - 1))]);
   }
-  if (system === undefined) return hashes;
-  const salt = systemSalt(system);
-  return hashes.map((h) => tagged(h, salt));
+  if (!tags.length) return hashes;
+  return tags.flatMap((tag) => hashes.map((h) => tagged(h, tagSalt(tag))));
 }
 
 /**
@@ -163,9 +170,9 @@ function probeHashes(key: string, system: string | undefined): number[] {
  * Keys of 1–2 characters have no trigram. For them each block of 256 rows keeps a Bloom filter of
  * the characters and pairs of characters in its rows' text (journal_grams, migration 11: 8 KB a
  * block, ~3 MB for 100,000 rows; ~15 µs a row to fill): a short search reads only the blocks that
- * may hold the key. The filter also holds them per the row's event's system, so a search with a
- * system chosen reads only the blocks where that system's rows may hold the key, for any key (the
- * trigrams of a common word would bring up every other system's row to be passed over).
+ * may hold the key. The filter also holds them per the row's event's system and direction, so a
+ * search with those chosen reads only the blocks where such rows may hold the key, for any key
+ * (the trigrams of a common word would bring up every other system's row to be passed over).
  * 'journal_grams_indexed' marks the rows in a written filter, never above 'journal_indexed': the
  * rows indexed before migration 11 get theirs here first, from the text the index keeps.
  */
@@ -186,10 +193,10 @@ export class JournalSearchIndex {
       setIndexed: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`),
       grams: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_grams_indexed'`).pluck(),
       setGrams: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_grams_indexed'`),
-      // Each row with its event's system (written with it, never changed; without an event no search lists the row).
-      pending: db.prepare(`SELECT j.id, j.url, j.entity, j.req_body, j.res_body, j.error, e.system
+      // Each row with its event's tags (written with it, never changed).
+      pending: db.prepare(`SELECT j.id, j.url, j.entity, j.req_body, j.res_body, j.error, e.system, e.direction
         FROM journal j LEFT JOIN journal_events e ON e.id = j.event_id WHERE j.id > ? ORDER BY j.id LIMIT ${PENDING_BATCH}`),
-      texts: db.prepare(`SELECT f.id, f.c0 AS search, e.system
+      texts: db.prepare(`SELECT f.id, f.c0 AS search, e.system, e.direction
         FROM ${INDEXED_TEXT} f LEFT JOIN journal j ON j.id = f.id LEFT JOIN journal_events e ON e.id = j.event_id WHERE f.id > ? AND f.id <= ? ORDER BY f.id LIMIT ${TEXTS_BATCH}`),
       add: db.prepare(`INSERT INTO journal_fts (rowid, search) VALUES (?, ?)`),
       remove: db.prepare(`DELETE FROM journal_fts WHERE rowid = ?`),
@@ -252,20 +259,20 @@ export class JournalSearchIndex {
       open.upTo = id;
       return open.f;
     };
-    const salts = new Map<string, number>();
-    const saltOf = (system: string | null) => {
-      if (system === null) return null;
-      let salt = salts.get(system);
-      if (salt === undefined) salts.set(system, (salt = systemSalt(system)));
-      return salt;
-    };
+    const known = new Map<string, number>();
+    const saltsOf = (e: { system: string | null; direction: string | null }) =>
+      eventTags(e).map((tag) => {
+        let salt = known.get(tag);
+        if (salt === undefined) known.set(tag, (salt = tagSalt(tag)));
+        return salt;
+      });
     let n = 0;
     let idle = true;
     // The rows indexed before migration 11 (or before a restart lost an open block): their text is in the index already.
     for (let from = open?.upTo ?? grams; from < indexed && idle; ) {
-      const rows = this.#s.texts.all(from, indexed) as Array<{ id: number; search: string; system: string | null }>;
+      const rows = this.#s.texts.all(from, indexed) as Array<{ id: number; search: string; system: string | null; direction: string | null }>;
       for (const r of rows) {
-        addGrams(filterOf(r.id), r.search, saltOf(r.system));
+        addGrams(filterOf(r.id), r.search, saltsOf(r));
         from = r.id;
         n++;
         if (performance.now() >= deadline) {
@@ -281,11 +288,11 @@ export class JournalSearchIndex {
       }
     }
     if (idle) {
-      const rows = this.#s.pending.all(indexed) as Array<JournalText & { id: number; system: string | null }>;
+      const rows = this.#s.pending.all(indexed) as Array<JournalText & { id: number; system: string | null; direction: string | null }>;
       for (const [i, r] of rows.entries()) {
         const text = SEARCH_TEXT.journal(r);
         this.#s.add.run(r.id, text);
-        addGrams(filterOf(r.id), text, saltOf(r.system));
+        addGrams(filterOf(r.id), text, saltsOf(r));
         indexed = r.id;
         n++;
         if (performance.now() >= deadline && i < rows.length - 1) {
@@ -306,11 +313,11 @@ export class JournalSearchIndex {
 
   /**
    * Id ranges (first, last), newest first, up to `last`, whose rows may contain `key` (of 1–2
-   * characters; or longer, with a system) and, with a system, may be of an event of that system:
+   * characters; or longer, with tags) and, with tags (eventTags), may be of an event with them:
    * every block whose filter holds all of probeHashes (a false candidate now and then, never a
    * missed one). The caller matches each range's rows against the key and its filters.
    */
-  *candidates(key: string, last: number, system?: string): Generator<[number, number]> {
+  *candidates(key: string, last: number, tags: readonly string[] = []): Generator<[number, number]> {
     const top = blockOf(last);
     const has = (h: number) => {
       const a = bitA(h);
@@ -320,7 +327,7 @@ export class JournalSearchIndex {
         for (const r of rows) if (r.a[0] & (1 << (a & 7)) && r.b[0] & (1 << (b & 7))) yield r.block;
       })();
     };
-    const [first, ...more] = probeHashes(key, system);
+    const [first, ...more] = probeHashes(key, tags);
     // One condition: read as taken. More: every block of each, then those all of them hold.
     let blocks: Iterable<number> = has(first);
     if (more.length) {

@@ -202,15 +202,24 @@ describe('journal search: 1–2 characters through the blocks\' filters, rows no
       }
       expect(events('ольга', 'regate'), when).toEqual(['/regate/v1/clients']);
       expect(events('ольга', '1c'), when).toEqual([]);
+      const out = (q: string) => j.events({ q, direction: 'out', limit: 500 }).entries.map((e) => e.url);
+      expect(out('федорова'), when).toEqual(['https://api.passteam.ru/oapi/v1/updatecard', 'https://api.passteam.ru/oapi/v1/updatecard']);
+      expect(out('фё'), when).toHaveLength(2);
+      expect(out('ольга'), when).toEqual([]);
+      expect(j.events({ q: 'ольга', direction: 'in', system: 'regate' }).entries.map((e) => e.url), when).toEqual(['/regate/v1/clients']);
     };
     check('not yet indexed');
     indexAll(j);
     check('indexed');
     // Blocks 0–255, 256–511, 512–600: passteam rows in the first two, the ReGate one in the second (keys as searchKey makes them).
-    expect([...j.index.candidates('федорова', 600, 'passteam')]).toEqual([[256, 511], [0, 255]]);
-    expect([...j.index.candidates('ф', 600, 'regate')]).toEqual([[256, 511]]);
-    expect([...j.index.candidates('федорова', 600, 'docpart')]).toEqual([]);
+    expect([...j.index.candidates('федорова', 600, ['system:passteam'])]).toEqual([[256, 511], [0, 255]]);
+    expect([...j.index.candidates('ф', 600, ['system:regate'])]).toEqual([[256, 511]]);
+    expect([...j.index.candidates('федорова', 600, ['system:docpart'])]).toEqual([]);
     expect([...j.index.candidates('федорова', 600)]).toEqual([[512, 600], [256, 511], [0, 255]]);
+    // The direction too: the passteam rows are the only outgoing ones.
+    expect([...j.index.candidates('федорова', 600, ['direction:out'])]).toEqual([[256, 511], [0, 255]]);
+    expect([...j.index.candidates('ольга', 600, ['direction:out'])]).toEqual([]);
+    expect([...j.index.candidates('ольга', 600, ['system:regate', 'direction:in'])]).toEqual([[256, 511]]);
     forgetFilters(store);
     check('indexed before migration 11');
     indexAll(j);
@@ -241,6 +250,28 @@ describe('journal search: 1–2 characters through the blocks\' filters, rows no
     store.db.exec(`UPDATE journal_grams SET bits = zeroblob(512)`);
     expect(j.events({ q: 'фё' }).entries).toEqual([]);
     expect(failed('фё')).toEqual(['/failed/590', '/failed/300', '/failed/50']);
+    store.close();
+  });
+
+  it('a period: the events in it, when they are few, are read by their exchanges\' text', () => {
+    const { j, store } = journal({ maxMegabytes: 100, retentionDays: 3650 });
+    const day = (d: number) => Date.UTC(2026, 10, d, 12);
+    for (let id = 1; id <= 600; id++) {
+      const at = id % 100 === 0 ? day(20) : day(10); // ids 100, 200, … 600 on the 20th
+      j.record(exchange(`/v1/cards/${id}`, { at, requestBody: id === 300 ? '{"name":"Ёлкина"}' : '{"name":"Фёдорова"}' }));
+    }
+    j.flush();
+    const on20th = (q: string) => j.events({ q, from: day(20) - 43_200_000, to: day(21) - 43_200_000, limit: 500 }).entries.map((e) => e.url);
+    const check = (when: string) => {
+      expect(on20th('федорова'), when).toEqual(['/v1/cards/600', '/v1/cards/500', '/v1/cards/400', '/v1/cards/200', '/v1/cards/100']);
+      expect(on20th('ёл'), when).toEqual(['/v1/cards/300']);
+      expect(on20th('ъ'), when).toEqual([]);
+      expect(on20th('несуществующий'), when).toEqual([]);
+      expect(j.events({ q: 'ёлкина', from: day(10) - 43_200_000, to: day(11) - 43_200_000 }).entries, when).toEqual([]);
+    };
+    check('not yet indexed');
+    indexAll(j);
+    check('indexed');
     store.close();
   });
 
