@@ -34,8 +34,9 @@ async function heldServer() {
 const tenantFor = (baseUrl: string, poolSize: number) =>
   parseConfig({ regate: { enabled: true, port: 0, tls: { pfxFile: '/x.pfx' }, tenants: [{ id: 'shop', user: 'richest', password: 'p', baseUrl, onecUser: 'ws', onecPassword: 'секрет', poolSize }] } }, {}).config.regate.tenants[0];
 
+// Waits for a condition; the bound (≥ 20 s) only names one that never comes, on a loaded machine too.
 const until = async (ok: () => boolean) => {
-  for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 2000 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(ok()).toBe(true);
 };
 
