@@ -104,7 +104,7 @@ export interface ModuleDescriptor<N extends string = string, S extends z.ZodType
   /** Fields that must be set while `enabled` is on, each with a hint (a secret's default hint names its env variable). */
   requiredWhenEnabled?: ReadonlyArray<readonly [field: string, hint?: string]>;
   /** Checks across its fields; paths are inside its slice. */
-  refine?: (slice: z.output<S>, issue: (path: ReadonlyArray<string | number>, message: string) => void) => void;
+  refine?(slice: z.output<S>, issue: (path: ReadonlyArray<string | number>, message: string) => void): void;
   /**
    * It delivers or pulls through the outbox under its name: it has a connector state in the health,
    * «Проверить соединение» (`testable`) and, for a sender, «Приостановить отправку» (`pausable`).
@@ -139,9 +139,11 @@ export function defineModule<const N extends string, S extends z.ZodType>(descri
 export interface ModuleWording {
   /**
    * The entity kinds its events are about (`card:0000103`): how one reads («Карта 0000103») and what
-   * a delivered one is called («отправлена»).
+   * a delivered one is called («отправлена»). `retry`: its outbox jobs are keyed by the entity (a
+   * delivery run's event is about it) and a failed one offers «Повторить», which the module's
+   * `retry` takes.
    */
-  subjects?: Readonly<Record<string, { title: (id: string) => string; delivered?: string }>>;
+  subjects?: Readonly<Record<string, { title: (id: string) => string; delivered?: string; retry?: boolean }>>;
   /** Its 1C paths: the entity a path names (`/v1/cards/7` → `card:7`) or what a call to it is (`/v1/cards` → «Карты»). */
   paths?: ReadonlyArray<{ match: RegExp; entity?: (m: RegExpExecArray) => string | null; noun?: string }>;
   /** Systems `<name>:<part>` (one per ReGate base) file under it, titled «<title> (<part>)»; their outgoing calls go to `calls`. */

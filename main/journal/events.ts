@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DB } from '../store/db.ts';
 import { DeliveryError, SputnikError } from '../errors.ts';
 import { SEARCH_TEXT } from '../store/search-text.ts';
-import { deliveredSummary, jobTitle, systemKey } from './wording.ts';
+import { deliveredSummary, jobTitle, RETRY_KINDS, systemKey } from './wording.ts';
 
 /**
  * The journal's events: one row per thing that happened (a card delivered, an invoice refused, a
@@ -83,7 +83,7 @@ export const scopes = new AsyncLocalStorage<Scope>();
 
 /** A delivery run of an outbox job as an event: what it is about, and its line when it went through. */
 export function jobEvent(job: { connector: string; key: string }): { start: EventStart; end: () => EventEnd } {
-  const entity = /^(card|invoice):/.test(job.key) ? job.key : null;
+  const entity = RETRY_KINDS.some((kind) => job.key.startsWith(`${kind}:`)) ? job.key : null;
   return { start: { system: job.connector, entity, title: jobTitle(job.connector, job.key) }, end: () => ({ summary: entity ? deliveredSummary(entity) : 'выполнено' }) };
 }
 
@@ -148,7 +148,8 @@ export interface EventFilters {
 
 // «Повторить» is offered where it can work (see JournalEvent.retry): a refusal of the data fails
 // again as it is, a paused connector waits for its settings, and a newer event supersedes this one.
-const RETRY = `(e.outcome = 'failed' AND e.cause IN ('retry', 'internal') AND (e.entity LIKE 'card:%' OR e.entity LIKE 'invoice:%')
+// The kinds are the registered modules' (RETRY_KINDS: lower-case words, so they are safe in the text).
+const RETRY = `(e.outcome = 'failed' AND e.cause IN ('retry', 'internal') AND (${RETRY_KINDS.map((kind) => `e.entity LIKE '${kind}:%'`).join(' OR ') || '0'})
   AND NOT EXISTS (SELECT 1 FROM journal_events n WHERE n.entity = e.entity AND n.at > e.at)) AS retry`;
 const COLUMNS = `e.id, e.at, e.ended_at, e.direction, e.system, e.entity, e.title, e.outcome, e.summary, e.error, e.counts, e.exchanges, e.duration_ms, e.method, e.url, e.status, ${RETRY}`;
 

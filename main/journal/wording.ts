@@ -20,6 +20,8 @@ const SYSTEMS = new Map<string, string>([...CORE_SYSTEMS, ...modules.map((m) => 
 /** Modules whose systems have parts (`regate:shop`), and where those parts' outgoing calls go. */
 const SUBSYSTEMS = new Map(modules.flatMap((m) => (m.journal?.subsystems ? [[m.name, m.journal.subsystems.calls] as const] : [])));
 const SUBJECTS = new Map(modules.flatMap((m) => Object.entries(m.journal?.subjects ?? {})));
+/** Entity kinds whose delivery jobs are keyed by the entity and whose failures «Повторить» can retry (`card`, `invoice`). */
+export const RETRY_KINDS: readonly string[] = [...SUBJECTS].flatMap(([kind, s]) => (s.retry && /^[a-z][a-z0-9_]*$/.test(kind) ? [kind] : []));
 const PATHS: NonNullable<ModuleWording['paths']> = [...modules.flatMap((m) => m.journal?.paths ?? []), ...CORE_PATHS];
 const JOB_TITLES = new Map(modules.flatMap((m) => (m.journal?.jobTitle ? [[m.name, m.journal.jobTitle] as const] : [])));
 

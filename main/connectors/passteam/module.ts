@@ -34,7 +34,7 @@ export const passteam = defineModule({
   feeds: [{ kind: 'cards', table: 'cards' }],
   journal: {
     subjects: {
-      card: { title: (id) => `Карта ${id}`, delivered: 'отправлена' },
+      card: { title: (id) => `Карта ${id}`, delivered: 'отправлена', retry: true },
       bonus: { title: (id) => `Бонусы карты ${id}`, delivered: 'отправлены' },
     },
     paths: [
