@@ -110,6 +110,7 @@ function set(f: BlockFilter, h: number): void {
  * separator are left out: a 1–2 character search key (trimmed, see searchKey) never holds one.
  */
 export function addGrams(f: BlockFilter, text: string, salts: readonly number[]): void {
+  nextRow();
   let prev = -1;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
@@ -124,15 +125,47 @@ export function addGrams(f: BlockFilter, text: string, salts: readonly number[])
       prev = -1;
       continue;
     }
-    const one = gramHash(c, SINGLE);
-    set(f, one);
-    for (const salt of salts) set(f, tagged(one, salt));
-    if (prev >= 0) {
-      const two = gramHash(prev, c);
-      set(f, two);
-      for (const salt of salts) set(f, tagged(two, salt));
-    }
+    add(f, gramHash(c, SINGLE), salts);
+    if (prev >= 0) add(f, gramHash(prev, c), salts);
     prev = c;
+  }
+}
+
+/** A gram's hash and its tagged hashes, once per row (a row of 600 characters has ~200 distinct grams). */
+function add(f: BlockFilter, h: number, salts: readonly number[]): void {
+  if (!firstInRow(h)) return;
+  set(f, h);
+  for (let i = 0; i < salts.length; i++) set(f, tagged(h, salts[i]));
+}
+
+// The hashes a row has had: open addressing, a generation per row instead of clearing.
+const SEEN = 4096;
+const seenHash = new Int32Array(SEEN);
+const seenRow = new Uint32Array(SEEN);
+let row = 0;
+let seenCount = 0;
+
+function nextRow(): void {
+  row = (row + 1) >>> 0;
+  if (row === 0) {
+    seenRow.fill(0);
+    row = 1;
+  }
+  seenCount = 0;
+}
+
+/** False when this row had `h` already (the same hash sets the same bits). Past half full, every hash is new. */
+function firstInRow(h: number): boolean {
+  if (seenCount >= SEEN / 2) return true;
+  const k = h | 0;
+  for (let i = h & (SEEN - 1); ; i = (i + 1) & (SEEN - 1)) {
+    if (seenRow[i] !== row) {
+      seenRow[i] = row;
+      seenHash[i] = k;
+      seenCount++;
+      return true;
+    }
+    if (seenHash[i] === k) return false;
   }
 }
 
