@@ -137,7 +137,7 @@ describe('bonus changes', () => {
     }
     expect(calls(fake, 'updatecard')).toHaveLength(0); // still settling
     held = null;
-    await expect.poll(() => card(fake, '+79876543210')[0].values.BONUS, { timeout: 5000 }).toBe('300');
+    await expect.poll(() => card(fake, '+79876543210')[0].values.BONUS).toBe('300');
     await expect.poll(async () => ((await (await t.api('/v1/cards/b1')).json()) as any).state).toBe('synced');
     expect(calls(fake, 'updatecard')).toHaveLength(1);
   });
@@ -147,7 +147,7 @@ describe('bonus changes', () => {
     fake.setLatency(300);
     expect((await t.api('/v1/cards/p1?wait=0', json(IVANOV))).status).toBe(202);
     expect((await t.api('/v1/cards/p1/bonus', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"balance": "7 500"}' })).status).toBe(202);
-    await expect.poll(() => card(fake, '+79876543210')[0]?.values.BONUS, { timeout: 5000 }).toBe('7500');
+    await expect.poll(() => card(fake, '+79876543210')[0]?.values.BONUS).toBe('7500');
     expect(fake.requests().map((r) => r.path.split('/').pop())).toEqual(['createcard', 'updatecard']);
     expect(card(fake, '+79876543210')).toHaveLength(1);
   });
@@ -159,7 +159,7 @@ describe('delivery', () => {
     fake.failNext(1, 'processed-then-reset');
     const r = await t.api('/v1/cards/lost?wait=0', json(IVANOV));
     expect(r.status).toBe(202);
-    await expect.poll(async () => ((await (await t.api('/v1/cards/lost')).json()) as any).state, { timeout: 10_000 }).toBe('synced');
+    await expect.poll(async () => ((await (await t.api('/v1/cards/lost')).json()) as any).state).toBe('synced');
     const wallet = card(fake, '+79876543210');
     expect(wallet).toHaveLength(1);
     const got = (await (await t.api('/v1/cards/lost')).json()) as any;
@@ -171,7 +171,7 @@ describe('delivery', () => {
     const t = await startTestCore({ config: { passteam: { enabled: true, baseUrl: fake.url, token: TOKEN, templateId: 'tpl-loyalty' } }, modules: [passteamModule] });
     fake.failNext(1, 'processed-then-reset');
     expect((await t.api('/v1/cards/unsure?wait=0', json(IVANOV))).status).toBe(202);
-    await expect.poll(async () => ((await (await t.api('/v1/cards/unsure')).json()) as any).state, { timeout: 10_000 }).toBe('failed');
+    await expect.poll(async () => ((await (await t.api('/v1/cards/unsure')).json()) as any).state).toBe('failed');
     const got = (await (await t.api('/v1/cards/unsure')).json()) as any;
     expect(got.lastError.code).toBe('create_uncertain');
     expect(got.lastError.message).toContain('кабинете Passteam');
@@ -185,7 +185,7 @@ describe('delivery', () => {
       expect((await t.api(`/v1/cards/day${i}?wait=0`, json({ ...IVANOV, holder: { ...IVANOV.holder, phone: `+7900000000${i}` } }))).status).toBe(202);
       await t.api(`/v1/cards/day${i}/bonus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ balance: 100 + i }) });
     }
-    await expect.poll(() => t.core.health().connectors!.passteam.state, { timeout: 5000 }).toBe('failing');
+    await expect.poll(() => t.core.health().connectors!.passteam.state).toBe('failing');
     // A day of failures: every job far into its 1 h backoff, the connector probing.
     const db = t.core.store.db;
     db.prepare(`UPDATE jobs SET attempts = 60, next_run_at = ?, retry_wait = 1 WHERE state = 'queued'`).run(Date.now() + 3_600_000);
@@ -257,7 +257,7 @@ describe('protocol edges', () => {
     const r = await t.api('/v1/cards/q2?wait=1', json({ holder: { phone: '+79001230002' } }));
     expect(r.status).toBe(202);
     fake.setQuota(null);
-    await expect.poll(() => card(fake, '+79001230002').length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => card(fake, '+79001230002').length).toBe(1);
   });
 });
 

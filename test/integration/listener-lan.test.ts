@@ -90,7 +90,7 @@ describe('the 1C listener open to the LAN', () => {
       // This computer is always served.
       expect((await call({ from: '127.0.0.1', to: '127.0.0.1', port, method: 'GET', path: '/v1/cards/pos-1' })).status).toBe(200);
 
-      await expect.poll(() => fake.cards().length, { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => fake.cards().length).toBe(1);
       fake.clearRequests();
       const seq = t.core.journal.list({ limit: 1 }).entries[0]?.id ?? 0; // the newest exchange so far
 

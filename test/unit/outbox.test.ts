@@ -251,9 +251,9 @@ describe('worker pool', () => {
       store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'flaky', payload: { mode: 'flaky' } });
       store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'refuse', payload: { mode: 'refuse' } });
     });
-    await expect.poll(() => settled.sort(), { timeout: 5000 }).toEqual(['flaky:done', 'flaky:retry', 'ok:done', 'refuse:failed']);
+    await expect.poll(() => settled.sort()).toEqual(['flaky:done', 'flaky:retry', 'ok:done', 'refuse:failed']);
     await store.commit.run(() => store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'auth', payload: { mode: 'auth' } }));
-    await expect.poll(() => store.outbox.connectorStatus('passteam').state, { timeout: 5000 }).toBe('paused');
+    await expect.poll(() => store.outbox.connectorStatus('passteam').state).toBe('paused');
     await pool.stop(1000);
     expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'auth'`).pluck().get()).toBe('queued');
     store.close();
