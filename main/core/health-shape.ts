@@ -30,6 +30,15 @@ export const healthSchema = z.object({
           cacheHitRate: z.number(),
         }),
       ),
+      store: z
+        .object({
+          kind: z.enum(['sqlite', 'postgres']).describe('sqlite — своя база Спутника; postgres — общая база нескольких шлюзов'),
+          state: z.enum(['up', 'down', 'reconnecting']).describe('up — работает; down — недоступна; reconnecting — подключается снова'),
+          since: z.string().nullable().describe('С какого момента недоступна (локальное время)'),
+          reason: z.string().nullable().describe('Почему недоступна'),
+        })
+        .optional()
+        .describe('Где ReGate хранит ключи записей, очередь, квоты'),
     })
     .optional()
     .describe('Шлюз ReGate, когда включён'),

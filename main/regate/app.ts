@@ -26,7 +26,7 @@ export interface GatewayDeps {
   tenants: Map<string, TenantRuntime>;
   repos: RegateRepos;
   /** Each base's state, for GET /regate/v1/health (the same figures as Sputnik's own health). */
-  health: () => Promise<{ tenants: Record<string, unknown> }>;
+  health: () => Promise<{ tenants: Record<string, unknown>; store?: { state: string } }>;
 }
 
 /**

@@ -63,19 +63,23 @@ export class ReadCache<T = unknown> {
     }
   }
 
-  /** One call per key at a time; its result is stored. */
+  /**
+   * One call per key at a time; its result is stored unless the key was invalidated while the call
+   * ran (the answer may predate the write that made it stale: its caller gets it, the cache does not).
+   */
   #load(key: string, load: () => Promise<T>): Promise<T> {
     let flight = this.#flights.get(key);
     if (!flight) {
-      flight = load().then((value) => {
+      const f: Promise<T> = load().then((value) => {
+        if (this.#flights.get(key) !== f) return value;
         this.#entries.delete(key); // re-insert: Map order is the eviction order (least recently stored first)
         this.#entries.set(key, { value, storedAt: this.#now() });
         if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
         return value;
       });
-      const f = flight;
+      flight = f;
       this.#flights.set(key, f);
-      void f.finally(() => this.#flights.delete(key)).catch(() => {});
+      void f.finally(() => this.#flights.get(key) === f && this.#flights.delete(key)).catch(() => {});
     }
     return flight;
   }
@@ -87,6 +91,19 @@ export class ReadCache<T = unknown> {
 
   invalidate(prefix: string): void {
     for (const k of [...this.#entries.keys()]) if (k.startsWith(prefix)) this.#entries.delete(k);
+    for (const k of [...this.#flights.keys()]) if (k.startsWith(prefix)) this.#flights.delete(k);
+  }
+
+  /** Forgets one key (a write changed what it shows), and the answer of a call for it still under way. */
+  delete(key: string): void {
+    this.#entries.delete(key);
+    this.#flights.delete(key);
+  }
+
+  /** Forgets everything (invalidations may have been missed: PostgreSQL's LISTEN connection was broken). */
+  clear(): void {
+    this.#entries.clear();
+    this.#flights.clear();
   }
 
   get hitRate(): number {

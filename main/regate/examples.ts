@@ -57,7 +57,10 @@ export const EXAMPLES = {
   refundRequest: ex('Возврат', { amount: 379.8, reason: 'Покупатель отказался' }),
   refund: ex('Возврат подготовлен в 1С', { refundId: 'r-77', state: 'prepared' }),
   operation: ex('Отложенная запись: queued — ждёт 1С, done — выполнена (status, result), failed — отказ 1С (status, problem)', { operationId: '17', state: 'done', status: 201, result: { orderId: 'f3c1…', number: 'ЗК-000123' } }),
-  health: ex('Шлюз работает; по каждой базе — связь с 1С, лимит, вызовы, очередь, доля ответов из кеша', { gateway: 'ok', tenants: { shop: { onec: 'ok', limit: 9, inFlight: 3, waiting: 0, queuedWrites: 0, cacheHitRate: 0.97 } } }),
+  health: ex(
+    'Шлюз работает (gateway degraded — хранилище недоступно: записи и чтения не из кеша отвечают 503); хранилище (store: sqlite или общая база postgres); по каждой базе — связь с 1С, лимит, вызовы, очередь, доля ответов из кеша',
+    { gateway: 'ok', store: { kind: 'postgres', state: 'up', since: null, reason: null }, tenants: { shop: { onec: 'ok', limit: 9, inFlight: 3, waiting: 0, queuedWrites: 0, cacheHitRate: 0.97 } } },
+  ),
 };
 
 /** RFC 9457 problem details: the one error body of ReGate (what RegateProblem.toBody writes). */

@@ -2,85 +2,140 @@ import type { FastifyInstance } from 'fastify';
 import { listen } from '../core/listen.ts';
 import type { ModuleFactory } from '../core/module.ts';
 import type { Journal } from '../journal/index.ts';
-import type { HealthBody } from '../listener/health.ts';
+import type { HealthBody } from '../core/health-shape.ts';
+import { toOnecDateTime } from '../listener/onec-values.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
 import { createRegateApp } from './app.ts';
 import { deliverQueued } from './deliver.ts';
-import { prewarm, tenantRuntime, type TenantRuntime } from './onec.ts';
-import { localRepos, type IdempotencyRepo, type RegateRepos } from './repos/index.ts';
+import { ceilingOf } from './limiter.ts';
+import { forgetStale, prewarm, tenantRuntime, type TenantRuntime } from './onec.ts';
+import { localRepos, type QueueConsumer, type RegateRepos, type StoreHealth } from './repos/index.ts';
 import type { RegateConfig } from './tenants.ts';
 import { UpstreamThread } from './upstream.ts';
 
 type RegateHealth = NonNullable<HealthBody['regate']>;
 
+/** How long a start waits for a shared store before the gateway serves anyway (503 for what needs the store, until it is there). */
+const PG_START_WAIT_MS = 15_000;
+
 export interface RegateRuntime {
   tenants: Map<string, TenantRuntime>;
-  idempotency: IdempotencyRepo;
   /**
    * Runs the writes that were queued while 1C was down, in order per client and per order: the
-   * core's worker pool runs it (an idle lane when the queue runs itself).
+   * core's worker pool runs it (an idle lane when the queue runs itself, as on PostgreSQL).
    */
   workers: ConnectorWorkers;
   /** Per-tenant state for Sputnik's health and the window; queued writes as of the last count (each call counts again). */
   health(): RegateHealth;
   /** The same with the queued writes counted now (GET /regate/v1/health). */
   healthNow(): Promise<RegateHealth>;
+  /** Forgets keys older than 72 h (and, on PostgreSQL, ended quota windows and old failed logins); rows removed per table. */
+  housekeeping(now: number): Promise<Record<string, number>>;
   /** Reads each tenant's store assortments into the cache on its `prewarmSeconds` timer; returns a stop function. */
   startPrewarm(log?: Logger): () => void;
-  /** Starts the HTTPS listener; resolves with its address. */
+  /** Starts the HTTPS listener (on PostgreSQL: connects and migrates first, waiting a while); resolves with its address. */
   listen(): Promise<{ app: FastifyInstance; url: string }>;
   stop(): Promise<void>;
 }
 
-export function createRegate(deps: { config: () => RegateConfig; store: Store; journal?: Journal; repos?: RegateRepos }): RegateRuntime {
+const IDLE_LANE: ConnectorWorkers = { connector: 'regate', concurrency: 1, handle: async () => {} };
+
+export function createRegate(deps: { config: () => RegateConfig; store: Store; journal?: Journal; repos?: RegateRepos; log?: Logger }): RegateRuntime {
   const cfg = deps.config();
+  // On PostgreSQL the repositories are opened at start (listen): the driver loads only then.
+  const shared = !deps.repos && cfg.store.kind === 'postgres';
+  const cluster = shared || Boolean(deps.repos?.slots);
   // The tenants' caps and pools run on their own thread, started by the first 1C call.
   const thread = new UpstreamThread();
-  const tenants = new Map(cfg.tenants.map((t) => [t.id, tenantRuntime(t, thread, deps.journal)]));
-  const repos = deps.repos ?? localRepos(deps.store);
-  const consumer = repos.queue.consumer(deliverQueued(tenants), Math.max(1, ...[...tenants.values()].map((t) => t.upstream.ceiling)));
+  const tenants = new Map(cfg.tenants.map((t) => [t.id, tenantRuntime(t, thread, deps.journal, { cluster })]));
+  const concurrency = Math.max(1, ...[...tenants.values()].map((t) => t.upstream.ceiling));
+  let repos: RegateRepos | undefined;
+  let consumer: QueueConsumer | undefined;
+  /** Wires a store's repositories: its cache changes into the tenants' caches, its cluster slots into the thread, its queue's consumer. */
+  const attach = (r: RegateRepos) => {
+    repos = r;
+    r.changes.subscribe({
+      stale: (tenant, paths) => {
+        const t = tenants.get(tenant);
+        if (t) forgetStale(t, paths);
+      },
+      all: () => tenants.forEach((t) => t.cache.clear()),
+    });
+    if (r.slots) thread.useClusterSlots(r.slots);
+    consumer = r.queue.consumer(deliverQueued(tenants, r.changes), concurrency);
+  };
+  if (!shared) attach(deps.repos ?? localRepos(deps.store));
   let stopConsumer: (() => Promise<void>) | undefined;
   let app: FastifyInstance | undefined;
   let url: string | null = null;
+  let closing: Promise<void> | undefined;
 
   let queued = new Map<string, number>();
   let counting: Promise<Map<string, number>> | undefined;
   const count = () =>
-    (counting ??= repos.queue
-      .counts()
+    (counting ??= (repos ? repos.queue.counts() : Promise.resolve(queued))
       .then((c) => (queued = c))
       .finally(() => (counting = undefined)));
-  const snapshot = (): RegateHealth => ({
-    url,
-    tenants: Object.fromEntries(
-      [...tenants.values()].map((t) => [
-        t.tenant.id,
-        { onec: t.onec, limit: t.upstream.limit, inFlight: t.upstream.inFlight, waiting: t.upstream.queued, queuedWrites: queued.get(t.tenant.id) ?? 0, cacheHitRate: Math.round(t.cache.hitRate * 100) / 100 },
-      ]),
-    ),
-  });
+  const storeHealth = (): StoreHealth => repos?.store() ?? { kind: cfg.store.kind, state: 'reconnecting', since: null, reason: 'Шлюз ещё не запущен' };
+  const snapshot = (): RegateHealth => {
+    const s = storeHealth();
+    return {
+      url,
+      tenants: Object.fromEntries(
+        [...tenants.values()].map((t) => [
+          t.tenant.id,
+          { onec: t.onec, limit: t.upstream.limit, inFlight: t.upstream.inFlight, waiting: t.upstream.queued, queuedWrites: queued.get(t.tenant.id) ?? 0, cacheHitRate: Math.round(t.cache.hitRate * 100) / 100 },
+        ]),
+      ),
+      store: { kind: s.kind, state: s.state, since: s.since === null ? null : toOnecDateTime(s.since), reason: s.reason },
+    };
+  };
 
   const runtime: RegateRuntime = {
     tenants,
-    idempotency: repos.idempotency,
-    workers: consumer.kind === 'workers' ? consumer.workers : { connector: 'regate', concurrency: 1, handle: async () => {} },
+    get workers() {
+      return consumer?.kind === 'workers' ? consumer.workers : IDLE_LANE;
+    },
     health() {
       count().catch(() => {}); // the next health has it; a failed count keeps the last one
       return snapshot();
     },
     async healthNow() {
-      queued = await repos.queue.counts();
+      // The store away: the last count, and the store's state says why it is not newer.
+      await count().catch(() => {});
       return snapshot();
+    },
+    async housekeeping(now) {
+      if (!repos || repos.store().state !== 'up') return {};
+      return { regate_requests: await repos.idempotency.prune(now), ...(await repos.housekeeping?.()) };
     },
     async listen() {
       const c = deps.config();
-      await repos.queue.requeueInterrupted();
-      app = await createRegateApp({ config: c, journal: deps.journal, tenants, repos, health: () => runtime.healthNow() });
+      if (!repos) {
+        const { pgRepos } = await import('./repos/pg.ts');
+        const ceilings = new Map(c.tenants.map((t) => [t.id, ceilingOf(t.poolSize)]));
+        const r = pgRepos({
+          url: c.store.url ?? '',
+          password: c.store.password,
+          connections: c.store.connections,
+          leaseMs: c.store.leaseSeconds * 1000,
+          ceiling: (tenant) => ceilings.get(tenant) ?? 1,
+          log: deps.log,
+        });
+        attach(r);
+        await r.start(PG_START_WAIT_MS);
+        if (!r.ready) deps.log?.warn({ reason: r.store().reason }, 'regate: serving without PostgreSQL for now (503 for writes and uncached reads until it answers)');
+      }
+      const r = repos!;
+      // Writes a dead process was sending go back in line (on PostgreSQL: only those whose instance's lease ran out; the queue's rounds repeat it).
+      if (r.store().kind === 'sqlite') await r.queue.requeueInterrupted();
+      else await r.queue.requeueInterrupted().catch(() => 0);
+      app = await createRegateApp({ config: c, journal: deps.journal, tenants, repos: r, health: () => runtime.healthNow() });
       const a = await listen(app, c.host, c.port, 'ReGate', 'regate.port');
       url = `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
-      if (consumer.kind === 'self') stopConsumer = consumer.start();
+      if (consumer?.kind === 'self') stopConsumer = consumer.start();
       return { app, url };
     },
     startPrewarm(log) {
@@ -102,10 +157,14 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
         });
       return () => timers.forEach(clearInterval);
     },
-    async stop() {
-      await stopConsumer?.();
-      await app?.close();
-      await thread.close();
+    stop() {
+      closing ??= (async () => {
+        await stopConsumer?.();
+        await app?.close();
+        await thread.close();
+        await repos?.close?.();
+      })();
+      return closing;
     },
   };
   return runtime;
@@ -113,14 +172,14 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
 
 /** ReGate as a core module: its listener and the worker for queued writes (off unless regate.enabled). */
 export const regateModule: ModuleFactory = (ctx) => {
-  const regate = createRegate({ config: () => ctx.config().regate, store: ctx.store, journal: ctx.journal });
   const log: Logger = ctx.log;
+  const regate = createRegate({ config: () => ctx.config().regate, store: ctx.store, journal: ctx.journal, log });
   return {
     name: 'regate',
     workers: regate.workers,
     health: () => (ctx.config().regate.enabled ? { regate: regate.health() } : {}),
-    // Keys are kept 72 h (specs/regate.md), whether or not the gateway is on now.
-    housekeeping: async (now) => ({ regate_requests: await regate.idempotency.prune(now) }),
+    // Keys are kept 72 h (specs/regate.md), whether or not the gateway is on now (on PostgreSQL: while it runs).
+    housekeeping: (now) => regate.housekeeping(now),
     start: async () => {
       if (!ctx.config().regate.enabled) return;
       try {

@@ -64,6 +64,17 @@ export interface WriteSpec<Pa extends z.ZodObject, B extends z.ZodType> extends 
   body: B;
   /** 1C's path, and the line the write waits in: writes of one client or order run one at a time, in order. */
   onec(input: Input<{ params: Pa; body: B }>): { path: string; line: string };
+  /**
+   * The cached reads this write makes stale once 1C did it, as 1C paths (a trailing `*`: every path
+   * starting so). From its 1C path and body, so a queued write finished later says the same.
+   */
+  stale?: (call: StaleInput) => string[];
+}
+
+/** What a write's `stale` is given: its 1C path and its body (as sent, or as a queued record keeps it). */
+export interface StaleInput {
+  path: string;
+  body: unknown;
 }
 
 /** A read as the gateway serves it: 1C's path (the cache key) under the method's policy. */
@@ -111,6 +122,8 @@ export interface ReadMethod extends Common {
 export interface WriteMethod extends Common {
   kind: 'write';
   verb: 'PUT' | 'PATCH' | 'POST';
+  /** The cached reads a done write of this method makes stale (WriteSpec.stale). */
+  stale(call: StaleInput): string[];
   route(app: RegateApp, name: string, serve: Serve<WriteCall>): void;
   fromAlias(name: string, req: FastifyRequest, input: AliasInput): WriteCall;
 }
@@ -161,6 +174,7 @@ export function write<Pa extends z.ZodObject = Empty, B extends z.ZodType = z.Zo
     verb: spec.verb,
     url: spec.url,
     paramNames: Object.keys(params.shape),
+    stale: (c) => spec.stale?.(c) ?? [],
     route(app, name, serve) {
       app.route({ method: spec.verb, url: spec.url, schema, handler: (req, reply) => serve(req, reply, call(name, req)) });
     },

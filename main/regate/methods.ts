@@ -44,6 +44,15 @@ function bookingClient(body: Record<string, unknown>): string {
   return typeof ext === 'string' || typeof ext === 'number' ? String(ext) : 'anonymous';
 }
 
+/** The store a booking is for, when its body names one as text. */
+function bookingStore(body: unknown): string | undefined {
+  const store = body !== null && typeof body === 'object' && 'storeId' in body ? body.storeId : undefined;
+  return typeof store === 'string' ? store : undefined;
+}
+
+/** An order's state as bookingstate reads it, from a payment's or a refund's 1C path (`orders/{id}/payments`). */
+const orderOf = (path: string) => [path.replace(/\/[^/]*$/, '')];
+
 export const REGATE_METHODS = {
   state: read({
     url: '/regate/v1/state',
@@ -134,6 +143,11 @@ export const REGATE_METHODS = {
     body: E.bookingRequest,
     response: { 201: E.booking, 202: E.queued },
     onec: ({ body }) => ({ path: 'orders', line: `client:${bookingClient(body)}` }),
+    // A booking takes stock: the store's assortment pages show less now.
+    stale: ({ body }) => {
+      const store = bookingStore(body);
+      return store === undefined ? [] : [onec`stores/${store}/assortment` + '*'];
+    },
   }),
   paycard: write({
     verb: 'POST',
@@ -146,6 +160,7 @@ export const REGATE_METHODS = {
     body: E.paymentRequest,
     response: { 200: E.payment, 202: E.queued },
     onec: ({ params }) => ({ path: onec`orders/${params.orderId}/payments`, line: `order:${params.orderId}` }),
+    stale: ({ path }) => orderOf(path),
   }),
   bookingstate: read({
     url: '/regate/v1/orders/:orderId',
@@ -169,6 +184,7 @@ export const REGATE_METHODS = {
     body: E.refundRequest,
     response: { 202: E.refund },
     onec: ({ params }) => ({ path: onec`orders/${params.orderId}/refunds`, line: `order:${params.orderId}` }),
+    stale: ({ path }) => orderOf(path),
   }),
 } satisfies Record<string, Method>;
 
@@ -176,6 +192,23 @@ export type RegateMethod = keyof typeof REGATE_METHODS;
 
 export function isRegateMethod(name: string): name is RegateMethod {
   return Object.hasOwn(REGATE_METHODS, name);
+}
+
+/**
+ * The cached reads (1C paths; a trailing `*` covers every path starting so) that a done write of
+ * `method` to `path` with `body` (JSON text or null, as a queued record keeps it) makes stale.
+ */
+export function staleReads(method: string, path: string, body: string | null): string[] {
+  if (!isRegateMethod(method)) return [];
+  const m: Method = REGATE_METHODS[method];
+  if (m.kind !== 'write') return [];
+  let parsed: unknown = null;
+  try {
+    parsed = body === null ? null : JSON.parse(body);
+  } catch {
+    // Not JSON (never stored so): nothing of it names a store.
+  }
+  return m.stale({ path, body: parsed });
 }
 
 /** The methods' names in the table's order (the REST routes' and the OpenAPI document's). */

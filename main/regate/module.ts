@@ -40,6 +40,45 @@ export const regateTenantSchema = z.strictObject({
   timeouts: regateTimeoutsSchema.describe('Таймауты вызовов 1С этой базы: после них клиент получает 504 (результат неизвестен, повтор с тем же Idempotency-Key безопасен)'),
 });
 
+/**
+ * Where ReGate keeps what outlives a request (keys, queued writes, quota, failed logins): Sputnik's
+ * own SQLite (one gateway), or a PostgreSQL shared by several gateways behind a balancer (README
+ * «ReGate on several machines»). The password is kept apart from the URL, like every secret.
+ */
+export const regateStoreSchema = z
+  .strictObject({
+    kind: z.enum(['sqlite', 'postgres']).default('sqlite').describe('sqlite — своя база Спутника (один шлюз); postgres — общая база нескольких шлюзов'),
+    url: z
+      .string()
+      .optional()
+      .describe('Для postgres: адрес вида postgres://пользователь@сервер:5432/база (пароль — в password или SPUTNIK_REGATE_PG_PASSWORD)'),
+    password: secret('SPUTNIK_REGATE_PG_PASSWORD').optional(),
+    connections: z.number().int().min(2).max(100).default(10).describe('Соединений с PostgreSQL у этого шлюза'),
+    leaseSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(600)
+      .default(30)
+      .describe('Через сколько секунд без продления записи упавшего шлюза выполняет другой (сеансы 1С освобождаются вдвое быстрее)'),
+  })
+  .prefault({});
+
+/** The store's URL, if it is one ReGate can use: postgres(ql)://, a host, a database, no password in it. */
+function pgUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'нужен адрес вида postgres://пользователь@сервер:5432/база';
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') return 'нужен адрес вида postgres://пользователь@сервер:5432/база';
+  if (!u.hostname) return 'в адресе нет сервера: postgres://пользователь@сервер:5432/база';
+  if (u.password) return 'пароль не пишите в адрес: укажите его в regate.store.password или в переменной SPUTNIK_REGATE_PG_PASSWORD';
+  if (u.pathname.length <= 1) return 'в адресе нет базы данных: postgres://пользователь@сервер:5432/база';
+  return null;
+}
+
 export const regateSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
@@ -55,6 +94,7 @@ export const regateSchema = z
       .prefault({}),
     // A tenant's passwords are kept by its id (the desktop's safeStorage, the window's blank = keep).
     tenants: z.array(regateTenantSchema).default([]).meta({ itemKey: 'id' }),
+    store: regateStoreSchema.describe('Где ReGate хранит ключи записей, очередь, квоты и неудачные входы'),
   })
   .prefault({});
 
@@ -69,6 +109,10 @@ export const regate = defineModule({
     ids.forEach((id, i) => {
       if (ids.indexOf(id) !== i) issue(['tenants', i, 'id'], `код «${id}» уже у другой базы: у каждой базы свой код`);
     });
+    if (c.store.kind === 'postgres') {
+      const problem = c.store.url === undefined ? 'нужен адрес PostgreSQL: postgres://пользователь@сервер:5432/база' : pgUrlProblem(c.store.url);
+      if (problem) issue(['store', 'url'], problem);
+    }
     if (!c.enabled) return;
     if (c.tenants.length === 0) issue(['tenants'], 'нужна хотя бы одна база (tenant), когда ReGate включён');
     const hasPem = Boolean(c.tls.certFile && c.tls.keyFile);

@@ -15,8 +15,17 @@ export interface TenantRuntime {
   onec: 'ok' | 'degraded' | 'down';
 }
 
-export function tenantRuntime(tenant: RegateTenant, thread: UpstreamThread, journal?: Journal): TenantRuntime {
-  return { tenant, upstream: new Upstream(tenant, thread, journal), cache: new ReadCache(), onec: 'ok' };
+/** `cluster`: the base's cap is shared with other gateways (PostgreSQL); each call also takes a cluster slot. */
+export function tenantRuntime(tenant: RegateTenant, thread: UpstreamThread, journal?: Journal, opts: { cluster?: boolean } = {}): TenantRuntime {
+  return { tenant, upstream: new Upstream(tenant, thread, journal, opts), cache: new ReadCache(), onec: 'ok' };
+}
+
+/** Forgets the tenant's cached reads a write made stale (1C paths; a trailing `*` covers every path starting so). */
+export function forgetStale(t: TenantRuntime, paths: string[]): void {
+  for (const p of paths) {
+    if (p.endsWith('*')) t.cache.invalidate(`${t.tenant.id}:${p.slice(0, -1)}`);
+    else t.cache.delete(`${t.tenant.id}:${p}`);
+  }
 }
 
 /** How long a request waits for a slot of the cap before a read answers 503 and a write is queued. */

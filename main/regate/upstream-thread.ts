@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { ConcurrencyLimiter } from './limiter.ts';
 import { LimiterTimeout, type Release, type SessionSlots } from './sessions.ts';
-import { isOverload, isTimeoutCode, STAT, type ThreadReply, type ThreadRequest, type ThreadTenant } from './upstream.ts';
+import { isOverload, isTimeoutCode, STAT, type SlotWanted, type ThreadReply, type ThreadRequest, type ThreadTenant } from './upstream.ts';
 
 interface Line {
   /** The base's session cap: in-process here (one gateway per base); see sessions.ts. */
@@ -17,6 +17,19 @@ interface Line {
   pool: Pool;
   authorization: string;
   stats: Int32Array;
+  /** Each call also takes a slot of the base's cap shared by every gateway (the main thread holds the store). */
+  cluster: boolean;
+}
+
+/** Calls waiting for the main thread's word on a cluster slot. */
+const slotAsks = new Map<number, (verdict: 'ok' | 'timeout' | 'refused') => void>();
+
+/** Asks the main thread for a cluster-wide slot (at most `waitMs`); this thread's own slot stays held meanwhile. */
+function clusterSlot(id: number, tenant: string, waitMs: number | undefined): Promise<'ok' | 'timeout' | 'refused'> {
+  return new Promise((resolve) => {
+    slotAsks.set(id, resolve);
+    port.postMessage({ slotWanted: id, tenant, ...(waitMs === undefined ? {} : { waitMs }) } satisfies SlotWanted);
+  });
 }
 
 const lines = new Map<string, Line>();
@@ -39,6 +52,7 @@ function open(t: ThreadTenant): void {
       pool: new Pool(new URL(t.baseUrl).origin, { connections: t.poolSize, keepAliveTimeout: 30_000 }),
       authorization: t.authorization,
       stats: new Int32Array(t.stats),
+      cluster: t.cluster ?? false,
     };
     lines.set(t.id, line);
     broken.delete(t.id);
@@ -52,6 +66,7 @@ async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<Thread
   const line = lines.get(m.tenant);
   if (!line) return { id: m.id, error: { code: 'ERR_TENANT', message: broken.get(m.tenant) ?? `tenant ${m.tenant} is not open` }, ms: 0 };
   let release: Release;
+  const asked = performance.now();
   const waiting = line.slots.acquire(m.kind, { key: m.key, waitMs: m.waitMs });
   publish(line);
   try {
@@ -62,6 +77,16 @@ async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<Thread
     throw e;
   }
   publish(line);
+  if (line.cluster) {
+    // Our own limiter first (the AIMD limit, one client's writes at a time), then the cluster's slot, within what is left of the wait.
+    const left = m.waitMs === undefined ? undefined : Math.max(50, m.waitMs - (performance.now() - asked));
+    const verdict = await clusterSlot(m.id, m.tenant, left);
+    if (verdict !== 'ok') {
+      release('ok');
+      publish(line);
+      return verdict === 'timeout' ? { id: m.id, slotTimeout: true } : { id: m.id, clusterRefused: true };
+    }
+  }
   const headers: Record<string, string> = { authorization: line.authorization, accept: 'application/json' };
   if (m.requestId) headers['x-regate-request-id'] = m.requestId;
   if (m.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
@@ -82,6 +107,11 @@ async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<Thread
 
 port.on('message', (m: ThreadRequest) => {
   if (m.type === 'open') return open(m.tenant);
+  if (m.type === 'slot') {
+    const answer = slotAsks.get(m.id);
+    slotAsks.delete(m.id);
+    return answer?.(m.verdict);
+  }
   if (m.type === 'call') {
     void call(m).then(
       (r) => port.postMessage(r),

@@ -4,6 +4,7 @@ import { ceilingOf } from './limiter.ts';
 import { LimiterTimeout, type CallKind } from './sessions.ts';
 import { RegateProblem, unreadable } from './problem.ts';
 import type { Journal } from '../journal/index.ts';
+import { ClusterSlotTimeout, type ClusterSlots } from './repos/types.ts';
 
 export interface UpstreamAnswer {
   status: number;
@@ -77,7 +78,8 @@ export function isOverload(status: number, raw: string): boolean {
 
 /** Slots of a tenant's shared stats (Int32Array over a SharedArrayBuffer the thread writes). */
 export const STAT = { limit: 0, inFlight: 1, queued: 2, maxInFlight: 3 } as const;
-export interface ThreadTenant { id: string; baseUrl: string; poolSize: number; authorization: string; stats: SharedArrayBuffer }
+/** `cluster`: each call also takes one of the base's slots shared by every gateway (asked of the main thread, which holds the store). */
+export interface ThreadTenant { id: string; baseUrl: string; poolSize: number; authorization: string; stats: SharedArrayBuffer; cluster?: boolean }
 /** An UpstreamRequest as the thread sends it: `path` on 1C's server (the base's path included), the body as JSON text. */
 export type ThreadCall = Omit<UpstreamRequest, 'body'> & { body?: string };
 
@@ -86,11 +88,18 @@ export const isTimeoutCode = (code: string) => code === 'UND_ERR_HEADERS_TIMEOUT
 export type ThreadRequest =
   | { type: 'open'; tenant: ThreadTenant }
   | ({ type: 'call'; id: number; tenant: string; kind: CallKind; key?: string; waitMs?: number } & ThreadCall)
-  | { type: 'close' };
+  | { type: 'close' }
+  /** The main thread's answer to a SlotWanted: the call may go to 1C, found no slot in time, or the store refused (the error is kept on the main side). */
+  | { type: 'slot'; id: number; verdict: 'ok' | 'timeout' | 'refused' };
 export type ThreadReply =
   | { id: number; status: number; text: string; ms: number }
   | { id: number; error: { code: string; message: string }; ms: number }
-  | { id: number; slotTimeout: true };
+  | { id: number; slotTimeout: true }
+  | { id: number; clusterRefused: true };
+/** A call's answer as the gateway sees it (a refused cluster slot rejects instead). */
+export type CallReply = Exclude<ThreadReply, { clusterRefused: true }>;
+/** The thread asks the main thread for a cluster-wide slot for call `slotWanted` (its own limiter's slot is held meanwhile). */
+export interface SlotWanted { slotWanted: number; tenant: string; waitMs?: number }
 
 // Source runs as .ts (Node's type stripping); the desktop bundle has the thread as its own entry next to desktop.js.
 const THREAD_FILE = import.meta.url.endsWith('.ts') ? './upstream-thread.ts' : './regate-upstream.js';
@@ -103,33 +112,74 @@ export class UpstreamThread {
   #worker: Worker | null = null;
   #closed = false;
   #next = 1;
-  readonly #pending = new Map<number, { resolve: (r: ThreadReply) => void }>();
+  readonly #pending = new Map<number, { resolve: (r: CallReply) => void; reject: (e: unknown) => void }>();
   readonly #tenants = new Map<string, ThreadTenant>();
+  #slots: ClusterSlots | undefined;
+  /** Cluster slots held by calls in 1C now, by call id: freed when the call's answer comes back. */
+  readonly #held = new Map<number, () => void>();
+  /** Why the store refused a call its slot (the thread only hears "refused"). */
+  readonly #refused = new Map<number, unknown>();
+
+  /** The cluster-wide cap (a shared store): tenants opened with `cluster` take one of its slots per call. */
+  useClusterSlots(slots: ClusterSlots): void {
+    this.#slots = slots;
+  }
 
   open(t: ThreadTenant): void {
     this.#tenants.set(t.id, t);
     this.#worker?.postMessage({ type: 'open', tenant: t } satisfies ThreadRequest);
   }
 
-  call(tenant: string, kind: CallKind, opts: { key?: string; waitMs?: number }, c: ThreadCall): Promise<ThreadReply> {
+  /** The thread's answer; rejects with the store's error when the cluster-wide cap could not be asked (its store away). */
+  call(tenant: string, kind: CallKind, opts: { key?: string; waitMs?: number }, c: ThreadCall): Promise<CallReply> {
     const id = this.#next++;
     // After close (Sputnik stopping): no new thread; a late call ends as "1C unreachable" (a write stays queued).
     if (this.#closed) return Promise.resolve({ id, error: { code: 'ERR_CLOSED', message: 'ReGate is stopping' }, ms: 0 });
     const worker = this.#started();
-    return new Promise((resolve) => {
-      this.#pending.set(id, { resolve });
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
       worker.postMessage({ type: 'call', id, tenant, kind, ...opts, ...c } satisfies ThreadRequest);
     });
+  }
+
+  /** A call holds its own limiter's slot and wants one of the cluster's: it gets it, or hears why not. */
+  #slotWanted(w: Worker, m: SlotWanted): void {
+    const answer = (verdict: 'ok' | 'timeout' | 'refused') => w.postMessage({ type: 'slot', id: m.slotWanted, verdict } satisfies ThreadRequest);
+    const slots = this.#slots;
+    if (!slots) {
+      this.#refused.set(m.slotWanted, new RegateProblem(503, 'store_unavailable', 'Хранилище ReGate недоступно', 'Шлюз ещё подключается к PostgreSQL; повторите позже', { retryAfterSeconds: 2 }));
+      return answer('refused');
+    }
+    slots(m.tenant, m.waitMs).then(
+      (release) => {
+        // The thread died meanwhile (its calls ended as transport errors): the slot goes back at once.
+        if (this.#worker !== w || !this.#pending.has(m.slotWanted)) return release();
+        this.#held.set(m.slotWanted, release);
+        answer('ok');
+      },
+      (e: unknown) => {
+        if (e instanceof ClusterSlotTimeout) return answer('timeout');
+        this.#refused.set(m.slotWanted, e);
+        answer('refused');
+      },
+    );
   }
 
   #started(): Worker {
     if (this.#worker) return this.#worker;
     const w = new Worker(new URL(THREAD_FILE, import.meta.url));
     w.unref();
-    w.on('message', (r: ThreadReply) => {
+    w.on('message', (r: ThreadReply | SlotWanted) => {
+      if ('slotWanted' in r) return this.#slotWanted(w, r);
       const p = this.#pending.get(r.id);
       this.#pending.delete(r.id);
-      p?.resolve(r);
+      const held = this.#held.get(r.id);
+      this.#held.delete(r.id);
+      held?.();
+      const refused = this.#refused.get(r.id);
+      this.#refused.delete(r.id);
+      if ('clusterRefused' in r) p?.reject(refused);
+      else p?.resolve(r as CallReply);
     });
     // A thread that died takes its calls with it: they end as transport errors (1C unreachable), and the next call starts a new thread.
     const died = (message: string) => {
@@ -137,6 +187,9 @@ export class UpstreamThread {
       this.#worker = null;
       for (const [id, p] of this.#pending) p.resolve({ id, error: { code: 'ERR_THREAD', message }, ms: 0 });
       this.#pending.clear();
+      for (const release of this.#held.values()) release();
+      this.#held.clear();
+      this.#refused.clear();
     };
     w.on('error', (e) => died(e.message));
     w.on('exit', (code) => died(`upstream thread exited (${code})`));
@@ -175,7 +228,7 @@ export class Upstream {
   /** The cap's ceiling (see ceilingOf). */
   readonly ceiling: number;
 
-  constructor(tenant: RegateTenant, thread: UpstreamThread, journal?: Journal) {
+  constructor(tenant: RegateTenant, thread: UpstreamThread, journal?: Journal, opts: { cluster?: boolean } = {}) {
     this.#tenant = tenant;
     this.#thread = thread;
     this.#journal = journal;
@@ -185,7 +238,7 @@ export class Upstream {
     this.#stats = new Int32Array(stats);
     this.#stats[STAT.limit] = this.ceiling;
     const authorization = `Basic ${Buffer.from(`${tenant.onecUser}:${tenant.onecPassword}`, 'utf8').toString('base64')}`;
-    thread.open({ id: tenant.id, baseUrl: tenant.baseUrl, poolSize: tenant.poolSize, authorization, stats });
+    thread.open({ id: tenant.id, baseUrl: tenant.baseUrl, poolSize: tenant.poolSize, authorization, stats, cluster: opts.cluster ?? false });
   }
 
   get limit(): number {

@@ -138,24 +138,25 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     await db.closeAll();
   });
 
-  it('a failed write waits for its backoff and holds its line; a write taken over late still goes first', async () => {
+  it('a failed write waits for its backoff and holds its line, as does a write of it sent directly; a write taken over late still goes first', async () => {
     const db = await freshDatabase(server, 'queue_backoff');
     const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
     const q = new PgWriteQueue(db.open(), { instanceId: 'q', retryDelayMs: () => 3_600_000 });
     const w = await Promise.all(['a', 'b', 'c'].map(async (k) => (await idem.begin({ tenant: 't', key: k, method: 'POST', path: '/p', body: null, orderKey: 'line' })).record.id));
     w.sort((x, y) => x - y);
-    // The oldest write is still running (an instance is sending it) while the two after it are queued.
+    // The oldest write is still running (an instance is sending it straight to 1C) while the two after
+    // it are queued: nothing of the line is claimed while it is in 1C (never two of a line at once).
     await q.enqueue(w[1]);
     await q.enqueue(w[2]);
-    const [head] = await q.claim(1);
-    expect(head.requestId).toBe(w[1]);
-    expect(await q.fail(head.requestId, '1C недоступна')).toBe(true);
-    expect(await q.claim(5)).toEqual([]); // an hour's backoff holds the whole line
+    expect(await q.claim(5)).toEqual([]);
     // The oldest write's instance died; it is queued now, older than the line's head: it goes first, at once.
     await q.enqueue(w[0]);
     expect((await q.claim(5)).map((i) => i.requestId)).toEqual([w[0]]);
     expect(await q.complete(w[0])).toBe(true);
-    expect(await q.claim(5)).toEqual([]);
+    const [head] = await q.claim(1);
+    expect(head.requestId).toBe(w[1]);
+    expect(await q.fail(head.requestId, '1C недоступна')).toBe(true);
+    expect(await q.claim(5)).toEqual([]); // an hour's backoff holds the whole line
     // A clean stop gives claims back at once, the attempt not counted.
     await db.stores[2].query(`UPDATE regate_write_queue SET run_at = clock_timestamp() WHERE request_id = $1`, [w[1]]);
     const again = await q.claim(5);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { realTimers, type PgStore, type PgTimers } from './connection.ts';
+import { QUEUE_CHANNEL } from './queue.ts';
 import { Renewal } from './renewal.ts';
 
 /**
@@ -187,14 +188,36 @@ export class PgIdempotency {
       this.#renewal.poke();
       return;
     }
-    await this.#store.query(`UPDATE regate_requests SET state = $2, status = $3, answer = $4, owner = NULL, lease_until = NULL, updated_at = clock_timestamp() WHERE id = $1`, [id, state, status, text]);
+    // A write of the line may wait in the queue for this one to end (queue.ts: nothing of a line is
+    // claimed while a write of it is running): wake the consumers, only then.
+    await this.#store.query(
+      `WITH u AS (
+         UPDATE regate_requests SET state = $2, status = $3, answer = $4, owner = NULL, lease_until = NULL, updated_at = clock_timestamp() WHERE id = $1 RETURNING tenant, order_key)
+       SELECT pg_notify('${QUEUE_CHANNEL}', u.tenant) FROM u
+        WHERE EXISTS (SELECT 1 FROM regate_write_queue q WHERE q.tenant = u.tenant AND q.order_key = u.order_key)`,
+      [id, state, status, text],
+    );
     this.#mine.delete(id);
   }
 
   /** The key is free for a retry (the outcome is unknown or nothing was done). */
   async forget(id: number): Promise<void> {
     this.#mine.delete(id);
-    await this.#store.query('DELETE FROM regate_requests WHERE id = $1', [id]);
+    await this.#store.query(
+      `WITH d AS (DELETE FROM regate_requests WHERE id = $1 RETURNING tenant, order_key)
+       SELECT pg_notify('${QUEUE_CHANNEL}', d.tenant) FROM d
+        WHERE EXISTS (SELECT 1 FROM regate_write_queue q WHERE q.tenant = d.tenant AND q.order_key = d.order_key)`,
+      [id],
+    );
+  }
+
+  /**
+   * No longer sending `id` and no longer renewing it, though its record may say running: its final
+   * word could not be stored (PostgreSQL away). Its lease runs out, and whoever requeues expired
+   * writes first (this instance too) sends it again with the same request id.
+   */
+  abandon(id: number): void {
+    this.#mine.delete(id);
   }
 
   async get(id: number): Promise<PgWriteRecord | undefined> {

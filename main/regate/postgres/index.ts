@@ -44,15 +44,25 @@ export interface PgRegate {
 
 /** Connects (waiting for PostgreSQL if it is down), migrates, and builds the repositories. */
 export async function openPgRegate(opts: PgRegateOptions): Promise<PgRegate> {
-  const instanceId = opts.instanceId ?? newInstanceId();
-  const store = new PgStore({ url: opts.url, password: opts.password, max: opts.max, probeIntervalMs: opts.probeIntervalMs, connectTimeoutMs: opts.connectTimeoutMs, timers: opts.timers, applicationName: `sputnik-regate ${instanceId}`.slice(0, 63) });
+  const r = createPgRegate(opts);
   try {
-    await store.ready(opts.readyTimeoutMs);
-    await migrate(store);
+    await r.store.ready(opts.readyTimeoutMs);
+    await migrate(r.store);
   } catch (e) {
-    await store.close();
+    await r.close();
     throw e;
   }
+  return r;
+}
+
+/**
+ * Builds the repositories on a pool that has not connected yet (no I/O here; the LISTEN client
+ * starts trying at once): the gateway starts serving while PostgreSQL may still be away, and uses
+ * them once `store.ready()` and `migrate` have run (main/regate/repos/pg.ts).
+ */
+export function createPgRegate(opts: Omit<PgRegateOptions, 'readyTimeoutMs'>): PgRegate {
+  const instanceId = opts.instanceId ?? newInstanceId();
+  const store = new PgStore({ url: opts.url, password: opts.password, max: opts.max, probeIntervalMs: opts.probeIntervalMs, connectTimeoutMs: opts.connectTimeoutMs, timers: opts.timers, applicationName: `sputnik-regate ${instanceId}`.slice(0, 63) });
   const notifications = new PgNotifications(store, { timers: opts.timers });
   const common = { instanceId, timers: opts.timers, onRenewError: opts.onRenewError };
   const idempotency = new PgIdempotency(store, { ...common, leaseMs: opts.writeLeaseMs });

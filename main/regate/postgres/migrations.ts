@@ -109,6 +109,15 @@ export const MIGRATIONS: PgMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'open writes by line: a new write checks whether its client or order is busy on another instance',
+    sql: `
+      -- Every write asks whether its line (tenant, order_key) has a write running elsewhere, and every
+      -- claim of the queue whether a write of the item's line is running.
+      CREATE INDEX regate_requests_open_line ON regate_requests (tenant, order_key) WHERE state IN ('queued', 'running');
+    `,
+  },
 ];
 
 /**

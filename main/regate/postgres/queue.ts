@@ -130,6 +130,11 @@ export class PgWriteQueue {
               SELECT 1 FROM regate_write_queue o
                WHERE o.tenant = q.tenant AND o.order_key = q.order_key AND o.request_id <> q.request_id
                  AND (o.request_id < q.request_id OR (o.state = 'running' AND o.lease_until >= clock_timestamp())))
+            -- A write of the line sent directly (not queued) by any instance, or by one that died and
+            -- whose write requeueExpired has not put back yet: the line waits for it.
+            AND NOT EXISTS (
+              SELECT 1 FROM regate_requests r
+               WHERE r.tenant = q.tenant AND r.order_key = q.order_key AND r.state = 'running' AND r.id <> q.request_id)
           ORDER BY q.request_id LIMIT $1 FOR UPDATE SKIP LOCKED)
        UPDATE regate_write_queue q SET state = 'running', owner = $2, lease_until = clock_timestamp() + ${ms(3)}, attempts = q.attempts + 1
          FROM c WHERE q.request_id = c.request_id
@@ -209,6 +214,21 @@ export class PgWriteQueue {
   async busy(tenant: string, orderKey: string): Promise<boolean> {
     const { rows } = await this.#store.query('SELECT 1 FROM regate_write_queue WHERE tenant = $1 AND order_key = $2 LIMIT 1', [tenant, orderKey]);
     return rows.length > 0;
+  }
+
+  /**
+   * Whether a new write of the line must queue rather than go to 1C now: something of the line is
+   * in the queue, or a write of it is running on another instance (or on a dead one, until it is
+   * requeued). Its caller has recorded its own write (running, ours) first, so of two instances
+   * taking writes of one line at the same moment at least one sees the other: never two in 1C.
+   */
+  async busyElsewhere(tenant: string, orderKey: string): Promise<boolean> {
+    const { rows } = await this.#store.query<{ busy: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM regate_write_queue WHERE tenant = $1 AND order_key = $2)
+           OR EXISTS (SELECT 1 FROM regate_requests WHERE tenant = $1 AND order_key = $2 AND state = 'running' AND owner IS DISTINCT FROM $3) AS busy`,
+      [tenant, orderKey, this.instanceId],
+    );
+    return rows[0]?.busy === true;
   }
 
   /** Items per tenant (health: queued writes). */

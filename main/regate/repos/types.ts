@@ -117,3 +117,40 @@ export interface LoginThrottle {
   failed(ip: string): Promise<void>;
   succeeded(ip: string): Promise<void>;
 }
+
+/**
+ * Cached reads a done write made stale (methods.ts `stale`), told to every gateway sharing the
+ * store: one gateway tells itself; on PostgreSQL every instance hears it (LISTEN/NOTIFY).
+ */
+export interface CacheChanges {
+  /** These 1C paths of `tenant` (a trailing `*`: every path starting so) are stale on every gateway, this one at once. */
+  publish(tenant: string, paths: string[]): Promise<void>;
+  /** `stale` for each change; `all` when changes may have been missed (every cache forgets everything). */
+  subscribe(on: { stale(tenant: string, paths: string[]): void; all(): void }): () => void;
+}
+
+/** Where the store is, for the health and the window: always up on SQLite (its failures are the core's). */
+export interface StoreHealth {
+  kind: 'sqlite' | 'postgres';
+  state: 'up' | 'down' | 'reconnecting';
+  /** Epoch ms of the change to down, null while up. */
+  since: number | null;
+  /** Why not up, in Russian, without the password. */
+  reason: string | null;
+}
+
+/**
+ * A base's session cap across every gateway sharing the store (PostgreSQL): a call takes its
+ * gateway's own limiter first (the AIMD limit, one client's writes one at a time), then one of
+ * these. Rejects with ClusterSlotTimeout when none came free within `waitMs`, or with the store's
+ * 503 problem when the store is away.
+ */
+export type ClusterSlots = (tenant: string, waitMs: number | undefined) => Promise<() => void>;
+
+/** No slot of the cluster-wide cap came free within the wait (a read answers 503, a write is queued). */
+export class ClusterSlotTimeout extends Error {
+  constructor(tenant: string) {
+    super(`no 1C session of ${tenant} free across the gateways within the wait`);
+    this.name = 'ClusterSlotTimeout';
+  }
+}

@@ -11,7 +11,14 @@ const schema = {
   response: { 200: E.health, ...errorAnswers(problemSchema, [{ ...P.invalid, means: 'запрос не по протоколу HTTP/1.1' }, P.requestTimeout, P.headers, P.internal]) },
 };
 
-/** GET /regate/v1/health, open to anyone: each base's state (the same figures as Sputnik's own health). */
-export const healthRoutes: FastifyPluginAsyncZod<{ health: () => Promise<{ tenants: Record<string, unknown> }> }, RegateServer> = async (app, { health }) => {
-  app.get('/regate/v1/health', { schema }, async () => ({ gateway: 'ok', tenants: (await health()).tenants }));
+/**
+ * GET /regate/v1/health, open to anyone: each base's state (the same figures as Sputnik's own
+ * health) and the store's. Always 200 while the gateway answers: with its store away it still
+ * serves cached reads, so a balancer should not take it out for that (`gateway: degraded` says so).
+ */
+export const healthRoutes: FastifyPluginAsyncZod<{ health: () => Promise<{ tenants: Record<string, unknown>; store?: { state: string } }> }, RegateServer> = async (app, { health }) => {
+  app.get('/regate/v1/health', { schema }, async () => {
+    const h = await health();
+    return { gateway: !h.store || h.store.state === 'up' ? 'ok' : 'degraded', ...(h.store ? { store: h.store } : {}), tenants: h.tenants };
+  });
 };

@@ -1,19 +1,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { idempotencyKey } from '../input.ts';
 import type { Serve, WriteCall } from '../method.ts';
-import { timeoutFor } from '../methods.ts';
+import { staleReads, timeoutFor } from '../methods.ts';
 import { limited, SlotTimeout, writeOutcome } from '../onec.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { problemBody } from '../plugins/errors.ts';
 import { RegateProblem } from '../problem.ts';
-import type { IdempotencyRepo, WriteQueue, WriteRecord } from '../repos/index.ts';
+import type { CacheChanges, IdempotencyRepo, WriteQueue, WriteRecord } from '../repos/index.ts';
 import { UpstreamFailure, type UpstreamAnswer } from '../upstream.ts';
 
 /**
  * A write (REST route or alias) by Idempotency-Key: replayed, refused, done now, or queued (202)
  * for when 1C is back. Recorded durably before 1C is called; 1C gets the key as its request id.
  */
-export function writer(deps: { idempotency: IdempotencyRepo; queue: WriteQueue }): Serve<WriteCall> {
+export function writer(deps: { idempotency: IdempotencyRepo; queue: WriteQueue; changes: CacheChanges }): Serve<WriteCall> {
   const queue = async (reply: FastifyReply, record: WriteRecord) => {
     await deps.queue.enqueue(record);
     return queuedAnswer(reply, { ...record, state: 'queued' });
@@ -49,6 +49,8 @@ export function writer(deps: { idempotency: IdempotencyRepo; queue: WriteQueue }
     const outcome = writeOutcome(answer);
     await deps.idempotency.finish(record.id, outcome);
     if (outcome.problem) throw outcome.problem;
+    // What cached reads showed before this write is stale now, on every gateway (one that misses it forgets its whole cache).
+    deps.changes.publish(record.tenant, staleReads(call.method, call.path, body)).catch(() => {});
     reply.code(answer.status);
     return answer.body;
   };

@@ -152,12 +152,27 @@ export function OverviewPage() {
 
 const ONEC_LABEL = { ok: 'работает', degraded: 'отвечает с ошибками', down: 'недоступна' } as const;
 
+type RegateStore = NonNullable<NonNullable<Health['regate']>['store']>;
+
+/** Where ReGate keeps keys and queued writes: said only for the shared PostgreSQL, and loudly when it is away. */
+function RegateStoreLine({ store }: { store: RegateStore }) {
+  if (store.kind === 'sqlite') return null;
+  if (store.state === 'up') return <p className="muted small">Общее хранилище шлюзов (PostgreSQL): работает</p>;
+  return (
+    <p className="error" role="status">
+      Общее хранилище шлюзов (PostgreSQL) недоступно{store.since ? ` с ${formatDateTime(store.since)}` : ''}
+      {store.reason ? `: ${store.reason}` : ''}. {store.state === 'reconnecting' ? 'Спутник подключается снова' : 'Спутник переподключится сам'}; пока записи и чтения не из кеша получают ответ 503.
+    </p>
+  );
+}
+
 /** ReGate like the other connectors: each 1C base behind the gateway, its current limit, queue and cache. */
 function RegatePanel({ regate }: { regate: NonNullable<Health['regate']> }) {
   return (
     <section className="panel" aria-labelledby="regate-title">
       <h2 id="regate-title">ReGate — шлюз для Richest.store</h2>
       {regate.url && <p className="muted small">Адрес: <code>{regate.url}/regate/v1</code> · документация: <code>{regate.url}/regate/docs</code></p>}
+      {regate.store && <RegateStoreLine store={regate.store} />}
       <table className="list">
         <thead>
           <tr>

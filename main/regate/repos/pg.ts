@@ -1,0 +1,426 @@
+import { DeliveryError } from '../../errors.ts';
+import { PgUnavailable } from '../postgres/connection.ts';
+import type { PgWriteRecord } from '../postgres/idempotency.ts';
+import { createPgRegate, type PgRegate } from '../postgres/index.ts';
+import { migrate } from '../postgres/migrations.ts';
+import { QUEUE_CHANNEL, type PgQueueItem } from '../postgres/queue.ts';
+import { SlotWaitTimeout } from '../postgres/slots.ts';
+import { RegateProblem } from '../problem.ts';
+import type { RegateRepos } from './index.ts';
+import { MemoryLoginThrottle, MemoryQuotaWindows } from './memory-limits.ts';
+import {
+  ClusterSlotTimeout,
+  type Begin,
+  type BeginInput,
+  type CacheChanges,
+  type Deliver,
+  type IdempotencyRepo,
+  type LoginThrottle,
+  type QueueConsumer,
+  type QuotaWindows,
+  type StoreHealth,
+  type WriteQueue,
+  type WriteRecord,
+  type WriteResult,
+} from './types.ts';
+
+/**
+ * ReGate's repositories on a PostgreSQL shared by several gateways (main/regate/postgres/ holds the
+ * tables and their statements; this file puts them behind the gateway's interfaces):
+ * - keys by Idempotency-Key with the sending instance and its lease; a dead instance's writes are
+ *   put back in their line after the lease and sent again with the same request id;
+ * - the queue of writes, claimed by any instance, one at a time per client or order;
+ * - a write whose client or order is busy on another instance queues behind it (202), so two
+ *   writes of one line are never in 1C at once, whichever instances took them;
+ * - the session cap per 1C base across the instances (PgSessionSlots);
+ * - quota windows and failed logins counted together;
+ * - cache invalidations sent to every instance (NOTIFY), and every cache flushed when the LISTEN
+ *   connection comes back from a break (what was sent meanwhile is lost).
+ *
+ * PostgreSQL away: every store call fails at once with the 503 problem (Retry-After); quota and
+ * logins fall back to this instance's own counts meanwhile (cached reads still answer).
+ */
+
+export const CACHE_CHANNEL = 'regate_cache_stale';
+
+/** NOTIFY's payload is limited to 8000 bytes: a longer list of stale paths is sent as "everything of the tenant". */
+const MAX_PAYLOAD = 7000;
+
+export interface PgReposOptions {
+  url: string;
+  password?: string;
+  /** Connections of this instance's pool. */
+  connections: number;
+  /** Running writes and claimed queue items: another instance takes them this long after their last renewal. Session slots: half of it. */
+  leaseMs: number;
+  /** Each tenant's cluster-wide ceiling (poolSize − 1). */
+  ceiling: (tenant: string) => number;
+  /** How often an idle consumer looks at the queue besides NOTIFY (default 1000 ms). */
+  pollMs?: number;
+  log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+export interface PgRepos extends RegateRepos {
+  pg: PgRegate;
+  /** Connects and migrates in the background (retrying while PostgreSQL is away); resolves when done or after `waitMs`, whichever first. */
+  start(waitMs: number): Promise<void>;
+  /** Whether the schema is in place and the repositories may be used. */
+  readonly ready: boolean;
+}
+
+/** The problem a caller gets while the store is away (the reason, with the server's address, stays in health and the log). */
+function storeProblem(e: PgUnavailable | null): RegateProblem {
+  return new RegateProblem(503, 'store_unavailable', 'Хранилище ReGate недоступно', e ? 'Общее хранилище шлюзов (PostgreSQL) недоступно; повторите позже' : 'Шлюз ещё подключается к общему хранилищу (PostgreSQL); повторите позже', {
+    retryAfterSeconds: e?.retryAfterSeconds ?? 2,
+  });
+}
+
+const asProblem = (e: unknown): unknown => (e instanceof PgUnavailable ? storeProblem(e) : e);
+
+function toRecord(r: PgWriteRecord): WriteRecord {
+  return { id: r.id, tenant: r.tenant, key: r.key, method: r.method_name, verb: r.method, path: r.path, body: r.body, line: r.order_key, state: r.state, status: r.status, answer: r.answer, createdAt: r.created_at };
+}
+
+export function pgRepos(opts: PgReposOptions): PgRepos {
+  const pg = createPgRegate({
+    url: opts.url,
+    password: opts.password,
+    max: opts.connections,
+    ceiling: opts.ceiling,
+    writeLeaseMs: opts.leaseMs,
+    slotLeaseMs: Math.max(1000, Math.round(opts.leaseMs / 2)),
+    onRenewError: (e) => opts.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'regate: a lease was not renewed (PostgreSQL away?)'),
+  });
+  let ready = false;
+  const startedAt = Date.now();
+  /** Runs `fn` on the store; before the schema is in place, or with PostgreSQL away, the 503 problem. */
+  const use = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!ready) throw storeProblem(null);
+    try {
+      return await fn();
+    } catch (e) {
+      throw asProblem(e);
+    }
+  };
+
+  const idempotency: IdempotencyRepo = {
+    begin: (input: BeginInput) =>
+      use(async (): Promise<Begin> => {
+        const b = await pg.idempotency.begin({ tenant: input.tenant, key: input.key, method: input.verb, path: input.path, body: input.body, orderKey: input.line, methodName: input.method });
+        return { kind: b.kind, record: toRecord(b.record) };
+      }),
+    finish: async (id: number, result: WriteResult) => {
+      try {
+        await use(() => pg.idempotency.finish(id, result.state, result.status, result.answer));
+      } catch (e) {
+        // Not stored: after its lease the write is sent again with its request id, and 1C's register answers with what it did.
+        pg.idempotency.abandon(id);
+        throw e;
+      }
+    },
+    forget: (id: number) => use(() => pg.idempotency.forget(id)),
+    get: (id: number) => use(async () => {
+      const r = await pg.idempotency.get(id);
+      return r && toRecord(r);
+    }),
+    // On PostgreSQL's clock: every instance agrees when 72 h are over.
+    prune: (_now: number, batch?: number) => use(() => pg.idempotency.prune(batch)),
+  };
+
+  const queue: WriteQueue = {
+    busy: (tenant, line) => use(() => pg.queue.busyElsewhere(tenant, line)),
+    enqueue: async (write) => {
+      try {
+        await use(() => pg.queue.enqueue(write.id));
+      } finally {
+        // Queued (owner cleared) or not stored (its lease then runs out): this instance no longer sends it either way.
+        pg.idempotency.abandon(write.id);
+      }
+    },
+    // A dead instance's writes (running, lease out) back in their line; never the ones this instance is sending.
+    requeueInterrupted: () => use(() => pg.queue.requeueExpired({ exclude: pg.idempotency.sending })),
+    counts: () => use(() => pg.queue.counts()),
+    consumer: (deliver, concurrency): QueueConsumer => ({
+      kind: 'self',
+      start: () => new PgQueueConsumer(pg, deliver, { concurrency, pollMs: opts.pollMs ?? 1000, maintainMs: Math.max(250, Math.round(opts.leaseMs / 3)), ready: () => ready, log: opts.log }).start(),
+    }),
+  };
+
+  // While PostgreSQL is away, quota and failed logins are counted by this instance alone: the
+  // gateway keeps answering cached reads rather than failing every request at the door.
+  const localQuota = new MemoryQuotaWindows();
+  const quota: QuotaWindows = {
+    hit: async (tenant, limit) => {
+      if (!ready) return localQuota.hit(tenant, limit);
+      try {
+        return await pg.quota.hit(tenant, limit);
+      } catch (e) {
+        if (e instanceof PgUnavailable) return localQuota.hit(tenant, limit);
+        throw e;
+      }
+    },
+  };
+  const localLogins = new MemoryLoginThrottle();
+  const shared = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, local: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      if (!ready) return local(...a);
+      try {
+        return await fn(...a);
+      } catch (e) {
+        if (e instanceof PgUnavailable) return local(...a);
+        throw e;
+      }
+    };
+  const logins: LoginThrottle = {
+    check: shared((ip: string) => pg.logins.check(ip), (ip) => localLogins.check(ip)),
+    failed: shared((ip: string) => pg.logins.failed(ip), (ip) => localLogins.failed(ip)),
+    succeeded: shared((ip: string) => pg.logins.succeeded(ip), (ip) => localLogins.succeeded(ip)),
+  };
+
+  const changes = new PgCacheChanges(pg);
+
+  const store = (): StoreHealth => {
+    const h = pg.store.health;
+    if (h.state !== 'up') return { kind: 'postgres', state: h.state, since: h.since, reason: h.reason };
+    if (!ready) return { kind: 'postgres', state: 'reconnecting', since: startedAt, reason: 'Подключение к PostgreSQL и обновление схемы' };
+    return { kind: 'postgres', state: 'up', since: null, reason: null };
+  };
+
+  let starting: Promise<void> | undefined;
+  let closed = false;
+  const connect = async (): Promise<void> => {
+    for (let attempt = 0; !closed; attempt++) {
+      try {
+        await pg.store.ready();
+        const m = await migrate(pg.store);
+        if (m.from !== m.to) opts.log?.info({ from: m.from, to: m.to }, 'regate: PostgreSQL schema migrated');
+        ready = true;
+        return;
+      } catch (e) {
+        if (closed) return;
+        // PostgreSQL away (the probe brings it back) or a schema from a newer ReGate (said in the log and health until fixed).
+        opts.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'regate: PostgreSQL not ready');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 500 * (attempt + 1))).unref());
+      }
+    }
+  };
+
+  return {
+    pg,
+    get ready() {
+      return ready;
+    },
+    idempotency,
+    queue,
+    quota,
+    logins,
+    changes,
+    store,
+    slots: (tenant, waitMs) => {
+      if (!ready) return Promise.reject(storeProblem(null));
+      return pg.slots.acquire(tenant, { waitMs }).then(
+        (release) => () => void release(),
+        (e: unknown) => {
+          throw e instanceof SlotWaitTimeout ? new ClusterSlotTimeout(tenant) : asProblem(e);
+        },
+      );
+    },
+    async housekeeping(): Promise<Record<string, number>> {
+      if (!ready) return {};
+      return { regate_quota: await pg.quota.prune(), regate_failed_logins: await pg.logins.prune() };
+    },
+    start(waitMs) {
+      starting ??= connect();
+      return Promise.race([starting, new Promise<void>((r) => setTimeout(r, waitMs).unref())]);
+    },
+    async close() {
+      closed = true;
+      changes.close();
+      await pg.close();
+    },
+  };
+}
+
+/**
+ * Invalidations over NOTIFY: this instance's caches forget at once, the others when they hear it
+ * (their own notifications included: this instance skips its own). A LISTEN connection that comes
+ * back from a break may have missed some, so every cache forgets everything then.
+ */
+class PgCacheChanges implements CacheChanges {
+  readonly #pg: PgRegate;
+  readonly #subscribers = new Set<{ stale(tenant: string, paths: string[]): void; all(): void }>();
+  readonly #off: Array<() => void>;
+
+  constructor(pg: PgRegate) {
+    this.#pg = pg;
+    this.#off = [
+      pg.notifications.on(CACHE_CHANNEL, (payload) => {
+        const change = parseChange(payload);
+        if (!change || change.from === pg.instanceId) return;
+        for (const s of this.#subscribers) s.stale(change.tenant, change.paths);
+      }),
+      pg.notifications.onReconnect(() => {
+        for (const s of this.#subscribers) s.all();
+      }),
+    ];
+  }
+
+  async publish(tenant: string, paths: string[]): Promise<void> {
+    if (paths.length === 0) return;
+    for (const s of this.#subscribers) s.stale(tenant, paths);
+    let payload = JSON.stringify([this.#pg.instanceId, tenant, paths]);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify([this.#pg.instanceId, tenant, ['*']]);
+    await this.#pg.notifications.notify(CACHE_CHANNEL, payload);
+  }
+
+  subscribe(on: { stale(tenant: string, paths: string[]): void; all(): void }): () => void {
+    this.#subscribers.add(on);
+    return () => void this.#subscribers.delete(on);
+  }
+
+  close(): void {
+    for (const off of this.#off.splice(0)) off();
+  }
+}
+
+function parseChange(payload: string): { from: string; tenant: string; paths: string[] } | null {
+  try {
+    const v: unknown = JSON.parse(payload);
+    if (!Array.isArray(v) || typeof v[0] !== 'string' || typeof v[1] !== 'string' || !Array.isArray(v[2])) return null;
+    return { from: v[0], tenant: v[1], paths: v[2].filter((p): p is string => typeof p === 'string') };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The queue's consumer on PostgreSQL: claims the heads of the lines (at most `concurrency` in
+ * flight) when NOTIFY says something may be claimable and at every poll, delivers each to 1C with
+ * its request id, stores 1C's final word and completes the item; a failed attempt goes back in its
+ * place after the backoff. Every third of the lease it puts the writes of dead instances back in
+ * their lines (requeueExpired), so they are finished by whoever is alive.
+ */
+class PgQueueConsumer {
+  readonly #pg: PgRegate;
+  readonly #deliver: Deliver;
+  readonly #concurrency: number;
+  readonly #pollMs: number;
+  readonly #maintainMs: number;
+  readonly #ready: () => boolean;
+  readonly #log: PgReposOptions['log'];
+  readonly #running = new Map<number, Promise<void>>();
+  readonly #off: Array<() => void> = [];
+  readonly #timers: NodeJS.Timeout[] = [];
+  #pumping = false;
+  #again = false;
+  #stopped = false;
+
+  constructor(pg: PgRegate, deliver: Deliver, opts: { concurrency: number; pollMs: number; maintainMs: number; ready: () => boolean; log?: PgReposOptions['log'] }) {
+    this.#pg = pg;
+    this.#deliver = deliver;
+    this.#concurrency = opts.concurrency;
+    this.#pollMs = opts.pollMs;
+    this.#maintainMs = opts.maintainMs;
+    this.#ready = opts.ready;
+    this.#log = opts.log;
+  }
+
+  start(): () => Promise<void> {
+    this.#off.push(
+      this.#pg.notifications.on(QUEUE_CHANNEL, () => void this.#pump()),
+      this.#pg.notifications.onReconnect(() => void this.#pump()),
+    );
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(this.#pollMs, () => void this.#pump());
+    every(this.#maintainMs, () => void this.#maintain());
+    void this.#pump();
+    return () => this.#stop();
+  }
+
+  /** Dead instances' writes back in their lines. */
+  async #maintain(): Promise<void> {
+    if (this.#stopped || !this.#ready()) return;
+    try {
+      const n = await this.#pg.queue.requeueExpired({ exclude: this.#pg.idempotency.sending });
+      if (n > 0) this.#log?.info({ writes: n }, 'regate: writes of a stopped instance put back in line');
+    } catch {
+      // PostgreSQL away: the next round tries again.
+    }
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#stopped || !this.#ready()) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        const free = this.#concurrency - this.#running.size;
+        if (free <= 0) break;
+        const items = await this.#pg.queue.claim(free);
+        for (const item of items) this.#run(item);
+        // Every one asked for came: there may be more.
+        if (items.length === free) this.#again = true;
+      } while (this.#again && !this.#stopped);
+    } catch {
+      // PostgreSQL away: the next poll or NOTIFY tries again.
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #run(item: PgQueueItem): void {
+    const id = item.requestId;
+    const p = this.#send(item)
+      .catch((e: unknown) => {
+        // The outcome could not be stored (PostgreSQL away): the claim's lease runs out and the write is sent again with its request id.
+        this.#log?.warn({ write: id, err: e instanceof Error ? e.message : String(e) }, 'regate: a queued write was not completed');
+      })
+      .finally(() => {
+        this.#running.delete(id);
+        void this.#pump();
+      });
+    this.#running.set(id, p);
+  }
+
+  async #send(item: PgQueueItem): Promise<void> {
+    const { idempotency, queue } = this.#pg;
+    const id = item.requestId;
+    const r = await idempotency.get(id);
+    if (!r || r.state === 'done' || r.state === 'failed') {
+      // Finished by an instance that died before completing the item (or the key was forgotten).
+      await queue.complete(id);
+      return;
+    }
+    let result: WriteResult;
+    try {
+      result = await this.#deliver(toRecord(r));
+    } catch (e) {
+      if (this.#stopped) return; // a stop cut it short: released for the others below
+      if (e instanceof DeliveryError && e.outcome === 'refused') {
+        result = { state: 'failed', status: 502, answer: new RegateProblem(502, e.code, 'Запись не выполнена', e.message, { retryable: false }).stored() };
+      } else {
+        await queue.fail(id, e instanceof Error ? e.message : String(e));
+        return;
+      }
+    }
+    await idempotency.finish(id, result.state, result.status, result.answer);
+    await queue.complete(id);
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopped = true;
+    for (const off of this.#off.splice(0)) off();
+    for (const t of this.#timers.splice(0)) clearInterval(t);
+    // Writes in 1C now end (their answers are stored) or, after a few seconds, are given back: another instance sends them again with their request id.
+    await Promise.race([Promise.allSettled(this.#running.values()), new Promise((r) => setTimeout(r, 5000).unref())]);
+    await this.#pg.queue.releaseAll().catch(() => 0);
+  }
+}

@@ -1,0 +1,218 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import type { PrivatePostgres } from './postgres.ts';
+import { selfSigned } from './tls.ts';
+
+/**
+ * A ReGate cluster on one machine, as an operator would run it: `sputnik serve` processes sharing
+ * one PostgreSQL (the private server of test/helpers/postgres.ts) in front of one fake 1C run by
+ * `sputnik sandbox 1c`. Everything goes over real sockets: TLS to the gateways, HTTP to the fake.
+ */
+
+// Not from ./cli.ts: that one registers vitest hooks, and the benchmark (bench/regate-cluster.ts) uses this file too.
+const CLI = fileURLToPath(new URL('../../main/cli.ts', import.meta.url));
+const children = new Set<ChildProcess>();
+
+const dirs: string[] = [];
+/** A temp dir removed by killAll (not ./tmp.ts's: that one registers vitest hooks too). */
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+/** Kills every process this helper started and removes their dirs (afterAll / afterEach). */
+export function killAll(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export interface Fake1CProcess {
+  child: ChildProcess;
+  port: number;
+  /** http://127.0.0.1:PORT/hs/regate/v1 */
+  baseUrl: string;
+  statsUrl: string;
+  exited: Promise<number | null>;
+}
+
+export interface Fake1CStats {
+  maxConcurrent: number;
+  calls: number;
+  orders: number;
+  duplicateOrders: number;
+}
+
+/** `sputnik sandbox 1c --port N --pool P --latency-ms L`; resolves once it printed its addresses. */
+export function startFake1C(opts: { port?: number; pool?: number; latencyMs?: number } = {}): Promise<Fake1CProcess> {
+  const args = ['sandbox', '1c', '--port', String(opts.port ?? 0), '--pool', String(opts.pool ?? 10), '--latency-ms', String(opts.latencyMs ?? 30)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const base = /1С \(ReGate\): (http:\/\/\S+)/.exec(out);
+      const stats = /Счётчики: (http:\/\/\S+)/.exec(out);
+      if (base && stats) resolve({ child, port: Number(new URL(base[1]).port), baseUrl: base[1], statsUrl: stats[1], exited });
+    });
+    child.stderr!.on('data', (d) => (err += d));
+    void exited.then((code) => reject(new Error(`sandbox 1c exited with ${code} before it was ready\n${out}\n${err}`)));
+  });
+}
+
+export async function fakeStats(fake: Fake1CProcess): Promise<Fake1CStats> {
+  const res = await fetch(fake.statsUrl);
+  return (await res.json()) as Fake1CStats;
+}
+
+/** Stops the fake (SIGTERM) and waits for it to be gone. */
+export async function stopFake1C(fake: Fake1CProcess): Promise<void> {
+  fake.child.kill('SIGTERM');
+  await fake.exited;
+  children.delete(fake.child);
+}
+
+export const TENANT = 'shop';
+export const USER = 'richest';
+export const PASSWORD = 'cluster-secret';
+export const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+export interface ClusterSetup {
+  /** The config file every instance reads (one file, as copied to every machine). */
+  configFile: string;
+  /** The environment every instance gets (the PostgreSQL password as SPUTNIK_REGATE_PG_PASSWORD). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** The config of a cluster's instance: ReGate on a free port with a self-signed certificate, one base, the shared PostgreSQL. */
+export function clusterConfig(opts: { pgUrl: string; pg: PrivatePostgres; baseUrl: string; poolSize?: number; leaseSeconds?: number }): ClusterSetup {
+  const dir = tempDir('sputnik-cluster-');
+  const tls = selfSigned(dir);
+  const config = {
+    regate: {
+      enabled: true,
+      host: '127.0.0.1',
+      port: 0,
+      tls,
+      tenants: [{ id: TENANT, user: USER, password: PASSWORD, baseUrl: opts.baseUrl, onecUser: 'regate', onecPassword: 'regate', poolSize: opts.poolSize ?? 10 }],
+      store: { kind: 'postgres', url: opts.pgUrl, leaseSeconds: opts.leaseSeconds ?? 30 },
+    },
+  };
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  return { configFile, env: { SPUTNIK_REGATE_PG_PASSWORD: opts.pg.password } };
+}
+
+export interface Instance {
+  child: ChildProcess;
+  pid: number;
+  /** https://127.0.0.1:PORT */
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `sputnik serve --config …` with its own data dir and free ports; resolves once ReGate printed its address. */
+export function startInstance(setup: ClusterSetup): Promise<Instance> {
+  const args = ['serve', '--config', setup.configFile, '--data-dir', tempDir('sputnik-node-'), '--port', '0', '--ui-port', '0', '--regate-port', '0'];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...setup.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /ReGate \(HTTPS для Richest\.store\): (https:\/\/\S+?)\/regate\/v1/.exec(out);
+      if (m) resolve({ child, pid: child.pid!, url: m[1], stdout: () => out, stderr: () => err, exited });
+    });
+    child.stderr!.on('data', (d) => (err += d));
+    void exited.then((code) => reject(new Error(`serve exited with ${code} before it was ready\n${out}\n${err}`)));
+  });
+}
+
+/** kill -9, and wait for the process to be gone. */
+export async function kill9(i: Instance): Promise<void> {
+  i.child.kill('SIGKILL');
+  await i.exited;
+  children.delete(i.child);
+}
+
+/** One TLS client for all the calls of a test (self-signed certificates; many connections per instance). */
+export const agent = new Agent({ connect: { rejectUnauthorized: false }, connections: 128, pipelining: 1 });
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** A call to a gateway; a connection that breaks (a killed instance) rejects. */
+export async function call(base: string, method: string, path: string, opts: { body?: unknown; key?: string; timeoutMs?: number } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { authorization: AUTH, accept: 'application/json' };
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.key) headers['idempotency-key'] = opts.key;
+  const res = await request(new URL(path, base), {
+    method: method as 'GET',
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    dispatcher: agent,
+    headersTimeout: opts.timeoutMs ?? 60_000,
+    bodyTimeout: opts.timeoutMs ?? 60_000,
+  });
+  const text = await res.body.text();
+  let body: unknown = text;
+  try {
+    body = text === '' ? null : JSON.parse(text);
+  } catch {
+    // not JSON: kept as text
+  }
+  return { status: res.statusCode, headers: res.headers, body };
+}
+
+/** The gateway's own health (open): the store's state and each base's figures. */
+export async function gatewayHealth(base: string): Promise<{ gateway: string; store?: { kind: string; state: string; since: string | null; reason: string | null }; tenants: Record<string, { queuedWrites: number }> }> {
+  const a = await call(base, 'GET', '/regate/v1/health');
+  return a.body as never;
+}
+
+export interface Catalogue {
+  stores: string[];
+  /** Items sold without a stock limit in every store listed (a booking of them is never refused for stock), with their base price. */
+  items: Array<{ id: string; price: number }>;
+  clients: string[];
+}
+
+/** Reads through a gateway what a booking needs: a store, unlimited items with their price (qty 1), and seeded clients' ids. */
+export async function catalogue(base: string, clients: string[]): Promise<Catalogue> {
+  const cities = (await call(base, 'GET', '/regate/v1/cities')).body as { items: Array<{ id: string }> };
+  const stores = (await call(base, 'GET', `/regate/v1/cities/${cities.items[0].id}/stores`)).body as { items: Array<{ id: string }> };
+  const store = stores.items[0].id;
+  const page = (await call(base, 'GET', `/regate/v1/stores/${store}/assortment?limit=500`)).body as {
+    items: Array<{ id: string; minQty: number; qtyStep: number; stock: { unlimited: boolean }; prices: Array<{ fromQty: number; price: number }> }>;
+  };
+  const items = page.items.filter((i) => i.stock.unlimited && i.minQty <= 1 && i.qtyStep === 1).map((i) => ({ id: i.id, price: i.prices[0].price }));
+  if (items.length === 0) throw new Error('no unlimited item in the first assortment page');
+  return { stores: [store], items, clients };
+}
+
+/** A booking body for `client` (a unique richestOrderId): one unlimited item, qty 1, at its price. */
+export function booking(cat: Catalogue, client: string, richestOrderId: string, n: number) {
+  const item = cat.items[n % cat.items.length];
+  return { richestOrderId, client: { externalId: client }, storeId: cat.stores[0], delivery: { address: 'Москва, ул. Ленина, 1' }, lines: [{ itemId: item.id, qty: 1, price: item.price }] };
+}
+
+/** The seeded company's client ids (the fake 1C's own seed, as `sputnik sandbox 1c` makes it): bookings need a client 1C knows, also after a restart of the fake. */
+export async function seededClients(): Promise<string[]> {
+  const { generateCompany } = await import('../../main/sandbox/onec/seed.ts');
+  return generateCompany({ seed: 1 }).clients.map((c) => c.externalId);
+}
