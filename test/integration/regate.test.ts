@@ -265,8 +265,9 @@ describe('ReGate under pressure and faults', () => {
   });
 
   it('a method with a short timeout of its own → 504 onec_timeout after it; a method on the default still answers', async () => {
-    // Exact latencies: assortment takes 3 s in the fake, the catalogue none; assortment may take 1 s.
-    const { fake, call } = await setup({ latencyScale: 1, latencySigma: 0, sessionStartMs: 0, latencyMedianMs: { catalogue: 0, assortment: 3000, write: 0 } }, 10, { tenant: { timeouts: { routes: { assortment: 1 } } } });
+    // Exact latencies: assortment takes an hour in the fake, the catalogue none; assortment may take 1 s
+    // (without its own timeout the default one would answer, naming another figure, or the test time out).
+    const { fake, call } = await setup({ latencyScale: 1, latencySigma: 0, sessionStartMs: 0, latencyMedianMs: { catalogue: 0, assortment: 3_600_000, write: 0 } }, 10, { tenant: { timeouts: { routes: { assortment: 1 } } } });
     const storeId = fake.company().stores[0].id;
     const started = performance.now();
     const slow = await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=5`);
@@ -275,7 +276,6 @@ describe('ReGate under pressure and faults', () => {
     expect(slow.headers['content-type']).toMatch(/problem\+json/);
     expect(slow.body).toMatchObject({ code: 'onec_timeout', retryable: true, detail: expect.stringMatching(/за 1 с/) });
     expect(took).toBeGreaterThanOrEqual(900);
-    expect(took).toBeLessThan(2500);
     // The alias is the same method, with the same timeout.
     expect((await call('GET', `/regate/assortment?storeId=${encodeURIComponent(storeId)}&limit=6`)).body).toMatchObject({ code: 'onec_timeout' });
     const cities = await call('GET', '/regate/v1/cities');
