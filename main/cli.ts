@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { loadConfig } from './config/load.ts';
 import { CONNECTORS, isLoopback, SECRETS, sliceOf, type Config } from './config/schema.ts';
+import { MODULES } from './connectors/index.ts';
 import { defaultDataDir } from './config/paths.ts';
 import { SputnikError } from './errors.ts';
 import { VERSION } from './version.ts';
@@ -19,7 +20,7 @@ enableCompileCache();
 /** Exit codes: 0 ok; 1 a connector check failed / runtime failure; 2 bad usage or config; 3 port taken; 4 store unavailable. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, port: 3, store: 4 } as const;
 
-const HELP = `Спутник ${VERSION} — посредник между 1С и Passteam, PayKeeper, Docpart
+const HELP = `Спутник ${VERSION} — посредник между 1С и ${MODULES.flatMap((m) => ('connector' in m && m.connector ? [m.title] : [])).join(', ')}
 
 Использование:
   sputnik serve --config ФАЙЛ [--data-dir ПАПКА]   запустить службу (API для 1С и окно в браузере)

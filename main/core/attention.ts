@@ -13,7 +13,8 @@ import { connectorModules } from './registry.ts';
  * a queue that has waited too long, and 1C calls refused at the door.
  */
 export interface AttentionItem {
-  kind: 'card' | 'invoice' | 'refusal' | 'connector' | 'queue';
+  /** The core's `refusal`, `connector`, `queue`, or a module's entity kind (`card`, `invoice`: its descriptor's journal subjects). */
+  kind: string;
   /** Stable id: `card:200001`, `refusal:invoice:A-1`, `connector:passteam`, `queue:paykeeper`. */
   ref: string;
   title: string;
@@ -100,7 +101,12 @@ function refusalItem(r: RefusalRow): AttentionItem {
   };
 }
 
-const RANK: Record<AttentionItem['kind'], number> = { connector: 0, queue: 1, refusal: 2, card: 2, invoice: 2 };
+/** Connectors first, then queues, then the rest (refusals and the modules' own kinds) newest first. */
+const RANK: ReadonlyMap<string, number> = new Map([
+  ['connector', 0],
+  ['queue', 1],
+]);
+const rank = (kind: string) => RANK.get(kind) ?? 2;
 
 /** The whole list as of `now` (the store's clock): connectors and queues first, then newest first. */
 export function collectAttention(deps: { modules: CoreModule[]; outbox: Outbox; refusals: Refusals; now: number; limit: number; enabled?: (connector: string) => boolean }): AttentionList {
@@ -144,7 +150,7 @@ export function collectAttention(deps: { modules: CoreModule[]; outbox: Outbox; 
     else items.push(refusalItem(r));
   }
   total += refusals.size - hidden;
-  items.sort((a, b) => RANK[a.kind] - RANK[b.kind] || (a.since < b.since ? 1 : a.since > b.since ? -1 : 0));
+  items.sort((a, b) => rank(a.kind) - rank(b.kind) || (a.since < b.since ? 1 : a.since > b.since ? -1 : 0));
   return { items: items.slice(0, limit), total };
 }
 

@@ -141,9 +141,10 @@ export interface ModuleWording {
    * The entity kinds its events are about (`card:0000103`): how one reads («Карта 0000103») and what
    * a delivered one is called («отправлена»). `retry`: its outbox jobs are keyed by the entity (a
    * delivery run's event is about it) and a failed one offers «Повторить», which the module's
-   * `retry` takes.
+   * `retry` takes. `failed`: what «Требует внимания» calls its items of this kind (its `attention`
+   * hook lists them with this kind); each links to the entity on the module's page.
    */
-  subjects?: Readonly<Record<string, { title: (id: string) => string; delivered?: string; retry?: boolean }>>;
+  subjects?: Readonly<Record<string, { title: (id: string) => string; delivered?: string; retry?: boolean; failed?: string }>>;
   /** Its 1C paths: the entity a path names (`/v1/cards/7` → `card:7`) or what a call to it is (`/v1/cards` → «Карты»). */
   paths?: ReadonlyArray<{ match: RegExp; entity?: (m: RegExpExecArray) => string | null; noun?: string }>;
   /** Systems `<name>:<part>` (one per ReGate base) file under it, titled «<title> (<part>)»; their outgoing calls go to `calls`. */

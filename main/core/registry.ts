@@ -66,6 +66,8 @@ export interface Meta {
   }>;
   /** The journal's systems and their titles (its filter lists them in this order). */
   systems: Record<string, string>;
+  /** «Требует внимания»: the modules' item kinds, what each is called, and the page its entity is shown on. */
+  attention: Record<string, { title: string; page: string | null }>;
   /** «Настройки», in order: the modules' sections, then the core's. */
   settings: SettingsSectionMeta[];
   /** Saved parts that apply after a restart, by name (`restartPending`). */
@@ -141,6 +143,9 @@ export function metaOf(modules: Registry, configSchema: z.core.$ZodType): Meta {
       restart: Boolean(m.restart),
     })),
     systems: { '1c': '1С', ...Object.fromEntries(modules.map((m) => [m.name, m.title])) },
+    attention: Object.fromEntries(
+      modules.flatMap((m) => Object.entries(m.journal?.subjects ?? {}).flatMap(([kind, s]) => (s.failed ? [[kind, { title: s.failed, page: m.ui?.page?.route ?? null }]] : []))),
+    ),
     settings,
     restartTitles: { ...Object.fromEntries(CORE_SETTINGS.map((c) => [c.name, c.restart])), ...Object.fromEntries(modules.filter((m) => m.restart).map((m) => [m.name, m.title])) },
   };

@@ -33,6 +33,8 @@ export interface Meta {
     restart: boolean;
   }>;
   systems: Record<string, string>;
+  /** «Требует внимания»: the modules' item kinds, what each is called, and the page its entity is shown on. */
+  attention: Record<string, { title: string; page: string | null }>;
   settings: SettingsSectionMeta[];
   restartTitles: Record<string, string>;
 }
@@ -215,7 +217,8 @@ export type AttentionAction =
   | { type: 'call'; label: string; path: string; body?: Record<string, string> };
 
 export interface AttentionItem {
-  kind: 'card' | 'invoice' | 'refusal' | 'connector' | 'queue';
+  /** The service's `connector`, `queue`, `refusal`, or a module's entity kind (meta's `attention`). */
+  kind: string;
   ref: string;
   title: string;
   reason: string;

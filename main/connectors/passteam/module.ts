@@ -34,7 +34,7 @@ export const passteam = defineModule({
   feeds: [{ kind: 'cards', table: 'cards' }],
   journal: {
     subjects: {
-      card: { title: (id) => `Карта ${id}`, delivered: 'отправлена', retry: true },
+      card: { title: (id) => `Карта ${id}`, delivered: 'отправлена', retry: true, failed: 'Карта не отправлена в Passteam' },
       bonus: { title: (id) => `Бонусы карты ${id}`, delivered: 'отправлены' },
     },
     paths: [

@@ -24,7 +24,7 @@ export const paykeeper = defineModule({
   connector: { pausable: true, testable: true },
   feeds: [{ kind: 'invoices', table: 'invoices' }],
   journal: {
-    subjects: { invoice: { title: (id) => `Счёт по заказу ${id}`, delivered: 'передан', retry: true } },
+    subjects: { invoice: { title: (id) => `Счёт по заказу ${id}`, delivered: 'передан', retry: true, failed: 'Счёт не выставлен в PayKeeper' } },
     paths: [
       { match: /^\/v1\/invoices\/([^/]+)$/, entity: (m) => (m[1] !== 'export' ? `invoice:${m[1]}` : null) },
       { match: /^\/v1\/invoices$/, noun: 'Счета' },

@@ -4,23 +4,24 @@ import { Empty, ErrorBox, Loading } from '../components/ui.tsx';
 import { formatDateTime } from '../format.ts';
 import { errorMessage, useResource } from '../hooks.ts';
 import { useUi } from '../store.ts';
-import type { AttentionItem } from '../types.ts';
+import type { AttentionItem, Meta } from '../types.ts';
 
-const KIND_LABELS: Readonly<Record<AttentionItem['kind'], string>> = {
-  connector: 'Связь',
-  queue: 'Очередь',
-  card: 'Карта не отправлена в Passteam',
-  invoice: 'Счёт не выставлен в PayKeeper',
-  refusal: 'Запрос из 1С не принят',
-};
+/** The service's own kinds; a module's (a card, an invoice) are named by the service's meta. */
+const KIND_LABELS: ReadonlyMap<string, string> = new Map([
+  ['connector', 'Связь'],
+  ['queue', 'Очередь'],
+  ['refusal', 'Запрос из 1С не принят'],
+]);
 
-/** Where the entity of an item is shown in full (cards and invoices have their own pages). */
-function detailHref(item: AttentionItem): string | null {
+type Kinds = Meta['attention'] | undefined;
+const moduleKind = (kinds: Kinds, kind: string) => (kinds && Object.hasOwn(kinds, kind) ? kinds[kind] : undefined);
+
+/** Where the entity of an item is shown in full (on its module's page: cards, invoices). */
+function detailHref(item: AttentionItem, kinds: Kinds): string | null {
   const [type, ...rest] = item.ref.split(':');
   const id = rest.join(':');
-  if (item.kind === 'card' && type === 'card') return `#/cards/${encodeURIComponent(id)}`;
-  if (item.kind === 'invoice' && type === 'invoice') return `#/invoices/${encodeURIComponent(id)}`;
-  return null;
+  const page = moduleKind(kinds, item.kind)?.page;
+  return page && type === item.kind ? `#/${page}/${encodeURIComponent(id)}` : null;
 }
 
 function AttentionRow({ item, onChanged }: { item: AttentionItem; onChanged: () => void }) {
@@ -44,13 +45,14 @@ function AttentionRow({ item, onChanged }: { item: AttentionItem; onChanged: () 
     }
   };
   const { action } = item;
-  const href = detailHref(item);
+  const kinds = useUi((s) => s.meta?.attention);
+  const href = detailHref(item, kinds);
   return (
     <li className={`attention-item attention-kind-${item.kind}`} aria-label={item.title}>
       <div className="attention-head">
         <span className="attention-title">{href ? <a href={href}>{item.title}</a> : item.title}</span>
         <span className="muted small">
-          {KIND_LABELS[item.kind] ?? item.kind} · с {formatDateTime(item.since)}
+          {KIND_LABELS.get(item.kind) ?? moduleKind(kinds, item.kind)?.title ?? item.kind} · с {formatDateTime(item.since)}
         </span>
       </div>
       <p className="attention-reason">{item.reason}</p>
