@@ -171,10 +171,12 @@ const toEntry = (r: Row): JournalEntry => ({
 
 /**
  * A search matches at most this many of the newest rows not indexed yet one by one (~10–25 µs
- * each: their search text is made here), and says how many older ones it left (`unsearched`):
- * right after an upgrade 100,000 rows can wait 15–50 s for the background indexing.
+ * each, more for big bodies: their search text is made here), and says how many older ones it left
+ * (`unsearched`): right after an upgrade 100,000 rows can wait 15–50 s for the background indexing.
  */
 const SCAN_ROWS = 1000;
+/** …and at most this many characters of bodies per row of that budget (a shop's rows average ~1,000; a Docpart page 16,384). */
+const SCAN_CHARS_PER_ROW = 1024;
 /** For 1–2 character keys, rows indexed before their block filters were (migration 11) are read by LIKE, 2–5 µs each, at most this many per SCAN_ROWS. */
 const TEXT_ROWS_PER_SCAN_ROW = 4;
 
@@ -435,13 +437,20 @@ export class Journal {
     const indexed = this.index.indexed();
     let last = q.last;
     if (last > indexed) {
-      const first = Math.max(indexed, last - budget); // exclusive
+      let first = Math.max(indexed, last - budget); // exclusive
       const newer = db.prepare(
-        `SELECT ${q.columns}, j.url AS t_url, j.entity AS t_entity, j.req_body AS t_req, j.res_body AS t_res, j.error AS t_error
+        `SELECT ${q.columns}, j.id AS t_id, j.url AS t_url, j.entity AS t_entity, j.req_body AS t_req, j.res_body AS t_res, j.error AS t_error
          FROM journal j ${q.join} WHERE j.id > @first AND j.id <= @last ${and} ORDER BY j.id DESC`,
       );
-      type Text = { t_url: string; t_entity: string | null; t_req: string | null; t_res: string | null; t_error: string | null };
+      type Text = { t_id: number; t_url: string; t_entity: string | null; t_req: string | null; t_res: string | null; t_error: string | null };
+      // Bodies cost by their size (a Docpart page is 16 KB): a row's worth of them per row of the budget.
+      let chars = budget * SCAN_CHARS_PER_ROW;
       for (const r of newer.iterate({ ...q.params, first, last }) as Iterable<R & Text>) {
+        if (chars <= 0) {
+          first = r.t_id;
+          break;
+        }
+        chars -= (r.t_req?.length ?? 0) + (r.t_res?.length ?? 0);
         if (SEARCH_TEXT.journal({ url: r.t_url, entity: r.t_entity, req_body: r.t_req, res_body: r.t_res, error: r.t_error }).includes(key)) yield r;
       }
       out.unsearched += first - indexed;

@@ -304,6 +304,20 @@ describe('journal search: 1–2 characters through the blocks\' filters, rows no
     store.close();
   });
 
+  it('the budget for rows not indexed yet counts their bodies: 1,024 characters a row of it', () => {
+    const { j, store } = journal({ scanRows: 3 });
+    const big = 'Фёдорова ' + 'x'.repeat(1991); // 2,000 characters
+    for (let i = 1; i <= 6; i++) j.record(exchange(`/v1/cards/${i}`, { requestBody: big }));
+    j.flush();
+    // 3 × 1,024 characters: rows 6 and 5 (4,000), row 4 and below left.
+    expect(j.list({ q: 'фёдорова' })).toMatchObject({ entries: [{ url: '/v1/cards/6' }, { url: '/v1/cards/5' }], unsearched: 4 });
+    expect(j.events({ q: 'фё' })).toMatchObject({ entries: [{ url: '/v1/cards/6' }, { url: '/v1/cards/5' }], unsearched: 4 });
+    expect(urls(j, { q: 'фёдорова', complete: true })).toHaveLength(6);
+    indexAll(j);
+    expect(j.events({ q: 'фё' })).toEqual({ entries: [6, 5, 4, 3, 2, 1].map((i) => expect.objectContaining({ url: `/v1/cards/${i}` })), next: null });
+    store.close();
+  });
+
   it('rows indexed before migration 11 are read by their text until their filters are filled, within the same budget', () => {
     const { j, store } = journal({ scanRows: 2 });
     j.record(exchange('/v1/cards/1', { requestBody: '{"name":"Иванова"}' }));
