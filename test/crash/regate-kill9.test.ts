@@ -212,15 +212,31 @@ async function scenario(opts: { register: boolean; runs: number; injectEvery: nu
         }, Math.random() * delayMs * 0.7),
       );
     }
+    // Calls 1C has received and not answered yet (the injected lost answer aside): in flight at the kill.
+    const inFlightNow = () => {
+      settleInjection();
+      return f.requests().slice(startIndex).filter((e) => e.status === null && !resets.has(e));
+    };
+    const kill = () => {
+      settleInjection();
+      const inFlight = inFlightNow();
+      for (const e of inFlight) cutByKill.add(e);
+      inFlightAtKill = inFlight.length;
+      killed = true;
+      child.proc.kill('SIGKILL');
+    };
+    // Every other run waits, after its delay, for a call to be in 1C, so kills mid-call do not depend
+    // on the machine's speed; the others kill wherever the delay falls (between calls too).
+    const midCallRun = run % 2 === 0;
     timers.push(
       setTimeout(() => {
-        settleInjection();
-        // Calls 1C has received and not answered yet (the injected lost answer aside): in flight at the kill.
-        const inFlight = f.requests().slice(startIndex).filter((e) => e.status === null && !resets.has(e));
-        for (const e of inFlight) cutByKill.add(e);
-        inFlightAtKill = inFlight.length;
-        killed = true;
-        child.proc.kill('SIGKILL');
+        if (!midCallRun || inFlightNow().length > 0) return kill();
+        const watch = setInterval(() => {
+          if (inFlightNow().length === 0) return;
+          clearInterval(watch);
+          kill();
+        }, 1);
+        timers.push(watch);
       }, delayMs),
     );
     await drive(child, () => killed);
