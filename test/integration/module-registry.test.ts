@@ -157,7 +157,7 @@ describe('a connector registered with one line gets everything else from its des
 });
 
 describe('module migrations and a store written before them', () => {
-  it('a store the previous code made (numbered migrations only) opens unchanged, gets the module tables once, and keeps its rows', () => {
+  it('a store the previous code made (numbered migrations only) opens unchanged, gets the module tables once, and keeps its rows', async () => {
     const dir = tempDir();
     // Exactly what the code before module migrations did at open: the numbered list by user_version.
     const old = new Database(join(dir, DB_FILE));
@@ -185,6 +185,13 @@ describe('module migrations and a store written before them', () => {
     const plain = openStore(dir);
     expect(plain.meta.get('listener_token')).toBe('kept');
     plain.close();
+
+    // And the core runs on it: the kept 1C token, the module's table taking a 1C call.
+    const t = await startTestCore({ dataDir: dir, modules: [sample] });
+    expect(t.listenerToken).toBe('kept');
+    const put = await t.api('/v1/samples/b', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'после обновления' }) });
+    expect(put.status).toBe(202);
+    expect(t.core.store.sql.column('SELECT id FROM sample_items ORDER BY id')).toEqual(['a', 'b']);
   });
 
   it('a module migration id must be its own and used once', () => {
