@@ -115,7 +115,7 @@ export const CONNECTORS: readonly ConnectorName[] = MODULES.filter((m) => 'conne
 
 /** A module's slice of the config, by its name (the registered ones only: no prototype key). */
 export function sliceOf(config: Config, name: string): { enabled?: boolean; baseUrl?: string } & Record<string, unknown> {
-  return (Object.hasOwn(config, name) ? (config as Record<string, unknown>)[name] : {}) as { enabled?: boolean } & Record<string, unknown>;
+  return Object.hasOwn(config, name) ? Reflect.get(config, name) : {};
 }
 
 /** Every secret field of the config: where it is, and the environment variable that may supply it. */

@@ -21,13 +21,20 @@ interface Marks {
   itemKey?: unknown;
 }
 
-/** The parts of zod's definitions the walk follows (wrappers, objects, lists). */
-interface Def {
+/** The parts of zod's definitions read here and in the window's field kinds (wrappers, objects, lists, checks). */
+export interface Def {
   type: string;
   innerType?: z.core.$ZodType;
   in?: z.core.$ZodType;
   shape?: Record<string, z.core.$ZodType>;
   element?: z.core.$ZodType;
+  format?: string;
+  checks?: Array<{ _zod: { def: { check: string; value?: number; format?: string } } }>;
+}
+
+/** A schema's definition, as far as `Def` reads it (zod's own type is a union of every kind's). */
+export function defOf(node: z.core.$ZodType): Def {
+  return node._zod.def as unknown as Def;
 }
 
 const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'nonoptional', 'catch']);
@@ -38,7 +45,7 @@ export function secretFieldsOf(schema: z.core.$ZodType): SecretField[] {
   const walk = (node: z.core.$ZodType, path: string[], marks: Marks, itemKey: string | undefined): void => {
     // A mark may sit on any wrapper of the field (`.meta(...).default('')` or the other way round).
     const own: Marks = { ...marks, ...(z.globalRegistry.get(node) as Marks | undefined) };
-    const def = node._zod.def as unknown as Def;
+    const def = defOf(node);
     if (WRAPPERS.has(def.type) && def.innerType) return walk(def.innerType, path, own, itemKey);
     if (def.type === 'pipe' && def.in) return walk(def.in, path, own, itemKey);
     if (def.type === 'object' && def.shape) {
@@ -106,23 +113,23 @@ export function secretLists(fields: readonly SecretField[]): Map<string, { itemK
 
 export function getPath(obj: unknown, path: readonly string[]): unknown {
   let node = obj;
-  for (const k of path) node = node && typeof node === 'object' && Object.hasOwn(node, k) ? (node as Record<string, unknown>)[k] : undefined;
+  for (const k of path) node = node && typeof node === 'object' && Object.hasOwn(node, k) ? Reflect.get(node, k) : undefined;
   return node;
 }
 
 /** Sets `value` at `path`, making the objects on the way. */
-export function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+export function setPath(obj: object, path: readonly string[], value: unknown): void {
   let node = obj;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    if (isRecord(next) || Array.isArray(next)) node = next as Record<string, unknown>;
-    else node = node[key] = {};
+    const next: unknown = Reflect.get(node, key);
+    if (next && typeof next === 'object') node = next;
+    else Reflect.set(node, key, (node = {}));
   }
-  node[path[path.length - 1]] = value;
+  Reflect.set(node, path[path.length - 1], value);
 }
 
 /** Removes what is at `path` (nothing when a step is missing). */
 export function deletePath(obj: unknown, path: readonly string[]): void {
   const parent = getPath(obj, path.slice(0, -1));
-  if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[path[path.length - 1]];
+  if (parent && typeof parent === 'object') Reflect.deleteProperty(parent, path[path.length - 1]);
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { MODULES } from '../connectors/index.ts';
-import { secretFieldsOf } from '../config/secrets.ts';
+import { defOf, secretFieldsOf, type Def } from '../config/secrets.ts';
 import type { ModuleMigration } from '../store/migrations.ts';
 import type { ModuleDescriptor, ModuleUi, SettingsField } from './module.ts';
 
@@ -74,23 +74,15 @@ export interface Meta {
   restartTitles: Record<string, string>;
 }
 
-interface Def {
-  type: string;
-  innerType?: z.core.$ZodType;
-  shape?: Record<string, z.core.$ZodType>;
-  format?: string;
-  checks?: Array<{ _zod: { def: { check: string; value?: number; inclusive?: boolean; format?: string } } }>;
-}
-
 /** The field at `path` inside an object schema, without its wrappers. */
 function fieldSchema(schema: z.core.$ZodType, path: readonly string[]): z.core.$ZodType | undefined {
   let node: z.core.$ZodType | undefined = schema;
   const unwrap = () => {
-    while (node && (node._zod.def as unknown as Def).innerType) node = (node._zod.def as unknown as Def).innerType;
+    while (node && defOf(node).innerType) node = defOf(node).innerType;
   };
   unwrap();
   for (const key of path) {
-    const def: Def | undefined = node ? (node._zod.def as unknown as Def) : undefined;
+    const def: Def | undefined = node ? defOf(node) : undefined;
     node = def?.shape && Object.hasOwn(def.shape, key) ? def.shape[key] : undefined;
     unwrap();
   }
@@ -102,7 +94,7 @@ export function fieldMeta(schema: z.core.$ZodType, field: SettingsField): Settin
   const path = field.key.split('.');
   if (secretFieldsOf(schema).some((f) => f.path.join('.') === field.key)) return { ...field, kind: 'secret' };
   const node = fieldSchema(schema, path);
-  const def = node ? (node._zod.def as unknown as Def) : undefined;
+  const def = node ? defOf(node) : undefined;
   if (def?.type === 'boolean') return { ...field, kind: 'bool' };
   if (def?.type === 'number') {
     const bound = (check: string) => def.checks?.find((c) => c._zod.def.check === check)?._zod.def.value;
