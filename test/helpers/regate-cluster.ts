@@ -189,6 +189,8 @@ export interface Catalogue {
   stores: string[];
   /** Items sold without a stock limit in every store listed (a booking of them is never refused for stock), with their base price. */
   items: Array<{ id: string; price: number }>;
+  /** Items with a stock count (a booking takes from it), qty 1 allowed. */
+  limited: Array<{ id: string; price: number }>;
   clients: string[];
 }
 
@@ -198,11 +200,13 @@ export async function catalogue(base: string, clients: string[]): Promise<Catalo
   const stores = (await call(base, 'GET', `/regate/v1/cities/${cities.items[0].id}/stores`)).body as { items: Array<{ id: string }> };
   const store = stores.items[0].id;
   const page = (await call(base, 'GET', `/regate/v1/stores/${store}/assortment?limit=500`)).body as {
-    items: Array<{ id: string; minQty: number; qtyStep: number; stock: { unlimited: boolean }; prices: Array<{ fromQty: number; price: number }> }>;
+    items: Array<{ id: string; minQty: number; qtyStep: number; stock: { unlimited: boolean; qty: number | null }; prices: Array<{ fromQty: number; price: number }> }>;
   };
-  const items = page.items.filter((i) => i.stock.unlimited && i.minQty <= 1 && i.qtyStep === 1).map((i) => ({ id: i.id, price: i.prices[0].price }));
+  const single = page.items.filter((i) => i.minQty <= 1 && i.qtyStep === 1);
+  const items = single.filter((i) => i.stock.unlimited).map((i) => ({ id: i.id, price: i.prices[0].price }));
+  const limited = single.filter((i) => !i.stock.unlimited && (i.stock.qty ?? 0) >= 5).map((i) => ({ id: i.id, price: i.prices[0].price }));
   if (items.length === 0) throw new Error('no unlimited item in the first assortment page');
-  return { stores: [store], items, clients };
+  return { stores: [store], items, limited, clients };
 }
 
 /** A booking body for `client` (a unique richestOrderId): one unlimited item, qty 1, at its price. */
