@@ -44,5 +44,30 @@ export async function checkRegate(config: Omit<Config['regate'], 'store'> & Part
       out.push({ what: `база ${t.id}`, ok: false, message: `1С недоступна: ${e instanceof Error ? e.message : String(e)}` });
     }
   }
+  if (config.store?.kind === 'postgres') out.push(await checkPostgres(config.store));
   return out;
+}
+
+/** The shared store answers with this login, and its schema is one this build knows (or none yet: the first start makes it). */
+async function checkPostgres(store: Config['regate']['store']): Promise<{ what: string; ok: boolean; message: string }> {
+  const what = 'хранилище PostgreSQL';
+  const { PgStore } = await import('./postgres/connection.ts');
+  const { MIGRATIONS } = await import('./postgres/migrations.ts');
+  const pg = new PgStore({ url: store.url ?? '', password: store.password, max: 1 });
+  // The store's probe and wait timers never keep a process alive (unref): this check must.
+  const alive = setInterval(() => {}, 1000);
+  try {
+    // One try (a refused connection or a wrong password is told at once; an unreachable host after the 5 s connect timeout).
+    const { rows } = await pg.query<{ v: number | null }>(`SELECT CASE WHEN to_regclass('regate_migrations') IS NULL THEN NULL ELSE (SELECT max(version) FROM regate_migrations) END AS v`);
+    const known = Math.max(...MIGRATIONS.map((m) => m.version));
+    const v = rows[0]?.v ?? null;
+    if (v !== null && v > known) return { what, ok: false, message: `схема ${v} от более новой версии ReGate (эта знает до ${known}): обновите Спутник на всех серверах` };
+    return { what, ok: true, message: v === null ? 'отвечает; таблиц ReGate ещё нет — их создаст первый запуск' : `отвечает; схема ${v}${v < known ? ` (первый запуск обновит до ${known})` : ''}` };
+  } catch (e) {
+    // PgStore's errors carry the reason, never the password.
+    return { what, ok: false, message: e instanceof Error ? e.message : String(e) };
+  } finally {
+    clearInterval(alive);
+    await pg.close();
+  }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PgStore } from '../../main/regate/postgres/connection.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
 import {
   booking,
@@ -14,6 +15,7 @@ import {
   startFake1C,
   startInstance,
   type Catalogue,
+  type ClusterSetup,
   type Fake1CProcess,
   type Instance,
 } from '../helpers/regate-cluster.ts';
@@ -25,7 +27,7 @@ import { until } from '../helpers/regate-pg.ts';
  * not stored; a cached read still answers, an uncached one is 503 with Retry-After; the gateway's
  * health says the store is down and why. Started again, the instances reconnect by themselves (no
  * restart of Sputnik), forget their caches (invalidations sent meanwhile were lost) and bookings
- * succeed again. Afterwards every key that got a 2xx is in
+ * succeed again; `sputnik check` says it is away and why, then that it answers. Afterwards every key that got a 2xx is in
  * PostgreSQL, done, and 1C has one order for each.
  */
 
@@ -42,13 +44,14 @@ describe('ReGate cluster: PostgreSQL stopped and started under load', () => {
   let nodes: Instance[];
   let cat: Catalogue;
   let clients: string[];
+  let setup: ClusterSetup;
   let turn = 0;
   const next = () => nodes[turn++ % nodes.length];
 
   beforeAll(async () => {
     pg = await startPostgres();
     fake = await startFake1C({ pool: 10, latencyMs: 30 });
-    const setup = clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: 10, leaseSeconds: 3 });
+    setup = clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: 10, leaseSeconds: 3 });
     nodes = [await startInstance(setup)];
     nodes.push(await startInstance(setup));
     clients = await seededClients();
@@ -107,6 +110,12 @@ describe('ReGate cluster: PostgreSQL stopped and started under load', () => {
       expect([fresh.status, (fresh.body as { code: string }).code, fresh.headers['retry-after'] !== undefined]).toEqual([503, 'store_unavailable', true]);
     }
 
+    // `sputnik check` says why, without the password.
+    const check = await runCli(['check', '--config', setup.configFile], setup.env);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/regate, хранилище PostgreSQL: ошибка — PostgreSQL недоступен: /);
+    expect(check.stdout + check.stderr).not.toContain(pg.password);
+
     pg.start();
     for (const n of nodes) await until(async () => (await gatewayHealth(n.url)).store?.state === 'up', 'the gateway to reconnect by itself', 60_000);
     // Invalidations sent while its LISTEN connection was broken are lost: the cache forgets everything when it is back.
@@ -115,6 +124,8 @@ describe('ReGate cluster: PostgreSQL stopped and started under load', () => {
     await until(() => count(is2xx) >= okBefore + 40, 'bookings to go through again', 60_000);
     stop = true;
     await Promise.all(callers);
+    const checked = await runCli(['check', '--config', setup.configFile], setup.env);
+    expect(checked.stdout).toMatch(/regate, хранилище PostgreSQL: ok — отвечает; схема \d+/);
 
     // Every key that got a 2xx is stored, and done (a 202's operation finishes after its backoff).
     const acked = sent.filter((s) => s.statuses.some(is2xx)).map((s) => s.key);
