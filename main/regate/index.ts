@@ -46,7 +46,7 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
   const cfg = deps.config();
   // On PostgreSQL the repositories are opened at start (listen): the driver loads only then.
   const shared = !deps.repos && cfg.store.kind === 'postgres';
-  const cluster = shared || Boolean(deps.repos?.slots);
+  const cluster = shared || Boolean(deps.repos?.cluster);
   // The tenants' caps and pools run on their own thread, started by the first 1C call.
   const thread = new UpstreamThread();
   const tenants = new Map(cfg.tenants.map((t) => [t.id, tenantRuntime(t, thread, deps.journal, { cluster })]));
@@ -63,7 +63,7 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
       },
       all: () => tenants.forEach((t) => t.cache.clear()),
     });
-    if (r.slots) thread.useClusterSlots(r.slots);
+    if (r.cluster) thread.useCluster(r.cluster);
     consumer = r.queue.consumer(deliverQueued(tenants, r.changes), concurrency);
   };
   if (!shared) attach(deps.repos ?? localRepos(deps.store));
@@ -121,7 +121,7 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
           password: c.store.password,
           connections: c.store.connections,
           leaseMs: c.store.leaseSeconds * 1000,
-          ceiling: (tenant) => ceilings.get(tenant) ?? 1,
+          ceilings: [...ceilings],
           log: deps.log,
         });
         attach(r);

@@ -9,7 +9,8 @@ import { parentPort } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { ConcurrencyLimiter } from './limiter.ts';
 import { LimiterTimeout, type Release, type SessionSlots } from './sessions.ts';
-import { isOverload, isTimeoutCode, STAT, type SlotWanted, type ThreadReply, type ThreadRequest, type ThreadTenant } from './upstream.ts';
+import type { ClusterSpec } from './repos/types.ts';
+import { isOverload, isTimeoutCode, STAT, type ThreadReply, type ThreadRequest, type ThreadTenant } from './upstream.ts';
 
 interface Line {
   /** The base's session cap: in-process here (one gateway per base); see sessions.ts. */
@@ -21,15 +22,42 @@ interface Line {
   cluster: boolean;
 }
 
-/** Calls waiting for the main thread's word on a cluster slot. */
-const slotAsks = new Map<number, (verdict: 'ok' | 'timeout' | 'refused') => void>();
+/**
+ * The cluster-wide cap on this thread: PgSessionSlots with a pool of its own, so a slot is taken
+ * right before the 1C call and given back (or handed to the next call waiting here) right after
+ * it, never behind the gateway's busy event loop. Loaded only when a shared store is configured.
+ */
+interface Cluster {
+  slots: import('./postgres/slots.ts').PgSessionSlots;
+  isWaitTimeout: (e: unknown) => boolean;
+  retryAfter: (e: unknown) => number | undefined;
+  close(): Promise<void>;
+}
+let cluster: Cluster | null = null;
+let clusterOpening: Promise<void> | null = null;
 
-/** Asks the main thread for a cluster-wide slot (at most `waitMs`); this thread's own slot stays held meanwhile. */
-function clusterSlot(id: number, tenant: string, waitMs: number | undefined): Promise<'ok' | 'timeout' | 'refused'> {
-  return new Promise((resolve) => {
-    slotAsks.set(id, resolve);
-    port.postMessage({ slotWanted: id, tenant, ...(waitMs === undefined ? {} : { waitMs }) } satisfies SlotWanted);
-  });
+async function openCluster(spec: ClusterSpec): Promise<void> {
+  const [{ PgStore, PgUnavailable }, { PgNotifications }, { PgSessionSlots, SlotWaitTimeout }] = await Promise.all([
+    import('./postgres/connection.ts'),
+    import('./postgres/notifications.ts'),
+    import('./postgres/slots.ts'),
+  ]);
+  const ceilings = new Map(spec.ceilings);
+  const store = new PgStore({ url: spec.url, password: spec.password, max: spec.connections, applicationName: `sputnik-regate ${spec.instanceId} slots`.slice(0, 63) });
+  const notifications = new PgNotifications(store);
+  const slots = new PgSessionSlots(store, { instanceId: spec.instanceId, ceiling: (t) => ceilings.get(t) ?? 1, leaseMs: spec.leaseMs, notifications });
+  const previous = cluster;
+  cluster = {
+    slots,
+    isWaitTimeout: (e) => e instanceof SlotWaitTimeout,
+    retryAfter: (e) => (e instanceof PgUnavailable ? e.retryAfterSeconds : undefined),
+    async close() {
+      slots.close();
+      await notifications.close();
+      await store.close();
+    },
+  };
+  await previous?.close();
 }
 
 const lines = new Map<string, Line>();
@@ -77,14 +105,22 @@ async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<Thread
     throw e;
   }
   publish(line);
+  let clusterRelease: (() => Promise<void>) | undefined;
   if (line.cluster) {
     // Our own limiter first (the AIMD limit, one client's writes at a time), then the cluster's slot, within what is left of the wait.
-    const left = m.waitMs === undefined ? undefined : Math.max(50, m.waitMs - (performance.now() - asked));
-    const verdict = await clusterSlot(m.id, m.tenant, left);
-    if (verdict !== 'ok') {
+    const c = cluster;
+    if (!c) {
       release('ok');
       publish(line);
-      return verdict === 'timeout' ? { id: m.id, slotTimeout: true } : { id: m.id, clusterRefused: true };
+      return { id: m.id, clusterRefused: { retryAfterSeconds: 2 } };
+    }
+    try {
+      clusterRelease = await c.slots.acquire(m.tenant, { waitMs: m.waitMs === undefined ? undefined : Math.max(50, m.waitMs - (performance.now() - asked)) });
+    } catch (e) {
+      release('ok');
+      publish(line);
+      if (c.isWaitTimeout(e)) return { id: m.id, slotTimeout: true };
+      return { id: m.id, clusterRefused: { retryAfterSeconds: c.retryAfter(e) ?? 2 } };
     }
   }
   const headers: Record<string, string> = { authorization: line.authorization, accept: 'application/json' };
@@ -94,10 +130,12 @@ async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<Thread
   try {
     const res = await line.pool.request({ method: m.method, path: m.path, headers, body: m.body, headersTimeout: m.timeoutMs, bodyTimeout: m.timeoutMs });
     const text = await res.body.text();
+    void clusterRelease?.();
     release(isOverload(res.statusCode, text) ? 'overload' : 'ok');
     return { id: m.id, status: res.statusCode, text, ms: performance.now() - started };
   } catch (e) {
     const code = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : '';
+    void clusterRelease?.();
     release(isTimeoutCode(code) ? 'overload' : 'ok');
     return { id: m.id, error: { code, message: e instanceof Error ? e.message : String(e) }, ms: performance.now() - started };
   } finally {
@@ -107,10 +145,12 @@ async function call(m: Extract<ThreadRequest, { type: 'call' }>): Promise<Thread
 
 port.on('message', (m: ThreadRequest) => {
   if (m.type === 'open') return open(m.tenant);
-  if (m.type === 'slot') {
-    const answer = slotAsks.get(m.id);
-    slotAsks.delete(m.id);
-    return answer?.(m.verdict);
+  if (m.type === 'cluster') {
+    const opening = openCluster(m.spec).catch(() => {
+      // The driver could not load: the cluster's calls stay refused (503), the others go on.
+    });
+    clusterOpening = opening;
+    return;
   }
   if (m.type === 'call') {
     void call(m).then(
@@ -119,6 +159,10 @@ port.on('message', (m: ThreadRequest) => {
     );
     return;
   }
-  // close: answer nothing more; the pools' sockets go with the thread.
-  void Promise.allSettled([...lines.values()].map((l) => l.pool.close())).then(() => port.postMessage({ closed: true }));
+  // close: answer nothing more; the pools' sockets go with the thread, the cluster's slots back to PostgreSQL.
+  void Promise.allSettled([...lines.values()].map((l) => l.pool.close()))
+    .then(() => clusterOpening)
+    .then(() => cluster?.close())
+    .catch(() => {})
+    .then(() => port.postMessage({ closed: true }));
 });

@@ -4,7 +4,7 @@ import { ceilingOf } from './limiter.ts';
 import { LimiterTimeout, type CallKind } from './sessions.ts';
 import { RegateProblem, unreadable } from './problem.ts';
 import type { Journal } from '../journal/index.ts';
-import { ClusterSlotTimeout, type ClusterSlots } from './repos/types.ts';
+import type { ClusterSpec } from './repos/types.ts';
 
 export interface UpstreamAnswer {
   status: number;
@@ -78,7 +78,7 @@ export function isOverload(status: number, raw: string): boolean {
 
 /** Slots of a tenant's shared stats (Int32Array over a SharedArrayBuffer the thread writes). */
 export const STAT = { limit: 0, inFlight: 1, queued: 2, maxInFlight: 3 } as const;
-/** `cluster`: each call also takes one of the base's slots shared by every gateway (asked of the main thread, which holds the store). */
+/** `cluster`: each call also takes one of the base's slots shared by every gateway (PostgreSQL, opened on the thread from a ClusterSpec). */
 export interface ThreadTenant { id: string; baseUrl: string; poolSize: number; authorization: string; stats: SharedArrayBuffer; cluster?: boolean }
 /** An UpstreamRequest as the thread sends it: `path` on 1C's server (the base's path included), the body as JSON text. */
 export type ThreadCall = Omit<UpstreamRequest, 'body'> & { body?: string };
@@ -89,17 +89,16 @@ export type ThreadRequest =
   | { type: 'open'; tenant: ThreadTenant }
   | ({ type: 'call'; id: number; tenant: string; kind: CallKind; key?: string; waitMs?: number } & ThreadCall)
   | { type: 'close' }
-  /** The main thread's answer to a SlotWanted: the call may go to 1C, found no slot in time, or the store refused (the error is kept on the main side). */
-  | { type: 'slot'; id: number; verdict: 'ok' | 'timeout' | 'refused' };
+  /** The cluster-wide cap's store: calls of `cluster` tenants take a slot there (until this comes, they are refused). */
+  | { type: 'cluster'; spec: ClusterSpec };
 export type ThreadReply =
   | { id: number; status: number; text: string; ms: number }
   | { id: number; error: { code: string; message: string }; ms: number }
   | { id: number; slotTimeout: true }
-  | { id: number; clusterRefused: true };
-/** A call's answer as the gateway sees it (a refused cluster slot rejects instead). */
-export type CallReply = Exclude<ThreadReply, { clusterRefused: true }>;
-/** The thread asks the main thread for a cluster-wide slot for call `slotWanted` (its own limiter's slot is held meanwhile). */
-export interface SlotWanted { slotWanted: number; tenant: string; waitMs?: number }
+  /** The cluster-wide cap could not be asked: its store is away (or not opened yet). Nothing went to 1C. */
+  | { id: number; clusterRefused: { retryAfterSeconds: number } };
+/** A call's answer as the gateway sees it (a refused cluster slot rejects with the 503 problem instead). */
+export type CallReply = Exclude<ThreadReply, { clusterRefused: unknown }>;
 
 // Source runs as .ts (Node's type stripping); the desktop bundle has the thread as its own entry next to desktop.js.
 const THREAD_FILE = import.meta.url.endsWith('.ts') ? './upstream-thread.ts' : './regate-upstream.js';
@@ -114,15 +113,12 @@ export class UpstreamThread {
   #next = 1;
   readonly #pending = new Map<number, { resolve: (r: CallReply) => void; reject: (e: unknown) => void }>();
   readonly #tenants = new Map<string, ThreadTenant>();
-  #slots: ClusterSlots | undefined;
-  /** Cluster slots held by calls in 1C now, by call id: freed when the call's answer comes back. */
-  readonly #held = new Map<number, () => void>();
-  /** Why the store refused a call its slot (the thread only hears "refused"). */
-  readonly #refused = new Map<number, unknown>();
+  #cluster: ClusterSpec | undefined;
 
-  /** The cluster-wide cap (a shared store): tenants opened with `cluster` take one of its slots per call. */
-  useClusterSlots(slots: ClusterSlots): void {
-    this.#slots = slots;
+  /** The cluster-wide cap (a shared store): tenants opened with `cluster` take one of its slots per call, on the thread. */
+  useCluster(spec: ClusterSpec): void {
+    this.#cluster = spec;
+    this.#worker?.postMessage({ type: 'cluster', spec } satisfies ThreadRequest);
   }
 
   open(t: ThreadTenant): void {
@@ -142,44 +138,16 @@ export class UpstreamThread {
     });
   }
 
-  /** A call holds its own limiter's slot and wants one of the cluster's: it gets it, or hears why not. */
-  #slotWanted(w: Worker, m: SlotWanted): void {
-    const answer = (verdict: 'ok' | 'timeout' | 'refused') => w.postMessage({ type: 'slot', id: m.slotWanted, verdict } satisfies ThreadRequest);
-    const slots = this.#slots;
-    if (!slots) {
-      this.#refused.set(m.slotWanted, new RegateProblem(503, 'store_unavailable', 'Хранилище ReGate недоступно', 'Шлюз ещё подключается к PostgreSQL; повторите позже', { retryAfterSeconds: 2 }));
-      return answer('refused');
-    }
-    slots(m.tenant, m.waitMs).then(
-      (release) => {
-        // The thread died meanwhile (its calls ended as transport errors): the slot goes back at once.
-        if (this.#worker !== w || !this.#pending.has(m.slotWanted)) return release();
-        this.#held.set(m.slotWanted, release);
-        answer('ok');
-      },
-      (e: unknown) => {
-        if (e instanceof ClusterSlotTimeout) return answer('timeout');
-        this.#refused.set(m.slotWanted, e);
-        answer('refused');
-      },
-    );
-  }
-
   #started(): Worker {
     if (this.#worker) return this.#worker;
     const w = new Worker(new URL(THREAD_FILE, import.meta.url));
     w.unref();
-    w.on('message', (r: ThreadReply | SlotWanted) => {
-      if ('slotWanted' in r) return this.#slotWanted(w, r);
+    w.on('message', (r: ThreadReply) => {
       const p = this.#pending.get(r.id);
       this.#pending.delete(r.id);
-      const held = this.#held.get(r.id);
-      this.#held.delete(r.id);
-      held?.();
-      const refused = this.#refused.get(r.id);
-      this.#refused.delete(r.id);
-      if ('clusterRefused' in r) p?.reject(refused);
-      else p?.resolve(r as CallReply);
+      if ('clusterRefused' in r) {
+        p?.reject(new RegateProblem(503, 'store_unavailable', 'Хранилище ReGate недоступно', 'Общее хранилище шлюзов (PostgreSQL) недоступно; повторите позже', { retryAfterSeconds: r.clusterRefused.retryAfterSeconds }));
+      } else p?.resolve(r);
     });
     // A thread that died takes its calls with it: they end as transport errors (1C unreachable), and the next call starts a new thread.
     const died = (message: string) => {
@@ -187,13 +155,11 @@ export class UpstreamThread {
       this.#worker = null;
       for (const [id, p] of this.#pending) p.resolve({ id, error: { code: 'ERR_THREAD', message }, ms: 0 });
       this.#pending.clear();
-      for (const release of this.#held.values()) release();
-      this.#held.clear();
-      this.#refused.clear();
     };
     w.on('error', (e) => died(e.message));
     w.on('exit', (code) => died(`upstream thread exited (${code})`));
     for (const t of this.#tenants.values()) w.postMessage({ type: 'open', tenant: t } satisfies ThreadRequest);
+    if (this.#cluster) w.postMessage({ type: 'cluster', spec: this.#cluster } satisfies ThreadRequest);
     this.#worker = w;
     return w;
   }

@@ -2,10 +2,9 @@ import type { Store } from '../../store/index.ts';
 import { MemoryLoginThrottle, MemoryQuotaWindows } from './memory-limits.ts';
 import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteWriteQueue } from './sqlite-queue.ts';
-import type { CacheChanges, ClusterSlots, IdempotencyRepo, LoginThrottle, QuotaWindows, StoreHealth, WriteQueue } from './types.ts';
+import type { CacheChanges, ClusterSpec, IdempotencyRepo, LoginThrottle, QuotaWindows, StoreHealth, WriteQueue } from './types.ts';
 
 export type * from './types.ts';
-export { ClusterSlotTimeout } from './types.ts';
 
 /** Everything ReGate keeps beyond one request. */
 export interface RegateRepos {
@@ -14,8 +13,8 @@ export interface RegateRepos {
   quota: QuotaWindows;
   logins: LoginThrottle;
   changes: CacheChanges;
-  /** The cluster-wide session cap; absent for one gateway (its own limiter is the whole cap). */
-  slots?: ClusterSlots;
+  /** The cluster-wide session cap the upstream thread opens; absent for one gateway (its own limiter is the whole cap). */
+  cluster?: ClusterSpec;
   store(): StoreHealth;
   /** Ages out what the store keeps beyond the keys (quota windows, failed logins); rows removed per table. */
   housekeeping?(): Promise<Record<string, number>>;

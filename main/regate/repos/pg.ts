@@ -1,15 +1,16 @@
 import { DeliveryError } from '../../errors.ts';
-import { PgUnavailable } from '../postgres/connection.ts';
-import type { PgWriteRecord } from '../postgres/idempotency.ts';
-import { createPgRegate, type PgRegate } from '../postgres/index.ts';
+import { PgStore, PgUnavailable } from '../postgres/connection.ts';
+import { PgIdempotency, type PgWriteRecord } from '../postgres/idempotency.ts';
+import { newInstanceId } from '../postgres/instances.ts';
+import { PgLoginThrottle } from '../postgres/logins.ts';
 import { migrate } from '../postgres/migrations.ts';
-import { QUEUE_CHANNEL, type PgQueueItem } from '../postgres/queue.ts';
-import { SlotWaitTimeout } from '../postgres/slots.ts';
+import { PgNotifications } from '../postgres/notifications.ts';
+import { PgWriteQueue, QUEUE_CHANNEL, type PgQueueItem } from '../postgres/queue.ts';
+import { PgQuota } from '../postgres/quota.ts';
 import { RegateProblem } from '../problem.ts';
 import type { RegateRepos } from './index.ts';
 import { MemoryLoginThrottle, MemoryQuotaWindows } from './memory-limits.ts';
 import {
-  ClusterSlotTimeout,
   type Begin,
   type BeginInput,
   type CacheChanges,
@@ -32,7 +33,8 @@ import {
  * - the queue of writes, claimed by any instance, one at a time per client or order;
  * - a write whose client or order is busy on another instance queues behind it (202), so two
  *   writes of one line are never in 1C at once, whichever instances took them;
- * - the session cap per 1C base across the instances (PgSessionSlots);
+ * - the session cap per 1C base across the instances (PgSessionSlots, opened by the upstream
+ *   thread from `cluster`: taken and given back there, next to the 1C call);
  * - quota windows and failed logins counted together;
  * - cache invalidations sent to every instance (NOTIFY), and every cache flushed when the LISTEN
  *   connection comes back from a break (what was sent meanwhile is lost).
@@ -42,6 +44,9 @@ import {
  */
 
 export const CACHE_CHANNEL = 'regate_cache_stale';
+
+/** How long an address's login check (blocked or not, its failures) is taken as known without asking PostgreSQL again. */
+const LOGIN_CHECK_MS = 1000;
 
 /** NOTIFY's payload is limited to 8000 bytes: a longer list of stale paths is sent as "everything of the tenant". */
 const MAX_PAYLOAD = 7000;
@@ -54,14 +59,25 @@ export interface PgReposOptions {
   /** Running writes and claimed queue items: another instance takes them this long after their last renewal. Session slots: half of it. */
   leaseMs: number;
   /** Each tenant's cluster-wide ceiling (poolSize − 1). */
-  ceiling: (tenant: string) => number;
+  ceilings: Array<[tenant: string, ceiling: number]>;
   /** How often an idle consumer looks at the queue besides NOTIFY (default 1000 ms). */
   pollMs?: number;
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
+/** What the repositories use of PostgreSQL (main/regate/postgres/); the session slots live on the upstream thread (ClusterSpec). */
+interface Pg {
+  instanceId: string;
+  store: PgStore;
+  notifications: PgNotifications;
+  idempotency: PgIdempotency;
+  queue: PgWriteQueue;
+  quota: PgQuota;
+  logins: PgLoginThrottle;
+}
+
 export interface PgRepos extends RegateRepos {
-  pg: PgRegate;
+  pg: Pg;
   /** Connects and migrates in the background (retrying while PostgreSQL is away); resolves when done or after `waitMs`, whichever first. */
   start(waitMs: number): Promise<void>;
   /** Whether the schema is in place and the repositories may be used. */
@@ -82,15 +98,18 @@ function toRecord(r: PgWriteRecord): WriteRecord {
 }
 
 export function pgRepos(opts: PgReposOptions): PgRepos {
-  const pg = createPgRegate({
-    url: opts.url,
-    password: opts.password,
-    max: opts.connections,
-    ceiling: opts.ceiling,
-    writeLeaseMs: opts.leaseMs,
-    slotLeaseMs: Math.max(1000, Math.round(opts.leaseMs / 2)),
-    onRenewError: (e) => opts.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'regate: a lease was not renewed (PostgreSQL away?)'),
-  });
+  const instanceId = newInstanceId();
+  const store = new PgStore({ url: opts.url, password: opts.password, max: opts.connections, applicationName: `sputnik-regate ${instanceId}`.slice(0, 63) });
+  const common = { instanceId, leaseMs: opts.leaseMs, onRenewError: (e: unknown) => opts.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'regate: a lease was not renewed (PostgreSQL away?)') };
+  const pg: Pg = {
+    instanceId,
+    store,
+    notifications: new PgNotifications(store),
+    idempotency: new PgIdempotency(store, common),
+    queue: new PgWriteQueue(store, common),
+    quota: new PgQuota(store),
+    logins: new PgLoginThrottle(store),
+  };
   let ready = false;
   const startedAt = Date.now();
   /** Runs `fn` on the store; before the schema is in place, or with PostgreSQL away, the 503 problem. */
@@ -171,15 +190,35 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
         throw e;
       }
     };
+  // Every request's login is checked; asking PostgreSQL each time would cost a round trip per cached
+  // page. An address's answer is kept for a second: any failure or success here asks again at once,
+  // so only a block made on another instance reaches this one up to a second late.
+  const checkShared = shared((ip: string) => pg.logins.check(ip), (ip) => localLogins.check(ip));
+  const checked = new Map<string, { at: number; state: { blocked: boolean; failures: number } }>();
   const logins: LoginThrottle = {
-    check: shared((ip: string) => pg.logins.check(ip), (ip) => localLogins.check(ip)),
-    failed: shared((ip: string) => pg.logins.failed(ip), (ip) => localLogins.failed(ip)),
-    succeeded: shared((ip: string) => pg.logins.succeeded(ip), (ip) => localLogins.succeeded(ip)),
+    check: async (ip) => {
+      const now = performance.now();
+      const known = checked.get(ip);
+      if (known && now - known.at < LOGIN_CHECK_MS) return known.state;
+      const state = await checkShared(ip);
+      checked.delete(ip); // re-inserted last: Map order is the eviction order
+      checked.set(ip, { at: now, state });
+      if (checked.size > 10_000) checked.delete(checked.keys().next().value!);
+      return state;
+    },
+    failed: (ip) => {
+      checked.delete(ip);
+      return shared((a: string) => pg.logins.failed(a), (a) => localLogins.failed(a))(ip);
+    },
+    succeeded: (ip) => {
+      checked.delete(ip);
+      return shared((a: string) => pg.logins.succeeded(a), (a) => localLogins.succeeded(a))(ip);
+    },
   };
 
   const changes = new PgCacheChanges(pg);
 
-  const store = (): StoreHealth => {
+  const health = (): StoreHealth => {
     const h = pg.store.health;
     if (h.state !== 'up') return { kind: 'postgres', state: h.state, since: h.since, reason: h.reason };
     if (!ready) return { kind: 'postgres', state: 'reconnecting', since: startedAt, reason: 'Подключение к PostgreSQL и обновление схемы' };
@@ -215,16 +254,9 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     quota,
     logins,
     changes,
-    store,
-    slots: (tenant, waitMs) => {
-      if (!ready) return Promise.reject(storeProblem(null));
-      return pg.slots.acquire(tenant, { waitMs }).then(
-        (release) => () => void release(),
-        (e: unknown) => {
-          throw e instanceof SlotWaitTimeout ? new ClusterSlotTimeout(tenant) : asProblem(e);
-        },
-      );
-    },
+    store: health,
+    // The upstream thread opens its own pool for the slots (a slot is taken and given back there, next to the 1C call).
+    cluster: { url: opts.url, password: opts.password, instanceId, leaseMs: Math.max(1000, Math.round(opts.leaseMs / 2)), ceilings: opts.ceilings, connections: 4 },
     async housekeeping(): Promise<Record<string, number>> {
       if (!ready) return {};
       return { regate_quota: await pg.quota.prune(), regate_failed_logins: await pg.logins.prune() };
@@ -236,7 +268,10 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     async close() {
       closed = true;
       changes.close();
-      await pg.close();
+      pg.idempotency.close();
+      pg.queue.close();
+      await pg.notifications.close();
+      await pg.store.close();
     },
   };
 }
@@ -247,11 +282,11 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
  * back from a break may have missed some, so every cache forgets everything then.
  */
 class PgCacheChanges implements CacheChanges {
-  readonly #pg: PgRegate;
+  readonly #pg: Pg;
   readonly #subscribers = new Set<{ stale(tenant: string, paths: string[]): void; all(): void }>();
   readonly #off: Array<() => void>;
 
-  constructor(pg: PgRegate) {
+  constructor(pg: Pg) {
     this.#pg = pg;
     this.#off = [
       pg.notifications.on(CACHE_CHANNEL, (payload) => {
@@ -301,7 +336,7 @@ function parseChange(payload: string): { from: string; tenant: string; paths: st
  * their lines (requeueExpired), so they are finished by whoever is alive.
  */
 class PgQueueConsumer {
-  readonly #pg: PgRegate;
+  readonly #pg: Pg;
   readonly #deliver: Deliver;
   readonly #concurrency: number;
   readonly #pollMs: number;
@@ -315,7 +350,7 @@ class PgQueueConsumer {
   #again = false;
   #stopped = false;
 
-  constructor(pg: PgRegate, deliver: Deliver, opts: { concurrency: number; pollMs: number; maintainMs: number; ready: () => boolean; log?: PgReposOptions['log'] }) {
+  constructor(pg: Pg, deliver: Deliver, opts: { concurrency: number; pollMs: number; maintainMs: number; ready: () => boolean; log?: PgReposOptions['log'] }) {
     this.#pg = pg;
     this.#deliver = deliver;
     this.#concurrency = opts.concurrency;

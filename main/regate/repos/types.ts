@@ -140,17 +140,20 @@ export interface StoreHealth {
 }
 
 /**
- * A base's session cap across every gateway sharing the store (PostgreSQL): a call takes its
- * gateway's own limiter first (the AIMD limit, one client's writes one at a time), then one of
- * these. Rejects with ClusterSlotTimeout when none came free within `waitMs`, or with the store's
- * 503 problem when the store is away.
+ * A base's session cap across every gateway sharing the store (PostgreSQL), as the upstream thread
+ * opens it: a call takes its gateway's own limiter first (the AIMD limit, one client's writes one
+ * at a time), then one of the base's `ceilings` slots in PostgreSQL (PgSessionSlots), and gives it
+ * back as soon as 1C answered, on that thread, without waiting for the gateway's busy event loop.
  */
-export type ClusterSlots = (tenant: string, waitMs: number | undefined) => Promise<() => void>;
-
-/** No slot of the cluster-wide cap came free within the wait (a read answers 503, a write is queued). */
-export class ClusterSlotTimeout extends Error {
-  constructor(tenant: string) {
-    super(`no 1C session of ${tenant} free across the gateways within the wait`);
-    this.name = 'ClusterSlotTimeout';
-  }
+export interface ClusterSpec {
+  url: string;
+  /** Travels to the thread in memory only; never logged. */
+  password?: string;
+  instanceId: string;
+  /** A held slot's lease: a dead instance's slots free within it. */
+  leaseMs: number;
+  /** Each tenant's ceiling (poolSize − 1), the same on every instance. */
+  ceilings: Array<[tenant: string, ceiling: number]>;
+  /** The thread's own connections to PostgreSQL. */
+  connections: number;
 }
