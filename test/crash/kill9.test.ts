@@ -66,7 +66,7 @@ describe('SIGKILL under load', () => {
     let next = 0;
 
     /** Drives IN_FLIGHT concurrent PUTs until `stop()` says so; returns acks and connection errors. */
-    async function drive(child: Child, stop: () => boolean, resend: string[]) {
+    async function drive(child: Child, stop: () => boolean, resend: string[], live = { ok: 0 }) {
       const pool = new Pool(child.line.url, { connections: IN_FLIGHT });
       let ok = 0;
       let connErrors = 0;
@@ -80,6 +80,7 @@ describe('SIGKILL under load', () => {
             if (res.statusCode === 202) {
               acked.add(key);
               ok++;
+              live.ok++;
               if (retried && body.jobId === null) committedNotAcked++;
             } else {
               unexpectedStatuses.push(res.statusCode);
@@ -101,12 +102,16 @@ describe('SIGKILL under load', () => {
       const resend = unacked;
       unacked = [];
       let killed = false;
+      const live = { ok: 0 };
       const delay = 20 + Math.random() * 280;
-      const timer = setTimeout(() => {
+      // After its random delay the kill waits for the run's first acknowledgement, so a kill mid-load
+      // (acknowledged and cut off) does not depend on how fast this machine starts the child.
+      let timer: NodeJS.Timeout = setTimeout(function killOnceAcked() {
+        if (live.ok === 0) return void (timer = setTimeout(killOnceAcked, 1));
         killed = true;
         child.proc.kill('SIGKILL');
       }, delay);
-      const r = await drive(child, () => killed, resend);
+      const r = await drive(child, () => killed, resend, live);
       clearTimeout(timer);
       await child.exited;
       unacked.push(...resend); // whatever the run did not get to
