@@ -46,6 +46,8 @@ export async function createRegateApp(deps: GatewayDeps): Promise<RegateApp> {
     requestTimeout: 120_000,
     return503OnClosing: true,
     genReqId: () => randomUUID(),
+    // Behind a balancer every connection comes from it: the client's address (wrong logins are counted by it) is in X-Forwarded-For, trusted from those addresses only.
+    ...(deps.config.trustedProxies.length > 0 ? { trustProxy: deps.config.trustedProxies } : {}),
     clientErrorHandler: clientError,
   }).withTypeProvider<ZodTypeProvider>();
 

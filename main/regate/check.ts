@@ -10,7 +10,7 @@ const DAY = 86_400_000;
  * certificate is valid now and for at least two more weeks (a warning before that), and each
  * tenant's 1C service answers its technical user.
  */
-export async function checkRegate(config: Omit<Config['regate'], 'store'> & Partial<Pick<Config['regate'], 'store'>>, now = Date.now()): Promise<Array<{ what: string; ok: boolean; message: string }>> {
+export async function checkRegate(config: Pick<Config['regate'], 'tls' | 'tenants'> & Partial<Pick<Config['regate'], 'store'>>, now = Date.now()): Promise<Array<{ what: string; ok: boolean; message: string }>> {
   const out: Array<{ what: string; ok: boolean; message: string }> = [];
   try {
     let certPem: string;

@@ -95,6 +95,10 @@ export const regateSchema = z
     // A tenant's passwords are kept by its id (the desktop's safeStorage, the window's blank = keep).
     tenants: z.array(regateTenantSchema).default([]).meta({ itemKey: 'id' }),
     store: regateStoreSchema.describe('Где ReGate хранит ключи записей, очередь, квоты и неудачные входы'),
+    trustedProxies: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Адреса балансировщика перед шлюзами (IP или подсеть, например 10.0.0.5 или 10.0.0.0/24): от них адрес клиента берётся из X-Forwarded-For (для ограничения неверных входов)'),
   })
   .prefault({});
 

@@ -33,7 +33,7 @@ afterEach(async () => {
   for (const stop of running.splice(0).reverse()) await stop();
 });
 
-async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10, extra: { tenant?: Record<string, unknown>; pfx?: boolean } = {}) {
+async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10, extra: { tenant?: Record<string, unknown>; pfx?: boolean; regate?: Record<string, unknown> } = {}) {
   const fake = await startFake1C({ latencyScale: 0, items: 300, ...fakeOpts });
   const dir = tempDir();
   const { config } = parseConfig(
@@ -44,6 +44,7 @@ async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10, extra: { tenan
         port: 0,
         tls: extra.pfx ? pfxOf(selfSigned(dir), dir) : selfSigned(dir),
         tenants: [{ id: 'shop', user: 'richest', password: 'sandbox', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize, ...extra.tenant }],
+        ...extra.regate,
       },
     },
     {},
@@ -304,6 +305,15 @@ describe('ReGate under pressure and faults', () => {
     const bad = { authorization: `Basic ${Buffer.from('richest:wrong').toString('base64')}` };
     for (let i = 0; i < 10; i++) expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(401);
     expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(429);
+  });
+
+  it('behind a balancer (trustedProxies): wrong logins are counted per client address from X-Forwarded-For, not per balancer', async () => {
+    const { call } = await setup({}, 10, { regate: { trustedProxies: ['127.0.0.1'] } });
+    const bad = { authorization: `Basic ${Buffer.from('richest:wrong').toString('base64')}`, 'x-forwarded-for': '203.0.113.5' };
+    for (let i = 0; i < 10; i++) expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(401);
+    expect((await call('GET', '/regate/v1/state', { headers: bad })).status).toBe(429);
+    // Another client behind the same balancer is not blocked with the guesser.
+    expect((await call('GET', '/regate/v1/state', { headers: { 'x-forwarded-for': '203.0.113.6' } })).status).toBe(200);
   });
 
   it('journal: every 1C call, write and error is journaled with its body (a read page: its first 2 KB); cache hits are only counted', async () => {
