@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DB } from '../store/db.ts';
+import type { Sql } from '../store/index.ts';
 import { DeliveryError, SputnikError } from '../errors.ts';
 import { SEARCH_TEXT } from '../store/search-text.ts';
 import { deliveredSummary, jobTitle, RETRY_KINDS, systemKey } from './wording.ts';
@@ -153,6 +153,8 @@ const RETRY = `(e.outcome = 'failed' AND e.cause IN ('retry', 'internal') AND ($
   AND NOT EXISTS (SELECT 1 FROM journal_events n WHERE n.entity = e.entity AND n.at > e.at)) AS retry`;
 const COLUMNS = `e.id, e.at, e.ended_at, e.direction, e.system, e.entity, e.title, e.outcome, e.summary, e.error, e.counts, e.exchanges, e.duration_ms, e.method, e.url, e.status, ${RETRY}`;
 
+const BY_ID = `SELECT ${COLUMNS} FROM journal_events e WHERE e.id = ?`;
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const toEvent = (r: EventRow): JournalEvent => ({
@@ -177,44 +179,37 @@ const toEvent = (r: EventRow): JournalEvent => ({
 
 /** The events table (migration 10): writes, pages of the list, pruning. */
 export class EventRows {
-  readonly #db: DB;
-  readonly #s;
+  readonly #sql: Sql;
 
-  constructor(db: DB) {
-    this.#db = db;
-    this.#s = {
-      upsert: db.prepare(`INSERT INTO journal_events (id, at, ended_at, direction, system, entity, title, outcome, summary, error, cause, counts, exchanges, duration_ms, method, url, status, search)
-        VALUES (@id, @at, @endedAt, @direction, @system, @entity, @title, @outcome, @summary, @error, @cause, @counts, @exchanges, @durationMs, @method, @url, @status, @search)
-        ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, title = excluded.title, outcome = excluded.outcome, summary = excluded.summary, error = excluded.error,
-          cause = excluded.cause, counts = excluded.counts, exchanges = excluded.exchanges, duration_ms = excluded.duration_ms, method = excluded.method, url = excluded.url,
-          status = excluded.status, search = excluded.search`),
-      maxId: db.prepare(`SELECT COALESCE(MAX(id), 0) FROM journal_events`).pluck(),
-      get: db.prepare(`SELECT ${COLUMNS} FROM journal_events e WHERE e.id = ?`),
-      // A run a crash or kill cut short stays «running» forever otherwise.
-      interrupted: db.prepare(`UPDATE journal_events SET outcome = 'failed', cause = 'internal', summary = 'прервано',
-        error = 'Прервано: Спутник был остановлен посреди обмена. Следующий обмен пройдёт заново', ended_at = at WHERE outcome = 'running'`),
-      orphans: db.prepare(`DELETE FROM journal_events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM journal WHERE event_id = ?)`),
-      emptyOld: db.prepare(`DELETE FROM journal_events WHERE id IN (SELECT id FROM journal_events WHERE exchanges = 0 AND at < ? LIMIT ?)`),
-    };
+  constructor(sql: Sql) {
+    this.#sql = sql;
   }
 
   maxId(): number {
-    return this.#s.maxId.get() as number;
+    return this.#sql.value<number>(`SELECT COALESCE(MAX(id), 0) FROM journal_events`)!;
   }
 
-  /** At start, before any run: events left running by the last process. */
+  /** At start, before any run: events left running by the last process (a crash or kill cut them short). */
   closeInterrupted(): void {
-    this.#s.interrupted.run();
+    this.#sql.run(`UPDATE journal_events SET outcome = 'failed', cause = 'internal', summary = 'прервано',
+        error = 'Прервано: Спутник был остановлен посреди обмена. Следующий обмен пройдёт заново', ended_at = at WHERE outcome = 'running'`);
   }
 
   write(e: EventState): void {
     // Only a failed event's own words are searched (Journal.events): the rest skip making them.
     const search = e.outcome === 'failed' ? SEARCH_TEXT.journalEvent(e) : '';
-    this.#s.upsert.run({ ...e, counts: e.counts ? JSON.stringify(e.counts) : null, search });
+    this.#sql.run(
+      `INSERT INTO journal_events (id, at, ended_at, direction, system, entity, title, outcome, summary, error, cause, counts, exchanges, duration_ms, method, url, status, search)
+        VALUES (@id, @at, @endedAt, @direction, @system, @entity, @title, @outcome, @summary, @error, @cause, @counts, @exchanges, @durationMs, @method, @url, @status, @search)
+        ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, title = excluded.title, outcome = excluded.outcome, summary = excluded.summary, error = excluded.error,
+          cause = excluded.cause, counts = excluded.counts, exchanges = excluded.exchanges, duration_ms = excluded.duration_ms, method = excluded.method, url = excluded.url,
+          status = excluded.status, search = excluded.search`,
+      { ...e, counts: e.counts ? JSON.stringify(e.counts) : null, search },
+    );
   }
 
   get(id: number): JournalEvent | undefined {
-    const r = this.#s.get.get(id) as EventRow | undefined;
+    const r = this.#sql.get<EventRow>(BY_ID, id);
     return r && toEvent(r);
   }
 
@@ -231,7 +226,8 @@ export class EventRows {
       params.like = match.like;
     }
     const sql = `SELECT ${COLUMNS} FROM journal_events e ${w.length ? 'WHERE ' + w.join(' AND ') : ''} ORDER BY e.id DESC LIMIT @limit`;
-    return (this.#db.prepare(sql).all(params) as EventRow[]).map(toEvent);
+    // The text is one of a bounded set (the filters' combinations); values are parameters.
+    return this.#sql.all<EventRow>(sql, params).map(toEvent);
   }
 
   /** The filters as SQL over `journal_events e`, for joins from the exchanges. */
@@ -249,7 +245,7 @@ export class EventRows {
 
   /** Inside the prune's transaction: events whose every exchange is gone, and old ones that never had any. */
   pruned(eventIds: Iterable<number>, cutoff: number, batch: number): void {
-    for (const id of new Set(eventIds)) this.#s.orphans.run(id, id);
-    this.#s.emptyOld.run(cutoff, batch);
+    for (const id of new Set(eventIds)) this.#sql.run(`DELETE FROM journal_events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM journal WHERE event_id = ?)`, id, id);
+    this.#sql.run(`DELETE FROM journal_events WHERE id IN (SELECT id FROM journal_events WHERE exchanges = 0 AND at < ? LIMIT ?)`, cutoff, batch);
   }
 }

@@ -1,9 +1,9 @@
 import type { Store } from '../store/index.ts';
 import { redactText, redactUrl } from './redact.ts';
-import { withoutFsync } from '../store/db.ts';
 import { likeContains, searchKey, SEARCH_TEXT } from '../store/search-text.ts';
 import { eventTags, INDEXED_TEXT, isShortKey, JournalSearchIndex } from './search-index.ts';
 import { EventRows, failureOf, newEvent, scopes, type EventEnd, type EventFilters, type EventStart, type EventState, type JournalEvent, type Scope } from './events.ts';
+import { relaxedNow } from './write-now.ts';
 import { exchangeTitle, exchangeVerdict, failureSummary, formFields, inboundEntity, systemKey } from './wording.ts';
 
 export type { EventStart, JournalEvent } from './events.ts';
@@ -202,6 +202,10 @@ interface HitQuery {
  */
 const FEW_EXCHANGES = 10_000;
 
+/** A filtered search's indexed rows, by the few events' exchanges (Journal.#exchangeHits). */
+const FEW_EVENTS_TEXT = `SELECT j.event_id FROM json_each(@events) x CROSS JOIN journal j ON j.event_id = x.value CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
+       WHERE j.id <= @indexed AND f.c0 LIKE @like ESCAPE '\\' ORDER BY x.key`;
+
 /** What an event row costs the journal's size cap beyond its exchanges. */
 const EVENT_BYTES = 200;
 
@@ -213,10 +217,8 @@ const EVENT_BYTES = 200;
 export class Journal {
   readonly #store: Store;
   readonly #opts: JournalOptions;
-  readonly #s;
   readonly #buffer: BufferedRow[] = [];
   #timer: NodeJS.Timeout | undefined;
-  readonly #insertAll: (rows: BufferedRow[]) => void;
   readonly #events: EventRows;
   /** Ids are given out here, as exchanges are recorded, so an exchange knows its event before either is written. */
   #lastEventId: number;
@@ -230,36 +232,36 @@ export class Journal {
   constructor(store: Store, opts: JournalOptions) {
     this.#store = store;
     this.#opts = opts;
-    const db = store.db;
-    this.#s = {
-      insert: db.prepare(`INSERT INTO journal (at, direction, system, method, url, status, duration_ms, req_body, res_body, error, detail, failed, entity, job_id, event_id, size)
-        VALUES (@at, @direction, @system, @method, @url, @status, @durationMs, @req, @res, @error, @detail, @failed, @entity, @jobId, @eventId, @size)`),
-      items: db.prepare(`SELECT id, at, direction, system, method, url, status, duration_ms, entity, job_id, error, failed, detail, event_id FROM journal WHERE event_id = ? ORDER BY id LIMIT 1000`),
-      addBytes: db.prepare(`UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'journal_bytes'`),
-      bytes: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_bytes'`).pluck(),
-      get: db.prepare(`SELECT * FROM journal WHERE id = ?`),
-      maxId: db.prepare(`SELECT MAX(id) FROM journal`).pluck(),
-      pruneOld: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING id, size, event_id`),
-      pruneOldest: db.prepare(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING id, size, event_id`),
-    };
-    this.index = new JournalSearchIndex(db);
-    this.#events = new EventRows(db);
+    this.index = new JournalSearchIndex(store);
+    this.#events = new EventRows(store.sql);
     this.#events.closeInterrupted();
     this.#lastEventId = this.#events.maxId();
-    const insertAll = (rows: BufferedRow[]) => {
-      let bytes = 0;
-      for (const row of rows) {
-        this.#s.insert.run(row);
-        if (row.own) this.#events.write(ownEvent(row));
-        bytes += row.size;
-      }
-      for (const e of this.#dirty) this.#events.write(e);
-      this.#dirty.clear();
-      this.#s.addBytes.run(bytes);
-    };
-    // Journal commits skip their own fsync (synchronous=NORMAL for just this transaction): the
-    // next intake commit's fsync makes them durable too, since the WAL is written in order.
-    this.#insertAll = (rows) => withoutFsync(db, () => insertAll(rows));
+  }
+
+  /** One chunk of buffered rows, their events and the bytes they add (one relaxed write). */
+  #insertAll(rows: BufferedRow[]): void {
+    const sql = this.#store.sql;
+    let bytes = 0;
+    for (const row of rows) {
+      sql.run(
+        `INSERT INTO journal (at, direction, system, method, url, status, duration_ms, req_body, res_body, error, detail, failed, entity, job_id, event_id, size)
+        VALUES (@at, @direction, @system, @method, @url, @status, @durationMs, @req, @res, @error, @detail, @failed, @entity, @jobId, @eventId, @size)`,
+        row,
+      );
+      if (row.own) this.#events.write(ownEvent(row));
+      bytes += row.size;
+    }
+    for (const e of this.#dirty) this.#events.write(e);
+    this.#dirty.clear();
+    this.#addBytes(bytes);
+  }
+
+  #addBytes(bytes: number): void {
+    this.#store.sql.run(`UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'journal_bytes'`, bytes);
+  }
+
+  #bytes(): number {
+    return this.#store.sql.value<number>(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_bytes'`)!;
   }
 
   /**
@@ -368,10 +370,15 @@ export class Journal {
     this.#timer = undefined;
     while (this.#buffer.length > 0) {
       const rows = nextChunk(this.#buffer);
+      // Relaxed: no fsync of its own (synchronous=NORMAL for just this transaction), so the journal
+      // never adds to a 1C request's fsync; the next durable commit's makes it durable too, since the
+      // WAL is written in order. It runs before `write` returns, so a read after flush() sees it.
       try {
-        this.#insertAll(rows);
+        this.#store.write(() => this.#insertAll(rows), { durability: 'relaxed' }).catch(() => {
+          /* store unavailable: the journal is best-effort */
+        });
       } catch {
-        /* store unavailable: the journal is best-effort */
+        /* a store-level failure inside a group-committed write this one joined */
       }
       if (!all && this.#buffer.length > 0) {
         this.#timer = setTimeout(() => this.flush(false), 0);
@@ -383,7 +390,7 @@ export class Journal {
 
   /** Moves whenever a row is recorded (written or still buffered) or a run's event ends: the window's live-update signal. */
   lastId(): number {
-    return ((this.#s.maxId.get() as number | null) ?? 0) + this.#buffer.length + this.#changes;
+    return this.#maxId() + this.#buffer.length + this.#changes;
   }
 
   list(q: JournalQuery = {}): JournalPage<JournalEntry> {
@@ -403,7 +410,8 @@ export class Journal {
     const key = q.q ? searchKey(q.q) : '';
     const out = { unsearched: 0 };
     let rows: Row[];
-    if (!key) rows = this.#store.db.prepare(`SELECT ${columns} FROM journal j ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY j.id DESC LIMIT @limit`).all(params) as Row[];
+    // The statement's text is one of a bounded set (the filters' combinations); values are parameters.
+    if (!key) rows = this.#store.sql.all<Row>(`SELECT ${columns} FROM journal j ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY j.id DESC LIMIT @limit`, params);
     else {
       rows = [];
       const last = q.before ? Math.min(q.before - 1, this.#maxId()) : this.#maxId();
@@ -415,7 +423,7 @@ export class Journal {
   }
 
   #maxId(): number {
-    return (this.#s.maxId.get() as number | null) ?? 0;
+    return this.#store.sql.value<number | null>(`SELECT MAX(id) FROM journal`) ?? 0;
   }
 
   /**
@@ -431,21 +439,21 @@ export class Journal {
    *    existed, up to a budget too).
    */
   *#hits<R>(key: string, q: HitQuery, out: { unsearched: number }): Generator<R> {
-    const db = this.#store.db;
+    // Statement texts vary only by the filters' combinations and the two column sets (a bounded set,
+    // kept by store.sql); the key and every filter value are parameters.
+    const sql = this.#store.sql;
     const and = q.where.map((c) => ' AND ' + c).join('');
     const budget = q.complete ? Infinity : this.#opts.scanRows ?? SCAN_ROWS;
     const indexed = this.index.indexed();
     let last = q.last;
     if (last > indexed) {
       let first = Math.max(indexed, last - budget); // exclusive
-      const newer = db.prepare(
-        `SELECT ${q.columns}, j.id AS t_id, j.url AS t_url, j.entity AS t_entity, j.req_body AS t_req, j.res_body AS t_res, j.error AS t_error
-         FROM journal j ${q.join} WHERE j.id > @first AND j.id <= @last ${and} ORDER BY j.id DESC`,
-      );
+      const newer = `SELECT ${q.columns}, j.id AS t_id, j.url AS t_url, j.entity AS t_entity, j.req_body AS t_req, j.res_body AS t_res, j.error AS t_error
+         FROM journal j ${q.join} WHERE j.id > @first AND j.id <= @last ${and} ORDER BY j.id DESC`;
       type Text = { t_id: number; t_url: string; t_entity: string | null; t_req: string | null; t_res: string | null; t_error: string | null };
       // Bodies cost by their size (a Docpart page is 16 KB): a row's worth of them per row of the budget.
       let chars = budget * SCAN_CHARS_PER_ROW;
-      for (const r of newer.iterate({ ...q.params, first, last }) as Iterable<R & Text>) {
+      for (const r of sql.iterate<R & Text>(newer, { ...q.params, first, last })) {
         if (chars <= 0) {
           first = r.t_id;
           break;
@@ -460,39 +468,35 @@ export class Journal {
 
     const short = isShortKey(key);
     const match = `"${key.replace(/"/g, '""')}"`;
-    const trigrams = db.prepare(
-      `SELECT ${q.columns} FROM journal_fts f JOIN journal j ON j.id = f.rowid ${q.join} WHERE journal_fts MATCH @match AND f.rowid > @first AND f.rowid <= @last ${and} ORDER BY f.rowid DESC`,
-    );
+    const trigrams = `SELECT ${q.columns} FROM journal_fts f JOIN journal j ON j.id = f.rowid ${q.join} WHERE journal_fts MATCH @match AND f.rowid > @first AND f.rowid <= @last ${and} ORDER BY f.rowid DESC`;
     const tags = q.tags ?? [];
     if (!short && !tags.length) {
-      yield* trigrams.iterate({ ...q.params, match, first: 0, last }) as Iterable<R>;
+      yield* sql.iterate<R>(trigrams, { ...q.params, match, first: 0, last });
       return;
     }
     // The blocks whose filter may hold the key (for a system: in a row of that system), and in
     // them the rows' text: the journal row first (its filters are cheap), then its text.
-    const text = db.prepare(
-      `SELECT ${q.columns} FROM journal j ${q.join} CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
-       WHERE j.id >= @first AND j.id <= @last ${and} AND f.c0 LIKE @like ESCAPE '\\' ORDER BY j.id DESC`,
-    );
+    const text = `SELECT ${q.columns} FROM journal j ${q.join} CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
+       WHERE j.id >= @first AND j.id <= @last ${and} AND f.c0 LIKE @like ESCAPE '\\' ORDER BY j.id DESC`;
     const params = { ...q.params, like: likeContains(key) };
     const grams = this.index.gramsIndexed();
     if (last > grams) {
       // Rows indexed before their filters were (migration 11): the trigrams, or their text up to a budget.
-      if (!short) yield* trigrams.iterate({ ...q.params, match, first: grams, last }) as Iterable<R>;
+      if (!short) yield* sql.iterate<R>(trigrams, { ...q.params, match, first: grams, last });
       else {
         const first = Math.max(grams, last - budget * TEXT_ROWS_PER_SCAN_ROW); // exclusive
-        yield* text.iterate({ ...params, first: first + 1, last }) as Iterable<R>;
+        yield* sql.iterate<R>(text, { ...params, first: first + 1, last });
         out.unsearched += first - grams;
       }
       last = grams;
     }
-    for (const [first, to] of this.index.candidates(key, last, tags)) yield* text.iterate({ ...params, first, last: to }) as Iterable<R>;
+    for (const [first, to] of this.index.candidates(key, last, tags)) yield* sql.iterate<R>(text, { ...params, first, last: to });
   }
 
   /** One exchange with its bodies (a form body also as its decoded fields). */
   get(id: number): JournalEntryFull | undefined {
     this.flush();
-    const r = this.#s.get.get(id) as Row | undefined;
+    const r = this.#store.sql.get<Row>(`SELECT * FROM journal WHERE id = ?`, id);
     return r && { ...toEntry(r), requestBody: r.req_body ?? null, responseBody: r.res_body ?? null, requestForm: formFields(r.req_body) };
   }
 
@@ -527,7 +531,9 @@ export class Journal {
   event(id: number): JournalEventFull | undefined {
     this.flush();
     const e = this.#events.get(id);
-    return e && { ...e, items: (this.#s.items.all(id) as Row[]).map(toEntry) };
+    return e && { ...e, items: this.#store.sql
+        .all<Row>(`SELECT id, at, direction, system, method, url, status, duration_ms, entity, job_id, error, failed, detail, event_id FROM journal WHERE event_id = ? ORDER BY id LIMIT 1000`, id)
+        .map(toEntry) };
   }
 
   /**
@@ -554,11 +560,9 @@ export class Journal {
     }
     // Those events' exchanges: the ones not indexed yet as always, then the indexed ones by their text.
     if (take(this.#hits(key, { ...q, unindexedOnly: true }, out))) return [...ids];
-    const filtered = this.#store.db.prepare(
-      `SELECT j.event_id FROM json_each(@events) x CROSS JOIN journal j ON j.event_id = x.value CROSS JOIN ${INDEXED_TEXT} f ON f.id = j.id
-       WHERE j.id <= @indexed AND f.c0 LIKE @like ESCAPE '\\' ORDER BY x.key`,
+    take(
+      this.#store.sql.iterate<{ event_id: number }>(FEW_EVENTS_TEXT, { events: JSON.stringify(few), indexed: this.index.indexed(), like: likeContains(key) }),
     );
-    take(filtered.iterate({ events: JSON.stringify(few), indexed: this.index.indexed(), like: likeContains(key) }) as Iterable<{ event_id: number }>);
     return [...ids];
   }
 
@@ -568,7 +572,7 @@ export class Journal {
     const where = EventRows.where(f).map((c) => c.replace(/^e\.id </, '+e.id <'));
     let rows = 0;
     const ids: number[] = [];
-    for (const e of this.#store.db.prepare(`SELECT e.id, e.exchanges FROM journal_events e WHERE ${where.join(' AND ')}`).iterate({ ...f }) as Iterable<{ id: number; exchanges: number }>) {
+    for (const e of this.#store.sql.iterate<{ id: number; exchanges: number }>(`SELECT e.id, e.exchanges FROM journal_events e WHERE ${where.join(' AND ')}`, { ...f })) {
       rows += e.exchanges;
       if (rows > FEW_EXCHANGES) return null;
       ids.push(e.id);
@@ -579,12 +583,18 @@ export class Journal {
   /** One bounded pruning step (age, then size); call it on a timer so a huge journal never blocks. */
   prune(now = Date.now(), batch = 2000): number {
     this.flush();
-    return this.#store.db.transaction(() => {
+    const sql = this.#store.sql;
+    return relaxedNow(this.#store, () => {
       const cutoff = now - this.#opts.retentionDays * 86_400_000;
-      const gone = this.#s.pruneOld.all(cutoff, batch) as Array<{ id: number; size: number; event_id: number | null }>;
+      const gone = sql.all<{ id: number; size: number; event_id: number | null }>(
+        `DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING id, size, event_id`,
+        cutoff,
+        batch,
+      );
       const sizeOf = (rows: Array<{ size: number }>) => rows.reduce((a, r) => a + r.size, 0);
       const max = this.#opts.maxMegabytes * 1024 * 1024;
-      if ((this.#s.bytes.get() as number) - sizeOf(gone) > max) gone.push(...(this.#s.pruneOldest.all(batch) as Array<{ id: number; size: number; event_id: number | null }>));
+      if (this.#bytes() - sizeOf(gone) > max)
+        gone.push(...sql.all<{ id: number; size: number; event_id: number | null }>(`DELETE FROM journal WHERE id IN (SELECT id FROM journal ORDER BY id LIMIT ?) RETURNING id, size, event_id`, batch));
       if (gone.length) this.index.pruned(gone.map((r) => r.id));
       this.#events.pruned(
         gone.flatMap((r) => (r.event_id === null ? [] : [r.event_id])),
@@ -592,14 +602,14 @@ export class Journal {
         batch,
       );
       const freed = sizeOf(gone);
-      if (freed) this.#s.addBytes.run(-freed);
+      if (freed) this.#addBytes(-freed);
       return gone.length;
-    })();
+    });
   }
 
   totalBytes(): number {
     this.flush();
-    return this.#s.bytes.get() as number;
+    return this.#bytes();
   }
 }
 

@@ -1,7 +1,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import type { DB } from '../store/db.ts';
-import { withoutFsync } from '../store/db.ts';
+import type { Store } from '../store/index.ts';
 import { SEARCH_TEXT } from '../store/search-text.ts';
+import { relaxedNow } from './write-now.ts';
 
 type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
 
@@ -28,6 +28,16 @@ const PENDING_BATCH = 64;
  * (FTS5 scans its index for a rowid range).
  */
 export const INDEXED_TEXT = 'journal_fts_content';
+
+// Statements with constant parts, built once (store.sql keeps statements by their text).
+// Each row with its event's tags (written with it, never changed).
+const PENDING = `SELECT j.id, j.url, j.entity, j.req_body, j.res_body, j.error, e.system, e.direction
+  FROM journal j LEFT JOIN journal_events e ON e.id = j.event_id WHERE j.id > ? ORDER BY j.id LIMIT ${PENDING_BATCH}`;
+const TEXTS = `SELECT f.id, f.c0 AS search, e.system, e.direction
+  FROM ${INDEXED_TEXT} f LEFT JOIN journal j ON j.id = f.id LEFT JOIN journal_events e ON e.id = j.event_id WHERE f.id > ? AND f.id <= ? ORDER BY f.id LIMIT ${TEXTS_BATCH}`;
+const PARTS_OF_BLOCK = `SELECT part, bits FROM journal_grams WHERE part IN (${ALL_PARTS}) AND block = ?`;
+// Blocks all of whose rows are gone (all of them once the journal is empty).
+const DROP_BLOCKS = `DELETE FROM journal_grams WHERE part IN (${ALL_PARTS}) AND block < COALESCE((SELECT MIN(id) FROM journal) / ${BLOCK_ROWS}, 9223372036854775807)`;
 
 /** Searches shorter than a trigram: a row holds them only as characters or pairs of characters. */
 export const isShortKey = (key: string): boolean => [...key].length < 3;
@@ -210,8 +220,7 @@ function probeHashes(key: string, tags: readonly string[]): number[] {
  * rows indexed before migration 11 get theirs here first, from the text the index keeps.
  */
 export class JournalSearchIndex {
-  readonly #db: DB;
-  readonly #s;
+  readonly #store: Store;
   #timer: NodeJS.Timeout | undefined;
   #elu: EventLoopUtilization | undefined;
   #busy = false;
@@ -219,39 +228,18 @@ export class JournalSearchIndex {
   #spent = 0;
   #open: Open | undefined;
 
-  constructor(db: DB) {
-    this.#db = db;
-    this.#s = {
-      indexed: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_indexed'`).pluck(),
-      setIndexed: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`),
-      grams: db.prepare(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_grams_indexed'`).pluck(),
-      setGrams: db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_grams_indexed'`),
-      // Each row with its event's tags (written with it, never changed).
-      pending: db.prepare(`SELECT j.id, j.url, j.entity, j.req_body, j.res_body, j.error, e.system, e.direction
-        FROM journal j LEFT JOIN journal_events e ON e.id = j.event_id WHERE j.id > ? ORDER BY j.id LIMIT ${PENDING_BATCH}`),
-      texts: db.prepare(`SELECT f.id, f.c0 AS search, e.system, e.direction
-        FROM ${INDEXED_TEXT} f LEFT JOIN journal j ON j.id = f.id LEFT JOIN journal_events e ON e.id = j.event_id WHERE f.id > ? AND f.id <= ? ORDER BY f.id LIMIT ${TEXTS_BATCH}`),
-      add: db.prepare(`INSERT INTO journal_fts (rowid, search) VALUES (?, ?)`),
-      remove: db.prepare(`DELETE FROM journal_fts WHERE rowid = ?`),
-      parts: db.prepare(`SELECT part, bits FROM journal_grams WHERE part IN (${ALL_PARTS}) AND block = ?`),
-      setPart: db.prepare(`INSERT INTO journal_grams (part, block, bits) VALUES (?, ?, ?) ON CONFLICT (part, block) DO UPDATE SET bits = excluded.bits`),
-      // Only the two bytes a key's bits are in, newest block first.
-      probe: db.prepare(`SELECT block, substr(bits, @a, 1) AS a, substr(bits, @b, 1) AS b FROM journal_grams WHERE part = @part AND block <= @top ORDER BY block DESC`),
-      // Ids start again at MAX(id) + 1: after the journal was pruned empty, 1 again.
-      clamp: db.prepare(`UPDATE meta SET value = MIN(CAST(value AS INTEGER), (SELECT COALESCE(MAX(id), 0) FROM journal)) WHERE key IN ('journal_indexed', 'journal_grams_indexed')`),
-      // Blocks all of whose rows are gone (all of them once the journal is empty).
-      dropBlocks: db.prepare(`DELETE FROM journal_grams WHERE part IN (${ALL_PARTS}) AND block < COALESCE((SELECT MIN(id) FROM journal) / ${BLOCK_ROWS}, 9223372036854775807)`),
-    };
+  constructor(store: Store) {
+    this.#store = store;
   }
 
   /** Every journal row up to this id is in the index; the rest are not yet. */
   indexed(): number {
-    return this.#s.indexed.get() as number;
+    return this.#store.sql.value<number>(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_indexed'`)!;
   }
 
   /** Every journal row up to this id is in its block's filter (≤ indexed()). */
   gramsIndexed(): number {
-    return this.#s.grams.get() as number;
+    return this.#store.sql.value<number>(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_grams_indexed'`)!;
   }
 
   /**
@@ -262,7 +250,11 @@ export class JournalSearchIndex {
     const deadline = performance.now() + sliceMs;
     try {
       // No fsync of its own, like the journal: a crash loses index, filters and marks together.
-      return withoutFsync(this.#db, () => this.#step(deadline));
+      return relaxedNow(
+        this.#store,
+        () => this.#step(deadline),
+        () => (this.#open = undefined),
+      );
     } catch (e) {
       this.#open = undefined;
       throw e;
@@ -270,6 +262,7 @@ export class JournalSearchIndex {
   }
 
   #step(deadline: number): number {
+    const sql = this.#store.sql;
     const wasIndexed = this.indexed();
     const wasGrams = this.gramsIndexed();
     // The block being filled, kept from the last step if nothing changed the marks meanwhile.
@@ -277,7 +270,7 @@ export class JournalSearchIndex {
     let indexed = wasIndexed;
     let grams = wasGrams;
     const write = (o: Open) => {
-      for (let part = 0; part < PARTS; part++) if (o.f.dirty & (1 << part)) this.#s.setPart.run(part, o.block, o.f.bits.subarray(part * PART_BYTES, (part + 1) * PART_BYTES));
+      for (let part = 0; part < PARTS; part++) if (o.f.dirty & (1 << part)) sql.run(`INSERT INTO journal_grams (part, block, bits) VALUES (?, ?, ?) ON CONFLICT (part, block) DO UPDATE SET bits = excluded.bits`, part, o.block, o.f.bits.subarray(part * PART_BYTES, (part + 1) * PART_BYTES));
       o.f.dirty = 0;
       o.base = grams = o.upTo;
     };
@@ -286,7 +279,7 @@ export class JournalSearchIndex {
       if (open?.block !== block) {
         if (open) write(open); // a block is complete: its rows are in the filters from now on
         const f: BlockFilter = { bits: Buffer.alloc(PARTS * PART_BYTES), dirty: 0 };
-        for (const p of this.#s.parts.all(block) as Array<{ part: number; bits: Buffer }>) f.bits.set(p.bits.subarray(0, PART_BYTES), p.part * PART_BYTES);
+        for (const p of sql.all<{ part: number; bits: Buffer }>(PARTS_OF_BLOCK, block)) f.bits.set(p.bits.subarray(0, PART_BYTES), p.part * PART_BYTES);
         open = { block, f, upTo: grams, base: grams };
       }
       open.upTo = id;
@@ -303,7 +296,7 @@ export class JournalSearchIndex {
     let idle = true;
     // The rows indexed before migration 11 (or before a restart lost an open block): their text is in the index already.
     for (let from = open?.upTo ?? grams; from < indexed && idle; ) {
-      const rows = this.#s.texts.all(from, indexed) as Array<{ id: number; search: string; system: string | null; direction: string | null }>;
+      const rows = sql.all<{ id: number; search: string; system: string | null; direction: string | null }>(TEXTS, from, indexed);
       for (const r of rows) {
         addGrams(filterOf(r.id), r.search, saltsOf(r));
         from = r.id;
@@ -321,10 +314,10 @@ export class JournalSearchIndex {
       }
     }
     if (idle) {
-      const rows = this.#s.pending.all(indexed) as Array<JournalText & { id: number; system: string | null; direction: string | null }>;
+      const rows = sql.all<JournalText & { id: number; system: string | null; direction: string | null }>(PENDING, indexed);
       for (const [i, r] of rows.entries()) {
         const text = SEARCH_TEXT.journal(r);
-        this.#s.add.run(r.id, text);
+        sql.run(`INSERT INTO journal_fts (rowid, search) VALUES (?, ?)`, r.id, text);
         addGrams(filterOf(r.id), text, saltsOf(r));
         indexed = r.id;
         n++;
@@ -338,8 +331,8 @@ export class JournalSearchIndex {
     // Idle: the open block is written too. Busy: it stays here until it is complete (one write per block).
     if (idle && open && open.f.dirty) write(open);
     else if (idle && open) open.base = grams = open.upTo;
-    if (indexed !== wasIndexed) this.#s.setIndexed.run(String(indexed));
-    if (grams !== wasGrams) this.#s.setGrams.run(String(grams));
+    if (indexed !== wasIndexed) sql.run(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`, String(indexed));
+    if (grams !== wasGrams) sql.run(`UPDATE meta SET value = ? WHERE key = 'journal_grams_indexed'`, String(grams));
     this.#open = open;
     return n;
   }
@@ -355,7 +348,11 @@ export class JournalSearchIndex {
     const has = (h: number) => {
       const a = bitA(h);
       const b = bitB(h);
-      const rows = this.#s.probe.iterate({ part: partOf(h), top, a: (a >> 3) + 1, b: (b >> 3) + 1 }) as Iterable<{ block: number; a: Buffer; b: Buffer }>;
+      // Only the two bytes a key's bits are in, newest block first.
+      const rows = this.#store.sql.iterate<{ block: number; a: Buffer; b: Buffer }>(
+        `SELECT block, substr(bits, @a, 1) AS a, substr(bits, @b, 1) AS b FROM journal_grams WHERE part = @part AND block <= @top ORDER BY block DESC`,
+        { part: partOf(h), top, a: (a >> 3) + 1, b: (b >> 3) + 1 },
+      );
       return (function* () {
         for (const r of rows) if (r.a[0] & (1 << (a & 7)) && r.b[0] & (1 << (b & 7))) yield r.block;
       })();
@@ -379,9 +376,11 @@ export class JournalSearchIndex {
   pruned(ids: readonly number[]): void {
     this.#open = undefined;
     const indexed = this.indexed();
-    for (const id of ids) if (id <= indexed) this.#s.remove.run(id);
-    this.#s.clamp.run();
-    this.#s.dropBlocks.run();
+    const sql = this.#store.sql;
+    for (const id of ids) if (id <= indexed) sql.run(`DELETE FROM journal_fts WHERE rowid = ?`, id);
+    // Ids start again at MAX(id) + 1: after the journal was pruned empty, 1 again.
+    sql.run(`UPDATE meta SET value = MIN(CAST(value AS INTEGER), (SELECT COALESCE(MAX(id), 0) FROM journal)) WHERE key IN ('journal_indexed', 'journal_grams_indexed')`);
+    sql.run(DROP_BLOCKS);
   }
 
   /**
@@ -415,9 +414,9 @@ export class JournalSearchIndex {
       let n = 0;
       const started = performance.now();
       try {
-        if (this.#timer && this.#db.open) n = this.step(5);
+        if (this.#timer) n = this.step(5);
       } catch {
-        n = 0; // store unavailable: the next tick tries again
+        n = 0; // store unavailable or closed: the next tick tries again
       }
       const took = performance.now() - started;
       this.#spent += took;
