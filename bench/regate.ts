@@ -106,7 +106,7 @@ export class FakeChild {
 }
 
 // ---- the load generator (bench/load.ts) in its own process ----
-interface Template { method: 'GET' | 'PUT'; path: string; body?: string; headers?: Record<string, string> }
+interface Template { method: 'GET' | 'PUT' | 'POST'; path: string; body?: string; headers?: Record<string, string> }
 interface LoadOut {
   requests: number;
   seconds: number;

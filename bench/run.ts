@@ -15,6 +15,7 @@ import { benchInvoiceBatch } from './invoice-batch.ts';
 import { benchP5 } from './p5-export.ts';
 import { benchP4 } from './p4-docpart.ts';
 import { benchRegate } from './regate.ts';
+import { benchRegateCluster } from './regate-cluster.ts';
 import { benchSlowDisk } from './slow-disk.ts';
 import { benchHostileMemory } from './hostile-memory.ts';
 import { benchJournalSearch } from './journal-search.ts';
@@ -33,6 +34,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   p5: benchP5,
   'invoice-batch': benchInvoiceBatch,
   regate: benchRegate,
+  'regate-cluster': benchRegateCluster,
   'hostile-memory': benchHostileMemory,
   'journal-search': benchJournalSearch,
   'shell-loop': benchShellLoop,

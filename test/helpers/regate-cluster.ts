@@ -93,7 +93,7 @@ export interface ClusterSetup {
 }
 
 /** The config of a cluster's instance: ReGate on a free port with a self-signed certificate, one base, the shared PostgreSQL. */
-export function clusterConfig(opts: { pgUrl: string; pg: PrivatePostgres; baseUrl: string; poolSize?: number; leaseSeconds?: number }): ClusterSetup {
+export function clusterConfig(opts: { pgUrl: string; pg: PrivatePostgres; baseUrl: string; poolSize?: number; leaseSeconds?: number; sqlite?: boolean }): ClusterSetup {
   const dir = tempDir('sputnik-cluster-');
   const tls = selfSigned(dir);
   const config = {
@@ -103,7 +103,8 @@ export function clusterConfig(opts: { pgUrl: string; pg: PrivatePostgres; baseUr
       port: 0,
       tls,
       tenants: [{ id: TENANT, user: USER, password: PASSWORD, baseUrl: opts.baseUrl, onecUser: 'regate', onecPassword: 'regate', poolSize: opts.poolSize ?? 10 }],
-      store: { kind: 'postgres', url: opts.pgUrl, leaseSeconds: opts.leaseSeconds ?? 30 },
+      // `sqlite`: one gateway on its own store (the benchmark's comparison).
+      store: opts.sqlite ? { kind: 'sqlite' } : { kind: 'postgres', url: opts.pgUrl, leaseSeconds: opts.leaseSeconds ?? 30 },
     },
   };
   const configFile = join(dir, 'config.json');

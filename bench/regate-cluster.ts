@@ -1,0 +1,221 @@
+/**
+ * ReGate on several instances (README «ReGate on several machines»): three `sputnik serve`
+ * processes sharing one PostgreSQL (a private server on this machine), one fake 1C in its own
+ * process (`sputnik sandbox 1c`, pool 10, every call 30 ms), load generators (bench/load.ts) in
+ * processes of their own, one per instance, as a balancer spreads the callers.
+ *
+ * 1. Uncached: reads that each miss the cache and client writes, through the three instances: 1C's
+ *    calls per second against the cluster-wide ceiling (poolSize − 1) / latency, and the most calls
+ *    1C saw at once (the cap: ≤ poolSize − 1).
+ * 2. Cached: one assortment page warmed on every instance, the same 50 keep-alive connections
+ *    through one instance and spread over three, side by side.
+ * 3. A booking's latency on PostgreSQL and on SQLite in the same run: one instance of each, the
+ *    same bookings, the same 1C.
+ *
+ *   node bench/run.ts regate-cluster        (or node bench/regate-cluster.ts)
+ */
+import { startPostgres } from '../test/helpers/postgres.ts';
+import {
+  AUTH,
+  catalogue,
+  clusterConfig,
+  fakeStats,
+  gatewayHealth,
+  killAll,
+  seededClients,
+  startFake1C,
+  startInstance,
+  agent,
+  type Instance,
+} from '../test/helpers/regate-cluster.ts';
+import { fmt, type BenchResult } from './common.ts';
+import { loadGen } from './regate.ts';
+
+const POOL = 10;
+const LATENCY_MS = 30;
+const CEILING = ((POOL - 1) / LATENCY_MS) * 1000;
+const UNCACHED_CALLERS = 300;
+const UNCACHED_SECONDS = 8;
+const CACHED_CONNECTIONS = 50;
+const CACHED_SECONDS = 5;
+const BOOKING_CONNECTIONS = 20;
+const BOOKING_SECONDS = 6;
+const WARMUP = 2;
+/** The uncached load's own warm-up: fresh instances (cold JIT, 100 TLS handshakes each, first slot claims) reach their pace only after a few seconds. */
+const U_WARMUP = 4;
+
+type Template = Parameters<typeof loadGen>[0]['requests'][number];
+type LoadOut = Awaited<ReturnType<typeof loadGen>>;
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const statusText = (s: Record<string, number>) => Object.entries(s).map(([k, n]) => `${k}×${n}`).join(' ');
+/** Transport errors and 4xx/5xx answers over the whole run (202 = a queued write, not an error). */
+const errorsOf = (o: LoadOut) => o.total.errors + Object.entries(o.total.statuses).filter(([k]) => Number(k) >= 400).reduce((a, [, n]) => a + n, 0);
+const merge = (outs: LoadOut[]) => {
+  const statuses: Record<string, number> = {};
+  for (const o of outs) for (const [k, n] of Object.entries(o.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+  return statuses;
+};
+
+/** Reads that each miss the cache (their own cursor) and client writes (their own key), `tag` keeping generators apart. */
+function uncachedLoad(store: string, tag: string): Template[] {
+  const out: Template[] = [];
+  for (let k = 0; k < 4; k++) {
+    out.push({ method: 'GET', path: `/regate/v1/stores/${store}/assortment?limit=20&cursor={b64:${store}:{i}}` });
+    out.push({ method: 'PUT', path: `/regate/v1/clients/bench-${tag}-{i}`, headers: { 'idempotency-key': `bench-${tag}-{i}` }, body: JSON.stringify({ name: 'Клиент {i}', phone: '+7999{i}' }) });
+  }
+  return out;
+}
+
+/** Bookings of every seeded client in turn (one unlimited item at its price), each its own order and key. */
+function bookingLoad(cat: Awaited<ReturnType<typeof catalogue>>, clients: string[], tag: string): Template[] {
+  return clients.map((client, k) => {
+    const item = cat.items[k % cat.items.length];
+    const body = { richestOrderId: `RS-${tag}-{i}`, client: { externalId: client }, storeId: cat.stores[0], delivery: { address: 'Москва, ул. Ленина, 1' }, lines: [{ itemId: item.id, qty: 1, price: item.price }] };
+    return { method: 'POST' as const, path: '/regate/v1/orders', headers: { 'idempotency-key': `book-${tag}-{i}` }, body: JSON.stringify(body) };
+  });
+}
+
+/** One load generator per instance, run together; `connections` spread over them. */
+function spread(nodes: Instance[], connections: number, seconds: number, requests: (n: number) => Template[], warmupSeconds = WARMUP): Promise<LoadOut[]> {
+  const per = Math.ceil(connections / nodes.length);
+  return Promise.all(nodes.map((node, n) => loadGen({ url: node.url, authorization: AUTH, insecure: true, requests: requests(n), connections: per, seconds, warmupSeconds })));
+}
+
+export async function benchRegateCluster(): Promise<BenchResult> {
+  const pg = await startPostgres();
+  try {
+    const fake = await startFake1C({ pool: POOL, latencyMs: LATENCY_MS });
+    const setup = clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: POOL });
+    const nodes: Instance[] = [];
+    for (let i = 0; i < 3; i++) nodes.push(await startInstance(setup));
+    const solo = await startInstance(clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: POOL, sqlite: true }));
+    const clients = await seededClients();
+    const cat = await catalogue(nodes[0].url, clients);
+    const rows: BenchResult['rows'] = [];
+    const notes: string[] = [];
+
+    // ---- 1. uncached: three instances, and one SQLite gateway as the same run's baseline ----
+    /** 1C's calls per second inside the load's window: taken a second into it (the generators start and open their TLS connections a little after they are spawned) and ending with it. */
+    const uncachedRun = async (targets: Instance[], tag: string) => {
+      const before = await fakeStats(fake);
+      let windowStart = before;
+      let windowEnd = before;
+      const mark = setTimeout(() => void fakeStats(fake).then((s) => (windowStart = s)), (U_WARMUP + 1) * 1000);
+      const markEnd = setTimeout(() => void fakeStats(fake).then((s) => (windowEnd = s)), (U_WARMUP + UNCACHED_SECONDS) * 1000);
+      const outs = await spread(targets, UNCACHED_CALLERS, UNCACHED_SECONDS, (n) => uncachedLoad(cat.stores[0], `${tag}${n}`), U_WARMUP);
+      clearTimeout(mark);
+      clearTimeout(markEnd);
+      return { outs, calls: (windowEnd.calls - windowStart.calls) / (UNCACHED_SECONDS - 1), stats: await fakeStats(fake) };
+    };
+    const uRow = (variant: string, r: Awaited<ReturnType<typeof uncachedRun>>) => ({
+      variant,
+      'req/s': fmt(r.calls),
+      'of target': `${fmt((r.calls / CEILING) * 100)} %`,
+      'p50 ms': fmt(Math.max(...r.outs.map((o) => o.latenciesMs[0]))),
+      'p99 ms': fmt(Math.max(...r.outs.map((o) => o.latenciesMs[1]))),
+      errors: sum(r.outs.map(errorsOf)),
+      '1C max conc.': r.stats.maxConcurrent,
+      statuses: statusText(merge(r.outs)),
+    });
+    const single = await uncachedRun([solo], 's');
+    await drain(solo);
+    const cluster = await uncachedRun(nodes, 'u');
+    const calls = cluster.calls;
+    const afterU = cluster.stats;
+    rows.push(uRow(`U ${UNCACHED_CALLERS} callers, one gateway on SQLite (same run)`, single), uRow(`U ${UNCACHED_CALLERS} callers over 3 instances (PostgreSQL)`, cluster));
+    for (const node of nodes) await drain(node);
+    notes.push(
+      `U = uncached: ${UNCACHED_CALLERS} callers (${UNCACHED_CALLERS / 3} per instance; all on the one gateway for the baseline), ${UNCACHED_SECONDS} s after ${U_WARMUP} s warm-up (1C's count starts a second later), reads that each miss the cache and PUT /clients/{id} with their own keys in turn; req/s = calls 1C received per second inside the window (the fake's own count); target = the cluster-wide ceiling (pool − 1) / latency = ${fmt(CEILING)}/s. 1C max conc. = the most calls the fake saw at once over the run (cap: ≤ ${POOL - 1}). p50/p99: the worst instance's.`,
+    );
+
+    // ---- 2. one cached page: one instance vs three ----
+    const page = `/regate/v1/stores/${cat.stores[0]}/assortment?limit=5`;
+    for (const node of nodes) {
+      for (let k = 0; k < 2; k++) {
+        const r = await fetchPage(node.url, page);
+        if (r !== 200) throw new Error(`cache warm-up: ${r}`);
+      }
+    }
+    const one = await loadGen({ url: nodes[0].url, authorization: AUTH, insecure: true, requests: [{ method: 'GET', path: page }], connections: CACHED_CONNECTIONS, seconds: CACHED_SECONDS, warmupSeconds: WARMUP });
+    const three = await spread(nodes, CACHED_CONNECTIONS, CACHED_SECONDS, () => [{ method: 'GET', path: page }]);
+    const oneRate = one.requests / one.seconds;
+    const threeRate = sum(three.map((o) => o.requests)) / CACHED_SECONDS;
+    rows.push(
+      { variant: `C one instance, ${CACHED_CONNECTIONS} connections`, 'req/s': fmt(oneRate), 'of target': '1.00×', 'p50 ms': fmt(one.latenciesMs[0], 1), 'p99 ms': fmt(one.latenciesMs[1], 1), errors: errorsOf(one), statuses: statusText(one.statuses) },
+      {
+        variant: `C three instances, ${CACHED_CONNECTIONS} connections spread`,
+        'req/s': fmt(threeRate),
+        'of target': `${fmt(threeRate / oneRate, 2)}×`,
+        'p50 ms': fmt(Math.max(...three.map((o) => o.latenciesMs[0])), 1),
+        'p99 ms': fmt(Math.max(...three.map((o) => o.latenciesMs[1])), 1),
+        errors: sum(three.map(errorsOf)),
+        statuses: statusText(merge(three)),
+      },
+    );
+    notes.push(
+      `C = cached: the 5-item assortment page warmed on every instance, then ${CACHED_CONNECTIONS} keep-alive TLS connections GET it for ${CACHED_SECONDS} s (after ${WARMUP} s warm-up), against one instance and spread over three (one load generator each). "of target" here = the ratio to one instance. On this 2-core machine the three instances and their load generators share the same two cores: three instances can only add what one left idle; on three machines each would have its own.`,
+    );
+
+    // ---- 3. a booking's latency: PostgreSQL vs SQLite ----
+    const book = async (node: Instance, tag: string) => {
+      const r = await loadGen({ url: node.url, authorization: AUTH, insecure: true, requests: bookingLoad(cat, clients, tag), connections: BOOKING_CONNECTIONS, seconds: BOOKING_SECONDS, warmupSeconds: WARMUP });
+      return r;
+    };
+    const onSqlite = await book(solo, 'sqlite');
+    const onPg = await book(nodes[0], 'pg');
+    for (const [name, r] of [['SQLite (one gateway)', onSqlite], ['PostgreSQL (one of the three)', onPg]] as const) {
+      rows.push({
+        variant: `B booking on ${name}, ${BOOKING_CONNECTIONS} connections`,
+        'req/s': fmt(r.requests / r.seconds),
+        'p50 ms': fmt(r.latenciesMs[0], 1),
+        'p99 ms': fmt(r.latenciesMs[1], 1),
+        errors: errorsOf(r),
+        statuses: statusText(r.statuses),
+      });
+    }
+    notes.push(
+      `B = bookings: POST /orders, ${BOOKING_CONNECTIONS} connections for ${BOOKING_SECONDS} s after ${WARMUP} s, each its own order and Idempotency-Key, the ${clients.length} seeded clients in turn, one instance at a time against the same fake 1C (${LATENCY_MS} ms a call). A booking on PostgreSQL is: the key recorded (INSERT … ON CONFLICT), its client's line checked on the other instances, a cluster slot taken and given back (or handed on), 1C's answer stored with a NOTIFY when the line has queued writes, the assortment's invalidation sent; on SQLite: the key recorded with an fsync, the outbox line checked, 1C's answer stored.`,
+    );
+    const final = await fakeStats(fake);
+    notes.push(`1C over the whole run: ${fmt(final.calls)} calls, max ${final.maxConcurrent} at once, ${final.orders} orders, ${final.duplicateOrders} duplicates.`);
+    const met = calls >= 0.9 * CEILING && afterU.maxConcurrent <= POOL - 1;
+    return {
+      id: 'regate-cluster',
+      title: `ReGate cluster: 3 × sputnik serve + 1 PostgreSQL ${'(private, fsync off)'} + fake 1C (pool ${POOL}, ${LATENCY_MS} ms) + load generators, all on this machine`,
+      rows,
+      notes,
+      summary:
+        `uncached ${fmt(calls)} 1C calls/s = ${fmt((calls / CEILING) * 100)} % of ${fmt(CEILING)}/s, 1C max ${afterU.maxConcurrent} (≤ ${POOL - 1}) ${met ? 'MET' : 'MISSED'}; ` +
+        `cached three/one ${fmt(threeRate / oneRate, 2)}× (${fmt(threeRate)} vs ${fmt(oneRate)} req/s); booking p99 PG ${fmt(onPg.latenciesMs[1], 1)} ms vs SQLite ${fmt(onSqlite.latenciesMs[1], 1)} ms`,
+    };
+  } finally {
+    killAll();
+    await agent.close().catch(() => {});
+    pg.destroy();
+  }
+}
+
+/** Waits for an instance's queued writes (202s) to be done, so the next part starts from a quiet 1C. */
+async function drain(node: Instance): Promise<void> {
+  for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+    const h = await gatewayHealth(node.url);
+    if (Object.values(h.tenants).every((t) => t.queuedWrites === 0)) return;
+  }
+}
+
+async function fetchPage(base: string, page: string): Promise<number> {
+  const { request } = await import('undici');
+  const r = await request(new URL(page, base), { dispatcher: agent, headers: { authorization: AUTH } });
+  await r.body.dump();
+  return r.statusCode;
+}
+
+if (import.meta.main) {
+  const { printTable } = await import('./common.ts');
+  const r = await benchRegateCluster();
+  console.log(`\n== ${r.title}`);
+  printTable(r.rows);
+  for (const n of r.notes) console.log(`  note: ${n}`);
+  console.log(`  ${r.summary}`);
+}
