@@ -3,7 +3,7 @@ import { redactText, redactUrl } from './redact.ts';
 import { likeContains, searchKey, SEARCH_TEXT } from '../store/search-text.ts';
 import { eventTags, INDEXED_TEXT, isShortKey, JournalSearchIndex } from './search-index.ts';
 import { EventRows, failureOf, newEvent, scopes, type EventEnd, type EventFilters, type EventStart, type EventState, type JournalEvent, type Scope } from './events.ts';
-import { relaxedNow } from './write-now.ts';
+import { writeNow } from '../store/write-now.ts';
 import { exchangeTitle, exchangeVerdict, failureSummary, formFields, inboundEntity, systemKey } from './wording.ts';
 
 export type { EventStart, JournalEvent } from './events.ts';
@@ -584,7 +584,7 @@ export class Journal {
   prune(now = Date.now(), batch = 2000): number {
     this.flush();
     const sql = this.#store.sql;
-    return relaxedNow(this.#store, () => {
+    return writeNow(this.#store, () => {
       const cutoff = now - this.#opts.retentionDays * 86_400_000;
       const gone = sql.all<{ id: number; size: number; event_id: number | null }>(
         `DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE at < ? ORDER BY id LIMIT ?) RETURNING id, size, event_id`,

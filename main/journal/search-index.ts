@@ -1,7 +1,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Store } from '../store/index.ts';
 import { SEARCH_TEXT } from '../store/search-text.ts';
-import { relaxedNow } from './write-now.ts';
+import { writeNow } from '../store/write-now.ts';
 
 type JournalText = Parameters<typeof SEARCH_TEXT.journal>[0];
 
@@ -250,7 +250,7 @@ export class JournalSearchIndex {
     const deadline = performance.now() + sliceMs;
     try {
       // No fsync of its own, like the journal: a crash loses index, filters and marks together.
-      return relaxedNow(
+      return writeNow(
         this.#store,
         () => this.#step(deadline),
         () => (this.#open = undefined),

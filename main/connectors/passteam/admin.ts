@@ -7,7 +7,7 @@ import { toOnecDateTime } from '../../listener/onec-values.ts';
 import { Cards, type CardRow } from './cards.ts';
 import { view } from './routes.ts';
 import { CARD_JOB, cardKey } from './worker.ts';
-import { writeNow } from '../write-now.ts';
+import { writeNow } from '../../store/write-now.ts';
 
 const listQuery = z.object({
   q: z.string().max(200).optional(),

@@ -10,7 +10,7 @@ import { InvoiceQuery, type InvoiceFilter } from './invoice-query.ts';
 import { INVOICE_STATES, type InvoiceRow, type InvoiceState, type Invoices } from './invoices.ts';
 import { exportRows, view } from './routes.ts';
 import { INVOICE_JOB, invoiceKey } from './worker.ts';
-import { writeNow } from '../write-now.ts';
+import { writeNow } from '../../store/write-now.ts';
 
 /** The query as the window sends it: dates stay text here, so a bad one is refused naming the field the operator sees. */
 export const filterQuery = z.object({
