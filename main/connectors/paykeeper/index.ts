@@ -13,7 +13,7 @@ export const paykeeperModule: ModuleFactory = (ctx) => {
   const invoices = new Invoices(ctx.store);
   const config = () => ctx.config().paykeeper;
   const client = new PayKeeperClient(ctx.http, config);
-  const tracker = createTracker({ store: ctx.store, invoices, client, config, log: ctx.log });
+  const tracker = createTracker({ store: ctx.store, invoices, client, config, log: ctx.log, recurring: ctx.recurring });
   return {
     name: 'paykeeper',
     connector: 'paykeeper',
@@ -23,7 +23,7 @@ export const paykeeperModule: ModuleFactory = (ctx) => {
     attention: invoicesAttention(invoices),
     callSubjects: invoiceCallSubjects(invoices),
     workers: { connector: 'paykeeper', concurrency: config().concurrency, handle: invoiceDeliverer({ store: ctx.store, invoices, client, tracker, config }) },
-    start: () => tracker.start(),
+    reconfigure: () => tracker.reschedule(),
   };
 };
 

@@ -1,4 +1,6 @@
 import type { Config } from '../../config/schema.ts';
+import type { ModuleContext } from '../../core/module.ts';
+import { DeliveryError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Store } from '../../store/index.ts';
 import type { PayKeeperClient, RemoteInvoice } from './client.ts';
@@ -22,17 +24,30 @@ export function checkDelay(ageMs: number, random = Math.random): number {
 const ROUND = 10;
 const FULL_ROUND_PAUSE_MS = 2000;
 
+/** What a round found: `full` when it had ROUND checks due (more may be waiting). */
+interface RoundResult {
+  full: boolean;
+}
+
 export interface Tracker {
   nextCheckAt(inv: InvoiceRow, now: number): number;
   /** Records what PayKeeper said (inside the caller's transaction when there is one). */
   apply(orderId: string, remote: RemoteInvoice | null, now: number, extra?: Partial<InvoiceRow>): InvoiceRow | undefined;
   /** Asks PayKeeper now (GET of one invoice older than 60 s); false when PayKeeper did not answer. */
   refresh(inv: InvoiceRow, timeoutMs?: number): Promise<boolean>;
-  start(): () => void;
+  /** Settings changed: the next round is planned again (switched back on, its job is created again). */
+  reschedule(): void;
 }
 
-/** Follows every open invoice until it is paid, expired or revoked. */
-export function createTracker(deps: { store: Store; invoices: Invoices; client: PayKeeperClient; config: () => Config['paykeeper']; log: Logger }): Tracker {
+/** Follows every open invoice until it is paid, expired or revoked: rounds of status checks as the recurring outbox job `paykeeper:track`. */
+export function createTracker(deps: {
+  store: Store;
+  invoices: Invoices;
+  client: PayKeeperClient;
+  config: () => Config['paykeeper'];
+  log: Logger;
+  recurring: ModuleContext['recurring'];
+}): Tracker {
   const { store, invoices, client } = deps;
   const now = () => store.outbox.now();
 
@@ -63,56 +78,79 @@ export function createTracker(deps: { store: Store; invoices: Invoices; client: 
     return invoices.update(orderId, patch, at);
   };
 
-  const refresh = async (inv: InvoiceRow, timeoutMs?: number): Promise<boolean> => {
-    if (!inv.invoice_id) return false;
+  /** One status check: null when PayKeeper answered (whatever it said), else why not. Never throws. */
+  const check = async (inv: InvoiceRow, ctx: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<unknown> => {
     try {
-      const r = await client.byId(inv.invoice_id, { entity: invoiceKey(inv.order_id), timeoutMs });
+      const r = await client.byId(inv.invoice_id!, { entity: invoiceKey(inv.order_id), ...ctx });
       await store.write(() => apply(inv.order_id, r, now()), { durability: 'durable' });
-      return true;
+      return null;
     } catch (e) {
-      // Tried again later; the delivery path (outbox) is where connector health is decided. Losing this in a power cut only checks sooner.
+      // Tried again later. Losing this in a power cut only checks sooner.
       await store.write(() => invoices.update(inv.order_id, { next_check_at: now() + 2 * MIN }, now()), { durability: 'relaxed' });
       deps.log.debug({ orderId: inv.order_id, err: (e as Error).message }, 'invoice status check failed');
-      return false;
+      return e;
     }
   };
 
-  const start = () => {
-    let timer: NodeJS.Timeout | undefined;
-    let stopped = false;
-    const round = async () => {
-      timer = undefined;
-      let full = false;
-      try {
-        const cfg = deps.config();
-        if (!cfg.enabled || store.outbox.connectorStatus('paykeeper').state === 'paused') return;
-        const due = invoices.due(now(), ROUND);
-        full = due.length === ROUND;
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: Math.min(cfg.concurrency, due.length) }, async () => {
-            while (!stopped && next < due.length) await refresh(due[next++], 30_000);
-          }),
-        );
-      } catch (e) {
-        deps.log.warn({ err: (e as Error).message }, 'invoice tracking round failed');
-      } finally {
-        if (!stopped) schedule(full);
-      }
-    };
-    const schedule = (afterFullRound = false) => {
-      const at = invoices.nextDueAt();
-      // Re-reads the schedule at least every 2 s (one indexed MIN): new invoices need no wake-up call.
-      const delay = afterFullRound ? FULL_ROUND_PAUSE_MS : at === null ? 2000 : Math.min(2000, Math.max(200, at - now()));
-      timer = setTimeout(round, delay);
-      timer.unref();
-    };
-    schedule();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
+  const refresh = async (inv: InvoiceRow, timeoutMs?: number): Promise<boolean> => {
+    if (!inv.invoice_id) return false;
+    return (await check(inv, { timeoutMs })) === null;
   };
 
-  return { nextCheckAt, apply, refresh, start };
+  /**
+   * One round: the due checks, at most ROUND, `concurrency` at once. Its outcome is the connector's
+   * health like a delivery's (the round is a job in PayKeeper's lane): it fails when PayKeeper
+   * answered none of its calls (refused credentials pause the connector), so a round that only
+   * postponed checks does not count as PayKeeper being up. A round that is the failing connector's
+   * probe and has nothing due asks for a token instead, so it is a real probe, not a false recovery.
+   */
+  const round = async (signal: AbortSignal): Promise<RoundResult> => {
+    const due = invoices.due(now(), ROUND);
+    if (due.length === 0) {
+      if (store.outbox.connectorStatus('paykeeper').state === 'failing') await client.checkCredentials({ signal });
+      return { full: false };
+    }
+    let next = 0;
+    let answered = 0;
+    let failure: unknown = null;
+    await Promise.all(
+      Array.from({ length: Math.min(deps.config().concurrency, due.length) }, async () => {
+        while (!signal.aborted && next < due.length) {
+          const error = await check(due[next++], { timeoutMs: 30_000, signal });
+          if (error === null) answered++;
+          else if (!(failure instanceof DeliveryError && failure.outcome === 'auth')) failure = error;
+        }
+      }),
+    );
+    if (signal.aborted) return { full: false }; // stopping: the calls cut short say nothing of PayKeeper
+    if (failure instanceof DeliveryError && failure.outcome === 'auth') throw failure;
+    if (answered === 0 && failure !== null) throw failure;
+    return { full: due.length === ROUND };
+  };
+
+  /**
+   * Milliseconds from a round's end to the next: a full round is followed by a pause (≤ 5 calls/s);
+   * otherwise when the soonest check is due, but the schedule is re-read at least every 2 s (one
+   * indexed MIN): new invoices need no wake-up call. Not knowing the last round (a settings change
+   * replans from it) counts as a full one, so the limit holds then too.
+   */
+  const pause = (last: RoundResult | undefined): number => {
+    if (!last || last.full) return FULL_ROUND_PAUSE_MS;
+    const at = invoices.nextDueAt();
+    return at === null ? 2000 : Math.min(2000, Math.max(200, at - now()));
+  };
+
+  // The recurring outbox job (main/core/recurring.ts): in PayKeeper's lane, so a paused connector
+  // (refused credentials, the operator) runs no rounds; its plan is in the store, so a restart keeps
+  // the pause after a full round. The first run (first start, or switched on) after a full pause.
+  const job = deps.recurring<RoundResult>({
+    connector: 'paykeeper',
+    key: 'paykeeper:track',
+    every: pause,
+    firstAt: (at) => at + FULL_ROUND_PAUSE_MS,
+    run: ({ signal }) => round(signal),
+    enabled: () => deps.config().enabled,
+  });
+
+  return { nextCheckAt, apply, refresh, reschedule: () => job.reschedule() };
 }
