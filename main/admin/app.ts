@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -54,7 +54,8 @@ export interface AdminOps {
   dismiss(ref: string): boolean;
 }
 
-export type AdminApp = FastifyInstance;
+/** The admin window's fastify app: request body/query/params are typed from each route's zod schema. */
+export type AdminApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 export type AdminDomain = (app: AdminApp) => void;
 
 /**
@@ -62,7 +63,7 @@ export type AdminDomain = (app: AdminApp) => void;
  * `/?token=…` trades it for an HttpOnly SameSite=Strict cookie; API calls take the cookie or
  * `Authorization: Bearer`. Mutations also need `X-Sputnik-UI: 1`, which no cross-site form can send.
  */
-export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstance> {
+export async function createAdminApp(opts: AdminOptions): Promise<AdminApp> {
   const app = Fastify(serverOptions({ bodyLimit: 1024 * 1024, requestTimeoutMs: 60_000 })).withTypeProvider<ZodTypeProvider>();
   const session = opts.session ?? opts.token;
 
@@ -100,8 +101,8 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     }
   });
 
-  app.get('/', async (req, reply) => {
-    const token = (req.query as { token?: string }).token;
+  app.get<{ Querystring: { token?: string } }>('/', async (req, reply) => {
+    const token = req.query.token;
     if (token !== undefined) {
       if (!sameSecret(token, opts.token)) throw new SputnikError(401, 'unauthorized', 'Токен входа неверен или устарел: возьмите адрес из последнего запуска Спутника');
       reply.setCookie(COOKIE, session, { httpOnly: true, sameSite: 'strict', path: '/' });
@@ -121,7 +122,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
 
   if (existsSync(opts.rendererDir)) {
     await app.register(fastifyStatic, { root: opts.rendererDir, prefix: '/assets/', decorateReply: true, serve: false });
-    app.get('/assets/*', (req, reply) => reply.sendFile(`assets/${(req.params as { '*': string })['*']}`));
+    app.get<{ Params: { '*': string } }>('/assets/*', (req, reply) => reply.sendFile(`assets/${req.params['*']}`));
   }
 
   app.get('/api/health', async () => opts.health());
@@ -148,21 +149,21 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     return { ...rest, failedOnly: failed === '1' || failed === 'true', from: from ? day(from) : undefined, to: to ? day(to, 1) : undefined };
   };
   // The journal is a list of events (a card delivered, a pull with its counts), each with its exchanges.
-  app.get('/api/journal', { schema: { querystring: journalQuery } }, async (req) => opts.journal.events(journalFilter(req.query as z.infer<typeof journalQuery>)));
+  app.get('/api/journal', { schema: { querystring: journalQuery } }, async (req) => opts.journal.events(journalFilter(req.query)));
   const journalId = z.object({ id: z.coerce.number().int().positive() });
   app.get('/api/journal/:id', { schema: { params: journalId } }, async (req) => {
-    const event = opts.journal.event((req.params as { id: number }).id);
+    const event = opts.journal.event(req.params.id);
     if (!event) throw errors.notFound('journal_entry_not_found', 'Такой записи журнала нет (возможно, она удалена по сроку хранения)');
     return event;
   });
   app.get('/api/journal/exchanges/:id', { schema: { params: journalId } }, async (req) => {
-    const entry = opts.journal.get((req.params as { id: number }).id);
+    const entry = opts.journal.get(req.params.id);
     if (!entry) throw errors.notFound('journal_exchange_not_found', 'Такого обмена в журнале нет (возможно, он удалён по сроку хранения)');
     return entry;
   });
 
   app.get('/api/journal/export', { schema: { querystring: journalQuery } }, async (req, reply) => {
-    const q = journalFilter(req.query as z.infer<typeof journalQuery>);
+    const q = journalFilter(req.query);
     const csv = journalCsv(function* () {
       let before: number | undefined = q.before;
       for (let n = 0; n < 100_000; ) {
@@ -181,16 +182,16 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
   app.get('/api/listener', async () => opts.ops.listener());
 
   app.post('/api/retry', { schema: { body: z.strictObject({ entity: z.string().min(3).max(300) }) } }, async (req) => {
-    const r = opts.ops.retry((req.body as { entity: string }).entity);
+    const r = opts.ops.retry(req.body.entity);
     if (!r) throw errors.notFound('entity_not_found', 'Нечего повторять: такой карты или счёта в Спутнике нет');
     return { ok: true, state: r.state };
   });
 
   app.get('/api/attention', { schema: { querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(200) }) } }, async (req) =>
-    opts.ops.attention((req.query as { limit: number }).limit),
+    opts.ops.attention(req.query.limit),
   );
   app.post('/api/attention/dismiss', { schema: { body: z.strictObject({ ref: z.string().min(1).max(500) }) } }, async (req) => {
-    const { ref } = req.body as { ref: string };
+    const { ref } = req.body;
     if (!ref.startsWith('refusal:')) {
       throw new SputnikError(409, 'not_dismissible', 'Это нельзя убрать из списка вручную: пункт уйдёт сам, когда причину устранят', { field: 'ref' });
     }
@@ -201,11 +202,11 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
   const connectorsWith = (what: 'pausable' | 'testable') => opts.meta.modules.flatMap((m) => (m.connector?.[what] ? [m.name] : []));
   const deliveringConnector = z.object({ name: z.enum(connectorsWith('pausable')) });
   app.post('/api/connectors/:name/pause', { schema: { params: deliveringConnector } }, async (req) => {
-    opts.ops.pause((req.params as z.infer<typeof deliveringConnector>).name);
+    opts.ops.pause(req.params.name);
     return opts.health();
   });
   app.post('/api/connectors/:name/resume', { schema: { params: deliveringConnector } }, async (req) => {
-    opts.ops.resume((req.params as z.infer<typeof deliveringConnector>).name);
+    opts.ops.resume(req.params.name);
     return opts.health();
   });
 
@@ -213,7 +214,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<FastifyInstanc
     '/api/settings/test',
     { schema: { body: z.strictObject({ connector: z.enum(connectorsWith('testable')), settings: z.record(z.string(), z.unknown()).optional() }) } },
     async (req) => {
-      const { connector, settings } = req.body as { connector: string; settings?: Record<string, unknown> };
+      const { connector, settings } = req.body;
       return opts.ops.testConnection(connector, settings ?? {});
     },
   );

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
@@ -15,7 +15,8 @@ import { registerListenerDocs } from './docs.ts';
 
 export const BODY_LIMIT = 1024 * 1024;
 
-export type ListenerApp = FastifyInstance<any, any, any, any, ZodTypeProvider>;
+/** The listener's fastify app: request body/query/params are typed from each route's zod schema. */
+export type ListenerApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
 /** A domain (cards, invoices, Docpart…) adds its routes under /v1 as a plugin. */
 export type ListenerDomain = (app: ListenerApp) => Promise<void> | void;
@@ -110,7 +111,7 @@ export async function createListenerApp(opts: ListenerOptions): Promise<Listener
     async (req) => opts.health(authorized(req, opts.token())),
   );
 
-  for (const domain of opts.domains ?? []) await app.register(async (scoped) => domain(scoped as ListenerApp));
+  for (const domain of opts.domains ?? []) await app.register(async (scoped) => domain(scoped));
   return app;
 }
 
