@@ -69,14 +69,14 @@ export function invoicesAdmin(store: Store, invoices: Invoices) {
   const query = new InvoiceQuery(store);
   return (app: AdminApp) => {
     app.get('/api/invoices', { schema: { querystring: listQuery } }, async (req) => {
-      const q = req.query as z.infer<typeof listQuery>;
+      const q = req.query;
       const filter = parseFilter(q, { periodRequired: false });
       const totals = query.totals(filter);
       return { invoices: query.page(filter, q.offset, q.limit).map(adminView), total: totals.count, totals };
     });
 
     app.get('/api/invoices/export', { schema: { querystring: exportQuery } }, async (req, reply) => {
-      const q = req.query as z.infer<typeof exportQuery>;
+      const q = req.query;
       const filter = parseFilter(q, { periodRequired: true });
       const label = (s: InvoiceState) => STATE_LABELS[s].toLowerCase();
       const out = new PassThrough();
@@ -86,8 +86,8 @@ export function invoicesAdmin(store: Store, invoices: Invoices) {
       return reply.send(out);
     });
 
-    app.get('/api/invoices/:orderId', async (req) => {
-      const row = invoices.get((req.params as { orderId: string }).orderId);
+    app.get<{ Params: { orderId: string } }>('/api/invoices/:orderId', async (req) => {
+      const row = invoices.get(req.params.orderId);
       if (!row) throw errors.notFound('invoice_not_found', 'Такого счёта нет в Спутнике');
       return adminView(row);
     });

@@ -202,8 +202,10 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         },
       },
       async (req, reply) => {
-        const wait = (req.query as { wait: number }).wait;
-        const body = req.body as Record<string, unknown>;
+        const { wait } = req.query;
+        // The route's own validatorCompiler passes the body through unparsed (any JSON object): the
+        // schema's types would claim parsed items, so only `object` is taken and each item is parsed below.
+        const body: object = req.body;
         if (!('invoices' in body)) {
           const parsed = invoiceItem.safeParse(body, INPUT_IN_ISSUES);
           if (!parsed.success) throw validationFailure(parsed.error);
@@ -274,7 +276,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         },
       },
       async (req, reply) => {
-        const { from, to, format } = req.query as { from: string; to: string; format: 'xlsx' | 'csv' };
+        const { from, to, format } = req.query;
         return sendExport(reply, invoices, from, to, format);
       },
     );
@@ -298,7 +300,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         },
       },
       async (req) => {
-        const { orderId } = req.params as { orderId: string };
+        const { orderId } = req.params;
         let row = invoices.get(orderId);
         if (!row) throw errors.notFound('invoice_not_found', `Счёта по заказу ${orderId} в Спутнике нет: он не выставлялся через Спутник`);
         if (isOpen(row.state) && now() - (row.checked_at ?? 0) > FRESH_MS && ctx.config().paykeeper.enabled) {
@@ -327,8 +329,8 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         },
       },
       async (req, reply) => {
-        const { orderId } = req.params as { orderId: string };
-        const wait = (req.query as { wait: number }).wait;
+        const { orderId } = req.params;
+        const { wait } = req.query;
         const { row, jobId } = await store.write(() => {
           const inv = invoices.get(orderId);
           if (!inv) throw errors.notFound('invoice_not_found', `Счёта по заказу ${orderId} в Спутнике нет`);
@@ -381,7 +383,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         },
       },
       async (req) => {
-        const q = req.query as { from?: string | null; to?: string | null; state?: string; changedSince?: string; limit?: number };
+        const q = req.query;
         if (q.changedSince !== undefined || (!q.from && !q.to)) {
           const start = feedStart(FEED, q.changedSince);
           const rows = invoices.changed(start.after, start.sinceMs, Math.min(q.limit ?? 100, 1000));
