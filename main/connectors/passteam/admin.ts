@@ -22,12 +22,12 @@ const adminView = (r: CardRow) => ({ ...view(r), name: r.name, phone: r.phone, e
 export function cardsAdmin(cards: Cards) {
   return (app: AdminApp) => {
     app.get('/api/cards', { schema: { querystring: listQuery } }, async (req) => {
-      const q = req.query as z.infer<typeof listQuery>;
+      const q = req.query;
       const { rows, total } = cards.list({ state: q.state, search: searchKey(q.q ?? ''), offset: q.offset, limit: q.limit });
       return { cards: rows.map(adminView), total };
     });
-    app.get('/api/cards/:code', async (req) => {
-      const row = cards.get((req.params as { code: string }).code);
+    app.get<{ Params: { code: string } }>('/api/cards/:code', async (req) => {
+      const row = cards.get(req.params.code);
       if (!row) throw errors.notFound('card_not_found', 'Такой карты нет в Спутнике');
       return { ...adminView(row), values: JSON.parse(row.extra) as Record<string, string>, sent: row.sent ? (JSON.parse(row.sent) as Record<string, string>) : null };
     });

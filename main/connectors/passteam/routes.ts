@@ -242,9 +242,9 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
         },
       },
       async (req, reply) => {
-        const { code } = req.params as { code: string };
-        const accepted = await accept(code, toPatch(req.body as z.output<typeof cardBody>), { requirePhone: true });
-        return answer(code, accepted, (req.query as { wait: number }).wait, reply);
+        const { code } = req.params;
+        const accepted = await accept(code, toPatch(req.body), { requirePhone: true });
+        return answer(code, accepted, req.query.wait, reply);
       },
     );
 
@@ -279,9 +279,9 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
         },
       },
       async (req, reply) => {
-        const { code } = req.params as { code: string };
-        const accepted = await accept(code, { bonus: (req.body as { balance: string }).balance }, { requirePhone: false, requireCard: true, settleMs: BONUS_SETTLE_MS });
-        return answer(code, accepted, (req.query as { wait: number }).wait, reply);
+        const { code } = req.params;
+        const accepted = await accept(code, { bonus: req.body.balance }, { requirePhone: false, requireCard: true, settleMs: BONUS_SETTLE_MS });
+        return answer(code, accepted, req.query.wait, reply);
       },
     );
 
@@ -303,7 +303,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
         },
       },
       async (req) => {
-        const row = cards.get((req.params as { code: string }).code);
+        const row = cards.get(req.params.code);
         if (!row) throw errors.notFound('card_not_found', 'Такой карты нет в Спутнике: она ещё не передавалась из 1С');
         return view(row);
       },
@@ -331,7 +331,7 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
         },
       },
       async (req) => {
-        const { changedSince, limit } = req.query as { changedSince?: string; limit: number };
+        const { changedSince, limit } = req.query;
         const start = feedStart(FEED, changedSince);
         const rows = cards.changed(start.after, start.sinceMs, limit);
         return { cards: rows.map(view), next: feedNext(FEED, rows, start, () => cards.head()) };
