@@ -162,7 +162,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
         },
       },
       async (req) => {
-        const q = req.query as z.infer<typeof feedQuery>;
+        const q = req.query;
         const after = cursor(ORDERS_FEED, q);
         const rows = repo.ordersAfter(after, q.limit);
         return { orders: rows.map((r) => orderView(r.order, r.user)), next: encodeCursor(ORDERS_FEED, rows.length ? rows[rows.length - 1].seq : after) };
@@ -187,7 +187,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
         },
       },
       async (req) => {
-        const q = req.query as z.infer<typeof feedQuery>;
+        const q = req.query;
         const after = cursor(PAYMENTS_FEED, q);
         const rows = repo.paymentsAfter(after, q.limit);
         return { payments: rows.map((r) => ({ ...r.payment, time: unix(r.payment.time) })), next: encodeCursor(PAYMENTS_FEED, rows.length ? rows[rows.length - 1].seq : after) };
@@ -226,7 +226,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
         },
       },
       async (req) => {
-        const article = (req.params as { article: string }).article.trim();
+        const article = req.params.article.trim();
         const cached = repo.article(article);
         if (cached && ctx.store.outbox.now() - cached.fetchedAt < ARTICLE_TTL_MS) return { article, items: cached.items, fetchedAt: toOnecDateTime(cached.fetchedAt), stale: false };
         if (!ctx.config().docpart.enabled) throw new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника');
@@ -267,7 +267,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
       },
       async (req, reply) => {
         if (!ctx.config().docpart.enabled) throw new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника');
-        const wait = (req.query as { wait: number }).wait;
+        const { wait } = req.query;
         const run = sync.run();
         let timer: NodeJS.Timeout | undefined;
         const outcome = await Promise.race([
@@ -310,7 +310,7 @@ export function docpartAdmin(sync: DocpartSync, repo: DocpartRepo, enabled: () =
   });
   return (app: AdminApp) => {
     app.get('/api/docpart/orders', { schema: { querystring: listQuery } }, async (req) => {
-      const q = req.query as z.infer<typeof listQuery>;
+      const q = req.query;
       const { rows, total } = repo.search(q.q?.trim() ?? '', q.offset, q.limit);
       return {
         orders: rows.map(({ order, user, changedAt }) => ({
@@ -329,8 +329,8 @@ export function docpartAdmin(sync: DocpartSync, repo: DocpartRepo, enabled: () =
         total,
       };
     });
-    app.get('/api/docpart/orders/:id', async (req) => {
-      const found = repo.order(Number((req.params as { id: string }).id));
+    app.get<{ Params: { id: string } }>('/api/docpart/orders/:id', async (req) => {
+      const found = repo.order(Number(req.params.id));
       if (!found) throw new SputnikError(404, 'order_not_found', 'Такого заказа Docpart в Спутнике нет: он не попадал в загрузку');
       return { ...orderView(found.order, found.user), buyer: buyerName(found.user), changedAt: toOnecDateTime(found.changedAt) };
     });
