@@ -198,6 +198,9 @@ export function errorOf(answer: unknown): { code: string; message: string; field
   return { code: e.code, message: e.message, ...(typeof e.field === 'string' ? { field: e.field } : {}) };
 }
 
+/** Route params are an object of fields (fastify's, or the route schema's values); a route without any has {}. */
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
  * A module's 1C routes with their refusals kept: a write call answered 4xx is recorded (who, what,
  * why) and a later accepted call for the same entity removes it. Nothing else changes.
@@ -214,7 +217,7 @@ export function keepingRefusals(domain: ListenerDomain, subjects: (call: OnecCal
     const call: OnecCall = {
       method: req.method,
       route: req.routeOptions.url ?? req.url.split('?')[0],
-      params: (req.params ?? {}) as Record<string, unknown>,
+      params: isRecord(req.params) ? req.params : {},
       body: req.body,
       status,
       answer: () => {
