@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { loadConfig, parseConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config, ConfigInput } from '../config/schema.ts';
 import { applyPatch, FileSettingsStore, MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
-import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import type { Sandbox } from '../sandbox/index.ts';
 import { createCore, type Core, type RunningCore } from './index.ts';
 import { useLeanHeap } from './memory.ts';
 import { createServer } from 'node:net';
@@ -48,6 +48,8 @@ export async function startRun(opts: RunOptions): Promise<Run> {
   let loaded: LoadedConfig = opts.configFile ? loadConfig(opts.configFile, process.env, opts.fill) : parseConfig({});
   let sandbox: Sandbox | undefined;
   if (opts.sandbox) {
+    // The fake services (thousands of lines with their seeds) load only when a sandbox is asked for.
+    const { startSandbox } = await import('../sandbox/index.ts');
     sandbox = await startSandbox();
     try {
       loaded = parseConfig(applyPatch(loaded.config, keepChosenHost(sandbox.config, loaded.input)), process.env, loaded.file);
