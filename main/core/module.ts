@@ -14,6 +14,9 @@ import type { Removed } from './housekeeping.ts';
 import type { RecurringJob, RecurringSpec } from './recurring.ts';
 import type { DeliveryWaits } from './wait.ts';
 import type { ConnectorCheck } from './check.ts';
+import type { ModuleUi } from './meta-shape.ts';
+
+export type { ModuleUi, SettingsField } from './meta-shape.ts';
 
 /** What the core hands each domain module. */
 export interface ModuleContext {
@@ -151,19 +154,4 @@ export interface ModuleWording {
   subsystems?: { calls: string };
   /** A queued job of its lane, when the default «<subject> → <title>» does not fit. */
   jobTitle?: (key: string, systemTitle: (system: string) => string) => string;
-}
-
-/** One settings field of its section in the window, in the order shown; its kind and bounds come from the schema. */
-export interface SettingsField {
-  /** Dotted path inside the slice: `basicAuth.password`. */
-  key: string;
-  label: string;
-  hint?: string;
-}
-
-export interface ModuleUi {
-  /** Its page: `#/<route>`, in the menu as `title`; the renderer maps the route to its component. */
-  page?: { route: string; title: string };
-  /** Its section of «Настройки». */
-  settings?: { title: string; short?: string; fields: readonly SettingsField[] };
 }

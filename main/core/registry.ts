@@ -2,7 +2,10 @@ import type { z } from 'zod';
 import { MODULES } from '../connectors/index.ts';
 import { defOf, secretFieldsOf, type Def } from '../config/secrets.ts';
 import type { ModuleMigration } from '../store/migrations.ts';
-import type { ModuleDescriptor, ModuleUi, SettingsField } from './module.ts';
+import type { ModuleDescriptor } from './module.ts';
+import type { Meta, SettingsField, SettingsFieldMeta, SettingsSectionMeta } from './meta-shape.ts';
+
+export type { Meta, SettingsFieldMeta, SettingsSectionMeta } from './meta-shape.ts';
 
 /**
  * What the core and the window read from the registered modules' descriptors
@@ -32,46 +35,6 @@ export function moduleMigrations(modules: Registry = REGISTRY): ModuleMigration[
 /** The change feeds the window follows (`change` events by kind). */
 export function feedsOf(modules: Registry = REGISTRY): Array<{ kind: string; table: string }> {
   return modules.flatMap((m) => m.feeds ?? []);
-}
-
-/** A settings field as the window draws it: its kind and bounds are the schema's. */
-export interface SettingsFieldMeta extends SettingsField {
-  kind: 'bool' | 'text' | 'url' | 'number' | 'secret';
-  min?: number;
-  max?: number;
-}
-
-export interface SettingsSectionMeta {
-  /** The config key the section edits: a module's name, `listener`, `ui`. */
-  name: string;
-  title: string;
-  /** Its name in the «unsaved changes» question. */
-  short: string;
-  /** «Проверить соединение» (and the «saved settings refused» note). */
-  testable: boolean;
-  fields: SettingsFieldMeta[];
-}
-
-/** GET /api/meta: what the window builds its menu, pages, settings and names from. */
-export interface Meta {
-  modules: Array<{
-    name: string;
-    title: string;
-    connector: { pausable: boolean; testable: boolean } | null;
-    /** Change-feed kinds (`change` events of /api/events). */
-    feeds: string[];
-    page: ModuleUi['page'] | null;
-    /** Its settings apply after a restart. */
-    restart: boolean;
-  }>;
-  /** The journal's systems and their titles (its filter lists them in this order). */
-  systems: Record<string, string>;
-  /** «Требует внимания»: the modules' item kinds, what each is called, and the page its entity is shown on. */
-  attention: Record<string, { title: string; page: string | null }>;
-  /** «Настройки», in order: the modules' sections, then the core's. */
-  settings: SettingsSectionMeta[];
-  /** Saved parts that apply after a restart, by name (`restartPending`). */
-  restartTitles: Record<string, string>;
 }
 
 /** The field at `path` inside an object schema, without its wrappers. */

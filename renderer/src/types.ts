@@ -1,43 +1,10 @@
 /** Shapes of the admin API responses the UI reads (see docs/admin-api.md). */
 import type { ConnectorHealth as ServiceConnectorHealth, HealthBody } from '../../main/core/health-shape.ts';
 
+export type { Meta, SettingsFieldMeta, SettingsSectionMeta } from '../../main/core/meta-shape.ts';
+
 /** A connector's name as the service registers it (GET /api/meta). */
 export type ConnectorName = string;
-
-/** One settings field of a section (GET /api/meta), in the order shown. */
-export interface SettingsFieldMeta {
-  key: string;
-  label: string;
-  kind: 'bool' | 'text' | 'url' | 'number' | 'secret';
-  hint?: string;
-  min?: number;
-  max?: number;
-}
-
-export interface SettingsSectionMeta {
-  name: string;
-  title: string;
-  short: string;
-  testable: boolean;
-  fields: SettingsFieldMeta[];
-}
-
-/** GET /api/meta: the service's modules, from which the window builds its menu, pages, settings and names. */
-export interface Meta {
-  modules: Array<{
-    name: string;
-    title: string;
-    connector: { pausable: boolean; testable: boolean } | null;
-    feeds: string[];
-    page: { route: string; title: string } | null;
-    restart: boolean;
-  }>;
-  systems: Record<string, string>;
-  /** «Требует внимания»: the modules' item kinds, what each is called, and the page its entity is shown on. */
-  attention: Record<string, { title: string; page: string | null }>;
-  settings: SettingsSectionMeta[];
-  restartTitles: Record<string, string>;
-}
 
 export interface ApiErrorBody {
   code: string;
