@@ -1,107 +1,22 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { admin as adminOf, openBrowser, openPage as openPageOf, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * «Требует внимания» and «Спутник не отвечает» as a shop worker sees them: the real
  * `sputnik serve --sandbox` serving the built renderer to Debian chromium at 1366×768.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'main/cli.ts');
-const CHROMIUM = '/usr/bin/chromium';
-const UI_URL_RE = /https?:\/\/127\.0\.0\.1:(\d+)\/\?token=[A-Za-z0-9_-]+/;
-const LISTENER_RE = /API для 1С:\s*(http:\/\/127\.0\.0\.1:\d+)/;
-const RESULTS = join(ROOT, 'test-results');
 /** Generous: the banner's 3 s is the product's heartbeat setting, not what this test measures. */
 const SLOW = { timeout: 20_000 };
 
-let server: ChildProcess | undefined;
-let dataDir = '';
+let server: Sandbox | undefined;
 let browser: Browser | undefined;
 let page: Page;
-let uiUrl = '';
-let uiPort = '';
 const pageProblems: string[] = [];
 
-function ensureRendererBuilt(): void {
-  if (existsSync(join(ROOT, 'out/renderer/index.html'))) return;
-  const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'renderer/vite.config.ts'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`renderer build failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-/**
- * `sputnik serve --sandbox` on this data folder; the window's port is kept across restarts.
- * ReGate takes any free port: another sandbox on this machine may hold its default.
- */
-function startServer(): Promise<void> {
-  let output = '';
-  const child = spawn(process.execPath, [CLI, 'serve', '--sandbox', '--data-dir', dataDir, '--port', '0', '--ui-port', uiPort || '0', '--regate-port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server = child;
-  return new Promise((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve printed no UI/listener URL within 20 s:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const ui = UI_URL_RE.exec(output);
-      if (ui && LISTENER_RE.test(output)) {
-        uiUrl = ui[0];
-        uiPort = ui[1];
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`serve exited early (code ${code}, signal ${signal}):\n${output}`));
-    });
-  });
-}
-
-function stopServer(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      done();
-    });
-    child.kill(signal);
-  });
-}
-
-async function shot(name: string): Promise<void> {
-  mkdirSync(RESULTS, { recursive: true });
-  await page.screenshot({ path: join(RESULTS, name), fullPage: true });
-}
-
-async function openPage(title: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: title, exact: true }).click();
-  await expect.poll(() => page.getByRole('heading', { level: 2, name: title, exact: true }).first().isVisible()).toBe(true);
-}
-
-/** The admin API through the page's own session cookie. */
-function admin<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
-  return page.evaluate(
-    async ({ path, init }) => {
-      const r = await fetch(path, {
-        method: init.method ?? 'GET',
-        headers: init.method && init.method !== 'GET' ? { 'X-Sputnik-UI': '1', 'Content-Type': 'application/json' } : {},
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      });
-      return { status: r.status, body: (await r.json()) as T };
-    },
-    { path, init },
-  );
-}
+const shot = (name: string) => shotOf(page, name, { fullPage: true });
+const openPage = (title: string) => openPageOf(page, title);
+const admin = <T>(path: string, init?: { method?: string; body?: unknown }) => adminOf<T>(page, path, init);
 
 let listener = { url: '', token: '' };
 const attentionList = async () => (await admin<{ items: Array<{ ref: string }> }>('/api/attention')).body.items;
@@ -110,41 +25,24 @@ const onec = (method: string, path: string, body: unknown) =>
   fetch(`${listener.url}${path}`, { method, headers: { Authorization: `Bearer ${listener.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
 async function setUp(): Promise<void> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} нет: выполните «sudo apt-get install -y chromium» (npm test ставит его сам, где может)`);
-  ensureRendererBuilt();
-  dataDir = mkdtempSync(join(tmpdir(), 'sputnik-e2e-attention-'));
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
-    args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU' });
-  page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
+  server = await startSandbox('attention');
+  ({ browser, page } = await openBrowser(pageProblems, {
     // The browser logs every failed request: the refused calls and the stopped server are on purpose here.
-    if (m.type() === 'error' && !/status of (404|409|422)|net::ERR_/.test(m.text())) pageProblems.push(`console: ${m.text()}`);
-  });
+    allowConsole: /status of (404|409|422)|net::ERR_/,
+  }));
 }
 
 describe('«Требует внимания» and «Спутник не отвечает» in the window (sandbox)', () => {
-  let setupError: unknown = null;
-  beforeAll(async () => {
-    setupError = await setUp().then(() => null, (e: unknown) => e);
-  }, 60_000);
-  beforeEach(() => {
-    if (setupError) throw setupError;
-  });
+  setUpOnce(setUp);
   afterAll(async () => {
     await browser?.close();
-    await stopServer();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await server?.dispose();
   }, 30_000);
 
   const header = () => page.locator('header .attention-count');
 
   it('a phone-taken card, a refused invoice and a paused connector: counted in the header of every page, listed with what to do', async () => {
-    await page.goto(uiUrl);
+    await page.goto(server!.uiUrl);
     listener = (await admin<{ url: string; token: string }>('/api/listener')).body;
     await expect.poll(() => header().isVisible(), SLOW).toBe(true);
 
@@ -221,11 +119,11 @@ describe('«Требует внимания» and «Спутник не отве
     const banner = page.locator('.link-banner[role="alert"]').filter({ hasText: 'Спутник не отвечает' });
     await expect.poll(() => header().isVisible(), SLOW).toBe(true);
     expect(await banner.count()).toBe(0);
-    server!.kill('SIGSTOP');
+    server!.child!.kill('SIGSTOP');
     try {
       await expect.poll(() => banner.isVisible(), SLOW).toBe(true);
     } finally {
-      server!.kill('SIGCONT');
+      server!.child!.kill('SIGCONT');
     }
     await expect.poll(() => banner.count(), SLOW).toBe(0);
   });
@@ -234,7 +132,7 @@ describe('«Требует внимания» and «Спутник не отве
     await openPage('Карты');
     const banner = page.locator('.link-banner[role="alert"]').filter({ hasText: 'Спутник не отвечает' });
     expect(await banner.count()).toBe(0);
-    await stopServer('SIGKILL');
+    await server!.stop('SIGKILL');
 
     await expect.poll(() => banner.isVisible(), SLOW).toBe(true);
     expect(await banner.textContent()).toMatch(/данные на момент \d\d:\d\d:\d\d: они могут быть устаревшими\. Окно подключится само/);
@@ -244,7 +142,7 @@ describe('«Требует внимания» and «Спутник не отве
     await openPage('Требует внимания');
     expect(await banner.isVisible()).toBe(true);
 
-    await startServer();
+    await server!.start();
     await expect.poll(() => banner.count(), SLOW).toBe(0);
     expect(await page.locator('.app.stale').count()).toBe(0);
     // Live again, without a reload or a new login: the list answers from the restarted Sputnik.

@@ -1,86 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { adminGet, openBrowser, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * The journal as a record of events, as a shop worker sees it: the real `sputnik serve --sandbox`
  * serving the built renderer to Debian chromium at 1366×768. Rows name what happened; a refusal
  * Passteam sent as HTTP 200 is an error; «Подробнее» unfolds the exchanges with decoded forms.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'main/cli.ts');
-const CHROMIUM = '/usr/bin/chromium';
-const UI_URL_RE = /https?:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+/;
-const LISTENER_RE = /API для 1С:\s*(http:\/\/127\.0\.0\.1:\d+)/;
-const RESULTS = join(ROOT, 'test-results');
-const SCREENSHOTS = join(ROOT, 'docs/screenshots');
-
-let server: ChildProcess | undefined;
-let dataDir = '';
+let server: Sandbox | undefined;
 let browser: Browser | undefined;
 let page: Page;
-let uiUrl = '';
-let listenerUrl = '';
 const pageProblems: string[] = [];
 
-function ensureRendererBuilt(): void {
-  if (existsSync(join(ROOT, 'out/renderer/index.html'))) return;
-  const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'renderer/vite.config.ts'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`renderer build failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-function startServer(): Promise<void> {
-  let output = '';
-  server = spawn(process.execPath, [CLI, 'serve', '--sandbox', '--data-dir', dataDir, '--port', '0', '--ui-port', '0', '--regate-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve printed no UI/listener URL within 20 s:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const ui = UI_URL_RE.exec(output);
-      const listener = LISTENER_RE.exec(output);
-      if (ui && listener) {
-        uiUrl = ui[0];
-        listenerUrl = listener[1];
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    server!.stdout!.on('data', onData);
-    server!.stderr!.on('data', onData);
-    server!.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`serve exited early (code ${code}, signal ${signal}):\n${output}`));
-    });
-  });
-}
-
-function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-async function shot(name: string, keep = false): Promise<void> {
-  mkdirSync(RESULTS, { recursive: true });
-  await page.screenshot({ path: join(RESULTS, name) });
-  if (keep) copyFileSync(join(RESULTS, name), join(SCREENSHOTS, name));
-}
-
-/** The admin API through the page's own session cookie. */
-function adminGet<T>(path: string): Promise<T> {
-  return page.evaluate(async (p) => (await (await fetch(p)).json()) as T, path);
-}
+const shot = (name: string, keep = false) => shotOf(page, name, { keepAs: keep ? name : undefined });
 
 let listener = { url: '', token: '' };
 function putCard(code: string, phone: string, name: string) {
@@ -97,41 +29,19 @@ const rows = () => table().locator('tbody tr:has(td:nth-child(5))');
 const row = (title: string) => rows().filter({ has: page.locator('.event-title', { hasText: title }) }).first();
 
 describe('the journal as a record of events (sandbox, chromium)', () => {
-  let setupError: unknown = null;
-  beforeAll(async () => {
-    setupError = await (async () => {
-      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} нет: выполните «sudo apt-get install -y chromium»`);
-      ensureRendererBuilt();
-      dataDir = mkdtempSync(join(tmpdir(), 'sputnik-e2e-journal-'));
-      await startServer();
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
-        args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
-      page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU' });
-      page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
-      page.on('console', (m) => {
-        if (m.type() === 'error') pageProblems.push(`console: ${m.text()}`);
-      });
-      await page.goto(uiUrl);
-      listener = await adminGet('/api/listener');
-    })().then(
-      () => null,
-      (e: unknown) => e,
-    );
-  }, 60_000);
-  beforeEach(() => {
-    if (setupError) throw setupError;
+  setUpOnce(async () => {
+    server = await startSandbox('journal');
+    ({ browser, page } = await openBrowser(pageProblems));
+    await page.goto(server.uiUrl);
+    listener = await adminGet(page, '/api/listener');
   });
   afterAll(async () => {
     await browser?.close();
-    await stopServer();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await server?.dispose();
   }, 30_000);
 
   it('rows name what happened; a Passteam refusal sent as HTTP 200 is an error and is under «только ошибки»', async () => {
-    expect(listener.url).toBe(listenerUrl);
+    expect(listener.url).toBe(server!.listenerUrl);
     expect((await putCard('2000000000001', '+79161234567', 'Петров Иван')).status).toBe(200);
     expect((await putCard('0000103', '+7 916 123-45-67', 'Сидорова Анна')).status).toBe(409);
 

@@ -1,23 +1,15 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ensureRendererBuilt, openBrowser } from '../helpers/e2e.ts';
 
 // A connector registered only here (its one registration line): the window draws its settings
 // section, its journal filter entry and its connector line from GET /api/meta, with no change to
 // the renderer or anything else (test/fixtures/sample-connector/).
-vi.mock('../../main/connectors/index.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../main/connectors/index.ts')>();
-  const { sample } = await import('../fixtures/sample-connector/module.ts');
-  const MODULES = [...real.MODULES, sample];
-  return { ...real, MODULES, defaultModules: MODULES };
-});
+vi.mock('../../main/connectors/index.ts', async (importOriginal) => (await import('../fixtures/sample-connector/registered.ts')).withSample(importOriginal));
 
 const { startTestCore } = await import('../helpers/core.ts');
 const { sample } = await import('../fixtures/sample-connector/module.ts');
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
 const SLOW = { timeout: 20_000 };
 
 let browser: Browser | undefined;
@@ -25,15 +17,8 @@ let page: Page;
 const pageProblems: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} нет: выполните «sudo apt-get install -y chromium» (npm test ставит его сам, где может)`);
-  if (!existsSync(join(ROOT, 'out/renderer/index.html'))) throw new Error('окно не собрано: npm run build');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
-    args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU' });
-  page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
+  ensureRendererBuilt();
+  ({ browser, page } = await openBrowser(pageProblems, { allowConsole: false }));
 }, 60_000);
 
 afterAll(async () => {

@@ -1,96 +1,22 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { Browser, Dialog, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { admin as adminOf, openBrowser, RESULTS, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * «Настройки» as the person setting Sputnik up sees them: the real `sputnik serve --sandbox`
  * serving the built renderer to Debian chromium at 1366×768.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'main/cli.ts');
-const CHROMIUM = '/usr/bin/chromium';
-const UI_URL_RE = /https?:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+/;
-const LISTENER_RE = /API для 1С:\s*(http:\/\/127\.0\.0\.1:\d+)/;
-const RESULTS = join(ROOT, 'test-results');
 const SLOW = { timeout: 20_000 };
 const TESTED = 'Passteam не принял токен: проверьте его в личном кабинете Passteam';
 
-let server: ChildProcess | undefined;
-let dataDir = '';
+let server: Sandbox | undefined;
 let browser: Browser | undefined;
 let page: Page;
-let uiUrl = '';
-let listenerUrl = '';
 const pageProblems: string[] = [];
 
-function ensureRendererBuilt(): void {
-  if (existsSync(join(ROOT, 'out/renderer/index.html'))) return;
-  const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'renderer/vite.config.ts'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`renderer build failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-function startServer(): Promise<void> {
-  let output = '';
-  const child = spawn(process.execPath, [CLI, 'serve', '--sandbox', '--data-dir', dataDir, '--port', '0', '--ui-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = child;
-  return new Promise((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve printed no UI/listener URL within 20 s:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const ui = UI_URL_RE.exec(output);
-      const listener = LISTENER_RE.exec(output);
-      if (ui && listener) {
-        uiUrl = ui[0];
-        listenerUrl = listener[1];
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`serve exited early (code ${code}, signal ${signal}):\n${output}`));
-    });
-  });
-}
-
-function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-async function shot(name: string, fullPage = true): Promise<void> {
-  mkdirSync(RESULTS, { recursive: true });
-  await page.screenshot({ path: join(RESULTS, name), fullPage });
-}
-
-/** The admin API through the page's own session cookie. */
-function admin<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
-  return page.evaluate(
-    async ({ path, init }) => {
-      const r = await fetch(path, {
-        method: init.method ?? 'GET',
-        headers: init.method && init.method !== 'GET' ? { 'X-Sputnik-UI': '1', 'Content-Type': 'application/json' } : {},
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      });
-      return { status: r.status, body: (await r.json()) as T };
-    },
-    { path, init },
-  );
-}
+const shot = (name: string, fullPage = true) => shotOf(page, name, { fullPage });
+const admin = <T>(path: string, init?: { method?: string; body?: unknown }) => adminOf<T>(page, path, init);
 
 /** The next dialog the page opens (confirm, beforeunload), answered with `accept`. */
 function nextDialog(accept: boolean): Promise<Dialog> {
@@ -113,37 +39,18 @@ async function openSettings(): Promise<void> {
 }
 
 async function setUp(): Promise<void> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} нет: выполните «sudo apt-get install -y chromium» (npm test ставит его сам, где может)`);
-  ensureRendererBuilt();
-  dataDir = mkdtempSync(join(tmpdir(), 'sputnik-e2e-settings-'));
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
-    args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU' });
-  page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // Refused saves (422) are on purpose here.
-    if (m.type() === 'error' && !/status of (422)/.test(m.text())) pageProblems.push(`console: ${m.text()}`);
-  });
-  await page.goto(uiUrl);
+  server = await startSandbox('settings');
+  // Refused saves (422) are on purpose here.
+  ({ browser, page } = await openBrowser(pageProblems, { allowConsole: /status of (422)/ }));
+  await page.goto(server.uiUrl);
   await heading('Обзор').waitFor(SLOW);
 }
 
 describe('«Настройки» in the window (sandbox)', () => {
-  let setupError: unknown = null;
-  beforeAll(async () => {
-    setupError = await setUp().then(() => null, (e: unknown) => e);
-  }, 60_000);
-  beforeEach(() => {
-    if (setupError) throw setupError;
-  });
+  setUpOnce(setUp);
   afterAll(async () => {
     await browser?.close();
-    await stopServer();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await server?.dispose();
   }, 30_000);
 
   it('a token tried with «Проверить соединение»: refused in plain words, nothing paused; the answer goes away once the field is edited', async () => {
@@ -261,7 +168,7 @@ describe('«Настройки» in the window (sandbox)', () => {
     await form.getByRole('button', { name: 'Сохранить' }).click();
     await expect.poll(() => form.locator('.ok-text').textContent(), SLOW).toMatch(/^Сохранено/);
     const listener = (await admin<{ token: string }>('/api/listener')).body;
-    const r = await fetch(`${listenerUrl}/v1/cards/E2E-SETTINGS-1?wait=0`, {
+    const r = await fetch(`${server!.listenerUrl}/v1/cards/E2E-SETTINGS-1?wait=0`, {
       method: 'PUT',
       headers: { Authorization: `Bearer ${listener.token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ holder: { name: 'Смирнова Анна', phone: '+79165550909' } }),

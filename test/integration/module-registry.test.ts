@@ -9,12 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // The one registration line of a new connector, made here instead of in main/connectors/index.ts:
 // the test's Sputnik has the sample connector (test/fixtures/sample-connector/) and nothing else
 // of Sputnik was changed for it.
-vi.mock('../../main/connectors/index.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../main/connectors/index.ts')>();
-  const { sample } = await import('../fixtures/sample-connector/module.ts');
-  const MODULES = [...real.MODULES, sample];
-  return { ...real, MODULES, defaultModules: MODULES };
-});
+vi.mock('../../main/connectors/index.ts', async (importOriginal) => (await import('../fixtures/sample-connector/registered.ts')).withSample(importOriginal));
 
 const { parseConfig } = await import('../../main/config/load.ts');
 const { applyPatch, secretPresence, secretValues, withoutSecrets } = await import('../../main/config/settings-store.ts');
