@@ -35,8 +35,8 @@ export const WRITE_HEADERS = z
   .object({ 'idempotency-key': exampled(z.string().min(1).max(255).describe('Уникальный ключ операции (UUID); повтор с тем же ключом безопасен'), '0b6f2c1e-7d4a-4c55-9f1e-3a2b8c9d0e1f') })
   .passthrough();
 
-const EMPTY = z.object({});
-type Empty = typeof EMPTY;
+/** A method's part that takes nothing (no path parameters, no query): the empty object fastify gives such a route. */
+export const NONE = z.object({});
 
 interface Doc {
   url: string;
@@ -50,8 +50,9 @@ interface Doc {
 }
 
 export interface ReadSpec<Pa extends z.ZodObject, Q extends z.ZodObject> extends Doc {
-  params?: Pa;
-  query?: Q;
+  /** Its path parameters (NONE: none), so the input `onec` is given is typed from the schema itself. */
+  params: Pa;
+  query: Q;
   /** How long its answers are served from the cache. */
   policy: CachePolicy;
   /** 1C's path for this input (relative to the base's service); it is also the answer's cache key. */
@@ -60,7 +61,7 @@ export interface ReadSpec<Pa extends z.ZodObject, Q extends z.ZodObject> extends
 
 export interface WriteSpec<Pa extends z.ZodObject, B extends z.ZodType> extends Doc {
   verb: 'PUT' | 'PATCH' | 'POST';
-  params?: Pa;
+  params: Pa;
   body: B;
   /** 1C's path, and the line the write waits in: writes of one client or order run one at a time, in order. */
   onec(input: Input<{ params: Pa; body: B }>): { path: string; line: string };
@@ -140,10 +141,8 @@ function docOf(spec: Doc, kind: CallKind) {
 }
 
 /** A method that reads (GET): answered from the cache when it can be. */
-export function read<Pa extends z.ZodObject = Empty, Q extends z.ZodObject = Empty>(spec: ReadSpec<Pa, Q>): ReadMethod & Pick<ReadSpec<Pa, Q>, 'onec'> {
-  // A part the spec leaves out is the empty object (what fastify gives such a route); its type parameter is then Empty.
-  const params = spec.params ?? (EMPTY as Pa);
-  const querystring = spec.query ?? (EMPTY as Q);
+export function read<Pa extends z.ZodObject, Q extends z.ZodObject>(spec: ReadSpec<Pa, Q>): ReadMethod & Pick<ReadSpec<Pa, Q>, 'onec'> {
+  const { params, query: querystring } = spec;
   const schema = { ...docOf(spec, 'read'), params, querystring };
   return {
     kind: 'read',
@@ -165,8 +164,8 @@ export function read<Pa extends z.ZodObject = Empty, Q extends z.ZodObject = Emp
 }
 
 /** A method that writes: by Idempotency-Key, through the cap or queued while 1C is down. */
-export function write<Pa extends z.ZodObject = Empty, B extends z.ZodType = z.ZodUnknown>(spec: WriteSpec<Pa, B>): WriteMethod {
-  const params = spec.params ?? (EMPTY as Pa);
+export function write<Pa extends z.ZodObject, B extends z.ZodType>(spec: WriteSpec<Pa, B>): WriteMethod {
+  const { params } = spec;
   const schema = { ...docOf(spec, 'write'), params, headers: WRITE_HEADERS, body: spec.body };
   const call = (name: string, input: Input<{ params: Pa; body: B }>): WriteCall => ({ method: name, verb: spec.verb, ...spec.onec(input), body: input.body });
   return {

@@ -3,7 +3,7 @@ import { exampled } from '../listener/openapi.ts';
 import { onecInteger } from '../listener/onec-values.ts';
 import type { CachePolicy } from './cache.ts';
 import { EXAMPLES as E, REFUSALS as R } from './examples.ts';
-import { read, TAGS, write, type Method } from './method.ts';
+import { NONE, read, TAGS, write, type Method } from './method.ts';
 import type { CallKind } from './sessions.ts';
 
 /**
@@ -59,6 +59,8 @@ export const REGATE_METHODS = {
     summary: 'state: версия 1С, конфигурация, организация',
     operationId: 'getState',
     tag: TAGS.catalog,
+    params: NONE,
+    query: NONE,
     response: { 200: E.state },
     policy: POLICY.state,
     onec: () => 'state',
@@ -68,6 +70,8 @@ export const REGATE_METHODS = {
     summary: 'city: города с магазинами',
     operationId: 'listCities',
     tag: TAGS.catalog,
+    params: NONE,
+    query: NONE,
     response: { 200: E.cities },
     policy: POLICY.catalogue,
     onec: () => 'cities',
@@ -79,6 +83,7 @@ export const REGATE_METHODS = {
     tag: TAGS.catalog,
     refusals: [R.cityNotFound],
     params: z.object({ cityId }),
+    query: NONE,
     response: { 200: E.stores },
     policy: POLICY.catalogue,
     onec: ({ params }) => onec`cities/${params.cityId}/stores`,
@@ -90,6 +95,7 @@ export const REGATE_METHODS = {
     tag: TAGS.catalog,
     refusals: [R.storeNotFound],
     params: z.object({ storeId }),
+    query: NONE,
     response: { 200: E.groups },
     policy: POLICY.catalogue,
     onec: ({ params }) => onec`stores/${params.storeId}/groups`,
@@ -141,6 +147,7 @@ export const REGATE_METHODS = {
     tag: TAGS.orders,
     refusals: [R.clientNotFound, R.booking],
     body: E.bookingRequest,
+    params: NONE,
     response: { 201: E.booking, 202: E.queued },
     onec: ({ body }) => ({ path: 'orders', line: `client:${bookingClient(body)}` }),
     // A booking takes stock: the store's assortment pages show less now.
@@ -169,6 +176,7 @@ export const REGATE_METHODS = {
     tag: TAGS.orders,
     refusals: [R.orderNotFound],
     params: z.object({ orderId }),
+    query: NONE,
     response: { 200: E.orderState },
     policy: POLICY.order,
     onec: ({ params }) => onec`orders/${params.orderId}`,

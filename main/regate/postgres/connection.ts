@@ -1,5 +1,14 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { errorCode, errorMessage, prop, toError } from '../../unknown.ts';
+
+// pg reads a query's own `query_timeout` (lib/client.js: `config.query_timeout || …`); @types/pg
+// types it on the client's config only, not on QueryConfig.
+declare module 'pg' {
+  interface QueryConfig<I> {
+    query_timeout?: number;
+  }
+}
 
 /**
  * ReGate's connection to a shared PostgreSQL: one pg.Pool, transactions, and a health state the
@@ -15,14 +24,21 @@ export interface PgTimers {
   clearTimeout(handle: unknown): void;
 }
 
-export const realTimers: PgTimers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
+/** A real timer's handle: what `realTimers.clearTimeout` recognises as its own. */
+class RealTimer {
+  readonly timeout: NodeJS.Timeout;
+  constructor(fn: () => void, ms: number) {
+    this.timeout = setTimeout(fn, ms);
     // A probe or a reconnect must never keep a stopping process alive.
-    t.unref();
-    return t;
+    this.timeout.unref();
+  }
+}
+
+export const realTimers: PgTimers = {
+  setTimeout: (fn, ms) => new RealTimer(fn, ms),
+  clearTimeout: (h) => {
+    if (h instanceof RealTimer) clearTimeout(h.timeout);
   },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
 export interface PgStoreOptions {
@@ -81,28 +97,29 @@ const NET_MESSAGES = [
  * when trying to connect": every client checked out) is not: that is load, not an outage.
  */
 export function isConnectionError(e: unknown): boolean {
-  const err = e as { code?: unknown; message?: unknown; cause?: unknown } | null;
-  if (!err || typeof err !== 'object') return false;
-  const code = typeof err.code === 'string' ? err.code : '';
+  if (typeof e !== 'object' || e === null) return false;
+  const code = errorCode(e) ?? '';
   if (NET_CODES.has(code) || SERVER_GONE.has(code) || LOGIN_REFUSED.has(code) || code.startsWith('08')) return true;
-  const message = typeof err.message === 'string' ? err.message : '';
-  if (NET_MESSAGES.includes(message)) return true;
+  const message = prop(e, 'message');
+  if (typeof message === 'string' && NET_MESSAGES.includes(message)) return true;
   // AggregateError (happy eyeballs over several addresses) and wrapped causes.
-  const inner = (err as { errors?: unknown[] }).errors;
+  const inner = prop(e, 'errors');
   if (Array.isArray(inner) && inner.some(isConnectionError)) return true;
-  return err.cause !== undefined && err.cause !== e && isConnectionError(err.cause);
+  const cause = prop(e, 'cause');
+  return cause !== undefined && cause !== e && isConnectionError(cause);
 }
 
 /** The staff's sentence for a connection-class error (Russian, no password, no stack). */
 export function reasonOf(e: unknown, where: { host: string; port: string; user: string; database: string }): string {
-  const err = e as { code?: string; message?: string; errors?: unknown[]; cause?: unknown };
-  const code = err?.code ?? (Array.isArray(err?.errors) ? (err.errors[0] as { code?: string })?.code : undefined) ?? '';
-  const message = err?.message ?? '';
+  const inner = prop(e, 'errors');
+  const code = errorCode(e) ?? (Array.isArray(inner) ? errorCode(inner[0]) : undefined) ?? '';
+  const message = prop(e, 'message');
+  const text = typeof message === 'string' ? message : '';
   const at = `${where.host}:${where.port}`;
   let why: string;
   if (code === 'ECONNREFUSED') why = `соединение отклонено (${at})`;
   else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') why = `адрес ${where.host} не найден`;
-  else if (code === 'ETIMEDOUT' || message.includes('connection timeout')) why = `нет ответа от ${at}`;
+  else if (code === 'ETIMEDOUT' || text.includes('connection timeout')) why = `нет ответа от ${at}`;
   else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN') why = `${at} недостижим по сети`;
   else if (code === '57P01' || code === '57P02') why = 'сервер остановлен или перезапускается';
   else if (code === '57P03') why = 'сервер запускается или останавливается';
@@ -113,6 +130,10 @@ export function reasonOf(e: unknown, where: { host: string; port: string; user: 
   else why = 'соединение оборвалось';
   return `PostgreSQL недоступен: ${why}`;
 }
+
+/** The probe: an answer within 5 s, or pg's own 'Query read timeout'. */
+const PROBE: pg.QueryConfig = { text: 'SELECT 1', query_timeout: 5000 };
+const isReadTimeout = (e: unknown) => e instanceof Error && e.message === 'Query read timeout';
 
 /** node-postgres lets a connection string's (empty) password win over `password`, so the password goes into the string, kept private. */
 function connectionString(url: string, password: string | undefined): string {
@@ -198,10 +219,10 @@ export class PgStore extends EventEmitter<{ down: [PgHealth]; up: [PgHealth]; st
         try {
           await client.query('ROLLBACK');
         } catch (rollbackError) {
-          broken = rollbackError as Error;
+          broken = toError(rollbackError);
         }
-        if (isConnectionError(e)) broken ??= e as Error;
-        const code = (e as { code?: string }).code;
+        if (isConnectionError(e)) broken ??= toError(e);
+        const code = errorCode(e);
         if ((code === '40001' || code === '40P01') && attempt < retries && !broken) continue;
         throw this.#failed(e);
       } finally {
@@ -298,9 +319,9 @@ export class PgStore extends EventEmitter<{ down: [PgHealth]; up: [PgHealth]; st
   /** An idle client died: probe once, and only a failed probe marks the store down. */
   async #checkNow(): Promise<void> {
     try {
-      await this.#pool.query({ text: 'SELECT 1', query_timeout: 5000 } as pg.QueryConfig);
+      await this.#pool.query(PROBE);
     } catch (e) {
-      if (isConnectionError(e) || (e as Error).message === 'Query read timeout') this.#markDown(reasonOf(e, this.#where));
+      if (isConnectionError(e) || isReadTimeout(e)) this.#markDown(reasonOf(e, this.#where));
     }
   }
 
@@ -317,11 +338,11 @@ export class PgStore extends EventEmitter<{ down: [PgHealth]; up: [PgHealth]; st
     const since = this.#health.since;
     this.#set({ state: 'reconnecting', since, reason: this.#health.reason });
     try {
-      await this.#pool.query({ text: 'SELECT 1', query_timeout: 5000 } as pg.QueryConfig);
+      await this.#pool.query(PROBE);
       if (!this.#closed) this.#set({ state: 'up' });
     } catch (e) {
       if (this.#closed) return;
-      const reason = isConnectionError(e) ? reasonOf(e, this.#where) : (e as Error).message === 'Query read timeout' ? reasonOf({ code: 'ETIMEDOUT' }, this.#where) : `PostgreSQL недоступен: ${this.#scrub((e as Error).message)}`;
+      const reason = isConnectionError(e) ? reasonOf(e, this.#where) : isReadTimeout(e) ? reasonOf({ code: 'ETIMEDOUT' }, this.#where) : `PostgreSQL недоступен: ${this.#scrub(errorMessage(e))}`;
       this.#set({ state: 'down', since, reason });
       this.#scheduleProbe(this.#probeMs);
     }
