@@ -6,15 +6,18 @@ import type { Socket } from 'node:net';
  * by every listener (the 1C API, the admin API, ReGate), each with its own error body.
  */
 
-/** What Node's HTTP parser gives with an error: the bytes it was reading and how far it got. */
-export type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number };
+/**
+ * What Node's HTTP parser gives with an error: the bytes it was reading (a Buffer; fastify's
+ * `ConnectionError` types it as a Buffer's JSON form, so it is checked) and how far it got.
+ */
+export type ParserError = NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: number };
 
 /**
  * The request Node's parser failed on: its first line and whether it is a HEAD. The bytes may hold
  * requests before it (pipelined): it starts after the last blank line before the failure.
  */
 export function failedRequest(err: ParserError): { raw: string; start: number; line: string; head: boolean } {
-  const raw = err.rawPacket?.toString('latin1') ?? '';
+  const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.toString('latin1') : '';
   const at = Math.min(err.bytesParsed ?? 0, raw.length);
   let start = raw.lastIndexOf('\n', at - 1) + 1;
   // Back over header lines to the request line: the line after a blank one, or the first.

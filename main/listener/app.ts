@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import { errors, SputnikError } from '../errors.ts';
+import { toError } from '../unknown.ts';
 import type { Journal } from '../journal/index.ts';
 import { parseOnecBody } from './body.ts';
 import { BodyReader } from './body-reader.ts';
@@ -74,7 +75,7 @@ export async function createListenerApp(opts: ListenerOptions): Promise<Listener
       return authorized(req, opts.token()) ? undefined : errors.unauthorized();
     },
     onError: (e, req) => {
-      if (e.status >= 500) opts.log?.('listener error', { url: req.url, code: e.code, err: (e.cause as Error)?.message ?? e.message });
+      if (e.status >= 500) opts.log?.('listener error', { url: req.url, code: e.code, err: (e.cause instanceof Error ? e.cause.message : undefined) ?? e.message });
     },
   });
   app.addHook('onListen', function () {
@@ -92,7 +93,7 @@ export async function createListenerApp(opts: ListenerOptions): Promise<Listener
         if (parsed.decoded.guessed) opts.log?.('request body had no charset and was not UTF-8: read as windows-1251', { url: req.url });
         done(null, parsed.value);
       } catch (e) {
-        done(e as Error);
+        done(toError(e));
       } finally {
         release();
       }

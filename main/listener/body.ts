@@ -2,6 +2,7 @@ import qs from 'qs';
 import { isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { SputnikError } from '../errors.ts';
+import { errorMessage } from '../unknown.ts';
 
 /**
  * Request bodies as 1C writes them: UTF-8 with or without BOM, windows-1251 (КодировкаТекста.ANSI),
@@ -96,7 +97,7 @@ export function parseJson(text: string): unknown {
     // The reviver (with source text) is several times slower: use it only when a number may not fit a double.
     value = MAY_BE_INEXACT.test(text) ? JSON.parse(text, keepExactNumbers) : JSON.parse(text);
   } catch (e) {
-    const detail = (e as Error).message.replace(/^.*?JSON[^:]*:\s*/, '');
+    const detail = errorMessage(e).replace(/^.*?JSON[^:]*:\s*/, '');
     throw new SputnikError(400, 'malformed_json', `Тело запроса — не корректный JSON (${detail.slice(0, 160)})`);
   }
   // Only text that spells "proto" (a letter can be hidden only as \uXXXX) can hold the key: most bodies skip the walk.
@@ -173,7 +174,7 @@ export function parseForm(text: string, charset: string): Record<string, unknown
     // unknown one, as it does in JSON, instead of qs dropping it without a word.
     plainObjects: true,
     strictNullHandling: false,
-  }) as Record<string, unknown>;
+  });
 }
 
 /** Decodes and parses a body per its Content-Type (or by sniffing when 1C sent none or text/plain). */

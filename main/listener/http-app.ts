@@ -1,6 +1,6 @@
-import type { FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
 import type { Socket } from 'node:net';
-import { ServerResponse, type Server } from 'node:http';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { z } from 'zod';
 import { SputnikError, errors } from '../errors.ts';
 import { isStoreDown } from '../store/group-commit.ts';
@@ -27,9 +27,9 @@ export function serverOptions(opts: { bodyLimit: number; requestTimeoutMs: numbe
     return503OnClosing: true,
     exposeHeadRoutes: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    http: { ServerResponse: CanonicalServerResponse as typeof ServerResponse },
-    clientErrorHandler: clientError as unknown as FastifyServerOptions['clientErrorHandler'],
-    frameworkErrors: frameworkError as unknown as FastifyServerOptions['frameworkErrors'],
+    http: { ServerResponse: CanonicalServerResponse },
+    clientErrorHandler: clientError,
+    frameworkErrors: frameworkError,
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
   };
 }
@@ -95,30 +95,37 @@ export function canonicalHeaderName(name: string): string {
  * patch of `res.writeHead`: changing each response object's shape makes V8 deoptimise Node's
  * HTTP internals and halved throughput.
  */
-export class CanonicalServerResponse extends ServerResponse {
-  override writeHead(status: number, ...rest: unknown[]): this {
-    const idx = typeof rest[0] === 'string' ? 1 : 0;
-    const headers = rest[idx];
-    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(headers)) out[canonicalHeaderName(k)] = v;
-      rest[idx] = out;
-    }
-    return (super.writeHead as (...a: unknown[]) => this)(status, ...rest);
+export class CanonicalServerResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  override writeHead(statusCode: number, statusMessage?: string, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  override writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  override writeHead(statusCode: number, messageOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+    if (typeof messageOrHeaders === 'string') return super.writeHead(statusCode, messageOrHeaders, canonicalHeaders(headers));
+    return super.writeHead(statusCode, canonicalHeaders(messageOrHeaders));
   }
+}
+
+/** A header object with its names canonically cased; a raw [name, value, …] list is left as it is. */
+function canonicalHeaders(headers: OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined): OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined {
+  if (!headers || Array.isArray(headers)) return headers;
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) out[canonicalHeaderName(k)] = v;
+  return out;
 }
 
 /** Turns any error into the one JSON error shape. */
 export function toSputnikError(error: unknown): SputnikError {
   if (error instanceof SputnikError) return error;
   if (isStoreDown(error)) return errors.storeUnavailable(error);
-  const e = error as { statusCode?: number; code?: string; message?: string };
-  switch (e.code) {
+  // Read as property access does (own or inherited): fastify's, Node's and plugins' errors alike.
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  const given = typeof error === 'object' && error !== null && 'statusCode' in error ? error.statusCode : undefined;
+  const statusCode = typeof given === 'number' ? given : undefined;
+  switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new SputnikError(413, 'payload_too_large', 'Тело запроса больше 1 МБ: разбейте данные на несколько запросов');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new SputnikError(e.statusCode ?? 400, 'malformed_request', 'Неверный заголовок Content-Type или Content-Length', { field: 'Content-Type' });
+      return new SputnikError(statusCode ?? 400, 'malformed_request', 'Неверный заголовок Content-Type или Content-Length', { field: 'Content-Type' });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new SputnikError(400, 'empty_body', 'Тело запроса пустое');
     case 'FST_ERR_MAX_PARAM_LENGTH':
@@ -127,16 +134,16 @@ export function toSputnikError(error: unknown): SputnikError {
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new SputnikError(400, 'malformed_request', 'Неверный адрес запроса');
   }
-  if (e.statusCode === 503) return errors.storeUnavailable(error);
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return new SputnikError(e.statusCode, 'malformed_request', 'Запрос не может быть обработан: ' + (e.message ?? '').slice(0, 200));
+  if (statusCode === 503) return errors.storeUnavailable(error);
+  if (statusCode && statusCode >= 400 && statusCode < 500) {
+    const message = typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string' ? error.message : '';
+    return new SputnikError(statusCode, 'malformed_request', 'Запрос не может быть обработан: ' + message.slice(0, 200));
   }
   return new SputnikError(500, 'internal_error', 'Внутренняя ошибка Спутника; подробности в журнале. Запрос можно повторить.', { cause: error });
 }
 
 /** Validation from the same zod schemas that generate OpenAPI: 422 with the field and a Russian message. */
-function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: string }) {
-  const zod = schema as z.ZodType;
+const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema: zod, httpPart }) => {
   return (data: unknown) => {
     if (httpPart === 'body' && (data === null || data === undefined)) {
       // A route whose body is optional takes a request without one.
@@ -148,7 +155,7 @@ function validatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: s
     if (r.success) return { value: r.data };
     return { error: validationFailure(r.error) };
   };
-}
+};
 
 /** 1 поле, 2 поля, 5 полей, 21 поле. */
 function fieldsWord(n: number): string {
