@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { parsePhpForm, type PhpFormMap } from './passteam/php-form.ts';
+import { buffer } from 'node:stream/consumers';
+import { newPhpFormMap, parsePhpForm, type PhpFormMap } from './passteam/php-form.ts';
 
 /**
  * What every fake remote shares: a node:http server on loopback (wire behaviour under our control
@@ -26,6 +27,8 @@ export interface FakeReply {
   contentType: string;
   body: string;
   headers?: Record<string, string>;
+  /** Extra think time of this one answer (a remote the server waits on): it is sent this much later. */
+  holdMs?: number;
 }
 
 /** Failures every fake knows; a fake adds its own reply-shaped ones through `failurePages`. */
@@ -140,17 +143,16 @@ export async function startFakeServer<F extends string>(opts: FakeServerOptions<
   let latencyMs = opts.latencyMs ?? 0;
   let down = false;
   let stopped = false;
-
+  // By any failure's name: the transport ones are handled before a page is looked up.
+  const failurePages: Partial<Record<string, FakeReply>> = opts.failurePages;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (down) return resetSocket(req.socket);
     const arrived = performance.now();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
+    const raw = await buffer(req);
     const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const isForm = contentType === 'application/x-www-form-urlencoded';
-    const form = isForm ? parsePhpForm(raw) : (Object.create(null) as PhpFormMap);
+    const form = isForm ? parsePhpForm(raw) : newPhpFormMap();
     log.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form, arrivedAt: arrived });
     if (down) return resetSocket(req.socket);
     const failure = failures.shift();
@@ -162,7 +164,13 @@ export async function startFakeServer<F extends string>(opts: FakeServerOptions<
       opts.answer(req, form, isForm);
       return resetSocket(req.socket);
     }
-    sendReply(res, failure ? opts.failurePages[failure as Exclude<F, TransportFailure>] : opts.answer(req, form, isForm));
+    const reply = failure ? failurePages[failure] : opts.answer(req, form, isForm);
+    if (!reply) throw new Error(`${opts.name}: no page for the failure ${failure}`);
+    if (reply.holdMs) {
+      await sleep(reply.holdMs);
+      if (stopped || res.destroyed) return;
+    }
+    sendReply(res, reply);
   };
 
   const server = createServer((req, res) => {

@@ -27,8 +27,8 @@
  *   punctuation and echoes the article as sent, the `text/html; charset=UTF-8` content type (PHP's
  *   default when a script sets none).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parsePhpForm, type PhpFormMap, type PhpFormValue } from '../passteam/php-form.ts';
+import type { IncomingMessage } from 'node:http';
+import { newPhpFormMap, parsePhpForm, type PhpFormMap, type PhpFormValue } from '../passteam/php-form.ts';
 import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
 import { fromMoscowWall, mskIso } from '../../time/moscow.ts';
 
@@ -398,9 +398,10 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
   };
 
   // ---- wire values ----
-  const num = (v: number | null): number | string | null => (v === null ? null : strings ? String(v) : v);
+  const scalar = (v: number): number | string => (strings ? String(v) : v);
+  const num = (v: number | null): number | string | null => (v === null ? null : scalar(v));
   const money = (kopecks: number): number | string => (strings ? moneyText(kopecks) : kopecks / 100);
-  const time = (sec: number): number | string => (timeFormat === 'formatted' ? mskFormat(sec) : (num(sec) as number | string));
+  const time = (sec: number): number | string => (timeFormat === 'formatted' ? mskFormat(sec) : scalar(sec));
   const statusValue = (ok: boolean): boolean | number | string => (statusShape === 'boolean' ? ok : statusShape === 'number' ? (ok ? 1 : 0) : ok ? '1' : '0');
 
   const reply = (body: Record<string, unknown>): FakeReply => ({ status: 200, contentType: PHP_CONTENT_TYPE, body: preamble + phpJsonEncode(body) });
@@ -525,31 +526,6 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
     return out;
   };
 
-  // ---- extra latency of one answer (the kit answers synchronously, so the reply is held back here) ----
-  const heldBack = new Set<NodeJS.Timeout>();
-  const holdReply = (req: IncomingMessage, ms: number): void => {
-    if (ms <= 0) return;
-    const res = (req.socket as unknown as { _httpMessage?: ServerResponse })._httpMessage;
-    if (!res || res.req !== req) return; // a pipelined request whose response is not attached yet: no extra delay
-    const writeHead = res.writeHead.bind(res);
-    const end = res.end.bind(res);
-    let head: Parameters<ServerResponse['writeHead']> | null = null;
-    res.writeHead = ((...args: Parameters<ServerResponse['writeHead']>) => {
-      head = args;
-      return res;
-    }) as ServerResponse['writeHead'];
-    res.end = ((...args: Parameters<ServerResponse['end']>) => {
-      const timer = setTimeout(() => {
-        heldBack.delete(timer);
-        if (res.destroyed || res.writableEnded) return;
-        if (head) writeHead(...head);
-        end(...args);
-      }, ms);
-      heldBack.add(timer);
-      return res;
-    }) as ServerResponse['end'];
-  };
-
   // ---- $_POST after max_input_vars ----
   const applyInputVarsCap = (req: IncomingMessage, form: PhpFormMap): void => {
     const length = Number(req.headers['content-length']);
@@ -584,9 +560,15 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
     if (pathname !== path) return { status: 404, contentType: 'text/html', body: NGINX_404_HTML };
     if (req.method === 'POST' && isForm) applyInputVarsCap(req, form);
     // PHP fills $_POST only for a form-urlencoded POST; anything else arrives without a key.
-    const post: PhpFormMap = req.method === 'POST' && isForm ? form : (Object.create(null) as PhpFormMap);
+    const post: PhpFormMap = req.method === 'POST' && isForm ? form : newPhpFormMap();
     if (typeof post.tech_key !== 'string' || post.tech_key !== opts.techKey) return failure(wrongKey);
     const task = post.task;
+    const reply = runTask(task, post);
+    // The cross server's answer (or its refusal) is held back; the kit answers the rest at once.
+    return task === 'get_article_info' ? { ...reply, holdMs: articleLatencyMs } : reply;
+  };
+
+  const runTask = (task: PhpFormValue | undefined, post: PhpFormMap): FakeReply => {
     try {
       switch (task) {
         case 'check_connection':
@@ -600,7 +582,6 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
         case 'get_payments':
           return success(getPayments(post));
         case 'get_article_info':
-          holdReply(req, articleLatencyMs);
           return success(getArticleInfo(post));
         default:
           return failure(MSG_UNKNOWN_TASK);
@@ -674,10 +655,6 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
     setLatency: server.setLatency,
     failNext: server.failNext,
     setDown: server.setDown,
-    async stop() {
-      for (const t of heldBack) clearTimeout(t);
-      heldBack.clear();
-      await server.stop();
-    },
+    stop: server.stop,
   };
 }

@@ -35,9 +35,11 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { buffer } from 'node:stream/consumers';
 import { requestLog, resetSocket, sleeper, type FakeLogOptions } from '../fake-server.ts';
 import { prng } from '../random.ts';
 import { MSK_OFFSET_MS } from '../../time/moscow.ts';
+import { isRecord, prop } from '../../unknown.ts';
 import {
   UNLIMITED_LABEL,
   generateCompany,
@@ -351,7 +353,7 @@ export function writeJson1C(value: unknown, f: Format): string {
     if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
     if (typeof v === 'boolean') return v ? 'true' : 'false';
     if (Array.isArray(v)) return v.length === 0 ? `[${nl}]` : `[${nl}${v.map(w).join(`,${nl}`)}${nl}]`;
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
     return entries.length === 0 ? `{${nl}}` : `{${nl}${entries.map(([k, x]) => `${quote1C(k)}${colon}${w(x)}`).join(`,${nl}`)}${nl}}`;
   };
   return w(value);
@@ -432,11 +434,9 @@ const METHOD_CODES: Record<string, { orderStatus: number; method: CompanyPayment
 export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const sw: Fake1CSwitches = { ...DEFAULT_SWITCHES, latencyMedianMs: { ...DEFAULT_SWITCHES.latencyMedianMs } };
   const configure = (patch: Fake1CSwitchPatch): void => {
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined) continue;
-      if (k === 'latencyMedianMs') Object.assign(sw.latencyMedianMs, v);
-      else (sw as unknown as Record<string, unknown>)[k] = v;
-    }
+    const { latencyMedianMs, ...flat } = patch;
+    if (latencyMedianMs !== undefined) Object.assign(sw.latencyMedianMs, latencyMedianMs);
+    Object.assign(sw, Object.fromEntries(Object.entries(flat).filter(([, v]) => v !== undefined)));
   };
   const { host, port, basePath: bp, user: u, password: pw, company: c, seed: sd, items: it, clock: ck, sideRoute, ...initial } = opts;
   configure(initial);
@@ -686,7 +686,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const parseBody = (rawBody: string): Record<string, unknown> => {
     try {
       const v: unknown = JSON.parse(rawBody.replace(/^\ufeff/, ''));
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+      if (isRecord(v)) return v;
     } catch {
       // fall through
     }
@@ -813,13 +813,13 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const createOrder = (body: Record<string, unknown>, requestId: string | null): Logical => {
     const richestOrderId = str(body.richestOrderId);
     if (!richestOrderId) throw new BusinessError(422, 'RICHEST_ORDER_ID_REQUIRED', 'Не указан номер заказа Richest.store');
-    const ext = str((body.client as Record<string, unknown> | undefined)?.externalId);
+    const ext = str(prop(body.client, 'externalId'));
     const cl = ext === null ? undefined : clientByExt().get(ext);
     if (!cl) throw new BusinessError(404, 'CLIENT_NOT_FOUND', `Клиент не найден: ${ext ?? ''}`);
     const storeId = str(body.storeId) ?? '';
     const store = storeById.get(storeId);
     if (!store) throw new BusinessError(404, 'STORE_NOT_FOUND', `Склад не найден: ${storeId}`);
-    const linesIn = Array.isArray(body.lines) ? (body.lines as Array<Record<string, unknown>>) : [];
+    const linesIn: unknown[] = Array.isArray(body.lines) ? body.lines : [];
     if (linesIn.length === 0) throw new BusinessError(422, 'NO_LINES', 'В заказе нет товаров');
     const rows = company.stock[storeId] ?? {};
     const problems: Array<Record<string, unknown>> = [];
@@ -827,8 +827,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     const lines: CompanyOrder['lines'] = [];
     const want = new Map<string, number>();
     for (const line of linesIn) {
-      const itemId = str(line?.itemId) ?? '';
-      const q = num(line?.qty);
+      const itemId = str(prop(line, 'itemId')) ?? '';
+      const q = num(prop(line, 'qty'));
       const item = itemById.get(itemId);
       const st = rows[itemId];
       if (!item || !st) {
@@ -841,7 +841,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
       }
       want.set(itemId, (want.get(itemId) ?? 0) + q);
       const price = priceFor(item, q);
-      const clientPrice = line?.price === undefined || line?.price === null ? null : num(line.price);
+      const linePrice = prop(line, 'price');
+      const clientPrice = linePrice === undefined || linePrice === null ? null : num(linePrice);
       if (clientPrice !== null && Math.abs(clientPrice - price) > 0.005) priceDiffs.push({ itemId, clientPrice: money(clientPrice), price: money(price) });
       lines.push({ itemId, qty: round3(q), price, sum: round2(q * price) });
     }
@@ -863,7 +864,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
       if (st.qty !== null) st.qty = round3(st.qty - q);
       st.updatedAt = t;
     }
-    const delivery = (body.delivery ?? {}) as Record<string, unknown>;
+    const delivery = body.delivery;
     const order: CompanyOrder = {
       id: uuid(idRand),
       number: `ТД00-${String(++orderSeq).padStart(6, '0')}`,
@@ -871,7 +872,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
       richestOrderId,
       clientExternalId: cl.externalId,
       storeId,
-      delivery: { address: str(delivery.address) ?? '', comment: str(delivery.comment), from: str(delivery.from), to: str(delivery.to) },
+      delivery: { address: str(prop(delivery, 'address')) ?? '', comment: str(prop(delivery, 'comment')), from: str(prop(delivery, 'from')), to: str(prop(delivery, 'to')) },
       lines,
       sum: round2(lines.reduce((s, x) => s + x.sum, 0)),
       orderStatus: 0,
@@ -970,7 +971,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
           })
         : 'method';
     if (n === 3 && a === 'stores' && c2 === 'assortment')
-      return is('GET') ? { kind: 'assortment', run: () => assortmentRoute(b, q, req.headers['if-none-match'] as string | undefined) } : 'method';
+      return is('GET') ? { kind: 'assortment', run: () => assortmentRoute(b, q, req.headers['if-none-match']) } : 'method';
     if (n === 2 && a === 'clients') {
       if (is('GET'))
         return catalogue(() => {
@@ -986,7 +987,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
       if (!is('POST')) return 'method';
       let ext = '';
       try {
-        ext = String((JSON.parse(rawBody.replace(/^\ufeff/, '')) as { client?: { externalId?: unknown } })?.client?.externalId ?? '');
+        const parsed: unknown = JSON.parse(rawBody.replace(/^\ufeff/, ''));
+        ext = String(prop(prop(parsed, 'client'), 'externalId') ?? '');
       } catch {
         // parseBody reports it
       }
@@ -1053,9 +1055,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     };
     res.once('close', leave);
     try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const rawBody = Buffer.concat(chunks).toString('utf8');
+      const rawBody = (await buffer(req)).toString('utf8');
       const entry: Fake1CRequest = { method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody, status: null };
       log.push(entry);
       stats.requests++;
@@ -1130,11 +1130,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
             await sleep(handlerMs('catalogue'));
             result = prior.kind === 'json' ? { ...prior, headers: { ...prior.headers, 'X-ReGate-Replayed': 'true' } } : prior;
           } else {
-            let settle: ((l: Logical | null) => void) | null = null;
-            if (sw.requestIdRegister && requestId !== null) {
-              const slot = { done: new Promise<Logical | null>((resolve) => (settle = resolve)), result: null as Logical | null };
-              register.set(requestId, slot);
-            }
+            const settling = sw.requestIdRegister && requestId !== null ? Promise.withResolvers<Logical | null>() : null;
+            if (settling && requestId !== null) register.set(requestId, { done: settling.promise, result: null });
             let out: Logical | null = null;
             try {
               releaseLocks = await takeLocks(r.locks ?? []);
@@ -1148,12 +1145,12 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
                 out = failure === 'text500' ? text(500, TEXT_INTERNAL) : runGuarded();
               }
             } finally {
-              if (requestId !== null && settle !== null) {
+              if (requestId !== null && settling !== null) {
                 // Rolled back (not registered): errors, and business errors answered as 200 text.
                 const ok = out !== null && out.kind === 'json' && out.status >= 200 && out.status < 300;
                 if (ok) register.get(requestId)!.result = out;
                 else register.delete(requestId);
-                (settle as (l: Logical | null) => void)(ok ? out : null);
+                settling.resolve(ok ? out : null);
               }
             }
             result = out!;

@@ -396,7 +396,7 @@ const COMMENTS = ['Позвонить за час', 'Домофон не раб�
 const BREAK_REASONS = ['Возврат по заявлению клиента', 'Товар ненадлежащего качества', 'Отказ от заказа'];
 
 function isLeaf(n: Node | Leaf): n is Leaf {
-  return (n as Leaf).nouns !== undefined;
+  return 'nouns' in n;
 }
 
 export function generateCompany(opts: GenerateCompanyOptions): Company {

@@ -64,8 +64,11 @@ export function phpUrlDecode(input: string): string {
   return utf8.decode(phpUrlDecodeBytes(Buffer.from(input, 'utf8')));
 }
 
-function newMap(): PhpFormMap {
-  return Object.create(null) as PhpFormMap;
+/** An empty map without a prototype (see above): every fake's `$_POST` / `$_GET` starts as one. */
+export function newPhpFormMap(): PhpFormMap {
+  const map: PhpFormMap = {};
+  Object.setPrototypeOf(map, null);
+  return map;
 }
 
 function nextIndex(map: PhpFormMap): string {
@@ -120,7 +123,7 @@ export function registerPhpVariable(target: PhpFormMap, rawName: string, value: 
   for (const idx of indices) {
     let next = cur[key];
     if (typeof next !== 'object') {
-      next = newMap();
+      next = newPhpFormMap();
       cur[key] = next;
     }
     cur = next;
@@ -132,7 +135,7 @@ export function registerPhpVariable(target: PhpFormMap, rawName: string, value: 
 /** Parses a form body into the structure PHP would put in `$_POST`. */
 export function parsePhpForm(body: Uint8Array | string): PhpFormMap {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const form = newMap();
+  const form = newPhpFormMap();
   let start = 0;
   while (start <= bytes.length) {
     let end = bytes.indexOf(AMP, start);

@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { parsePhpForm, type PhpFormMap } from '../passteam/php-form.ts';
+import { newPhpFormMap, parsePhpForm, type PhpFormMap } from '../passteam/php-form.ts';
 import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
 import { DAY_MS, mskDate, mskDateTime, mskIdDigits, parseMsk } from './msk.ts';
 
@@ -530,7 +530,7 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
       if (sent === null || sent !== currentToken()) return tokenFail();
     }
     // $_REQUEST order: POST fields override query fields.
-    const params = Object.assign(Object.create(null) as PhpFormMap, query, isPost ? form : {});
+    const params = Object.assign(newPhpFormMap(), query, isPost ? form : {});
     return route.handler(params);
   };
 
