@@ -39,6 +39,22 @@ export const healthSchema = z.object({
         })
         .optional()
         .describe('Где ReGate хранит ключи записей, очередь, квоты'),
+      instances: z
+        .array(
+          z.object({
+            id: z.string().describe('Экземпляр: сервер/процесс/случайная часть — один запуск одного процесса'),
+            host: z.string().describe('Имя сервера'),
+            pid: z.number().int().nullable().describe('Номер процесса'),
+            self: z.boolean().describe('true — этот экземпляр (тот, что отвечает)'),
+            alive: z.boolean().describe('true — на связи: отмечался в общей базе не позже аренды (leaseSeconds); иначе его записи отправят другие'),
+            startedAt: z.string().describe('С какого момента работает (локальное время)'),
+            seenAt: z.string().nullable().describe('Последняя отметка в общей базе (локальное время); null — один шлюз на базе Спутника'),
+            slots: z.number().int().describe('Сеансов 1С занято сейчас'),
+            writes: z.number().int().nullable().describe('Записей отправляет сейчас; null — не считается (база Спутника)'),
+          }),
+        )
+        .optional()
+        .describe('Экземпляры шлюза, как их знает хранилище: на PostgreSQL — все, кто отмечался за последний час; на базе Спутника — один, этот'),
     })
     .optional()
     .describe('Шлюз ReGate, когда включён'),

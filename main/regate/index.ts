@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { hostname } from 'node:os';
 import { listen } from '../core/listen.ts';
 import type { ModuleFactory } from '../core/module.ts';
 import type { Journal } from '../journal/index.ts';
@@ -11,7 +12,7 @@ import { createRegateApp } from './app.ts';
 import { deliverQueued } from './deliver.ts';
 import { ceilingOf } from './limiter.ts';
 import { forgetStale, prewarm, tenantRuntime, type TenantRuntime } from './onec.ts';
-import { localRepos, type QueueConsumer, type RegateRepos, type StoreHealth } from './repos/index.ts';
+import { localRepos, type InstanceInfo, type QueueConsumer, type RegateRepos, type StoreHealth } from './repos/index.ts';
 import type { RegateConfig } from './tenants.ts';
 import { UpstreamThread } from './upstream.ts';
 
@@ -78,6 +79,25 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
     (counting ??= (repos ? repos.queue.counts() : Promise.resolve(queued))
       .then((c) => (queued = c))
       .finally(() => (counting = undefined)));
+  // The instances sharing the store, as of the last listing (each health call lists again, one at a
+  // time, as it counts the queue); one gateway on its own store is the only one, and says so now.
+  const startedAt = Date.now();
+  let listed: InstanceInfo[] = [];
+  let listing: Promise<unknown> | undefined;
+  const list = () => {
+    if (!repos?.instances) return;
+    listing ??= repos
+      .instances()
+      .then((l) => (listed = l), () => undefined) // the store away: the last list, and its state says why
+      .finally(() => (listing = undefined));
+  };
+  const instances = (): InstanceInfo[] => {
+    if (repos && !repos.instances) {
+      const inFlight = [...tenants.values()].reduce((n, t) => n + t.upstream.inFlight, 0);
+      return [{ id: `${hostname()}/${process.pid}`, host: hostname(), pid: process.pid, self: true, alive: true, startedAt, seenAt: null, slots: inFlight, writes: null }];
+    }
+    return listed;
+  };
   const storeHealth = (): StoreHealth => repos?.store() ?? { kind: cfg.store.kind, state: 'reconnecting', since: null, reason: 'Шлюз ещё не запущен' };
   const snapshot = (): RegateHealth => {
     const s = storeHealth();
@@ -90,6 +110,7 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
         ]),
       ),
       store: { kind: s.kind, state: s.state, since: s.since === null ? null : toOnecDateTime(s.since), reason: s.reason },
+      instances: instances().map((i) => ({ ...i, startedAt: toOnecDateTime(i.startedAt), seenAt: i.seenAt === null ? null : toOnecDateTime(i.seenAt) })),
     };
   };
 
@@ -100,6 +121,7 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
     },
     health() {
       count().catch(() => {}); // the next health has it; a failed count keeps the last one
+      list();
       return snapshot();
     },
     async healthNow() {

@@ -17,6 +17,22 @@ export interface PgInstance {
   heartbeatAt: number;
 }
 
+/** The host and process an instance id names (`host/pid/random`; a host name has no slash). */
+export function instanceOrigin(id: string): { host: string; pid: number | null } {
+  const [host, pid] = id.split('/');
+  return { host: host ?? id, pid: pid && /^\d+$/.test(pid) ? Number(pid) : null };
+}
+
+/** An instance as health shows it: whether its lease is alive and what it holds now. */
+export interface PgInstanceState extends PgInstance {
+  /** It beat within the lease: its writes are its own; past it, the others take them over. */
+  alive: boolean;
+  /** 1C sessions (cluster slots) it holds under a live lease. */
+  slots: number;
+  /** Writes it is sending: its running keys and the queued writes it claimed (a dead one's wait for takeover). */
+  writes: number;
+}
+
 /** The instances table: each instance beats; health lists those seen within a window. */
 export class PgInstances {
   readonly #store: PgStore;
@@ -41,6 +57,31 @@ export class PgInstances {
       [withinMs],
     );
     return rows.map((r) => ({ id: r.id, startedAt: r.started_at.getTime(), heartbeatAt: r.heartbeat_at.getTime() }));
+  }
+
+  /**
+   * Every instance that beat within `withinMs`, oldest start first (at most `limit`), with whether
+   * it beat within `leaseMs` and what it holds: one statement, on PostgreSQL's clock. The counts
+   * read only rows in flight (running keys, claimed queue items, held slots), which stay few.
+   */
+  async list(opts: { leaseMs: number; withinMs: number; limit?: number }): Promise<PgInstanceState[]> {
+    const { rows } = await this.#store.query<{ id: string; started_at: Date; heartbeat_at: Date; alive: boolean; slots: string; writes: string }>(
+      `WITH w AS (
+         SELECT owner, count(*) AS n FROM regate_requests WHERE state = 'running' AND owner IS NOT NULL GROUP BY owner
+         UNION ALL
+         SELECT owner, count(*) FROM regate_write_queue WHERE state = 'running' AND owner IS NOT NULL GROUP BY owner),
+       s AS (SELECT owner, count(*) AS n FROM regate_slots WHERE owner IS NOT NULL AND lease_until > clock_timestamp() GROUP BY owner)
+       SELECT i.id, i.started_at, i.heartbeat_at,
+              i.heartbeat_at > clock_timestamp() - ($1::double precision * interval '1 millisecond') AS alive,
+              coalesce((SELECT n FROM s WHERE s.owner = i.id), 0) AS slots,
+              coalesce((SELECT sum(n) FROM w WHERE w.owner = i.id), 0) AS writes
+         FROM regate_instances i
+        WHERE i.heartbeat_at > clock_timestamp() - ($2::double precision * interval '1 millisecond')
+        ORDER BY i.started_at, i.id
+        LIMIT $3`,
+      [opts.leaseMs, opts.withinMs, opts.limit ?? 50],
+    );
+    return rows.map((r) => ({ id: r.id, startedAt: r.started_at.getTime(), heartbeatAt: r.heartbeat_at.getTime(), alive: r.alive, slots: Number(r.slots), writes: Number(r.writes) }));
   }
 
   /** A clean stop says goodbye at once instead of waiting to age out. */

@@ -2,7 +2,7 @@ import type { Store } from '../../store/index.ts';
 import { MemoryLoginThrottle, MemoryQuotaWindows } from './memory-limits.ts';
 import { SqliteIdempotency } from './sqlite-idempotency.ts';
 import { SqliteWriteQueue } from './sqlite-queue.ts';
-import type { CacheChanges, ClusterSpec, IdempotencyRepo, LoginThrottle, QuotaWindows, StoreHealth, WriteQueue } from './types.ts';
+import type { CacheChanges, ClusterSpec, IdempotencyRepo, InstanceInfo, LoginThrottle, QuotaWindows, StoreHealth, WriteQueue } from './types.ts';
 
 export type * from './types.ts';
 
@@ -16,6 +16,8 @@ export interface RegateRepos {
   /** The cluster-wide session cap the upstream thread opens; absent for one gateway (its own limiter is the whole cap). */
   cluster?: ClusterSpec;
   store(): StoreHealth;
+  /** The instances sharing the store, as it knows them (PostgreSQL); absent for one gateway (it is the only one). */
+  instances?(): Promise<InstanceInfo[]>;
   /** Ages out what the store keeps beyond the keys (quota windows, failed logins); rows removed per table. */
   housekeeping?(): Promise<Record<string, number>>;
   /** Lets go of the store (a clean stop): what this gateway holds goes back for the others. */

@@ -1,7 +1,7 @@
 import { DeliveryError } from '../../errors.ts';
 import { PgStore, PgUnavailable } from '../postgres/connection.ts';
 import { PgIdempotency, type PgWriteRecord } from '../postgres/idempotency.ts';
-import { newInstanceId } from '../postgres/instances.ts';
+import { instanceOrigin, newInstanceId, PgInstances } from '../postgres/instances.ts';
 import { PgLoginThrottle } from '../postgres/logins.ts';
 import { migrate } from '../postgres/migrations.ts';
 import { PgNotifications } from '../postgres/notifications.ts';
@@ -16,6 +16,7 @@ import {
   type CacheChanges,
   type Deliver,
   type IdempotencyRepo,
+  type InstanceInfo,
   type LoginThrottle,
   type QueueConsumer,
   type QuotaWindows,
@@ -48,6 +49,12 @@ export const CACHE_CHANNEL = 'regate_cache_stale';
 /** How long an address's login check (blocked or not, its failures) is taken as known without asking PostgreSQL again. */
 const LOGIN_CHECK_MS = 1000;
 
+/**
+ * How long an instance that stopped beating stays listed (and in regate_instances): long enough for
+ * the operator to see that one died and when; a clean stop removes its row at once.
+ */
+const INSTANCES_KEPT_MS = 3_600_000;
+
 /** NOTIFY's payload is limited to 8000 bytes: a longer list of stale paths is sent as "everything of the tenant". */
 const MAX_PAYLOAD = 7000;
 
@@ -70,6 +77,7 @@ interface Pg {
   instanceId: string;
   store: PgStore;
   notifications: PgNotifications;
+  instances: PgInstances;
   idempotency: PgIdempotency;
   queue: PgWriteQueue;
   quota: PgQuota;
@@ -82,6 +90,8 @@ export interface PgRepos extends RegateRepos {
   start(waitMs: number): Promise<void>;
   /** Whether the schema is in place and the repositories may be used. */
   readonly ready: boolean;
+  instances(): Promise<InstanceInfo[]>;
+  close(): Promise<void>;
 }
 
 /** The problem a caller gets while the store is away (the reason, with the server's address, stays in health and the log). */
@@ -105,6 +115,7 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     instanceId,
     store,
     notifications: new PgNotifications(store),
+    instances: new PgInstances(store, instanceId),
     idempotency: new PgIdempotency(store, common),
     queue: new PgWriteQueue(store, common),
     quota: new PgQuota(store),
@@ -225,6 +236,16 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     return { kind: 'postgres', state: 'up', since: null, reason: null };
   };
 
+  // The instance beats every third of the lease, as its leases are renewed: health calls it alive
+  // while its last beat is within the lease, the span after which the others take its writes over.
+  const keptMs = Math.max(INSTANCES_KEPT_MS, opts.leaseMs * 4);
+  let beating: NodeJS.Timeout | undefined;
+  const beat = () => pg.instances.beat().catch(() => undefined); // PostgreSQL away: the store's health says so
+  const instances = async (): Promise<InstanceInfo[]> => {
+    const list = await use(() => pg.instances.list({ leaseMs: opts.leaseMs, withinMs: keptMs }));
+    return list.map((i) => ({ id: i.id, ...instanceOrigin(i.id), self: i.id === instanceId, alive: i.alive, startedAt: i.startedAt, seenAt: i.heartbeatAt, slots: i.slots, writes: i.writes }));
+  };
+
   let starting: Promise<void> | undefined;
   let closed = false;
   const connect = async (): Promise<void> => {
@@ -233,6 +254,10 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
         await pg.store.ready();
         const m = await migrate(pg.store);
         if (m.from !== m.to) opts.log?.info({ from: m.from, to: m.to }, 'regate: PostgreSQL schema migrated');
+        await beat();
+        if (closed) return;
+        beating = setInterval(() => void beat(), Math.max(250, Math.round(opts.leaseMs / 3)));
+        beating.unref();
         ready = true;
         return;
       } catch (e) {
@@ -255,11 +280,12 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     logins,
     changes,
     store: health,
+    instances,
     // The upstream thread opens its own pool for the slots (a slot is taken and given back there, next to the 1C call).
     cluster: { url: opts.url, password: opts.password, instanceId, leaseMs: Math.max(1000, Math.round(opts.leaseMs / 2)), ceilings: opts.ceilings, connections: 4 },
     async housekeeping(): Promise<Record<string, number>> {
       if (!ready) return {};
-      return { regate_quota: await pg.quota.prune(), regate_failed_logins: await pg.logins.prune() };
+      return { regate_quota: await pg.quota.prune(), regate_failed_logins: await pg.logins.prune(), regate_instances: await pg.instances.prune(keptMs) };
     },
     start(waitMs) {
       starting ??= connect();
@@ -267,9 +293,12 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     },
     async close() {
       closed = true;
+      clearInterval(beating);
       changes.close();
       pg.idempotency.close();
       pg.queue.close();
+      // A clean stop leaves the list at once rather than showing as dead for an hour.
+      if (ready) await pg.instances.leave().catch(() => undefined);
       await pg.notifications.close();
       await pg.store.close();
     },

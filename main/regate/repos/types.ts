@@ -140,6 +140,29 @@ export interface StoreHealth {
 }
 
 /**
+ * One gateway instance as its store knows it (health and the window's Обзор). On PostgreSQL every
+ * instance beats into regate_instances; on SQLite there is one, this one.
+ */
+export interface InstanceInfo {
+  /** `host/pid/random`: one start of one process. */
+  id: string;
+  host: string;
+  pid: number | null;
+  /** The instance answering this health. */
+  self: boolean;
+  /** It beat within its lease (its writes are still its own); on SQLite always. */
+  alive: boolean;
+  /** Epoch ms of its first beat (SQLite: the gateway's start). */
+  startedAt: number;
+  /** Epoch ms of its last beat; null on SQLite (no beats). */
+  seenAt: number | null;
+  /** 1C sessions it holds now (PostgreSQL: cluster slots under a live lease; SQLite: calls in 1C). */
+  slots: number;
+  /** Writes it is sending now; null where not counted (SQLite). */
+  writes: number | null;
+}
+
+/**
  * A base's session cap across every gateway sharing the store (PostgreSQL), as the upstream thread
  * opens it: a call takes its gateway's own limiter first (the AIMD limit, one client's writes one
  * at a time), then one of the base's `ceilings` slots in PostgreSQL (PgSessionSlots), and gives it

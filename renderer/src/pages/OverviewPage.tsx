@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
 import { CopyButton, ErrorBox, Loading } from '../components/ui.tsx';
-import { connectorName, connectorStateLabel, formatAge, formatDateTime } from '../format.ts';
+import { connectorName, connectorStateLabel, formatAge, formatDateTime, formatTime } from '../format.ts';
 import { errorMessage } from '../hooks.ts';
 import { useUi } from '../store.ts';
 import type { ConnectorHealth, Health } from '../types.ts';
@@ -166,6 +166,48 @@ function RegateStoreLine({ store }: { store: RegateStore }) {
   );
 }
 
+type RegateInstance = NonNullable<NonNullable<Health['regate']>['instances']>[number];
+
+/** One instance in a line: which server and process, whether it is on the line, what it holds (nothing but who while the list is old). */
+function instanceLine(i: RegateInstance, current: boolean): string {
+  const who = `сервер ${i.host}${i.pid !== null ? `, процесс ${i.pid}` : ''}${i.self ? ' (этот)' : ''}`;
+  if (!current) return who;
+  const holds = `занято сеансов 1С: ${i.slots}${i.writes !== null ? `; отправляет записей: ${i.writes}` : ''}`;
+  if (i.alive) return `${who} — на связи; ${holds}`;
+  const since = i.seenAt ? ` с ${formatTime(i.seenAt)}` : '';
+  // Past the lease the others send its writes again (with the same request id): nothing is lost.
+  const writes = i.writes ? `; его записи (${i.writes}) отправят другие экземпляры` : '';
+  return `${who} — не на связи${since} (остановлен или потерял связь с PostgreSQL)${writes}`;
+}
+
+/**
+ * The gateways sharing PostgreSQL, as it knows them: how many and how many are on the line, then
+ * one line each. Said only for the shared store (one gateway on Sputnik's own base is the only one).
+ */
+function RegateInstances({ instances, store }: { instances: RegateInstance[]; store: RegateStore }) {
+  if (store.kind !== 'postgres' || instances.length === 0) return null;
+  // With PostgreSQL away nobody's beat can be read: the list is the last one, without who is on the line.
+  const current = store.state === 'up';
+  const alive = instances.filter((i) => i.alive).length;
+  const dead = current ? instances.length - alive : 0;
+  return (
+    <div className="regate-instances">
+      <p className={dead > 0 ? 'error' : 'muted small'} id="regate-instances-title">
+        Экземпляров шлюза в кластере: {instances.length}
+        {current ? `, на связи: ${alive}` : ' (последние сведения: пока PostgreSQL недоступен, кто на связи — не узнать)'}
+        {dead > 0 ? `, не на связи: ${dead}` : ''}
+      </p>
+      <ul className="small" aria-labelledby="regate-instances-title">
+        {instances.map((i) => (
+          <li key={i.id} className={i.alive || !current ? '' : 'error'}>
+            {instanceLine(i, current)}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 /** ReGate like the other connectors: each 1C base behind the gateway, its current limit, queue and cache. */
 function RegatePanel({ regate }: { regate: NonNullable<Health['regate']> }) {
   return (
@@ -173,6 +215,7 @@ function RegatePanel({ regate }: { regate: NonNullable<Health['regate']> }) {
       <h2 id="regate-title">ReGate — шлюз для Richest.store</h2>
       {regate.url && <p className="muted small">Адрес: <code>{regate.url}/regate/v1</code> · документация: <code>{regate.url}/regate/docs</code></p>}
       {regate.store && <RegateStoreLine store={regate.store} />}
+      {regate.store && regate.instances && <RegateInstances instances={regate.instances} store={regate.store} />}
       <table className="list">
         <thead>
           <tr>
