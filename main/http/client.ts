@@ -164,13 +164,18 @@ export function describeNetworkError(error: unknown, url: string, system?: strin
 
 /** The same failure for «Подробнее»: code, host and the library's own words. */
 export function networkDetail(error: unknown, url: string): string {
-  const message = (error as Error)?.message ?? String(error);
+  const message = read(error, 'message') ?? String(error);
   return `${codeOf(error) ?? 'error'} ${safeHost(url)}: ${message}`;
 }
 
-function codeOf(error: unknown): string | undefined {
-  const e = error as { code?: string; name?: string; cause?: { code?: string } } | null;
-  return e?.code ?? e?.cause?.code ?? e?.name;
+/** Node's and undici's `code`, its cause's, or the error's name. Not always text: a DOMException's code is a number. */
+function codeOf(error: unknown): unknown {
+  return read(error, 'code') ?? read(read(error, 'cause'), 'code') ?? read(error, 'name');
+}
+
+/** `v[key]` as property access reads it, own or inherited (an Error's `name`, a DOMException's `code` are on the prototype). */
+function read(v: unknown, key: 'code' | 'name' | 'cause' | 'message'): unknown {
+  return typeof v === 'object' && v !== null && key in v ? Reflect.get(v, key) : undefined;
 }
 
 function safeHost(url: string): string {
