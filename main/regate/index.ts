@@ -5,6 +5,7 @@ import type { ModuleFactory } from '../core/module.ts';
 import type { Journal } from '../journal/index.ts';
 import type { HealthBody } from '../core/health-shape.ts';
 import { toOnecDateTime } from '../listener/onec-values.ts';
+import { errorMessage } from '../unknown.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
@@ -34,8 +35,12 @@ export interface RegateRuntime {
   healthNow(): Promise<RegateHealth>;
   /** Forgets keys older than 72 h (and, on PostgreSQL, ended quota windows and old failed logins); rows removed per table. */
   housekeeping(now: number): Promise<Record<string, number>>;
-  /** Reads each tenant's store assortments into the cache on its `prewarmSeconds` timer; returns a stop function. */
-  startPrewarm(log?: Logger): () => void;
+  /**
+   * Reads a tenant's store assortments into its cache (one pre-warm run; the schedule is the
+   * recurring job `regate:prewarm:<tenant>`, see regateModule). Waits for the gateway to serve
+   * (on PostgreSQL its cluster slots are wired at start); 0 when it stopped first or `signal` aborted.
+   */
+  prewarm(tenantId: string, signal?: AbortSignal): Promise<number>;
   /** Starts the HTTPS listener (on PostgreSQL: connects and migrates first, waiting a while); resolves with its address. */
   listen(): Promise<{ app: FastifyInstance; url: string }>;
   stop(): Promise<void>;
@@ -69,6 +74,20 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
   };
   if (!shared) attach(deps.repos ?? localRepos(deps.store));
   let stopConsumer: (() => Promise<void>) | undefined;
+  // Pre-warming starts once the gateway serves (true) and never after a stop (false); a stop also ends a run under way.
+  const serving = Promise.withResolvers<boolean>();
+  const stopping = new AbortController();
+  const untilServing = (signal: AbortSignal) =>
+    signal.aborted
+      ? Promise.resolve(false)
+      : new Promise<boolean>((resolve) => {
+          const onAbort = () => resolve(false);
+          signal.addEventListener('abort', onAbort, { once: true });
+          void serving.promise.then((ok) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(ok);
+          });
+        });
   let app: FastifyInstance | undefined;
   let url: string | null = null;
   let closing: Promise<void> | undefined;
@@ -158,29 +177,23 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
       const a = await listen(app, c.host, c.port, 'ReGate', 'regate.port');
       url = `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
       if (consumer?.kind === 'self') stopConsumer = consumer.start();
+      serving.resolve(true);
       return { app, url };
     },
-    startPrewarm(log) {
-      const timers = [...tenants.values()]
-        .filter((t) => t.tenant.prewarmSeconds > 0)
-        .map((t) => {
-          let busy = false;
-          const run = () => {
-            if (busy) return;
-            busy = true;
-            prewarm(t)
-              .catch((e: unknown) => log?.warn({ tenant: t.tenant.id, err: e instanceof Error ? e.message : String(e) }, 'regate prewarm failed'))
-              .finally(() => (busy = false));
-          };
-          run();
-          const timer = setInterval(run, t.tenant.prewarmSeconds * 1000);
-          timer.unref();
-          return timer;
-        });
-      return () => timers.forEach(clearInterval);
+    async prewarm(tenantId, signal) {
+      const t = tenants.get(tenantId);
+      const cut = signal ? AbortSignal.any([signal, stopping.signal]) : stopping.signal;
+      if (!t || !(await untilServing(cut))) return 0;
+      // A call a stop cut short is no failure of the pre-warm.
+      return prewarm(t, cut).catch((e: unknown) => {
+        if (cut.aborted) return 0;
+        throw e;
+      });
     },
     stop() {
       closing ??= (async () => {
+        stopping.abort();
+        serving.resolve(false);
         await stopConsumer?.();
         await app?.close();
         await thread.close();
@@ -192,10 +205,42 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
   return runtime;
 }
 
-/** ReGate as a core module: its listener and the worker for queued writes (off unless regate.enabled). */
+/**
+ * The recurring job that pre-warms a tenant's cache, and its outbox connector: a lane of its own per
+ * tenant, so a pre-warm (one 1C read after another, for as long as the base takes) never holds a
+ * slot of the queued writes' lane, of another base's pre-warm or of the core's housekeeping.
+ */
+export const prewarmKey = (tenantId: string) => `regate:prewarm:${tenantId}`;
+/** Its lane: an outbox connector's name is `[a-z][a-z0-9_]*`, so a tenant id's `_` and `-` are spelled `__` and `_d` (two ids, two lanes). */
+export const prewarmLane = (tenantId: string) => `regate_prewarm_${tenantId.replace(/[_-]/g, (c) => (c === '_' ? '__' : '_d'))}`;
+
+/** ReGate as a core module: its listener, the worker for queued writes and the pre-warming (off unless regate.enabled). */
 export const regateModule: ModuleFactory = (ctx) => {
   const log: Logger = ctx.log;
   const regate = createRegate({ config: () => ctx.config().regate, store: ctx.store, journal: ctx.journal, log });
+  // Pre-warming is a recurring outbox job per tenant, in this instance's own store: the cache it
+  // fills is this instance's, so with several instances on PostgreSQL each warms its own (the job
+  // is never shared). A failed run is logged and the next one waits its interval, as before: it is
+  // no delivery, so it does not make a connector failing (the base's own state, `onec` in the
+  // health, says when 1C does not answer) nor retry on the outbox's backoff, sooner than asked.
+  // A tenant no longer configured has no lane: its job stays queued and never runs.
+  const prewarmSeconds = (id: string) => ctx.config().regate.tenants.find((t) => t.id === id)?.prewarmSeconds ?? 0;
+  const prewarmJobs = [...regate.tenants.keys()].map((id) =>
+    ctx.recurring<number>({
+      connector: prewarmLane(id),
+      key: prewarmKey(id),
+      enabled: () => ctx.config().regate.enabled && prewarmSeconds(id) > 0,
+      every: () => prewarmSeconds(id) * 1000,
+      run: async ({ signal }) => {
+        try {
+          return await regate.prewarm(id, signal);
+        } catch (e) {
+          log.warn({ tenant: id, err: errorMessage(e) }, 'regate prewarm failed');
+          return 0;
+        }
+      },
+    }),
+  );
   return {
     name: 'regate',
     workers: regate.workers,
@@ -208,15 +253,14 @@ export const regateModule: ModuleFactory = (ctx) => {
         const { url } = await regate.listen();
         log.info({ url }, 'regate listening');
       } catch (e) {
-        log.error({ err: e instanceof Error ? e.message : String(e) }, 'regate did not start');
+        log.error({ err: errorMessage(e) }, 'regate did not start');
         await regate.stop();
         throw e; // a taken port fails the start as the 1C API's does, rather than a gateway that silently is not there
       }
-      const stopPrewarm = regate.startPrewarm(log);
-      return async () => {
-        stopPrewarm();
-        await regate.stop();
-      };
+      // The cache starts empty: warm it now (a run the worker pool already started waited for the
+      // gateway and warms it), then every prewarmSeconds after (the plan the store keeps).
+      for (const job of prewarmJobs) if (!job.running()) job.runNow().catch(() => {}); // switched off: nothing to warm
+      return () => regate.stop();
     },
   };
 };

@@ -93,9 +93,10 @@ function ids(list: unknown): string[] {
 /**
  * Reads the first assortment page of every store of a tenant into the cache, one call at a time
  * (a read share of the cap, never the crowd's): hundreds of callers then find it fresh. The paths
- * and cache keys are the methods' own (methods.ts), so requests find what was read here.
+ * and cache keys are the methods' own (methods.ts), so requests find what was read here. An
+ * aborted `signal` (a stop) ends it between stores.
  */
-export async function prewarm(t: TenantRuntime): Promise<number> {
+export async function prewarm(t: TenantRuntime, signal?: AbortSignal): Promise<number> {
   const key = (path: string) => `${t.tenant.id}:${path}`;
   const { city, citystore, assortment } = REGATE_METHODS;
   const path = {
@@ -108,6 +109,7 @@ export async function prewarm(t: TenantRuntime): Promise<number> {
   for (const cityId of ids(cities.value)) {
     const stores = await t.cache.get(key(path.stores(cityId)), citystore.policy, () => load(t, 'citystore', path.stores(cityId)));
     for (const storeId of ids(stores.value)) {
+      if (signal?.aborted) return warmed; // a stop: what is warmed stays, the rest waits for the next run
       await t.cache.refresh(key(path.assortment(storeId)), () => load(t, 'assortment', path.assortment(storeId)));
       warmed++;
     }
