@@ -2,6 +2,7 @@ import type { Config } from '../../config/schema.ts';
 import { DeliveryError } from '../../errors.ts';
 import type { HttpClient, OutboundResponse } from '../../http/client.ts';
 import { moscowWall } from '../../time/moscow.ts';
+import { isRecord, prop } from '../../unknown.ts';
 import { bool, int, money, text, unixTime } from './values.ts';
 
 /**
@@ -80,16 +81,16 @@ export class DocpartClient {
   async orders(fromMs: number, signal?: AbortSignal, toMs?: number): Promise<Order[]> {
     const data = await this.#call('get_orders', { time_from: shopDay(fromMs), ...(toMs === undefined ? {} : { time_to: shopDay(toMs) }) }, signal);
     return list(data).map((o) => ({
-      orderId: int(o.order_id),
-      time: unixTime(o.time) ?? 0,
-      userId: int(o.user_id),
-      status: int(o.status),
-      paid: int(o.paid),
-      amount: money(o.amount),
-      obtainId: int(o.obtain_id),
-      obtainCaption: text(o.obtain_caption),
-      officeId: int(o.office_id),
-      officeName: text(o.office_name),
+      orderId: int(prop(o, 'order_id')),
+      time: unixTime(prop(o, 'time')) ?? 0,
+      userId: int(prop(o, 'user_id')),
+      status: int(prop(o, 'status')),
+      paid: int(prop(o, 'paid')),
+      amount: money(prop(o, 'amount')),
+      obtainId: int(prop(o, 'obtain_id')),
+      obtainCaption: text(prop(o, 'obtain_caption')),
+      officeId: int(prop(o, 'office_id')),
+      officeName: text(prop(o, 'office_name')),
     }));
   }
 
@@ -121,8 +122,9 @@ export class DocpartClient {
     const out = new Map<number, User>();
     await this.#chunked(ids, async (chunk) => {
       const data = await this.#call('get_user_info', { user_id: chunk }, signal);
-      for (const raw of Array.isArray(data) ? data : data && typeof data === 'object' ? [data] : []) {
-        const u = toUser(raw as Record<string, unknown>);
+      // A list of users, or one user's object; a row that is not an object says nothing of anyone.
+      for (const raw of Array.isArray(data) ? list(data) : data && typeof data === 'object' ? [data] : []) {
+        const u = toUser(raw);
         out.set(u.userId, u);
       }
       return chunk.filter((id) => !out.has(id));
@@ -133,20 +135,20 @@ export class DocpartClient {
   async payments(fromMs: number, signal?: AbortSignal): Promise<Payment[]> {
     const data = await this.#call('get_payments', { time_from: shopDay(fromMs) }, signal);
     return list(data).map((p) => ({
-      paymentId: int(p.payment_id),
-      userId: int(p.user_id),
-      time: unixTime(p.time) ?? 0,
-      income: bool(p.income),
-      orderId: int(p.pay_orders),
-      amount: money(p.amount),
-      operationCode: int(p.operation_code),
+      paymentId: int(prop(p, 'payment_id')),
+      userId: int(prop(p, 'user_id')),
+      time: unixTime(prop(p, 'time')) ?? 0,
+      income: bool(prop(p, 'income')),
+      orderId: int(prop(p, 'pay_orders')),
+      amount: money(prop(p, 'amount')),
+      operationCode: int(prop(p, 'operation_code')),
     }));
   }
 
   /** Manufacturers and names for an article from Docpart's cross server; empty = unknown article. */
   async article(article: string, signal?: AbortSignal): Promise<ArticleInfo[]> {
     const data = await this.#call('get_article_info', { article }, signal, 30_000);
-    return list(data).map((a) => ({ manufacturer: text(a.manufacturer), name: text(a.name) }));
+    return list(data).map((a) => ({ manufacturer: text(prop(a, 'manufacturer')), name: text(prop(a, 'name')) }));
   }
 
   /**
@@ -235,8 +237,8 @@ export function parseAnswer(raw: string): Record<string, unknown> | undefined {
   const s = raw.replace(/^\uFEFF/, '').trim();
   const tryParse = (t: string) => {
     try {
-      const v = JSON.parse(t) as unknown;
-      return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+      const v: unknown = JSON.parse(t);
+      return isRecord(v) ? v : undefined;
     } catch {
       return undefined;
     }
@@ -252,8 +254,9 @@ export function parseAnswer(raw: string): Record<string, unknown> | undefined {
   return undefined;
 }
 
-function list(data: unknown): Array<Record<string, unknown>> {
-  return Array.isArray(data) ? (data.filter((x) => x && typeof x === 'object') as Array<Record<string, unknown>>) : [];
+/** The rows of a list answer: its objects (their fields read with `prop`, a missing one as absent). */
+function list(data: unknown): object[] {
+  return Array.isArray(data) ? data.filter((x): x is object => typeof x === 'object' && x !== null) : [];
 }
 
 function shopDay(ms: number): string {
@@ -261,37 +264,37 @@ function shopDay(ms: number): string {
   return `${String(d.getUTCDate()).padStart(2, '0')}.${String(d.getUTCMonth() + 1).padStart(2, '0')}.${d.getUTCFullYear()}`;
 }
 
-function toItem(r: Record<string, unknown>): OrderItem {
-  const days = (v: unknown) => (v === null || v === undefined || v === '' ? null : int(v));
+function toItem(r: object): OrderItem {
+  const orNull = (v: unknown) => (v === null || v === undefined || v === '' ? null : int(v));
   return {
-    itemId: int(r.item_id),
-    orderId: int(r.order_id),
-    productType: int(r.product_type),
-    productId: r.product_id === null || r.product_id === undefined || r.product_id === '' ? null : int(r.product_id),
-    productName: text(r.product_name),
-    brand: text(r.brand),
-    article: text(r.article),
-    count: int(r.count),
-    price: money(r.price),
-    amount: money(r.amount),
-    statusId: int(r.status_id),
-    statusName: text(r.status_name),
-    termDays: days(r.t2_time_to_exe),
-    guaranteedTermDays: days(r.t2_time_to_exe_guaranteed),
+    itemId: int(prop(r, 'item_id')),
+    orderId: int(prop(r, 'order_id')),
+    productType: int(prop(r, 'product_type')),
+    productId: orNull(prop(r, 'product_id')),
+    productName: text(prop(r, 'product_name')),
+    brand: text(prop(r, 'brand')),
+    article: text(prop(r, 'article')),
+    count: int(prop(r, 'count')),
+    price: money(prop(r, 'price')),
+    amount: money(prop(r, 'amount')),
+    statusId: int(prop(r, 'status_id')),
+    statusName: text(prop(r, 'status_name')),
+    termDays: orNull(prop(r, 't2_time_to_exe')),
+    guaranteedTermDays: orNull(prop(r, 't2_time_to_exe_guaranteed')),
   };
 }
 
-function toUser(r: Record<string, unknown>): User {
+function toUser(r: object): User {
   const fields: Record<string, string> = {};
   for (const [k, v] of Object.entries(r)) if (!USER_FIXED.has(k)) fields[k] = text(v);
   return {
-    userId: int(r.user_id),
-    regVariant: int(r.reg_variant),
-    regField: text(r.reg_field),
-    unlocked: bool(r.unlocked),
-    activated: bool(r.activated),
-    timeRegistered: unixTime(r.time_registered),
-    timeLastVisit: unixTime(r.time_last_visit),
+    userId: int(prop(r, 'user_id')),
+    regVariant: int(prop(r, 'reg_variant')),
+    regField: text(prop(r, 'reg_field')),
+    unlocked: bool(prop(r, 'unlocked')),
+    activated: bool(prop(r, 'activated')),
+    timeRegistered: unixTime(prop(r, 'time_registered')),
+    timeLastVisit: unixTime(prop(r, 'time_last_visit')),
     fields,
   };
 }

@@ -1,8 +1,71 @@
+import { z } from 'zod';
 import type { Store } from '../../store/index.ts';
 import { likeContains, searchKey, SEARCH_TEXT } from '../../store/search-text.ts';
 import type { ArticleInfo, Order, OrderItem, Payment, User } from './client.ts';
 
 export type OrderDoc = Order & { items: OrderItem[] };
+
+// The documents this repository keeps as JSON, checked once where they are read. Keys in the order
+// the client builds them: a parsed document comes out with its keys in the schema's order, so the
+// feed's bytes stay as they were stored.
+const orderItem = z.object({
+  itemId: z.number(),
+  orderId: z.number(),
+  productType: z.number(),
+  productId: z.number().nullable(),
+  productName: z.string(),
+  brand: z.string(),
+  article: z.string(),
+  count: z.number(),
+  price: z.string(),
+  amount: z.string(),
+  statusId: z.number(),
+  statusName: z.string(),
+  termDays: z.number().nullable(),
+  guaranteedTermDays: z.number().nullable(),
+}) satisfies z.ZodType<OrderItem>;
+const orderDoc = z.object({
+  orderId: z.number(),
+  time: z.number(),
+  userId: z.number(),
+  status: z.number(),
+  paid: z.number(),
+  amount: z.string(),
+  obtainId: z.number(),
+  obtainCaption: z.string(),
+  officeId: z.number(),
+  officeName: z.string(),
+  items: z.array(orderItem),
+}) satisfies z.ZodType<OrderDoc>;
+const user = z.object({
+  userId: z.number(),
+  regVariant: z.number(),
+  regField: z.string(),
+  unlocked: z.boolean(),
+  activated: z.boolean(),
+  timeRegistered: z.number().nullable(),
+  timeLastVisit: z.number().nullable(),
+  fields: z.record(z.string(), z.string()),
+}) satisfies z.ZodType<User>;
+const payment = z.object({
+  paymentId: z.number(),
+  userId: z.number(),
+  time: z.number(),
+  income: z.boolean(),
+  orderId: z.number(),
+  amount: z.string(),
+  operationCode: z.number(),
+}) satisfies z.ZodType<Payment>;
+const articleInfos = z.array(z.object({ manufacturer: z.string(), name: z.string() })) satisfies z.ZodType<ArticleInfo[]>;
+
+/** A stored document: only Sputnik writes these columns, so another shape is a damaged store, not something to guess at. */
+function stored<T>(schema: z.ZodType<T>, column: string, text: string): T {
+  const parsed = schema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`${column} is not the document Sputnik stores: ${z.prettifyError(parsed.error).slice(0, 300)}`);
+  return parsed.data;
+}
+const orderOf = (text: string): OrderDoc => stored(orderDoc, 'docpart_orders.doc', text);
+const userOf = (text: string | null): User | null => (text ? stored(user, 'docpart_users.doc', text) : null);
 
 /**
  * What the pulls found. An order or payment takes a new feed seq only when its stored document
@@ -64,12 +127,12 @@ export class DocpartRepo {
       seq,
       limit,
     );
-    return rows.map((r) => ({ seq: r.seq, order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null }));
+    return rows.map((r) => ({ seq: r.seq, order: orderOf(r.doc), user: userOf(r.user) }));
   }
 
   paymentsAfter(seq: number, limit: number): Array<{ seq: number; payment: Payment }> {
     const rows = this.#store.sql.all<{ seq: number; doc: string }>(`SELECT seq, doc FROM docpart_payments WHERE seq > ? ORDER BY seq LIMIT ?`, seq, limit);
-    return rows.map((r) => ({ seq: r.seq, payment: JSON.parse(r.doc) as Payment }));
+    return rows.map((r) => ({ seq: r.seq, payment: stored(payment, 'docpart_payments.doc', r.doc) }));
   }
 
   /** The window's list: newest orders first; `q` matches the order number, the buyer's data or an article, in any case, ё as е. */
@@ -85,7 +148,7 @@ export class DocpartRepo {
         params,
       );
       const total = this.#store.sql.value<number>(`SELECT COUNT(*) ${from}`, params) ?? 0;
-      return { rows: rows.map((r) => ({ order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null, changedAt: r.changed_at })), total };
+      return { rows: rows.map((r) => ({ order: orderOf(r.doc), user: userOf(r.user), changedAt: r.changed_at })), total };
     });
   }
 
@@ -94,12 +157,12 @@ export class DocpartRepo {
       `SELECT o.doc, u.doc AS user, o.changed_at FROM docpart_orders o LEFT JOIN docpart_users u ON u.user_id = o.user_id WHERE o.order_id = ?`,
       orderId,
     );
-    return r && { order: JSON.parse(r.doc) as OrderDoc, user: r.user ? (JSON.parse(r.user) as User) : null, changedAt: r.changed_at };
+    return r && { order: orderOf(r.doc), user: userOf(r.user), changedAt: r.changed_at };
   }
 
   article(article: string): { items: ArticleInfo[]; fetchedAt: number } | undefined {
     const r = this.#store.sql.get<{ doc: string; fetched_at: number }>(`SELECT doc, fetched_at FROM docpart_articles WHERE article = ?`, article);
-    return r && { items: JSON.parse(r.doc) as ArticleInfo[], fetchedAt: r.fetched_at };
+    return r && { items: stored(articleInfos, 'docpart_articles.doc', r.doc), fetchedAt: r.fetched_at };
   }
 
   /** Inside a transaction: keeps the cross server's answer for an article. */

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { Config } from '../../config/schema.ts';
+import { errorMessage } from '../../unknown.ts';
 import { DeliveryError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Store } from '../../store/index.ts';
@@ -37,6 +39,18 @@ export interface SyncProgress {
 }
 
 const LAST_SYNC_KEY = 'docpart_last_sync';
+/** The last pull's result as stored under LAST_SYNC_KEY (`created`, `items` came later: absent in older ones). */
+const storedResult = z.object({
+  orders: z.number(),
+  changed: z.number(),
+  created: z.number().optional(),
+  items: z.number().optional(),
+  payments: z.number(),
+  paymentsChanged: z.number(),
+  users: z.number(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+}) satisfies z.ZodType<SyncResult>;
 const SAVE_CHUNK = 500;
 const DAY_MS = 86_400_000;
 
@@ -80,7 +94,8 @@ export class DocpartSync {
     this.#journal = deps.journal;
     this.#now = deps.now ?? deps.store.outbox.now;
     const last = deps.store.meta.get(LAST_SYNC_KEY);
-    if (last) this.#progress.last = JSON.parse(last) as SyncResult;
+    // A value of another shape (a damaged store) counts as no pull yet: the next one is due at once.
+    if (last) this.#progress.last = storedResult.safeParse(JSON.parse(last)).data ?? null;
     const every = () => this.#config().everySeconds * 1000;
     this.#job = deps.recurring<SyncResult>({
       connector: 'docpart',
@@ -187,7 +202,7 @@ export class DocpartSync {
       this.#progress.lastError = null;
       return result;
     } catch (e) {
-      const err = e instanceof DeliveryError ? { code: e.code, message: e.message } : { code: 'internal_error', message: String((e as Error)?.message ?? e) };
+      const err = e instanceof DeliveryError ? { code: e.code, message: e.message } : { code: 'internal_error', message: errorMessage(e) };
       // The connector's health is the outbox's: the job goes back with its backoff.
       this.#progress.lastError = { ...err, at: this.#now() };
       this.#log.warn({ err: err.message }, 'docpart sync failed');

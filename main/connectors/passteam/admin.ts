@@ -4,7 +4,7 @@ import type { AdminApp } from '../../admin/app.ts';
 import type { Store } from '../../store/index.ts';
 import { searchKey } from '../../store/search-text.ts';
 import { toOnecDateTime } from '../../listener/onec-values.ts';
-import { Cards, type CardRow } from './cards.ts';
+import { cardExtra, cardSent, Cards, type CardRow } from './cards.ts';
 import { view } from './routes.ts';
 import { CARD_JOB, cardKey } from './worker.ts';
 import { writeNow } from '../../store/write-now.ts';
@@ -29,7 +29,7 @@ export function cardsAdmin(cards: Cards) {
     app.get<{ Params: { code: string } }>('/api/cards/:code', async (req) => {
       const row = cards.get(req.params.code);
       if (!row) throw errors.notFound('card_not_found', 'Такой карты нет в Спутнике');
-      return { ...adminView(row), values: JSON.parse(row.extra) as Record<string, string>, sent: row.sent ? (JSON.parse(row.sent) as Record<string, string>) : null };
+      return { ...adminView(row), values: cardExtra(row), sent: cardSent(row) };
     });
   };
 }

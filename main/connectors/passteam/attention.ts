@@ -1,7 +1,8 @@
 import { errorOf, settingsLink, type AttentionAction, type AttentionList, type CallSubject, type OnecCall } from '../../core/attention.ts';
 import { toOnecDateTime } from '../../listener/onec-values.ts';
-import type { JobError } from '../../store/outbox.ts';
-import type { CardRow, Cards } from './cards.ts';
+import { prop } from '../../unknown.ts';
+import type { StoredError } from '../stored-error.ts';
+import { cardError, type CardRow, type Cards } from './cards.ts';
 import { cardKey } from './worker.ts';
 
 const LIMIT = 200;
@@ -33,7 +34,7 @@ export function cardFix(code: string, field?: string): string {
   return 'Исправьте данные карты в 1С и запишите её ещё раз; если ошибка повторится, передайте её текст программисту 1С';
 }
 
-function cardAction(code: string, error: JobError & { field?: string }): AttentionAction {
+function cardAction(code: string, error: StoredError): AttentionAction {
   if (error.code === 'passteam_method_unknown') return settingsLink('passteam'); // the address points at something else
   // Sputnik's own failure, not a refusal of the data: trying again can work.
   if (error.code === 'internal_error') return { type: 'call', label: 'Повторить', path: '/api/retry', body: { entity: cardKey(code) } };
@@ -49,7 +50,7 @@ export function cardsAttention(cards: Cards): () => AttentionList {
     return {
       total,
       items: rows.map((r: CardRow) => {
-        const error: JobError & { field?: string } = r.last_error ? JSON.parse(r.last_error) : { code: 'passteam_refused', message: 'Passteam отказал' };
+        const error: StoredError = cardError(r) ?? { code: 'passteam_refused', message: 'Passteam отказал' };
         return { kind: 'card', ref: cardKey(r.code), title: cardTitle(r.code, r.name), reason: error.message, action: cardAction(r.code, error), since: toOnecDateTime(r.updated_at) };
       }),
     };
@@ -65,14 +66,14 @@ export function cardCallSubjects(cards: Cards): (call: OnecCall) => CallSubject[
     const raw = call.params.code;
     if (typeof raw !== 'string' || !raw.trim()) return [];
     const code = raw.trim();
-    const holder = (call.body as { holder?: { name?: unknown } } | undefined)?.holder;
-    const name = typeof holder?.name === 'string' ? holder.name : undefined;
+    const holderName = prop(prop(call.body, 'holder'), 'name');
+    const name = typeof holderName === 'string' ? holderName : undefined;
     const entity = cardKey(code);
     if (call.status < 300) return [{ entity, title: cardTitle(code, name) }];
     const row = cards.get(code);
     const title = cardTitle(code, name ?? row?.name);
     const error = errorOf(call.answer()) ?? { code: 'refused', message: `Запрос отклонён (HTTP ${call.status})` };
-    if (row?.state === 'failed' && row.last_error && (JSON.parse(row.last_error) as JobError).code === error.code) return [{ entity, title }];
+    if (row?.state === 'failed' && cardError(row)?.code === error.code) return [{ entity, title }];
     return [{ entity, title, refused: { ...error, fix: cardFix(error.code, error.field) } }];
   };
 }

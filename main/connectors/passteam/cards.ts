@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import type { Config } from '../../config/schema.ts';
 import type { JobError } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
 import { likeContains, SEARCH_TEXT } from '../../store/search-text.ts';
 import type { RemoteCard, Vars } from './client.ts';
+import { parseStoredError, type StoredError } from '../stored-error.ts';
 
 /** A loyalty card as Sputnik keeps it: the merged state 1C gave and what Passteam knows. */
 export interface CardRow {
@@ -26,6 +28,25 @@ export interface CardRow {
   updated_at: number;
 }
 
+const storedVars = z.record(z.string(), z.string());
+
+/** A Vars column (`extra`, `sent`): JSON the store wrote, checked once here. */
+function parseVars(column: string, text: string): Vars {
+  const parsed = storedVars.safeParse(JSON.parse(text));
+  // Only Sputnik writes these columns: another shape is a damaged store, not something to guess at.
+  if (!parsed.success) throw new Error(`cards.${column} is not a map of texts: ${text.slice(0, 200)}`);
+  return parsed.data;
+}
+
+/** The extra template variables 1C gave, as stored. */
+export const cardExtra = (row: Pick<CardRow, 'extra'>): Vars => parseVars('extra', row.extra);
+
+/** The variables Passteam last acknowledged; null before it has any. */
+export const cardSent = (row: Pick<CardRow, 'sent'>): Vars | null => (row.sent ? parseVars('sent', row.sent) : null);
+
+/** The card's last delivery error; null when there is none. */
+export const cardError = (row: Pick<CardRow, 'last_error'>): StoredError | null => parseStoredError(row.last_error);
+
 /** Fields a PUT may change: undefined keeps, null clears. */
 export interface CardPatch {
   name?: string | null;
@@ -40,7 +61,7 @@ export interface CardPatch {
 
 /** The template variables to send: the whole merged state, named per the config's `fields`. */
 export function desiredVars(row: CardRow, fields: Config['passteam']['fields']): Vars {
-  const vars: Vars = { ...(JSON.parse(row.extra) as Vars) };
+  const vars: Vars = { ...cardExtra(row) };
   const put = (name: string, value: string | null) => {
     if (value !== null && value !== '') vars[name] = value;
   };
@@ -54,7 +75,7 @@ export function desiredVars(row: CardRow, fields: Config['passteam']['fields']):
 
 /** Does Passteam already have exactly `vars` for this card? */
 export function passteamHas(row: CardRow, vars: Vars): boolean {
-  return sameVars(vars, row.sent ? (JSON.parse(row.sent) as Vars) : null);
+  return sameVars(vars, cardSent(row));
 }
 
 export function sameVars(a: Vars, b: Vars | null): boolean {
@@ -118,7 +139,7 @@ export class Cards {
     const after: CardRow = { ...before, updated_at: now };
     for (const k of ['name', 'birthday', 'phone', 'email', 'bonus'] as const) if (patch[k] !== undefined) after[k] = patch[k];
     if (patch.knownCardId && !after.card_id) after.card_id = patch.knownCardId;
-    if (patch.extra !== undefined) after.extra = JSON.stringify({ ...(JSON.parse(before.extra) as Vars), ...patch.extra });
+    if (patch.extra !== undefined) after.extra = JSON.stringify({ ...cardExtra(before), ...patch.extra });
     return { before, after };
   }
 

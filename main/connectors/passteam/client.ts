@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.ts';
 import { DeliveryError } from '../../errors.ts';
 import type { HttpClient, OutboundResponse } from '../../http/client.ts';
+import { isRecord, prop } from '../../unknown.ts';
 
 /**
  * The Passteam protocol (reference/passteam.md): `POST {base}/oapi/v1/<method>`, form bodies with
@@ -14,13 +15,6 @@ export interface RemoteCard {
   cardId: string;
   cardUrl: string | null;
   installed: boolean | null;
-}
-
-interface Envelope {
-  result?: unknown;
-  message?: unknown;
-  code?: unknown;
-  error?: unknown;
 }
 
 const UNIQUE_MISSING = /Provided field \(([^)]+)\) is unique and must be set/i;
@@ -61,7 +55,7 @@ export class PassteamClient {
     const cfg = this.#config();
     try {
       const result = await this.#call('getcardswithpagination', { templateId: cfg.templateId ?? '', page: '1', ...varFields(filter) }, ctx);
-      const cards = (result as { cards?: unknown })?.cards;
+      const cards = prop(result, 'cards');
       return Array.isArray(cards) ? cards.map((c) => remoteCard(c, null)) : [];
     } catch (e) {
       if (e instanceof DeliveryError && e.code === 'passteam_method_unknown') return null;
@@ -98,24 +92,26 @@ function varFields(vars: Vars): Record<string, string> {
   return out;
 }
 
+/** A card in an answer: its fields at the top or under `card`; anything else in the answer reads as absent. */
 function remoteCard(result: unknown, knownId: string | null): RemoteCard {
-  const r = (result ?? {}) as { cardId?: unknown; cardUrl?: unknown; card?: { installed?: unknown; cardId?: unknown; cardUrl?: unknown }; installed?: unknown };
-  const id = r.cardId ?? r.card?.cardId ?? knownId;
+  const card = prop(result, 'card');
+  const id = prop(result, 'cardId') ?? prop(card, 'cardId') ?? knownId;
   if (id === undefined || id === null || id === '') throw new DeliveryError('retry', 'passteam_bad_answer', 'Passteam ответил без cardId', { status: 502 });
-  const url = r.cardUrl ?? r.card?.cardUrl;
-  const installed = r.card?.installed ?? r.installed;
+  const url = prop(result, 'cardUrl') ?? prop(card, 'cardUrl');
+  const installed = prop(card, 'installed') ?? prop(result, 'installed');
   return { cardId: String(id), cardUrl: typeof url === 'string' ? url : null, installed: typeof installed === 'boolean' ? installed : null };
 }
 
 /** The envelope's `code` decides, whatever the HTTP status; a non-JSON answer is the network's fault. */
 export function resultOf(res: OutboundResponse, method: string): unknown {
-  let body: Envelope | undefined;
+  let body: unknown;
   try {
-    body = JSON.parse(res.text) as Envelope;
+    body = JSON.parse(res.text);
   } catch {
     body = undefined;
   }
-  if (!body || typeof body !== 'object' || body.code === undefined) {
+  // The envelope is an object with a `code` (an array or a bare value is not one).
+  if (!isRecord(body) || body.code === undefined) {
     if (res.status === 401 || res.status === 403) throw authRefused();
     throw new DeliveryError('retry', 'passteam_unavailable', `Passteam временно недоступен: вместо ответа пришла страница ошибки (HTTP ${res.status}). Спутник повторит сам`, { status: 502 });
   }

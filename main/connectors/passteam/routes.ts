@@ -7,7 +7,7 @@ import { feedNext, feedStart } from '../../core/feed.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import { normalizePhone } from './phone.ts';
-import { Cards, desiredVars, passteamHas, type CardPatch, type CardRow } from './cards.ts';
+import { cardError, Cards, desiredVars, passteamHas, type CardPatch, type CardRow } from './cards.ts';
 import { CARD_JOB, cardKey } from './worker.ts';
 import { documented, documentedBody, exampled } from '../../listener/openapi.ts';
 import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
@@ -37,7 +37,7 @@ export function view(row: CardRow): CardView {
     installed: row.installed === null ? null : row.installed === 1,
     bonus: row.bonus === null ? null : Number(row.bonus),
     updatedAt: toOnecDateTime(row.updated_at),
-    lastError: row.last_error ? (JSON.parse(row.last_error) as JobError) : null,
+    lastError: cardError(row),
   };
 }
 /**
@@ -160,7 +160,7 @@ function cardUnknown(code: string): SputnikError {
 }
 
 function refusal(row: CardRow): SputnikError {
-  const e = row.last_error ? (JSON.parse(row.last_error) as { code: string; message: string }) : { code: 'passteam_refused', message: 'Passteam отказал' };
+  const e = cardError(row) ?? { code: 'passteam_refused', message: 'Passteam отказал' };
   const status = e.code === 'phone_taken' || e.code === 'create_uncertain' ? 409 : 422;
   return new SputnikError(status, e.code, e.message, { field: e.code.startsWith('phone') ? 'holder.phone' : undefined });
 }

@@ -1,4 +1,5 @@
 import { DeliveryError } from '../../errors.ts';
+import { prop } from '../../unknown.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Job } from '../../store/outbox.ts';
 import type { JobContext, JobDone } from '../../store/worker-pool.ts';
@@ -42,7 +43,9 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
   return async function deliver(job: Job, ctx: JobContext): Promise<void | JobDone> {
     const cfg = deps.config();
     if (!cfg.enabled) throw new DeliveryError('auth', 'passteam_disabled', 'Passteam выключен в настройках: карты ждут включения');
-    const code = (job.payload as { code: string }).code;
+    const code = prop(job.payload, 'code');
+    // Sputnik enqueues `{ code }` itself: anything else is its own fault, retried like one.
+    if (typeof code !== 'string') throw new Error(`${CARD_JOB} job ${job.id} has no card code`);
     let card = cards.get(code);
     if (!card) return;
     const vars = desiredVars(card, cfg.fields);

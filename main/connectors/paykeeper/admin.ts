@@ -3,6 +3,7 @@ import { errors } from '../../errors.ts';
 import type { AdminApp } from '../../admin/app.ts';
 import type { Store } from '../../store/index.ts';
 import { PassThrough } from 'node:stream';
+import { toError } from '../../unknown.ts';
 import { searchKey } from '../../store/search-text.ts';
 import { parseOnecDate, toOnecDateTime } from '../../listener/onec-values.ts';
 import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, STATE_LABELS, writeInvoiceExport } from './export.ts';
@@ -15,7 +16,7 @@ import { writeNow } from '../../store/write-now.ts';
 /** The query as the window sends it: dates stay text here, so a bad one is refused naming the field the operator sees. */
 export const filterQuery = z.object({
   q: z.string().max(200).optional(),
-  state: z.enum(INVOICE_STATES as [InvoiceState, ...InvoiceState[]]).optional(),
+  state: z.enum(INVOICE_STATES).optional(),
   from: z.string().max(100).optional(),
   to: z.string().max(100).optional(),
 });
@@ -80,7 +81,7 @@ export function invoicesAdmin(store: Store, invoices: Invoices) {
       const filter = parseFilter(q, { periodRequired: true });
       const label = (s: InvoiceState) => STATE_LABELS[s].toLowerCase();
       const out = new PassThrough();
-      writeInvoiceExport(exportRows(query.rows(filter)), q.format, out, { totals: { filter: describeFilter(filter, label) } }).catch((e) => out.destroy(e as Error));
+      writeInvoiceExport(exportRows(query.rows(filter)), q.format, out, { totals: { filter: describeFilter(filter, label) } }).catch((e: unknown) => out.destroy(toError(e)));
       reply.header('Content-Type', EXPORT_CONTENT_TYPE[q.format]);
       reply.header('Content-Disposition', contentDisposition(exportFileName(filter.from!, filter.to!, q.format, filter.state ? label(filter.state) : undefined)));
       return reply.send(out);

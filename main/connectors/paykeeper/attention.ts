@@ -1,7 +1,8 @@
 import { errorOf, type AttentionAction, type AttentionList, type CallSubject, type OnecCall } from '../../core/attention.ts';
 import { toOnecDateTime } from '../../listener/onec-values.ts';
-import type { JobError } from '../../store/outbox.ts';
-import type { InvoiceRow, Invoices } from './invoices.ts';
+import { prop } from '../../unknown.ts';
+import type { StoredError } from '../stored-error.ts';
+import { invoiceError, type InvoiceRow, type Invoices } from './invoices.ts';
 import { invoiceKey } from './worker.ts';
 
 const LIMIT = 200;
@@ -35,7 +36,7 @@ export function invoiceFix(code: string, field?: string, method = 'POST'): strin
   return 'Исправьте счёт в 1С и выставьте его снова; если ошибка повторится, передайте её текст программисту 1С';
 }
 
-function invoiceAction(orderId: string, error: JobError): AttentionAction {
+function invoiceAction(orderId: string, error: StoredError): AttentionAction {
   if (error.code === 'internal_error') return { type: 'call', label: 'Повторить', path: '/api/retry', body: { entity: invoiceKey(orderId) } };
   return { type: 'instruction', label: invoiceFix(error.code) };
 }
@@ -49,7 +50,7 @@ export function invoicesAttention(invoices: Invoices): () => AttentionList {
     return {
       total,
       items: rows.map((r: InvoiceRow) => {
-        const error: JobError = r.last_error ? JSON.parse(r.last_error) : { code: 'paykeeper_refused', message: 'PayKeeper отказал' };
+        const error: StoredError = invoiceError(r) ?? { code: 'paykeeper_refused', message: 'PayKeeper отказал' };
         return { kind: 'invoice', ref: invoiceKey(r.order_id), title: invoiceTitle(r.order_id), reason: error.message, action: invoiceAction(r.order_id, error), since: toOnecDateTime(r.updated_at) };
       }),
     };
@@ -57,7 +58,7 @@ export function invoicesAttention(invoices: Invoices): () => AttentionList {
 }
 
 function orderIdOf(v: unknown): string | null {
-  const id = (v as { orderId?: unknown } | null | undefined)?.orderId;
+  const id = prop(v, 'orderId');
   return (typeof id === 'string' || typeof id === 'number') && String(id).trim() ? String(id).trim() : null;
 }
 
@@ -72,17 +73,17 @@ export function invoiceCallSubjects(invoices: Invoices): (call: OnecCall) => Cal
     const title = orderId === null ? 'Счёт из 1С без номера заказа' : invoiceTitle(orderId);
     if (!error) return { entity, title };
     const row = orderId === null ? undefined : invoices.get(orderId);
-    if (row?.state === 'failed' && row.last_error && (JSON.parse(row.last_error) as JobError).code === error.code) return { entity, title };
+    if (row?.state === 'failed' && invoiceError(row)?.code === error.code) return { entity, title };
     return { entity, title, refused: { ...error, fix: invoiceFix(error.code, error.field, method) } };
   };
   return (call) => {
     const failure = call.status >= 300 ? (errorOf(call.answer()) ?? { code: 'refused', message: `Запрос отклонён (HTTP ${call.status})` }) : null;
     if (call.method === 'DELETE') return [subject(typeof call.params.orderId === 'string' ? call.params.orderId.trim() : null, failure, 'DELETE')];
     if (call.method !== 'POST' || call.route !== '/v1/invoices') return [];
-    const items = (call.body as { invoices?: unknown } | undefined)?.invoices;
+    const items = prop(call.body, 'invoices');
     if (!Array.isArray(items) || failure) return [subject(Array.isArray(items) ? null : orderIdOf(call.body), failure, 'POST')];
     // A batch answered 2xx: each item as the answer gives it (an item's own error, or its invoice).
-    const answered = (call.answer() as { invoices?: unknown } | null)?.invoices;
+    const answered = prop(call.answer(), 'invoices');
     const results = Array.isArray(answered) ? answered : [];
     return items.map((item, i) => subject(orderIdOf(results[i]) ?? orderIdOf(item), errorOf(results[i]), 'POST'));
   };

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.ts';
 import { DeliveryError } from '../../errors.ts';
 import type { HttpClient, OutboundResponse } from '../../http/client.ts';
+import { prop } from '../../unknown.ts';
 import { parseMsk } from './msk.ts';
 
 /**
@@ -44,10 +45,11 @@ export class PayKeeperClient {
 
   /** `/change/invoice/preview/`: a payable invoice (status created) → its id and link. */
   async preview(fields: Record<string, string>, ctx: CallContext = {}): Promise<{ invoiceId: string; invoiceUrl: string }> {
-    const r = one(await this.#post('/change/invoice/preview/', fields, ctx)) as { invoice_id?: unknown; invoice_url?: unknown } | undefined;
-    const id = idText(r?.invoice_id);
+    const r = one(await this.#post('/change/invoice/preview/', fields, ctx));
+    const id = idText(prop(r, 'invoice_id'));
     if (!id) throw new DeliveryError('retry', 'paykeeper_bad_answer', 'PayKeeper ответил без invoice_id', { status: 502 });
-    const url = typeof r?.invoice_url === 'string' && r.invoice_url ? r.invoice_url : `${this.#base()}/bill/${id}/`;
+    const link = prop(r, 'invoice_url');
+    const url = typeof link === 'string' && link ? link : `${this.#base()}/bill/${id}/`;
     return { invoiceId: id, invoiceUrl: url };
   }
 
@@ -64,9 +66,9 @@ export class PayKeeperClient {
   /** `/info/invoice/byid/`; null when PayKeeper does not know the id. */
   async byId(invoiceId: string, ctx: CallContext = {}): Promise<RemoteInvoice | null> {
     try {
-      const r = one(await this.#get('/info/invoice/byid/', { id: invoiceId }, ctx)) as Record<string, unknown> | undefined;
-      if (!r || typeof r !== 'object') return null; // an empty array: no such invoice
-      if (typeof r.status !== 'string') throw new DeliveryError('retry', 'paykeeper_bad_answer', `PayKeeper ответил о счёте ${invoiceId} без статуса`, { status: 502 });
+      const r = one(await this.#get('/info/invoice/byid/', { id: invoiceId }, ctx));
+      if (typeof r !== 'object' || r === null) return null; // an empty array: no such invoice
+      if (typeof prop(r, 'status') !== 'string') throw new DeliveryError('retry', 'paykeeper_bad_answer', `PayKeeper ответил о счёте ${invoiceId} без статуса`, { status: 502 });
       return remoteInvoice({ id: invoiceId, ...r }, this.#base());
     } catch (e) {
       if (e instanceof DeliveryError && e.code === 'paykeeper_not_found') return null;
@@ -79,7 +81,7 @@ export class PayKeeperClient {
     const r = await this.#get('/info/invoice/search/', { query: orderId, start_date: range.from, end_date: range.to }, ctx);
     const list = Array.isArray(r) ? r : r && typeof r === 'object' ? [r] : [];
     return list
-      .filter((x): x is Record<string, unknown> => !!x && typeof x === 'object')
+      .filter((x): x is object => typeof x === 'object' && x !== null)
       .map((x) => remoteInvoice(x, this.#base()))
       .filter((x) => x.orderId === orderId);
   }
@@ -204,10 +206,11 @@ export function answerOf(res: OutboundResponse, path: string): unknown {
     throw new DeliveryError('retry', 'paykeeper_unavailable', `PayKeeper недоступен: ${what} (HTTP ${res.status}). Спутник повторит сам`, { status: 502 });
   }
   if (res.status >= 500) throw new DeliveryError('retry', 'paykeeper_unavailable', `PayKeeper недоступен: ошибка на его стороне (HTTP ${res.status}). Спутник повторит сам`, { status: 502 });
-  const first = one(body) as { result?: unknown; msg?: unknown; error_code?: unknown } | undefined;
-  if (first && typeof first === 'object' && first.result === 'fail') {
-    const msg = typeof first.msg === 'string' ? first.msg : 'без пояснения';
-    if (Number(first.error_code) === 67 || TOKEN_STALE.test(msg)) throw new DeliveryError('retry', 'paykeeper_token_stale', `PayKeeper: ${msg}. Спутник возьмёт новый токен безопасности и повторит сам`, { status: 502 });
+  const first = one(body);
+  if (prop(first, 'result') === 'fail') {
+    const said = prop(first, 'msg');
+    const msg = typeof said === 'string' ? said : 'без пояснения';
+    if (Number(prop(first, 'error_code')) === 67 || TOKEN_STALE.test(msg)) throw new DeliveryError('retry', 'paykeeper_token_stale', `PayKeeper: ${msg}. Спутник возьмёт новый токен безопасности и повторит сам`, { status: 502 });
     if (NOT_FOUND.test(msg)) throw new DeliveryError('refused', 'paykeeper_not_found', `PayKeeper: ${msg}`, { status: 404 });
     throw new DeliveryError('refused', 'paykeeper_refused', `PayKeeper отказал: ${msg}. Исправьте данные счёта в 1С и отправьте его ещё раз`, { status: 422 });
   }
@@ -221,14 +224,13 @@ function one(body: unknown): unknown {
 }
 
 function success(body: unknown): void {
-  const r = one(body) as { result?: unknown } | undefined;
-  if (r?.result !== 'success') throw new DeliveryError('retry', 'paykeeper_bad_answer', 'PayKeeper не подтвердил операцию. Спутник повторит сам', { status: 502 });
+  if (prop(one(body), 'result') !== 'success') throw new DeliveryError('retry', 'paykeeper_bad_answer', 'PayKeeper не подтвердил операцию. Спутник повторит сам', { status: 502 });
 }
 
 function tokenOf(body: unknown): string | null {
   if (typeof body === 'string') return /^[0-9a-f]{16,}$/i.test(body.trim()) ? body.trim() : null;
-  const r = one(body) as { token?: unknown } | undefined;
-  return typeof r?.token === 'string' && r.token ? r.token : null;
+  const token = prop(one(body), 'token');
+  return typeof token === 'string' && token ? token : null;
 }
 
 function idText(v: unknown): string | null {
@@ -237,17 +239,22 @@ function idText(v: unknown): string | null {
   return null;
 }
 
-function remoteInvoice(r: Record<string, unknown>, base: string): RemoteInvoice {
-  const id = idText(r.id) ?? '';
-  const amount = r.pay_amount === null || r.pay_amount === undefined ? null : String(r.pay_amount);
+/** An invoice in an answer: its fields read one by one, a missing one as absent. */
+function remoteInvoice(r: object, base: string): RemoteInvoice {
+  const id = idText(prop(r, 'id')) ?? '';
+  const payAmount = prop(r, 'pay_amount');
+  const amount = payAmount === null || payAmount === undefined ? null : String(payAmount);
+  const status = prop(r, 'status');
+  const orderId = prop(r, 'orderid');
+  const paymentId = prop(r, 'paymentid');
   return {
     id,
-    status: typeof r.status === 'string' ? r.status : 'unknown',
+    status: typeof status === 'string' ? status : 'unknown',
     amount,
-    orderId: r.orderid === null || r.orderid === undefined ? null : String(r.orderid),
-    paymentId: r.paymentid === null || r.paymentid === undefined || r.paymentid === '' ? null : String(r.paymentid),
-    paidAt: parseMsk(r.paid_datetime),
-    createdAt: parseMsk(r.created_datetime),
+    orderId: orderId === null || orderId === undefined ? null : String(orderId),
+    paymentId: paymentId === null || paymentId === undefined || paymentId === '' ? null : String(paymentId),
+    paidAt: parseMsk(prop(r, 'paid_datetime')),
+    createdAt: parseMsk(prop(r, 'created_datetime')),
     url: id ? `${base}/bill/${id}/` : null,
   };
 }

@@ -33,7 +33,7 @@ export const BATCH_FORM = {
 
 export const SENT = {
   orderId: 'ЗК-000123',
-  state: 'sent',
+  state: 'sent' as const,
   invoiceId: '20261206232857329',
   invoiceUrl: 'https://demo.paykeeper.ru/bill/20261206232857329/',
   amount: '1234.50',
@@ -42,14 +42,14 @@ export const SENT = {
   error: null,
 };
 
-export const QUEUED = { ...SENT, state: 'queued', invoiceId: null, invoiceUrl: null };
-export const PAID = { ...SENT, state: 'paid', paidAt: '2026-12-06T14:03:11' };
-export const REVOKED = { ...SENT, state: 'revoked' };
+export const QUEUED = { ...SENT, state: 'queued' as const, invoiceId: null, invoiceUrl: null };
+export const PAID = { ...SENT, state: 'paid' as const, paidAt: '2026-12-06T14:03:11' };
+export const REVOKED = { ...SENT, state: 'revoked' as const };
 
 /** A batch item refused by validation: the other items go on. */
 export const BATCH_ITEM_REFUSED = {
   orderId: 'ЗК-000126',
-  state: 'failed',
+  state: 'failed' as const,
   invoiceId: null,
   invoiceUrl: null,
   amount: null,

@@ -7,11 +7,12 @@
  * value (Number("1234.50") is exact enough at 2 decimals: Excel stores doubles anyway).
  */
 import type { Column, Worksheet } from 'exceljs';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { setImmediate as turn } from 'node:timers/promises';
 import { excelCsv, Formatted, type CsvCell } from '../../excel-csv.ts';
+import { prop, toError } from '../../unknown.ts';
 
 export interface InvoiceExportRow {
   orderId: string;
@@ -175,7 +176,7 @@ interface Backlog {
 }
 
 async function* rowsOf<T>(rows: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
-  yield* rows as AsyncIterable<T>;
+  yield* rows;
 }
 
 /** `out` watched through public stream APIs (watch). */
@@ -253,7 +254,7 @@ export async function writeInvoiceExport(
     else if (format === 'csv') await writeCsv(rows, out, watch(out), wall, opts.totals);
     else throw new Error(`unknown export format: ${String(format)}`);
   } catch (err) {
-    out.destroy(err as Error);
+    out.destroy(toError(err));
     throw err;
   }
 }
@@ -281,16 +282,24 @@ const COLUMNS: Array<Partial<Column>> = [
  * probe). Its fill level is the signal we pause on, and neither library makes it public: exceljs
  * exposes no stream or event for it, and archiver's PassThrough is readable-stream 2's, which has
  * no `writableLength`. So this reads the one internal left in the export
- * (WorksheetWriter.stream → StreamBuf.pipes[0]._writableState.length), checked at every call: if
- * it changes shape it returns null and the export still works, paced by `out` alone.
+ * (WorksheetWriter.stream → StreamBuf.pipes[0]._writableState.length), looked at step by step as
+ * unknown (exceljs's types declare none of it): if it changes shape it returns null (or the
+ * length reads 0) and the export still works, paced by `out` alone.
  */
 function xlsxBacklog(ws: Worksheet): Backlog | null {
-  type State = { length: number };
-  type Inner = NodeJS.EventEmitter & { _writableState?: State };
-  const sb = (ws as unknown as { stream?: { pipes?: Inner[] } }).stream;
-  const pt = sb?.pipes?.[0];
-  if (pt && typeof pt._writableState?.length === 'number' && typeof pt.on === 'function') return { length: () => pt._writableState!.length, emitter: pt };
-  return null;
+  // `stream` is a getter on WorksheetWriter's prototype (it opens the sheet's part), hence `in`.
+  const sb = 'stream' in ws ? ws.stream : undefined;
+  const pipes = prop(sb, 'pipes');
+  const pt: unknown = Array.isArray(pipes) ? pipes[0] : undefined;
+  const length = () => prop(prop(pt, '_writableState'), 'length');
+  if (!(pt instanceof EventEmitter) || typeof length() !== 'number') return null;
+  return {
+    length: () => {
+      const n = length();
+      return typeof n === 'number' ? n : 0;
+    },
+    emitter: pt,
+  };
 }
 
 /**

@@ -1,8 +1,13 @@
 import type { Store } from '../../store/index.ts';
 import { SEARCH_TEXT } from '../../store/search-text.ts';
+import { parseStoredError, type StoredError } from '../stored-error.ts';
 
-export type InvoiceState = 'queued' | 'created' | 'sent' | 'paid' | 'expired' | 'revoked' | 'failed';
-export const INVOICE_STATES: readonly InvoiceState[] = ['queued', 'created', 'sent', 'paid', 'expired', 'revoked', 'failed'];
+export const INVOICE_STATES = ['queued', 'created', 'sent', 'paid', 'expired', 'revoked', 'failed'] as const;
+export type InvoiceState = (typeof INVOICE_STATES)[number];
+
+const STATES: ReadonlySet<string> = new Set(INVOICE_STATES);
+/** Is this text (a query's, 1C's) one of the invoice states? */
+export const isInvoiceState = (s: string): s is InvoiceState => STATES.has(s);
 
 export interface InvoiceRow {
   order_id: string;
@@ -29,6 +34,9 @@ export interface InvoiceRow {
   updated_at: number;
 }
 
+/** The invoice's last delivery error; null when there is none. */
+export const invoiceError = (row: Pick<InvoiceRow, 'last_error'>): StoredError | null => parseStoredError(row.last_error);
+
 /** What 1C sends for one invoice, validated and normalised (amount "1234.50", expiry = last payable day). */
 export interface InvoiceInput {
   orderId: string;
@@ -49,12 +57,14 @@ export const isOpen = (s: InvoiceState) => s === 'created' || s === 'sent';
 // PayKeeper's answers can arrive out of order (a status poll and a send): a state never goes back.
 const RANK: Record<InvoiceState, number> = { queued: 0, failed: 0, created: 1, sent: 2, paid: 3, expired: 3, revoked: 3 };
 
-const SAMPLE_ROW: Record<keyof InvoiceRow, true> = {
-  order_id: true, amount: true, email: true, phone: true, client_id: true, service_name: true, expiry: true, send: true, state: true,
-  invoice_id: true, invoice_url: true, paid_at: true, payment_id: true, last_error: true, create_unsure: true, revoke: true,
-  checked_at: true, next_check_at: true, seq: true, changed_at: true, created_at: true, updated_at: true,
-};
-const COLUMNS = Object.keys(SAMPLE_ROW) as Array<keyof InvoiceRow>;
+const COLUMNS = [
+  'order_id', 'amount', 'email', 'phone', 'client_id', 'service_name', 'expiry', 'send', 'state',
+  'invoice_id', 'invoice_url', 'paid_at', 'payment_id', 'last_error', 'create_unsure', 'revoke',
+  'checked_at', 'next_check_at', 'seq', 'changed_at', 'created_at', 'updated_at',
+] as const satisfies ReadonlyArray<keyof InvoiceRow>;
+/** Every field of InvoiceRow is a column written: one added to the row and not to COLUMNS fails to compile here. */
+const everyColumnListed: [Exclude<keyof InvoiceRow, (typeof COLUMNS)[number]>] extends [never] ? true : false = true;
+void everyColumnListed;
 const UPSERT = `INSERT INTO invoices (${COLUMNS.join(', ')}, search) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')}, @search)
   ON CONFLICT (order_id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'order_id').map((c) => `${c} = excluded.${c}`).join(', ')}, search = excluded.search`;
 

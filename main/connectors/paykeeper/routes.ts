@@ -6,12 +6,12 @@ import { SputnikError, errors } from '../../errors.ts';
 import type { ListenerApp } from '../../listener/app.ts';
 import { validationFailure } from '../../listener/http-app.ts';
 import { onecBoolean, onecDate, onecDecimal, onecInteger, onecKey, onecText, toOnecDateTime } from '../../listener/onec-values.ts';
-import type { JobError } from '../../store/outbox.ts';
+import { prop, toError } from '../../unknown.ts';
 import { feedNext, feedStart } from '../../core/feed.ts';
 import { waitQuery } from '../../core/wait.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, writeInvoiceExport, type InvoiceExportRow } from './export.ts';
-import { INVOICE_STATES, isOpen, type InvoiceInput, type InvoiceRow, type Invoices } from './invoices.ts';
+import { INVOICE_STATES, invoiceError, isInvoiceState, isOpen, type InvoiceInput, type InvoiceRow, type Invoices } from './invoices.ts';
 import { localDayStart, localToday, nextDay } from './msk.ts';
 import type { Tracker } from './tracker.ts';
 import { INVOICE_JOB, invoiceKey, money } from './worker.ts';
@@ -32,7 +32,7 @@ export function view(row: InvoiceRow) {
     amount: row.amount,
     expiry: row.expiry,
     paidAt: row.paid_at === null ? null : toOnecDateTime(row.paid_at),
-    error: row.last_error ? (JSON.parse(row.last_error) as JobError) : null,
+    error: invoiceError(row),
   };
 }
 export const MAX_BATCH = 1000;
@@ -64,7 +64,7 @@ const batchKeys = z.strictObject({ invoices: z.unknown() });
 
 const invoiceView = z.object({
   orderId: z.string(),
-  state: z.enum(INVOICE_STATES as [string, ...string[]]).describe('queued — ждёт PayKeeper; created/sent — выставлен/отправлен; paid; expired; revoked; failed (см. error)'),
+  state: z.enum(INVOICE_STATES).describe('queued — ждёт PayKeeper; created/sent — выставлен/отправлен; paid; expired; revoked; failed (см. error)'),
   invoiceId: z.string().nullable().describe('Номер счёта PayKeeper (17 цифр, строка)'),
   invoiceUrl: z.string().nullable().describe('Ссылка на оплату'),
   amount: z.string().nullable(),
@@ -72,6 +72,7 @@ const invoiceView = z.object({
   paidAt: z.string().nullable().describe('Когда оплачен, местное время YYYY-MM-DDTHH:MM:SS'),
   error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }).nullable(),
 });
+type InvoiceView = z.output<typeof invoiceView>;
 const postQuery = z.object({ wait: exampled(waitQuery(10), 10) });
 const orderParam = z.object({ orderId: exampled(onecKey().describe('Номер заказа'), 'ЗК-000123') });
 const batchView = z.object({ invoices: z.array(invoiceView).describe('В том же порядке, что в запросе; отказ — у элемента: state failed и error') });
@@ -138,8 +139,8 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
   }
 
   const refusal = (row: InvoiceRow): SputnikError | null => {
-    if (row.state !== 'failed' || !row.last_error) return null;
-    const e = JSON.parse(row.last_error) as { code: string; message: string };
+    const e = row.state === 'failed' ? invoiceError(row) : null;
+    if (!e) return null;
     return new SputnikError(e.code === 'create_uncertain' ? 409 : 422, e.code, e.message);
   };
 
@@ -240,7 +241,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           { durability: 'durable' },
         );
         const results = await Promise.all(
-          outcomes.map(async (o) => {
+          outcomes.map(async (o): Promise<InvoiceView> => {
             if ('error' in o) return { orderId: o.orderId ?? '', state: 'failed', invoiceId: null, invoiceUrl: null, amount: null, expiry: null, paidAt: null, error: o.error.toBody().error };
             return view(await settle(o.row.order_id, o.jobId, wait));
           }),
@@ -361,7 +362,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
               .string()
               .max(200)
               .optional()
-              .refine((s) => !s || s.split(',').every((x) => (INVOICE_STATES as readonly string[]).includes(x.trim())), `допустимо: ${INVOICE_STATES.join(', ')} (через запятую)`)
+              .refine((s) => !s || s.split(',').every((x) => isInvoiceState(x.trim())), `допустимо: ${INVOICE_STATES.join(', ')} (через запятую)`)
               .describe(`Состояния через запятую: ${INVOICE_STATES.join(', ')}`)
               .meta({ 'x-examples': { e1: { summary: 'sent,paid', value: 'sent,paid' } } }),
             changedSince: exampled(z.string().max(200).optional().describe('next из прошлого ответа, дата (17.05.2026 10:00:00) или пусто — с начала'), '', 'aW52b2ljZXM6Nw'),
@@ -406,7 +407,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
 }
 
 function orderIdOf(item: unknown): string | null {
-  const v = (item as { orderId?: unknown } | null)?.orderId;
+  const v = prop(item, 'orderId');
   return typeof v === 'string' || typeof v === 'number' ? String(v).trim() : null;
 }
 
@@ -414,7 +415,7 @@ function orderIdOf(item: unknown): string | null {
 export function sendExport(reply: FastifyReply, invoices: Invoices, from: string, to: string, format: 'xlsx' | 'csv') {
   if (from > to) throw errors.invalid('to', 'Поле «to»: конец периода раньше начала');
   const out = new PassThrough();
-  writeInvoiceExport(exportRows(invoices.period(localDayStart(from), localDayStart(nextDay(to)))), format, out).catch((e) => out.destroy(e as Error));
+  writeInvoiceExport(exportRows(invoices.period(localDayStart(from), localDayStart(nextDay(to)))), format, out).catch((e: unknown) => out.destroy(toError(e)));
   reply.header('Content-Type', EXPORT_CONTENT_TYPE[format]);
   reply.header('Content-Disposition', contentDisposition(exportFileName(from, to, format)));
   return reply.send(out);

@@ -4,7 +4,8 @@ import { DeliveryError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Store } from '../../store/index.ts';
 import type { PayKeeperClient, RemoteInvoice } from './client.ts';
-import { isOpen, type InvoiceRow, type InvoiceState, type Invoices } from './invoices.ts';
+import { isOpen, type InvoiceRow, type Invoices } from './invoices.ts';
+import { errorMessage } from '../../unknown.ts';
 import { invoiceKey } from './worker.ts';
 
 const MIN = 60_000;
@@ -64,10 +65,10 @@ export function createTracker(deps: {
     const patch: Partial<InvoiceRow> = { checked_at: at, ...extra };
     if (remote === null) {
       // PayKeeper no longer knows it: after our revoke that is what a revoked invoice looks like.
-      if (inv.revoke) Object.assign(patch, { state: 'revoked' as InvoiceState, revoke: 0 });
+      if (inv.revoke) Object.assign(patch, { state: 'revoked', revoke: 0 } satisfies Partial<InvoiceRow>);
       else patch.next_check_at = at + HOUR;
     } else if (remote.status === 'paid') {
-      Object.assign(patch, { state: 'paid' as InvoiceState, paid_at: remote.paidAt ?? at, payment_id: remote.paymentId, last_error: null });
+      Object.assign(patch, { state: 'paid', paid_at: remote.paidAt ?? at, payment_id: remote.paymentId, last_error: null } satisfies Partial<InvoiceRow>);
     } else if (remote.status === 'expired') {
       patch.state = inv.revoke || inv.state === 'revoked' ? 'revoked' : 'expired';
     } else if (remote.status === 'sent' || remote.status === 'created') {
@@ -87,7 +88,7 @@ export function createTracker(deps: {
     } catch (e) {
       // Tried again later. Losing this in a power cut only checks sooner.
       await store.write(() => invoices.update(inv.order_id, { next_check_at: now() + 2 * MIN }, now()), { durability: 'relaxed' });
-      deps.log.debug({ orderId: inv.order_id, err: (e as Error).message }, 'invoice status check failed');
+      deps.log.debug({ orderId: inv.order_id, err: errorMessage(e) }, 'invoice status check failed');
       return e;
     }
   };

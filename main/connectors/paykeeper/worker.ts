@@ -1,5 +1,6 @@
 import type { Config } from '../../config/schema.ts';
 import { DeliveryError } from '../../errors.ts';
+import { prop } from '../../unknown.ts';
 import type { Job, JobError } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
 import type { JobContext, JobDone } from '../../store/worker-pool.ts';
@@ -53,7 +54,9 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
   return async function deliver(job: Job, ctx: JobContext): Promise<void | JobDone> {
     const cfg = deps.config();
     if (!cfg.enabled) throw new DeliveryError('auth', 'paykeeper_disabled', 'PayKeeper выключен в настройках: счета ждут включения');
-    const orderId = (job.payload as { orderId: string }).orderId;
+    const orderId = prop(job.payload, 'orderId');
+    // Sputnik enqueues `{ orderId }` itself: anything else is its own fault, retried like one.
+    if (typeof orderId !== 'string') throw new Error(`${INVOICE_JOB} job ${job.id} has no order id`);
     let inv = invoices.get(orderId);
     if (!inv) return;
     const failure: Failure = { before: [] };
@@ -67,7 +70,8 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
     if (inv.revoke) return await revoke(inv, call, failure);
     if (isFinal(inv.state)) return;
     if (!inv.invoice_id) {
-      let found = inv.create_unsure ? await lookup(inv, call) : null;
+      // What is known of the invoice: found in PayKeeper, or just created (its id, link and status).
+      let found: Pick<RemoteInvoice, 'id' | 'url' | 'status'> | null | undefined = inv.create_unsure ? await lookup(inv, call) : null;
       if (found === undefined) throw uncertain();
       if (!found) {
         await write(orderId, { create_unsure: 1 });
@@ -78,7 +82,7 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
           if (e instanceof DeliveryError && e.outcome === 'refused') failure.notCreated = true; // definitely not created
           throw e;
         }
-        found = { id: created.invoiceId, url: created.invoiceUrl, status: 'created' } as RemoteInvoice;
+        found = { id: created.invoiceId, url: created.invoiceUrl, status: 'created' };
       }
       const at = inv;
       inv = await write(orderId, {
