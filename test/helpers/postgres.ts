@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postgresBinDir } from '../../scripts/ensure-postgres.ts';
+import { freePort } from './net.ts';
 
 /**
  * A private PostgreSQL server for one test file: initdb in a temp dir, pg_ctl on a free loopback
@@ -27,14 +27,6 @@ export interface PrivatePostgres {
 }
 
 const USER = 'sputnik';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function startPostgres(): Promise<PrivatePostgres> {
   const bin = postgresBinDir();

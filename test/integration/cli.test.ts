@@ -6,16 +6,8 @@ import { request as httpsRequest } from 'node:https';
 import { writeFileSync, readFileSync, existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startServe, type Served } from '../helpers/cli.ts';
+import { freePort } from '../helpers/net.ts';
 import { tempDir } from '../helpers/tmp.ts';
-
-/** A port that was free a moment ago (for options that print the configured port, not the bound one). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Waits for `serve` to print a line (its last lines may come in a later chunk than those startServe waits for). */
 function printed(s: Served, line: RegExp): Promise<RegExpExecArray> {

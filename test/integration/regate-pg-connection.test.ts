@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PgStore, PgUnavailable, type PgHealth, type PgTimers } from '../../main/regate/postgres/connection.ts';
 import { migrate, MIGRATIONS } from '../../main/regate/postgres/migrations.ts';
 import { PgNotifications } from '../../main/regate/postgres/notifications.ts';
 import { openPgRegate } from '../../main/regate/postgres/index.ts';
-import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
-import { until } from '../helpers/regate-pg.ts';
+import { until, usePostgres } from '../helpers/regate-pg.ts';
 
 /** Timers the test fires by hand: the probe's schedule is observed, not waited for. */
 function manualTimers() {
@@ -31,15 +30,11 @@ function manualTimers() {
 }
 
 describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and the migrations', () => {
-  let server: PrivatePostgres;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(() => server?.destroy());
+  const pg = usePostgres();
 
   it('three instances migrating one fresh database together apply each step once', async () => {
-    const url = server.createDatabase('migrate_race');
-    const stores = [0, 1, 2].map(() => new PgStore({ url, password: server.password }));
+    const url = pg.server.createDatabase('migrate_race');
+    const stores = [0, 1, 2].map(() => new PgStore({ url, password: pg.server.password }));
     const results = await Promise.all(stores.map((s) => migrate(s)));
     const latest = Math.max(...MIGRATIONS.map((m) => m.version));
     expect(results.filter((r) => r.from === 0)).toHaveLength(1);
@@ -54,7 +49,7 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
   });
 
   it('tx commits, rolls back on an error, and hands the error on', async () => {
-    const store = new PgStore({ url: server.createDatabase('tx_basics'), password: server.password });
+    const store = new PgStore({ url: pg.server.createDatabase('tx_basics'), password: pg.server.password });
     await store.query('CREATE TABLE t (n int PRIMARY KEY)');
     await store.tx(async (tx) => {
       await tx.query('INSERT INTO t VALUES (1)');
@@ -71,7 +66,7 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
 
   it('a wrong password makes the store down with a Russian reason that does not contain it', async () => {
     const secret = 'not-the-password-4821';
-    const store = new PgStore({ url: server.url, password: secret, timers: manualTimers().timers });
+    const store = new PgStore({ url: pg.server.url, password: secret, timers: manualTimers().timers });
     const e = await store.query('SELECT 1').catch((err: unknown) => err);
     expect(e).toBeInstanceOf(PgUnavailable);
     expect((e as PgUnavailable).reason).toBe('PostgreSQL недоступен: неверный пароль пользователя sputnik');
@@ -79,12 +74,12 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
     expect(String((e as Error).stack)).not.toContain(secret);
     await store.close();
     // Opening everything gives up after its wait with the same words.
-    await expect(openPgRegate({ url: server.url, password: secret, ceiling: () => 9, readyTimeoutMs: 300 })).rejects.toThrow('PostgreSQL недоступен: неверный пароль пользователя sputnik');
+    await expect(openPgRegate({ url: pg.server.url, password: secret, ceiling: () => 9, readyTimeoutMs: 300 })).rejects.toThrow('PostgreSQL недоступен: неверный пароль пользователя sputnik');
   });
 
   it('openPgRegate migrates and wires every repository under one instance id', async () => {
-    const url = server.createDatabase('open_all');
-    const regate = await openPgRegate({ url, password: server.password, ceiling: () => 9 });
+    const url = pg.server.createDatabase('open_all');
+    const regate = await openPgRegate({ url, password: pg.server.password, ceiling: () => 9 });
     expect(regate.instanceId).toMatch(/\/\d+\//);
     const begun = await regate.idempotency.begin({ tenant: 'shop', key: 'k', method: 'POST', path: '/p', body: null, orderKey: 'c' });
     expect(begun.record.owner).toBe(regate.instanceId);
@@ -103,14 +98,14 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
 
   it('PostgreSQL stopped: down with a reason, queries fail fast and typed; started: up again by itself, the same object', async () => {
     const clock = manualTimers();
-    const store = new PgStore({ url: server.createDatabase('health'), password: server.password, timers: clock.timers });
+    const store = new PgStore({ url: pg.server.createDatabase('health'), password: pg.server.password, timers: clock.timers });
     const seen: PgHealth['state'][] = [];
     store.on('down', (h) => seen.push(h.state));
     store.on('up', (h) => seen.push(h.state));
     expect((await store.query<{ n: number }>('SELECT 1 AS n')).rows[0].n).toBe(1);
     expect(store.health).toEqual({ state: 'up' });
 
-    server.stop();
+    pg.server.stop();
     const failed = await store.query('SELECT 1').catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(PgUnavailable);
     expect(failed).toMatchObject({ code: 'pg_unavailable' });
@@ -119,7 +114,7 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
     expect(down.state).toBe('down');
     if (down.state === 'up') throw new Error('unreachable');
     expect(down.reason).toMatch(/^PostgreSQL недоступен: (соединение отклонено \(127\.0\.0\.1:\d+\)|сервер остановлен или перезапускается|соединение оборвалось)$/);
-    expect(JSON.stringify(down)).not.toContain(server.password);
+    expect(JSON.stringify(down)).not.toContain(pg.server.password);
     expect(seen).toEqual(['down']);
 
     // While down, a query never reaches the pool: it fails at once with the same reason.
@@ -135,7 +130,7 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
     expect([...clock.pending.values()].map((t) => t.ms)).toEqual([1000]);
     expect(store.health).toMatchObject({ state: 'down', since: down.since });
 
-    server.start();
+    pg.server.start();
     clock.fire();
     await until(() => store.health.state === 'up', 'the store to come back up');
     expect(seen).toEqual(['down', 'up']);
@@ -144,9 +139,9 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
   }, 60_000);
 
   it('LISTEN survives a restart of PostgreSQL: it reconnects, listens again and says it may have missed some', async () => {
-    const url = server.createDatabase('listen');
-    const a = new PgStore({ url, password: server.password, probeIntervalMs: 50 });
-    const b = new PgStore({ url, password: server.password, probeIntervalMs: 50 });
+    const url = pg.server.createDatabase('listen');
+    const a = new PgStore({ url, password: pg.server.password, probeIntervalMs: 50 });
+    const b = new PgStore({ url, password: pg.server.password, probeIntervalMs: 50 });
     const listener = new PgNotifications(a, { reconnectMs: 50 });
     const heard: string[] = [];
     let reconnects = 0;
@@ -157,9 +152,9 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
     await new PgNotifications(b).notify('regate_cache', 'tenant-1:assortment');
     await until(() => heard.includes('tenant-1:assortment'), 'the first notification');
 
-    server.stop();
+    pg.server.stop();
     await until(() => !listener.listening, 'the LISTEN connection to notice');
-    server.start();
+    pg.server.start();
     await until(() => listener.listening && reconnects === 1, 'the LISTEN connection to come back');
     await until(async () => {
       await new PgNotifications(b).notify('regate_cache', 'after-restart').catch(() => undefined);

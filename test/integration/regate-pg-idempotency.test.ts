@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PgStore } from '../../main/regate/postgres/connection.ts';
 import { fingerprint, PgIdempotency } from '../../main/regate/postgres/idempotency.ts';
-import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
-import { freshDatabase, until } from '../helpers/regate-pg.ts';
+import { until, usePostgres } from '../helpers/regate-pg.ts';
 
 const write = (key: string, body = '{"n":1}', orderKey = 'client-1') => ({ tenant: 'shop', key, method: 'POST', path: '/bookings', body, orderKey, methodName: 'bookings.create' });
 
@@ -10,14 +9,10 @@ const write = (key: string, body = '{"n":1}', orderKey = 'client-1') => ({ tenan
 const pgPassed = (store: PgStore, at: number) => async () => (await store.query<{ ok: boolean }>('SELECT clock_timestamp() > $1 AS ok', [new Date(at)])).rows[0].ok;
 
 describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instances', () => {
-  let server: PrivatePostgres;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(() => server?.destroy());
+  const pg = usePostgres();
 
   it('new, replay, in progress and mismatch as on SQLite, with the same fingerprint', async () => {
-    const db = await freshDatabase(server, 'idem_semantics');
+    const db = await pg.freshDatabase('idem_semantics');
     const idem = new PgIdempotency(db.open(), { instanceId: 'a' });
     // What the SQLite store's fingerprint gives for the same requests (a key is judged alike on both stores).
     expect(fingerprint('POST', '/bookings', '{"n":1}')).toBe('8e1713e910125de453fbca8f05bbc203f94004285c646a5b9e9d285a311cbdb1');
@@ -44,11 +39,10 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     await idem.forget(second.record.id);
     expect((await idem.begin(write('k2'))).kind).toBe('new');
     expect(await idem.openCounts()).toEqual(new Map([['shop', 1], ['other', 1]]));
-    await db.closeAll();
   });
 
   it('a key older than the TTL is free again, and prune forgets finished ones only', async () => {
-    const db = await freshDatabase(server, 'idem_ttl');
+    const db = await pg.freshDatabase('idem_ttl');
     const idem = new PgIdempotency(db.open(), { instanceId: 'a', ttlMs: 300 });
     const done = await idem.begin(write('old'));
     await idem.finish(done.record.id, 'done', 200, { ok: true });
@@ -58,11 +52,10 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     await idem.finish(finished.record.id, 'failed', 409, { problem: 'x' });
     await until(async () => (await idem.prune()) > 0 && (await idem.get(finished.record.id)) === undefined, 'prune');
     expect(await idem.get(running.record.id)).toMatchObject({ state: 'running' });
-    await db.closeAll();
   });
 
   it('the same key sent to three instances at once makes exactly one new write', async () => {
-    const db = await freshDatabase(server, 'idem_race');
+    const db = await pg.freshDatabase('idem_race');
     const instances = ['a', 'b', 'c'].map((id) => new PgIdempotency(db.open({ max: 20 }), { instanceId: id }));
     for (let round = 0; round < 30; round++) {
       const key = `race-${round}`;
@@ -80,11 +73,10 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
       const { rows } = await db.stores[1].query('SELECT count(*)::int AS n FROM regate_requests WHERE key = $1', [key]);
       expect(rows[0].n).toBe(1);
     }
-    await db.closeAll();
   }, 60_000);
 
   it('a write is taken over only after its owner stopped renewing, never while the owner lives', async () => {
-    const db = await freshDatabase(server, 'idem_takeover');
+    const db = await pg.freshDatabase('idem_takeover');
     const leaseMs = 1000; // renewed every third: a live owner has two thirds of it to spare on a busy machine
     const owner = new PgIdempotency(db.open(), { instanceId: 'owner', leaseMs });
     const other = new PgIdempotency(db.open(), { instanceId: 'other', leaseMs });
@@ -93,13 +85,17 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     const ids = begun.map((b) => b.record.id).sort((a, b) => a - b);
 
     // Alive: a whole lease past the first one passes by PostgreSQL time, the others keep trying, nothing is taken.
+    /** Writes `other` and `third` take over while PostgreSQL's clock passes a lease beyond `leaseEnd`. */
+    const takenWithin = async (leaseEnd: number, what: string) => {
+      let taken = 0;
+      await until(async () => {
+        taken += (await other.takeOver()).length + (await third.takeOver()).length;
+        return pgPassed(db.stores[0], leaseEnd + leaseMs)();
+      }, what);
+      return taken;
+    };
     const firstLease = Math.max(...begun.map((b) => b.record.lease_until!));
-    let taken = 0;
-    await until(async () => {
-      taken += (await other.takeOver()).length + (await third.takeOver()).length;
-      return pgPassed(db.stores[0], firstLease + leaseMs)();
-    }, 'a lease past the first one');
-    expect(taken).toBe(0);
+    expect(await takenWithin(firstLease, 'a lease past the first one')).toBe(0);
     const live = await Promise.all(ids.map((id) => other.get(id)));
     expect(live.map((r) => r?.owner)).toEqual(['owner', 'owner', 'owner']);
 
@@ -118,12 +114,7 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     for (const id of byThird) expect(await other.get(id)).toMatchObject({ state: 'running', owner: 'third' });
     // The new owners keep them: they renew by themselves, nobody takes them again.
     const leased = Math.max(...(await Promise.all(ids.map((id) => other.get(id)))).map((r) => r!.lease_until!));
-    let again = 0;
-    await until(async () => {
-      again += (await other.takeOver()).length + (await third.takeOver()).length;
-      return pgPassed(db.stores[0], leased + leaseMs)();
-    }, 'a lease past the new ones');
-    expect(again).toBe(0);
+    expect(await takenWithin(leased, 'a lease past the new ones')).toBe(0);
     // Finishing one ends its renewal; the taken-over write keeps its request id (the key) for 1C.
     const [taker, id] = got.length > 0 ? [other, got[0]] : [third, byThird[0]];
     await taker.finish(id, 'done', 201, { ok: 1 });
@@ -131,11 +122,10 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     expect((await taker.get(id))!.key).toBe(begun.find((b) => b.record.id === id)!.record.key);
     other.close();
     third.close();
-    await db.closeAll();
   }, 60_000);
 
   it('renew keeps only the writes still ours', async () => {
-    const db = await freshDatabase(server, 'idem_renew');
+    const db = await pg.freshDatabase('idem_renew');
     const a = new PgIdempotency(db.open(), { instanceId: 'a', leaseMs: 60_000 });
     const x = await a.begin(write('x'));
     const y = await a.begin(write('y'));
@@ -143,6 +133,5 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     await db.stores[0].query(`UPDATE regate_requests SET state = 'queued', owner = NULL WHERE id = $1`, [y.record.id]);
     expect(await a.renew()).toBe(1);
     expect(a.sending).toEqual([x.record.id]);
-    await db.closeAll();
   });
 });

@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newInstanceId, PgInstances } from '../../main/regate/postgres/instances.ts';
 import { PgLoginThrottle } from '../../main/regate/postgres/logins.ts';
 import { PgQuota } from '../../main/regate/postgres/quota.ts';
-import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
-import { freshDatabase, until } from '../helpers/regate-pg.ts';
+import { until, usePostgres } from '../helpers/regate-pg.ts';
 
 describe('ReGate on PostgreSQL: quota windows, failed logins and instances shared by the instances', () => {
-  let server: PrivatePostgres;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(() => server?.destroy());
+  const pg = usePostgres();
 
   it('a tenant\'s quota is counted once across two instances, at once and atomically', async () => {
-    const db = await freshDatabase(server, 'quota_shared');
+    const db = await pg.freshDatabase('quota_shared');
     // A day-long window: the test never straddles two.
     const [a, b] = [db.open(), db.open()].map((s) => new PgQuota(s, { windowMs: 24 * 3600_000 }));
     const hits = await Promise.all(Array.from({ length: 40 }, (_, n) => (n % 2 ? a : b).hit('shop', 25)));
@@ -24,20 +19,18 @@ describe('ReGate on PostgreSQL: quota windows, failed logins and instances share
     expect(hits.filter((h) => h.allowed).every((h) => h.retryAfterSeconds === 0)).toBe(true);
     // Another tenant has its own window.
     expect(await b.hit('other', 1)).toMatchObject({ allowed: true, calls: 1 });
-    await db.closeAll();
   });
 
   it('a new window starts by PostgreSQL\'s clock, and ended windows are pruned', async () => {
-    const db = await freshDatabase(server, 'quota_window');
+    const db = await pg.freshDatabase('quota_window');
     const q = new PgQuota(db.open(), { windowMs: 500 });
     await until(async () => !(await q.hit('shop', 2)).allowed, 'the quota to be used up');
     await until(async () => (await q.hit('shop', 2)).allowed, 'the next window');
     await until(async () => (await q.prune()) > 0, 'an ended window to be pruned');
-    await db.closeAll();
   });
 
   it('ten wrong logins from one address on two instances block it on both; a good login clears it', async () => {
-    const db = await freshDatabase(server, 'logins_shared');
+    const db = await pg.freshDatabase('logins_shared');
     const [a, b] = [db.open(), db.open()].map((s) => new PgLoginThrottle(s));
     expect(await a.check('10.0.0.7')).toEqual({ blocked: false, failures: 0, retryAfterSeconds: 0 });
     const counts = await Promise.all(Array.from({ length: 9 }, (_, n) => (n % 2 ? a : b).recordFailure('10.0.0.7')));
@@ -53,11 +46,10 @@ describe('ReGate on PostgreSQL: quota windows, failed logins and instances share
     expect((await a.check('10.0.0.8')).blocked).toBe(false);
     await b.succeeded('10.0.0.7');
     expect(await a.check('10.0.0.7')).toEqual({ blocked: false, failures: 0, retryAfterSeconds: 0 });
-    await db.closeAll();
   });
 
   it('failures further apart than the window start counting again; a block ends a window after the last failure', async () => {
-    const db = await freshDatabase(server, 'logins_window');
+    const db = await pg.freshDatabase('logins_window');
     const t = new PgLoginThrottle(db.open(), { windowMs: 400, maxFailures: 3 });
     for (let n = 0; n < 3; n++) await t.failed('ip');
     expect((await t.check('ip')).blocked).toBe(true);
@@ -65,11 +57,10 @@ describe('ReGate on PostgreSQL: quota windows, failed logins and instances share
     expect(await t.check('ip')).toEqual({ blocked: false, failures: 0, retryAfterSeconds: 0 });
     expect(await t.recordFailure('ip')).toBe(1);
     await until(async () => (await t.prune()) > 0, 'the quiet address to be pruned');
-    await db.closeAll();
   });
 
   it('instances beat, are listed while alive, and leave', async () => {
-    const db = await freshDatabase(server, 'instances');
+    const db = await pg.freshDatabase('instances');
     const ids = [newInstanceId(), newInstanceId()];
     expect(ids[0]).not.toBe(ids[1]);
     const [a, b] = ids.map((id) => new PgInstances(db.open(), id));
@@ -81,6 +72,5 @@ describe('ReGate on PostgreSQL: quota windows, failed logins and instances share
     expect((await a.live(60_000)).map((i) => i.id)).toEqual([ids[0]]);
     await until(async () => (await a.live(200)).length === 0, 'a silent instance to age out');
     expect(await a.prune(200)).toBe(1);
-    await db.closeAll();
   });
 });

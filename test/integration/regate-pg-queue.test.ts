@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PgIdempotency } from '../../main/regate/postgres/idempotency.ts';
 import { PgWriteQueue, QUEUE_CHANNEL } from '../../main/regate/postgres/queue.ts';
 import { PgNotifications } from '../../main/regate/postgres/notifications.ts';
-import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
-import { freshDatabase, until } from '../helpers/regate-pg.ts';
+import { until, usePostgres } from '../helpers/regate-pg.ts';
 
 /** A deterministic random stream (the test's mix of keys and outcomes is the same every run). */
 function seeded(seed: number): () => number {
@@ -15,14 +14,10 @@ function seeded(seed: number): () => number {
 }
 
 describe('ReGate on PostgreSQL: the queue of writes shared by the instances', () => {
-  let server: PrivatePostgres;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(() => server?.destroy());
+  const pg = usePostgres();
 
   it('three claimers, 200 writes in random lines: each line runs in order and never two at once', async () => {
-    const db = await freshDatabase(server, 'queue_fifo');
+    const db = await pg.freshDatabase('queue_fifo');
     const random = seeded(20);
     const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
     const claimers = ['a', 'b', 'c'].map((id) => new PgWriteQueue(db.open(), { instanceId: id, leaseMs: 30_000 }));
@@ -103,11 +98,10 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
       for (let i = 1; i < c.length; i++) expect(c[i]).toBeGreaterThanOrEqual(c[i - 1]);
     }
     expect(await claimers[0].counts()).toEqual(new Map());
-    await db.closeAll();
   }, 120_000);
 
   it('a claim whose lease ran out is claimable again, and its first claimer can no longer complete it', async () => {
-    const db = await freshDatabase(server, 'queue_lease');
+    const db = await pg.freshDatabase('queue_lease');
     const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
     const a = new PgWriteQueue(db.open(), { instanceId: 'a', leaseMs: 1000 });
     const b = new PgWriteQueue(db.open(), { instanceId: 'b', leaseMs: 30_000 });
@@ -135,11 +129,10 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     expect(await a.fail(first.record.id, 'late')).toBe(false);
     expect(await b.complete(first.record.id)).toBe(true);
     expect((await b.claim(5)).map((i) => i.requestId)).toEqual([second.record.id]);
-    await db.closeAll();
   });
 
   it('a failed write waits for its backoff and holds its line, as does a write of it sent directly; a write taken over late still goes first', async () => {
-    const db = await freshDatabase(server, 'queue_backoff');
+    const db = await pg.freshDatabase('queue_backoff');
     const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
     const q = new PgWriteQueue(db.open(), { instanceId: 'q', retryDelayMs: () => 3_600_000 });
     const w = await Promise.all(['a', 'b', 'c'].map(async (k) => (await idem.begin({ tenant: 't', key: k, method: 'POST', path: '/p', body: null, orderKey: 'line' })).record.id));
@@ -167,11 +160,10 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     await idem.finish(w[2], 'done', 200, {});
     await db.stores[2].query('DELETE FROM regate_write_queue WHERE request_id = $1', [w[2]]);
     expect(await q.enqueue(w[2])).toBe(false);
-    await db.closeAll();
   });
 
   it('writes of a dead sender go back in their line, ahead of later ones; a live sender\'s stay', async () => {
-    const db = await freshDatabase(server, 'queue_requeue');
+    const db = await pg.freshDatabase('queue_requeue');
     const dead = new PgIdempotency(db.open(), { instanceId: 'dead', leaseMs: 300 });
     const alive = new PgIdempotency(db.open(), { instanceId: 'alive', leaseMs: 1000 });
     const q = new PgWriteQueue(db.open(), { instanceId: 'q' });
@@ -186,11 +178,10 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     expect((await q.claim(5)).map((i) => i.requestId)).toEqual([lost]);
     expect(await q.requeueExpired()).toBe(0);
     alive.close();
-    await db.closeAll();
   });
 
   it('enqueue and complete wake the waiting workers through NOTIFY', async () => {
-    const db = await freshDatabase(server, 'queue_notify');
+    const db = await pg.freshDatabase('queue_notify');
     const idem = new PgIdempotency(db.open(), { instanceId: 'front' });
     const q = new PgWriteQueue(db.open(), { instanceId: 'q' });
     const listener = new PgNotifications(db.open());
@@ -205,6 +196,5 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     await until(() => heard.length === 2, 'the completion notification');
     expect(heard).toEqual(['shop', 'shop']);
     await listener.close();
-    await db.closeAll();
   });
 });

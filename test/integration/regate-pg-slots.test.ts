@@ -1,21 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PgUnavailable } from '../../main/regate/postgres/connection.ts';
 import { PgNotifications } from '../../main/regate/postgres/notifications.ts';
 import { PgSessionSlots, SlotWaitTimeout, type SlotRelease } from '../../main/regate/postgres/slots.ts';
-import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
-import { freshDatabase, until } from '../helpers/regate-pg.ts';
+import { until, usePostgres } from '../helpers/regate-pg.ts';
 
 const CEILING = 9; // a 1C publication with poolSize 10
 
+/** Stops the instances' slots, then their LISTEN connections (their pools close after the test). */
+async function closeInstances(instances: Array<{ slots: PgSessionSlots; notifications: PgNotifications }>): Promise<void> {
+  for (const i of instances) {
+    i.slots.close();
+    await i.notifications.close();
+  }
+}
+
 describe('ReGate on PostgreSQL: the session cap of a 1C base across instances', () => {
-  let server: PrivatePostgres;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(() => server?.destroy());
+  const pg = usePostgres();
 
   it('three instances × 50 callers: never more than the ceiling in 1C at once, every caller served, every instance served', async () => {
-    const db = await freshDatabase(server, 'slots_cap');
+    const db = await pg.freshDatabase('slots_cap');
     const instances = ['a', 'b', 'c'].map((id) => {
       const store = db.open();
       const notifications = new PgNotifications(store, { reconnectMs: 100 });
@@ -47,15 +50,11 @@ describe('ReGate on PostgreSQL: the session cap of a 1C base across instances', 
     const { rows } = await db.stores[0].query(`SELECT count(*)::int AS n FROM regate_slots WHERE tenant = 'shop' AND owner IS NOT NULL`);
     expect(rows[0].n).toBe(0);
     expect(instances.map((i) => [i.slots.held('shop'), i.slots.waiting('shop')])).toEqual([[0, 0], [0, 0], [0, 0]]);
-    for (const i of instances) {
-      i.slots.close();
-      await i.notifications.close();
-    }
-    await db.closeAll();
+    await closeInstances(instances);
   }, 120_000);
 
   it('a busy instance that hands its slots on locally steps aside when another instance says it waits', async () => {
-    const db = await freshDatabase(server, 'slots_fair');
+    const db = await pg.freshDatabase('slots_fair');
     const make = (id: string) => {
       const notifications = new PgNotifications(db.open(), { reconnectMs: 100 });
       // Without the other's "wanted" the busy one would keep its slots for a minute.
@@ -82,15 +81,11 @@ describe('ReGate on PostgreSQL: the session cap of a 1C base across instances', 
     await release();
     stop = true;
     await Promise.all(busyCallers);
-    for (const i of [busy, late]) {
-      i.slots.close();
-      await i.notifications.close();
-    }
-    await db.closeAll();
+    await closeInstances([busy, late]);
   }, 60_000);
 
   it('a dead instance\'s slots free after their lease; a live instance\'s are never taken', async () => {
-    const db = await freshDatabase(server, 'slots_dead');
+    const db = await pg.freshDatabase('slots_dead');
     const leaseMs = 1500;
     const live = new PgSessionSlots(db.open(), { instanceId: 'live', ceiling: () => 3, leaseMs, pollMs: 50 });
     const doomedStore = db.open();
@@ -122,11 +117,10 @@ describe('ReGate on PostgreSQL: the session cap of a 1C base across instances', 
     await third;
     live.close();
     other.close();
-    await db.closeAll();
   }, 60_000);
 
   it('a waiter gives up after waitMs; PostgreSQL away fails a waiter at once', async () => {
-    const db = await freshDatabase(server, 'slots_errors');
+    const db = await pg.freshDatabase('slots_errors');
     const store = db.open();
     const slots = new PgSessionSlots(store, { instanceId: 'x', ceiling: () => 1, pollMs: 50 });
     const release = await slots.acquire('shop');
@@ -141,14 +135,13 @@ describe('ReGate on PostgreSQL: the session cap of a 1C base across instances', 
     await release2();
     await until(async () => (await db.stores[0].query(`SELECT owner FROM regate_slots WHERE tenant = 'shop'`)).rows[0].owner === null, 'the slot back in PostgreSQL');
 
-    server.stop();
+    pg.server.stop();
     try {
       await expect(slots.acquire('shop', { waitMs: 60_000 })).rejects.toBeInstanceOf(PgUnavailable);
       await expect(slots.acquire('shop', { waitMs: 60_000 })).rejects.toThrow(/^PostgreSQL недоступен: /);
     } finally {
-      server.start();
+      pg.server.start();
     }
     slots.close();
-    await db.closeAll();
   });
 });
