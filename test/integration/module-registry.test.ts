@@ -14,7 +14,8 @@ vi.mock('../../main/connectors/index.ts', async (importOriginal) => (await impor
 const { parseConfig } = await import('../../main/config/load.ts');
 const { applyPatch, secretPresence, secretValues, withoutSecrets } = await import('../../main/config/settings-store.ts');
 const { main } = await import('../../main/cli.ts');
-const { DesktopSettingsStore, SecretStore, withStoredSecrets } = await import('../../main/desktop/secret-store.ts');
+const { DesktopSettingsStore, withStoredSecrets } = await import('../../main/desktop/secret-store.ts');
+const { memorySecretStore } = await import('../helpers/safe-storage.ts');
 const { systemTitle, subjectOf } = await import('../../main/journal/wording.ts');
 const { moduleMigrations } = await import('../../main/core/registry.ts');
 const { openStore } = await import('../../main/store/index.ts');
@@ -70,12 +71,7 @@ describe('a connector registered with one line gets everything else from its des
     expect(help).toContain('SPUTNIK_SAMPLE_API_KEY');
 
     const file = join(tempDir(), 'config.json');
-    let kept: Record<string, string> = {};
-    const secrets = new SecretStore({
-      safeStorage: { isEncryptionAvailable: () => true, encryptString: (s) => Buffer.from(`enc:${s}`), decryptString: (b) => b.toString().slice(4) },
-      platform: 'win32',
-      backing: { load: () => ({ ...kept }), save: (all) => void (kept = { ...all }) },
-    });
+    const secrets = memorySecretStore();
     await new DesktopSettingsStore({ file, fileConfig: {}, secrets }).save(config);
     const text = readFileSync(file, 'utf8');
     expect(text).not.toContain('KEY-1');

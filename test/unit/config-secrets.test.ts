@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../main/config/load.ts';
 import { SECRET_FIELDS, SECRETS } from '../../main/config/schema.ts';
 import { secretsIn } from '../../main/config/secrets.ts';
-import { DesktopSettingsStore, SecretStore, withStoredSecrets } from '../../main/desktop/secret-store.ts';
+import { DesktopSettingsStore, withStoredSecrets } from '../../main/desktop/secret-store.ts';
+import { memorySecretStore } from '../helpers/safe-storage.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** The secrets are marked once, in the config schema (`.meta({ secret, env })`); everything else reads the marks. */
@@ -45,12 +46,7 @@ describe('secrets from the schema', () => {
 
   it("the desktop keeps ReGate's PFX password in safeStorage, not in the config file, and gives it back at start", async () => {
     const file = join(tempDir(), 'config.json');
-    let kept: Record<string, string> = {};
-    const secrets = new SecretStore({
-      safeStorage: { isEncryptionAvailable: () => true, encryptString: (s) => Buffer.from(`enc:${s}`), decryptString: (b) => b.toString().slice(4) },
-      platform: 'win32',
-      backing: { load: () => ({ ...kept }), save: (all) => void (kept = { ...all }) },
-    });
+    const secrets = memorySecretStore();
     const { config } = parseConfig({ regate: { tls: { pfxFile: 'C:\\certs\\gate.pfx', pfxPassword: 'PFX-SECRET' } } }, {});
     await new DesktopSettingsStore({ file, fileConfig: {}, secrets }).save(config);
     const text = readFileSync(file, 'utf8');

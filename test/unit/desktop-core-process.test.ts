@@ -13,12 +13,13 @@ import {
   type UtilityProcessLike,
 } from '../../main/desktop/core-process.ts';
 import { MirroredSecrets } from '../../main/desktop/core-host.ts';
-import { NO_KEYRING_REASON, SecretStore, SecretsRefusedError, type SafeStorageLike } from '../../main/desktop/secret-store.ts';
+import { NO_KEYRING_REASON, SecretStore, SecretsRefusedError } from '../../main/desktop/secret-store.ts';
 import { trayStatus } from '../../main/desktop/status.ts';
 import { CoreControl } from '../../main/desktop/core-control.ts';
 import { registerIpc, type IpcSender, type IpcSyncEvent } from '../../main/desktop/ipc.ts';
 import { IPC } from '../../main/desktop/ipc-channels.ts';
 import { WindowService, type WindowLike } from '../../main/desktop/window.ts';
+import { fakeSafeStorage, memoryBacking } from '../helpers/safe-storage.ts';
 
 /** Timers that fire only when the test moves the clock. */
 class ManualClock implements Clock {
@@ -120,6 +121,15 @@ function setup(extra: Partial<SupervisorOptions> = {}) {
   return { clock, children, supervisor, states, log, last: () => children[children.length - 1] };
 }
 
+/** setup() with the supervisor started and its first process ready. */
+async function running(extra: Partial<SupervisorOptions> = {}) {
+  const t = setup(extra);
+  const started = t.supervisor.start();
+  t.children[0].ready();
+  await started;
+  return t;
+}
+
 describe('core supervisor', () => {
   it('starts the process, sends the settings and secrets first, and serves once it is ready', async () => {
     const { children, supervisor } = setup();
@@ -166,10 +176,7 @@ describe('core supervisor', () => {
   });
 
   it('a crash loop gives up after maxRestarts with a Russian state the tray shows in red', async () => {
-    const { children, supervisor, clock, log } = setup();
-    const started = supervisor.start();
-    children[0].ready();
-    await started;
+    const { children, supervisor, clock, log } = await running();
     children[0].exit(1);
     for (const wait of [1000, 2000, 5000]) {
       clock.advance(wait);
@@ -188,10 +195,7 @@ describe('core supervisor', () => {
   });
 
   it('a run that served for stableMs resets the count: occasional crashes are always restarted', async () => {
-    const { children, supervisor, clock } = setup();
-    const started = supervisor.start();
-    children[0].ready();
-    await started;
+    const { children, supervisor, clock } = await running();
     for (let i = 0; i < 6; i++) {
       clock.advance(60_000);
       children[children.length - 1].exit(1);
@@ -203,10 +207,7 @@ describe('core supervisor', () => {
   });
 
   it('a process that does not get ready in time is ended and counts as a crash', async () => {
-    const { children, supervisor, clock } = setup();
-    const started = supervisor.start();
-    children[0].ready();
-    await started;
+    const { children, supervisor, clock } = await running();
     children[0].exit(1);
     clock.advance(1000);
     clock.advance(30_000);
@@ -215,10 +216,7 @@ describe('core supervisor', () => {
   });
 
   it('stop: asks the core to stop within the grace and reports a clean exit 0', async () => {
-    const { children, supervisor, states } = setup();
-    const started = supervisor.start();
-    children[0].ready();
-    await started;
+    const { children, supervisor, states } = await running();
     const stopping = supervisor.stop(5000);
     expect(children[0].sent.at(-1)).toEqual({ type: 'stop', graceMs: 5000 });
     expect(supervisor.state.state).toBe('stopping');
@@ -229,10 +227,7 @@ describe('core supervisor', () => {
   });
 
   it('stop: a core that does not exit within grace + margin is killed', async () => {
-    const { children, supervisor, clock } = setup({ stopMarginMs: 1000 });
-    const started = supervisor.start();
-    children[0].ready();
-    await started;
+    const { children, supervisor, clock } = await running({ stopMarginMs: 1000 });
     const stopping = supervisor.stop(5000);
     clock.advance(5999);
     expect(children[0].killed).toBe(false);
@@ -242,10 +237,7 @@ describe('core supervisor', () => {
   });
 
   it('stop during a restart backoff starts nothing more', async () => {
-    const { children, supervisor, clock } = setup();
-    const started = supervisor.start();
-    children[0].ready();
-    await started;
+    const { children, supervisor, clock } = await running();
     children[0].exit(1);
     await expect(supervisor.stop(5000)).resolves.toMatchObject({ clean: true, killed: false });
     clock.advance(600_000);
@@ -256,10 +248,7 @@ describe('core supervisor', () => {
   it("keeps the core's secrets writes in the shell's SecretStore, and says why when they are refused", async () => {
     const safe = fakeSafeStorage();
     const store = new SecretStore({ safeStorage: safe, platform: 'linux', backing: memoryBacking() });
-    const { children, supervisor } = setup({ secrets: store });
-    const started = supervisor.start();
-    children[0].ready();
-    await started;
+    const { children } = await running({ secrets: store });
     children[0].send({ type: 'secrets-set', id: 7, values: { 'passteam.token': 'NEW' } });
     expect(store.get('passteam.token')).toBe('NEW');
     expect(children[0].sent.at(-1)).toEqual({ type: 'secrets-done', id: 7 });
@@ -406,24 +395,3 @@ describe('the shell reaches a restarted core at its current address', () => {
     expect(loaded).toEqual(['http://127.0.0.1:40001/?token=one', 'http://127.0.0.1:40002/?token=two']);
   });
 });
-
-function fakeSafeStorage(): SafeStorageLike & { backend: string } {
-  return {
-    backend: 'gnome_libsecret',
-    isEncryptionAvailable: () => true,
-    getSelectedStorageBackend() {
-      return this.backend;
-    },
-    encryptString: (plain) => Buffer.from(`enc:${plain}`),
-    decryptString: (buf) => {
-      const s = buf.toString();
-      if (!s.startsWith('enc:')) throw new Error('bad blob');
-      return s.slice(4);
-    },
-  };
-}
-
-function memoryBacking(initial: Record<string, string> = {}) {
-  let all = { ...initial };
-  return { load: () => ({ ...all }), save: (next: Record<string, string>) => void (all = { ...next }) };
-}

@@ -11,8 +11,8 @@ import {
   SecretStore,
   SecretsRefusedError,
   withStoredSecrets,
-  type SafeStorageLike,
 } from '../../main/desktop/secret-store.ts';
+import { fakeSafeStorage, memoryBacking } from '../helpers/safe-storage.ts';
 
 const dirs: string[] = [];
 function temp(): string {
@@ -23,31 +23,6 @@ function temp(): string {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-/** Electron's safeStorage, faked: "encryption" is a reversible marker so tests can see it happened. */
-function fakeSafeStorage(backend = 'gnome_libsecret', available = true): SafeStorageLike & { backend: string; available: boolean } {
-  return {
-    backend,
-    available,
-    isEncryptionAvailable() {
-      return this.available;
-    },
-    getSelectedStorageBackend() {
-      return this.backend;
-    },
-    encryptString: (plain) => Buffer.from(`enc:${plain}`),
-    decryptString: (buf) => {
-      const s = buf.toString();
-      if (!s.startsWith('enc:')) throw new Error('bad blob');
-      return s.slice(4);
-    },
-  };
-}
-
-function memoryBacking(initial: Record<string, string> = {}) {
-  let all = { ...initial };
-  return { load: () => ({ ...all }), save: vi.fn((next: Record<string, string>) => void (all = { ...next })), peek: () => all };
-}
 
 describe('secret store (safeStorage)', () => {
   it('encrypts on set, decrypts on get, never keeps the plain value', () => {
