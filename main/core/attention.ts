@@ -5,6 +5,7 @@ import type { Outbox } from '../store/outbox.ts';
 import type { RefusalRow, Refusals } from '../store/refusals.ts';
 import type { CoreModule } from './module.ts';
 import { connectorModules } from './registry.ts';
+import { errorMessage, isRecord, prop } from '../unknown.ts';
 
 /**
  * «Требует внимания»: everything the operator should act on, each with a plain Russian reason and
@@ -193,13 +194,13 @@ const REFUSED = new Set([400, 409, 413, 415, 422]);
 
 /** The 1C error body's `error`, when the answer is one. */
 export function errorOf(answer: unknown): { code: string; message: string; field?: string } | null {
-  const e = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)?.error;
-  if (!e || typeof e.code !== 'string' || typeof e.message !== 'string') return null;
-  return { code: e.code, message: e.message, ...(typeof e.field === 'string' ? { field: e.field } : {}) };
+  const e = prop(answer, 'error');
+  const code = prop(e, 'code');
+  const message = prop(e, 'message');
+  if (typeof code !== 'string' || typeof message !== 'string') return null;
+  const field = prop(e, 'field');
+  return { code, message, ...(typeof field === 'string' ? { field } : {}) };
 }
-
-/** Route params are an object of fields (fastify's, or the route schema's values); a route without any has {}. */
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A module's 1C routes with their refusals kept: a write call answered 4xx is recorded (who, what,
@@ -235,7 +236,7 @@ export function keepingRefusals(domain: ListenerDomain, subjects: (call: OnecCal
     const address = req.socket.remoteAddress ?? '';
     const client = /^(127\.|::1$|::ffff:127\.)/.test(address) || address === '' ? null : address.replace(/^::ffff:/, '');
     const accepted: string[] = [];
-    const failed = (e: unknown) => log('refusal not recorded', { url: req.url, err: (e as Error).message });
+    const failed = (e: unknown) => log('refusal not recorded', { url: req.url, err: errorMessage(e) });
     for (const s of subjects(call)) {
       const key = s.entity ?? `${call.method} ${call.route}`;
       if (!s.refused) {
@@ -253,7 +254,7 @@ export function keepingRefusals(domain: ListenerDomain, subjects: (call: OnecCal
         observe(req, reply, payload);
       } catch (e) {
         // Keeping the note must never cost 1C its answer.
-        log('refusal not recorded', { url: req.url, err: (e as Error).message });
+        log('refusal not recorded', { url: req.url, err: errorMessage(e) });
       }
       done(null, payload);
     });

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger.ts';
+import { errorMessage } from '../unknown.ts';
 
 /** Rows removed per table by one run. */
 export type Removed = Record<string, number>;
@@ -53,7 +54,7 @@ export class Housekeeping {
         Object.assign(result.removed, (await task.run(now)) ?? {});
       } catch (error) {
         result.failed.push(task.name);
-        this.#log.warn({ task: task.name, err: (error as Error).message }, 'housekeeping task failed');
+        this.#log.warn({ task: task.name, err: errorMessage(error) }, 'housekeeping task failed');
       }
     }
     if (Object.values(result.removed).some((n) => n > 0)) this.#log.info({ removed: result.removed }, 'housekeeping removed aged rows');

@@ -10,6 +10,7 @@ import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 import { checkOne } from './check.ts';
 import { MemorySettingsStore, type SettingsStore } from '../config/settings-store.ts';
 import { SputnikError } from '../errors.ts';
+import { errorMessage, isRecord } from '../unknown.ts';
 import { createDispatcher, HttpClient } from '../http/client.ts';
 import { Journal } from '../journal/index.ts';
 import { jobEvent } from '../journal/events.ts';
@@ -91,7 +92,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     // Every registered module's tables, whichever of them run: the store is one file for all.
     store = openStore(opts.dataDir, { ...opts.outbox, migrations: moduleMigrations(REGISTRY) });
   } catch (error) {
-    throw new SputnikError(503, 'store_unavailable', `Не удалось открыть хранилище в ${opts.dataDir}: ${(error as Error).message}`, { cause: error });
+    throw new SputnikError(503, 'store_unavailable', `Не удалось открыть хранилище в ${opts.dataDir}: ${errorMessage(error)}`, { cause: error });
   }
   const log: Logger = opts.quiet ? silentLogger() : await createLogger(opts.dataDir, opts.config.log);
   const logFn = (msg: string, extra?: object) => log.warn(extra ?? {}, msg);
@@ -239,7 +240,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
           pause: (c) => store.outbox.pauseConnector(c),
           resume: (c) => store.outbox.resume(c),
           testConnection: async (connector, patch) => {
-            const merged = configSchema.safeParse(applyPatch(settings.config, { [connector]: { ...(patch as object), enabled: true } }), INPUT_IN_ISSUES);
+            const merged = configSchema.safeParse(applyPatch(settings.config, { [connector]: { ...(isRecord(patch) ? patch : {}), enabled: true } }), INPUT_IN_ISSUES);
             if (!merged.success) {
               const [first] = describeZodError(merged.error);
               throw new SputnikError(422, 'invalid_value', `Настройка «${first.field}»: ${first.message}`, { field: first.field });
@@ -253,7 +254,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
             const key = ref.slice('refusal:'.length);
             if (!ref.startsWith('refusal:') || !refusals.has(key)) return false;
             // Relaxed: the row is gone before this returns; a failed commit is only logged (the note comes back).
-            refusals.remove([key]).catch((e: unknown) => logFn('refusal not dismissed', { err: (e as Error).message }));
+            refusals.remove([key]).catch((e: unknown) => logFn('refusal not dismissed', { err: errorMessage(e) }));
             return true;
           },
         },

@@ -14,7 +14,8 @@ export function releaseMemory(): void {
   if (gc === undefined) {
     try {
       setFlagsFromString('--expose-gc');
-      gc = runInNewContext('gc') as () => void;
+      const found: unknown = runInNewContext('gc');
+      gc = typeof found === 'function' ? () => void found() : null;
     } catch {
       gc = null; // not available in this runtime: V8 collects on its own schedule
     }

@@ -2,6 +2,7 @@ import { DeliveryError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { RECURRING_KIND, type Job } from '../store/outbox.ts';
 import type { ConnectorWorkers, JobDone, JobHandler } from '../store/worker-pool.ts';
+import { errorMessage, prop } from '../unknown.ts';
 
 /**
  * Work on a schedule (a pull, housekeeping, tracking), declared by a module through
@@ -51,16 +52,23 @@ export interface RecurringJob<T> {
   reschedule(): void;
 }
 
-interface Waiter {
-  resolve: (value: unknown) => void;
+interface Waiter<T> {
+  resolve: (value: T) => void;
   reject: (error: unknown) => void;
 }
 
-interface Entry {
-  spec: RecurringSpec<any>;
-  current: Promise<unknown> | null;
+interface Entry<T> {
+  spec: RecurringSpec<T>;
+  current: Promise<T> | null;
   /** `runNow` callers waiting for the run it asked for to start. */
-  waiters: Waiter[];
+  waiters: Waiter<T>[];
+}
+
+/** A declared key as the scheduler keeps it: each entry's result type stays inside these closures. */
+interface Declared {
+  connector: string;
+  ensure: () => void;
+  handle: (job: Job, signal: AbortSignal) => Promise<JobDone>;
 }
 
 /** What a recurring job's queued row carries: the end of the run that planned it (null: none yet). */
@@ -82,7 +90,7 @@ interface Payload {
 export class Recurring {
   readonly #store: Store;
   readonly #log: (msg: string, extra?: object) => void;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, Declared>();
   #started = false;
 
   constructor(store: Store, opts: { log?: (msg: string, extra?: object) => void } = {}) {
@@ -92,11 +100,11 @@ export class Recurring {
 
   add<T>(spec: RecurringSpec<T>): RecurringJob<T> {
     if (this.#entries.has(spec.key)) throw new Error(`recurring: ${spec.key} is declared twice`);
-    const e: Entry = { spec, current: null, waiters: [] };
-    this.#entries.set(spec.key, e);
+    const e: Entry<T> = { spec, current: null, waiters: [] };
+    this.#entries.set(spec.key, { connector: spec.connector, ensure: () => this.#ensure(e), handle: (job, signal) => this.#handle(e, job, signal) });
     if (this.#started) this.#write(() => this.#ensure(e)).catch((error: unknown) => this.#failed(spec.key, error));
     return {
-      runNow: () => this.#runNow(e) as Promise<T>,
+      runNow: () => this.#runNow(e),
       running: () => e.current !== null,
       nextAt: () => this.#nextAt(e),
       reschedule: () => void this.#reschedule(e).catch((error: unknown) => this.#failed(spec.key, error)),
@@ -108,8 +116,8 @@ export class Recurring {
    * (`workers`) shares its lane and concurrency; one with only recurring jobs gets a lane of one.
    */
   lanes(workers: ConnectorWorkers[]): ConnectorWorkers[] {
-    const connectors = new Set([...this.#entries.values()].map((e) => e.spec.connector));
-    const handle: JobHandler = (job, ctx) => this.#handle(job, ctx.signal);
+    const connectors = new Set([...this.#entries.values()].map((d) => d.connector));
+    const handle: JobHandler = (job, ctx) => this.#entries.get(job.key)?.handle(job, ctx.signal) ?? this.#undeclared(job);
     const lanes = workers.map((w): ConnectorWorkers => (connectors.has(w.connector) ? { ...w, handle: (job, ctx) => (job.kind === RECURRING_KIND ? handle(job, ctx) : w.handle(job, ctx)) } : w));
     for (const c of connectors) if (!workers.some((w) => w.connector === c)) lanes.push({ connector: c, concurrency: 1, handle });
     return lanes;
@@ -119,7 +127,7 @@ export class Recurring {
   async start(): Promise<void> {
     this.#started = true;
     await this.#write(() => {
-      for (const e of this.#entries.values()) this.#ensure(e);
+      for (const d of this.#entries.values()) d.ensure();
     });
   }
 
@@ -130,14 +138,14 @@ export class Recurring {
 
   #failed(key: string, error: unknown): void {
     // The job is as it was; the next start (or settings change) plans it again.
-    this.#log('recurring job not rescheduled', { key, err: (error as Error).message });
+    this.#log('recurring job not rescheduled', { key, err: errorMessage(error) });
   }
 
-  #enabled(e: Entry): boolean {
+  #enabled<T>(e: Entry<T>): boolean {
     return e.spec.enabled?.() ?? true;
   }
 
-  #every(e: Entry, last: unknown): number {
+  #every<T>(e: Entry<T>, last: T | undefined): number {
     return typeof e.spec.every === 'function' ? e.spec.every(last) : e.spec.every;
   }
 
@@ -147,35 +155,36 @@ export class Recurring {
     return job && (job.state === 'queued' || job.state === 'running') ? job : undefined;
   }
 
-  #enqueue(e: Entry, runAt: number, after: number | null): void {
+  #enqueue<T>(e: Entry<T>, runAt: number, after: number | null): void {
     const payload: Payload = { after };
     this.#store.outbox.enqueue({ connector: e.spec.connector, kind: RECURRING_KIND, key: e.spec.key, payload, runAt });
   }
 
   /** Inside a write: the key gets its job unless it has one (or is switched off). */
-  #ensure(e: Entry): void {
+  #ensure<T>(e: Entry<T>): void {
     if (!this.#enabled(e) || this.#live(e.spec.key)) return;
     const now = this.#store.outbox.now();
     this.#enqueue(e, Math.max(now, e.spec.firstAt?.(now) ?? now), null);
   }
 
-  async #reschedule(e: Entry): Promise<void> {
+  async #reschedule<T>(e: Entry<T>): Promise<void> {
     if (!this.#enabled(e)) return; // its queued job ends the chain when it comes due
     await this.#write(() => {
       const job = this.#live(e.spec.key);
       if (!job) return this.#ensure(e);
       if (job.state !== 'queued') return; // the run under way plans the next with the new settings
       const now = this.#store.outbox.now();
-      const after = (job.payload as Payload | null)?.after ?? null;
+      const planned = prop(job.payload, 'after'); // a Payload, as #enqueue wrote it
+      const after = typeof planned === 'number' ? planned : null;
       const at = after === null ? (e.spec.firstAt?.(now) ?? now) : after + this.#every(e, undefined);
       this.#store.outbox.runKeyAt(e.spec.key, Math.max(now, at));
     });
   }
 
-  #runNow(e: Entry): Promise<unknown> {
+  #runNow<T>(e: Entry<T>): Promise<T> {
     if (e.current) return e.current;
     if (!this.#enabled(e)) return Promise.reject(new Error(`${e.spec.key} is switched off`));
-    const asked = new Promise<unknown>((resolve, reject) => e.waiters.push({ resolve, reject }));
+    const asked = new Promise<T>((resolve, reject) => e.waiters.push({ resolve, reject }));
     const outbox = this.#store.outbox;
     this.#write(() => {
       const now = outbox.now();
@@ -191,7 +200,7 @@ export class Recurring {
     return asked;
   }
 
-  #nextAt(e: Entry): number | null {
+  #nextAt<T>(e: Entry<T>): number | null {
     if (e.current || !this.#enabled(e)) return null;
     const job = this.#live(e.spec.key);
     if (job?.state !== 'queued') return null;
@@ -200,18 +209,23 @@ export class Recurring {
     return c.state === 'failing' ? (c.nextProbeAt ?? job.nextRunAt) : job.nextRunAt;
   }
 
-  async #handle(job: Job, signal: AbortSignal): Promise<JobDone> {
+  /** A job whose key is not declared (any more): the chain ends here. */
+  async #undeclared(job: Job): Promise<JobDone> {
     const outbox = this.#store.outbox;
-    const e = this.#entries.get(job.key);
-    if (!e || !this.#enabled(e)) {
-      // Switched off (or no longer declared): the chain ends here; `reschedule` starts it again.
-      for (const w of e?.waiters.splice(0) ?? []) w.reject(new Error(`${job.key} is switched off`));
+    return { record: () => void outbox.forgetFinished(job.key) };
+  }
+
+  async #handle<T>(e: Entry<T>, job: Job, signal: AbortSignal): Promise<JobDone> {
+    const outbox = this.#store.outbox;
+    if (!this.#enabled(e)) {
+      // Switched off: the chain ends here; `reschedule` starts it again.
+      for (const w of e.waiters.splice(0)) w.reject(new Error(`${job.key} is switched off`));
       return { record: () => void outbox.forgetFinished(job.key) };
     }
     const run = (async () => e.spec.run({ signal }))();
     e.current = run;
     for (const w of e.waiters.splice(0)) run.then(w.resolve, w.reject);
-    let result: unknown;
+    let result: T;
     try {
       result = await run;
     } catch (error) {
