@@ -18,6 +18,8 @@ import type { Meta } from '../core/registry.ts';
 const COOKIE = 'sputnik_ui';
 /** The live stream's heartbeat: the window calls Sputnik gone after 2.5 s without any event (renderer/src/live.ts). */
 export const HEARTBEAT_MS = 1000;
+/** Under a stream of writes, a live stream looks again at most this often (the first change after a quiet spell at once). */
+export const LIVE_GAP_MS = 250;
 
 export interface AdminOptions {
   token: string;
@@ -48,6 +50,11 @@ export interface AdminOps {
   testConnection(connector: string, settings: unknown): Promise<{ ok: boolean; message: string }>;
   /** Counters that move when something the window shows changed: the newest journal id, and each feed's seq by kind. */
   changes(): { journal: number } & Record<string, number>;
+  /**
+   * Calls `listener` when what the window shows may have changed (a write committed, a job's
+   * outcome recorded), once per event-loop turn at most; returns the unsubscribe.
+   */
+  onChange(listener: () => void): () => void;
   /** «Требует внимания»: at most `limit` items, and how many there are. */
   attention(limit: number): AttentionList;
   /** The operator takes a refusal off that list; false when there is no such one. */
@@ -239,7 +246,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<AdminApp> {
     let lastHealth = '';
     let lastAttention = -1;
     let last = opts.ops.changes();
-    const tick = () => {
+    const look = () => {
       try {
         const health = JSON.stringify(opts.health());
         if (health !== lastHealth) {
@@ -253,16 +260,37 @@ export async function createAdminApp(opts: AdminOptions): Promise<AdminApp> {
         const attention = opts.ops.attention(1).total;
         if (attention !== lastAttention) send('attention', { total: (lastAttention = attention) });
       } catch {
-        /* the store is closing: the next tick or the client's reconnect sorts it out */
+        /* the store is closing: the next look or the client's reconnect sorts it out */
       }
     };
-    tick();
-    const every = setInterval(tick, 1000);
+    look();
+    // A committed write is looked at at once; more within LIVE_GAP_MS make one more look at its end,
+    // so a burst of writes costs a few looks a second, not one per write.
+    let cooling: NodeJS.Timeout | undefined;
+    let changedMeanwhile = false;
+    const changed = () => {
+      if (cooling) return void (changedMeanwhile = true);
+      look();
+      cooling = setTimeout(() => {
+        cooling = undefined;
+        if (changedMeanwhile) {
+          changedMeanwhile = false;
+          changed();
+        }
+      }, LIVE_GAP_MS);
+    };
+    const unsubscribe = opts.ops.onChange(changed);
     // A heartbeat the page can see (a comment it cannot): 2.5 s of silence means Sputnik is gone,
-    // even when no TCP close arrives (a hung process, a sleeping laptop's network).
-    const beat = setInterval(() => res.write('event: beat\ndata: {}\n\n'), HEARTBEAT_MS);
+    // even when no TCP close arrives (a hung process, a sleeping laptop's network). Each beat also
+    // looks again: the health moves without a write too (a queue's age, the gateway's calls in
+    // flight, the store's writability), and so does «Требует внимания» (a queue waiting too long).
+    const beat = setInterval(() => {
+      look();
+      res.write('event: beat\ndata: {}\n\n');
+    }, HEARTBEAT_MS);
     const end = () => {
-      clearInterval(every);
+      unsubscribe();
+      clearTimeout(cooling);
       clearInterval(beat);
       streams.delete(end);
       res.end();

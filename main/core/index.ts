@@ -248,6 +248,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
             return checkOne(merged.data, http, connector);
           },
           changes: () => ({ journal: journal.lastId(), ...feedSeqs() }),
+          // A committed write, and a job's outcome (a connector failing or ok again, written by the outbox itself).
+          onChange: (listener) => {
+            const off = store.onChange(listener);
+            workers.on('settled', listener);
+            return () => {
+              off();
+              workers.off('settled', listener);
+            };
+          },
           attention: (limit) =>
             collectAttention({ modules, outbox: store.outbox, refusals, now: store.outbox.now(), limit, enabled: (c) => sliceOf(settings.config, c).enabled !== false }),
           dismiss: (ref) => {

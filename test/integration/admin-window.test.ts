@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { HEARTBEAT_MS } from '../../main/admin/app.ts';
 import { passteamModule } from '../../main/connectors/passteam/index.ts';
 import { paykeeperModule } from '../../main/connectors/paykeeper/index.ts';
 import { docpartModule } from '../../main/connectors/docpart/index.ts';
@@ -146,5 +147,31 @@ describe('the window\'s API', () => {
     const body = bytes.toString('utf8');
     expect(body).toContain('/v1/cards/E-1');
     expect(body.split('\r\n')[0]).toContain('Время');
+  });
+
+  it('live events: a committed write reaches the stream at once, not on a timer; the heartbeat still beats', async () => {
+    // Every interval waits for the test: a stream that polled on one would never see the card.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const { t } = await setup();
+      const events = await ui(t, '/api/events');
+      const reader = events.body!.getReader();
+      let text = '';
+      const read = async (until: RegExp) => {
+        const end = Date.now() + 8000;
+        while (!until.test(text) && Date.now() < end) text += new TextDecoder().decode((await reader.read()).value);
+        return until.test(text);
+      };
+      expect(await read(/event: attention/)).toBe(true);
+      await putCard(t, 'L-1', '+79995554400');
+      expect(await read(/event: change\ndata: \{"kind":"cards"\}/)).toBe(true);
+      expect(await read(/event: journal/)).toBe(true);
+      expect(text).not.toMatch(/event: beat/);
+      vi.advanceTimersByTime(HEARTBEAT_MS);
+      expect(await read(/event: beat/)).toBe(true);
+      await reader.cancel();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
