@@ -35,6 +35,14 @@ export class ReadCache<T = unknown> {
     this.#now = opts.now ?? Date.now;
   }
 
+  /** The answer for `key` when it is fresh under `policy` (counted as a hit), without a promise: a hot page's path. */
+  fresh(key: string, policy: CachePolicy): Cached<T> | undefined {
+    const e = this.#entries.get(key);
+    if (!e || this.#now() - e.storedAt > policy.freshMs) return undefined;
+    this.hits++;
+    return { value: e.value, storedAt: e.storedAt, state: 'fresh' };
+  }
+
   /**
    * The answer for `key` under `policy`, calling `load` when needed. Rejects with `load`'s error
    * only when nothing usable is cached.

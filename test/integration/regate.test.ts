@@ -173,6 +173,34 @@ describe('ReGate gateway', () => {
     expect((await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=2`)).body.items).toHaveLength(2);
   });
 
+  it('a URL asked again answers as it did the first time (its 1C path is kept per URL): a bad one is the same 400 without 1C, a good one a HIT', async () => {
+    const { fake, call } = await setup();
+    const storeId = fake.company().stores[0].id;
+    const before = fake.stats().requests;
+    for (let k = 0; k < 2; k++) expect((await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=abc`)).body).toMatchObject({ status: 400, detail: 'Поле «limit»: «abc» — не целое число' });
+    expect(fake.stats().requests).toBe(before);
+    const first = await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=3`);
+    const second = await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=3`);
+    expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+    expect(second.body).toEqual(first.body);
+    // " 3" is the same limit: another URL, the same 1C path, so the cached page.
+    expect((await call('GET', `/regate/v1/stores/${storeId}/assortment?limit=%203`)).headers['x-cache']).toBe('HIT');
+    expect(fake.stats().requests).toBe(before + 1);
+  });
+
+  it('Basic credentials however a client spells them: the scheme in any case, spaces, base64 without padding; a wrong password of the same length is 401; a login with a colon never matches', async () => {
+    const { fake, call } = await setup({}, 10, { tenant: { password: 'sandbox1' } }); // richest:sandbox1 = 16 bytes: base64 with "=="
+    const storeId = fake.company().stores[0].id;
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const page = `/regate/v1/stores/${storeId}/groups`;
+    for (const authorization of [`Basic ${b64('richest:sandbox1')}`, `basic ${b64('richest:sandbox1')}`, `BASIC   ${b64('richest:sandbox1')}  `, `Basic ${b64('richest:sandbox1').replace(/=+$/, '')}`])
+      expect((await call('GET', page, { headers: { authorization } })).status, authorization).toBe(200);
+    for (const authorization of [`Basic ${b64('richest:sandbox2')}`, `Basic ${b64('richest:sandbox')}`, `Bearer ${b64('richest:sandbox1')}`, ''])
+      expect((await call('GET', page, { headers: { authorization } })).status, authorization).toBe(401);
+    const colon = await setup({}, 10, { tenant: { user: 'ric:hest', password: 'sandbox' } });
+    expect((await colon.call('GET', page, { headers: { authorization: `Basic ${b64('ric:hest:sandbox')}` } })).status).toBe(401);
+  });
+
   it("1C's refusals are problem+json with its code, words and particulars; replayed by key as refused; a queued write that 1C refuses is a failed operation", async () => {
     const { fake, call } = await setup();
     await call('PUT', '/regate/v1/clients/rs-client-1', { body: { name: 'Иванов Иван' }, key: 'c1' });

@@ -113,6 +113,21 @@ describe('ReGate read cache', () => {
     await expect(c.get('k', policy, load)).rejects.toThrow('1C down');
     expect(c.hitRate).toBeGreaterThan(0);
   });
+
+  it('fresh(): a fresh answer at once, counted as a hit as get() counts it; nothing for a stale, missing or forgotten one', async () => {
+    const clock = { t: 0 };
+    const c = new ReadCache<string>({ now: () => clock.t });
+    expect(c.fresh('k', policy)).toBeUndefined();
+    await c.get('k', policy, async () => 'v1');
+    expect(c.fresh('k', policy)).toEqual({ value: 'v1', storedAt: 0, state: 'fresh' });
+    expect([c.hits, c.misses]).toEqual([1, 1]);
+    clock.t = policy.freshMs + 1;
+    expect(c.fresh('k', policy)).toBeUndefined(); // stale: get() serves it and refreshes it
+    expect([c.hits, c.misses]).toEqual([1, 1]);
+    clock.t = 0;
+    c.delete('k');
+    expect(c.fresh('k', policy)).toBeUndefined();
+  });
 });
 
 describe('ReGate problems', () => {

@@ -18,8 +18,9 @@ declare module 'fastify' {
   }
 }
 
-/** Open to anyone: the gateway's health and its documentation. */
-const isOpen = (path: string) => path === '/regate/v1/health' || path === '/regate/v1/openapi.json' || path.startsWith('/regate/docs');
+/** Open to anyone: the gateway's health and its documentation (`url` with its query, if any). */
+const isOpen = (url: string) => url.startsWith('/regate/docs') || isPath(url, '/regate/v1/health') || isPath(url, '/regate/v1/openapi.json');
+const isPath = (url: string, path: string) => url.startsWith(path) && (url.length === path.length || url[path.length] === '?');
 
 /** The base a request was admitted for (the auth hook ran before every route that asks). */
 export function tenantOf(req: FastifyRequest): TenantRuntime {
@@ -34,9 +35,8 @@ export function tenantOf(req: FastifyRequest): TenantRuntime {
 const plugin: FastifyPluginAsyncZod<{ tenants: Map<string, TenantRuntime>; logins: LoginThrottle }, RegateServer> = async (app, { tenants, logins }) => {
   app.decorateRequest('requestId', '');
 
-  async function admit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const ip = req.ip;
-    const seen = await logins.check(ip);
+  /** After the address's login check: the credentials; a failure is counted, a success after failures clears them. */
+  async function admitted(req: FastifyRequest, reply: FastifyReply, ip: string, seen: { blocked: boolean; failures: number }): Promise<void> {
     if (seen.blocked) throw new RegateProblem(429, 'too_many_logins', 'Слишком много неверных входов', 'Слишком много неверных логинов и паролей подряд: подождите минуту', { retryAfterSeconds: 60 });
     const tenant = authenticate(req.headers.authorization, tenants);
     if (!tenant) {
@@ -52,15 +52,42 @@ const plugin: FastifyPluginAsyncZod<{ tenants: Map<string, TenantRuntime>; login
   app.addHook('onRequest', (req, reply, done) => {
     req.requestId = String(req.headers['x-request-id'] ?? req.id).slice(0, 100);
     reply.header('X-Request-Id', req.requestId);
-    if (isOpen(req.url.split('?')[0])) return done();
-    admit(req, reply).then(() => done(), done);
+    if (isOpen(req.url)) return done();
+    const ip = req.ip;
+    logins.check(ip).then((seen) => {
+      // The usual case (no failures, right credentials) is settled here, without admitted()'s promise.
+      const tenant = !seen.blocked && seen.failures === 0 ? authenticate(req.headers.authorization, tenants) : undefined;
+      if (tenant) {
+        req.tenant = tenant;
+        return done();
+      }
+      admitted(req, reply, ip, seen).then(() => done(), done);
+    }, done);
   });
 };
 
 export const auth = fp(plugin, { name: 'regate-auth' });
 
+/**
+ * Each tenant's credentials as a client sends them, `Basic base64(user:password)`; null for a login
+ * with a colon (a client's user-id ends at the first colon: the header would be read otherwise).
+ */
+const canonical = new WeakMap<TenantRuntime['tenant'], string | null>();
+function canonicalHeader(t: TenantRuntime['tenant']): string | null {
+  let h = canonical.get(t);
+  if (h === undefined) canonical.set(t, (h = t.user.includes(':') ? null : `Basic ${Buffer.from(`${t.user}:${t.password}`, 'utf8').toString('base64')}`));
+  return h;
+}
+
 function authenticate(header: string | undefined, tenants: Map<string, TenantRuntime>): TenantRuntime | undefined {
-  const m = /^basic\s+(.+)$/i.exec(header ?? '');
+  if (header === undefined) return undefined;
+  // Clients send the header the one usual way: compared whole (in constant time), nothing decoded.
+  for (const t of tenants.values()) {
+    const h = canonicalHeader(t.tenant);
+    if (h !== null && sameSecret(header, h)) return t;
+  }
+  // Any other spelling (another case, spaces, no padding) the long way.
+  const m = /^basic\s+(.+)$/i.exec(header);
   if (!m) return undefined;
   const decoded = Buffer.from(m[1].trim(), 'base64').toString('utf8');
   const i = decoded.indexOf(':');
