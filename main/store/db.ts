@@ -31,7 +31,7 @@ export function openDatabase(dataDir: string, opts: { readonly?: boolean; migrat
  * gets it, with nothing else changed.
  */
 export function migrate(db: DB, modules: readonly ModuleMigration[] = []): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+  const current = Number(db.pragma('user_version', { simple: true }));
   if (current > MIGRATIONS.length) {
     throw new Error(`Хранилище создано более новой версией Спутника (схема ${current}, эта версия знает ${MIGRATIONS.length}); обновите Спутник`);
   }
@@ -43,7 +43,7 @@ export function migrate(db: DB, modules: readonly ModuleMigration[] = []): void 
   }
   if (modules.length === 0) return;
   db.exec('CREATE TABLE IF NOT EXISTS module_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
-  const applied = new Set(db.prepare('SELECT id FROM module_migrations').pluck().all() as string[]);
+  const applied = new Set(db.prepare<[], string>('SELECT id FROM module_migrations').pluck().all());
   const sql = { exec: (text: string) => void db.exec(text), run: (text: string, ...params: unknown[]) => db.prepare(text).run(...params) };
   for (const m of modules) {
     if (applied.has(m.id)) continue;

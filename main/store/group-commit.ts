@@ -1,5 +1,6 @@
 import { unsynced, type DB } from './db.ts';
 import { errors, SputnikError } from '../errors.ts';
+import { errorCode } from '../unknown.ts';
 import type { WalSync } from './wal-sync.ts';
 
 interface Committed {
@@ -29,8 +30,8 @@ const DISK_ERRORS = new Set(['EIO', 'ENOSPC', 'EDQUOT', 'EROFS']);
 const STORE_DOWN = /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN|BUSY|LOCKED|PERM|NOMEM)/;
 
 export function isStoreDown(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' && STORE_DOWN.test(code);
+  const code = errorCode(error);
+  return code !== undefined && STORE_DOWN.test(code);
 }
 
 /**
@@ -156,7 +157,7 @@ export class GroupCommit {
    * fsync covers the frames just written, so their callers are answered as usual.
    */
   #recover(error: unknown): unknown {
-    if (!error || DISK_ERRORS.has((error as { code?: string }).code ?? '')) return error;
+    if (!error || DISK_ERRORS.has(errorCode(error) ?? '')) return error;
     this.#wal?.close();
     this.#wal = undefined;
     try {

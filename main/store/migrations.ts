@@ -212,10 +212,10 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
     `);
     // In pages by rowid, computed here (the same SEARCH_TEXT the repositories write with).
     const backfill = <R>(table: string, columns: string, text: (r: R) => string) => {
-      const page = db.prepare(`SELECT rowid AS k, ${columns} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 1000`);
+      const page = db.prepare<[number], R & { k: number }>(`SELECT rowid AS k, ${columns} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 1000`);
       const set = db.prepare(`UPDATE ${table} SET search = ? WHERE rowid = ?`);
       for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-        const rows = page.all(after) as Array<R & { k: number }>;
+        const rows = page.all(after);
         for (const r of rows) set.run(text(r), r.k);
         if (rows.length < 1000) return;
         after = rows[rows.length - 1].k;

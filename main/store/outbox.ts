@@ -64,6 +64,7 @@ export interface ConnectorStatus {
   lastError: JobError | null;
 }
 
+/** A `jobs` row as the statements below read it. */
 interface Row {
   id: number;
   connector: string;
@@ -79,6 +80,24 @@ interface Row {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/** A `connectors` row. */
+interface ConnectorRow {
+  name: string;
+  state: ConnectorState;
+  failures: number;
+  next_probe_at: number | null;
+  since: number | null;
+  last_error: string | null;
+}
+
+/** The statements that read one connector's jobs (see `#per`). */
+interface PerConnector {
+  running: Database.Statement<[], number>;
+  anyQueued: Database.Statement<[], number>;
+  nextClaimable: Database.Statement<[], number | null>;
+  due: Map<number, Database.Statement<[{ due: number }], Row>>;
 }
 
 function toJob(r: Row): Job {
@@ -136,18 +155,18 @@ export class Outbox {
    * the SQL: SQLite re-plans a statement on every new binding of such parameters (measured 40–60 µs
    * a claim instead of 6), and claims run once per delivered job.
    */
-  readonly #byConnector = new Map<string, { running: Database.Statement; anyQueued: Database.Statement; nextClaimable: Database.Statement; due: Map<number, Database.Statement> }>();
+  readonly #byConnector = new Map<string, PerConnector>();
 
-  #per(connector: string) {
+  #per(connector: string): PerConnector {
     let c = this.#byConnector.get(connector);
     if (!c) {
       if (!/^[a-z][a-z0-9_]*$/.test(connector)) throw new Error(`outbox: bad connector name ${JSON.stringify(connector)}`);
       const db = this.#db;
       c = {
-        running: db.prepare(`SELECT COUNT(*) FROM jobs WHERE connector = '${connector}' AND state = 'running'`).pluck(),
-        anyQueued: db.prepare(`SELECT 1 FROM jobs WHERE connector = '${connector}' AND state = 'queued' LIMIT 1`).pluck(),
+        running: db.prepare<[], number>(`SELECT COUNT(*) FROM jobs WHERE connector = '${connector}' AND state = 'running'`).pluck(),
+        anyQueued: db.prepare<[], number>(`SELECT 1 FROM jobs WHERE connector = '${connector}' AND state = 'queued' LIMIT 1`).pluck(),
         // The earliest job that could be claimed once due: not behind a running or older queued job of its key.
-        nextClaimable: db.prepare(`SELECT MIN(j.next_run_at) FROM jobs j WHERE j.connector = '${connector}' AND j.state = 'queued'
+        nextClaimable: db.prepare<[], number | null>(`SELECT MIN(j.next_run_at) FROM jobs j WHERE j.connector = '${connector}' AND j.state = 'queued'
           AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
           AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.key = j.key AND e.state = 'queued' AND e.id < j.id)`).pluck(),
         due: new Map(),
@@ -158,11 +177,11 @@ export class Outbox {
   }
 
   /** Oldest due jobs, one per key, none of whose key is running or has an older queued job. */
-  #due(connector: string, limit: number): Database.Statement {
+  #due(connector: string, limit: number): Database.Statement<[{ due: number }], Row> {
     const per = this.#per(connector);
     let st = per.due.get(limit);
     if (!st) {
-      st = this.#db.prepare(`SELECT j.* FROM jobs j
+      st = this.#db.prepare<{ due: number }, Row>(`SELECT j.* FROM jobs j
         WHERE j.connector = '${connector}' AND j.state = 'queued' AND j.next_run_at <= @due
           AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
           AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.key = j.key AND e.state = 'queued' AND e.id < j.id)
@@ -181,26 +200,26 @@ export class Outbox {
     this.#s = {
       // A SELECT then an UPDATE by id: an UPDATE … RETURNING that matches nothing costs more than both.
       // At most one coalescing job per key is ever queued; no ORDER BY (a reverse seek costs 5x here).
-      queuedForKey: db.prepare(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 LIMIT 1`).pluck(),
+      queuedForKey: db.prepare<[string], number>(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 LIMIT 1`).pluck(),
       // The newest state replaces the payload; it may run sooner (a card save after a settling bonus), never later.
       replacePayload: db.prepare(`UPDATE jobs SET payload = @payload, kind = @kind, updated_at = @now,
         next_run_at = CASE WHEN retry_wait = 1 THEN next_run_at ELSE MIN(next_run_at, @runAt) END WHERE id = @id`),
-      insert: db.prepare(`INSERT INTO jobs (connector, kind, key, payload, dedupe, coalesce, state, next_run_at, created_at, updated_at)
+      insert: db.prepare<Record<string, unknown>, { id: number }>(`INSERT INTO jobs (connector, kind, key, payload, dedupe, coalesce, state, next_run_at, created_at, updated_at)
         VALUES (@connector, @kind, @key, @payload, @dedupe, @coalesce, 'queued', @runAt, @now, @now) ON CONFLICT DO NOTHING RETURNING id`),
-      get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
-      latestForKey: db.prepare(`SELECT * FROM jobs WHERE key = ? AND id >= ? ORDER BY id DESC LIMIT 1`),
+      get: db.prepare<[number], Row>(`SELECT * FROM jobs WHERE id = ?`),
+      latestForKey: db.prepare<[string, number], Row>(`SELECT * FROM jobs WHERE key = ? AND id >= ? ORDER BY id DESC LIMIT 1`),
       lease: db.prepare(`UPDATE jobs SET state = 'running', lease_until = @until, lease_owner = @owner, retry_wait = 0, updated_at = @now WHERE id = @id AND state = 'queued'`),
       renew: db.prepare(`UPDATE jobs SET lease_until = @until WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
       finish: db.prepare(`UPDATE jobs SET state = @state, last_error = @error, lease_until = NULL, lease_owner = NULL, updated_at = @now, finished_at = @now,
         attempts = attempts + @inc WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
       requeue: db.prepare(`UPDATE jobs SET state = 'queued', attempts = attempts + @inc, next_run_at = @runAt, retry_wait = @wait, last_error = @error,
         lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
-      newerQueued: db.prepare(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 AND id > ? ORDER BY id DESC LIMIT 1`),
+      newerQueued: db.prepare<[string, number], { id: number }>(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 AND id > ? ORDER BY id DESC LIMIT 1`),
       inherit: db.prepare(`UPDATE jobs SET attempts = @attempts, next_run_at = MAX(next_run_at, @runAt), retry_wait = @wait, last_error = @error WHERE id = @id`),
       supersede: db.prepare(`UPDATE jobs SET state = 'done', last_error = @error, lease_until = NULL, lease_owner = NULL, updated_at = @now, finished_at = @now WHERE id = @id`),
       // A run cut off (its process died, or a stop handed it back) counts as an attempt: it may have
       // reached the remote, and the next run of its key sees `attempts > 0` (see Job.attempts).
-      recover: db.prepare(`UPDATE jobs SET state = 'queued', attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, updated_at = @now
+      recover: db.prepare<{ now: number }, { connector: string }>(`UPDATE jobs SET state = 'queued', attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, updated_at = @now
         WHERE state = 'running' AND lease_until < @now RETURNING connector`),
       release: db.prepare(`UPDATE jobs SET state = 'queued', attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, updated_at = @now
         WHERE state = 'running' AND lease_owner = @owner`),
@@ -214,10 +233,10 @@ export class Outbox {
         WHERE state = 'queued' AND coalesce = 1
           AND EXISTS (SELECT 1 FROM jobs n WHERE n.key = jobs.key AND n.state = 'queued' AND n.coalesce = 1 AND n.id > jobs.id)`),
       releaseWaiting: db.prepare(`UPDATE jobs SET next_run_at = @now, retry_wait = 0 WHERE connector = @connector AND state = 'queued' AND retry_wait = 1`),
-      connector: db.prepare(`SELECT * FROM connectors WHERE name = ?`),
+      connector: db.prepare<[string], ConnectorRow>(`SELECT * FROM connectors WHERE name = ?`),
       upsertConnector: db.prepare(`INSERT INTO connectors (name, state, failures, next_probe_at, since, last_error) VALUES (@name, @state, @failures, @nextProbeAt, @since, @error)
         ON CONFLICT (name) DO UPDATE SET state = excluded.state, failures = excluded.failures, next_probe_at = excluded.next_probe_at, since = excluded.since, last_error = excluded.last_error`),
-      depth: db.prepare(`SELECT connector, COUNT(*) AS queued, MIN(created_at) AS oldest FROM jobs WHERE state IN ('queued', 'running') AND kind <> '${RECURRING_KIND}' GROUP BY connector`),
+      depth: db.prepare<[], { connector: string; queued: number; oldest: number }>(`SELECT connector, COUNT(*) AS queued, MIN(created_at) AS oldest FROM jobs WHERE state IN ('queued', 'running') AND kind <> '${RECURRING_KIND}' GROUP BY connector`),
       prune: db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? AND state = 'done' LIMIT 1000)`),
     };
   }
@@ -237,13 +256,13 @@ export class Outbox {
     };
     this.#notifySoon(input.connector);
     if (params.coalesce) {
-      const id = this.#s.queuedForKey.get(input.key) as number | undefined;
+      const id = this.#s.queuedForKey.get(input.key);
       if (id !== undefined) {
         this.#s.replacePayload.run({ id, payload: params.payload, kind: params.kind, now, runAt: params.runAt });
         return { id, coalesced: true };
       }
     }
-    const row = this.#s.insert.get(params) as { id: number } | undefined;
+    const row = this.#s.insert.get(params);
     if (row && params.runAt <= now && this.#commit?.joining) for (const l of this.#onEnqueue) l(input.connector);
     return row ? { id: row.id, coalesced: false } : null;
   }
@@ -279,12 +298,12 @@ export class Outbox {
 
   /** The newest job of a key from `fromId` on (the one that carries the key's latest state). */
   latestForKey(key: string, fromId: number): Job | undefined {
-    const r = this.#s.latestForKey.get(key, fromId) as Row | undefined;
+    const r = this.#s.latestForKey.get(key, fromId);
     return r && toJob(r);
   }
 
   get(id: number): Job | undefined {
-    const r = this.#s.get.get(id) as Row | undefined;
+    const r = this.#s.get.get(id);
     return r && toJob(r);
   }
 
@@ -306,7 +325,7 @@ export class Outbox {
     const status = this.connectorStatus(connector);
     if (status.state === 'paused') return null;
     if (status.state === 'failing') {
-      if ((status.nextProbeAt ?? 0) > now || (this.#per(connector).running.get() as number) > 0) return null;
+      if ((status.nextProbeAt ?? 0) > now || (this.#per(connector).running.get() ?? 0) > 0) return null;
       return { limit: 1, due: Number.MAX_SAFE_INTEGER };
     }
     return { limit, due: now };
@@ -315,7 +334,7 @@ export class Outbox {
   /** Inside a transaction: leases what `#claimable` allows. */
   #lease(connector: string, take: { limit: number; due: number }, owner: string): Job[] {
     const now = this.now();
-    const rows = this.#due(connector, take.limit).all({ due: take.due }) as Row[];
+    const rows = this.#due(connector, take.limit).all({ due: take.due });
     const until = now + this.leaseMs;
     for (const r of rows) {
       this.#s.lease.run({ id: r.id, until, owner, now });
@@ -419,8 +438,8 @@ export class Outbox {
    */
   runKeyAt(key: string, runAt: number): boolean {
     const rows = this.#db
-      .prepare(`UPDATE jobs SET next_run_at = @runAt, retry_wait = 0, updated_at = @now WHERE key = @key AND state = 'queued' RETURNING connector`)
-      .all({ key, runAt, now: this.now() }) as Array<{ connector: string }>;
+      .prepare<{ key: string; runAt: number; now: number }, { connector: string }>(`UPDATE jobs SET next_run_at = @runAt, retry_wait = 0, updated_at = @now WHERE key = @key AND state = 'queued' RETURNING connector`)
+      .all({ key, runAt, now: this.now() });
     for (const c of new Set(rows.map((r) => r.connector))) this.#notifySoon(c);
     return rows.length > 0;
   }
@@ -446,26 +465,10 @@ export class Outbox {
     this.#notifySoon(connector);
   }
 
-  /**
-   * For connectors that poll rather than deliver (Docpart): the outcome of their last run is their
-   * health — failing with the error until a run succeeds.
-   */
-  reportRun(connector: string, error: JobError | null): void {
-    this.#db.transaction(() => {
-      const c = this.connectorStatus(connector);
-      const now = this.now();
-      if (error) {
-        this.#setConnector({ name: connector, state: 'failing', failures: c.failures + 1, nextProbeAt: null, since: c.state === 'failing' ? c.since : now, lastError: error });
-      } else if (c.state !== 'ok') {
-        this.#setConnector({ name: connector, state: 'ok', failures: 0, nextProbeAt: null, since: null, lastError: null });
-      }
-    })();
-  }
-
   /** Jobs whose lease ran out (their process died) go back to the queue. */
   recoverExpired(): number {
     const rows = this.#db.transaction(() => {
-      const r = this.#s.recover.all({ now: this.now() }) as Array<{ connector: string }>;
+      const r = this.#s.recover.all({ now: this.now() });
       if (r.length) this.#dropOlderTwins();
       return r;
     })();
@@ -483,9 +486,7 @@ export class Outbox {
   }
 
   connectorStatus(name: string): ConnectorStatus {
-    const r = this.#s.connector.get(name) as
-      | { name: string; state: ConnectorState; failures: number; next_probe_at: number | null; since: number | null; last_error: string | null }
-      | undefined;
+    const r = this.#s.connector.get(name);
     if (!r) return { name, state: 'ok', failures: 0, nextProbeAt: null, since: null, lastError: null };
     return { name, state: r.state, failures: r.failures, nextProbeAt: r.next_probe_at, since: r.since, lastError: r.last_error ? JSON.parse(r.last_error) : null };
   }
@@ -500,14 +501,14 @@ export class Outbox {
     if (c.state === 'paused') return null;
     const now = this.now();
     if (c.state === 'failing') {
-      if ((this.#per(connector).running.get() as number) > 0) return null;
+      if ((this.#per(connector).running.get() ?? 0) > 0) return null;
       return this.#per(connector).anyQueued.get() ? Math.max(now, c.nextProbeAt ?? now) : null;
     }
-    return this.#per(connector).nextClaimable.get() as number | null;
+    return this.#per(connector).nextClaimable.get() ?? null;
   }
 
   depth(): Array<{ connector: string; queued: number; oldest: number }> {
-    return this.#s.depth.all() as Array<{ connector: string; queued: number; oldest: number }>;
+    return this.#s.depth.all();
   }
 
   /** Deletes finished jobs older than `before`, in bounded batches. */
@@ -549,7 +550,7 @@ export class Outbox {
 
   /** A job returned to the queue while a newer state for its key arrived: keep only the newer one. */
   #coalesceAfterReturn(job: Job, carry: { attempts: number; runAt: number; wait: number; error: string }): void {
-    const newer = this.#s.newerQueued.get(job.key, job.id) as { id: number } | undefined;
+    const newer = this.#s.newerQueued.get(job.key, job.id);
     if (!newer || !job.coalesce) return;
     this.#s.supersede.run({ id: job.id, error: JSON.stringify({ code: 'superseded', message: `заменено заданием ${newer.id}` }), now: this.now() });
     this.#s.inherit.run({ id: newer.id, ...carry });

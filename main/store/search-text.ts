@@ -53,7 +53,10 @@ export function readableText(text: string): string {
   }
   if (out.includes('\\u')) {
     // One JSON.parse per run of escapes, not one call per character (a Docpart page is thousands).
-    out = out.replace(/(?:\\u[0-9A-Fa-f]{4})+/g, (run) => JSON.parse(`"${run}"`) as string);
+    out = out.replace(/(?:\\u[0-9A-Fa-f]{4})+/g, (run) => {
+      const decoded: unknown = JSON.parse(`"${run}"`); // a JSON string literal: always a string
+      return typeof decoded === 'string' ? decoded : run;
+    });
   }
   return out;
 }

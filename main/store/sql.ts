@@ -3,10 +3,14 @@ import type Database from 'better-sqlite3';
 
 type Params = unknown[];
 
+/** better-sqlite3's own statement typing: `get` gives `Row | undefined`, `all` gives `Row[]`. */
+type Statement<Row> = Database.Statement<Params, Row>;
+
 /**
  * The one handle repositories use for SQL: statements are prepared once per text and kept, so a
  * repository writes its SQL where it reads it instead of keeping a table of prepared statements.
  * Outside `store.write`, a call is its own implicit transaction (reads see the last commit).
+ * A row type is the caller's word for what its SQL returns, as with `db.prepare<Params, Row>`.
  */
 export interface Sql {
   get<T = Record<string, unknown>>(text: string, ...params: Params): T | undefined;
@@ -22,25 +26,23 @@ export interface Sql {
 }
 
 export function createSql(db: DB): Sql {
-  const kept = new Map<string, Database.Statement>();
-  const plucked = new Map<string, Database.Statement>();
-  const stmt = (text: string): Database.Statement => {
-    let s = kept.get(text);
-    if (!s) kept.set(text, (s = db.prepare(text)));
-    return s;
-  };
-  const pluck = (text: string): Database.Statement => {
-    let s = plucked.get(text);
-    if (!s) plucked.set(text, (s = db.prepare(text).pluck()));
-    return s;
+  const kept = new Map<string, Statement<unknown>>();
+  const plucked = new Map<string, Statement<unknown>>();
+  /** The statement kept for `text`, typed with the caller's row type. */
+  const keep = <T>(cache: Map<string, Statement<unknown>>, text: string, pluck: boolean): Statement<T> => {
+    let s = cache.get(text);
+    if (!s) cache.set(text, (s = pluck ? db.prepare<Params, T>(text).pluck() : db.prepare<Params, T>(text)));
+    // One statement per text serves every caller of that text, so the map cannot carry each row
+    // type: the caller's type argument is re-applied here, the claim db.prepare<Params, T> makes.
+    return s as Statement<T>;
   };
   return {
-    get: <T>(text: string, ...params: Params) => stmt(text).get(...params) as T | undefined,
-    all: <T>(text: string, ...params: Params) => stmt(text).all(...params) as T[],
-    value: <T>(text: string, ...params: Params) => pluck(text).get(...params) as T | undefined,
-    column: <T>(text: string, ...params: Params) => pluck(text).all(...params) as T[],
-    run: (text: string, ...params: Params) => stmt(text).run(...params),
-    iterate: <T>(text: string, ...params: Params) => stmt(text).iterate(...params) as IterableIterator<T>,
+    get: <T>(text: string, ...params: Params) => keep<T>(kept, text, false).get(...params),
+    all: <T>(text: string, ...params: Params) => keep<T>(kept, text, false).all(...params),
+    value: <T>(text: string, ...params: Params) => keep<T>(plucked, text, true).get(...params),
+    column: <T>(text: string, ...params: Params) => keep<T>(plucked, text, true).all(...params),
+    run: (text: string, ...params: Params) => keep(kept, text, false).run(...params),
+    iterate: <T>(text: string, ...params: Params) => keep<T>(kept, text, false).iterate(...params),
     exec: (text: string) => void db.exec(text),
   };
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { DeliveryError } from '../errors.ts';
+import { errorMessage, prop } from '../unknown.ts';
 import type { Job, JobError, Outbox } from './outbox.ts';
 import type { Durability } from './index.ts';
 
@@ -124,7 +125,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     try {
       taken = this.#outbox.claimWithin(connector, free, this.owner);
     } catch (error) {
-      this.#log('outbox claim failed', { connector, err: (error as Error).message });
+      this.#log('outbox claim failed', { connector, err: errorMessage(error) });
     }
     if (!taken) return;
     const { jobs } = taken;
@@ -153,7 +154,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     try {
       jobs = this.#outbox.claim(connector, free, this.owner);
     } catch (error) {
-      this.#log('outbox claim failed', { connector, err: (error as Error).message });
+      this.#log('outbox claim failed', { connector, err: errorMessage(error) });
     }
     for (const job of jobs) this.#run(lane, job, false);
     if (this.#free(lane) <= 0) return; // full: the next settling job pumps again
@@ -208,7 +209,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
 
   async #onFailure(job: Job, error: unknown, domain?: (error: JobError, outcome: FailureOutcome) => void): Promise<Settled> {
     const e = error instanceof DeliveryError ? error : null;
-    const info: JobError = { code: e?.code ?? 'internal_error', message: e?.message ?? String((error as Error)?.message ?? error) };
+    const info: JobError = { code: e?.code ?? 'internal_error', message: e?.message ?? thrownMessage(error) };
     const record = (outcome: FailureOutcome) => (domain ? { record: () => domain(info, outcome) } : {});
     try {
       if (e?.outcome === 'refused') {
@@ -225,7 +226,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
       return { job, outcome: 'retry', error: info };
     } catch (storeError) {
       // The store refused the outcome: the lease will expire and the job runs again.
-      this.#log('could not record job outcome', { jobId: job.id, err: (storeError as Error).message });
+      this.#log('could not record job outcome', { jobId: job.id, err: errorMessage(storeError) });
       return { job, outcome: 'retry', error: info };
     }
   }
@@ -237,7 +238,12 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
       // Safety net: a lane whose wake-up was missed for any reason resumes within one interval.
       for (const c of this.#lanes.keys()) this.#pump(c);
     } catch (error) {
-      this.#log('lease housekeeping failed', { err: (error as Error).message });
+      this.#log('lease housekeeping failed', { err: errorMessage(error) });
     }
   }
+}
+
+/** What a handler threw, as the job's error message: an Error's message, else a thrown object's `message`, else its text. */
+function thrownMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(prop(error, 'message') ?? error);
 }
