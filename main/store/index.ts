@@ -33,6 +33,11 @@ export interface Store {
   nextSeq(): number;
   /** True while the file takes writes; false after a write failed for a store-level reason. */
   writable(): boolean;
+  /**
+   * Calls `listener` once a write through `write` (or any that moved a feed) is committed: once per
+   * event-loop turn however many. The window's live stream waits on it instead of polling.
+   */
+  onChange(listener: () => void): () => void;
   close(): void;
 }
 
@@ -52,15 +57,34 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
   const seq = db.prepare<[], number>(`UPDATE feed SET seq = seq + 1 WHERE id = 1 RETURNING seq`).pluck();
   const sql = createSql(db);
   let closed = false;
+  // Signalled inside a write's transaction, heard on a later turn: every transaction here is
+  // synchronous, so by then it is committed (or rolled back, and the listeners find nothing new).
+  const listeners = new Set<() => void>();
+  let signalled = false;
+  const changed = () => {
+    if (signalled || listeners.size === 0) return;
+    signalled = true;
+    setImmediate(() => {
+      signalled = false;
+      for (const l of listeners) l();
+    });
+  };
+  const changing =
+    <T>(fn: () => T) =>
+    (): T => {
+      const result = fn();
+      changed();
+      return result;
+    };
   return {
     db,
     commit,
     sql,
     write<T>(fn: () => T, opts: { durability: Durability }): Promise<T> {
       // Inside a group-committed write a relaxed one joins it (switching to NORMAL mid-transaction would not hold).
-      if (opts.durability === 'durable' || commit.joining) return commit.run(fn);
+      if (opts.durability === 'durable' || commit.joining) return commit.run(changing(fn));
       try {
-        return Promise.resolve(withoutFsync(db, fn));
+        return Promise.resolve(withoutFsync(db, changing(fn)));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -75,9 +99,14 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
       const n = seq.get();
       // Migration 1 writes the feed's one row and nothing deletes it.
       if (n === undefined) throw new Error('store: the change feed row is missing');
+      changed();
       return n;
     },
     writable: () => !closed && db.open && commit.healthy,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     close() {
       if (closed) return;
       closed = true;
