@@ -1,23 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgStore } from '../../main/regate/postgres/connection.ts';
-import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
-import {
-  booking,
-  call,
-  catalogue,
-  clusterConfig,
-  fakeStats,
-  kill9,
-  killAll,
-  seededClients,
-  startFake1C,
-  startInstance,
-  type Catalogue,
-  type ClusterSetup,
-  type Fake1CProcess,
-  type Instance,
-} from '../helpers/regate-cluster.ts';
+import { booking, call, fakeStats, kill9, startCluster, startInstance, type Cluster, type Instance } from '../helpers/regate-cluster.ts';
 import { until } from '../helpers/regate-pg.ts';
 
 /**
@@ -39,31 +23,15 @@ interface Booking {
 }
 
 describe('ReGate cluster: kill -9 of an instance in the middle of bookings', () => {
-  let pg: PrivatePostgres;
-  let fake: Fake1CProcess;
-  let setup: ClusterSetup;
+  let cluster: Cluster;
   let db: PgStore;
-  let clients: string[];
-  let cat: Catalogue;
-  /** The live instances, in the balancer's rotation. */
-  const live: Instance[] = [];
-  let turn = 0;
-  const next = () => live[turn++ % live.length];
-
   beforeAll(async () => {
-    pg = await startPostgres();
-    fake = await startFake1C({ pool: 10, latencyMs: 30 });
-    setup = clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: 10, leaseSeconds: LEASE_SECONDS });
-    for (let i = 0; i < 3; i++) live.push(await startInstance(setup));
-    db = new PgStore({ url: pg.url, password: pg.password });
-    clients = await seededClients();
-    cat = await catalogue(live[0].url, clients);
+    cluster = await startCluster({ instances: 3, leaseSeconds: LEASE_SECONDS });
+    db = new PgStore({ url: cluster.pg.url, password: cluster.pg.password });
   }, 180_000);
-
   afterAll(async () => {
-    killAll();
     await db?.close();
-    pg?.destroy();
+    cluster?.stop();
   });
 
   /** Sends a booking to the instances in turn until it has a final answer; a connection cut by a kill is tried again elsewhere. */
@@ -72,7 +40,7 @@ describe('ReGate cluster: kill -9 of an instance in the middle of bookings', () 
       let status: number;
       let body: unknown;
       try {
-        ({ status, body } = await call(next().url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key, timeoutMs: 30_000 }));
+        ({ status, body } = await call(cluster.next().url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key, timeoutMs: 30_000 }));
       } catch {
         continue; // the instance died under the call: the same key, to the next one
       }
@@ -85,7 +53,7 @@ describe('ReGate cluster: kill -9 of an instance in the middle of bookings', () 
         b.operation = (body as { operationId: string }).operationId;
         await until(async () => {
           try {
-            const op = (await call(next().url, 'GET', `/regate/v1/operations/${b.operation}`, { timeoutMs: 30_000 })).body as { state?: string };
+            const op = (await call(cluster.next().url, 'GET', `/regate/v1/operations/${b.operation}`, { timeoutMs: 30_000 })).body as { state?: string };
             if (op.state === 'failed') throw new Error(`booking ${b.key} failed: ${JSON.stringify(op)}`);
             return op.state === 'done';
           } catch (e) {
@@ -108,28 +76,28 @@ describe('ReGate cluster: kill -9 of an instance in the middle of bookings', () 
   }
 
   it('five kills: every booking is one order, the dead instances\' writes are finished by the others, no key is left unfinished', async () => {
-    const before = await fakeStats(fake);
+    const before = await fakeStats(cluster.fake);
     const bookings: Booking[] = [];
     let stop = false;
     // 45 customers booking one after another, each booking to the next live instance.
     const callers = Array.from({ length: 45 }, async (_, c) => {
       for (let n = 0; !stop; n++) {
-        const client = clients[c % clients.length];
-        const b: Booking = { key: randomUUID(), body: booking(cat, client, `RS-K-${c}-${n}`, n) };
+        const client = cluster.clients[c % cluster.clients.length];
+        const b: Booking = { key: randomUUID(), body: booking(cluster.cat, client, `RS-K-${c}-${n}`, n) };
         bookings.push(b);
         await book(b);
       }
     });
     const interrupted: number[] = [];
     for (let round = 0; round < 5; round++) {
-      const victim = live[round % live.length];
+      const victim = cluster.nodes[round % cluster.nodes.length];
       // In the middle of bookings: the victim is sending writes to 1C right now.
       let held: number[] = [];
       await until(async () => (held = await sending(victim)).length > 0, `instance ${victim.pid} to be sending writes`, 60_000);
       await kill9(victim);
       interrupted.push(...held);
-      live.splice(live.indexOf(victim), 1);
-      live.push(await startInstance(setup));
+      cluster.nodes.splice(cluster.nodes.indexOf(victim), 1);
+      cluster.nodes.push(await startInstance(cluster.setup));
     }
     stop = true;
     await Promise.all(callers);
@@ -152,7 +120,7 @@ describe('ReGate cluster: kill -9 of an instance in the middle of bookings', () 
     // Each booking answers its one order (a queued one through its operation, then its replay).
     for (let i = 0; i < bookings.length; i += 50) {
       const batch = bookings.slice(i, i + 50);
-      const answers = await Promise.all(batch.map((b) => call(next().url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key })));
+      const answers = await Promise.all(batch.map((b) => call(cluster.next().url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key })));
       answers.forEach((a, j) => {
         const b = batch[j];
         expect([a.status, a.headers['idempotent-replayed']]).toEqual([201, 'true']);
@@ -161,7 +129,7 @@ describe('ReGate cluster: kill -9 of an instance in the middle of bookings', () 
         b.orderId = orderId;
       });
     }
-    const after = await fakeStats(fake);
+    const after = await fakeStats(cluster.fake);
     expect(after.duplicateOrders).toBe(0);
     expect(after.orders - before.orders).toBe(bookings.length);
     expect(new Set(bookings.map((b) => b.orderId)).size).toBe(bookings.length);

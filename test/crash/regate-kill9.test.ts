@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFake1C, type Fake1C, type Fake1CRequest } from '../../main/sandbox/onec/fake.ts';
 import { openDatabase } from '../../main/store/db.ts';
+import { regateConfig } from '../helpers/regate-cluster.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { selfSigned } from '../helpers/tls.ts';
 import { startCoreChild, type CoreChild } from './child.ts';
 
 /**
@@ -39,13 +39,6 @@ interface Booking {
   nextAt: number;
 }
 
-function selfSigned(dir: string) {
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  return { keyFile, certFile };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const running: CoreChild[] = [];
 let fake: Fake1C | undefined;
@@ -59,16 +52,7 @@ async function scenario(opts: { register: boolean; runs: number; injectEvery: nu
   fake = await startFake1C({ latencyScale: 0, fixedLatencyMs: 30, items: 300, requestIdRegister: opts.register });
   const f = fake;
   const dataDir = tempDir('sputnik-crash-regate-');
-  const tls = selfSigned(dataDir);
-  const config = {
-    regate: {
-      enabled: true,
-      host: '127.0.0.1',
-      port: 0,
-      tls,
-      tenants: [{ id: 'shop', user: 'richest', password: 'sandbox', baseUrl: f.baseUrl, onecUser: f.user, onecPassword: f.password, poolSize: 10 }],
-    },
-  };
+  const config = { regate: regateConfig({ tls: selfSigned(dataDir), baseUrl: f.baseUrl, password: 'sandbox', onecUser: f.user, onecPassword: f.password }) };
   const startChild = async () => {
     const child = await startCoreChild(dataDir, 'regate', config);
     running.push(child);

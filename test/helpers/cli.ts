@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { CLI, spawnCli, type CliProcess } from './spawn-cli.ts';
 
-export const CLI = fileURLToPath(new URL('../../main/cli.ts', import.meta.url));
+export { CLI };
+
+const children: ChildProcess[] = [];
 
 export interface CliResult {
   code: number | null;
@@ -29,37 +31,22 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
   });
 }
 
-const children: ChildProcess[] = [];
-
-export interface Served {
-  child: ChildProcess;
+export interface Served extends CliProcess {
   listenerUrl: string;
   uiLoginUrl: string;
   token: string | undefined;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
 }
 
 /** Starts `sputnik serve …` and resolves once it printed its addresses. */
 export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, ...env } });
-    children.push(child);
-    let out = '';
-    let err = '';
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.stdout.on('data', (d) => {
-      out += d;
+  return spawnCli(['serve', ...args], {
+    env,
+    spawned: (child) => children.push(child),
+    ready: (out) => {
       const l = /API для 1С: (http:\/\/\S+)/.exec(out);
       const u = /Окно Спутника: (http:\/\/\S+)/.exec(out);
-      if (l && u) {
-        const t = /Bearer …\): (\S+)/.exec(out);
-        resolve({ child, listenerUrl: l[1], uiLoginUrl: u[1], token: t?.[1], stdout: () => out, stderr: () => err, exited });
-      }
-    });
-    child.stderr.on('data', (d) => (err += d));
-    void exited.then((code) => reject(new Error(`serve exited with ${code} before it was ready\n${out}\n${err}`)));
+      return l && u ? { listenerUrl: l[1], uiLoginUrl: u[1], token: /Bearer …\): (\S+)/.exec(out)?.[1] } : undefined;
+    },
   });
 }
 

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import type { PrivatePostgres } from './postgres.ts';
+import { startPostgres, type PrivatePostgres } from './postgres.ts';
+import { spawnCli, type CliProcess } from './spawn-cli.ts';
 import { selfSigned } from './tls.ts';
 
 /**
@@ -13,12 +13,12 @@ import { selfSigned } from './tls.ts';
  * `sputnik sandbox 1c`. Everything goes over real sockets: TLS to the gateways, HTTP to the fake.
  */
 
-// Not from ./cli.ts: that one registers vitest hooks, and the benchmark (bench/regate-cluster.ts) uses this file too.
-const CLI = fileURLToPath(new URL('../../main/cli.ts', import.meta.url));
+// Nothing here registers vitest hooks (not ./cli.ts, not ./tmp.ts): the benchmark (bench/regate-cluster.ts) uses this file too.
 const children = new Set<ChildProcess>();
+const track = (child: ChildProcess) => void children.add(child);
 
 const dirs: string[] = [];
-/** A temp dir removed by killAll (not ./tmp.ts's: that one registers vitest hooks too). */
+/** A temp dir removed by killAll. */
 function tempDir(prefix: string): string {
   const d = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(d);
@@ -32,13 +32,11 @@ export function killAll(): void {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-export interface Fake1CProcess {
-  child: ChildProcess;
+export interface Fake1CProcess extends CliProcess {
   port: number;
   /** http://127.0.0.1:PORT/hs/regate/v1 */
   baseUrl: string;
   statsUrl: string;
-  exited: Promise<number | null>;
 }
 
 export interface Fake1CStats {
@@ -48,24 +46,17 @@ export interface Fake1CStats {
   duplicateOrders: number;
 }
 
+/** What `sputnik sandbox 1c` prints once it listens: its base and stats addresses (undefined before). */
+export function fake1CAddresses(out: string): { port: number; baseUrl: string; statsUrl: string } | undefined {
+  const base = /1С \(ReGate\): (http:\/\/\S+)/.exec(out);
+  const stats = /Счётчики: (http:\/\/\S+)/.exec(out);
+  return base && stats ? { port: Number(new URL(base[1]).port), baseUrl: base[1], statsUrl: stats[1] } : undefined;
+}
+
 /** `sputnik sandbox 1c --port N --pool P --latency-ms L`; resolves once it printed its addresses. */
 export function startFake1C(opts: { port?: number; pool?: number; latencyMs?: number } = {}): Promise<Fake1CProcess> {
   const args = ['sandbox', '1c', '--port', String(opts.port ?? 0), '--pool', String(opts.pool ?? 10), '--latency-ms', String(opts.latencyMs ?? 30)];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const base = /1С \(ReGate\): (http:\/\/\S+)/.exec(out);
-      const stats = /Счётчики: (http:\/\/\S+)/.exec(out);
-      if (base && stats) resolve({ child, port: Number(new URL(base[1]).port), baseUrl: base[1], statsUrl: stats[1], exited });
-    });
-    child.stderr!.on('data', (d) => (err += d));
-    void exited.then((code) => reject(new Error(`sandbox 1c exited with ${code} before it was ready\n${out}\n${err}`)));
-  });
+  return spawnCli(args, { ready: fake1CAddresses, spawned: track });
 }
 
 export async function fakeStats(fake: Fake1CProcess): Promise<Fake1CStats> {
@@ -92,53 +83,52 @@ export interface ClusterSetup {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * ReGate's config slice as a gateway on one machine runs it: on loopback, any free port, this
+ * certificate, one base (`shop`; the technical user regate/regate unless given, pool 10 unless given).
+ */
+export function regateConfig(opts: {
+  tls: { keyFile: string; certFile: string };
+  baseUrl: string;
+  password: string;
+  onecUser?: string;
+  onecPassword?: string;
+  poolSize?: number;
+}) {
+  const tenant = { id: TENANT, user: USER, password: opts.password, baseUrl: opts.baseUrl, onecUser: opts.onecUser ?? 'regate', onecPassword: opts.onecPassword ?? 'regate', poolSize: opts.poolSize ?? 10 };
+  return { enabled: true, host: '127.0.0.1', port: 0, tls: opts.tls, tenants: [tenant] };
+}
+
 /** The config of a cluster's instance: ReGate on a free port with a self-signed certificate, one base, the shared PostgreSQL. */
 export function clusterConfig(opts: { pgUrl: string; pg: PrivatePostgres; baseUrl: string; poolSize?: number; leaseSeconds?: number; sqlite?: boolean }): ClusterSetup {
   const dir = tempDir('sputnik-cluster-');
-  const tls = selfSigned(dir);
-  const config = {
-    regate: {
-      enabled: true,
-      host: '127.0.0.1',
-      port: 0,
-      tls,
-      tenants: [{ id: TENANT, user: USER, password: PASSWORD, baseUrl: opts.baseUrl, onecUser: 'regate', onecPassword: 'regate', poolSize: opts.poolSize ?? 10 }],
-      // `sqlite`: one gateway on its own store (the benchmark's comparison).
-      store: opts.sqlite ? { kind: 'sqlite' } : { kind: 'postgres', url: opts.pgUrl, leaseSeconds: opts.leaseSeconds ?? 30 },
-    },
-  };
+  // `sqlite`: one gateway on its own store (the benchmark's comparison).
+  const store = opts.sqlite ? { kind: 'sqlite' } : { kind: 'postgres', url: opts.pgUrl, leaseSeconds: opts.leaseSeconds ?? 30 };
+  const config = { regate: { ...regateConfig({ tls: selfSigned(dir), baseUrl: opts.baseUrl, password: PASSWORD, poolSize: opts.poolSize }), store } };
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   return { configFile, env: { SPUTNIK_REGATE_PG_PASSWORD: opts.pg.password } };
 }
 
-export interface Instance {
-  child: ChildProcess;
+export interface Instance extends CliProcess {
   pid: number;
   /** https://127.0.0.1:PORT */
   url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
 }
 
 /** `sputnik serve --config …` with its own data dir and free ports; resolves once ReGate printed its address. */
 export function startInstance(setup: ClusterSetup): Promise<Instance> {
   const args = ['serve', '--config', setup.configFile, '--data-dir', tempDir('sputnik-node-'), '--port', '0', '--ui-port', '0', '--regate-port', '0'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...setup.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /ReGate \(HTTPS для Richest\.store\): (https:\/\/\S+?)\/regate\/v1/.exec(out);
-      if (m) resolve({ child, pid: child.pid!, url: m[1], stdout: () => out, stderr: () => err, exited });
-    });
-    child.stderr!.on('data', (d) => (err += d));
-    void exited.then((code) => reject(new Error(`serve exited with ${code} before it was ready\n${out}\n${err}`)));
-  });
+  let pid = 0;
+  const spawned = (child: ChildProcess) => {
+    track(child);
+    pid = child.pid!;
+  };
+  const ready = (out: string) => {
+    const m = /ReGate \(HTTPS для Richest\.store\): (https:\/\/\S+?)\/regate\/v1/.exec(out);
+    return m ? { pid, url: m[1] } : undefined;
+  };
+  return spawnCli(args, { env: setup.env, spawned, ready });
 }
 
 /** kill -9, and wait for the process to be gone. */
@@ -220,4 +210,48 @@ export function booking(cat: Catalogue, client: string, richestOrderId: string, 
 export async function seededClients(): Promise<string[]> {
   const { generateCompany } = await import('../../main/sandbox/onec/seed.ts');
   return generateCompany({ seed: 1 }).clients.map((c) => c.externalId);
+}
+
+export interface Cluster {
+  pg: PrivatePostgres;
+  /** The fake 1C (a test that starts it again puts the new one here). */
+  fake: Fake1CProcess;
+  setup: ClusterSetup;
+  /** The live instances, in the balancer's rotation (a test that kills one puts its successor here). */
+  nodes: Instance[];
+  /** The fake company's seeded clients. */
+  clients: string[];
+  cat: Catalogue;
+  /** The next instance, round robin (the balancer). */
+  next(): Instance;
+  /** Kills every process this helper started, removes their dirs and destroys PostgreSQL. */
+  stop(): void;
+}
+
+/**
+ * A private PostgreSQL, one fake 1C (pool 10, 30 ms a call unless given) and `instances` gateways
+ * sharing them, started one at a time (the first migrates, the others find the schema in place); the
+ * seeded clients and the catalogue read through the first. If a part does not start, what did is stopped.
+ */
+export async function startCluster(opts: { instances: number; leaseSeconds?: number; pool?: number; latencyMs?: number }): Promise<Cluster> {
+  const pg = await startPostgres();
+  const stop = () => {
+    killAll();
+    pg.destroy();
+  };
+  try {
+    const pool = opts.pool ?? 10;
+    const fake = await startFake1C({ pool, latencyMs: opts.latencyMs ?? 30 });
+    const setup = clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: pool, leaseSeconds: opts.leaseSeconds });
+    const nodes: Instance[] = [];
+    for (let i = 0; i < opts.instances; i++) nodes.push(await startInstance(setup));
+    const clients = await seededClients();
+    const cat = await catalogue(nodes[0].url, clients);
+    let turn = 0;
+    const cluster: Cluster = { pg, fake, setup, nodes, clients, cat, next: () => cluster.nodes[turn++ % cluster.nodes.length], stop };
+    return cluster;
+  } catch (e) {
+    stop();
+    throw e;
+  }
 }

@@ -1,24 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
-import {
-  booking,
-  call,
-  catalogue,
-  clusterConfig,
-  fakeStats,
-  gatewayHealth,
-  killAll,
-  seededClients,
-  startFake1C,
-  startInstance,
-  stopFake1C,
-  type Answer,
-  type Catalogue,
-  type ClusterSetup,
-  type Fake1CProcess,
-  type Instance,
-} from '../helpers/regate-cluster.ts';
+import { booking, call, fakeStats, gatewayHealth, startCluster, startFake1C, stopFake1C, type Answer, type Cluster, type Instance } from '../helpers/regate-cluster.ts';
 import { until } from '../helpers/regate-pg.ts';
 
 /**
@@ -42,31 +24,11 @@ interface Booking {
 const orderOf = (body: unknown) => body as { orderId: string; number: string };
 
 describe('ReGate cluster: three instances, one PostgreSQL, one 1C', () => {
-  let pg: PrivatePostgres;
-  let fake: Fake1CProcess;
-  let setup: ClusterSetup;
-  let nodes: Instance[];
-  let clients: string[];
-  let cat: Catalogue;
-  let turn = 0;
-  /** The next instance, round robin (the balancer). */
-  const next = () => nodes[turn++ % nodes.length];
-
+  let cluster: Cluster;
   beforeAll(async () => {
-    pg = await startPostgres();
-    fake = await startFake1C({ pool: 10, latencyMs: 30 });
-    setup = clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: 10 });
-    // One at a time: the first migrates, the others find the schema in place.
-    nodes = [];
-    for (let i = 0; i < 3; i++) nodes.push(await startInstance(setup));
-    clients = await seededClients();
-    cat = await catalogue(nodes[0].url, clients);
+    cluster = await startCluster({ instances: 3 });
   }, 180_000);
-
-  afterAll(() => {
-    killAll();
-    pg?.destroy();
-  });
+  afterAll(() => cluster?.stop());
 
   /**
    * Sends a booking until it has a final answer, each try to the next instance, always with its key
@@ -75,7 +37,7 @@ describe('ReGate cluster: three instances, one PostgreSQL, one 1C', () => {
    */
   async function book(b: Booking): Promise<void> {
     for (let attempt = 0; attempt < 200; attempt++) {
-      const a = await call(next().url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key });
+      const a = await call(cluster.next().url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key });
       if (a.status === 201) {
         b.orderId = orderOf(a.body).orderId;
         b.number = orderOf(a.body).number;
@@ -96,7 +58,7 @@ describe('ReGate cluster: three instances, one PostgreSQL, one 1C', () => {
     if (b.orderId) return;
     await until(
       async () => {
-        const a = await call(next().url, 'GET', `/regate/v1/operations/${b.operation}`);
+        const a = await call(cluster.next().url, 'GET', `/regate/v1/operations/${b.operation}`);
         const op = a.body as { state: string; result?: { orderId: string; number: string } };
         if (op.state === 'failed') throw new Error(`booking ${b.key} failed: ${JSON.stringify(a.body)}`);
         if (op.state !== 'done') return false;
@@ -112,18 +74,18 @@ describe('ReGate cluster: three instances, one PostgreSQL, one 1C', () => {
   it('300 callers, mixed reads and bookings round robin: 1C never above 9 at once, every key the same order on every instance, no duplicate order', async () => {
     const bookings: Booking[] = [];
     const reads: Answer[] = [];
-    const before = await fakeStats(fake);
+    const before = await fakeStats(cluster.fake);
     await Promise.all(
       Array.from({ length: 300 }, async (_, i) => {
-        const client = clients[i % clients.length];
+        const client = cluster.clients[i % cluster.clients.length];
         // A page of the assortment (a few dozen distinct pages: misses first, then hits), a booking,
         // its order's state (a miss each), another booking.
-        reads.push(await call(next().url, 'GET', `/regate/v1/stores/${cat.stores[0]}/assortment?limit=${1 + (i % 40)}`));
-        const first: Booking = { key: randomUUID(), client, body: booking(cat, client, `RS-A-${i}-1`, i) };
+        reads.push(await call(cluster.next().url, 'GET', `/regate/v1/stores/${cluster.cat.stores[0]}/assortment?limit=${1 + (i % 40)}`));
+        const first: Booking = { key: randomUUID(), client, body: booking(cluster.cat, client, `RS-A-${i}-1`, i) };
         bookings.push(first);
         await book(first);
-        if (first.orderId) reads.push(await call(next().url, 'GET', `/regate/v1/orders/${first.orderId}`));
-        const second: Booking = { key: randomUUID(), client, body: booking(cat, client, `RS-A-${i}-2`, i + 1) };
+        if (first.orderId) reads.push(await call(cluster.next().url, 'GET', `/regate/v1/orders/${first.orderId}`));
+        const second: Booking = { key: randomUUID(), client, body: booking(cluster.cat, client, `RS-A-${i}-2`, i + 1) };
         bookings.push(second);
         await book(second);
       }),
@@ -135,50 +97,50 @@ describe('ReGate cluster: three instances, one PostgreSQL, one 1C', () => {
     expect(refused.map((r) => [r.status, (r.body as { code?: string }).code, r.headers['retry-after'] !== undefined])).toEqual(refused.map(() => [503, 'onec_busy', true]));
 
     // Every key answers its one order, replayed, from every instance.
-    for (const node of nodes) {
+    for (const node of cluster.nodes) {
       const answers = await Promise.all(bookings.map((b) => call(node.url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key })));
       expect(answers.map((a, i) => [a.status, a.headers['idempotent-replayed'], orderOf(a.body).orderId === bookings[i].orderId])).toEqual(bookings.map(() => [201, 'true', true]));
     }
-    const after = await fakeStats(fake);
+    const after = await fakeStats(cluster.fake);
     expect(after.maxConcurrent).toBeLessThanOrEqual(9);
     expect(after.duplicateOrders).toBe(0);
     expect(after.orders - before.orders).toBe(bookings.length);
     expect(new Set(bookings.map((b) => b.orderId)).size).toBe(bookings.length);
     // Nothing left in the queue, on any instance's count.
-    for (const node of nodes) await until(async () => (await gatewayHealth(node.url)).tenants.shop.queuedWrites === 0, 'the queue to be empty');
+    for (const node of cluster.nodes) await until(async () => (await gatewayHealth(node.url)).tenants.shop.queuedWrites === 0, 'the queue to be empty');
   }, 240_000);
 
   it('a booking on one instance makes the store\'s cached assortment stale on every instance (NOTIFY); a cached list it does not change stays', async () => {
-    const item = cat.limited[0];
-    const page = `/regate/v1/stores/${cat.stores[0]}/assortment?limit=500`;
+    const item = cluster.cat.limited[0];
+    const page = `/regate/v1/stores/${cluster.cat.stores[0]}/assortment?limit=500`;
     const stockOn = async (node: Instance) => {
       const a = await call(node.url, 'GET', page);
       const found = (a.body as { items: Array<{ id: string; stock: { qty: number } }> }).items.find((i) => i.id === item.id)!;
       return { cache: a.headers['x-cache'], qty: found.stock.qty };
     };
     const lists = '/regate/v1/cities';
-    for (const node of nodes) await call(node.url, 'GET', lists);
+    for (const node of cluster.nodes) await call(node.url, 'GET', lists);
     // Every instance has the page cached (fresh for a minute).
-    const before = await Promise.all(nodes.map(async (n) => (await stockOn(n), await stockOn(n))));
+    const before = await Promise.all(cluster.nodes.map(async (n) => (await stockOn(n), await stockOn(n))));
     expect(before.map((b) => b.cache)).toEqual(['HIT', 'HIT', 'HIT']);
     const qty = before[0].qty;
-    const body = { ...booking(cat, clients[0], `RS-I-${randomUUID()}`, 0), lines: [{ itemId: item.id, qty: 1, price: item.price }] };
-    const done = await call(nodes[0].url, 'POST', '/regate/v1/orders', { body, key: randomUUID() });
+    const body = { ...booking(cluster.cat, cluster.clients[0], `RS-I-${randomUUID()}`, 0), lines: [{ itemId: item.id, qty: 1, price: item.price }] };
+    const done = await call(cluster.nodes[0].url, 'POST', '/regate/v1/orders', { body, key: randomUUID() });
     expect(done.status).toBe(201);
     // Each instance reads it from 1C again, and sees the stock the booking took.
-    for (const node of nodes) await until(async () => (await stockOn(node)).qty === qty - 1, `instance ${node.pid} to see the booking's stock`);
-    for (const node of nodes) expect((await call(node.url, 'GET', lists)).headers['x-cache']).toBe('HIT');
+    for (const node of cluster.nodes) await until(async () => (await stockOn(node)).qty === qty - 1, `instance ${node.pid} to see the booking's stock`);
+    for (const node of cluster.nodes) expect((await call(node.url, 'GET', lists)).headers['x-cache']).toBe('HIT');
   }, 120_000);
 
   it('1C down for a while: writes are queued (202 + operation) on any instance, and done once each, in order per client, when 1C is back', async () => {
-    const port = fake.port;
-    await stopFake1C(fake);
+    const port = cluster.fake.port;
+    await stopFake1C(cluster.fake);
     // Ten clients, three bookings each, one after another per client, each to the next instance.
-    const lines = clients.slice(0, 10).map((client, c) => Array.from({ length: 3 }, (_, n): Booking => ({ key: randomUUID(), client, body: booking(cat, client, `RS-C-${c}-${n}`, n) })));
+    const lines = cluster.clients.slice(0, 10).map((client, c) => Array.from({ length: 3 }, (_, n): Booking => ({ key: randomUUID(), client, body: booking(cluster.cat, client, `RS-C-${c}-${n}`, n) })));
     await Promise.all(
       lines.map(async (line) => {
         for (const b of line) {
-          const a = await call(next().url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key });
+          const a = await call(cluster.next().url, 'POST', '/regate/v1/orders', { body: b.body, key: b.key });
           expect(a.status).toBe(202);
           expect(a.headers.location).toBe(`/regate/v1/operations/${(a.body as { operationId: string }).operationId}`);
           b.operation = (a.body as { operationId: string }).operationId;
@@ -187,12 +149,12 @@ describe('ReGate cluster: three instances, one PostgreSQL, one 1C', () => {
     );
     // Queued, not done: the operation says so on every instance.
     const first = lines[0][0];
-    for (const node of nodes) expect((await call(node.url, 'GET', `/regate/v1/operations/${first.operation}`)).body).toMatchObject({ state: 'queued' });
+    for (const node of cluster.nodes) expect((await call(node.url, 'GET', `/regate/v1/operations/${first.operation}`)).body).toMatchObject({ state: 'queued' });
 
     // 1C is back on the same address (a fresh company of the same seed: its clients are there again).
-    fake = await startFake1C({ port, pool: 10, latencyMs: 30 });
+    cluster.fake = await startFake1C({ port, pool: 10, latencyMs: 30 });
     for (const line of lines) for (const b of line) await settle(b);
-    const stats = await fakeStats(fake);
+    const stats = await fakeStats(cluster.fake);
     expect(stats.orders).toBe(30);
     expect(stats.duplicateOrders).toBe(0);
     expect(stats.maxConcurrent).toBeLessThanOrEqual(9);

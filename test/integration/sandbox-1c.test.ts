@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { readdirSync } from 'node:fs';
-import { CLI, runCli } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
+import { fake1CAddresses, type Fake1CProcess } from '../helpers/regate-cluster.ts';
+import { spawnCli } from '../helpers/spawn-cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /**
@@ -12,15 +14,6 @@ import { tempDir } from '../helpers/tmp.ts';
  * waited for through /_sandbox/stats), never by time.
  */
 
-interface Fake1CProcess {
-  child: ChildProcess;
-  /** http://127.0.0.1:PORT/hs/regate/v1 */
-  baseUrl: string;
-  statsUrl: string;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -28,21 +21,7 @@ afterEach(() => {
 
 /** Starts `sputnik sandbox 1c …`; resolves once it printed its addresses. */
 function start1C(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Fake1CProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'sandbox', '1c', ...args], { env: { ...process.env, ...env } });
-    children.push(child);
-    let out = '';
-    let err = '';
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.stdout.on('data', (d) => {
-      out += d;
-      const base = /1С \(ReGate\): (http:\/\/\S+)/.exec(out);
-      const stats = /Счётчики: (http:\/\/\S+)/.exec(out);
-      if (base && stats) resolve({ child, baseUrl: base[1], statsUrl: stats[1], stdout: () => out, exited });
-    });
-    child.stderr.on('data', (d) => (err += d));
-    void exited.then((code) => reject(new Error(`sandbox 1c exited with ${code} before it was ready\n${out}\n${err}`)));
-  });
+  return spawnCli(['sandbox', '1c', ...args], { env, ready: fake1CAddresses, spawned: (c) => children.push(c) });
 }
 
 interface Answer {
