@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { errors, SputnikError } from '../errors.ts';
+import { toError } from '../unknown.ts';
 import type { Journal } from '../journal/index.ts';
 import { allowedHostSet, installCommon, sameSecret, serverOptions } from '../listener/http-app.ts';
 import type { HealthBody } from '../listener/health.ts';
@@ -104,7 +105,7 @@ export async function createAdminApp(opts: AdminOptions): Promise<AdminApp> {
     try {
       done(null, parseJson(body));
     } catch (e) {
-      done(e as Error);
+      done(toError(e));
     }
   });
 
