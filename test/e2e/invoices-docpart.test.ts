@@ -1,10 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DOCPART_ORDER_STATUSES } from '../../renderer/src/format.ts';
+import { adminGet as adminGetOf, hold as holdOf, onec as onecOf, openBrowser, openPage as openPageOf, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * The accountant's invoices and the shop's Docpart orders as they are seen: the real
@@ -13,136 +11,28 @@ import { DOCPART_ORDER_STATUSES } from '../../renderer/src/format.ts';
  * Screenshots go to test-results/; the invoices' and Docpart's are copied to docs/screenshots/.
  * ReGate listens on any free port, so this runs beside other sandbox tests.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'main/cli.ts');
-const CHROMIUM = '/usr/bin/chromium';
-const UI_URL_RE = /https?:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+/;
-const LISTENER_RE = /API для 1С:\s*(http:\/\/127\.0\.0\.1:\d+)/;
-const RESULTS = join(ROOT, 'test-results');
-const DOCS = join(ROOT, 'docs/screenshots');
+
 /** Invoices this test sends, all for one payer it searches by: more than one page of the list. */
 const MINE = 120;
 const PAYER = 'Бухгалтерия Е2Е-Итог';
 
-let server: ChildProcess | undefined;
-let output = '';
-let dataDir = '';
+let server: Sandbox | undefined;
 let browser: Browser | undefined;
 let page: Page;
-let uiUrl = '';
 const pageProblems: string[] = [];
 
-function ensureRendererBuilt(): void {
-  if (existsSync(join(ROOT, 'out/renderer/index.html'))) return;
-  const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'renderer/vite.config.ts'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`renderer build failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-function startServer(): Promise<void> {
-  server = spawn(process.execPath, [CLI, 'serve', '--sandbox', '--data-dir', dataDir, '--port', '0', '--ui-port', '0', '--regate-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve printed no UI/listener URL within 20 s:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const ui = UI_URL_RE.exec(output);
-      if (ui && LISTENER_RE.test(output)) {
-        uiUrl = ui[0];
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    server!.stdout!.on('data', onData);
-    server!.stderr!.on('data', onData);
-    server!.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`serve exited early (code ${code}, signal ${signal}):\n${output}`));
-    });
-  });
-}
-
-function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 async function setUp(): Promise<void> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} нет: выполните «sudo apt-get install -y chromium» (npm test ставит его сам, где может)`);
-  ensureRendererBuilt();
-  dataDir = mkdtempSync(join(tmpdir(), 'sputnik-e2e-invoices-'));
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
-    args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU', acceptDownloads: true });
-  page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // The bad-period test provokes 422s on purpose; the browser logs every 4xx fetch.
-    if (m.type() === 'error' && !/status of 422/.test(m.text())) pageProblems.push(`console: ${m.text()}`);
-  });
-  await page.goto(uiUrl);
+  server = await startSandbox('invoices');
+  // The bad-period test provokes 422s on purpose; the browser logs every 4xx fetch.
+  ({ browser, page } = await openBrowser(pageProblems, { acceptDownloads: true, allowConsole: /status of 422/ }));
+  await page.goto(server.uiUrl);
 }
 
-/** The admin API through the page's own session cookie. */
-function adminGet<T>(path: string): Promise<T> {
-  return page.evaluate(async (p) => (await (await fetch(p)).json()) as T, path);
-}
-
-/** What 1C sends, through the listener with its token. */
-async function onec(path: string, method: string, body?: unknown): Promise<number> {
-  const listener = await adminGet<{ url: string; token: string }>('/api/listener');
-  const r = await fetch(listener.url + path, { method, headers: { Authorization: `Bearer ${listener.token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  await r.arrayBuffer();
-  return r.status;
-}
-
-async function openPage(title: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: title, exact: true }).click();
-  await expect.poll(() => page.getByRole('heading', { level: 2, name: title, exact: true }).first().isVisible()).toBe(true);
-}
-
-async function shot(name: string, docsName?: string): Promise<void> {
-  mkdirSync(RESULTS, { recursive: true });
-  const path = join(RESULTS, name);
-  await page.screenshot({ path });
-  if (docsName) {
-    mkdirSync(DOCS, { recursive: true });
-    copyFileSync(path, join(DOCS, docsName));
-  }
-}
-
-/**
- * Holds the page's requests matching `match` until `release()`: `reached` resolves when the first
- * one arrives (as ui.test.ts's hold()).
- */
-async function hold(match: (url: URL) => boolean): Promise<{ reached: Promise<void>; release: () => Promise<void> }> {
-  let hit!: () => void;
-  const reached = new Promise<void>((r) => (hit = r));
-  let open!: () => void;
-  const released = new Promise<void>((r) => (open = r));
-  await page.route(match, async (route) => {
-    hit();
-    await released;
-    await route.continue().catch(() => {});
-  });
-  return {
-    reached,
-    release: async () => {
-      open();
-      await page.unroute(match);
-    },
-  };
-}
+const adminGet = <T>(path: string) => adminGetOf<T>(page, path);
+const onec = (path: string, method: string, body?: unknown) => onecOf(page, path, method, body);
+const openPage = (title: string) => openPageOf(page, title);
+const shot = (name: string, docsName?: string) => shotOf(page, name, { keepAs: docsName });
+const hold = (match: (url: URL) => boolean) => holdOf(page, match);
 
 const field = (name: 'С' | 'По') => page.getByRole('search', { name: 'Поиск счетов' }).getByLabel(name, { exact: true });
 
@@ -168,23 +58,17 @@ const totalsText = () => page.getByLabel('Итого', { exact: true }).innerTex
 const rub = (amount: string) => `${new Intl.NumberFormat('ru-RU', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(Number(amount))}\u00a0₽`;
 
 describe('invoices for the accountant and Docpart orders (sandbox)', () => {
-  let setupError: unknown = null;
-  beforeAll(async () => {
-    setupError = await setUp().then(() => null, (e: unknown) => e);
-    if (setupError) return;
+  setUpOnce(async () => {
+    await setUp();
     // What 1C would have sent: a batch for one payer, 100.50 ₽ each; and one Docpart pull of the sandbox shop.
     const invoices = Array.from({ length: MINE }, (_, i) => ({ orderId: `Е2Е-${String(i + 1).padStart(3, '0')}`, amount: '100.50', email: 'buh@example.ru', clientId: PAYER, send: false }));
     expect(await onec('/v1/invoices?wait=0', 'POST', { invoices })).toBe(202);
     expect(await onec('/v1/docpart/sync?wait=60', 'POST')).toBe(200);
   }, 90_000);
-  beforeEach(() => {
-    if (setupError) throw setupError;
-  });
 
   afterAll(async () => {
     await browser?.close();
-    await stopServer();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await server?.dispose();
   }, 30_000);
 
   it('invoices: the total of every row the filter matches, not only the page shown', async () => {

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminGet, openBrowser, openPage as openPageOf, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
+import { adminGet, onec as onecOf, openBrowser, openPage as openPageOf, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * Search as the operator types it, in lower case, in every list and the journal: the real
@@ -15,13 +15,7 @@ const pageProblems: string[] = [];
 const shot = (name: string) => shotOf(page, name);
 const openPage = (title: string) => openPageOf(page, title);
 
-/** What 1C sends, through the listener with its token. */
-async function onec(path: string, method: string, body?: unknown): Promise<number> {
-  const listener = await adminGet<{ url: string; token: string }>(page, '/api/listener');
-  const r = await fetch(listener.url + path, { method, headers: { Authorization: `Bearer ${listener.token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  await r.arrayBuffer();
-  return r.status;
-}
+const onec = (path: string, method: string, body?: unknown) => onecOf(page, path, method, body);
 
 /** Types `q` into the page's search box, waits for the list's answer to it, then for `row` in `table`. */
 async function search(box: string, api: string, q: string, table: string, row: string): Promise<void> {

@@ -1,93 +1,29 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { adminGet as adminGetOf, hold as holdOf, openBrowser, openPage as openPageOf, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * What an operator sees: the real `sputnik serve --sandbox` serving the built renderer to
  * Debian chromium. Needs out/renderer (built here if missing) and /usr/bin/chromium.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'main/cli.ts');
-const CHROMIUM = '/usr/bin/chromium';
-const UI_URL_RE = /https?:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+/;
-const LISTENER_RE = /API для 1С:\s*(http:\/\/127\.0\.0\.1:\d+)/;
 const BANNER = 'Песочница — внешние сервисы поддельные';
 const PROBE = 'e2e-probe-card';
 const STATE_LABELS = ['выключен', 'работает', 'нет связи', 'приостановлен'];
-const RESULTS = join(ROOT, 'test-results');
 
-let server: ChildProcess | undefined;
-let output = '';
-let dataDir = '';
+let server: Sandbox | undefined;
 let browser: Browser | undefined;
 let page: Page;
-let uiUrl = '';
-let listenerUrl = '';
 const pageProblems: string[] = [];
 
-function ensureRendererBuilt(): void {
-  if (existsSync(join(ROOT, 'out/renderer/index.html'))) return;
-  const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'renderer/vite.config.ts'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`renderer build failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-function startServer(): Promise<void> {
-  server = spawn(process.execPath, [CLI, 'serve', '--sandbox', '--data-dir', dataDir, '--port', '0', '--ui-port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve printed no UI/listener URL within 20 s:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const ui = UI_URL_RE.exec(output);
-      const listener = LISTENER_RE.exec(output);
-      if (ui && listener) {
-        uiUrl = ui[0];
-        listenerUrl = listener[1];
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    server!.stdout!.on('data', onData);
-    server!.stderr!.on('data', onData);
-    server!.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`serve exited early (code ${code}, signal ${signal}):\n${output}`));
-    });
-  });
-}
-
-function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
+const openPage = (title: string) => openPageOf(page, title);
+const shot = (name: string) => shotOf(page, name, { fullPage: true });
+const hold = (match: (url: URL) => boolean) => holdOf(page, match);
+const adminGet = <T>(path: string) => adminGetOf<T>(page, path);
 
 /** Event rows of the journal (the "nothing found" placeholder and an unfolded event's detail have a single cell). */
 function journalRows(p: Page) {
   return p.getByRole('table', { name: 'Журнал событий' }).locator('tbody tr:has(td:nth-child(6))');
-}
-
-async function openPage(title: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: title, exact: true }).click();
-  await expect.poll(() => page.getByRole('heading', { level: 2, name: title, exact: true }).first().isVisible()).toBe(true);
-}
-
-async function shot(name: string): Promise<void> {
-  mkdirSync(RESULTS, { recursive: true });
-  await page.screenshot({ path: join(RESULTS, name), fullPage: true });
 }
 
 /** With a detail panel open, the list beside it still shows its last column: nothing scrolled out of view. */
@@ -97,31 +33,6 @@ async function listFits(table: string): Promise<boolean> {
     const last = t.querySelector('thead th:last-child')!.getBoundingClientRect();
     return panel.scrollWidth <= panel.clientWidth && last.right <= panel.getBoundingClientRect().right;
   });
-}
-
-/**
- * Holds the page's requests matching `match` until `release()`: `reached` resolves when the first
- * one arrives. A held request the page cancels meanwhile is dropped quietly.
- */
-async function hold(match: (url: URL) => boolean): Promise<{ reached: Promise<void>; release: () => Promise<void> }> {
-  let hit!: () => void;
-  const reached = new Promise<void>((r) => (hit = r));
-  let open!: () => void;
-  const released = new Promise<void>((r) => (open = r));
-  await page.route(match, async (route) => {
-    hit();
-    await released;
-    await route.continue().catch(() => {});
-  });
-  return { reached, release: async () => { open(); await page.unroute(match); } };
-}
-
-/** The admin API through the page's own session cookie. */
-function adminGet<T>(path: string): Promise<T> {
-  return page.evaluate(async (p) => {
-    const r = await fetch(p);
-    return (await r.json()) as T;
-  }, path);
 }
 
 let listener = { url: '', port: 0, token: '' };
@@ -141,47 +52,25 @@ async function notReloaded(): Promise<boolean> {
 
 /** Server and browser up; throws when they cannot be (no chromium, the server did not start). */
 async function setUp(): Promise<void> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} нет: выполните «sudo apt-get install -y chromium» (npm test ставит его сам, где может)`);
-  ensureRendererBuilt();
-  dataDir = mkdtempSync(join(tmpdir(), 'sputnik-e2e-'));
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // Date inputs follow the browser's own locale (as in the desktop app on a Russian Windows).
-    env: { ...process.env, LANG: 'ru_RU.UTF-8', LANGUAGE: 'ru' },
-    args: ['--headless', '--lang=ru-RU', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'ru-RU', acceptDownloads: true });
-  page.on('pageerror', (e) => pageProblems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // The settings test provokes a 422 on purpose; the browser logs every 4xx fetch.
-    if (m.type() === 'error' && !/status of 422/.test(m.text())) pageProblems.push(`console: ${m.text()}`);
-  });
+  server = await startSandbox('ui');
+  // The settings test provokes a 422 on purpose; the browser logs every 4xx fetch.
+  ({ browser, page } = await openBrowser(pageProblems, { acceptDownloads: true, allowConsole: /status of 422/ }));
 }
 
 describe('UI in service mode (sandbox)', () => {
-  // A set-up that failed fails every test: vitest would report them as skipped, and a UI test
-  // that did not run must not read as passing.
-  let setupError: unknown = null;
-  beforeAll(async () => {
-    setupError = await setUp().then(() => null, (e: unknown) => e);
-  }, 60_000);
-  beforeEach(() => {
-    if (setupError) throw setupError;
-  });
+  setUpOnce(setUp);
 
   afterAll(async () => {
     await browser?.close();
-    await stopServer();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await server?.dispose();
   }, 30_000);
 
   it('logs in by the printed link: overview with the sandbox banner, connectors, queue, listener address and token', async () => {
-    expect((await fetch(`${listenerUrl}/v1/health`)).status).toBe(200);
+    expect((await fetch(`${server!.listenerUrl}/v1/health`)).status).toBe(200);
     // A second, different exchange so the search below has something to filter out.
-    expect((await fetch(`${listenerUrl}/v1/cards/${PROBE}`)).status).toBe(401);
+    expect((await fetch(`${server!.listenerUrl}/v1/cards/${PROBE}`)).status).toBe(401);
 
-    await page.goto(uiUrl);
+    await page.goto(server!.uiUrl);
     // The login link trades the token for a cookie and drops it from the address bar.
     expect(new URL(page.url()).search).toBe('');
     await page.evaluate(() => ((globalThis as unknown as { e2eMarker?: number }).e2eMarker = 42));
@@ -202,9 +91,9 @@ describe('UI in service mode (sandbox)', () => {
     await expect.poll(() => status.locator('.queue-depth').textContent()).toMatch(/^\d+$/);
 
     listener = await adminGet('/api/listener');
-    expect(listener.url).toBe(listenerUrl);
+    expect(listener.url).toBe(server!.listenerUrl);
     const conn = page.getByRole('region', { name: 'Подключение 1С' });
-    await expect.poll(() => conn.getByText(listenerUrl).isVisible()).toBe(true);
+    await expect.poll(() => conn.getByText(server!.listenerUrl).isVisible()).toBe(true);
     await conn.getByRole('button', { name: 'Показать' }).click();
     await expect.poll(() => conn.locator('.listener-token').textContent()).toBe(listener.token);
     expect(await conn.getByRole('button', { name: 'Копировать: токен для 1С' }).count()).toBe(1);
@@ -274,7 +163,7 @@ describe('UI in service mode (sandbox)', () => {
       const newest = await newestLink();
       await more.click();
       await older.reached;
-      await Promise.all(Array.from({ length: 5 }, () => fetch(`${listenerUrl}/v1/health`)));
+      await Promise.all(Array.from({ length: 5 }, () => fetch(`${server!.listenerUrl}/v1/health`)));
       await expect.poll(newestLink).not.toBe(newest);
       await older.release();
       await expect.poll(() => journalRows(page).count(), { timeout: 10_000 }).toBeGreaterThan(before);

@@ -201,3 +201,34 @@ export function admin<T>(page: Page, path: string, init: { method?: string; body
 export async function adminGet<T>(page: Page, path: string): Promise<T> {
   return (await admin<T>(page, path)).body;
 }
+
+/** What 1C sends, through the listener with its token (both asked of the admin API): the answer's status. */
+export async function onec(page: Page, path: string, method: string, body?: unknown): Promise<number> {
+  const listener = await adminGet<{ url: string; token: string }>(page, '/api/listener');
+  const r = await fetch(listener.url + path, { method, headers: { Authorization: `Bearer ${listener.token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+/**
+ * Holds the page's requests matching `match` until `release()`: `reached` resolves when the first
+ * one arrives. A held request the page cancels meanwhile is dropped quietly.
+ */
+export async function hold(page: Page, match: (url: URL) => boolean): Promise<{ reached: Promise<void>; release: () => Promise<void> }> {
+  let hit!: () => void;
+  const reached = new Promise<void>((r) => (hit = r));
+  let open!: () => void;
+  const released = new Promise<void>((r) => (open = r));
+  await page.route(match, async (route) => {
+    hit();
+    await released;
+    await route.continue().catch(() => {});
+  });
+  return {
+    reached,
+    release: async () => {
+      open();
+      await page.unroute(match);
+    },
+  };
+}
