@@ -1,7 +1,11 @@
+import { z } from 'zod';
 import { mskDate } from '../../time/moscow.ts';
 import type { FakePayKeeper } from './fake.ts';
 
 export const SANDBOX_PK_USER = 'sandbox';
+
+/** The part of POST /v1/invoices' answer the seed reads. */
+const madeSchema = z.object({ invoices: z.array(z.object({ orderId: z.string(), invoiceId: z.string().nullable() })) });
 
 /**
  * A day counted from "today" as both sides see it: Sputnik checks an expiry against the shop's
@@ -25,8 +29,8 @@ const day = (offset: number) => {
  * folder already has them (a second sandbox start keeps what the first one made).
  */
 export async function seedSandboxInvoices(listenerUrl: string, token: string, fake: FakePayKeeper): Promise<void> {
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(new URL(path, listenerUrl), { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers as object) } });
+  const api = (path: string, init: Omit<RequestInit, 'headers'> = {}) =>
+    fetch(new URL(path, listenerUrl), { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
   if ((await api('/v1/invoices/ПЕС-1001')).status === 200) return;
   const common = { email: 'buyer@example.ru', phone: '+79161234567', expiry: day(10) };
   const invoices = [
@@ -37,7 +41,7 @@ export async function seedSandboxInvoices(listenerUrl: string, token: string, fa
     { ...common, orderId: 'ПЕС-1005', amount: '4200', clientId: 'Кузнецова Анна', serviceName: 'Оплата заказа ПЕС-1005', expiry: day(0) },
   ];
   const res = await api('/v1/invoices?wait=10', { method: 'POST', body: JSON.stringify({ invoices }) });
-  const { invoices: made } = (await res.json()) as { invoices: Array<{ orderId: string; invoiceId: string | null }> };
+  const { invoices: made } = madeSchema.parse(await res.json());
   const paid = made.find((m) => m.orderId === 'ПЕС-1003')?.invoiceId;
   if (paid) fake.pay(paid, { paymentId: 1 });
   await api(`/v1/invoices/${encodeURIComponent('ПЕС-1004')}?wait=10`, { method: 'DELETE' });
