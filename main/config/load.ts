@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { SputnikError } from '../errors.ts';
+import { errorMessage, isRecord } from '../unknown.ts';
 import { describeZodError, INPUT_IN_ISSUES } from '../validation.ts';
 import { configSchema, SECRETS, type Config } from './schema.ts';
 
@@ -30,7 +31,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       raw = text.trim() === '' ? {} : JSON.parse(text);
     } catch (e) {
-      throw configError(`Файл настроек ${file} — не JSON: ${(e as Error).message}`);
+      throw configError(`Файл настроек ${file} — не JSON: ${errorMessage(e)}`);
     }
   }
   if (!fill) return parseConfig(raw, env, file);
@@ -38,19 +39,20 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
 }
 
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, file?: string): LoadedConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw configError('Настройки должны быть JSON-объектом { ... }');
-  const withEnv = structuredClone(raw) as Record<string, unknown>;
+  if (!isRecord(raw)) throw configError('Настройки должны быть JSON-объектом { ... }');
+  const withEnv = structuredClone(raw);
   const fromEnv: string[] = [];
   for (const s of SECRETS) {
     const value = env[s.env];
     if (value === undefined || value === '') continue;
-    let node = withEnv;
+    let node: object = withEnv;
     for (const key of s.path.slice(0, -1)) {
-      const next = node[key];
-      if (next !== undefined && (typeof next !== 'object' || next === null)) break;
-      node = (node[key] ??= {}) as Record<string, unknown>;
+      const next: unknown = Reflect.get(node, key);
+      if (next === undefined) Reflect.set(node, key, (node = {}));
+      else if (typeof next === 'object' && next !== null) node = next;
+      else break;
     }
-    node[s.path[s.path.length - 1]] = value;
+    Reflect.set(node, s.path[s.path.length - 1], value);
     fromEnv.push(s.path.join('.'));
   }
   const parsed = configSchema.safeParse(withEnv, INPUT_IN_ISSUES);

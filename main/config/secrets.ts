@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRecord, prop } from '../unknown.ts';
 
 /**
  * The secrets of a config, read from the schema's own marks (`.meta({ secret: true, env })`, see
@@ -32,9 +33,36 @@ export interface Def {
   checks?: Array<{ _zod: { def: { check: string; value?: number; format?: string } } }>;
 }
 
-/** A schema's definition, as far as `Def` reads it (zod's own type is a union of every kind's). */
+/**
+ * A schema's definition, as far as `Def` reads it: zod types only the parts every kind shares, so
+ * each kind's own part (a wrapper's inner schema, an object's shape, …) is looked at before it is used.
+ */
 export function defOf(node: z.core.$ZodType): Def {
-  return node._zod.def as unknown as Def;
+  const def = node._zod.def;
+  const schemaAt = (key: string): z.core.$ZodType | undefined => {
+    const v = prop(def, key);
+    return isSchema(v) ? v : undefined;
+  };
+  const shape = prop(def, 'shape');
+  return {
+    type: def.type,
+    innerType: schemaAt('innerType'),
+    in: schemaAt('in'),
+    shape: isRecord(shape) ? Object.fromEntries(Object.entries(shape).filter((e): e is [string, z.core.$ZodType] => isSchema(e[1]))) : undefined,
+    element: schemaAt('element'),
+    format: stringAt(def, 'format'),
+    checks: def.checks?.map((c) => {
+      const value = prop(c._zod.def, 'value');
+      return { _zod: { def: { check: c._zod.def.check, value: typeof value === 'number' ? value : undefined, format: stringAt(c._zod.def, 'format') } } };
+    }),
+  };
+}
+
+const isSchema = (v: unknown): v is z.core.$ZodType => v instanceof z.core.$ZodType;
+
+function stringAt(v: unknown, key: string): string | undefined {
+  const s = prop(v, key);
+  return typeof s === 'string' ? s : undefined;
 }
 
 const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'nonoptional', 'catch']);
@@ -44,7 +72,7 @@ export function secretFieldsOf(schema: z.core.$ZodType): SecretField[] {
   const out: SecretField[] = [];
   const walk = (node: z.core.$ZodType, path: string[], marks: Marks, itemKey: string | undefined): void => {
     // A mark may sit on any wrapper of the field (`.meta(...).default('')` or the other way round).
-    const own: Marks = { ...marks, ...(z.globalRegistry.get(node) as Marks | undefined) };
+    const own: Marks = { ...marks, ...z.globalRegistry.get(node) };
     const def = defOf(node);
     if (WRAPPERS.has(def.type) && def.innerType) return walk(def.innerType, path, own, itemKey);
     if (def.type === 'pipe' && def.in) return walk(def.in, path, own, itemKey);
@@ -70,8 +98,6 @@ export interface SecretAt {
   key: string | null;
   value: unknown;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Every secret place of `config` (parsed, or raw settings): one for each field outside lists, set

@@ -1,5 +1,6 @@
 import type Conf from 'conf';
 import { SputnikError } from '../errors.ts';
+import { errorMessage } from '../unknown.ts';
 import { jsonFileOptions } from './json-file.ts';
 import type { Config } from './schema.ts';
 import { SECRET_FIELDS } from './schema.ts';
@@ -88,12 +89,8 @@ export class FileSettingsStore implements SettingsStore {
 
   /** Atomic, durable write (json-file.ts); secrets that came from environment variables stay out of the file. */
   async save(config: Config): Promise<void> {
-    const out = structuredClone(config) as unknown as Record<string, unknown>;
-    for (const path of this.#fromEnv) {
-      const parts = path.split('.');
-      const parent = getPath(out, parts.slice(0, -1)) as Record<string, unknown> | undefined;
-      if (parent) delete parent[parts[parts.length - 1]];
-    }
+    const out: Record<string, unknown> = structuredClone(config);
+    for (const path of this.#fromEnv) deletePath(out, path.split('.'));
     try {
       // conf is loaded at the first save, not at start: the service starts without ajv's cost.
       this.#file ??= import('conf').then(({ default: Conf }) => new Conf(jsonFileOptions(this.location, { clearInvalid: false })));
@@ -101,7 +98,7 @@ export class FileSettingsStore implements SettingsStore {
     } catch (error) {
       this.#file = undefined; // a file fixed by hand is read again next time
       // JSON.parse quotes the file's text, secrets included: its message stays out.
-      const why = error instanceof SyntaxError ? 'файл изменили вручную, и теперь это не JSON; исправьте его' : (error as Error).message;
+      const why = error instanceof SyntaxError ? 'файл изменили вручную, и теперь это не JSON; исправьте его' : errorMessage(error);
       throw new SputnikError(500, 'settings_not_saved', `Настройки не сохранены в ${this.location}: ${why}`, { cause: error instanceof SyntaxError ? undefined : error });
     }
   }
