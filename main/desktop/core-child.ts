@@ -11,7 +11,8 @@ interface ElectronParentPort {
 }
 
 function parentPort(): ParentPortLike | null {
-  const electron = (process as unknown as { parentPort?: ElectronParentPort }).parentPort;
+  // Electron's types declare `process.parentPort` everywhere; it exists only in a utility process.
+  const electron: ElectronParentPort | undefined = 'parentPort' in process ? process.parentPort : undefined;
   if (electron) {
     return {
       postMessage: (message) => electron.postMessage(message),

@@ -1,4 +1,5 @@
-import { sendingState, type HealthView } from './status.ts';
+import { healthViewSchema, sendingState, type HealthView } from './status.ts';
+import { errorMessage, prop } from '../unknown.ts';
 
 /**
  * The tray's health and actions, through the same admin API the window uses
@@ -40,7 +41,7 @@ export class CoreControl {
   async pauseSending(): Promise<HealthView | null> {
     const { running } = sendingState(this.#deps.health());
     let last: HealthView | null = null;
-    for (const name of running) last = (await this.#post(`/api/connectors/${name}/pause`, 'приостановить отправку')) as HealthView;
+    for (const name of running) last = await this.#healthFrom('POST', `/api/connectors/${name}/pause`, 'приостановить отправку');
     return last;
   }
 
@@ -48,25 +49,28 @@ export class CoreControl {
   async resumeSending(): Promise<HealthView | null> {
     const { paused } = sendingState(this.#deps.health());
     let last: HealthView | null = null;
-    for (const name of paused) last = (await this.#post(`/api/connectors/${name}/resume`, 'возобновить отправку')) as HealthView;
+    for (const name of paused) last = await this.#healthFrom('POST', `/api/connectors/${name}/resume`, 'возобновить отправку');
     return last;
   }
 
   /** «Синхронизировать Docpart»: starts a pull now (joins a running one). */
   async syncDocpart(): Promise<void> {
-    await this.#post('/api/docpart/sync', 'запустить синхронизацию Docpart');
+    await this.#request('POST', '/api/docpart/sync', 'запустить синхронизацию Docpart');
   }
 
   /** The core's health for the tray (`GET /api/health`): the shell reads it over HTTP, never in-process. */
   async health(timeoutMs = 4000): Promise<HealthView> {
-    return (await this.#request('GET', '/api/health', 'узнать состояние Спутника', timeoutMs)) as HealthView;
+    return this.#healthFrom('GET', '/api/health', 'узнать состояние Спутника', timeoutMs);
   }
 
-  #post(path: string, what: string): Promise<unknown> {
-    return this.#request('POST', path, what, this.#deps.timeoutMs ?? 10_000);
+  /** A call the admin API answers with the core's health (GET /api/health, pause, resume). */
+  async #healthFrom(method: 'GET' | 'POST', path: string, what: string, timeoutMs?: number): Promise<HealthView> {
+    const parsed = healthViewSchema.safeParse(await this.#request(method, path, what, timeoutMs));
+    if (!parsed.success) throw new CoreControlError(`Не удалось ${what}: служба Спутника ответила не тем, что ожидалось`);
+    return parsed.data;
   }
 
-  async #request(method: 'GET' | 'POST', path: string, what: string, timeoutMs: number): Promise<unknown> {
+  async #request(method: 'GET' | 'POST', path: string, what: string, timeoutMs = this.#deps.timeoutMs ?? 10_000): Promise<unknown> {
     const { fetch } = this.#deps;
     const at = this.#deps.connection ? this.#deps.connection() : { baseUrl: this.#deps.baseUrl ?? '', token: this.#deps.token ?? '' };
     if (!at) throw new CoreControlError(`Не удалось ${what}: служба Спутника не запущена`);
@@ -82,11 +86,11 @@ export class CoreControl {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new CoreControlError(`Не удалось ${what}: служба Спутника не отвечает (${(error as Error).message})`, { cause: error });
+      throw new CoreControlError(`Не удалось ${what}: служба Спутника не отвечает (${errorMessage(error)})`, { cause: error });
     }
     const body = await res.json().catch(() => null);
     if (!res.ok) {
-      const message = (body as { error?: { message?: unknown } } | null)?.error?.message;
+      const message = prop(prop(body, 'error'), 'message');
       throw new CoreControlError(`Не удалось ${what}: ${typeof message === 'string' ? message : `ошибка ${res.status}`}`);
     }
     return body;

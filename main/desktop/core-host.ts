@@ -1,6 +1,8 @@
 import { startDesktopCore, type DesktopCore } from './core.ts';
-import type { CoreMessage, CoreStart, ShellMessage, SecretsSnapshot } from './core-process.ts';
+import { shellMessageSchema } from './core-messages.ts';
+import type { CoreMessage, CoreStart, SecretsSnapshot } from './core-process.ts';
 import { SecretsRefusedError, type SecretAvailability, type SecretsLike } from './secret-store.ts';
+import { errorMessage } from '../unknown.ts';
 
 /**
  * The core's process, its side of core-process.ts: waits for the shell's `start` (settings and
@@ -100,7 +102,7 @@ export function hostCore(port: ParentPortLike, deps: HostDeps): void {
       },
       (error: unknown) => {
         // The shell ends this process once it has the reason.
-        port.postMessage({ type: 'failed', message: (error as Error).message ?? String(error) });
+        port.postMessage({ type: 'failed', message: errorMessage(error) });
         return undefined;
       },
     );
@@ -121,14 +123,15 @@ export function hostCore(port: ParentPortLike, deps: HostDeps): void {
   };
 
   port.onMessage((message) => {
-    if (typeof message !== 'object' || message === null) return;
-    const m = message as ShellMessage;
+    const parsed = shellMessageSchema.safeParse(message);
+    if (!parsed.success) return;
+    const m = parsed.data;
     switch (m.type) {
       case 'start':
         if (!starting && !stopping) starting = start(m);
         return;
       case 'stop':
-        void stop(typeof m.graceMs === 'number' ? m.graceMs : (deps.defaultGraceMs ?? 10_000));
+        void stop(m.graceMs ?? deps.defaultGraceMs ?? 10_000);
         return;
       case 'secrets-done': {
         const p = pending.get(m.id);

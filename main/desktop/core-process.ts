@@ -1,4 +1,6 @@
 import { fork } from 'node:child_process';
+import { coreMessageSchema, type CoreMessageIn } from './core-messages.ts';
+import { errorMessage } from '../unknown.ts';
 import { CoreDown } from './status.ts';
 import { SecretsRefusedError, type SecretAvailability, type SecretStore } from './secret-store.ts';
 
@@ -188,10 +190,16 @@ export interface Clock {
   clearTimeout(timer: unknown): void;
 }
 
+// A real timer's handle is its own cancel function: nothing else is ever cleared with it.
 const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+  setTimeout: (fn, ms) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+  clearTimeout: (cancel) => {
+    if (typeof cancel === 'function') cancel();
+  },
 };
 
 export interface SupervisorOptions {
@@ -314,24 +322,25 @@ export class CoreSupervisor {
       run.child.postMessage({ type: 'stop', graceMs });
     }
     let killed = false;
-    if (!(await this.#waitExit(run, graceMs + (this.#opts.stopMarginMs ?? 2000)))) {
+    let exit = await this.#waitExit(run, graceMs + (this.#opts.stopMarginMs ?? 2000));
+    if (!exit) {
       killed = true;
       this.#opts.log?.(`Служба Спутника не остановилась за ${graceMs} мс и завершена принудительно`);
       run.child.kill();
-      await this.#waitExit(run, 2000);
+      exit = await this.#waitExit(run, 2000);
     }
     this.#setState({ state: 'stopped' });
-    const exit = run.exit as { code: number | null; signal: string | null } | null;
     return { clean: !killed && exit?.code === 0, killed, code: exit?.code ?? null, signal: exit?.signal ?? null };
   }
 
-  #waitExit(run: Run, ms: number): Promise<boolean> {
-    if (run.exit) return Promise.resolve(true);
+  /** The process's exit once it has ended, or null when it has not within `ms`. */
+  #waitExit(run: Run, ms: number): Promise<Run['exit']> {
+    if (run.exit) return Promise.resolve(run.exit);
     return new Promise((resolve) => {
-      const timer = this.#clock.setTimeout(() => resolve(false), ms);
+      const timer = this.#clock.setTimeout(() => resolve(null), ms);
       void run.exited.then(() => {
         this.#clock.clearTimeout(timer);
-        resolve(true);
+        resolve(run.exit);
       });
     });
   }
@@ -342,7 +351,7 @@ export class CoreSupervisor {
       try {
         l(state);
       } catch (error) {
-        this.#opts.log?.(`Ошибка в обработчике состояния службы: ${(error as Error).message}`);
+        this.#opts.log?.(`Ошибка в обработчике состояния службы: ${errorMessage(error)}`);
       }
     }
   }
@@ -355,7 +364,7 @@ export class CoreSupervisor {
     try {
       child = this.#opts.spawn();
     } catch (error) {
-      this.#ended(null, `служба не запустилась: ${(error as Error).message}`);
+      this.#ended(null, `служба не запустилась: ${errorMessage(error)}`);
       return;
     }
     let markExited!: () => void;
@@ -387,14 +396,15 @@ export class CoreSupervisor {
     try {
       child.postMessage({ type: 'start', ...this.#opts.start() });
     } catch (error) {
-      run.failure = `служба не запустилась: ${(error as Error).message}`;
+      run.failure = `служба не запустилась: ${errorMessage(error)}`;
       child.kill();
     }
   }
 
   #onMessage(run: Run, message: unknown): void {
-    if (typeof message !== 'object' || message === null || typeof (message as { type?: unknown }).type !== 'string') return;
-    const m = message as CoreMessage;
+    const parsed = coreMessageSchema.safeParse(message);
+    if (!parsed.success) return;
+    const m = parsed.data;
     switch (m.type) {
       case 'ready': {
         if (run.exit || run.readyAt !== null || this.#run !== run) return;
@@ -413,7 +423,7 @@ export class CoreSupervisor {
         return;
       }
       case 'failed':
-        if (typeof m.message === 'string') run.failure = m.message;
+        if (m.message !== undefined) run.failure = m.message;
         run.child.kill();
         return;
       case 'secrets-set':
@@ -421,27 +431,26 @@ export class CoreSupervisor {
         this.#secrets(run, m);
         return;
       case 'notify':
-        if (typeof m.text === 'string') this.#opts.notify?.(m.text);
+        this.#opts.notify?.(m.text);
         return;
     }
   }
 
-  #secrets(run: Run, m: Extract<CoreMessage, { type: 'secrets-set' | 'secrets-delete' }>): void {
-    if (typeof m.id !== 'number') return;
+  #secrets(run: Run, m: Extract<CoreMessageIn, { type: 'secrets-set' | 'secrets-delete' }>): void {
     const reply = (extra: { refused?: string; error?: string }) => run.child.postMessage({ type: 'secrets-done', id: m.id, ...extra });
     const secrets = this.#opts.secrets;
     if (!secrets) return reply({ error: 'хранилище паролей недоступно' });
     try {
       if (m.type === 'secrets-set') {
         const values: Record<string, string> = {};
-        for (const [key, value] of Object.entries(m.values ?? {})) if (typeof value === 'string') values[key] = value;
+        for (const [key, value] of Object.entries(m.values)) if (typeof value === 'string') values[key] = value;
         secrets.setMany(values);
-      } else if (typeof m.key === 'string') {
+      } else if (m.key !== undefined) {
         secrets.delete(m.key);
       }
       reply({});
     } catch (error) {
-      reply(error instanceof SecretsRefusedError ? { refused: error.message } : { error: (error as Error).message });
+      reply(error instanceof SecretsRefusedError ? { refused: error.message } : { error: errorMessage(error) });
     }
   }
 

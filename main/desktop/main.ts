@@ -18,6 +18,7 @@ import { SingleInstance } from './single-instance.ts';
 import type { HealthView, TrayState } from './status.ts';
 import { TrayService } from './tray.ts';
 import { WindowService, loginUrl } from './window.ts';
+import { errorMessage, toError } from '../unknown.ts';
 
 /**
  * Electron entry: a thin shell — one tray icon, one window — beside the core, which runs in its
@@ -79,7 +80,7 @@ async function run(instance: SingleInstance): Promise<void> {
   try {
     first = await core.start();
   } catch (error) {
-    dialog.showErrorBox('Спутник не запустился', (error as Error).message);
+    dialog.showErrorBox('Спутник не запустился', errorMessage(error));
     app.exit(1);
     return;
   }
@@ -138,7 +139,7 @@ async function run(instance: SingleInstance): Promise<void> {
     try {
       health = await control.health();
     } catch (error) {
-      health = error as Error;
+      health = toError(error);
     } finally {
       polling = false;
     }

@@ -1,4 +1,5 @@
 import type { PreventableEvent } from './window.ts';
+import { errorMessage } from '../unknown.ts';
 
 export interface QuitDeps {
   /** Stops the core: stop taking requests, let running work finish, close the store. */
@@ -29,7 +30,7 @@ export function createWillQuitHandler(deps: QuitDeps): (event: PreventableEvent)
           deps.exit(result === 'stopped' ? 0 : 1);
         },
         (error: unknown) => {
-          deps.log(`Ошибка при остановке Спутника: ${(error as Error).message}`);
+          deps.log(`Ошибка при остановке Спутника: ${errorMessage(error)}`);
           deps.exit(1);
         },
       )

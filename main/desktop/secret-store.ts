@@ -191,9 +191,9 @@ export class DesktopSettingsStore implements SettingsStore {
     }
     if (Object.keys(toStore).length > 0) await this.#secrets.setMany(toStore);
     for (const key of toDelete) await this.#secrets.delete(key);
-    const out = structuredClone(config) as unknown as Record<string, unknown>;
+    const out = structuredClone(config);
     for (const s of keptSecrets(out, this.#fromEnv)) if (!keepInFile.has(s.key)) deletePath(out, s.path);
-    await this.#file.save(out as unknown as Config);
+    await this.#file.save(out);
     for (const key of wanted.keys()) if (!keepInFile.has(key)) this.#inFile.delete(key);
   }
 }

@@ -1,4 +1,5 @@
-import type { ConnectorHealth, HealthBody } from '../core/health-shape.ts';
+import { z } from 'zod';
+import { healthSchema, type ConnectorHealth } from '../core/health-shape.ts';
 import { MODULES } from '../connectors/index.ts';
 import type { ModuleDescriptor } from '../core/module.ts';
 
@@ -16,8 +17,9 @@ import type { ModuleDescriptor } from '../core/module.ts';
  * The sandbox only changes the wording, never the colour: red must mean "act now" in both modes.
  */
 
-/** The core's health as GET /api/health gives it (its one shape: main/core/health-shape.ts). */
-export type HealthView = HealthBody & { listener: { url: string; exposed: boolean } };
+/** The core's health as GET /api/health gives it (its one shape: main/core/health-shape.ts), with where the 1C API listens. */
+export const healthViewSchema = healthSchema.extend({ listener: z.object({ url: z.string(), exposed: z.boolean() }) });
+export type HealthView = z.output<typeof healthViewSchema>;
 export type ConnectorHealthView = ConnectorHealth;
 export type ConnectorState = ConnectorHealthView['state'];
 
@@ -35,7 +37,8 @@ export const PAUSED_BY_OPERATOR = 'paused_by_operator';
 /** Windows truncates tray tooltips at 127 characters; cut them ourselves, with an ellipsis. */
 export const TOOLTIP_MAX = 127;
 
-const CONNECTOR_MODULES = (MODULES as readonly ModuleDescriptor[]).filter((m) => m.connector);
+const MODULE_LIST: readonly ModuleDescriptor[] = MODULES;
+const CONNECTOR_MODULES = MODULE_LIST.filter((m) => m.connector);
 /** The connectors' titles, from their descriptors («Passteam»). */
 const CONNECTOR_NAMES: ReadonlyMap<string, string> = new Map(CONNECTOR_MODULES.map((m) => [m.name, m.title]));
 

@@ -43,7 +43,7 @@ export function buildTrayMenu(state: TrayMenuState, actions: TrayActions): MenuI
     { id: 'open', label: 'Открыть', click: () => actions.open() },
     { id: 'status', label: state.status.line, enabled: false },
     { type: 'separator' },
-    ...(work.length > 0 ? [...work, { type: 'separator' } as MenuItemSpec] : []),
+    ...(work.length > 0 ? [...work, { type: 'separator' } satisfies MenuItemSpec] : []),
     { id: 'autostart', label: 'Запускать при входе в систему', type: 'checkbox', checked: state.autostart, click: (item) => actions.setAutostart(item.checked) },
     { id: 'logs', label: 'Открыть папку журналов', click: () => actions.openLogsFolder() },
     { type: 'separator' },
