@@ -8,6 +8,7 @@ import { CONNECTORS, isLoopback, SECRETS, sliceOf, type Config } from './config/
 import { MODULES } from './connectors/index.ts';
 import { defaultDataDir } from './config/paths.ts';
 import { SputnikError } from './errors.ts';
+import { errorCode, errorMessage } from './unknown.ts';
 import { VERSION } from './version.ts';
 import { SANDBOX_REGATE_PASSWORD, SANDBOX_REGATE_USER } from './sandbox/credentials.ts';
 import { describeClients } from './listener/clients.ts';
@@ -71,15 +72,17 @@ function exitCodeOf(e: SputnikError): number {
 }
 
 /** parseArgs' English, several-line errors → one Russian line naming the option. */
-function usageProblem(e: NodeJS.ErrnoException): string {
-  const option = /'(-[^' ]+)/.exec(e.message)?.[1] ?? '';
-  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `неизвестный параметр ${option}`;
-  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    if (/does not take/.test(e.message)) return `${option} пишется без значения`;
-    if (/ambiguous/.test(e.message)) return `${option}: значение не может начинаться с «-»`;
+function usageProblem(e: unknown): string {
+  const message = errorMessage(e);
+  const code = errorCode(e);
+  const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `неизвестный параметр ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/does not take/.test(message)) return `${option} пишется без значения`;
+    if (/ambiguous/.test(message)) return `${option}: значение не может начинаться с «-»`;
     return `${option}: не указано значение`;
   }
-  return e.message.split('\n')[0];
+  return message.split('\n')[0];
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -106,7 +109,7 @@ export async function main(argv: string[]): Promise<void> {
       },
     });
   } catch (e) {
-    fail(`${usageProblem(e as NodeJS.ErrnoException)}. Справка: sputnik --help`, EXIT.usage);
+    fail(`${usageProblem(e)}. Справка: sputnik --help`, EXIT.usage);
   }
   const { values, positionals } = parsed;
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
@@ -202,7 +205,7 @@ async function sandbox1C(
   try {
     onec = await startStandalone1C({ port, pool, poolTimeoutMs, latencyMs, user: values.user, password: values.password, register: !values['no-register'] });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errorCode(e);
     if (code === 'EADDRINUSE') fail(`порт ${port} занят: укажите другой в --port (0 — любой свободный)`, EXIT.port);
     if (code === 'EACCES') fail(`порт ${port} недоступен: укажите другой в --port (0 — любой свободный)`, EXIT.port);
     throw e;
@@ -273,7 +276,7 @@ async function serve(values: { config?: string; 'data-dir'?: string; sandbox?: b
 
 if (import.meta.main) {
   main(process.argv.slice(2)).catch((e) => {
-    process.stderr.write(`sputnik: внутренняя ошибка: ${(e as Error)?.stack ?? e}\n`);
+    process.stderr.write(`sputnik: внутренняя ошибка: ${(e instanceof Error ? e.stack : undefined) ?? e}\n`);
     process.exit(EXIT.failed);
   });
 }

@@ -40,7 +40,7 @@ export function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     // zod says only "invalid input" for a union: name what the value failed in the branch of its
     // own type (a phone that is not a phone, not "expected null"), else list the accepted types.
-    const branches = issue.errors.map((b) => b.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue));
+    const branches = issue.errors.map((b) => b.map((i): z.core.$ZodIssue => ({ ...i, path: [...issue.path, ...i.path] })));
     const typeOnly = (b: z.core.$ZodIssue[]) => b.every((i) => i.code === 'invalid_type' && i.path.length === issue.path.length);
     const informative = branches.find((b) => b.length > 0 && !typeOnly(b));
     if (informative) return informative.flatMap(describeIssue);

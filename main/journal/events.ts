@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { z } from 'zod';
 import type { Sql } from '../store/index.ts';
 import { DeliveryError, SputnikError } from '../errors.ts';
 import { SEARCH_TEXT } from '../store/search-text.ts';
@@ -157,6 +158,14 @@ const BY_ID = `SELECT ${COLUMNS} FROM journal_events e WHERE e.id = ?`;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** The counts column as `insert` writes it (JSON of a run's counts); anything else reads as none. */
+const COUNTS_COLUMN = z.record(z.string(), z.number());
+
+function countsOf(column: string): Record<string, number> | null {
+  const parsed = COUNTS_COLUMN.safeParse(JSON.parse(column));
+  return parsed.success ? parsed.data : null;
+}
+
 const toEvent = (r: EventRow): JournalEvent => ({
   id: r.id,
   at: new Date(r.at).toISOString(),
@@ -169,7 +178,7 @@ const toEvent = (r: EventRow): JournalEvent => ({
   summary: r.summary,
   error: r.error,
   retry: r.retry === 1,
-  counts: r.counts ? (JSON.parse(r.counts) as Record<string, number>) : null,
+  counts: r.counts ? countsOf(r.counts) : null,
   exchanges: r.exchanges,
   durationMs: Math.round(r.duration_ms * 10) / 10,
   method: r.method,

@@ -5,6 +5,7 @@
 
 import { MODULES } from '../connectors/index.ts';
 import type { ModuleDescriptor, ModuleWording } from '../core/module.ts';
+import { prop } from '../unknown.ts';
 
 /** The core's own systems; each registered module adds its name and title (main/connectors/index.ts). */
 const CORE_SYSTEMS: ReadonlyArray<readonly [string, string]> = [
@@ -161,9 +162,11 @@ export function deliveredSummary(entity: string | null | undefined): string {
 function answerMessage(body: string | null): string | null {
   if (!body || body[0] !== '{') return null;
   try {
-    const v = JSON.parse(body) as { error?: { message?: unknown }; detail?: unknown };
-    if (typeof v.error?.message === 'string') return v.error.message;
-    if (typeof v.detail === 'string') return v.detail;
+    const v: unknown = JSON.parse(body);
+    const message = prop(prop(v, 'error'), 'message');
+    if (typeof message === 'string') return message;
+    const detail = prop(v, 'detail');
+    if (typeof detail === 'string') return detail;
   } catch {
     /* not JSON: nothing to quote */
   }
