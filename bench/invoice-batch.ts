@@ -34,7 +34,7 @@ export async function benchInvoiceBatch(): Promise<BenchResult> {
         });
         const accepted = performance.now() - t0;
         if (res.status !== 202) throw new Error(`batch: HTTP ${res.status} ${await res.text()}`);
-        const sent = () => core.store.db.prepare(`SELECT COUNT(*) FROM invoices WHERE state = 'sent'`).pluck().get() as number;
+        const sent = () => core.store.sql.value<number>(`SELECT COUNT(*) FROM invoices WHERE state = 'sent'`) ?? 0;
         while (sent() < N) {
           if (performance.now() - t0 > 120_000) throw new Error(`batch: only ${sent()} of ${N} sent within 120 s`);
           await new Promise((r) => setTimeout(r, 20));

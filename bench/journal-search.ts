@@ -99,30 +99,30 @@ export async function benchJournalSearch(): Promise<BenchResult> {
     const indexMs = time(() => {
       while (journal.index.step(50) > 0);
     });
-    const db = store.db;
+    const { sql } = store;
     // The blocks' filters again, as migration 11 leaves an indexed journal: from the index's text.
     const setMarks = (indexed: number, grams: number) => {
-      db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`).run(String(indexed));
-      db.prepare(`UPDATE meta SET value = ? WHERE key = 'journal_grams_indexed'`).run(String(grams));
+      sql.run(`UPDATE meta SET value = ? WHERE key = 'journal_indexed'`, String(indexed));
+      sql.run(`UPDATE meta SET value = ? WHERE key = 'journal_grams_indexed'`, String(grams));
     };
-    db.exec('DELETE FROM journal_grams');
+    sql.exec('DELETE FROM journal_grams');
     setMarks(ROWS, 0);
     const beforeFilters = [measure('right after migration 11 (filters empty): 1 letter, a miss «ъ»', () => page('ъ')), measure('right after migration 11 (filters empty): 2 letters, a miss «щщ»', () => page('щщ'))];
     const gramsMs = time(() => {
       while (journal.index.step(50) > 0);
     });
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    const bodies = db.prepare(`SELECT SUM(LENGTH(CAST(COALESCE(req_body, '') AS BLOB)) + LENGTH(CAST(COALESCE(res_body, '') AS BLOB))) FROM journal`).pluck().get() as number;
-    const searchText = db.prepare(`SELECT SUM(LENGTH(CAST(c0 AS BLOB))) FROM journal_fts_content`).pluck().get() as number;
-    const indexBytes = db.prepare(`SELECT SUM(LENGTH(block)) FROM journal_fts_data`).pluck().get() as number;
-    const filterBytes = db.prepare(`SELECT SUM(LENGTH(bits)) FROM journal_grams`).pluck().get() as number;
+    sql.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    const bodies = sql.value<number>(`SELECT SUM(LENGTH(CAST(COALESCE(req_body, '') AS BLOB)) + LENGTH(CAST(COALESCE(res_body, '') AS BLOB))) FROM journal`) ?? 0;
+    const searchText = sql.value<number>(`SELECT SUM(LENGTH(CAST(c0 AS BLOB))) FROM journal_fts_content`) ?? 0;
+    const indexBytes = sql.value<number>(`SELECT SUM(LENGTH(block)) FROM journal_fts_data`) ?? 0;
+    const filterBytes = sql.value<number>(`SELECT SUM(LENGTH(bits)) FROM journal_grams`) ?? 0;
     const MB = 1024 * 1024;
     notes.push(
       `${fmt(ROWS)} rows: bodies ${fmt(bodies / MB)} MB; the index keeps their search text, ${fmt(searchText / MB)} MB, its trigrams, ${fmt(indexBytes / MB)} MB, and the blocks' filters for 1–2 letters, ${fmt(filterBytes / MB, 1)} MB; file ${fmt(statSync(join(dir, DB_FILE)).size / MB)} MB`,
       `writing a row: ${fmt((writeMs * 1000) / ROWS, 1)} µs, no search work; indexing it in the background: ${fmt((indexMs * 1000) / ROWS, 1)} µs (${fmt(indexMs / 1000, 1)} s for all, of which its search text ${fmt((textMs * 1000) / ROWS, 1)} µs); filling the filters of rows indexed before migration 11: ${fmt((gramsMs * 1000) / ROWS, 1)} µs a row (${fmt(gramsMs / 1000, 1)} s)`,
     );
 
-    const old = db.prepare(`SELECT id FROM journal WHERE (url LIKE @q ESCAPE '\\' OR entity LIKE @q ESCAPE '\\' OR req_body LIKE @q ESCAPE '\\' OR res_body LIKE @q ESCAPE '\\' OR error LIKE @q ESCAPE '\\') ORDER BY id DESC LIMIT 51`);
+    const OLD = `SELECT id FROM journal WHERE (url LIKE @q ESCAPE '\\' OR entity LIKE @q ESCAPE '\\' OR req_body LIKE @q ESCAPE '\\' OR res_body LIKE @q ESCAPE '\\' OR error LIKE @q ESCAPE '\\') ORDER BY id DESC LIMIT 51`;
     const orderNumber = rows.slice(ROWS / 2).find((e) => e.entity?.startsWith('invoice:'))!.entity!.slice('invoice:'.length);
     const queries: Array<[string, string]> = [
       ['a name in lower case', 'фёдорова'],
@@ -137,7 +137,7 @@ export async function benchJournalSearch(): Promise<BenchResult> {
     const ids = Array.from({ length: RUNS + 1 }, (_, i) => 1 + ((i * 7919) % ROWS));
     let next = 0;
     const results = [measure('baseline: one row by id (primary key)', () => ({ found: journal.get(ids[next++ % ids.length]) ? 1 : 0 }))];
-    for (const [what, q] of queries.slice(0, 4)) results.push(measure(`before: LIKE over the raw columns, ${what} «${q}»`, () => ({ found: old.all({ q: `%${q}%` }).length })));
+    for (const [what, q] of queries.slice(0, 4)) results.push(measure(`before: LIKE over the raw columns, ${what} «${q}»`, () => ({ found: sql.all(OLD, { q: `%${q}%` }).length })));
     for (const [what, q] of queries) results.push(measure(`now: ${what} «${q}»`, () => page(q)));
     results.push(...beforeFilters);
     // With a filter the rows holding the key must pass it too: where the key is common and the

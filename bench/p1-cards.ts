@@ -56,7 +56,7 @@ async function cards(mode: 'down' | 'paused'): Promise<Load & { commits: number;
   try {
     return await withCardsCore(fake, {}, async (core, running) => {
       const l = await load({ url: running.listenerUrl, method: 'PUT', path: '/v1/cards/c{i}?wait=0', token: running.listenerToken, body: CARD_BODY });
-      const queued = core.store.db.prepare(`SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND kind <> 'recurring'`).pluck().get() as number;
+      const queued = core.store.sql.value<number>(`SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND kind <> 'recurring'`) ?? 0;
       return {
         ...l,
         commits: core.store.commit.batches,

@@ -77,10 +77,10 @@ async function burst(connections: number): Promise<Outcome> {
       }
       let stuck: string | null = null;
       if (!synced) {
-        const db = core.store.db;
+        const { sql } = core.store;
         const state = {
           card: (await call('GET', `/v1/cards/${CODE}`)).body,
-          jobs: db.prepare(`SELECT id, state, attempts, next_run_at - ? AS due_in_ms, retry_wait, last_error FROM jobs ORDER BY id`).all(Date.now()),
+          jobs: sql.all(`SELECT id, state, attempts, next_run_at - ? AS due_in_ms, retry_wait, last_error FROM jobs ORDER BY id`, Date.now()),
           connector: core.health().connectors?.passteam,
           running: core.workers.runningCount('passteam'),
           updatecard: updateCalls(fake).length,

@@ -145,8 +145,8 @@ export async function benchP3(): Promise<BenchResult> {
       );
       const core = await createCore({ config, dataDir, modules: [passteamModule], quiet: true });
       const running = await core.start();
-      const db = core.store.db;
-      const count = (where: string) => db.prepare(`SELECT COUNT(*) FROM cards WHERE ${where}`).pluck().get() as number;
+      const { sql } = core.store;
+      const count = (where: string) => sql.value<number>(`SELECT COUNT(*) FROM cards WHERE ${where}`) ?? 0;
       const until = async (what: string, ok: () => boolean, timeoutMs: number) => {
         for (const deadline = Date.now() + timeoutMs; !ok(); await new Promise((r) => setTimeout(r, 100))) {
           if (Date.now() > deadline) throw new Error(`P3 setup: ${what} not reached within ${timeoutMs / 1000} s`);
@@ -172,7 +172,7 @@ export async function benchP3(): Promise<BenchResult> {
         await settings({ passteam: { enabled: false } });
         const updated = await putAll(running.listenerUrl, running.listenerToken, (i) => ({ bonus: 7000 + (i % 1000), holder: { email: `new${i}@example.ru` } }));
         await until('connector paused with every job queued', () => {
-          const q = db.prepare(`SELECT state, COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running') AND kind <> 'recurring' GROUP BY state`).all() as Array<{ state: string; n: number }>;
+          const q = sql.all<{ state: string; n: number }>(`SELECT state, COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running') AND kind <> 'recurring' GROUP BY state`);
           return core.workers.runningCount('passteam') === 0 && q.length === 1 && q[0].state === 'queued' && q[0].n === CARDS;
         }, 30_000);
         const queued = count(`state = 'queued'`);
@@ -210,10 +210,10 @@ export async function benchP3(): Promise<BenchResult> {
         const synced = count(`state = 'synced'`);
         core.journal.flush();
         // Each call as Sputnik saw it (journal duration: request sent → answer read), vs. the whole job.
-        const callMs = db.prepare(`SELECT AVG(duration_ms) FROM journal WHERE direction = 'out' AND url LIKE '%/updatecard' AND at >= ?`).pluck().get(wallStart) as number | null;
+        const callMs = sql.value<number | null>(`SELECT AVG(duration_ms) FROM journal WHERE direction = 'out' AND url LIKE '%/updatecard' AND at >= ?`, wallStart) ?? null;
 
         // Diagnostic: what a bare HTTP client gets from the same fake at the same concurrency (no store, no journal).
-        const bare = await bareClient(fakeUrl, db.prepare(`SELECT card_id FROM cards LIMIT ${BARE_CALLS}`).pluck().all() as string[]);
+        const bare = await bareClient(fakeUrl, sql.column<string>(`SELECT card_id FROM cards LIMIT ${BARE_CALLS}`));
 
         const ideal = CONCURRENCY / (LATENCY_MS / 1000);
         const rate = done / seconds;

@@ -37,7 +37,7 @@ if (process.argv[1] === import.meta.filename && process.argv[2] === '--core') {
     try {
       // With no previous pull the schedule starts one at once; this POST joins it, so the time is the whole first pull.
       const first = await pull();
-      const items = core.store.db.prepare(`SELECT SUM(json_array_length(doc, '$.items')) FROM docpart_orders`).pluck().get() as number;
+      const items = core.store.sql.value<number>(`SELECT SUM(json_array_length(doc, '$.items')) FROM docpart_orders`) ?? 0;
       const second = await pull();
       return { first: { ...first, items }, second, maxRssMb: process.resourceUsage().maxRSS / 1024 };
     } finally {

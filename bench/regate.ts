@@ -12,6 +12,7 @@ import { createRegate, type RegateRuntime } from '../main/regate/index.ts';
 import { startFake1C, type Fake1C, type Fake1CStats } from '../main/sandbox/onec/fake.ts';
 import { openStore, type Store } from '../main/store/index.ts';
 import { startCheckpointer } from '../main/store/checkpointer.ts';
+import { DB_FILE } from '../main/store/db.ts';
 import { WorkerPool } from '../main/store/worker-pool.ts';
 import { fmt, withTempDir, type BenchResult } from './common.ts';
 
@@ -171,7 +172,7 @@ export async function startGateway(dir: string, tls: { keyFile: string; certFile
     {},
   );
   const store: Store = openStore(dir, { leaseMs: 3000 });
-  const checkpointer = startCheckpointer(store.db.name); // as core.start() does: WAL checkpoints off the event loop
+  const checkpointer = startCheckpointer(join(dir, DB_FILE)); // as core.start() does: WAL checkpoints off the event loop
   const journal = withJournal ? new Journal(store, { ...config.journal, secrets: () => ['sandbox', fake.password] }) : undefined;
   const regate: RegateRuntime = createRegate({ config: () => config.regate, store, journal });
   const pool = new WorkerPool(store.outbox);

@@ -1,4 +1,4 @@
-import { openDatabase, withoutFsync, type DB } from './db.ts';
+import { openDatabase, withoutFsync } from './db.ts';
 import { createSql, type Sql } from './sql.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openWalSync } from './wal-sync.ts';
@@ -13,10 +13,19 @@ import type { ModuleMigration } from './migrations.ts';
  */
 export type Durability = 'durable' | 'relaxed';
 
+/**
+ * The group commit as the rest of Sputnik sees it: an item reaches the store through `sql` (or a
+ * repository), never through the connection, which stays inside main/store/.
+ */
+export interface Commit {
+  /** Runs `fn` in the next shared transaction (see GroupCommit.run); resolves once it is on disk. */
+  run<T>(fn: () => T): Promise<T>;
+  /** Transactions committed so far (benches report it). */
+  readonly batches: number;
+}
+
 export interface Store {
-  /** Internal to main/store/ (its own modules and tests); everything else goes through sql/write/read. */
-  db: DB;
-  commit: GroupCommit;
+  commit: Commit;
   /** Statements by text, kept prepared; inside `write`/`read` they join that transaction. */
   sql: Sql;
   /**
@@ -77,7 +86,6 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
       return result;
     };
   return {
-    db,
     commit,
     sql,
     write<T>(fn: () => T, opts: { durability: Durability }): Promise<T> {
@@ -120,5 +128,4 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
   };
 }
 
-export type { DB } from './db.ts';
 export type { Sql } from './sql.ts';

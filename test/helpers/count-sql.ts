@@ -1,4 +1,5 @@
-import type { DB } from '../../main/store/db.ts';
+import Database from 'better-sqlite3';
+import type { Store } from '../../main/store/index.ts';
 
 /** One transaction as SQLite saw it: a BEGIN … COMMIT/ROLLBACK, or one write statement on its own (autocommit). */
 export interface CountedTransaction {
@@ -17,7 +18,7 @@ export interface SqlCount {
 
 interface Statement {
   source: string;
-  database: unknown;
+  database: { inTransaction: boolean };
 }
 
 const CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
@@ -25,20 +26,28 @@ const CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 const WRITE = /^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b/i;
 
 /**
- * Counts what one connection does, by wrapping better-sqlite3's Statement methods (the BEGIN and
- * COMMIT of `db.transaction` are statements too): every transaction (a write outside a transaction
- * counts as one of its own) and every statement with the stack it ran from. For tests that assert
- * how many transactions or row reads a path costs. `stop()` restores the methods.
+ * Counts what the store's own connection does, by wrapping better-sqlite3's Statement methods (the
+ * BEGIN and COMMIT of `db.transaction` are statements too): every transaction (a write outside a
+ * transaction counts as one of its own) and every statement with the stack it ran from. For tests
+ * that assert how many transactions or row reads a path costs. The connection is the one a probe
+ * through `store.sql` runs on (the store does not hand it out); other connections on the same file
+ * are not counted. `stop()` restores the methods.
  */
-export function countSql(db: DB): SqlCount {
-  const proto = Object.getPrototypeOf(db.prepare('SELECT 1')) as Record<'run' | 'get' | 'all' | 'iterate', (...a: unknown[]) => unknown>;
+export function countSql(store: Pick<Store, 'sql'>): SqlCount {
+  // Every connection's statements share one prototype: any statement shows it.
+  const scratch = new Database(':memory:');
+  const proto = Object.getPrototypeOf(scratch.prepare('SELECT 1')) as Record<'run' | 'get' | 'all' | 'iterate', (...a: unknown[]) => unknown>;
+  scratch.close();
   const original = { run: proto.run, get: proto.get, all: proto.all, iterate: proto.iterate };
   const transactions: CountedTransaction[] = [];
   const statements: SqlCount['statements'] = [];
   let current: CountedTransaction | null = null;
+  let db: Statement['database'] | undefined;
+  let probing = false;
 
   const record = (st: Statement) => {
-    if (st.database !== db) return;
+    if (probing) db = st.database;
+    if (!db || st.database !== db || probing) return;
     const sql = st.source.trim();
     if (/^BEGIN\b/i.test(sql)) {
       current = { writes: [], reads: [], openedBy: new Error().stack ?? '' };
@@ -64,6 +73,12 @@ export function countSql(db: DB): SqlCount {
       record(this);
       return fn.apply(this, args);
     };
+  }
+  probing = true;
+  try {
+    store.sql.value('SELECT 1');
+  } finally {
+    probing = false;
   }
   return {
     transactions,

@@ -7,6 +7,7 @@ import { collectAttention, QUEUE_STUCK_MS } from '../../main/core/attention.ts';
 import type { CoreModule } from '../../main/core/module.ts';
 import { openStore } from '../../main/store/index.ts';
 import { Refusals } from '../../main/store/refusals.ts';
+import { writeNow } from '../../main/store/write-now.ts';
 import { startFakePassteam } from '../../main/sandbox/passteam/fake.ts';
 import { startFakePayKeeper } from '../../main/sandbox/paykeeper/fake.ts';
 import { startTestCore, type TestCore } from '../helpers/core.ts';
@@ -236,7 +237,7 @@ describe('a queue that waits too long', () => {
       const refusals = new Refusals(store);
       const paykeeper: CoreModule = { name: 'paykeeper', connector: 'paykeeper', workers: { connector: 'paykeeper', concurrency: 1, handle: async () => {} } };
       const list = () => collectAttention({ modules: [paykeeper], outbox: store.outbox, refusals, now: clock, limit: 50 });
-      store.db.transaction(() => store.outbox.enqueue({ connector: 'paykeeper', kind: 'x', key: 'invoice:Q-1', payload: {} }))();
+      writeNow(store, () => store.outbox.enqueue({ connector: 'paykeeper', kind: 'x', key: 'invoice:Q-1', payload: {} }));
       clock += QUEUE_STUCK_MS - 1000;
       expect(list().total).toBe(0);
       clock += 2000;

@@ -61,7 +61,7 @@ const DELIVERY = /connectors[\\/]passteam[\\/]worker\.ts|store[\\/]worker-pool\.
 describe('store cost of a card delivery', () => {
   it('a first card create: two transactions (intake, completion); the delivery reads the card once and builds its variables once', async () => {
     const { t, desiredVars } = await setup();
-    counting = countSql(t.core.store.db);
+    counting = countSql(t.core.store);
     desiredVars.count = 0;
     const r = await put(t, 'c1', IVANOV);
     expect(r.status).toBe(200);
@@ -76,7 +76,7 @@ describe('store cost of a card delivery', () => {
     fake = await startFakePassteam({ token: TOKEN, seedCards: [{ templateId: 'tpl-loyalty', values: { PHONE: '+79876543210', CLIENT_NAME: 'Петров' } }] });
     const { module } = watchedPassteam();
     const t = await startTestCore({ config: { passteam: { enabled: true, baseUrl: fake.url, token: TOKEN, templateId: 'tpl-loyalty' } }, modules: [module] });
-    counting = countSql(t.core.store.db);
+    counting = countSql(t.core.store);
     const r = await put(t, 'c2', IVANOV);
     expect(r.status).toBe(409);
     const txs = domain(counting.transactions);

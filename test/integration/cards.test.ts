@@ -187,9 +187,9 @@ describe('delivery', () => {
     }
     await expect.poll(() => t.core.health().connectors!.passteam.state).toBe('failing');
     // A day of failures: every job far into its 1 h backoff, the connector probing.
-    const db = t.core.store.db;
-    db.prepare(`UPDATE jobs SET attempts = 60, next_run_at = ?, retry_wait = 1 WHERE state = 'queued'`).run(Date.now() + 3_600_000);
-    db.prepare(`UPDATE connectors SET failures = 200, next_probe_at = ? WHERE name = 'passteam'`).run(Date.now() + 500);
+    const { sql } = t.core.store;
+    sql.run(`UPDATE jobs SET attempts = 60, next_run_at = ?, retry_wait = 1 WHERE state = 'queued'`, Date.now() + 3_600_000);
+    sql.run(`UPDATE connectors SET failures = 200, next_probe_at = ? WHERE name = 'passteam'`, Date.now() + 500);
     for (let i = 0; i < 5; i++) await t.api(`/v1/cards/day${i}/bonus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ balance: 1000 + i }) });
     fake.setDown(false);
     // "Within seconds" against the jobs' hour of backoff: waiting that out would run past this poll

@@ -4,15 +4,17 @@ import { join } from 'node:path';
 import { openStore } from '../../main/store/index.ts';
 import { DB_FILE } from '../../main/store/db.ts';
 import { startCheckpointer } from '../../main/store/checkpointer.ts';
+import { writeNow } from '../../main/store/write-now.ts';
+import { sqlite } from '../helpers/sqlite.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** Commits ~2 MB of jobs: far below the writer's own autocheckpoint (4000 pages), so only a checkpointer moves them. */
 function writeBurst(store: ReturnType<typeof openStore>, from: number) {
   const payload = { blob: 'x'.repeat(1000) };
   for (let b = 0; b < 20; b++) {
-    store.db.transaction(() => {
+    writeNow(store, () => {
       for (let i = 0; i < 100; i++) store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: `k${from + b * 100 + i}`, payload });
-    })();
+    });
   }
 }
 
@@ -44,11 +46,11 @@ describe('background checkpointer', () => {
         writeBurst(store, round * 10_000);
         expect(await until(() => size(file) > copied + 1_500_000)).toBe(true);
       }
-      expect(store.db.prepare('SELECT COUNT(*) FROM jobs').pluck().get()).toBe(8_000);
+      expect(store.sql.value('SELECT COUNT(*) FROM jobs')).toBe(8_000);
     } finally {
       await cp.stop();
       store.close();
     }
-    expect(openStore(dir).db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(sqlite(dir).pragma('integrity_check', { simple: true })).toBe('ok');
   });
 });

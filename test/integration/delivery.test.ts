@@ -37,7 +37,7 @@ describe('delivery through the outbox to a real remote', () => {
     const t = await startTestCore({ config: { docpart: { enabled: true, baseUrl: base, techKey: 'tech-key-1' } }, modules: [module] });
     const { store } = t.core;
     const enqueue = (key: string) => store.commit.run(() => store.outbox.enqueue({ connector: 'docpart', kind: 'test', key, payload: {} }));
-    const stateOf = (key: string) => store.db.prepare(`SELECT state FROM jobs WHERE key = ?`).pluck().get(key);
+    const stateOf = (key: string) => store.sql.value(`SELECT state FROM jobs WHERE key = ?`, key);
 
     await enqueue('a');
     // two 503s with Retry-After: 0, then the probe succeeds
@@ -47,7 +47,7 @@ describe('delivery through the outbox to a real remote', () => {
 
     await enqueue('b');
     await expect.poll(() => stateOf('b')).toBe('failed');
-    expect(JSON.parse(store.db.prepare(`SELECT last_error FROM jobs WHERE key = 'b'`).pluck().get() as string).code).toBe('http_409');
+    expect(JSON.parse(store.sql.value<string>(`SELECT last_error FROM jobs WHERE key = 'b'`) ?? '').code).toBe('http_409');
 
     await enqueue('c');
     await expect.poll(() => t.core.health().connectors!.docpart.state).toBe('paused');

@@ -243,7 +243,7 @@ describe('Docpart orders against the fake Docpart', () => {
     expect(tasks(fake, 'get_article_info')).toHaveLength(1);
     const unknown = (await (await t.api('/v1/docpart/articles/NO-SUCH-ART')).json()) as any;
     expect(unknown.items).toEqual([]);
-    t.core.store.db.prepare(`UPDATE docpart_articles SET fetched_at = 0`).run();
+    t.core.store.sql.run(`UPDATE docpart_articles SET fetched_at = 0`);
     fake.setDown(true);
     const stale = (await (await t.api(`/v1/docpart/articles/${encodeURIComponent(article)}`)).json()) as any;
     expect(stale).toMatchObject({ stale: true, items: a.items });

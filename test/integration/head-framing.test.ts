@@ -138,7 +138,7 @@ describe('HEAD answers and pipelining (issue #16.2)', () => {
     await expectHeadsLikeGets(port, sent, responses);
     expect(bad.headers.get('connection')).toBe('close');
     expect(JSON.parse(bad.body.toString('utf8'))).toMatchObject({ error: { code: 'malformed_request', message: expect.stringMatching(RUSSIAN) } });
-    expect(t.core.store.db.prepare(`SELECT count(*) FROM jobs WHERE kind <> 'recurring'`).pluck().get()).toBe(0); // not counting the core's scheduled housekeeping
+    expect(t.core.store.sql.value(`SELECT count(*) FROM jobs WHERE kind <> 'recurring'`)).toBe(0); // not counting the core's scheduled housekeeping
   });
 
   it('the 1C listener: HEAD answered 401, 404 and 405, then a GET: each in order, headers only, with the Content-Length of its GET', async () => {
@@ -227,7 +227,7 @@ describe('HEAD answers and pipelining (issue #16.2)', () => {
     expect(bad.headers.get('connection')).toBe('close');
     const problem = JSON.parse(bad.body.toString('utf8'));
     expect(problem).toMatchObject({ status: 400, code: 'invalid_request', detail: expect.stringMatching(RUSSIAN), requestId: bad.headers.get('x-request-id') });
-    expect(store.db.prepare('SELECT count(*) FROM regate_requests').pluck().get()).toBe(0);
+    expect(store.sql.value('SELECT count(*) FROM regate_requests')).toBe(0);
 
     const errors: Sent[] = [
       { method: 'HEAD', path: '/regate/v1/state' },

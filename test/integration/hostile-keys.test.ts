@@ -136,8 +136,8 @@ afterEach(async () => {
 });
 
 const counts = (t: TestCore) => () => ({
-  card: t.core.store.db.prepare('SELECT count(*) FROM cards').pluck().get() as number,
-  invoice: t.core.store.db.prepare('SELECT count(*) FROM invoices').pluck().get() as number,
+  card: t.core.store.sql.value<number>('SELECT count(*) FROM cards') ?? 0,
+  invoice: t.core.store.sql.value<number>('SELECT count(*) FROM invoices') ?? 0,
 });
 
 describe('Object.prototype names as client input (issue #16.1)', () => {

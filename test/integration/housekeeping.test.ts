@@ -105,7 +105,7 @@ describe('housekeeping', () => {
     const run = await t.core.housekeeping();
     expect(run.removed.regate_requests).toBe(1);
     expect(run.failed).toEqual(['broken']);
-    expect(t.core.store.db.prepare(`SELECT key FROM regate_requests ORDER BY id`).pluck().all()).toEqual(['key-young']);
+    expect(t.core.store.sql.column(`SELECT key FROM regate_requests ORDER BY id`)).toEqual(['key-young']);
 
     // The old key is forgotten: its operation is gone and the same key is a new write (1C is asked).
     expect((await call('GET', operation)).body).toMatchObject({ status: 404, code: 'operation_not_found' });

@@ -285,14 +285,15 @@ describe('tracking thousands of open invoices', () => {
     const dataDir = (await import('../helpers/tmp.ts')).tempDir();
     {
       const { openStore } = await import('../../main/store/index.ts');
+      const { writeNow } = await import('../../main/store/write-now.ts');
       const store = openStore(dataDir);
       const invoices = new Invoices(store);
-      store.db.transaction(() => {
+      writeNow(store, () => {
         for (const inv of fake.invoices()) {
           invoices.issue({ orderId: inv.orderid!, amount: '100.00', email: 'a@b.ru', phone: null, clientId: null, serviceName: null, expiry: null, send: true }, threeDaysAgo);
           invoices.update(inv.orderid!, { state: 'sent', invoice_id: inv.id, invoice_url: 'x', next_check_at: threeDaysAgo }, threeDaysAgo);
         }
-      })();
+      });
       store.close();
     }
     const t = await startTestCore({ dataDir, config: { paykeeper: { enabled: true, baseUrl: fake.url, user: USER, password: PASSWORD, concurrency: 4 } }, modules: [paykeeperModule] });
@@ -306,7 +307,7 @@ describe('tracking thousands of open invoices', () => {
     expect(arrived[10] - arrived[9]).toBeGreaterThanOrEqual(1990); // a timer may fire up to 1 ms early
     expect(arrived[20] - arrived[19]).toBeGreaterThanOrEqual(1990);
     expect(20 / ((arrived[20] - arrived[0]) / 1000)).toBeLessThanOrEqual(6);
-    const next = t.core.store.db.prepare(`SELECT next_check_at FROM invoices WHERE checked_at IS NOT NULL`).pluck().all() as number[];
+    const next = t.core.store.sql.column<number>(`SELECT next_check_at FROM invoices WHERE checked_at IS NOT NULL`);
     expect(next.length).toBeGreaterThan(5);
     for (const at of next) expect(at - Date.now()).toBeGreaterThan(45 * 60_000);
     await fake.stop();

@@ -39,7 +39,7 @@ describe('graceful stop', () => {
     await core.stop(3_600_000);
     await expect(fetch(`${running.listenerUrl}/v1/health`)).rejects.toThrow(); // intake is closed
     const store = openStore(dataDir);
-    expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'card:1'`).pluck().get()).toBe('done');
+    expect(store.sql.value(`SELECT state FROM jobs WHERE key = 'card:1'`)).toBe('done');
     store.close();
   });
 
@@ -51,7 +51,7 @@ describe('graceful stop', () => {
     await expect.poll(() => started).toEqual(['card:2']);
     await core.stop(300);
     const store = openStore(dataDir);
-    expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'card:2'`).pluck().get()).toBe('queued');
+    expect(store.sql.value(`SELECT state FROM jobs WHERE key = 'card:2'`)).toBe('queued');
     store.close();
 
     const again: string[] = [];

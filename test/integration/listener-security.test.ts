@@ -116,7 +116,7 @@ const echo = (p: Probe, body: string | Buffer, contentType = 'application/json')
   p.authed({ method: 'POST', target: '/v1/_probe/echo', headers: [['Content-Type', contentType]], body });
 
 // Work taken from 1C (the core's scheduled housekeeping is a recurring job of its own, not counted).
-const jobs = (p: Probe, where = '1 = 1') => (p.t.core.store.db.prepare(`SELECT count(*) AS n FROM jobs WHERE kind <> 'recurring' AND (${where})`).get() as { n: number }).n;
+const jobs = (p: Probe, where = '1 = 1') => p.t.core.store.sql.value<number>(`SELECT count(*) AS n FROM jobs WHERE kind <> 'recurring' AND (${where})`) ?? 0;
 
 describe('token (Authorization: Bearer)', () => {
   it('missing or wrong token → 401 with the JSON error body and a Basic challenge', async () => {
@@ -378,14 +378,14 @@ describe('refusals with the one error shape', () => {
 
   it('503 store_unavailable when the store cannot take writes (disk full), and nothing was written', async () => {
     const p = await start();
-    const db = p.t.core.store.db;
-    // the disk is "full": the file may not grow, and the pages it has are filled up
-    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
-    const fill = db.prepare(`INSERT INTO jobs (connector, kind, key, payload, state, next_run_at, created_at, updated_at) VALUES ('filler', 'filler', ?, ?, 'done', 0, 0, 0)`);
+    const { sql } = p.t.core.store;
+    // the disk is "full": the core's connection may not grow the file, and the pages it has are filled up
+    sql.exec(`PRAGMA max_page_count = ${sql.value<number>('PRAGMA page_count')}`);
+    const fill = `INSERT INTO jobs (connector, kind, key, payload, state, next_run_at, created_at, updated_at) VALUES ('filler', 'filler', ?, ?, 'done', 0, 0, 0)`;
     for (const size of [3000, 1000, 200, 40, 1]) {
       for (let i = 0; ; i++) {
         try {
-          fill.run(`filler:${size}:${i}`, 'x'.repeat(size));
+          sql.run(fill, `filler:${size}:${i}`, 'x'.repeat(size));
         } catch (error) {
           if ((error as { code?: string }).code === 'SQLITE_FULL') break;
           throw error;
@@ -399,7 +399,7 @@ describe('refusals with the one error shape', () => {
     expect(jobs(p, `key = 'item:x'`)).toBe(0);
     expect(jobs(p)).toBe(before);
     // room again: the same call is accepted
-    db.pragma('max_page_count = 1073741823');
+    sql.exec('PRAGMA max_page_count = 1073741823');
     expect((await p.authed({ method: 'PUT', target: '/v1/_probe/items/x', headers: [['Content-Type', 'application/json']], body: '{"value": "теперь"}' })).status).toBe(202);
     expect(jobs(p, `key = 'item:x'`)).toBe(1);
   });

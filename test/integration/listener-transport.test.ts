@@ -310,7 +310,7 @@ function expectError(r: RawResponse, status: number, code: string): { code: stri
 }
 
 async function jobsFor(p: Probe, key: string): Promise<number> {
-  return (p.t.core.store.db.prepare('SELECT count(*) AS n FROM jobs WHERE key = ?').get(`item:${key}`) as { n: number }).n;
+  return p.t.core.store.sql.value<number>('SELECT count(*) AS n FROM jobs WHERE key = ?', `item:${key}`) ?? 0;
 }
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<boolean> {
@@ -757,8 +757,8 @@ describe('§7 request side: accept all of these', () => {
       }
     });
     await Promise.all(calls);
-    const stored = p.t.core.store.db.prepare(`SELECT count(*) AS n FROM jobs WHERE key LIKE 'item:par-%'`).get() as { n: number };
-    expect(stored.n).toBe(30);
+    const stored = p.t.core.store.sql.get<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE key LIKE 'item:par-%'`);
+    expect(stored?.n).toBe(30);
   });
 });
 

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { passteamModule } from '../../main/connectors/passteam/index.ts';
 import { Cards } from '../../main/connectors/passteam/cards.ts';
+import { writeNow } from '../../main/store/write-now.ts';
 import { startFakePassteam, type FakePassteam } from '../../main/sandbox/passteam/fake.ts';
 import { startTestCore, type TestCore } from '../helpers/core.ts';
 
@@ -250,7 +251,7 @@ describe('a balance for a card Sputnik has not been sent', () => {
       const t = await sputnik(fake);
       // What POST /bonus stored for an unknown card before card_unknown: a row with the balance only.
       const store = t.core.store;
-      store.db.transaction(() => new Cards(store).merge('legacy-1', { bonus: '40' }, store.outbox.now()))();
+      writeNow(store, () => new Cards(store).merge('legacy-1', { bonus: '40' }, store.outbox.now()));
 
       const onec = new Onec(t.listenerUrl, t.listenerToken, { 'legacy-1': { name: 'Волкова', phone: '+79005556677', balance: 45 } });
       expect((await onec.sendBalance('legacy-1')).status).toBeOneOf([200, 202]);

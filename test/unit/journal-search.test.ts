@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { openStore } from '../../main/store/index.ts';
 import { Journal, type ExchangeInput } from '../../main/journal/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { sqlite } from '../helpers/sqlite.ts';
 import { MIGRATIONS } from '../../main/store/migrations.ts';
 
 function journal(opts: Partial<{ retentionDays: number; maxMegabytes: number; scanRows: number }> = {}) {
-  const store = openStore(tempDir());
+  const dir = tempDir();
+  const store = openStore(dir);
   const j = new Journal(store, { retentionDays: 30, maxMegabytes: 10, bodyLimitBytes: 4000, ...opts });
-  return { store, j };
+  return { store, j, dir };
 }
 
 const exchange = (url: string, more: Partial<ExchangeInput> = {}): ExchangeInput => ({ direction: 'in', system: '1c', method: 'PUT', url, status: 202, durationMs: 1, ...more });
@@ -79,7 +81,7 @@ describe('journal search: any case, ё = е, indexed', () => {
     indexAll(j);
     expect(urls(j, { q: 'кузнецова' })).toHaveLength(5);
     expect(j.prune(Date.now(), 3)).toBe(3);
-    const inIndex = () => store.db.prepare(`SELECT rowid FROM journal_fts WHERE journal_fts MATCH '"кузнецова"' ORDER BY rowid`).pluck().all();
+    const inIndex = () => store.sql.column(`SELECT rowid FROM journal_fts WHERE journal_fts MATCH '"кузнецова"' ORDER BY rowid`);
     expect(inIndex()).toEqual([4, 5]);
     expect(j.prune(Date.now())).toBe(2);
     expect(inIndex()).toEqual([]);
@@ -118,10 +120,10 @@ describe('journal search: any case, ё = е, indexed', () => {
 });
 
 describe('journal search: 1–2 characters through the blocks\' filters, rows not indexed yet within a budget', () => {
-  const grams = (store: ReturnType<typeof journal>['store']) => store.db.prepare(`SELECT DISTINCT block FROM journal_grams ORDER BY block`).pluck().all();
+  const grams = (store: ReturnType<typeof journal>['store']) => store.sql.column(`SELECT DISTINCT block FROM journal_grams ORDER BY block`);
   /** The state migration 11 leaves an indexed journal in: no filter yet. */
   const forgetFilters = (store: ReturnType<typeof journal>['store']) => {
-    store.db.exec(`DELETE FROM journal_grams; UPDATE meta SET value = '0' WHERE key = 'journal_grams_indexed'`);
+    store.sql.exec(`DELETE FROM journal_grams; UPDATE meta SET value = '0' WHERE key = 'journal_grams_indexed'`);
   };
 
   it('short searches find what they should in every field, in any case, ё as е, and nothing else; only blocks whose filter may hold the key are read', () => {
@@ -167,7 +169,7 @@ describe('journal search: 1–2 characters through the blocks\' filters, rows no
     expect([...j.index.candidates('ъ', 760)]).toEqual([]);
     expect([...j.index.candidates('пе', 700)]).toEqual([[512, 700], [256, 511], [0, 255]]);
     // A block whose filter says «not here» is not read at all.
-    store.db.prepare(`UPDATE journal_grams SET bits = zeroblob(512) WHERE block = 1`).run();
+    store.sql.run(`UPDATE journal_grams SET bits = zeroblob(512) WHERE block = 1`);
     expect(urls(j, { q: 'ж' })).toEqual(['/v1/cards/Ж-30']);
     forgetFilters(store);
     check('indexed before migration 11');
@@ -247,7 +249,7 @@ describe('journal search: 1–2 characters through the blocks\' filters, rows no
     indexAll(j);
     check('indexed');
     // Without the blocks' filters a short key finds nothing through them; «only errors» reads the text itself.
-    store.db.exec(`UPDATE journal_grams SET bits = zeroblob(512)`);
+    store.sql.exec(`UPDATE journal_grams SET bits = zeroblob(512)`);
     expect(j.events({ q: 'фё' }).entries).toEqual([]);
     expect(failed('фё')).toEqual(['/failed/590', '/failed/300', '/failed/50']);
     store.close();
@@ -319,15 +321,17 @@ describe('journal search: 1–2 characters through the blocks\' filters, rows no
   });
 
   it('rows indexed before migration 11 are read by their text until their filters are filled, within the same budget', () => {
-    const { j, store } = journal({ scanRows: 2 });
+    const { j, store, dir } = journal({ scanRows: 2 });
     j.record(exchange('/v1/cards/1', { requestBody: '{"name":"Иванова"}' }));
     for (let i = 2; i <= 11; i++) j.record(exchange(`/v1/cards/${i}`, { requestBody: '{"name":"Петров"}' }));
     j.record(exchange('/v1/cards/12', { requestBody: '{"name":"Иванова"}' }));
     j.flush();
     indexAll(j);
-    // Back to schema 10 with its index, then migration 11 as an upgrade runs it.
-    store.db.exec(`DROP TABLE journal_grams; DELETE FROM meta WHERE key = 'journal_grams_indexed'`);
-    store.db.transaction(() => MIGRATIONS[10](store.db))();
+    // Back to schema 10 with its index, then migration 11 as an upgrade runs it (on a connection of
+    // the test's own: a migration takes one; the store's sees the new schema at its next statement).
+    const db = sqlite(dir);
+    db.exec(`DROP TABLE journal_grams; DELETE FROM meta WHERE key = 'journal_grams_indexed'`);
+    db.transaction(() => MIGRATIONS[10](db))();
     expect(j.index.indexed()).toBe(12);
     expect(j.index.gramsIndexed()).toBe(0);
     // 2 × 4 rows read by their text (ids 5–12), the 4 older ones left.

@@ -6,6 +6,7 @@ import { backoffMs, PROBE_CAP_MS } from '../../main/store/backoff.ts';
 import { WorkerPool } from '../../main/store/worker-pool.ts';
 import { DeliveryError } from '../../main/errors.ts';
 import type { Job } from '../../main/store/outbox.ts';
+import { writeNow } from '../../main/store/write-now.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 function clockStore() {
@@ -13,7 +14,7 @@ function clockStore() {
   const dir = tempDir();
   const store = openStore(dir, { now: () => clock.t, random: () => 0.5, leaseMs: 30_000 });
   const enqueue = (key: string, payload: unknown, extra: Partial<{ coalesce: boolean; dedupe: string; connector: string }> = {}) =>
-    store.db.transaction(() => store.outbox.enqueue({ connector: extra.connector ?? 'passteam', kind: 'card.sync', key, payload, ...extra }))();
+    writeNow(store, () => store.outbox.enqueue({ connector: extra.connector ?? 'passteam', kind: 'card.sync', key, payload, ...extra }));
   return { clock, store, dir, enqueue, outbox: store.outbox };
 }
 
@@ -57,7 +58,7 @@ describe('outbox', () => {
     const c = enqueue('card:7', { balance: 3 });
     expect(b).toEqual({ id: a!.id, coalesced: true });
     expect(c!.coalesced).toBe(true);
-    expect(store.db.prepare(`SELECT COUNT(*) FROM jobs`).pluck().get()).toBe(1);
+    expect(store.sql.value(`SELECT COUNT(*) FROM jobs`)).toBe(1);
     expect(outbox.claim('passteam', 10, 'w').map((j) => j.payload)).toEqual([{ balance: 3 }]);
   });
 
@@ -79,8 +80,8 @@ describe('outbox', () => {
 
   it('a coalesced job may run sooner than queued (a card save after a settling bonus), never later', () => {
     const { outbox, enqueue, store, clock } = clockStore();
-    store.db.transaction(() => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:9', payload: { bonus: 1 }, runAt: clock.t + 1000 }))();
-    store.db.transaction(() => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:9', payload: { bonus: 2 }, runAt: clock.t + 1000 + 500 }))();
+    writeNow(store, () => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:9', payload: { bonus: 1 }, runAt: clock.t + 1000 }));
+    writeNow(store, () => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:9', payload: { bonus: 2 }, runAt: clock.t + 1000 + 500 }));
     expect(outbox.get(1)!.nextRunAt).toBe(clock.t + 1000); // a burst does not push the send further away
     expect(outbox.claim('passteam', 1, 'w')).toEqual([]);
     enqueue('card:9', { save: true }); // runAt now
@@ -89,7 +90,7 @@ describe('outbox', () => {
 
   it('wakes for a job that fell due between the claim and the wake-up check, but never spins on a blocked key', () => {
     const { outbox, enqueue, clock, store } = clockStore();
-    store.db.transaction(() => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:1', payload: {}, runAt: clock.t + 1 }))();
+    writeNow(store, () => outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'card:1', payload: {}, runAt: clock.t + 1 }));
     expect(outbox.claim('passteam', 1, 'w')).toEqual([]); // read at due − 1 ms
     clock.t += 1; // the clock moves on before the wake-up is computed
     expect(outbox.nextWakeAt('passteam')).toBe(clock.t); // a timer is set, the job is not stranded
@@ -116,7 +117,7 @@ describe('outbox', () => {
     const { enqueue, store } = clockStore();
     expect(enqueue('item:1', { n: 1 }, { dedupe: 'item:1' })).not.toBeNull();
     expect(enqueue('item:1', { n: 1 }, { dedupe: 'item:1' })).toBeNull();
-    expect(store.db.prepare(`SELECT COUNT(*) FROM jobs`).pluck().get()).toBe(1);
+    expect(store.sql.value(`SELECT COUNT(*) FROM jobs`)).toBe(1);
   });
 
   it('transport failures back off exponentially and are never given up', async () => {
@@ -216,7 +217,7 @@ describe('outbox', () => {
 
   it('change-feed seq is monotonic across restarts', () => {
     const { store, dir } = clockStore();
-    const a = store.db.transaction(() => [store.nextSeq(), store.nextSeq()])();
+    const a = writeNow(store, () => [store.nextSeq(), store.nextSeq()]);
     store.close();
     const again = openStore(dir);
     expect(again.nextSeq()).toBe(a[1] + 1);
@@ -255,7 +256,7 @@ describe('worker pool', () => {
     await store.commit.run(() => store.outbox.enqueue({ connector: 'passteam', kind: 'k', key: 'auth', payload: { mode: 'auth' } }));
     await expect.poll(() => store.outbox.connectorStatus('passteam').state).toBe('paused');
     await pool.stop(1000);
-    expect(store.db.prepare(`SELECT state FROM jobs WHERE key = 'auth'`).pluck().get()).toBe('queued');
+    expect(store.sql.value(`SELECT state FROM jobs WHERE key = 'auth'`)).toBe('queued');
     store.close();
   });
 
@@ -283,9 +284,9 @@ describe('worker pool', () => {
 
   it('group commit: one failing item rolls back alone; a store-level failure rejects the whole batch with 503', async () => {
     const store = openStore(tempDir());
-    const ok = store.commit.run((db) => db.prepare(`INSERT INTO meta (key, value) VALUES ('a', '1')`).run());
-    const bad = store.commit.run((db) => {
-      db.prepare(`INSERT INTO meta (key, value) VALUES ('b', '1')`).run();
+    const ok = store.commit.run(() => store.sql.run(`INSERT INTO meta (key, value) VALUES ('a', '1')`));
+    const bad = store.commit.run(() => {
+      store.sql.run(`INSERT INTO meta (key, value) VALUES ('b', '1')`);
       throw new Error('business rule');
     });
     await expect(ok).resolves.toBeDefined();
@@ -293,12 +294,12 @@ describe('worker pool', () => {
     expect(store.meta.get('a')).toBe('1');
     expect(store.meta.get('b')).toBeUndefined();
 
-    const pages = store.db.pragma('page_count', { simple: true }) as number;
-    store.db.pragma(`max_page_count = ${pages}`);
+    const pages = store.sql.value<number>('PRAGMA page_count');
+    store.sql.exec(`PRAGMA max_page_count = ${pages}`); // on the store's own connection: its file may not grow
     const big = 'x'.repeat(100_000);
     const results = await Promise.allSettled([
-      store.commit.run((db) => db.prepare(`INSERT INTO meta (key, value) VALUES ('c', ?)`).run(big)),
-      store.commit.run((db) => db.prepare(`INSERT INTO meta (key, value) VALUES ('d', '1')`).run()),
+      store.commit.run(() => store.sql.run(`INSERT INTO meta (key, value) VALUES ('c', ?)`, big)),
+      store.commit.run(() => store.sql.run(`INSERT INTO meta (key, value) VALUES ('d', '1')`)),
     ]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ status: 503, code: 'store_unavailable' });

@@ -6,6 +6,7 @@ import { GroupCommit } from '../../main/store/group-commit.ts';
 import { openWalSync, type WalSync } from '../../main/store/wal-sync.ts';
 import { openStore } from '../../main/store/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { sqlite } from '../helpers/sqlite.ts';
 
 /** The real WAL sync, held at a gate the test opens: a disk whose flush takes as long as the test says. */
 function gatedWal(db: DB, failWith?: Error) {
@@ -145,11 +146,12 @@ describe('group commit with the WAL flushed off the event loop', () => {
   });
 
   it('the store opens its WAL for syncing (and an in-memory database keeps fsync inside the commit)', async () => {
-    const store = openStore(tempDir());
-    const own = openWalSync(store.db);
+    const dir = tempDir();
+    const store = openStore(dir);
+    const own = openWalSync(sqlite(dir)); // the store's file is in WAL mode and its WAL is there to sync
     expect(own).toBeDefined();
     own!.close();
-    const rows = await Promise.all(['m1', 'm2', 'm3'].map((k) => store.commit.run(insert(k))));
+    const rows = await Promise.all(['m1', 'm2', 'm3'].map((k) => store.commit.run(() => store.sql.value(`INSERT INTO meta (key, value) VALUES (?, 'v') RETURNING key`, k))));
     expect(rows).toEqual(['m1', 'm2', 'm3']);
     expect(store.commit.batches).toBe(1);
     store.close();

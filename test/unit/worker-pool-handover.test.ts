@@ -5,6 +5,7 @@ import { openStore, type Store } from '../../main/store/index.ts';
 import { WorkerPool, type JobContext } from '../../main/store/worker-pool.ts';
 import { DeliveryError } from '../../main/errors.ts';
 import type { Job } from '../../main/store/outbox.ts';
+import { writeNow } from '../../main/store/write-now.ts';
 import { countSql, type SqlCount } from '../helpers/count-sql.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -46,7 +47,7 @@ describe('a free worker takes a job in the write that stored it', () => {
       await gate;
     });
     pool.start();
-    o.count = countSql(store.db);
+    o.count = countSql(store);
     const id = await enqueue('card:1');
     await expect.poll(() => started.length).toBe(1);
     expect(started[0]).toEqual({ id, durable: true, stateOnDisk: 'running' });
@@ -111,7 +112,7 @@ describe('a run cut off by a crash counts as an attempt', () => {
     const clock = { t: 1_000_000 };
     const store = openStore(tempDir(), { now: () => clock.t, leaseMs: 30_000 });
     try {
-      const enqueue = (key: string) => store.db.transaction(() => store.outbox.enqueue({ connector: 'passteam', kind: 'k', key, payload: {} }))();
+      const enqueue = (key: string) => writeNow(store, () => store.outbox.enqueue({ connector: 'passteam', kind: 'k', key, payload: {} }));
       enqueue('card:1');
       const [held] = store.outbox.claim('passteam', 1, 'dead');
       clock.t += 31_000;
