@@ -14,43 +14,20 @@
  *
  *   node bench/run.ts regate-cluster        (or node bench/regate-cluster.ts)
  */
-import { startPostgres } from '../test/helpers/postgres.ts';
-import {
-  AUTH,
-  catalogue,
-  clusterConfig,
-  fakeStats,
-  gatewayHealth,
-  killAll,
-  seededClients,
-  startFake1C,
-  startInstance,
-  agent,
-  type Instance,
-} from '../test/helpers/regate-cluster.ts';
+import { AUTH, agent, catalogue, clusterConfig, fakeStats, gatewayHealth, startCluster, startInstance, type Instance } from '../test/helpers/regate-cluster.ts';
 import { fmt, type BenchResult } from './common.ts';
-import { loadGen } from './regate.ts';
+// The same fake 1C (pool, latency) and the same cached-page run as bench regate.
+import { CACHED_CONNECTIONS, CACHED_SECONDS, errorsOf, LATENCY_MS, loadGen, POOL, statusText, WARMUP, type LoadOut, type Template } from './regate.ts';
 
-const POOL = 10;
-const LATENCY_MS = 30;
 const CEILING = ((POOL - 1) / LATENCY_MS) * 1000;
 const UNCACHED_CALLERS = 300;
 const UNCACHED_SECONDS = 8;
-const CACHED_CONNECTIONS = 50;
-const CACHED_SECONDS = 5;
 const BOOKING_CONNECTIONS = 20;
 const BOOKING_SECONDS = 6;
-const WARMUP = 2;
 /** The uncached load's own warm-up: fresh instances (cold JIT, 100 TLS handshakes each, first slot claims) reach their pace only after a few seconds. */
 const U_WARMUP = 4;
 
-type Template = Parameters<typeof loadGen>[0]['requests'][number];
-type LoadOut = Awaited<ReturnType<typeof loadGen>>;
-
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-const statusText = (s: Record<string, number>) => Object.entries(s).map(([k, n]) => `${k}×${n}`).join(' ');
-/** Transport errors and 4xx/5xx answers over the whole run (202 = a queued write, not an error). */
-const errorsOf = (o: LoadOut) => o.total.errors + Object.entries(o.total.statuses).filter(([k]) => Number(k) >= 400).reduce((a, [, n]) => a + n, 0);
 const merge = (outs: LoadOut[]) => {
   const statuses: Record<string, number> = {};
   for (const o of outs) for (const [k, n] of Object.entries(o.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
@@ -83,15 +60,10 @@ function spread(nodes: Instance[], connections: number, seconds: number, request
 }
 
 export async function benchRegateCluster(): Promise<BenchResult> {
-  const pg = await startPostgres();
+  const started = await startCluster({ instances: 3, pool: POOL, latencyMs: LATENCY_MS });
   try {
-    const fake = await startFake1C({ pool: POOL, latencyMs: LATENCY_MS });
-    const setup = clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: POOL });
-    const nodes: Instance[] = [];
-    for (let i = 0; i < 3; i++) nodes.push(await startInstance(setup));
+    const { pg, fake, nodes, clients, cat } = started;
     const solo = await startInstance(clusterConfig({ pgUrl: pg.url, pg, baseUrl: fake.baseUrl, poolSize: POOL, sqlite: true }));
-    const clients = await seededClients();
-    const cat = await catalogue(nodes[0].url, clients);
     const rows: BenchResult['rows'] = [];
     const notes: string[] = [];
 
@@ -193,9 +165,8 @@ export async function benchRegateCluster(): Promise<BenchResult> {
         `cached three/one ${fmt(threeRate / oneRate, 2)}× (${fmt(threeRate)} vs ${fmt(oneRate)} req/s); booking p99 PG ${fmt(onPg.latenciesMs[1], 1)} ms vs SQLite ${fmt(onSqlite.latenciesMs[1], 1)} ms`,
     };
   } finally {
-    killAll();
+    started.stop();
     await agent.close().catch(() => {});
-    pg.destroy();
   }
 }
 

@@ -1,4 +1,4 @@
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { Session } from 'node:inspector/promises';
@@ -14,6 +14,8 @@ import { openStore, type Store } from '../main/store/index.ts';
 import { startCheckpointer } from '../main/store/checkpointer.ts';
 import { DB_FILE } from '../main/store/db.ts';
 import { WorkerPool } from '../main/store/worker-pool.ts';
+import { regateConfig } from '../test/helpers/regate-cluster.ts';
+import { selfSigned } from '../test/helpers/tls.ts';
 import { fmt, withTempDir, type BenchResult } from './common.ts';
 
 /**
@@ -36,13 +38,13 @@ import { fmt, withTempDir, type BenchResult } from './common.ts';
  * REGATE_CPU_PROF=1 adds a profiled run of (2) (inspector, this process = the gateway) and prints
  * the top self-time functions as notes; its figures are not used.
  */
-const POOL = 10;
-const LATENCY_MS = 30;
+export const POOL = 10;
+export const LATENCY_MS = 30;
 const CALLERS = 500;
 const SECONDS = 8;
-const WARMUP = 2;
-const CACHED_CONNECTIONS = 50;
-const CACHED_SECONDS = 5;
+export const WARMUP = 2;
+export const CACHED_CONNECTIONS = 50;
+export const CACHED_SECONDS = 5;
 const CACHED_TARGET = 10_000;
 /** Cached pages: a small one (the summary's figure) and the integration test's 50 items. */
 const PAGE_LIMITS = [5, 50];
@@ -107,8 +109,8 @@ export class FakeChild {
 }
 
 // ---- the load generator (bench/load.ts) in its own process ----
-interface Template { method: 'GET' | 'PUT' | 'POST'; path: string; body?: string; headers?: Record<string, string> }
-interface LoadOut {
+export interface Template { method: 'GET' | 'PUT' | 'POST'; path: string; body?: string; headers?: Record<string, string> }
+export interface LoadOut {
   requests: number;
   seconds: number;
   statuses: Record<string, number>;
@@ -147,30 +149,13 @@ export function mixedLoad(info: FakeInfo, prefix: string, direct: boolean): Temp
 
 const isError = (status: string) => Number(status) >= 400;
 const count = (s: Record<string, number>, ok: (status: string) => boolean) => Object.entries(s).filter(([k]) => ok(k)).reduce((a, [, n]) => a + n, 0);
-const statusText = (s: Record<string, number>) => Object.entries(s).map(([k, n]) => `${k}×${n}`).join(' ');
-const errorsOf = (l: LoadOut) => l.total.errors + count(l.total.statuses, isError);
-
-export function selfSigned(dir: string) {
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  return { keyFile, certFile };
-}
+export const statusText = (s: Record<string, number>) => Object.entries(s).map(([k, n]) => `${k}×${n}`).join(' ');
+/** Transport errors and 4xx/5xx answers over the whole run (202 = a queued write, not an error). */
+export const errorsOf = (l: LoadOut) => l.total.errors + count(l.total.statuses, isError);
 
 /** The gateway in this process as the regate module wires it: store, journal (optional), worker pool. */
 export async function startGateway(dir: string, tls: { keyFile: string; certFile: string }, fake: FakeInfo, withJournal: boolean) {
-  const { config } = parseConfig(
-    {
-      regate: {
-        enabled: true,
-        host: '127.0.0.1',
-        port: 0,
-        tls,
-        tenants: [{ id: 'shop', user: 'richest', password: 'sandbox', baseUrl: fake.baseUrl, onecUser: fake.user, onecPassword: fake.password, poolSize: POOL }],
-      },
-    },
-    {},
-  );
+  const { config } = parseConfig({ regate: regateConfig({ tls, baseUrl: fake.baseUrl, password: 'sandbox', onecUser: fake.user, onecPassword: fake.password, poolSize: POOL }) }, {});
   const store: Store = openStore(dir, { leaseMs: 3000 });
   const checkpointer = startCheckpointer(join(dir, DB_FILE)); // as core.start() does: WAL checkpoints off the event loop
   const journal = withJournal ? new Journal(store, { ...config.journal, secrets: () => ['sandbox', fake.password] }) : undefined;
