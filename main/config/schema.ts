@@ -4,6 +4,7 @@ import { MODULES } from '../connectors/index.ts';
 import type { ModuleDescriptor } from '../core/module.ts';
 import { port, secret, url } from './fields.ts';
 import { secretFieldsOf, type SecretField } from './secrets.ts';
+import { isRecord, prop } from '../unknown.ts';
 
 /**
  * The one config schema: the core's own parts here, each module's slice from its descriptor
@@ -26,6 +27,19 @@ export const listenerSchema = z
       .max(1000)
       .default([])
       .describe('Кассы, которым можно обращаться к API, когда host — адрес в сети: IP-адреса и подсети, например ["192.168.1.0/24"]. Этот компьютер (127.0.0.1, ::1) можно всегда'),
+  })
+  .superRefine((listener, ctx) => {
+    if (isLoopback(listener.host)) return;
+    if (!listener.token) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: `обязателен, когда listener.host не loopback (${listener.host}): иначе API открыт всей сети` });
+    }
+    if (listener.allowedClients.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowedClients'],
+        message: `обязателен, когда listener.host не loopback (${listener.host}): перечислите адреса касс, которым можно обращаться к Спутнику, например ["192.168.1.0/24"]`,
+      });
+    }
   })
   .prefault({});
 
@@ -65,9 +79,10 @@ type Slices<M extends readonly ModuleDescriptor[]> = { [D in M[number] as D['nam
 /**
  * The root schema for a set of modules (the registered ones; a test may add its own): the core's
  * parts around each module's slice at `config[name]`, each module's required-when-enabled fields
- * and its own checks, then the listener's.
+ * and its own checks (the listener checks its own host/token/allowedClients).
  */
 export function buildConfigSchema<const M extends readonly ModuleDescriptor[]>(modules: M) {
+  // A mapped type from a runtime list: TypeScript cannot follow Object.fromEntries, the keys are the modules' names.
   const slices = Object.fromEntries(modules.map((m) => [m.name, m.config])) as Slices<M>;
   const core = { $schema: z.string().optional(), listener: listenerSchema, ui: uiSchema };
   const tail = { http: httpSchema, journal: journalSchema, log: logSchema };
@@ -77,10 +92,9 @@ export function buildConfigSchema<const M extends readonly ModuleDescriptor[]>(m
     return (m.requiredWhenEnabled ?? []).map(([field, hint]) => [field, hint ?? `или переменная ${secrets.find((f) => f.path.join('.') === field)?.env}`] as const);
   });
   return z.strictObject({ ...core, ...slices, ...tail }).superRefine((value, ctx) => {
-    const root = value as Record<string, unknown>;
-    const c = value as unknown as { listener: z.output<typeof listenerSchema> };
     modules.forEach((m, i) => {
-      const slice = root[m.name] as Record<string, unknown>;
+      const slice = prop(value, m.name);
+      if (!isRecord(slice)) return;
       const issue = (path: ReadonlyArray<string | number>, message: string) => ctx.addIssue({ code: 'custom', path: [m.name, ...path], message });
       for (const [field, hint] of required[i]) {
         const value = slice[field];
@@ -88,20 +102,6 @@ export function buildConfigSchema<const M extends readonly ModuleDescriptor[]>(m
       }
       m.refine?.(slice, issue);
     });
-    if (!isLoopback(c.listener.host) && !c.listener.token) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['listener', 'token'],
-        message: `обязателен, когда listener.host не loopback (${c.listener.host}): иначе API открыт всей сети`,
-      });
-    }
-    if (!isLoopback(c.listener.host) && c.listener.allowedClients.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['listener', 'allowedClients'],
-        message: `обязателен, когда listener.host не loopback (${c.listener.host}): перечислите адреса касс, которым можно обращаться к Спутнику, например ["192.168.1.0/24"]`,
-      });
-    }
   });
 }
 
