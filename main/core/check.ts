@@ -3,6 +3,9 @@ import { CONNECTORS, sliceOf } from '../config/schema.ts';
 import { REGISTRY } from './registry.ts';
 import { createDispatcher, HttpClient } from '../http/client.ts';
 import { DeliveryError } from '../errors.ts';
+import type { ConnectorCheck } from './module.ts';
+
+export type { ConnectorCheck } from './module.ts';
 
 export interface CheckResult {
   connector: ConnectorName;
@@ -11,8 +14,6 @@ export interface CheckResult {
   message: string;
 }
 
-/** Protocol-level checks a connector adds (token, login, check_connection); falls back to reachability. */
-export type ConnectorCheck = (config: Config, http: HttpClient) => Promise<{ ok: boolean; message: string }>;
 
 /** The connector's own check, from its code (its descriptor's `load`); undefined when it has none. */
 async function checkOf(connector: ConnectorName): Promise<ConnectorCheck | undefined> {

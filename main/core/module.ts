@@ -9,11 +9,10 @@ import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ModuleMigration } from '../store/migrations.ts';
 import type { ConnectorWorkers, WorkerPool } from '../store/worker-pool.ts';
-import type { AttentionList, CallSubject, OnecCall } from './attention.ts';
+import type { AttentionList, CallSubject, OnecCall } from './attention-shape.ts';
 import type { Removed } from './housekeeping.ts';
 import type { RecurringJob, RecurringSpec } from './recurring.ts';
 import type { DeliveryWaits } from './wait.ts';
-import type { ConnectorCheck } from './check.ts';
 import type { ModuleUi } from './meta-shape.ts';
 
 export type { ModuleUi, SettingsField } from './meta-shape.ts';
@@ -128,6 +127,9 @@ export interface ModuleDescriptor<N extends string = string, S extends z.ZodType
   /** Its code: the factory the core runs, and the check `sputnik check` / «Проверить соединение» make. */
   load(): Promise<ModuleCode>;
 }
+
+/** Protocol-level checks a connector adds (token, login, check_connection); falls back to reachability. */
+export type ConnectorCheck = (config: Config, http: HttpClient) => Promise<{ ok: boolean; message: string }>;
 
 export interface ModuleCode {
   module: ModuleFactory;

@@ -3,6 +3,14 @@ import { errors, SputnikError } from '../errors.ts';
 import { errorCode } from '../unknown.ts';
 import type { WalSync } from './wal-sync.ts';
 
+/**
+ * How a write reaches the disk. `durable`: group-committed and fsynced before the promise settles
+ * (what a 2xx to 1C promises). `relaxed`: its own transaction at once, without an fsync (leases,
+ * the journal, housekeeping): a power cut may lose it, and the next durable commit's fsync makes
+ * it durable too, because the WAL is written in order.
+ */
+export type Durability = 'durable' | 'relaxed';
+
 interface Committed {
   batch: Pending[];
   out: Array<{ ok: boolean; value: unknown }>;

@@ -5,13 +5,8 @@ import { openWalSync } from './wal-sync.ts';
 import { Outbox, type OutboxOptions } from './outbox.ts';
 import type { ModuleMigration } from './migrations.ts';
 
-/**
- * How a write reaches the disk. `durable`: group-committed and fsynced before the promise settles
- * (what a 2xx to 1C promises). `relaxed`: its own transaction at once, without an fsync (leases,
- * the journal, housekeeping): a power cut may lose it, and the next durable commit's fsync makes
- * it durable too, because the WAL is written in order.
- */
-export type Durability = 'durable' | 'relaxed';
+import type { Durability } from './group-commit.ts';
+export type { Durability };
 
 /**
  * The group commit as the rest of Sputnik sees it: an item reaches the store through `sql` (or a

@@ -3,7 +3,7 @@ import type { DB } from './db.ts';
 import { backoffMs, PROBE_CAP_MS } from './backoff.ts';
 import { withoutFsync } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
-import type { Durability } from './index.ts';
+import type { Durability } from './group-commit.ts';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed';
 export type ConnectorState = 'ok' | 'failing' | 'paused';

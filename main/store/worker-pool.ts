@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DeliveryError } from '../errors.ts';
 import { errorMessage, prop } from '../unknown.ts';
 import type { Job, JobError, Outbox } from './outbox.ts';
-import type { Durability } from './index.ts';
+import type { Durability } from './group-commit.ts';
 
 /**
  * Delivers one job. It may resolve with how to finish it: `record` writes the remote's answer in

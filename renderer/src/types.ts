@@ -177,24 +177,5 @@ export interface TestResult {
   message: string;
 }
 
-/** «Требует внимания» (GET /api/attention): what to act on, each with one action that can work. */
-export type AttentionAction =
-  | { type: 'instruction'; label: string }
-  | { type: 'open'; label: string; href: string }
-  | { type: 'call'; label: string; path: string; body?: Record<string, string> };
-
-export interface AttentionItem {
-  /** The service's `connector`, `queue`, `refusal`, or a module's entity kind (meta's `attention`). */
-  kind: string;
-  ref: string;
-  title: string;
-  reason: string;
-  action: AttentionAction;
-  since: string;
-  dismissible?: boolean;
-}
-
-export interface AttentionList {
-  items: AttentionItem[];
-  total: number;
-}
+/** «Требует внимания» (GET /api/attention): its shape is the service's (main/core/attention-shape.ts). */
+export type { AttentionAction, AttentionItem, AttentionList } from '../../main/core/attention-shape.ts';

@@ -8,9 +8,8 @@ import { searchKey } from '../../store/search-text.ts';
 import { parseOnecDate, toOnecDateTime } from '../../listener/onec-values.ts';
 import { contentDisposition, EXPORT_CONTENT_TYPE, exportFileName, STATE_LABELS, writeInvoiceExport } from './export.ts';
 import { InvoiceQuery, type InvoiceFilter } from './invoice-query.ts';
-import { INVOICE_STATES, type InvoiceRow, type InvoiceState, type Invoices } from './invoices.ts';
+import { INVOICE_JOB, INVOICE_STATES, invoiceKey, type InvoiceRow, type InvoiceState, type Invoices } from './invoices.ts';
 import { exportRows, view } from './routes.ts';
-import { INVOICE_JOB, invoiceKey } from './worker.ts';
 import { writeNow } from '../../store/write-now.ts';
 
 /** The query as the window sends it: dates stay text here, so a bad one is refused naming the field the operator sees. */

@@ -2,8 +2,7 @@ import { errorOf, type AttentionAction, type AttentionList, type CallSubject, ty
 import { toOnecDateTime } from '../../listener/onec-values.ts';
 import { prop } from '../../unknown.ts';
 import type { StoredError } from '../stored-error.ts';
-import { invoiceError, type InvoiceRow, type Invoices } from './invoices.ts';
-import { invoiceKey } from './worker.ts';
+import { invoiceError, invoiceKey, type InvoiceRow, type Invoices } from './invoices.ts';
 
 const LIMIT = 200;
 

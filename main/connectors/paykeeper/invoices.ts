@@ -2,6 +2,10 @@ import type { Store } from '../../store/index.ts';
 import { SEARCH_TEXT } from '../../store/search-text.ts';
 import { parseStoredError, type StoredError } from '../stored-error.ts';
 
+/** The outbox job that creates, re-sends and revokes an invoice, keyed by its order. */
+export const INVOICE_JOB = 'invoice.sync';
+export const invoiceKey = (orderId: string) => `invoice:${orderId}`;
+
 export const INVOICE_STATES = ['queued', 'created', 'sent', 'paid', 'expired', 'revoked', 'failed'] as const;
 export type InvoiceState = (typeof INVOICE_STATES)[number];
 

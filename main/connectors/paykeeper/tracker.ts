@@ -4,9 +4,8 @@ import { DeliveryError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Store } from '../../store/index.ts';
 import type { PayKeeperClient, RemoteInvoice } from './client.ts';
-import { isOpen, type InvoiceRow, type Invoices } from './invoices.ts';
+import { invoiceKey, isOpen, type InvoiceRow, type Invoices } from './invoices.ts';
 import { errorMessage } from '../../unknown.ts';
-import { invoiceKey } from './worker.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

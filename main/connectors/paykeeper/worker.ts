@@ -5,13 +5,11 @@ import type { Job, JobError } from '../../store/outbox.ts';
 import type { Store } from '../../store/index.ts';
 import type { JobContext, JobDone } from '../../store/worker-pool.ts';
 import type { PayKeeperClient, RemoteInvoice } from './client.ts';
-import { isFinal, type InvoiceRow, type Invoices } from './invoices.ts';
+import { INVOICE_JOB, invoiceKey, isFinal, type InvoiceRow, type Invoices } from './invoices.ts';
 import { nextDay } from './msk.ts';
 import { mskDate } from '../../time/moscow.ts';
 import type { Tracker } from './tracker.ts';
 
-export const INVOICE_JOB = 'invoice.sync';
-export const invoiceKey = (orderId: string) => `invoice:${orderId}`;
 
 const DAY_MS = 86_400_000;
 
