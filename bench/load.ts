@@ -11,7 +11,8 @@
  * `{method, path, body?, headers?}` used in turn (request i takes template i mod n) instead of
  * method/path/body. In a template's path, headers and body `{i}` is the request number and
  * `{b64:…}` is replaced by the base64url of what it encloses (after {i}). `total` counts every
- * answer, warm-up and overrun included: `{statuses, errors, errorCodes}`; `cpuMs` is this process's CPU time.
+ * answer, warm-up and overrun included: `{statuses, errors, errorCodes}`; `cpuMs` is this process's CPU time;
+ * `window` the measured window as epoch ms (to line other processes' counters up with it).
  */
 import { Pool } from 'undici';
 import { quantile } from './common.ts';
@@ -76,4 +77,4 @@ await Promise.all(Array.from({ length: o.connections }, connection));
 await pool.close();
 latencies.sort((a, b) => a - b);
 const answered = Object.values(statuses).reduce((a, n) => a + n, 0);
-process.stdout.write(`${JSON.stringify({ requests: answered, seconds: o.seconds, statuses, errors, latenciesMs: [quantile(latencies, 0.5), quantile(latencies, 0.99), latencies.at(-1) ?? NaN], total, cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000 })}\n`);
+process.stdout.write(`${JSON.stringify({ requests: answered, seconds: o.seconds, statuses, errors, latenciesMs: [quantile(latencies, 0.5), quantile(latencies, 0.99), latencies.at(-1) ?? NaN], total, cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000, window: [performance.timeOrigin + measureFrom, performance.timeOrigin + end] })}\n`);

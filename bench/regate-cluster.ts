@@ -38,7 +38,8 @@ const merge = (outs: LoadOut[]) => {
 function uncachedLoad(store: string, tag: string): Template[] {
   const out: Template[] = [];
   for (let k = 0; k < 4; k++) {
-    out.push({ method: 'GET', path: `/regate/v1/stores/${store}/assortment?limit=20&cursor={b64:${store}:{i}}` });
+    // The tag in the cursor too: each generator counts {i} from 0, and a run's pages stay fresh in an instance's cache for the next run.
+    out.push({ method: 'GET', path: `/regate/v1/stores/${store}/assortment?limit=20&cursor={b64:${store}:${tag}:{i}}` });
     out.push({ method: 'PUT', path: `/regate/v1/clients/bench-${tag}-{i}`, headers: { 'idempotency-key': `bench-${tag}-{i}` }, body: JSON.stringify({ name: 'Клиент {i}', phone: '+7999{i}' }) });
   }
   return out;
@@ -73,9 +74,13 @@ export async function benchRegateCluster(): Promise<BenchResult> {
      * cursor, so a cache miss) or a 201/200 write is one 1C call each; a 202 (a queued write) is not counted.
      */
     const uncachedRun = async (targets: Instance[], tag: string) => {
+      const sampling = sessionSamples(fake.statsUrl);
       const outs = await spread(targets, UNCACHED_CALLERS, UNCACHED_SECONDS, (n) => uncachedLoad(cat.stores[0], `${tag}${n}`), U_WARMUP);
+      const samples = await sampling.stop();
       const fromOneC = sum(outs.map((o) => Object.entries(o.statuses).filter(([k]) => k === '200' || k === '201').reduce((a, [, n]) => a + n, 0)));
-      return { outs, calls: fromOneC / UNCACHED_SECONDS, stats: await fakeStats(fake) };
+      // 1C's sessions over the window every generator measured in.
+      const held = sessionsBetween(samples, Math.max(...outs.map((o) => o.window[0])), Math.min(...outs.map((o) => o.window[1])));
+      return { outs, calls: fromOneC / UNCACHED_SECONDS, stats: await fakeStats(fake), held };
     };
     const uRow = (variant: string, r: Awaited<ReturnType<typeof uncachedRun>>) => ({
       variant,
@@ -85,6 +90,8 @@ export async function benchRegateCluster(): Promise<BenchResult> {
       'p99 ms': fmt(Math.max(...r.outs.map((o) => o.latenciesMs[1]))),
       errors: sum(r.outs.map(errorsOf)),
       '1C max conc.': r.stats.maxConcurrent,
+      '1C busy': r.held ? fmt(r.held.busy, 2) : '',
+      'hold ms': r.held ? fmt(r.held.holdMs, 1) : '',
       statuses: statusText(merge(r.outs)),
     });
     const single = await uncachedRun([solo], 's');
@@ -102,6 +109,7 @@ export async function benchRegateCluster(): Promise<BenchResult> {
     for (const node of nodes) await drain(node);
     notes.push(
       `U = uncached: ${UNCACHED_CALLERS} callers (${UNCACHED_CALLERS / 3} per instance; all on the one gateway for the baseline), ${UNCACHED_SECONDS} s after ${U_WARMUP} s warm-up, reads that each miss the cache and PUT /clients/{id} with their own keys in turn; req/s = answers from 1C (200 and 201, each one 1C call; 202 = queued, not counted) per second inside the generators' windows; target = the cluster-wide ceiling (pool − 1) / latency = ${fmt(CEILING)}/s. 1C max conc. = the most calls the fake saw at once over the run (cap: ≤ ${POOL - 1}). p50/p99: the worst instance's.`,
+      `U 1C busy = the fake's sessions in use on average over the generators' common window (its session-ms sampled every ${SAMPLE_MS} ms: Δ session-ms / Δ wall), of the ${POOL - 1} the gateways may use; hold ms = how long a call held its session (the ${LATENCY_MS} ms handler, the fake's own work, its timer's lag on a busy machine). 1C's calls/s = busy / hold: the ceiling needs ${POOL - 1} busy at ${LATENCY_MS} ms. Busy below ${POOL - 1} = slots idle between calls (a call's way back from 1C and the next one's way there, slot hand-overs); hold above ${LATENCY_MS} ms = 1C (here: the fake on this machine) slower than its handler.`,
     );
 
     // ---- 2. one cached page: one instance vs three ----
@@ -168,6 +176,46 @@ export async function benchRegateCluster(): Promise<BenchResult> {
     started.stop();
     await agent.close().catch(() => {});
   }
+}
+
+const SAMPLE_MS = 250;
+interface SessionSample {
+  /** Epoch ms. */
+  at: number;
+  sessionCalls: number;
+  sessionMs: number;
+}
+
+/** The fake's session counters (`/_sandbox/stats?sessions=1`) every SAMPLE_MS until stopped. */
+function sessionSamples(statsUrl: string): { stop(): Promise<SessionSample[]> } {
+  const samples: SessionSample[] = [];
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      try {
+        const s = (await (await fetch(`${statsUrl}?sessions=1`)).json()) as { sessionCalls?: number; sessionMs?: number };
+        samples.push({ at: performance.timeOrigin + performance.now(), sessionCalls: s.sessionCalls ?? 0, sessionMs: s.sessionMs ?? 0 });
+      } catch {
+        // a missed sample: the next one counts
+      }
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+    }
+  })();
+  return {
+    async stop() {
+      on = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+/** Sessions busy on average and the mean hold of a call between the first and the last sample inside [from, to] (epoch ms). */
+function sessionsBetween(samples: SessionSample[], from: number, to: number): { busy: number; holdMs: number } | undefined {
+  const inside = samples.filter((s) => s.at >= from && s.at <= to);
+  const [a, b] = [inside[0], inside.at(-1)];
+  if (!a || !b || b.at - a.at < 1000 || b.sessionCalls === a.sessionCalls) return undefined;
+  return { busy: (b.sessionMs - a.sessionMs) / (b.at - a.at), holdMs: (b.sessionMs - a.sessionMs) / (b.sessionCalls - a.sessionCalls) };
 }
 
 /** Waits for an instance's queued writes (202s) to be done, so the next part starts from a quiet 1C. */

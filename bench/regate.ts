@@ -118,6 +118,8 @@ export interface LoadOut {
   latenciesMs: [number, number, number];
   total: { statuses: Record<string, number>; errors: number; errorCodes: Record<string, number> };
   cpuMs: number;
+  /** The measured window, epoch ms. */
+  window: [number, number];
 }
 
 export function loadGen(opts: { url: string; authorization: string; insecure?: boolean; requests: Template[]; connections: number; seconds: number; warmupSeconds: number }): Promise<LoadOut> {

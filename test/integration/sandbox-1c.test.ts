@@ -114,6 +114,18 @@ describe('sputnik sandbox 1c', () => {
     expect(readdirSync(home)).toEqual([]);
   });
 
+  it('/_sandbox/stats?sessions=1 adds the calls that had a session and the ms they held it in all (a bench samples them for the sessions busy on average)', async () => {
+    const p = await start1C(['--port', '0', '--latency-ms', '20']);
+    const sessions = async () => JSON.parse((await call(`${p.statsUrl}?sessions=1`)).body) as Stats & { sessionCalls: number; sessionMs: number };
+    expect(await sessions()).toEqual({ maxConcurrent: 0, calls: 0, orders: 0, duplicateOrders: 0, sessionCalls: 0, sessionMs: 0 });
+    for (let k = 0; k < 2; k++) expect((await call(`${p.baseUrl}/state`, { auth: REGATE })).status).toBe(200);
+    const after = await sessions();
+    expect(after).toMatchObject({ calls: 2, sessionCalls: 2 });
+    expect(after.sessionMs).toBeGreaterThan(0);
+    expect(Object.keys(await stats(p)).sort()).toEqual(['calls', 'duplicateOrders', 'maxConcurrent', 'orders']); // without it: as before
+    expect(await stop(p)).toBe(0);
+  });
+
   it('ends with 0 on SIGINT too', async () => {
     const p = await start1C(['--port', '0']);
     p.child.kill('SIGINT');

@@ -15,6 +15,10 @@ import type { CompanyOrder } from './seed.ts';
  * - `orders`: orders created by calls (the seeded ones not counted);
  * - `duplicateOrders`: created orders whose `richestOrderId` or `X-ReGate-Request-Id` an earlier
  *   order already has (exactly-once broken somewhere), counted from the fake's own orders.
+ *
+ * `GET /_sandbox/stats?sessions=1` adds `sessionCalls` and `sessionMs`: the calls that had a session
+ * and the ms they held it in all, so far. Sampled twice, their differences give the sessions busy on
+ * average between (Δ sessionMs / Δ wall) and the mean hold of a call (Δ sessionMs / Δ sessionCalls).
  */
 
 export interface Standalone1COptions {
@@ -38,6 +42,9 @@ export interface Standalone1CStats {
   calls: number;
   orders: number;
   duplicateOrders: number;
+  /** With `?sessions=1`: calls that had a session, and the ms they held it in all. */
+  sessionCalls?: number;
+  sessionMs?: number;
 }
 
 export interface Standalone1C {
@@ -79,8 +86,9 @@ function orderCounter(seeded: CompanyOrder[]) {
 
 export async function startStandalone1C(opts: Standalone1COptions): Promise<Standalone1C> {
   let stats: (() => Standalone1CStats) | null = null;
+  let held: (() => { sessionCalls: number; sessionMs: number }) | null = null;
   const sideRoute = (req: IncomingMessage, res: ServerResponse): boolean => {
-    const path = (req.url ?? '').split('?')[0];
+    const [path, query = ''] = (req.url ?? '').split('?');
     if (path !== STATS_PATH) return false;
     // The body, if any, is not read: drain it so the connection can be kept alive.
     req.resume();
@@ -89,7 +97,9 @@ export async function startStandalone1C(opts: Standalone1COptions): Promise<Stan
       res.end('Только GET');
       return true;
     }
-    const body = JSON.stringify(stats?.() ?? { maxConcurrent: 0, calls: 0, orders: 0, duplicateOrders: 0 });
+    const now = stats?.() ?? { maxConcurrent: 0, calls: 0, orders: 0, duplicateOrders: 0 };
+    const sessions = new URLSearchParams(query).get('sessions') === '1' ? (held?.() ?? { sessionCalls: 0, sessionMs: 0 }) : undefined;
+    const body = JSON.stringify(sessions ? { ...now, ...sessions } : now);
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
@@ -113,6 +123,10 @@ export async function startStandalone1C(opts: Standalone1COptions): Promise<Stan
   stats = () => {
     const s = fake.stats();
     return { maxConcurrent: s.maxConcurrent, calls: s.requests, ...count(fake.company().orders) };
+  };
+  held = () => {
+    const s = fake.stats();
+    return { sessionCalls: s.sessionCalls, sessionMs: s.sessionMs };
   };
   const current = stats;
   return {
