@@ -149,9 +149,15 @@ export function describeNetworkError(error: unknown, url: string, system?: strin
       return `${who} не отвечает на подключение: проверьте интернет на этом компьютере (или не мешает ли файрвол). ${AGAIN}`;
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
+    // The caller's AbortSignal.timeout(): undici throws the signal's reason, a DOMException.
+    case 'TimeoutError':
       return `${who} не ответил вовремя. ${AGAIN}`;
+    // AbortController.abort() (a stop, a cancelled pull) throws the signal's DOMException; Node's
+    // own AbortError says ABORT_ERR; the dispatcher destroyed after the stop's grace, UND_ERR_DESTROYED.
     case 'AbortError':
     case 'ABORT_ERR':
+    case 'UND_ERR_ABORTED':
+    case 'UND_ERR_DESTROYED':
       return `Обмен с ${who} прерван: Спутник останавливается или обмен отменён`;
     case 'CERT_HAS_EXPIRED':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
@@ -168,9 +174,13 @@ export function networkDetail(error: unknown, url: string): string {
   return `${codeOf(error) ?? 'error'} ${safeHost(url)}: ${message}`;
 }
 
-/** Node's and undici's `code`, its cause's, or the error's name. Not always text: a DOMException's code is a number. */
-function codeOf(error: unknown): unknown {
-  return read(error, 'code') ?? read(read(error, 'cause'), 'code') ?? read(error, 'name');
+/**
+ * Node's and undici's `code`, its cause's, or the error's name. Only text counts: a DOMException's
+ * `code` is a legacy number (20 for AbortError, 23 for TimeoutError) and its name says what it is.
+ */
+function codeOf(error: unknown): string | undefined {
+  for (const code of [read(error, 'code'), read(read(error, 'cause'), 'code'), read(error, 'name')]) if (typeof code === 'string') return code;
+  return undefined;
 }
 
 /** `v[key]` as property access reads it, own or inherited (an Error's `name`, a DOMException's `code` are on the prototype). */

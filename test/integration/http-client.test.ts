@@ -85,6 +85,94 @@ describe('outbound HTTP', () => {
     store.close();
   });
 
+  /**
+   * A server that takes the request and never answers: the call ends only by its signal or its
+   * timeout, never by the server. Resolves once the request has reached the server.
+   */
+  async function holdForever() {
+    const arrived: Array<() => void> = [];
+    const { server, url } = await serve(() => arrived.splice(0).forEach((f) => f()));
+    const reached = () => new Promise<void>((r) => arrived.push(r));
+    return { url, reached, close: () => (server.closeAllConnections(), server.close()) };
+  }
+
+  /** The failure of one call to the held server: the thrown error, and the journal's wording and «Подробнее». */
+  async function failure(journal: Journal, call: Promise<unknown>) {
+    const err = await call.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeliveryError);
+    await expect.poll(() => journal.list().entries.length).toBe(1);
+    const row = journal.get(journal.list().entries[0].id)!;
+    return { err: err as DeliveryError, error: row.error, detail: row.detail };
+  }
+
+  it('a call cancelled by its AbortSignal reads «прерван», not «нет связи», and «Подробнее» names AbortError', async () => {
+    const held = await holdForever();
+    const { http, journal, store } = client();
+    try {
+      const abort = new AbortController();
+      const reached = held.reached();
+      const call = http.send({ system: 'passteam', method: 'POST', url: `${held.url}/oapi/v1/createcard`, body: 'x', signal: abort.signal });
+      await reached;
+      abort.abort();
+      const { err, error, detail } = await failure(journal, call);
+      expect(err.outcome).toBe('retry');
+      expect(err.message).toBe('Обмен с Passteam прерван: Спутник останавливается или обмен отменён');
+      expect(error).toBe(err.message);
+      expect(detail).toMatch(/^AbortError 127\.0\.0\.1:\d+: /);
+    } finally {
+      held.close();
+      await http.destroy();
+      store.close();
+    }
+  });
+
+  it("a call past its caller's AbortSignal.timeout() reads «не ответил вовремя», and «Подробнее» names TimeoutError", async () => {
+    const held = await holdForever();
+    const { http, journal, store } = client();
+    try {
+      const { err, error, detail } = await failure(journal, http.send({ system: 'paykeeper', method: 'GET', url: held.url, signal: AbortSignal.timeout(50) }));
+      expect(err.outcome).toBe('retry');
+      expect(err.message).toBe('PayKeeper не ответил вовремя. Спутник повторит сам');
+      expect(error).toBe(err.message);
+      expect(detail).toMatch(/^TimeoutError 127\.0\.0\.1:\d+: /);
+    } finally {
+      held.close();
+      await http.destroy();
+      store.close();
+    }
+  });
+
+  it("a call past the request's own timeoutMs reads «не ответил вовремя» too", async () => {
+    const held = await holdForever();
+    const { http, journal, store } = client();
+    try {
+      const { err, detail } = await failure(journal, http.send({ system: 'docpart', method: 'GET', url: held.url, timeoutMs: 50 }));
+      expect(err.message).toBe('Docpart не ответил вовремя. Спутник повторит сам');
+      expect(detail).toMatch(/^UND_ERR_HEADERS_TIMEOUT 127\.0\.0\.1:\d+: /);
+    } finally {
+      held.close();
+      await http.destroy();
+      store.close();
+    }
+  });
+
+  it('a call cut off by destroy() (the stop past its grace) reads «прерван»', async () => {
+    const held = await holdForever();
+    const { http, journal, store } = client();
+    try {
+      const reached = held.reached();
+      const call = http.send({ system: 'passteam', method: 'GET', url: held.url });
+      await reached;
+      await http.destroy();
+      const { err, detail } = await failure(journal, call);
+      expect(err.message).toBe('Обмен с Passteam прерван: Спутник останавливается или обмен отменён');
+      expect(detail).toMatch(/^UND_ERR_DESTROYED /);
+    } finally {
+      held.close();
+      store.close();
+    }
+  });
+
   it('classifies statuses for the outbox', () => {
     expect([200, 401, 403, 409, 422, 429, 500, 503].map(classifyStatus)).toEqual(['ok', 'auth', 'auth', 'refused', 'refused', 'retry', 'retry', 'retry']);
   });
