@@ -50,5 +50,7 @@ console.log(`casts ${casts}, non-null assertions ${nonNull} in ${path.relative(p
 const top = (counts: Map<string, number>, label: string): void => {
   for (const [file, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`  ${n} ${label} ${path.relative(process.cwd(), file)}`);
 };
-if (!list && !listNonNull) top(perFile, 'casts');
-if (!listNonNull && !list) top(perFileNonNull, 'non-null');
+if (!list && !listNonNull) {
+  top(perFile, 'casts');
+  top(perFileNonNull, 'non-null');
+}

@@ -19,6 +19,13 @@ export interface Sql {
   value<T = unknown>(text: string, ...params: Params): T | undefined;
   /** The first column of every row. */
   column<T = unknown>(text: string, ...params: Params): T[];
+  /** The row of a query that always returns one (aggregates); an Error naming the SQL if none came back. */
+  one<T = Record<string, unknown>>(text: string, ...params: Params): T;
+  /**
+   * The number a query always returns (COUNT, COALESCE(MAX(…), 0), a counter migrations put in
+   * meta); an Error naming the SQL if it returned no row or something else.
+   */
+  number(text: string, ...params: Params): number;
   run(text: string, ...params: Params): { changes: number; lastInsertRowid: number | bigint };
   iterate<T = Record<string, unknown>>(text: string, ...params: Params): IterableIterator<T>;
   /** DDL and multi-statement scripts (migrations, FTS maintenance). */
@@ -41,6 +48,16 @@ export function createSql(db: DB): Sql {
     all: <T>(text: string, ...params: Params) => keep<T>(kept, text, false).all(...params),
     value: <T>(text: string, ...params: Params) => keep<T>(plucked, text, true).get(...params),
     column: <T>(text: string, ...params: Params) => keep<T>(plucked, text, true).all(...params),
+    one: <T>(text: string, ...params: Params) => {
+      const row = keep<T>(kept, text, false).get(...params);
+      if (row === undefined) throw new Error(`no row from a query that always returns one: ${text}`);
+      return row;
+    },
+    number: (text: string, ...params: Params) => {
+      const value = keep<unknown>(plucked, text, true).get(...params);
+      if (typeof value !== 'number') throw new Error(`no number (got ${value === undefined ? 'no row' : String(value)}) from: ${text}`);
+      return value;
+    },
     run: (text: string, ...params: Params) => keep(kept, text, false).run(...params),
     iterate: <T>(text: string, ...params: Params) => keep<T>(kept, text, false).iterate(...params),
     exec: (text: string) => void db.exec(text),

@@ -106,8 +106,9 @@ export class DocpartClient {
         const data = await this.#call('get_orders_items', { order_id: ids }, signal);
         for (const raw of list(data)) {
           const it = toItem(raw);
-          if (!out.has(it.orderId)) out.set(it.orderId, []);
-          out.get(it.orderId)!.push(it);
+          let lines = out.get(it.orderId);
+          if (!lines) out.set(it.orderId, (lines = []));
+          lines.push(it);
         }
         return ids.filter((id) => !out.has(id)); // every order has lines: none back means the request was cut
       },

@@ -181,6 +181,6 @@ export class DocpartRepo {
   }
 
   counts(): { orders: number; payments: number } {
-    return this.#store.sql.get<{ orders: number; payments: number }>(`SELECT (SELECT COUNT(*) FROM docpart_orders) AS orders, (SELECT COUNT(*) FROM docpart_payments) AS payments`)!;
+    return this.#store.sql.one<{ orders: number; payments: number }>(`SELECT (SELECT COUNT(*) FROM docpart_orders) AS orders, (SELECT COUNT(*) FROM docpart_payments) AS payments`);
   }
 }

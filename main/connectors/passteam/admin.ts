@@ -48,6 +48,6 @@ export function retryCard(store: Store, cards: Cards, entity: string): { state: 
     } else if (!store.outbox.retryNow(cardKey(code)) && row.state === 'queued') {
       store.outbox.enqueue({ connector: 'passteam', kind: CARD_JOB, key: cardKey(code), payload: { code } });
     }
-    return { state: cards.get(code)!.state };
+    return { state: cards.existing(code).state };
   });
 }

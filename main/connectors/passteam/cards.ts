@@ -109,6 +109,13 @@ export class Cards {
     return this.#store.sql.get<CardRow>(`SELECT * FROM cards WHERE code = ?`, code);
   }
 
+  /** A card the caller has seen stored (cards are never deleted); an Error naming it if it is not. */
+  existing(code: string): CardRow {
+    const row = this.get(code);
+    if (!row) throw new Error(`card ${code} is not in the store`);
+    return row;
+  }
+
   /** Inside a transaction: merges a patch (creating the card), returns the row after it. */
   merge(code: string, patch: CardPatch, now: number): { before: CardRow | undefined; after: CardRow } {
     const before = this.get(code);
@@ -226,7 +233,7 @@ export class Cards {
 
   /** The feed's newest seq. */
   head(): number {
-    return this.#store.sql.value<number>(`SELECT COALESCE(MAX(seq), 0) FROM cards`)!;
+    return this.#store.sql.number(`SELECT COALESCE(MAX(seq), 0) FROM cards`);
   }
 
   /** Another card of ours with this phone (the one Passteam most likely has it on), if any. */
@@ -239,7 +246,7 @@ export class Cards {
   failed(limit: number): { rows: CardRow[]; total: number } {
     return {
       rows: this.#store.sql.all<CardRow>(`SELECT * FROM cards WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`, limit),
-      total: this.#store.sql.value<number>(`SELECT COUNT(*) FROM cards WHERE state = 'failed'`)!,
+      total: this.#store.sql.number(`SELECT COUNT(*) FROM cards WHERE state = 'failed'`),
     };
   }
 
@@ -259,7 +266,7 @@ export class Cards {
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     return {
       rows: this.#store.sql.all<CardRow>(`SELECT * FROM cards ${w} ORDER BY updated_at DESC, code LIMIT @limit OFFSET @offset`, params),
-      total: this.#store.sql.value<number>(`SELECT COUNT(*) FROM cards ${w}`, params)!,
+      total: this.#store.sql.number(`SELECT COUNT(*) FROM cards ${w}`, params),
     };
   }
 }

@@ -198,12 +198,12 @@ export function cardRoutes(ctx: ModuleContext, cards: Cards) {
     }
     if (jobId !== null) {
       const r = await ctx.waits.wait(cardKey(code), jobId, wait);
-      const row = cards.get(code)!;
+      const row = cards.existing(code);
       if (r.outcome === 'failed') throw refusal(row);
       reply.code(r.outcome === 'done' && row.state === 'synced' ? 200 : 202);
       return view(row);
     }
-    const row = cards.get(code)!;
+    const row = cards.existing(code);
     reply.code(row.state === 'synced' ? 200 : 202);
     return view(row);
   }

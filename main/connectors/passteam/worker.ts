@@ -46,12 +46,13 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
     const code = prop(job.payload, 'code');
     // Sputnik enqueues `{ code }` itself: anything else is its own fault, retried like one.
     if (typeof code !== 'string') throw new Error(`${CARD_JOB} job ${job.id} has no card code`);
-    let card = cards.get(code);
-    if (!card) return;
+    const stored = cards.get(code);
+    if (!stored) return;
+    let card = stored;
     const vars = desiredVars(card, cfg.fields);
     // Whether a createcard of this run may have reached Passteam: undefined until one is sent.
     let createMayHaveReached: boolean | undefined;
-    ctx.onFailure((error, outcome) => cards.setError(card!, error, { failed: outcome === 'failed', createUnsure: createMayHaveReached }, now()));
+    ctx.onFailure((error, outcome) => cards.setError(card, error, { failed: outcome === 'failed', createUnsure: createMayHaveReached }, now()));
     const call = { entity: cardKey(code), jobId: job.id, signal: ctx.signal };
     let remote: RemoteCard | undefined;
     let cardId = card.card_id;

@@ -23,18 +23,40 @@ export const filterQuery = z.object({
 const LABEL = { from: 'С', to: 'По' } as const;
 const ru = (iso: string) => iso.split('-').reverse().join('.');
 
-/** A day of the period; absent is an open end (the list only), sent but empty is a field the operator cleared. */
-function day(field: 'from' | 'to', text: string | undefined, required: boolean): string | null {
-  const v = text === undefined ? null : parseOnecDate(text);
-  if (v === undefined) throw errors.invalid(field, `Поле «${LABEL[field]}»: «${text!.slice(0, 40)}» — не дата; введите ДД.ММ.ГГГГ, например 01.11.2026`);
-  if (v === null && (required || text !== undefined)) throw errors.invalid(field, `Поле «${LABEL[field]}» не заполнено: укажите ${field === 'from' ? 'первый' : 'последний'} день периода`);
-  return v?.date ?? null;
+const unfilled = (field: 'from' | 'to') =>
+  errors.invalid(field, `Поле «${LABEL[field]}» не заполнено: укажите ${field === 'from' ? 'первый' : 'последний'} день периода`);
+
+/** A day of the period; absent is an open end (null: the list only), sent but empty is a field the operator cleared. */
+function day(field: 'from' | 'to', text: string | undefined): string | null {
+  if (text === undefined) return null;
+  const v = parseOnecDate(text);
+  if (v === undefined) throw errors.invalid(field, `Поле «${LABEL[field]}»: «${text.slice(0, 40)}» — не дата; введите ДД.ММ.ГГГГ, например 01.11.2026`);
+  if (v === null) throw unfilled(field);
+  return v.date;
 }
 
-/** Checks the window's query; a bad date or a period that ends before it starts is a 422 naming the field. */
-export function parseFilter(q: z.infer<typeof filterQuery>, opts: { periodRequired: boolean }): InvoiceFilter {
-  const from = day('from', q.from, opts.periodRequired);
-  const to = day('to', q.to, opts.periodRequired);
+/** A day the export needs: absent is refused like a cleared field. */
+function requiredDay(field: 'from' | 'to', text: string | undefined): string {
+  const v = day(field, text);
+  if (v === null) throw unfilled(field);
+  return v;
+}
+
+type FilterQuery = z.infer<typeof filterQuery>;
+
+/** The window's list query; a bad date or a period that ends before it starts is a 422 naming the field. */
+export function parseFilter(q: FilterQuery): InvoiceFilter {
+  return filterOf(q, day('from', q.from), day('to', q.to));
+}
+
+/** The export's query: as the list's, and the period is required (the file names it). */
+export function parsePeriodFilter(q: FilterQuery): InvoiceFilter & { from: string; to: string } {
+  const from = requiredDay('from', q.from);
+  const to = requiredDay('to', q.to);
+  return { ...filterOf(q, from, to), from, to };
+}
+
+function filterOf(q: FilterQuery, from: string | null, to: string | null): InvoiceFilter {
   if (from && to && from > to) throw errors.invalid('to', `Поле «По»: конец периода ${ru(to)} раньше его начала ${ru(from)}`);
   return { from, to, state: q.state ?? null, q: searchKey(q.q ?? '') };
 }
@@ -70,19 +92,19 @@ export function invoicesAdmin(store: Store, invoices: Invoices) {
   return (app: AdminApp) => {
     app.get('/api/invoices', { schema: { querystring: listQuery } }, async (req) => {
       const q = req.query;
-      const filter = parseFilter(q, { periodRequired: false });
+      const filter = parseFilter(q);
       const totals = query.totals(filter);
       return { invoices: query.page(filter, q.offset, q.limit).map(adminView), total: totals.count, totals };
     });
 
     app.get('/api/invoices/export', { schema: { querystring: exportQuery } }, async (req, reply) => {
       const q = req.query;
-      const filter = parseFilter(q, { periodRequired: true });
+      const filter = parsePeriodFilter(q);
       const label = (s: InvoiceState) => STATE_LABELS[s].toLowerCase();
       const out = new PassThrough();
       writeInvoiceExport(exportRows(query.rows(filter)), q.format, out, { totals: { filter: describeFilter(filter, label) } }).catch((e: unknown) => out.destroy(toError(e)));
       reply.header('Content-Type', EXPORT_CONTENT_TYPE[q.format]);
-      reply.header('Content-Disposition', contentDisposition(exportFileName(filter.from!, filter.to!, q.format, filter.state ? label(filter.state) : undefined)));
+      reply.header('Content-Disposition', contentDisposition(exportFileName(filter.from, filter.to, q.format, filter.state ? label(filter.state) : undefined)));
       return reply.send(out);
     });
 
@@ -109,6 +131,6 @@ export function retryInvoice(store: Store, invoices: Invoices, entity: string): 
     } else if (!store.outbox.retryNow(invoiceKey(orderId)) && (row.state === 'queued' || row.revoke)) {
       requeue();
     }
-    return { state: invoices.get(orderId)!.state };
+    return { state: invoices.existing(orderId).state };
   });
 }

@@ -56,12 +56,12 @@ export class InvoiceQuery {
 
   totals(f: InvoiceFilter): InvoiceTotals {
     const w = where(f);
-    const r = this.#store.sql.get<{ count: number; kop: number; paidCount: number; paidKop: number }>(
+    const r = this.#store.sql.one<{ count: number; kop: number; paidCount: number; paidKop: number }>(
       `SELECT COUNT(*) AS count, COALESCE(SUM(${KOPECKS}), 0) AS kop,
          COALESCE(SUM(state = 'paid'), 0) AS paidCount, COALESCE(SUM(CASE WHEN state = 'paid' THEN ${KOPECKS} END), 0) AS paidKop
        FROM invoices WHERE ${w.sql}`,
       w.params,
-    )!;
+    );
     return { count: r.count, amount: rubles(r.kop), paid: { count: r.paidCount, amount: rubles(r.paidKop) } };
   }
 

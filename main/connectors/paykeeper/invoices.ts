@@ -84,12 +84,19 @@ export class Invoices {
   failed(limit: number): { rows: InvoiceRow[]; total: number } {
     return {
       rows: this.#store.sql.all<InvoiceRow>(`SELECT * FROM invoices WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?`, limit),
-      total: this.#store.sql.value<number>(`SELECT COUNT(*) FROM invoices WHERE state = 'failed'`)!,
+      total: this.#store.sql.number(`SELECT COUNT(*) FROM invoices WHERE state = 'failed'`),
     };
   }
 
   get(orderId: string): InvoiceRow | undefined {
     return this.#store.sql.get<InvoiceRow>(`SELECT * FROM invoices WHERE order_id = ?`, orderId);
+  }
+
+  /** An invoice the caller has seen stored (invoices are never deleted); an Error naming it if it is not. */
+  existing(orderId: string): InvoiceRow {
+    const row = this.get(orderId);
+    if (!row) throw new Error(`invoice ${orderId} is not in the store`);
+    return row;
   }
 
   /** A new invoice, or a re-issue of one that ended without payment (expired, revoked, failed). Inside a transaction. */
@@ -128,7 +135,11 @@ export class Invoices {
    */
   update(orderId: string, patch: Partial<InvoiceRow>, now: number): InvoiceRow | undefined {
     const before = this.get(orderId);
-    if (!before) return undefined;
+    return before ? this.change(before, patch, now) : undefined;
+  }
+
+  /** `update` of a row just read in the same transaction. */
+  change(before: InvoiceRow, patch: Partial<InvoiceRow>, now: number): InvoiceRow {
     const after: InvoiceRow = { ...before, ...patch, updated_at: now };
     if (patch.state && RANK[patch.state] < RANK[before.state] && before.state !== 'failed') after.state = before.state;
     if (
@@ -151,7 +162,7 @@ export class Invoices {
 
   /** The feed's newest seq. */
   head(): number {
-    return this.#store.sql.value<number>(`SELECT COALESCE(MAX(seq), 0) FROM invoices`)!;
+    return this.#store.sql.number(`SELECT COALESCE(MAX(seq), 0) FROM invoices`);
   }
 
   /**
@@ -174,9 +185,9 @@ export class Invoices {
     }
   }
 
-  /** Open invoices whose status check is due, soonest first. */
-  due(now: number, limit: number): InvoiceRow[] {
-    return this.#store.sql.all<InvoiceRow>(
+  /** Open invoices whose status check is due, soonest first (created in PayKeeper: they have its id). */
+  due(now: number, limit: number): Array<InvoiceRow & { invoice_id: string }> {
+    return this.#store.sql.all<InvoiceRow & { invoice_id: string }>(
       `SELECT * FROM invoices WHERE state IN ('created', 'sent') AND invoice_id IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?`,
       now,
       limit,
@@ -188,6 +199,6 @@ export class Invoices {
   }
 
   openCount(): number {
-    return this.#store.sql.value<number>(`SELECT COUNT(*) FROM invoices WHERE state IN ('created', 'sent')`)!;
+    return this.#store.sql.number(`SELECT COUNT(*) FROM invoices WHERE state IN ('created', 'sent')`);
   }
 }

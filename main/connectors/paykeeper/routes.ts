@@ -135,7 +135,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
   /** Waits (bounded) for the delivery, then the invoice as it is now. */
   async function settle(orderId: string, jobId: number | null, wait: number): Promise<InvoiceRow> {
     if (jobId !== null && wait > 0) await ctx.waits.wait(invoiceKey(orderId), jobId, wait);
-    return invoices.get(orderId)!;
+    return invoices.existing(orderId);
   }
 
   const refusal = (row: InvoiceRow): SputnikError | null => {
@@ -222,7 +222,8 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         const items = body.invoices;
         if (!Array.isArray(items) || items.length === 0) throw errors.invalid('invoices', 'Поле «invoices»: ожидался непустой массив счетов');
         if (items.length > MAX_BATCH) throw errors.invalid('invoices', `Поле «invoices»: не больше ${MAX_BATCH} счетов в одном запросе (получено ${items.length}); разбейте на части`);
-        const parsed = items.map((item, i) => {
+        type Parsed = { input: InvoiceInput } | { error: SputnikError; orderId: string | null };
+        const parsed = items.map((item, i): Parsed => {
           const r = invoiceItem.safeParse(item, INPUT_IN_ISSUES);
           return r.success ? { input: toInput(r.data) } : { error: validationFailure(r.error, `invoices[${i}]`), orderId: orderIdOf(item) };
         });
@@ -230,7 +231,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         const outcomes = await store.write(
           () =>
             parsed.map((p): Outcome => {
-              if ('error' in p) return { error: p.error!, orderId: p.orderId ?? null };
+              if ('error' in p) return { error: p.error, orderId: p.orderId };
               try {
                 return accept(p.input);
               } catch (e) {
@@ -306,7 +307,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
         if (!row) throw errors.notFound('invoice_not_found', `Счёта по заказу ${orderId} в Спутнике нет: он не выставлялся через Спутник`);
         if (isOpen(row.state) && now() - (row.checked_at ?? 0) > FRESH_MS && ctx.config().paykeeper.enabled) {
           await tracker.refresh(row, 5000);
-          row = invoices.get(orderId)!;
+          row = invoices.existing(orderId);
         }
         return view(row);
       },
@@ -337,7 +338,7 @@ export function invoiceRoutes(ctx: ModuleContext, invoices: Invoices, tracker: T
           if (!inv) throw errors.notFound('invoice_not_found', `Счёта по заказу ${orderId} в Спутнике нет`);
           if (inv.state === 'paid') throw new SputnikError(409, 'invoice_paid', `Счёт по заказу ${orderId} уже оплачен: отозвать его нельзя, нужен возврат платежа`);
           if (inv.state === 'revoked' || inv.state === 'expired') return { row: inv, jobId: null };
-          const after = invoices.update(orderId, { revoke: 1 }, now())!;
+          const after = invoices.change(inv, { revoke: 1 }, now());
           const job = store.outbox.enqueue({ connector: 'paykeeper', kind: INVOICE_JOB, key: invoiceKey(orderId), payload: { orderId } });
           return { row: after, jobId: job?.id ?? null };
         }, { durability: 'durable' });

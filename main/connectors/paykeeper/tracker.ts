@@ -79,22 +79,22 @@ export function createTracker(deps: {
   };
 
   /** One status check: null when PayKeeper answered (whatever it said), else why not. Never throws. */
-  const check = async (inv: InvoiceRow, ctx: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<unknown> => {
+  const check = async (orderId: string, invoiceId: string, ctx: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<unknown> => {
     try {
-      const r = await client.byId(inv.invoice_id!, { entity: invoiceKey(inv.order_id), ...ctx });
-      await store.write(() => apply(inv.order_id, r, now()), { durability: 'durable' });
+      const r = await client.byId(invoiceId, { entity: invoiceKey(orderId), ...ctx });
+      await store.write(() => apply(orderId, r, now()), { durability: 'durable' });
       return null;
     } catch (e) {
       // Tried again later. Losing this in a power cut only checks sooner.
-      await store.write(() => invoices.update(inv.order_id, { next_check_at: now() + 2 * MIN }, now()), { durability: 'relaxed' });
-      deps.log.debug({ orderId: inv.order_id, err: errorMessage(e) }, 'invoice status check failed');
+      await store.write(() => invoices.update(orderId, { next_check_at: now() + 2 * MIN }, now()), { durability: 'relaxed' });
+      deps.log.debug({ orderId, err: errorMessage(e) }, 'invoice status check failed');
       return e;
     }
   };
 
   const refresh = async (inv: InvoiceRow, timeoutMs?: number): Promise<boolean> => {
     if (!inv.invoice_id) return false;
-    return (await check(inv, { timeoutMs })) === null;
+    return (await check(inv.order_id, inv.invoice_id, { timeoutMs })) === null;
   };
 
   /**
@@ -116,7 +116,8 @@ export function createTracker(deps: {
     await Promise.all(
       Array.from({ length: Math.min(deps.config().concurrency, due.length) }, async () => {
         while (!signal.aborted && next < due.length) {
-          const error = await check(due[next++], { timeoutMs: 30_000, signal });
+          const inv = due[next++];
+          const error = await check(inv.order_id, inv.invoice_id, { timeoutMs: 30_000, signal });
           if (error === null) answered++;
           else if (!(failure instanceof DeliveryError && failure.outcome === 'auth')) failure = error;
         }

@@ -24,7 +24,7 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
   const { store, invoices, client, tracker } = deps;
   const now = () => store.outbox.now();
   // Durable before the next remote call: what these record must survive a crash.
-  const write = (orderId: string, patch: Partial<InvoiceRow>) => store.write(() => invoices.update(orderId, patch, now())!, { durability: 'durable' });
+  const write = (orderId: string, patch: Partial<InvoiceRow>) => store.write(() => invoices.change(invoices.existing(orderId), patch, now()), { durability: 'durable' });
 
   /** Our own invoice for this order, found in PayKeeper (the create's answer was lost). Null: none; undefined: cannot tell. */
   async function lookup(inv: InvoiceRow, call: object): Promise<RemoteInvoice | null | undefined> {
@@ -67,7 +67,8 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
     const call = { entity: invoiceKey(orderId), jobId: job.id, signal: ctx.signal };
     if (inv.revoke) return await revoke(inv, call, failure);
     if (isFinal(inv.state)) return;
-    if (!inv.invoice_id) {
+    let invoiceId = inv.invoice_id;
+    if (!invoiceId) {
       // What is known of the invoice: found in PayKeeper, or just created (its id, link and status).
       let found: Pick<RemoteInvoice, 'id' | 'url' | 'status'> | null | undefined = inv.create_unsure ? await lookup(inv, call) : null;
       if (found === undefined) throw uncertain();
@@ -91,14 +92,15 @@ export function invoiceDeliverer(deps: { store: Store; invoices: Invoices; clien
         last_error: null,
         next_check_at: tracker.nextCheckAt({ ...at, created_at: at.created_at }, now()),
       });
+      invoiceId = found.id;
     }
     if (inv.send && inv.state === 'created') {
       try {
-        await client.send(inv.invoice_id!, call);
+        await client.send(invoiceId, call);
       } catch (e) {
         // Paid or expired before it was e-mailed: nothing to send; the status poll says which.
         if (e instanceof DeliveryError && e.outcome === 'refused') {
-          const r = await client.byId(inv.invoice_id!, call);
+          const r = await client.byId(invoiceId, call);
           if (r && r.status !== 'created' && r.status !== 'sent') return { record: () => void tracker.apply(orderId, r, now()), durability: 'relaxed' };
         }
         throw e;
