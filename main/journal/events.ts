@@ -195,7 +195,7 @@ export class EventRows {
   }
 
   maxId(): number {
-    return this.#sql.value<number>(`SELECT COALESCE(MAX(id), 0) FROM journal_events`)!;
+    return this.#sql.number(`SELECT COALESCE(MAX(id), 0) FROM journal_events`);
   }
 
   /** At start, before any run: events left running by the last process (a crash or kill cut them short). */

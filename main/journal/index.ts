@@ -261,7 +261,7 @@ export class Journal {
   }
 
   #bytes(): number {
-    return this.#store.sql.value<number>(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_bytes'`)!;
+    return this.#store.sql.number(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_bytes'`);
   }
 
   /**

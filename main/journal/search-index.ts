@@ -179,6 +179,17 @@ function firstInRow(h: number): boolean {
   }
 }
 
+/** A key's code points, one per character a string iterates to (a lone surrogate stands for itself, as in addGrams). */
+function codePoints(key: string): number[] {
+  const out: number[] = [];
+  for (const c of key) {
+    const cp = c.codePointAt(0);
+    if (cp === undefined) throw new Error('a string iterated to an empty character');
+    out.push(cp);
+  }
+  return out;
+}
+
 /** How many of a longer key's pairs a search with tags looks up (each a condition the block must meet). */
 const PROBES = 4;
 
@@ -188,7 +199,7 @@ const PROBES = 4;
  * it has no pair without a space). With tags, those hashes for each tag.
  */
 function probeHashes(key: string, tags: readonly string[]): number[] {
-  const cps = [...key].map((c) => c.codePointAt(0)!);
+  const cps = codePoints(key);
   let hashes: number[];
   if (cps.length <= 2) hashes = [gramHash(cps[0], cps[1] ?? SINGLE)];
   else {
@@ -234,12 +245,12 @@ export class JournalSearchIndex {
 
   /** Every journal row up to this id is in the index; the rest are not yet. */
   indexed(): number {
-    return this.#store.sql.value<number>(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_indexed'`)!;
+    return this.#store.sql.number(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_indexed'`);
   }
 
   /** Every journal row up to this id is in its block's filter (≤ indexed()). */
   gramsIndexed(): number {
-    return this.#store.sql.value<number>(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_grams_indexed'`)!;
+    return this.#store.sql.number(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_grams_indexed'`);
   }
 
   /**
