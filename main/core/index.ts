@@ -84,6 +84,13 @@ const HOUSEKEEPING_EVERY_MS = 60_000;
 
 const DEFAULT_RENDERER = fileURLToPath(new URL('../../out/renderer', import.meta.url));
 
+/** No token configured or kept: one is generated and kept, so a fresh install is never open without one. */
+function newListenerToken(store: Store): string {
+  const token = randomBytes(24).toString('base64url');
+  store.meta.set('listener_token', token);
+  return token;
+}
+
 /** The Sputnik core: store, journal, outbox workers, 1C listener and admin API. Never imports electron. */
 export async function createCore(opts: CoreOptions): Promise<Core> {
   const factories = await Promise.all((opts.modules ?? []).map(async (m) => (typeof m === 'function' ? m : (await m.load()).module)));
@@ -97,11 +104,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const log: Logger = opts.quiet ? silentLogger() : await createLogger(opts.dataDir, opts.config.log);
   const logFn = (msg: string, extra?: object) => log.warn(extra ?? {}, msg);
 
-  let listenerToken = opts.config.listener.token ?? store.meta.get('listener_token');
-  if (!listenerToken) {
-    listenerToken = randomBytes(24).toString('base64url');
-    store.meta.set('listener_token', listenerToken);
-  }
+  const configuredToken = opts.config.listener.token ?? store.meta.get('listener_token');
+  const listenerToken = configuredToken || newListenerToken(store);
   const uiToken = randomBytes(24).toString('base64url');
   // The window's session (its cookie) outlives a restart, so an open window reconnects by itself;
   // the printed login token stays per run.
@@ -115,7 +119,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   });
   const secrets = () => {
     const c = settings.config;
-    return [listenerToken!, uiToken, uiSession, ...secretValues(c)];
+    return [listenerToken, uiToken, uiSession, ...secretValues(c)];
   };
   const journal = new Journal(store, { ...opts.config.journal, secrets });
   const http = new HttpClient(createDispatcher(opts.config.http), journal);
@@ -204,7 +208,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       checkpointer = startCheckpointer(join(opts.dataDir, DB_FILE));
       listener = await createListenerApp({
         config: cfg.listener,
-        token: () => listenerToken!,
+        token: () => listenerToken,
         health: (d) => {
           // 1C sees exactly the documented body: without a token only status and version.
           const { listener: _listener, ...body } = health(d);
@@ -225,7 +229,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         settings,
         log: logFn,
         ops: {
-          listener: () => ({ url: listenerUrl, port: Number(new URL(listenerUrl).port), token: listenerToken! }),
+          listener: () => ({ url: listenerUrl, port: Number(new URL(listenerUrl).port), token: listenerToken }),
           retry: (entity) => {
             for (const m of modules) {
               const r = m.retry?.(entity);
@@ -281,7 +285,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         journal.index.start();
         const uiUrl = `http://127.0.0.1:${a.port}/`;
         log.info({ listenerUrl, uiUrl, sandbox: Boolean(opts.sandbox) }, 'sputnik started');
-        return { listenerUrl, uiUrl, uiLoginUrl: `${uiUrl}?token=${uiToken}`, uiToken, listenerToken: listenerToken! };
+        return { listenerUrl, uiUrl, uiLoginUrl: `${uiUrl}?token=${uiToken}`, uiToken, listenerToken };
       } catch (error) {
         await Promise.allSettled([listener.close(), admin.close(), ...moduleStops.map((s) => s())]);
         throw error;

@@ -70,7 +70,7 @@ export class DeliveryWaits {
     if (s.job.lastError?.code === 'superseded') return;
     for (const w of [...this.#waiters]) {
       if (w.key !== s.job.key || s.job.id < w.fromId) continue;
-      w.resolve(s.outcome === 'done' ? { outcome: 'done' } : { outcome: 'failed', error: s.error! });
+      w.resolve(s.outcome === 'done' ? { outcome: 'done' } : { outcome: 'failed', error: s.error });
     }
   }
 }

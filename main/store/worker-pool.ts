@@ -43,7 +43,8 @@ export interface ConnectorWorkers {
 
 export type JobWrapper = (job: Job, run: () => Promise<void | JobDone>) => Promise<void | JobDone>;
 
-export type Settled = { job: Job; outcome: 'done' | 'failed' | 'retry' | 'paused'; error?: JobError };
+/** A job's outcome as the pool heard it: every outcome but `done` carries the error. */
+export type Settled = { job: Job; outcome: 'done'; error?: undefined } | { job: Job; outcome: 'failed' | 'retry' | 'paused'; error: JobError };
 
 interface Lane {
   spec: ConnectorWorkers;
