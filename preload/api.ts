@@ -1,5 +1,5 @@
 import { IPC } from '../main/desktop/ipc-channels.ts';
-import type { Connection, SputnikBridge } from './bridge.ts';
+import type { Connection, CoreStatus, SputnikBridge } from './bridge.ts';
 
 /** The parts of Electron's ipcRenderer used here; tests pass a fake. */
 export interface IpcRendererLike {
@@ -10,6 +10,12 @@ export interface IpcRendererLike {
 function isConnection(value: unknown): value is Connection {
   const v = value as Partial<Connection> | null;
   return typeof v?.baseUrl === 'string' && typeof v.token === 'string';
+}
+
+function coreStatus(value: unknown): CoreStatus | null {
+  const v = value as Partial<CoreStatus> | null;
+  if (typeof v?.line !== 'string' || typeof v.restart !== 'boolean' || (v.state !== 'ok' && v.state !== 'warning' && v.state !== 'problem')) return null;
+  return { state: v.state, line: v.line, restart: v.restart };
 }
 
 /**
@@ -42,6 +48,12 @@ export function createSputnikApi(ipc: IpcRendererLike): SputnikBridge {
     },
     async quit(): Promise<void> {
       await ipc.invoke(IPC.quit);
+    },
+    async coreStatus(): Promise<CoreStatus | null> {
+      return coreStatus(await ipc.invoke(IPC.coreStatus));
+    },
+    async restartCore(): Promise<CoreStatus | null> {
+      return coreStatus(await ipc.invoke(IPC.restartCore));
     },
   });
 }

@@ -9,6 +9,15 @@ export interface Connection {
   token: string;
 }
 
+/** What the shell knows of its core (the tray's status), for the window while the core does not answer. */
+export interface CoreStatus {
+  state: 'ok' | 'warning' | 'problem';
+  /** The tray's line, e.g. «Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу». */
+  line: string;
+  /** The shell offers «Перезапустить службу»: the service is down for good or does not answer. */
+  restart: boolean;
+}
+
 export interface SputnikBridge {
   connection(): Connection;
   setAutostart(on: boolean): Promise<boolean>;
@@ -17,7 +26,11 @@ export interface SputnikBridge {
   /** The desktop app's version (Electron's app.getVersion()). */
   appVersion(): Promise<string>;
   quit(): Promise<void>;
+  /** The tray's status; null when the shell answers something else. */
+  coreStatus(): Promise<CoreStatus | null>;
+  /** «Перезапустить службу»: starts the core again; answers the status after it. */
+  restartCore(): Promise<CoreStatus | null>;
 }
 
 /** The only names on `window.sputnik`; tests assert nothing else leaks. */
-export const BRIDGE_FUNCTIONS = ['connection', 'setAutostart', 'getAutostart', 'showLogsFolder', 'appVersion', 'quit'] as const;
+export const BRIDGE_FUNCTIONS = ['connection', 'setAutostart', 'getAutostart', 'showLogsFolder', 'appVersion', 'quit', 'coreStatus', 'restartCore'] as const;

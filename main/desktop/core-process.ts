@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { coreMessageSchema, type CoreMessageIn } from './core-messages.ts';
 import { errorMessage } from '../unknown.ts';
-import { CoreDown } from './status.ts';
+import { CoreDown, RESTART_LABEL } from './status.ts';
 import { SecretsRefusedError, type SecretAvailability, type SecretStore } from './secret-store.ts';
 
 /**
@@ -154,9 +154,10 @@ export type CoreState =
   | { state: 'running'; ready: CoreReady; pid: number | undefined }
   /** Crashed; the next start is in `retryInMs`. `attempt` of `of` restarts in a row. */
   | { state: 'restarting'; attempt: number; of: number; retryInMs: number; reason: string }
-  /** Crashed too often in a row (or never started): the shell stops trying. */
+  /** Crashed too often in a row (or never started): the shell stops trying until the operator restarts it. */
   | { state: 'failed'; crashes: number; reason: string }
-  | { state: 'stopping' }
+  /** `restart`: the operator's «Перезапустить службу» is ending this process to start a new one. */
+  | { state: 'stopping'; restart?: boolean }
   | { state: 'stopped' };
 
 /** What the tray shows while the core's process is not serving; null while it is (its health is shown). */
@@ -170,11 +171,20 @@ export function coreDown(state: CoreState): CoreDown | null {
     case 'restarting':
       return new CoreDown('warning', `Служба Спутника перезапускается после сбоя (попытка ${state.attempt} из ${state.of})`);
     case 'failed':
-      return new CoreDown('problem', state.crashes > 0 ? `Служба Спутника остановлена после ${state.crashes} сбоев подряд — перезапустите Спутник` : 'Служба Спутника не запустилась — перезапустите Спутник');
+      // The advice names the menu item: quitting the whole app is no longer needed.
+      return new CoreDown('problem', state.crashes > 0 ? `Служба Спутника остановлена после ${state.crashes} сбоев подряд — перезапустите службу` : 'Служба Спутника не запустилась — перезапустите службу', { restart: true });
     case 'stopping':
+      return state.restart ? new CoreDown('warning', 'Служба Спутника перезапускается…') : new CoreDown('warning', 'Спутник останавливается…');
     case 'stopped':
       return new CoreDown('warning', 'Спутник останавливается…');
   }
+}
+
+/** The notification when the supervisor stops trying: why, and what the operator can do. */
+export function coreFailedNotice(state: Extract<CoreState, { state: 'failed' }>): string {
+  const what = `выберите «${RESTART_LABEL}» в меню значка Спутника`;
+  if (state.crashes > 0) return `Служба Спутника ${state.crashes} раз подряд завершилась со сбоем и больше не перезапускается сама (последний: ${state.reason}). Чтобы запустить её снова, ${what}.`;
+  return `Служба Спутника не запустилась: ${state.reason}. Когда причина устранена, ${what}.`;
 }
 
 /** Why a process ended, in words for the log and the operator (exit codes only: no secrets). */
@@ -237,6 +247,8 @@ interface Run {
   readyAt: number | null;
   failure: string | null;
   stopRequested: boolean;
+  /** Ended by the operator's restart, which starts the next process itself: not a crash. */
+  replaced: boolean;
   exit: { code: number | null; signal: string | null } | null;
   exited: Promise<void>;
   readyTimer: unknown;
@@ -248,7 +260,8 @@ export const DEFAULT_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000] as const;
  * Starts, watches and stops the core's process. `start()` resolves with the first `ready` or
  * rejects with why it could not start (a bad config is not retried: the shell says it and exits).
  * After that, a process that ends by itself is started again after a backoff, up to
- * `maxRestarts` times in a row; then the state is `failed` and the tray says so.
+ * `maxRestarts` times in a row; then the state is `failed`, the tray says so and offers
+ * «Перезапустить службу» (`restart`), which starts it again with the count reset.
  */
 export class CoreSupervisor {
   readonly #opts: SupervisorOptions;
@@ -261,6 +274,7 @@ export class CoreSupervisor {
   #restartTimer: unknown = null;
   #stopping = false;
   #first: { resolve(ready: CoreReady): void; reject(error: Error): void } | null = null;
+  #restarting: Promise<CoreReady> | null = null;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -317,20 +331,64 @@ export class CoreSupervisor {
       return { clean: true, killed: false, code: run?.exit?.code ?? null, signal: run?.exit?.signal ?? null };
     }
     this.#setState({ state: 'stopping' });
+    const { killed, exit } = await this.#end(run, graceMs);
+    this.#setState({ state: 'stopped' });
+    return { clean: !killed && exit?.code === 0, killed, code: exit?.code ?? null, signal: exit?.signal ?? null };
+  }
+
+  /**
+   * «Перезапустить службу»: the operator starts the core again, after the supervisor gave up on a
+   * crash loop, or while it runs but no longer answers (that process is stopped as a quit stops
+   * it, killed past the grace). The crash count starts again from zero. Resolves once the new
+   * process serves; when it does not, rejects with why and the state is `failed`, as after a
+   * first start (a bad config is not fixed by trying again by itself). A second call while one
+   * is under way joins it.
+   */
+  restart(graceMs: number): Promise<CoreReady> {
+    if (this.#restarting) return this.#restarting;
+    const now = this.#state.state;
+    if (this.#stopping || now === 'stopping' || now === 'stopped') return Promise.reject(new Error('Спутник останавливается: служба не перезапускается'));
+    if (now === 'idle') return Promise.reject(new Error('Служба Спутника ещё не запускалась'));
+    if (now === 'starting') return Promise.reject(new Error('Служба Спутника уже запускается'));
+    const restarting = this.#restart(graceMs).finally(() => {
+      this.#restarting = null;
+    });
+    this.#restarting = restarting;
+    return restarting;
+  }
+
+  async #restart(graceMs: number): Promise<CoreReady> {
+    this.#opts.log?.(`Служба Спутника перезапускается по команде оператора (была: ${this.#state.state})`);
+    this.#crashes = 0;
+    if (this.#restartTimer !== null) {
+      this.#clock.clearTimeout(this.#restartTimer);
+      this.#restartTimer = null;
+    }
+    const run = this.#run;
+    if (run && !run.exit) {
+      run.replaced = true;
+      this.#setState({ state: 'stopping', restart: true });
+      await this.#end(run, graceMs);
+    }
+    // A quit while the old process was ending: nothing new is started.
+    if (this.#stopping) throw new Error('Спутник остановлен до запуска службы');
+    return new Promise<CoreReady>((resolve, reject) => {
+      this.#first = { resolve, reject };
+      this.#launch();
+    });
+  }
+
+  /** Asks `run` to stop within `graceMs` and waits for its exit; kills it when it does not exit in time. */
+  async #end(run: Run, graceMs: number): Promise<{ killed: boolean; exit: Run['exit'] }> {
     if (!run.stopRequested) {
       run.stopRequested = true;
       run.child.postMessage({ type: 'stop', graceMs });
     }
-    let killed = false;
-    let exit = await this.#waitExit(run, graceMs + (this.#opts.stopMarginMs ?? 2000));
-    if (!exit) {
-      killed = true;
-      this.#opts.log?.(`Служба Спутника не остановилась за ${graceMs} мс и завершена принудительно`);
-      run.child.kill();
-      exit = await this.#waitExit(run, 2000);
-    }
-    this.#setState({ state: 'stopped' });
-    return { clean: !killed && exit?.code === 0, killed, code: exit?.code ?? null, signal: exit?.signal ?? null };
+    const exit = await this.#waitExit(run, graceMs + (this.#opts.stopMarginMs ?? 2000));
+    if (exit) return { killed: false, exit };
+    this.#opts.log?.(`Служба Спутника не остановилась за ${graceMs} мс и завершена принудительно`);
+    run.child.kill();
+    return { killed: true, exit: await this.#waitExit(run, 2000) };
   }
 
   /** The process's exit once it has ended, or null when it has not within `ms`. */
@@ -374,6 +432,7 @@ export class CoreSupervisor {
       readyAt: null,
       failure: null,
       stopRequested: false,
+      replaced: false,
       exit: null,
       exited: new Promise<void>((r) => (markExited = r)),
       readyTimer: null,
@@ -457,6 +516,8 @@ export class CoreSupervisor {
   /** A process ended (or could not be spawned): stop, give up, or start it again. */
   #ended(run: Run | null, exitReason: string): void {
     if (run && this.#run === run) this.#run = null;
+    // The operator's restart ended it and starts the next one itself.
+    if (run?.replaced) return;
     const reason = run?.failure ?? exitReason;
     if (this.#stopping) {
       // stop() reports 'stopped' once it has the exit.

@@ -9,6 +9,8 @@ export const IPC = {
   showLogsFolder: 'sputnik:show-logs-folder',
   appVersion: 'sputnik:app-version',
   quit: 'sputnik:quit',
+  coreStatus: 'sputnik:core-status',
+  restartCore: 'sputnik:restart-core',
 } as const;
 
 export type IpcChannel = (typeof IPC)[keyof typeof IPC];

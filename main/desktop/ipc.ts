@@ -1,4 +1,4 @@
-import type { Connection } from '../../preload/bridge.ts';
+import type { Connection, CoreStatus } from '../../preload/bridge.ts';
 import { IPC } from './ipc-channels.ts';
 
 /** The parts of Electron's ipcMain and its events used here; tests pass a fake. */
@@ -20,6 +20,8 @@ export interface DesktopHandlers {
   showLogsFolder(): Promise<void>;
   appVersion(): string;
   quit(): void;
+  coreStatus(): CoreStatus;
+  restartCore(): Promise<CoreStatus>;
 }
 
 /**
@@ -58,4 +60,6 @@ export function registerIpc(ipcMain: IpcMainLike, handlers: DesktopHandlers, tru
     if (!trusted(event)) refuse();
     handlers.quit();
   });
+  ipcMain.handle(IPC.coreStatus, (event) => (trusted(event) ? handlers.coreStatus() : refuse()));
+  ipcMain.handle(IPC.restartCore, (event) => (trusted(event) ? handlers.restartCore() : refuse()));
 }

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Autostart, isHiddenLaunch } from './autostart.ts';
 import { CoreControl } from './core-control.ts';
-import { CoreSupervisor, coreDown, secretsSnapshot, utilityChild, type CoreReady, type CoreState } from './core-process.ts';
+import { CoreSupervisor, secretsSnapshot, utilityChild, type CoreReady, type CoreState } from './core-process.ts';
+import { CoreWatch } from './core-watch.ts';
 import { trayIconPng } from './icons.ts';
 import { registerIpc } from './ipc.ts';
 import { DESKTOP_FILE, DesktopStore } from './desktop-store.ts';
@@ -18,7 +19,7 @@ import { SingleInstance } from './single-instance.ts';
 import type { HealthView, TrayState } from './status.ts';
 import { TrayService } from './tray.ts';
 import { WindowService, loginUrl } from './window.ts';
-import { errorMessage, toError } from '../unknown.ts';
+import { errorMessage } from '../unknown.ts';
 
 /**
  * Electron entry: a thin shell — one tray icon, one window — beside the core, which runs in its
@@ -126,27 +127,8 @@ async function run(instance: SingleInstance): Promise<void> {
     if (problem) throw new Error(`Не удалось открыть папку журналов ${logs}: ${problem}`);
   };
   const control = new CoreControl({ fetch, connection: () => core.connection(), health: () => tray.health });
-  // The tray's health comes over HTTP like everything else; while the process is down, its state.
-  let polling = false;
-  const poll = async (): Promise<void> => {
-    const down = coreDown(core.state);
-    if (down || polling) {
-      if (down) tray.update(down);
-      return;
-    }
-    polling = true;
-    let health: HealthView | Error;
-    try {
-      health = await control.health();
-    } catch (error) {
-      health = toError(error);
-    } finally {
-      polling = false;
-    }
-    tray.update(coreDown(core.state) ?? health);
-  };
   const act = (what: Promise<HealthView | null | void>): void => {
-    what.then(() => poll(), (error: Error) => notify(error.message));
+    what.then(() => watch.poll(), (error: Error) => notify(error.message));
   };
   const tray: TrayService<NativeImage, Menu> = new TrayService({
     createTray: (image) => new Tray(image),
@@ -158,6 +140,7 @@ async function run(instance: SingleInstance): Promise<void> {
       syncDocpart: () => act(control.syncDocpart()),
       pauseSending: () => act(control.pauseSending()),
       resumeSending: () => act(control.resumeSending()),
+      restartCore: () => void watch.restart(),
       setAutostart: (on) => {
         prefs.setAutostart(on);
         tray.refresh();
@@ -166,18 +149,17 @@ async function run(instance: SingleInstance): Promise<void> {
       quit: () => app.quit(),
     },
   });
+  // The tray's health comes over HTTP like everything else; while the process is down, its state.
+  // It also says when the supervisor gives up, and runs «Перезапустить службу» (tray and window).
+  const watch = new CoreWatch({ core, health: () => control.health(), tray, notify, restartGraceMs: STOP_GRACE_MS });
   shellRefs = { tray, windows, core };
 
   let shownOrigin = origin();
   core.subscribe((state: CoreState) => {
-    void poll();
     if (state.state === 'running' && origin() !== shownOrigin) {
       // Restarted on another port (ui.port 0): the window's page lives at the new address.
       shownOrigin = origin();
       void windows.reload().catch(() => {});
-    }
-    if (state.state === 'failed') {
-      notify(`Служба Спутника ${state.crashes} раз подряд завершилась со сбоем и больше не перезапускается (последний: ${state.reason}). Закройте Спутник и запустите снова.`);
     }
   });
 
@@ -194,12 +176,14 @@ async function run(instance: SingleInstance): Promise<void> {
       showLogsFolder,
       appVersion: () => app.getVersion(),
       quit: () => app.quit(),
+      coreStatus: () => watch.status(),
+      restartCore: () => watch.restart(),
     },
     origin,
   );
 
-  void poll();
-  const timer = setInterval(() => void poll(), HEALTH_EVERY_MS);
+  void watch.poll();
+  const timer = setInterval(() => void watch.poll(), HEALTH_EVERY_MS);
 
   instance.onSecondStart(() => void windows.show());
   // The app lives in the tray: closing the last window must not quit it.

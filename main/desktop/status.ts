@@ -62,11 +62,28 @@ function ageMs(since: string | null, now: number): number {
  */
 export class CoreDown extends Error {
   readonly state: TrayState;
-  constructor(state: TrayState, line: string) {
+  /** The supervisor has stopped trying: «Перезапустить службу» is the way back. */
+  readonly restart: boolean;
+  constructor(state: TrayState, line: string, opts: { restart?: boolean } = {}) {
     super(line);
     this.name = 'CoreDown';
     this.state = state;
+    this.restart = opts.restart === true;
   }
+}
+
+/** The tray's item (and the window's button) that starts the core again: `CoreSupervisor.restart`. */
+export const RESTART_LABEL = 'Перезапустить службу';
+
+/**
+ * Whether the tray (and the window) offer «Перезапустить службу»: when the service itself is what
+ * is wrong and nothing will bring it back by itself — the supervisor gave up, or the process runs
+ * but does not answer its health (hung). Not while it starts or restarts by itself, and not for a
+ * remote service that is down: restarting Sputnik would not fix Passteam.
+ */
+export function restartOffered(health: HealthView | Error | null): boolean {
+  if (health instanceof CoreDown) return health.restart;
+  return health instanceof Error;
 }
 
 export function trayStatus(health: HealthView | Error, now: number = Date.now()): TrayStatus {

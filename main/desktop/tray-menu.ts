@@ -1,4 +1,4 @@
-import type { TrayStatus } from './status.ts';
+import { RESTART_LABEL, type TrayStatus } from './status.ts';
 
 /**
  * The tray menu as plain data. Structurally a subset of Electron's MenuItemConstructorOptions,
@@ -19,6 +19,8 @@ export interface TrayActions {
   syncDocpart(): void;
   pauseSending(): void;
   resumeSending(): void;
+  /** «Перезапустить службу»: starts the core's process again (CoreSupervisor.restart). */
+  restartCore(): void;
   setAutostart(on: boolean): void;
   openLogsFolder(): void;
   quit(): void;
@@ -31,10 +33,14 @@ export interface TrayMenuState {
   docpartEnabled: boolean;
   /** Senders (Passteam, PayKeeper): which toggle to offer; neither when none is enabled. */
   sending: { running: readonly string[]; paused: readonly string[] };
+  /** «Перезапустить службу» appears only while the service is down for good or hung (status.ts restartOffered). */
+  restartCore?: boolean;
 }
 
 export function buildTrayMenu(state: TrayMenuState, actions: TrayActions): MenuItemSpec[] {
   const work: MenuItemSpec[] = [];
+  // First under the red status line: the one thing that helps when the service itself is down.
+  if (state.restartCore) work.push({ id: 'restart-core', label: RESTART_LABEL, click: () => actions.restartCore() });
   if (state.docpartEnabled) work.push({ id: 'docpart-sync', label: 'Синхронизировать Docpart', click: () => actions.syncDocpart() });
   // Paused wins: while anything is paused the one thing to offer is getting it going again.
   if (state.sending.paused.length > 0) work.push({ id: 'resume', label: 'Возобновить', click: () => actions.resumeSending() });

@@ -1,5 +1,5 @@
 import { buildTrayMenu, type MenuItemSpec, type TrayActions } from './tray-menu.ts';
-import { docpartEnabled, sendingState, trayStatus, type HealthView, type TrayState, type TrayStatus } from './status.ts';
+import { docpartEnabled, restartOffered, sendingState, trayStatus, type HealthView, type TrayState, type TrayStatus } from './status.ts';
 
 /** The parts of Electron's Tray used here; tests pass a fake. */
 export interface TrayLike<Image, Menu> {
@@ -71,6 +71,7 @@ export class TrayService<Image, Menu> {
       autostart: this.#deps.getAutostart(),
       docpartEnabled: docpartEnabled(this.#health),
       sending: sendingState(this.#health),
+      restartCore: restartOffered(this.#health),
     };
     const key = JSON.stringify(state);
     // Health is polled every few seconds; rebuilding an unchanged menu makes Linux indicators flicker.

@@ -5,6 +5,9 @@ import { CoreControl } from '../../main/desktop/core-control.ts';
 import { CoreSupervisor, coreDown, nodeSpawn, secretsSnapshot, type CoreState } from '../../main/desktop/core-process.ts';
 import { SecretStore, type SafeStorageLike } from '../../main/desktop/secret-store.ts';
 import { trayStatus } from '../../main/desktop/status.ts';
+import { CoreWatch } from '../../main/desktop/core-watch.ts';
+import type { MenuItemSpec } from '../../main/desktop/tray-menu.ts';
+import { TrayService } from '../../main/desktop/tray.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /**
@@ -108,7 +111,7 @@ describe('the core in its own process, supervised', () => {
     writeFileSync(configFile, JSON.stringify({ listener: { port: 0 }, ui: { port: 0 }, passteam: { tokn: 'x' } }));
     await expect(supervisor.start()).rejects.toThrow('passteam.tokn');
     expect(supervisor.state).toMatchObject({ state: 'failed', crashes: 0 });
-    expect(trayStatus(coreDown(supervisor.state)!).line).toBe('Служба Спутника не запустилась — перезапустите Спутник');
+    expect(trayStatus(coreDown(supervisor.state)!).line).toBe('Служба Спутника не запустилась — перезапустите службу');
   });
 
   it('a crash loop gives up with a Russian state for the tray', { timeout: 120_000 }, async () => {
@@ -120,8 +123,80 @@ describe('the core in its own process, supervised', () => {
     process.kill(supervisor.pid!, 'SIGKILL');
     const state = await failed;
     expect(state).toMatchObject({ state: 'failed', crashes: 3 });
-    expect(trayStatus(coreDown(state)!)).toMatchObject({ state: 'problem', line: 'Служба Спутника остановлена после 3 сбоев подряд — перезапустите Спутник' });
+    expect(trayStatus(coreDown(state)!)).toMatchObject({ state: 'problem', line: 'Служба Спутника остановлена после 3 сбоев подряд — перезапустите службу' });
     expect(supervisor.pid).toBeUndefined();
     await expect(supervisor.stop(1000)).resolves.toMatchObject({ clean: true, killed: false });
+  });
+
+  it('a crash loop gives up → the tray offers «Перезапустить службу» → the core runs again and answers /api/health', { timeout: 120_000 }, async () => {
+    const { configFile, supervisor, control } = setup({ maxRestarts: 2 });
+    const good = readFileSync(configFile, 'utf8');
+    // The tray as main.ts wires it: TrayService over a fake Electron tray, CoreWatch over the real supervisor.
+    let menu: MenuItemSpec[] = [];
+    let tooltip = '';
+    const notices: string[] = [];
+    const restartCore = () => void watch.restart();
+    const tray = new TrayService<string, MenuItemSpec[]>({
+      createTray: () => ({ setImage() {}, setToolTip: (t) => void (tooltip = t), setContextMenu: (m) => void (menu = m ?? []), on() {}, destroy() {} }),
+      buildMenu: (items) => items,
+      icons: { ok: 'ok', warning: 'warning', problem: 'problem' },
+      actions: { open() {}, syncDocpart() {}, pauseSending() {}, resumeSending() {}, restartCore, setAutostart() {}, openLogsFolder() {}, quit() {} },
+      getAutostart: () => false,
+    });
+    const watch = new CoreWatch({ core: supervisor, health: () => control.health(), tray, notify: (t) => void notices.push(t), restartGraceMs: 1000 });
+    const click = (id: string) => menu.find((i) => i.id === id)!.click!({ checked: false });
+    const offered = () => menu.some((i) => i.id === 'restart-core');
+
+    await supervisor.start();
+    await expect.poll(() => tray.status.line).toBe('Всё работает');
+    expect(offered()).toBe(false);
+    writeFileSync(configFile, '{ broken');
+    const failed = reaches(supervisor, (s) => s.state === 'failed');
+    process.kill(supervisor.pid!, 'SIGKILL');
+    await failed;
+    expect(tooltip).toBe('Спутник — Служба Спутника остановлена после 3 сбоев подряд — перезапустите службу');
+    expect(tray.status.state).toBe('problem');
+    expect(notices).toEqual([expect.stringMatching(/^Служба Спутника 3 раз подряд завершилась со сбоем .+ выберите «Перезапустить службу» в меню значка Спутника\.$/)]);
+    expect(offered()).toBe(true);
+
+    // Clicked while the config is still broken: it does not start, says why, and does not loop.
+    const refused = reaches(supervisor, (s) => s.state === 'failed');
+    click('restart-core');
+    expect(await refused).toMatchObject({ state: 'failed', crashes: 0 });
+    await expect.poll(() => notices.length).toBe(2);
+    expect(notices[1]).toMatch(/^Служба Спутника не запустилась: .+Когда причина устранена, выберите «Перезапустить службу»/);
+    expect(tooltip).toBe('Спутник — Служба Спутника не запустилась — перезапустите службу');
+    expect(offered()).toBe(true);
+
+    // The config repaired: «Перезапустить службу» brings it back, and the tray shows its health again.
+    writeFileSync(configFile, good);
+    const back = reaches(supervisor, (s) => s.state === 'running');
+    click('restart-core');
+    await back;
+    const health = await control.health();
+    expect(health.connectors!.passteam.state).toBe('ok');
+    await expect.poll(() => tooltip).toBe('Спутник — Всё работает');
+    expect(offered()).toBe(false);
+    expect(watch.status()).toEqual({ state: 'ok', line: 'Всё работает', restart: false });
+    // The crash count started again: a kill now is restart 1 of 2, not a give-up.
+    const restarting = reaches(supervisor, (s) => s.state === 'restarting');
+    process.kill(supervisor.pid!, 'SIGKILL');
+    expect(await restarting).toMatchObject({ attempt: 1, of: 2 });
+    await reaches(supervisor, (s) => s.state === 'running');
+    watch.close();
+  });
+
+  it('«Перезапустить службу» on a core that serves: stopped cleanly, a new process serves', { timeout: 120_000 }, async () => {
+    const { dir, supervisor, control } = setup();
+    await supervisor.start();
+    const firstPid = supervisor.pid!;
+    const states: string[] = [];
+    supervisor.subscribe((s) => states.push(s.state));
+    await supervisor.restart(5000);
+    expect(states).toEqual(['stopping', 'starting', 'running']);
+    expect(supervisor.pid).not.toBe(firstPid);
+    expect(() => process.kill(firstPid, 0)).toThrow();
+    expect((await control.health()).connectors!.passteam.state).toBe('ok');
+    expect(existsSync(join(dir, 'sputnik.db'))).toBe(true);
   });
 });

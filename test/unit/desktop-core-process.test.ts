@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   CoreSupervisor,
   coreDown,
+  coreFailedNotice,
+  type CoreState,
   secretsSnapshot,
   utilityChild,
   type Clock,
@@ -14,7 +16,8 @@ import {
 } from '../../main/desktop/core-process.ts';
 import { MirroredSecrets } from '../../main/desktop/core-host.ts';
 import { NO_KEYRING_REASON, SecretStore, SecretsRefusedError } from '../../main/desktop/secret-store.ts';
-import { trayStatus } from '../../main/desktop/status.ts';
+import { CoreDown, trayStatus, type HealthView } from '../../main/desktop/status.ts';
+import { CoreWatch } from '../../main/desktop/core-watch.ts';
 import { CoreControl } from '../../main/desktop/core-control.ts';
 import { registerIpc, type IpcSender, type IpcSyncEvent } from '../../main/desktop/ipc.ts';
 import { IPC } from '../../main/desktop/ipc-channels.ts';
@@ -187,7 +190,7 @@ describe('core supervisor', () => {
     expect(supervisor.state).toEqual({ state: 'failed', crashes: 4, reason: 'служба завершилась с кодом 1' });
     expect(trayStatus(coreDown(supervisor.state)!)).toMatchObject({
       state: 'problem',
-      line: 'Служба Спутника остановлена после 4 сбоев подряд — перезапустите Спутник',
+      line: 'Служба Спутника остановлена после 4 сбоев подряд — перезапустите службу',
     });
     expect(log.mock.calls.at(-1)![0]).toContain('больше не перезапускается');
     clock.advance(3_600_000);
@@ -264,6 +267,184 @@ describe('core supervisor', () => {
     const store = new SecretStore({ safeStorage: fakeSafeStorage(), platform: 'win32', backing });
     store.set('passteam.token', 'PT');
     expect(secretsSnapshot(store)).toEqual({ availability: { ok: true }, keys: ['paykeeper.password', 'passteam.token'], values: [['passteam.token', 'PT']] });
+  });
+});
+
+describe('«Перезапустить службу»: the operator starts the core again', () => {
+  /** setup() run into a crash loop until the supervisor gave up (maxRestarts 3: 4 crashes). */
+  async function gaveUp() {
+    const t = await running();
+    t.children[0].exit(1);
+    for (const wait of [1000, 2000, 5000]) {
+      t.clock.advance(wait);
+      t.last().exit(1);
+    }
+    expect(t.supervisor.state).toMatchObject({ state: 'failed', crashes: 4 });
+    return t;
+  }
+
+  it('after a crash loop: a new process, and the crash count starts again from zero', async () => {
+    const { children, supervisor, clock, states, last } = await gaveUp();
+    expect(coreDown(supervisor.state)!.restart).toBe(true);
+    const restarted = supervisor.restart(5000);
+    expect(children).toHaveLength(5);
+    expect(last().sent[0]).toMatchObject({ type: 'start' });
+    expect(supervisor.state.state).toBe('starting');
+    last().ready(40005);
+    await expect(restarted).resolves.toEqual(ready(40005));
+    expect(supervisor.connection()).toEqual({ baseUrl: 'http://127.0.0.1:40005', token: 'tok-40005' });
+    expect(states.slice(-3)).toEqual(['failed', 'starting', 'running']);
+    // Counted from zero again: the next crash is restart 1 of 3, not a give-up.
+    last().exit(1);
+    expect(supervisor.state).toMatchObject({ state: 'restarting', attempt: 1, of: 3 });
+    clock.advance(1000);
+    expect(children).toHaveLength(6);
+  });
+
+  it('a restart whose process never serves ends failed with its reason, not in a loop', async () => {
+    const { children, supervisor, clock, last } = await gaveUp();
+    const restarted = supervisor.restart(5000);
+    last().send({ type: 'failed', message: 'Настройка «passteam.token»: обязательно' });
+    await expect(restarted).rejects.toThrow('Настройка «passteam.token»: обязательно');
+    expect(supervisor.state).toEqual({ state: 'failed', crashes: 0, reason: 'Настройка «passteam.token»: обязательно' });
+    expect(coreFailedNotice(supervisor.state as Extract<CoreState, { state: 'failed' }>)).toBe(
+      'Служба Спутника не запустилась: Настройка «passteam.token»: обязательно. Когда причина устранена, выберите «Перезапустить службу» в меню значка Спутника.',
+    );
+    expect(trayStatus(coreDown(supervisor.state)!).line).toBe('Служба Спутника не запустилась — перезапустите службу');
+    clock.advance(3_600_000);
+    expect(children).toHaveLength(5);
+    // And again, once the cause is fixed.
+    const again = supervisor.restart(5000);
+    last().ready(40006);
+    await expect(again).resolves.toEqual(ready(40006));
+  });
+
+  it('a running core that does not answer is stopped as a quit stops it (killed past the grace), then started again; its end is no crash', async () => {
+    const { children, supervisor, clock, states, log } = await running({ stopMarginMs: 1000 });
+    const restarted = supervisor.restart(5000);
+    expect(supervisor.state).toEqual({ state: 'stopping', restart: true });
+    expect(trayStatus(coreDown(supervisor.state)!)).toMatchObject({ state: 'warning', line: 'Служба Спутника перезапускается…' });
+    expect(children[0].sent.at(-1)).toEqual({ type: 'stop', graceMs: 5000 });
+    // A second click joins the restart under way.
+    expect(supervisor.restart(5000)).toBe(restarted);
+    clock.advance(5999);
+    expect(children[0].killed).toBe(false);
+    clock.advance(1);
+    await vi.waitFor(() => expect(children).toHaveLength(2));
+    expect(children[0].killed).toBe(true);
+    expect(log.mock.calls.flat().join('\n')).not.toContain('перезапуск 1 из');
+    children[1].ready(40002);
+    await expect(restarted).resolves.toEqual(ready(40002));
+    expect(states).toEqual(['starting', 'running', 'stopping', 'starting', 'running']);
+    clock.advance(3_600_000);
+    expect(children).toHaveLength(2);
+  });
+
+  it('a core that stops when asked is started again at once', async () => {
+    const { children, supervisor } = await running();
+    const restarted = supervisor.restart(5000);
+    children[0].exit(0);
+    await vi.waitFor(() => expect(children).toHaveLength(2));
+    expect(children[0].killed).toBe(false);
+    children[1].ready(40002);
+    await expect(restarted).resolves.toEqual(ready(40002));
+  });
+
+  it('while the supervisor restarts after a crash, restart() starts now instead of after the backoff', async () => {
+    const { children, supervisor, clock } = await running();
+    children[0].exit(1);
+    expect(supervisor.state.state).toBe('restarting');
+    const restarted = supervisor.restart(5000);
+    expect(children).toHaveLength(2);
+    children[1].ready();
+    await restarted;
+    clock.advance(60_000);
+    expect(children).toHaveLength(2);
+  });
+
+  it('a quit while the old process ends starts nothing; restart is refused while starting or quitting', async () => {
+    const { children, supervisor, clock } = await running();
+    const restarted = supervisor.restart(5000);
+    const stopping = supervisor.stop(5000);
+    children[0].exit(0);
+    await expect(restarted).rejects.toThrow('Спутник остановлен до запуска службы');
+    await expect(stopping).resolves.toMatchObject({ clean: true });
+    clock.advance(3_600_000);
+    expect(children).toHaveLength(1);
+    expect(supervisor.state.state).toBe('stopped');
+    await expect(supervisor.restart(5000)).rejects.toThrow('Спутник останавливается: служба не перезапускается');
+    const fresh = setup();
+    void fresh.supervisor.start();
+    await expect(fresh.supervisor.restart(5000)).rejects.toThrow('Служба Спутника уже запускается');
+  });
+});
+
+describe('CoreWatch: the tray and the window over the supervisor', () => {
+  /** TrayService's state, without Electron. */
+  function fakeTray() {
+    return {
+      shown: [] as Array<HealthView | Error>,
+      status: trayStatus(new CoreDown('warning', 'Спутник запускается…')),
+      health: null as HealthView | Error | null,
+      update(h: HealthView | Error) {
+        this.shown.push(h);
+        this.health = h;
+        this.status = trayStatus(h);
+        return this.status;
+      },
+    };
+  }
+  const HEALTH = { status: 'ok', version: '1', sandbox: false, listener: { url: 'x', exposed: false } } satisfies HealthView;
+
+  it('says when the supervisor gives up, and «Перезапустить службу» brings the core back into the tray', async () => {
+    const t = await running();
+    const tray = fakeTray();
+    const notify = vi.fn();
+    let answers = true;
+    const watch = new CoreWatch({ core: t.supervisor, health: async () => (answers ? HEALTH : Promise.reject(new Error('timeout'))), tray, notify, restartGraceMs: 5000 });
+    await watch.poll();
+    expect(watch.status()).toEqual({ state: 'ok', line: 'Всё работает', restart: false });
+    // Hung: the health does not come; the window is offered the restart too.
+    answers = false;
+    await watch.poll();
+    expect(watch.status()).toEqual({ state: 'problem', line: 'Служба Спутника не отвечает', restart: true });
+    answers = true;
+    t.children[0].exit(1);
+    for (const wait of [1000, 2000, 5000]) {
+      t.clock.advance(wait);
+      t.last().exit(1);
+    }
+    expect(notify).toHaveBeenCalledExactlyOnceWith(
+      'Служба Спутника 4 раз подряд завершилась со сбоем и больше не перезапускается сама (последний: служба завершилась с кодом 1). Чтобы запустить её снова, выберите «Перезапустить службу» в меню значка Спутника.',
+    );
+    expect(watch.status()).toEqual({ state: 'problem', line: 'Служба Спутника остановлена после 4 сбоев подряд — перезапустите службу', restart: true });
+    const restarted = watch.restart();
+    expect(watch.status()).toMatchObject({ state: 'warning', line: 'Служба Спутника запускается…', restart: false });
+    t.last().ready();
+    await expect(restarted).resolves.toEqual({ state: 'ok', line: 'Всё работает', restart: false });
+    expect(tray.shown.at(-1)).toEqual(HEALTH);
+    watch.close();
+  });
+
+  it('a restart refused outright is a notification; one that failed is told once, by the failed state', async () => {
+    const t = setup();
+    void t.supervisor.start();
+    const notify = vi.fn();
+    const watch = new CoreWatch({ core: t.supervisor, health: async () => HEALTH, tray: fakeTray(), notify, restartGraceMs: 5000 });
+    await expect(watch.restart()).resolves.toMatchObject({ line: 'Служба Спутника запускается…', restart: false });
+    expect(notify).toHaveBeenCalledExactlyOnceWith('Служба Спутника уже запускается');
+    t.children[0].ready();
+    t.children[0].exit(1);
+    for (const wait of [1000, 2000, 5000]) {
+      t.clock.advance(wait);
+      t.last().exit(1);
+    }
+    notify.mockClear();
+    const restarted = watch.restart();
+    t.last().send({ type: 'failed', message: 'порт 37080 занят' });
+    await expect(restarted).resolves.toEqual({ state: 'problem', line: 'Служба Спутника не запустилась — перезапустите службу', restart: true });
+    expect(notify).toHaveBeenCalledExactlyOnceWith('Служба Спутника не запустилась: порт 37080 занят. Когда причина устранена, выберите «Перезапустить службу» в меню значка Спутника.');
+    watch.close();
   });
 });
 
@@ -355,7 +536,7 @@ describe('the shell reaches a restarted core at its current address', () => {
     const on = new Map<string, (event: IpcSyncEvent) => void>();
     registerIpc(
       { on: (channel, l) => on.set(channel, l), handle: () => {} },
-      { connection: () => ({ baseUrl: origin, token: 't' }), getAutostart: () => false, setAutostart: () => false, showLogsFolder: async () => {}, appVersion: () => '1', quit: () => {} },
+      { connection: () => ({ baseUrl: origin, token: 't' }), getAutostart: () => false, setAutostart: () => false, showLogsFolder: async () => {}, appVersion: () => '1', quit: () => {}, coreStatus: () => ({ state: 'ok', line: '', restart: false }), restartCore: async () => ({ state: 'ok', line: '', restart: false }) },
       () => origin,
     );
     const ask = (url: string) => {

@@ -97,6 +97,8 @@ describe('main-side IPC', () => {
       showLogsFolder: vi.fn(async () => {}),
       appVersion: vi.fn(() => '0.1.0'),
       quit: vi.fn(),
+      coreStatus: vi.fn(() => ({ state: 'problem' as const, line: 'Служба Спутника не отвечает', restart: true })),
+      restartCore: vi.fn(async () => ({ state: 'ok' as const, line: 'Всё работает', restart: false })),
     };
     registerIpc(ipcMain, handlers, 'http://127.0.0.1:37081');
     return { on, handle, handlers };
@@ -128,5 +130,27 @@ describe('main-side IPC', () => {
     expect(handlers.quit).not.toHaveBeenCalled();
     handle.get(IPC.quit)!(ui);
     expect(handlers.quit).toHaveBeenCalledOnce();
+  });
+
+  it("the window reads the core's status and restarts it only from the UI origin", async () => {
+    const { handle, handlers } = setup();
+    expect(handle.get(IPC.coreStatus)!(ui)).toEqual({ state: 'problem', line: 'Служба Спутника не отвечает', restart: true });
+    expect(() => handle.get(IPC.restartCore)!(foreign)).toThrow('Запрос не из окна Спутника отклонён');
+    expect(handlers.restartCore).not.toHaveBeenCalled();
+    await expect(handle.get(IPC.restartCore)!(ui)).resolves.toEqual({ state: 'ok', line: 'Всё работает', restart: false });
+    expect(handlers.restartCore).toHaveBeenCalledOnce();
+  });
+});
+
+describe("preload: the core's status for the window", () => {
+  it('coreStatus() and restartCore() use their own channels and pass on only a well-formed status', async () => {
+    const invoked: string[] = [];
+    let answer: unknown = { state: 'problem', line: 'Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу', restart: true, extra: 'x' };
+    const api = createSputnikApi({ sendSync: () => null, invoke: async (channel) => (invoked.push(channel), answer) });
+    expect(await api.coreStatus()).toEqual({ state: 'problem', line: 'Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу', restart: true });
+    answer = { state: 'ok', line: 'Всё работает', restart: false };
+    expect(await api.restartCore()).toEqual(answer);
+    expect(invoked).toEqual([IPC.coreStatus, IPC.restartCore]);
+    for (answer of [null, 'ok', { state: 'red', line: 'x', restart: true }, { state: 'ok', line: 'x', restart: 'yes' }]) expect(await api.coreStatus()).toBeNull();
   });
 });

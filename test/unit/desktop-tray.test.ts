@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { HealthView, TrayState } from '../../main/desktop/status.ts';
-import { docpartEnabled, sendingState, trayStatus } from '../../main/desktop/status.ts';
+import { docpartEnabled, restartOffered, sendingState, trayStatus } from '../../main/desktop/status.ts';
+import { coreDown, type CoreState } from '../../main/desktop/core-process.ts';
 import { buildTrayMenu, type MenuItemSpec } from '../../main/desktop/tray-menu.ts';
 import { TrayService, type TrayLike } from '../../main/desktop/tray.ts';
 
@@ -26,6 +27,7 @@ const actions = () => ({
   syncDocpart: vi.fn(),
   pauseSending: vi.fn(),
   resumeSending: vi.fn(),
+  restartCore: vi.fn(),
   setAutostart: vi.fn(),
   openLogsFolder: vi.fn(),
   quit: vi.fn(),
@@ -197,6 +199,40 @@ describe('tray menu', () => {
     expect(a.setAutostart).toHaveBeenCalledWith(true);
     expect(a.openLogsFolder).toHaveBeenCalledOnce();
     expect(a.quit).toHaveBeenCalledOnce();
+  });
+});
+
+describe('«Перезапустить службу»', () => {
+  const down = (state: CoreState) => coreDown(state)!;
+  /** The menu has the item, and the window is told the same (restartOffered). */
+  const offered = (service: TrayService<string, MenuItemSpec[]>, fake: FakeTray) => {
+    const inMenu = (fake.menu ?? []).some((i) => i.id === 'restart-core');
+    expect(restartOffered(service.health)).toBe(inMenu);
+    return inMenu;
+  };
+
+  it('is offered, first under the status line, only while the service is down for good or does not answer', () => {
+    const { service, fake, actions: a } = makeTray();
+    service.update(down({ state: 'failed', crashes: 6, reason: 'служба завершилась с кодом 1' }));
+    expect(fake.tooltip).toBe('Спутник — Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу');
+    expect(labels(fake.menu!).slice(0, 4)).toEqual(['Открыть', 'Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу', '---', 'Перезапустить службу']);
+    fake.menu!.find((i) => i.id === 'restart-core')!.click!({ checked: false });
+    expect(a.restartCore).toHaveBeenCalledOnce();
+    // Running but not answering its health (hung): nothing brings it back by itself either.
+    service.update(new Error('timeout'));
+    expect(offered(service, fake)).toBe(true);
+    // Starting, restarting after a crash, restarted by the operator, quitting: the supervisor is on it.
+    for (const state of [{ state: 'starting' }, { state: 'restarting', attempt: 1, of: 5, retryInMs: 1000, reason: 'x' }, { state: 'stopping', restart: true }, { state: 'stopping' }] as const) {
+      service.update(down(state));
+      expect(offered(service, fake)).toBe(false);
+    }
+    expect(fake.tooltip).toBe('Спутник — Спутник останавливается…');
+    service.update(down({ state: 'stopping', restart: true }));
+    expect(fake.tooltip).toBe('Спутник — Служба Спутника перезапускается…');
+    // A remote service that is down is no reason to restart Sputnik.
+    service.update(health({ connectors: { passteam: failing(60 * 60_000) } }));
+    expect(fake.image).toBe('red.png');
+    expect(offered(service, fake)).toBe(false);
   });
 });
 
