@@ -36,8 +36,9 @@ export function clientAllowList(rules: readonly string[]): (address: string | un
     if (rule) list.addSubnet(rule.address, rule.prefix, rule.family);
   }
   return (address) => {
-    const version = address === undefined ? 0 : isIP(address);
-    return version !== 0 && list.check(address!, version === 4 ? 'ipv4' : 'ipv6');
+    if (address === undefined) return false;
+    const version = isIP(address);
+    return version !== 0 && list.check(address, version === 4 ? 'ipv4' : 'ipv6');
   };
 }
 

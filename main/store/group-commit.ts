@@ -57,8 +57,8 @@ export class GroupCommit {
   readonly #maxBatch: number;
   #wal: WalSync | undefined;
   #pending: Pending[] = [];
-  /** Committed, waiting for the WAL flush in flight. */
-  #syncing: Committed[] | undefined;
+  /** Committed, waiting for the WAL flush in flight, and the WalSync doing it. */
+  #syncing: { wal: WalSync; waiting: Committed[] } | undefined;
   #scheduled = false;
   #closed = false;
   #batches = 0;
@@ -149,9 +149,9 @@ export class GroupCommit {
       }
     });
     if (waiting.length === 0) return;
-    this.#syncing = waiting;
+    const syncing = (this.#syncing = { wal, waiting });
     wal.sync((error) => {
-      if (this.#syncing !== waiting) return; // settled by close()
+      if (this.#syncing !== syncing) return; // settled by close()
       this.#syncing = undefined;
       this.#synced(waiting, this.#recover(error));
       this.#schedule();
@@ -227,11 +227,11 @@ export class GroupCommit {
       this.#syncing = undefined;
       let error: unknown = null;
       try {
-        this.#wal!.syncNow();
+        syncing.wal.syncNow();
       } catch (e) {
         error = e;
       }
-      this.#synced(syncing, this.#recover(error));
+      this.#synced(syncing.waiting, this.#recover(error));
     }
     this.#closed = true;
     this.flush();
