@@ -34,12 +34,16 @@ const merge = (outs: LoadOut[]) => {
   return statuses;
 };
 
-/** Reads that each miss the cache (their own cursor) and client writes (their own key), `tag` keeping generators apart. */
-function uncachedLoad(store: string, tag: string): Template[] {
+/**
+ * Reads that each miss the cache (their own cursor) and client writes (their own key), `tag` keeping
+ * generators apart. Each generator counts {i} from 0 and a run's pages stay fresh in an instance's
+ * cache for the next run, so every generator of the bench writes its offsets with `zeros` leading
+ * zeros of its own: the same pages, other cache keys.
+ */
+function uncachedLoad(store: string, tag: string, zeros: number): Template[] {
   const out: Template[] = [];
   for (let k = 0; k < 4; k++) {
-    // The tag in the cursor too: each generator counts {i} from 0, and a run's pages stay fresh in an instance's cache for the next run.
-    out.push({ method: 'GET', path: `/regate/v1/stores/${store}/assortment?limit=20&cursor={b64:${store}:${tag}:{i}}` });
+    out.push({ method: 'GET', path: `/regate/v1/stores/${store}/assortment?limit=20&cursor={b64:${store}:${'0'.repeat(zeros)}{i}}` });
     out.push({ method: 'PUT', path: `/regate/v1/clients/bench-${tag}-{i}`, headers: { 'idempotency-key': `bench-${tag}-{i}` }, body: JSON.stringify({ name: 'Клиент {i}', phone: '+7999{i}' }) });
   }
   return out;
@@ -73,9 +77,12 @@ export async function benchRegateCluster(): Promise<BenchResult> {
      * Answers that came from 1C per second inside the generators' own windows: a 200 (each read its own
      * cursor, so a cache miss) or a 201/200 write is one 1C call each; a 202 (a queued write) is not counted.
      */
+    let generators = 0;
     const uncachedRun = async (targets: Instance[], tag: string) => {
       const sampling = sessionSamples(fake.statsUrl);
-      const outs = await spread(targets, UNCACHED_CALLERS, UNCACHED_SECONDS, (n) => uncachedLoad(cat.stores[0], `${tag}${n}`), U_WARMUP);
+      const first = generators;
+      generators += targets.length;
+      const outs = await spread(targets, UNCACHED_CALLERS, UNCACHED_SECONDS, (n) => uncachedLoad(cat.stores[0], `${tag}${n}`, first + n + 1), U_WARMUP);
       const samples = await sampling.stop();
       const fromOneC = sum(outs.map((o) => Object.entries(o.statuses).filter(([k]) => k === '200' || k === '201').reduce((a, [, n]) => a + n, 0)));
       // 1C's sessions over the window every generator measured in.

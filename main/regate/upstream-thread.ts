@@ -49,14 +49,17 @@ async function openCluster(spec: ClusterSpec): Promise<void> {
   // 0.5 s) before it goes back to PostgreSQL: each hand-over between instances costs the slot a free,
   // a NOTIFY and a claim, which on a loaded machine took long enough that three instances reached
   // 32–54 % of the ceiling with 0.5 s and 55 % with 2 s in the same conditions (bench regate-cluster).
-  const slots = new PgSessionSlots(store, { instanceId: spec.instanceId, ceiling: (t) => ceilings.get(t) ?? 1, leaseMs: spec.leaseMs, notifications, maxHoldMs: 2000, maxHandovers: 1000 });
+  // With nobody waiting here or elsewhere, a slot stays this instance's for 100 ms: a booking's next
+  // 1C call comes after three round trips of its own, and a free plus a claim on every such call put
+  // two more round trips (up to 230 ms each at p99 on a loaded machine) in front of some of them.
+  const slots = new PgSessionSlots(store, { instanceId: spec.instanceId, ceiling: (t) => ceilings.get(t) ?? 1, leaseMs: spec.leaseMs, notifications, maxHoldMs: 2000, maxHandovers: 1000, lingerMs: 100 });
   const previous = cluster;
   cluster = {
     slots,
     isWaitTimeout: (e) => e instanceof SlotWaitTimeout,
     retryAfter: (e) => (e instanceof PgUnavailable ? e.retryAfterSeconds : undefined),
     async close() {
-      slots.close();
+      await slots.close(); // idle slots back to PostgreSQL before its pool closes
       await notifications.close();
       await store.close();
     },

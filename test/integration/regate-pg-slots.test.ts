@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PgUnavailable } from '../../main/regate/postgres/connection.ts';
 import { PgNotifications } from '../../main/regate/postgres/notifications.ts';
 import { PgSessionSlots, SlotWaitTimeout, type SlotRelease } from '../../main/regate/postgres/slots.ts';
@@ -117,6 +117,50 @@ describe('ReGate on PostgreSQL: the session cap of a 1C base across instances', 
     await third;
     live.close();
     other.close();
+  }, 60_000);
+
+  it('lingerMs: a slot nobody waits for stays this instance\'s for its next call (no round trip); another instance saying it waits, the linger running out or a stop gives it back', async () => {
+    const db = await pg.freshDatabase('slots_linger');
+    const owners = async () => (await db.stores[0].query<{ owner: string | null }>(`SELECT owner FROM regate_slots WHERE tenant = 'shop' ORDER BY slot`)).rows.map((r) => r.owner);
+    const make = (id: string, lingerMs: number) => {
+      const store = db.open();
+      const notifications = new PgNotifications(store, { reconnectMs: 100 });
+      return { store, notifications, slots: new PgSessionSlots(store, { instanceId: id, ceiling: () => 1, pollMs: 50, lingerMs, notifications }) };
+    };
+    const a = make('a', 60_000);
+    const b = make('b', 0);
+    await Promise.all([a.notifications.ready(), b.notifications.ready()]);
+
+    await (await a.slots.acquire('shop'))();
+    expect(a.slots.held('shop')).toBe(1); // idle, still ours
+    expect(await owners()).toEqual(['a']);
+    const asked = vi.spyOn(a.store, 'query');
+    const release = await a.slots.acquire('shop', { waitMs: 1000 });
+    expect(asked).not.toHaveBeenCalled(); // taken back without asking PostgreSQL
+    await release();
+    asked.mockRestore();
+
+    // b finds none free and says it waits: a gives its idle slot back at once (its linger is a minute).
+    const releaseB = await b.slots.acquire('shop', { waitMs: 10_000 });
+    expect(a.slots.held('shop')).toBe(0);
+    expect(await owners()).toEqual(['b']);
+    await releaseB();
+    await until(async () => (await owners())[0] === null, 'b to give the slot back');
+
+    // With nobody else waiting, the linger running out gives it back.
+    const short = make('short', 50);
+    await (await short.slots.acquire('shop'))();
+    await until(async () => (await owners())[0] === null && short.slots.held('shop') === 0, 'the linger to run out');
+
+    // A stop gives an idle slot back before it resolves (an instance that has heard nobody wait: a's
+    // release would give it back within three polls of b's "wanted").
+    const c = make('c', 60_000);
+    await (await c.slots.acquire('shop', { waitMs: 10_000 }))();
+    expect(await owners()).toEqual(['c']);
+    await c.slots.close();
+    expect(await owners()).toEqual([null]);
+    await closeInstances([a, b, short]);
+    await c.notifications.close();
   }, 60_000);
 
   it('a waiter gives up after waitMs; PostgreSQL away fails a waiter at once', async () => {

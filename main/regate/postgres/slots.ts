@@ -14,7 +14,10 @@ import { Renewal } from './renewal.ts';
  * polls as well (a dead instance's expiring lease sends nothing; the LISTEN connection may be down).
  *
  * To keep 1C near its ceiling, a finished call hands its slot straight to the next local waiter
- * (no round trip). Only for so long: while another instance is known to wait (it sends
+ * (no round trip). With no local waiter and no other instance known to wait, the slot stays ours for
+ * `lingerMs` (idle, still leased and renewed) for this instance's next call: calls that come one
+ * after another (bookings: three round trips of their own between 1C calls) then cost no free and
+ * no claim each; another instance saying it waits gets the idle slots back at once. Only for so long: while another instance is known to wait (it sends
  * `regate_slot_wanted` when it finds no free slot, and again at each poll), a slot is handed on at
  * most `maxHandovers` times or for `maxHoldMs`; with nobody else known to wait, for
  * `uncontendedHoldMs` (a bound in case that NOTIFY was lost). Then the slot goes back to PostgreSQL,
@@ -46,6 +49,8 @@ export interface PgSessionSlotsOptions {
   /** With no other instance known to wait (default 5000 ms). */
   uncontendedHoldMs?: number;
   stepAsideMs?: number;
+  /** How long a slot nobody here waits for stays ours for the next local call (default 0: given back at once). */
+  lingerMs?: number;
   /** Where `regate_slot_free` is heard (without it the instance only polls). */
   notifications?: PgNotifications;
   timers?: PgTimers;
@@ -95,6 +100,8 @@ interface Tenant {
   contendedUntil: number;
   /** When this instance last said it waits (local clock). */
   wantedAt: number;
+  /** Slots held with no call in them (lingerMs), newest last, each with the timer that gives it back. */
+  idle: Array<{ h: Held; timer: unknown }>;
 }
 
 function parseWanted(payload: string): [string | undefined, string | undefined] {
@@ -118,6 +125,7 @@ export class PgSessionSlots {
   readonly #maxHoldMs: number;
   readonly #uncontendedHoldMs: number;
   readonly #stepAsideMs: number;
+  readonly #lingerMs: number;
   readonly #notifications: PgNotifications | null;
   readonly #timers: PgTimers;
   readonly #now: () => number;
@@ -136,6 +144,7 @@ export class PgSessionSlots {
     this.#maxHoldMs = opts.maxHoldMs ?? 500;
     this.#uncontendedHoldMs = opts.uncontendedHoldMs ?? 5000;
     this.#stepAsideMs = opts.stepAsideMs ?? 25;
+    this.#lingerMs = opts.lingerMs ?? 0;
     this.#notifications = opts.notifications ?? null;
     this.#timers = opts.timers ?? realTimers;
     this.#renewal = new Renewal({
@@ -156,7 +165,9 @@ export class PgSessionSlots {
           const [tenant, instance] = parseWanted(payload);
           const t = tenant === undefined ? undefined : this.#tenants.get(tenant);
           // Two polls' worth: the waiting instance says it again at each of its polls.
-          if (t && instance !== this.instanceId) t.contendedUntil = this.#now() + 3 * this.#pollMs;
+          if (!t || instance === this.instanceId) return;
+          t.contendedUntil = this.#now() + 3 * this.#pollMs;
+          this.#giveBackIdle(t); // its claim found none free: the ones nobody here uses go back now
         }),
       );
     }
@@ -190,6 +201,13 @@ export class PgSessionSlots {
         }, opts.waitMs);
       }
       t.waiters.push(w);
+      // A slot of ours with no call in it: this caller's, without a round trip.
+      const idle = this.#takeIdle(t);
+      if (idle) {
+        idle.handovers++;
+        this.#grant(t, idle);
+        return;
+      }
       // While a poll is pending the last claim found nothing free: the NOTIFY or the poll wakes the
       // line, and a claim per arriving caller would only hammer PostgreSQL with empty answers.
       if (t.pollTimer === null) void this.#pump(t);
@@ -223,22 +241,28 @@ export class PgSessionSlots {
     return kept.size;
   }
 
-  /** Stops waiting callers (rejected), listening and renewing; slots still held are freed by their releases. */
-  close(): void {
+  /**
+   * Stops waiting callers (rejected), listening and renewing; slots still held are freed by their
+   * releases, idle ones now (resolves once PostgreSQL has them back or refused: then their leases free them).
+   */
+  close(): Promise<void> {
     this.#closed = true;
     this.#renewal.stop();
     for (const off of this.#unsubscribe.splice(0)) off();
+    const freeing: Array<Promise<void>> = [];
     for (const t of this.#tenants.values()) {
+      freeing.push(...this.#giveBackIdle(t));
       if (t.pollTimer !== null) this.#timers.clearTimeout(t.pollTimer);
       t.pollTimer = null;
       for (const w of t.waiters.splice(0)) this.#settle(w, new Error('session slots are closed'));
     }
+    return Promise.all(freeing).then(() => undefined);
   }
 
   #tenant(id: string): Tenant {
     let t = this.#tenants.get(id);
     if (!t) {
-      t = { id, waiters: [], held: new Map(), rowsReady: false, pumping: false, again: false, pollTimer: null, contendedUntil: -Infinity, wantedAt: -Infinity };
+      t = { id, waiters: [], held: new Map(), rowsReady: false, pumping: false, again: false, pollTimer: null, contendedUntil: -Infinity, wantedAt: -Infinity, idle: [] };
       this.#tenants.set(id, t);
     }
     return t;
@@ -362,6 +386,19 @@ export class PgSessionSlots {
       this.#grant(t, h); // straight to the next local caller: no round trip
       return;
     }
+    if (fresh && !contended && this.#lingerMs > 0) {
+      // Nobody waits, here or (as far as we know) elsewhere: kept a moment for this instance's next call.
+      const entry: { h: Held; timer: unknown } = { h, timer: null };
+      entry.timer = this.#timers.setTimeout(() => {
+        const i = t.idle.indexOf(entry);
+        if (i < 0) return;
+        t.idle.splice(i, 1);
+        t.held.delete(h.slot);
+        void this.#free(t, h.slot, false);
+      }, this.#lingerMs);
+      t.idle.push(entry);
+      return;
+    }
     t.held.delete(h.slot);
     const othersFirst = this.#liveWaiters(t) > 0;
     await this.#free(t, h.slot, othersFirst);
@@ -372,6 +409,26 @@ export class PgSessionSlots {
         if (this.#liveWaiters(t) > 0) void this.#pump(t);
       }, this.#stepAsideMs + 1);
     }
+  }
+
+  /** The newest idle slot still ours (a renewal may have lost one: that one goes back), its timer stopped. */
+  #takeIdle(t: Tenant): Held | undefined {
+    for (let e = t.idle.pop(); e; e = t.idle.pop()) {
+      this.#timers.clearTimeout(e.timer);
+      if (!e.h.lost) return e.h;
+      t.held.delete(e.h.slot);
+      void this.#free(t, e.h.slot, false);
+    }
+    return undefined;
+  }
+
+  /** Every idle slot back to PostgreSQL now (another instance waits, or we stop). */
+  #giveBackIdle(t: Tenant): Array<Promise<void>> {
+    return t.idle.splice(0).map((e) => {
+      this.#timers.clearTimeout(e.timer);
+      t.held.delete(e.h.slot);
+      return this.#free(t, e.h.slot, false);
+    });
   }
 
   /**
