@@ -83,7 +83,7 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
     expect(regate.instanceId).toMatch(/\/\d+\//);
     const begun = await regate.idempotency.begin({ tenant: 'shop', key: 'k', method: 'POST', path: '/p', body: null, orderKey: 'c' });
     expect(begun.record.owner).toBe(regate.instanceId);
-    expect(await regate.queue.enqueue(begun.record.id)).toBe(true);
+    expect(await regate.queue.enqueue(begun.record.id, regate.idempotency.handOff(begun.record.id)!)).toBe(true);
     expect((await regate.queue.claim(1))[0].requestId).toBe(begun.record.id);
     const release = await regate.slots.acquire('shop');
     await release();

@@ -34,7 +34,7 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
       const line = `${tenant}/${orderKey}`;
       lineOf.set(begun.record.id, line);
       expected.set(line, [...(expected.get(line) ?? []), begun.record.id]);
-      expect(await claimers[n % 3].enqueue(begun.record.id)).toBe(true);
+      expect(await claimers[n % 3].enqueue(begun.record.id, idem.handOff(begun.record.id)!)).toBe(true);
     }
     for (let n = 0; n < 100; n++) await arrive(n);
     expect((await idem.get([...lineOf.keys()][0]))!.state).toBe('queued');
@@ -76,8 +76,7 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
               expect(await q.fail(item.requestId, 'busy', { delayMs: 0 })).toBe(true);
               return;
             }
-            await idem.finish(item.requestId, 'done', 201, { id: item.requestId });
-            expect(await q.complete(item.requestId)).toBe(true);
+            expect(await q.complete(item.requestId, { state: 'done', status: 201, answer: { id: item.requestId } })).toBe(true);
             completed.set(line, [...(completed.get(line) ?? []), item.requestId]);
             done++;
           }),
@@ -107,8 +106,8 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     const b = new PgWriteQueue(db.open(), { instanceId: 'b', leaseMs: 30_000 });
     const first = await idem.begin({ tenant: 't', key: 'x1', method: 'POST', path: '/p', body: null, orderKey: 'line' });
     const second = await idem.begin({ tenant: 't', key: 'x2', method: 'POST', path: '/p', body: null, orderKey: 'line' });
-    await a.enqueue(first.record.id);
-    await a.enqueue(second.record.id);
+    await a.enqueue(first.record.id, idem.handOff(first.record.id)!);
+    await a.enqueue(second.record.id, idem.handOff(second.record.id)!);
     expect(await a.busy('t', 'line')).toBe(true);
     expect(await a.busy('t', 'other')).toBe(false);
     expect((await a.claim(5)).map((i) => i.requestId)).toEqual([first.record.id]);
@@ -137,13 +136,14 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     const q = new PgWriteQueue(db.open(), { instanceId: 'q', retryDelayMs: () => 3_600_000 });
     const w = await Promise.all(['a', 'b', 'c'].map(async (k) => (await idem.begin({ tenant: 't', key: k, method: 'POST', path: '/p', body: null, orderKey: 'line' })).record.id));
     w.sort((x, y) => x - y);
+    const leases = w.map((id) => idem.handOff(id)!);
     // The oldest write is still running (an instance is sending it straight to 1C) while the two after
     // it are queued: nothing of the line is claimed while it is in 1C (never two of a line at once).
-    await q.enqueue(w[1]);
-    await q.enqueue(w[2]);
+    await q.enqueue(w[1], leases[1]);
+    await q.enqueue(w[2], leases[2]);
     expect(await q.claim(5)).toEqual([]);
     // The oldest write's instance died; it is queued now, older than the line's head: it goes first, at once.
-    await q.enqueue(w[0]);
+    await q.enqueue(w[0], leases[0]);
     expect((await q.claim(5)).map((i) => i.requestId)).toEqual([w[0]]);
     expect(await q.complete(w[0])).toBe(true);
     const [head] = await q.claim(1);
@@ -157,9 +157,9 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     expect(await q.releaseAll()).toBe(1);
     expect((await q.claim(5)).map((i) => [i.requestId, i.attempts])).toEqual([[w[1], 2]]);
     // A finished write is not queued again.
-    await idem.finish(w[2], 'done', 200, {});
+    await db.stores[2].query(`UPDATE regate_requests SET state = 'done', status = 200, answer = '{}' WHERE id = $1`, [w[2]]);
     await db.stores[2].query('DELETE FROM regate_write_queue WHERE request_id = $1', [w[2]]);
-    expect(await q.enqueue(w[2])).toBe(false);
+    expect(await q.enqueue(w[2], leases[2])).toBe(false);
   });
 
   it('writes of a dead sender go back in their line, ahead of later ones; a live sender\'s stay', async () => {
@@ -170,7 +170,7 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     const lost = (await dead.begin({ tenant: 't', key: 'lost', method: 'POST', path: '/p', body: null, orderKey: 'line' })).record.id;
     const kept = (await alive.begin({ tenant: 't', key: 'kept', method: 'POST', path: '/p', body: null, orderKey: 'other' })).record.id;
     const later = (await alive.begin({ tenant: 't', key: 'later', method: 'POST', path: '/p', body: null, orderKey: 'line' })).record.id;
-    await q.enqueue(later); // 1C was down for it: queued behind nothing (the dead sender's write was running, not queued)
+    await q.enqueue(later, alive.handOff(later)!); // 1C was down for it: queued behind nothing (the dead sender's write was running, not queued)
     dead.close(); // it dies mid-send
     await until(async () => (await q.requeueExpired({ exclude: alive.sending })) === 1, 'the dead sender\'s write to go back in line');
     expect(await dead.get(lost)).toMatchObject({ state: 'queued', owner: null });
@@ -189,7 +189,7 @@ describe('ReGate on PostgreSQL: the queue of writes shared by the instances', ()
     listener.on(QUEUE_CHANNEL, (tenant) => heard.push(tenant));
     await listener.ready();
     const r = await idem.begin({ tenant: 'shop', key: 'n1', method: 'POST', path: '/p', body: null, orderKey: 'l' });
-    await q.enqueue(r.record.id);
+    await q.enqueue(r.record.id, idem.handOff(r.record.id)!);
     await until(() => heard.length === 1, 'the enqueue notification');
     await q.claim(1);
     await q.complete(r.record.id);

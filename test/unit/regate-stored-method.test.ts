@@ -36,7 +36,7 @@ describe('a queued ReGate write keeps its method', () => {
     expect(begun.kind).toBe('new');
     await repos.queue.enqueue(begun.record);
     expect(await repos.queue.counts()).toEqual(new Map([['shop', 1]]));
-    expect(await repos.queue.busy('shop', 'order:o1')).toBe(true);
+    expect(await repos.queue.busy({ id: begun.record.id, tenant: 'shop', line: 'order:o1' })).toBe(true);
 
     let delivered: (w: WriteRecord) => void = () => {};
     const got = new Promise<WriteRecord>((resolve) => (delivered = resolve));

@@ -1,63 +1,48 @@
 import { createHash } from 'node:crypto';
-import { realTimers, type PgStore, type PgTimers } from './connection.ts';
+import type { Begin, RequestRow, WriteResult } from '../repos/types.ts';
+import type { PgStore } from './connection.ts';
+import { LeaseBook, ms, NEXT_FENCE, type Lease, type LeaseBookOptions } from './leases.ts';
 import { QUEUE_CHANNEL } from './queue.ts';
-import { Renewal } from './renewal.ts';
 
 /**
  * Writes by Idempotency-Key shared by every ReGate instance: the same semantics as the SQLite store
- * (main/regate/idempotency.ts, now main/regate/repos/sqlite-idempotency.ts: new / replay /
- * in_progress / mismatch, the same fingerprint, keys kept 72 h), made atomic across instances by the (tenant, key) unique index —
+ * (main/regate/repos/sqlite-idempotency.ts: new / replay / in_progress / mismatch, the same
+ * fingerprint, keys kept 72 h), made atomic across instances by the (tenant, key) unique index —
  * the same key sent to three instances at once makes exactly one `new`.
  *
  * A running write is owned by the instance sending it, under a lease that instance renews by
- * itself every third of the lease while it sends anything (`renew`, run by a Renewal). When an instance dies mid-write, its lease runs out and
- * another instance `takeOver`s the write and sends it again with the same request id (1C's
+ * itself every third of the lease while it sends anything (leases.ts). When an instance dies mid-write, its lease runs out and
+ * another instance `takeOver`s the write (or puts it back in its line: PgWriteQueue.requeueExpired) and sends it again with the same request id (1C's
  * register keeps the write exactly-once). A live instance's writes are never taken: they are
- * renewed well before their lease ends.
+ * renewed well before their lease ends. One that lives but lost PostgreSQL for longer stops acting
+ * on the write before it could be taken (self-fencing), and whatever it still writes about it —
+ * its outcome, a forget, a hand-over to the queue — is conditional on its lease's fencing token: after
+ * a takeover it changes nothing, so the key keeps the taker's result.
  */
 
 /** Keys are kept this long (specs/regate.md "Writes"; the same as on SQLite). */
 export const KEY_TTL_MS = 72 * 3600_000;
 
-export interface PgWriteRecord {
-  id: number;
-  tenant: string;
-  key: string;
-  fingerprint: string;
-  /** 1C's HTTP method. */
-  method: string;
-  /** ReGate's method name ('' when not given): a queued write's timeout is its method's. */
-  method_name: string;
-  path: string;
-  body: string | null;
-  state: 'queued' | 'running' | 'done' | 'failed';
-  status: number | null;
-  /** The answer as JSON text (as on SQLite: the gateway replays JSON.parse(answer)). */
-  answer: string | null;
-  /** Epoch ms, PostgreSQL's clock. */
-  created_at: number;
-  updated_at: number;
-  order_key: string;
+/** A write as PostgreSQL keeps it: the stored row with its owner's lease. */
+export interface PgWriteRecord extends RequestRow {
   /** The instance sending it while running; null otherwise. */
   owner: string | null;
   lease_until: number | null;
+  /** The fencing token of the current lease (leases.ts). */
+  fence: number;
 }
 
-export type PgBegin =
-  | { kind: 'new'; record: PgWriteRecord }
-  | { kind: 'replay'; record: PgWriteRecord }
-  | { kind: 'in_progress'; record: PgWriteRecord }
-  | { kind: 'mismatch'; record: PgWriteRecord };
+export type PgBegin = Begin<PgWriteRecord>;
 
-export interface PgIdempotencyOptions {
+/** What a request asks for, in the row's words (`method`: 1C's; `methodName`: ReGate's, '' when not given). */
+export type PgBeginInput = Pick<RequestRow, 'tenant' | 'key' | 'method' | 'path' | 'body'> & { orderKey: string; methodName?: string };
+
+export interface PgIdempotencyOptions extends Omit<LeaseBookOptions, 'instanceId' | 'leaseMs'> {
   /** This process's id: unique per start (see newInstanceId), or a restarted instance would renew its dead self's writes. */
   instanceId: string;
   /** How long a running write stays ours without a renewal (default 30 s); another instance takes it over after that. */
   leaseMs?: number;
   ttlMs?: number;
-  timers?: PgTimers;
-  /** A renewal failed (PostgreSQL away): for the log; the next one tries again. */
-  onRenewError?: (e: unknown) => void;
 }
 
 /** The same as the SQLite store's fingerprint: a key reused with another request is told apart by it. */
@@ -65,50 +50,23 @@ export function fingerprint(method: string, path: string, body: string | null): 
   return createHash('sha256').update(`${method} ${path}\n${body ?? ''}`).digest('hex');
 }
 
-interface Row {
+/** The row as the driver hands it over: bigints as text, times as Date. */
+interface Row extends Omit<RequestRow<Date>, 'id'> {
   id: string;
-  tenant: string;
-  key: string;
-  fingerprint: string;
-  method: string;
-  method_name: string;
-  path: string;
-  body: string | null;
-  state: PgWriteRecord['state'];
-  status: number | null;
-  answer: string | null;
-  created_at: Date;
-  updated_at: Date;
-  order_key: string;
   owner: string | null;
   lease_until: Date | null;
+  fence: string;
   expired?: boolean;
 }
 
-function record(r: Row): PgWriteRecord {
-  return {
-    id: Number(r.id),
-    tenant: r.tenant,
-    key: r.key,
-    fingerprint: r.fingerprint,
-    method: r.method,
-    method_name: r.method_name,
-    path: r.path,
-    body: r.body,
-    state: r.state,
-    status: r.status,
-    answer: r.answer,
-    created_at: r.created_at.getTime(),
-    updated_at: r.updated_at.getTime(),
-    order_key: r.order_key,
-    owner: r.owner,
-    lease_until: r.lease_until ? r.lease_until.getTime() : null,
-  };
+function record({ expired: _, id, created_at, updated_at, lease_until, fence, ...same }: Row): PgWriteRecord {
+  return { ...same, id: Number(id), created_at: created_at.getTime(), updated_at: updated_at.getTime(), lease_until: lease_until ? lease_until.getTime() : null, fence: Number(fence) };
 }
 
-const COLUMNS = 'id, tenant, key, fingerprint, method, method_name, path, body, state, status, answer, created_at, updated_at, order_key, owner, lease_until';
-/** `$n` milliseconds as an interval, computed by PostgreSQL (one clock for every instance). */
-const ms = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
+const COLUMNS = 'id, tenant, key, fingerprint, method, method_name, path, body, state, status, answer, created_at, updated_at, order_key, owner, lease_until, fence';
+
+/** Wakes the queue's consumers when a write of a line that has items waiting ends (queue.ts: nothing of a line is claimed while a write of it is running). */
+const WAKE_LINE = `CASE WHEN EXISTS (SELECT 1 FROM regate_write_queue q WHERE q.tenant = c.tenant AND q.order_key = c.order_key) THEN pg_notify('${QUEUE_CHANNEL}', c.tenant) END`;
 
 export class PgIdempotency {
   readonly instanceId: string;
@@ -116,31 +74,41 @@ export class PgIdempotency {
   readonly #store: PgStore;
   readonly #ttlMs: number;
   /** The running writes this process is sending: only these are renewed, so one it lost track of ends up taken over. */
-  readonly #mine = new Set<number>();
-  readonly #renewal: Renewal;
+  readonly #leases: LeaseBook;
 
   constructor(store: PgStore, opts: PgIdempotencyOptions) {
     this.#store = store;
     this.instanceId = opts.instanceId;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.#ttlMs = opts.ttlMs ?? KEY_TTL_MS;
-    this.#renewal = new Renewal({ timers: opts.timers ?? realTimers, periodMs: this.leaseMs / 3, renew: () => this.renew(), active: () => this.#mine.size > 0, onError: opts.onRenewError });
+    this.#leases = new LeaseBook(store, 'regate_requests', { ...opts, leaseMs: this.leaseMs });
   }
 
-  /** The ids this instance holds running (renewed by the heartbeat). */
+  /** The ids this instance holds running and has not settled (renewed while their lease is current). */
   get sending(): number[] {
-    return [...this.#mine];
+    return this.#leases.ids;
+  }
+
+  /** Whether this instance may still act on the write `id` (send it, answer for it): its lease is current by this instance's clock. */
+  holds(id: number): boolean {
+    return this.#leases.holds(id);
+  }
+
+  /** A lease renewal failed and none has succeeded since: this instance takes over nothing. */
+  get fenced(): boolean {
+    return this.#leases.fenced;
   }
 
   /**
    * The key's state, or a new running record owned by this instance (durable when this resolves:
    * the write may go to 1C). Concurrent calls with one key on any instances: exactly one `new`.
    */
-  async begin(input: { tenant: string; key: string; method: string; path: string; body: string | null; orderKey: string; methodName?: string }): Promise<PgBegin> {
+  async begin(input: PgBeginInput): Promise<PgBegin> {
     const fp = fingerprint(input.method, input.path, input.body);
     // Each turn either inserts, reads a live record, or deletes an expired one; a concurrent delete
     // or insert by another instance only costs another turn.
     for (let turn = 0; turn < 5; turn++) {
+      const sentAt = this.#leases.stamp();
       const inserted = await this.#store.query<Row>(
         `INSERT INTO regate_requests (tenant, key, fingerprint, method, path, body, order_key, state, owner, lease_until, method_name)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, clock_timestamp() + ${ms(9)}, $10)
@@ -149,8 +117,7 @@ export class PgIdempotency {
       );
       if (inserted.rows[0]) {
         const rec = record(inserted.rows[0]);
-        this.#mine.add(rec.id);
-        this.#renewal.poke();
+        this.#leases.grant([rec], sentAt);
         return { kind: 'new', record: rec };
       }
       const found = await this.#store.query<Row>(`SELECT ${COLUMNS}, created_at <= clock_timestamp() - ${ms(3)} AS expired FROM regate_requests WHERE tenant = $1 AND key = $2`, [
@@ -173,42 +140,41 @@ export class PgIdempotency {
   }
 
   /**
-   * Records where a write is: `queued` (handed to the queue), `done`/`failed` (1C's final word,
-   * `answer` as JSON), or `running` again (this instance sends it now). Anyone may finish a write:
-   * after a takeover both instances got 1C's one answer for the request id.
+   * Keeps 1C's final word (`answer` as JSON) for a write this instance is sending. Stored only while
+   * the write is still this instance's under the lease it was sent with: false when it was taken
+   * over meanwhile (the taker stores its own outcome; this one changes nothing).
    */
-  async finish(id: number, state: PgWriteRecord['state'], status: number | null, answer: unknown): Promise<void> {
-    const text = answer === undefined ? null : JSON.stringify(answer);
-    if (state === 'running') {
-      await this.#store.query(
-        `UPDATE regate_requests SET state = 'running', status = $2, answer = $3, owner = $4, lease_until = clock_timestamp() + ${ms(5)}, updated_at = clock_timestamp() WHERE id = $1`,
-        [id, status, text, this.instanceId, this.leaseMs],
-      );
-      this.#mine.add(id);
-      this.#renewal.poke();
-      return;
-    }
-    // A write of the line may wait in the queue for this one to end (queue.ts: nothing of a line is
-    // claimed while a write of it is running): wake the consumers, only then.
-    await this.#store.query(
-      `WITH u AS (
-         UPDATE regate_requests SET state = $2, status = $3, answer = $4, owner = NULL, lease_until = NULL, updated_at = clock_timestamp() WHERE id = $1 RETURNING tenant, order_key)
-       SELECT pg_notify('${QUEUE_CHANNEL}', u.tenant) FROM u
-        WHERE EXISTS (SELECT 1 FROM regate_write_queue q WHERE q.tenant = u.tenant AND q.order_key = u.order_key)`,
-      [id, state, status, text],
+  async finish(id: number, state: WriteResult['state'], status: number | null, answer: unknown): Promise<boolean> {
+    const lease = this.#leases.release(id);
+    if (!lease) return false;
+    const { rows } = await this.#store.query(
+      `WITH c AS (
+         UPDATE regate_requests SET state = $2, status = $3, answer = $4, owner = NULL, lease_until = NULL, updated_at = clock_timestamp()
+          WHERE id = $1 AND owner = $5 AND fence = $6 AND state = 'running' RETURNING tenant, order_key)
+       SELECT ${WAKE_LINE} FROM c`,
+      [id, state, status, answer === undefined ? null : JSON.stringify(answer), lease.owner, lease.fence],
     );
-    this.#mine.delete(id);
+    return rows.length > 0;
   }
 
-  /** The key is free for a retry (the outcome is unknown or nothing was done). */
-  async forget(id: number): Promise<void> {
-    this.#mine.delete(id);
-    await this.#store.query(
-      `WITH d AS (DELETE FROM regate_requests WHERE id = $1 RETURNING tenant, order_key)
-       SELECT pg_notify('${QUEUE_CHANNEL}', d.tenant) FROM d
-        WHERE EXISTS (SELECT 1 FROM regate_write_queue q WHERE q.tenant = d.tenant AND q.order_key = d.order_key)`,
-      [id],
+  /** The key is free for a retry (the outcome is unknown or nothing was done): only while the write is still this instance's. */
+  async forget(id: number): Promise<boolean> {
+    const lease = this.#leases.release(id);
+    if (!lease) return false;
+    const { rows } = await this.#store.query(
+      `WITH c AS (DELETE FROM regate_requests WHERE id = $1 AND owner = $2 AND fence = $3 AND state = 'running' RETURNING tenant, order_key)
+       SELECT ${WAKE_LINE} FROM c`,
+      [id, lease.owner, lease.fence],
     );
+    return rows.length > 0;
+  }
+
+  /**
+   * No longer sending `id` here: it goes to the queue under the lease returned (PgWriteQueue.enqueue
+   * moves it only if that lease is still the write's). Undefined when it was no longer held here.
+   */
+  handOff(id: number): Lease | undefined {
+    return this.#leases.release(id);
   }
 
   /**
@@ -217,7 +183,7 @@ export class PgIdempotency {
    * writes first (this instance too) sends it again with the same request id.
    */
   abandon(id: number): void {
-    this.#mine.delete(id);
+    this.#leases.release(id);
   }
 
   async get(id: number): Promise<PgWriteRecord | undefined> {
@@ -230,42 +196,36 @@ export class PgIdempotency {
    * write that is no longer ours (finished elsewhere, or taken over after this instance could not
    * renew in time) is dropped from the set.
    */
-  async renew(): Promise<number> {
-    if (this.#mine.size === 0) return 0;
-    const ids = [...this.#mine];
-    const { rows } = await this.#store.query<{ id: string }>(
-      `UPDATE regate_requests SET lease_until = clock_timestamp() + ${ms(3)} WHERE id = ANY($1::bigint[]) AND owner = $2 AND state = 'running' RETURNING id`,
-      [ids, this.instanceId, this.leaseMs],
-    );
-    const kept = new Set(rows.map((r) => Number(r.id)));
-    for (const id of ids) if (!kept.has(id)) this.#mine.delete(id);
-    return kept.size;
+  renew(): Promise<number> {
+    return this.#leases.renew();
   }
 
   /** Stops renewing (a clean stop; tests use it as an instance's death). */
   close(): void {
-    this.#renewal.stop();
+    this.#leases.close();
   }
 
   /**
    * Claims running writes whose lease ran out (their instance died or lost PostgreSQL for longer
-   * than the lease) and returns them, oldest first, now running under this instance's lease: the
-   * caller sends each again with its request id (`key`), or queues it (finish 'queued' + enqueue).
-   * Rows another instance is claiming at the same moment are skipped, never shared.
+   * than the lease) and returns them, oldest first, now running under this instance's lease and a
+   * new fencing token: the caller sends each again with its request id (`key`), or queues it
+   * (handOff + PgWriteQueue.enqueue). Rows another instance is claiming at the same moment are
+   * skipped, never shared. None while this instance's renewals fail.
    */
   async takeOver(limit = 100): Promise<PgWriteRecord[]> {
+    if (this.#leases.fenced) return [];
+    const sentAt = this.#leases.stamp();
     const { rows } = await this.#store.query<Row>(
       `WITH c AS (
          SELECT id FROM regate_requests
           WHERE state = 'running' AND (lease_until IS NULL OR lease_until < clock_timestamp()) AND NOT (id = ANY($1::bigint[]))
           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE regate_requests r SET owner = $3, lease_until = clock_timestamp() + ${ms(4)}, updated_at = clock_timestamp()
+       UPDATE regate_requests r SET owner = $3, lease_until = clock_timestamp() + ${ms(4)}, fence = ${NEXT_FENCE}, updated_at = clock_timestamp()
          FROM c WHERE r.id = c.id RETURNING ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}`,
-      [[...this.#mine], limit, this.instanceId, this.leaseMs],
+      [this.#leases.ids, limit, this.instanceId, this.leaseMs],
     );
     const taken = rows.map(record).sort((a, b) => a.id - b.id);
-    for (const r of taken) this.#mine.add(r.id);
-    if (taken.length > 0) this.#renewal.poke();
+    this.#leases.grant(taken, sentAt);
     return taken;
   }
 

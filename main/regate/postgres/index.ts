@@ -1,6 +1,7 @@
 import { PgStore, type PgStoreOptions } from './connection.ts';
 import { PgIdempotency } from './idempotency.ts';
 import { newInstanceId, PgInstances } from './instances.ts';
+import { RenewalHealth } from './leases.ts';
 import { PgLoginThrottle } from './logins.ts';
 import { migrate } from './migrations.ts';
 import { PgNotifications } from './notifications.ts';
@@ -64,9 +65,11 @@ export function createPgRegate(opts: Omit<PgRegateOptions, 'readyTimeoutMs'>): P
   const instanceId = opts.instanceId ?? newInstanceId();
   const store = new PgStore({ url: opts.url, password: opts.password, max: opts.max, probeIntervalMs: opts.probeIntervalMs, connectTimeoutMs: opts.connectTimeoutMs, timers: opts.timers, applicationName: `sputnik-regate ${instanceId}`.slice(0, 63) });
   const notifications = new PgNotifications(store, { timers: opts.timers });
+  // One renewal state for the instance: while its renewals fail, neither its writes nor its queue claim anything new.
   const common = { instanceId, timers: opts.timers, onRenewError: opts.onRenewError };
-  const idempotency = new PgIdempotency(store, { ...common, leaseMs: opts.writeLeaseMs });
-  const queue = new PgWriteQueue(store, { ...common, leaseMs: opts.writeLeaseMs });
+  const renewals = new RenewalHealth();
+  const idempotency = new PgIdempotency(store, { ...common, renewals, leaseMs: opts.writeLeaseMs });
+  const queue = new PgWriteQueue(store, { ...common, renewals, leaseMs: opts.writeLeaseMs });
   const slots = new PgSessionSlots(store, { ...common, ceiling: opts.ceiling, leaseMs: opts.slotLeaseMs, notifications });
   return {
     instanceId,

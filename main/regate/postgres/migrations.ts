@@ -118,6 +118,19 @@ export const MIGRATIONS: PgMigration[] = [
       CREATE INDEX regate_requests_open_line ON regate_requests (tenant, order_key) WHERE state IN ('queued', 'running');
     `,
   },
+  {
+    version: 3,
+    name: 'fencing tokens: a former owner of a write or a queue item whose lease was taken over writes nothing',
+    sql: `
+      -- Every grant of a lease (a new write, a takeover, a requeue, a claim) draws a new token; every
+      -- renewal and state write of the holder is conditional on owner and token (leases.ts). Rows
+      -- from before keep 0: the default is set after the column, so adding it rewrites nothing.
+      CREATE SEQUENCE regate_fence;
+      ALTER TABLE regate_requests ADD COLUMN fence bigint NOT NULL DEFAULT 0;
+      ALTER TABLE regate_requests ALTER COLUMN fence SET DEFAULT nextval('regate_fence');
+      ALTER TABLE regate_write_queue ADD COLUMN fence bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /**

@@ -1,7 +1,9 @@
 import { DeliveryError } from '../../errors.ts';
 import { PgStore, PgUnavailable } from '../postgres/connection.ts';
-import { PgIdempotency, type PgWriteRecord } from '../postgres/idempotency.ts';
+import { PgIdempotency } from '../postgres/idempotency.ts';
+import type { PgRegate } from '../postgres/index.ts';
 import { instanceOrigin, newInstanceId, PgInstances } from '../postgres/instances.ts';
+import { RenewalHealth } from '../postgres/leases.ts';
 import { PgLoginThrottle } from '../postgres/logins.ts';
 import { migrate } from '../postgres/migrations.ts';
 import { PgNotifications } from '../postgres/notifications.ts';
@@ -11,6 +13,7 @@ import { RegateProblem } from '../problem.ts';
 import type { RegateRepos } from './index.ts';
 import { MemoryLoginThrottle, MemoryQuotaWindows } from './memory-limits.ts';
 import {
+  toRecord,
   type Begin,
   type BeginInput,
   type CacheChanges,
@@ -22,7 +25,6 @@ import {
   type QuotaWindows,
   type StoreHealth,
   type WriteQueue,
-  type WriteRecord,
   type WriteResult,
 } from './types.ts';
 
@@ -30,7 +32,10 @@ import {
  * ReGate's repositories on a PostgreSQL shared by several gateways (main/regate/postgres/ holds the
  * tables and their statements; this file puts them behind the gateway's interfaces):
  * - keys by Idempotency-Key with the sending instance and its lease; a dead instance's writes are
- *   put back in their line after the lease and sent again with the same request id;
+ *   put back in their line after the lease and sent again with the same request id; an instance that
+ *   lives but lost PostgreSQL for longer sends nothing more under its lapsed lease, and what it still
+ *   stores about the write (outcome, forget, hand-over to the queue) is fenced by the lease's token:
+ *   after a takeover it changes nothing (logged), the key keeps the taker's result;
  * - the queue of writes, claimed by any instance, one at a time per client or order;
  * - a write whose client or order is busy on another instance queues behind it (202), so two
  *   writes of one line are never in 1C at once, whichever instances took them;
@@ -73,16 +78,7 @@ export interface PgReposOptions {
 }
 
 /** What the repositories use of PostgreSQL (main/regate/postgres/); the session slots live on the upstream thread (ClusterSpec). */
-interface Pg {
-  instanceId: string;
-  store: PgStore;
-  notifications: PgNotifications;
-  instances: PgInstances;
-  idempotency: PgIdempotency;
-  queue: PgWriteQueue;
-  quota: PgQuota;
-  logins: PgLoginThrottle;
-}
+type Pg = Omit<PgRegate, 'slots' | 'close'>;
 
 export interface PgRepos extends RegateRepos {
   pg: Pg;
@@ -103,14 +99,16 @@ function storeProblem(e: PgUnavailable | null): RegateProblem {
 
 const asProblem = (e: unknown): unknown => (e instanceof PgUnavailable ? storeProblem(e) : e);
 
-function toRecord(r: PgWriteRecord): WriteRecord {
-  return { id: r.id, tenant: r.tenant, key: r.key, method: r.method_name, verb: r.method, path: r.path, body: r.body, line: r.order_key, state: r.state, status: r.status, answer: r.answer, createdAt: r.created_at };
-}
-
 export function pgRepos(opts: PgReposOptions): PgRepos {
   const instanceId = newInstanceId();
   const store = new PgStore({ url: opts.url, password: opts.password, max: opts.connections, applicationName: `sputnik-regate ${instanceId}`.slice(0, 63) });
-  const common = { instanceId, leaseMs: opts.leaseMs, onRenewError: (e: unknown) => opts.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'regate: a lease was not renewed (PostgreSQL away?)') };
+  const common = {
+    instanceId,
+    leaseMs: opts.leaseMs,
+    // One per instance: while its renewals fail, neither its writes nor its queue claim anything new.
+    renewals: new RenewalHealth(),
+    onRenewError: (e: unknown) => opts.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'regate: a lease was not renewed (PostgreSQL away?)'),
+  };
   const pg: Pg = {
     instanceId,
     store,
@@ -133,22 +131,23 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     }
   };
 
+  /** A late word of this instance about a write another instance took over: not stored, only said. */
+  const notOurs = (id: number, what: string) =>
+    opts.log?.warn({ write: id }, `regate: ${what} came after the write was taken over by another instance (its lease had run out): nothing changed, the key keeps the other's result`);
+
   const idempotency: IdempotencyRepo = {
     begin: (input: BeginInput) =>
       use(async (): Promise<Begin> => {
         const b = await pg.idempotency.begin({ tenant: input.tenant, key: input.key, method: input.verb, path: input.path, body: input.body, orderKey: input.line, methodName: input.method });
         return { kind: b.kind, record: toRecord(b.record) };
       }),
+    // Not stored because PostgreSQL is away (503): after its lease the write is sent again with its request id, and 1C's register answers with what it did.
     finish: async (id: number, result: WriteResult) => {
-      try {
-        await use(() => pg.idempotency.finish(id, result.state, result.status, result.answer));
-      } catch (e) {
-        // Not stored: after its lease the write is sent again with its request id, and 1C's register answers with what it did.
-        pg.idempotency.abandon(id);
-        throw e;
-      }
+      if (!(await use(() => pg.idempotency.finish(id, result.state, result.status, result.answer)))) notOurs(id, 'its outcome');
     },
-    forget: (id: number) => use(() => pg.idempotency.forget(id)),
+    forget: async (id: number) => {
+      if (!(await use(() => pg.idempotency.forget(id)))) notOurs(id, 'freeing its key');
+    },
     get: (id: number) => use(async () => {
       const r = await pg.idempotency.get(id);
       return r && toRecord(r);
@@ -158,14 +157,13 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
   };
 
   const queue: WriteQueue = {
-    busy: (tenant, line) => use(() => pg.queue.busyElsewhere(tenant, line)),
+    // A write whose lease may have run out by this instance's clock (PostgreSQL slow or away since it
+    // was recorded) is not sent from here: it is queued, if it is still ours, like one of a busy line.
+    busy: async (write) => (await use(() => pg.queue.busyElsewhere(write.tenant, write.line))) || !pg.idempotency.holds(write.id),
     enqueue: async (write) => {
-      try {
-        await use(() => pg.queue.enqueue(write.id));
-      } finally {
-        // Queued (owner cleared) or not stored (its lease then runs out): this instance no longer sends it either way.
-        pg.idempotency.abandon(write.id);
-      }
+      // This instance no longer sends it either way: queued under its lease, or not stored (its lease then runs out).
+      const lease = pg.idempotency.handOff(write.id);
+      if (!lease || !(await use(() => pg.queue.enqueue(write.id, lease)))) notOurs(write.id, 'queueing it');
     },
     // A dead instance's writes (running, lease out) back in their line; never the ones this instance is sending.
     requeueInterrupted: () => use(() => pg.queue.requeueExpired({ exclude: pg.idempotency.sending })),
@@ -240,7 +238,9 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
   // while its last beat is within the lease, the span after which the others take its writes over.
   const keptMs = Math.max(INSTANCES_KEPT_MS, opts.leaseMs * 4);
   let beating: NodeJS.Timeout | undefined;
-  const beat = () => pg.instances.beat().catch(() => undefined); // PostgreSQL away: the store's health says so
+  let beat: Promise<unknown> | undefined;
+  // One at a time: beats into a PostgreSQL that stalls must not pile up and take the whole pool.
+  const doBeat = () => (beat ??= pg.instances.beat().catch(() => undefined).finally(() => (beat = undefined))); // PostgreSQL away: the store's health says so
   const instances = async (): Promise<InstanceInfo[]> => {
     const list = await use(() => pg.instances.list({ leaseMs: opts.leaseMs, withinMs: keptMs }));
     return list.map((i) => ({ id: i.id, ...instanceOrigin(i.id), self: i.id === instanceId, alive: i.alive, startedAt: i.startedAt, seenAt: i.heartbeatAt, slots: i.slots, writes: i.writes }));
@@ -254,9 +254,9 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
         await pg.store.ready();
         const m = await migrate(pg.store);
         if (m.from !== m.to) opts.log?.info({ from: m.from, to: m.to }, 'regate: PostgreSQL schema migrated');
-        await beat();
+        await doBeat();
         if (closed) return;
-        beating = setInterval(() => void beat(), Math.max(250, Math.round(opts.leaseMs / 3)));
+        beating = setInterval(() => void doBeat(), Math.max(250, Math.round(opts.leaseMs / 3)));
         beating.unref();
         ready = true;
         return;
@@ -377,6 +377,7 @@ class PgQueueConsumer {
   readonly #timers: NodeJS.Timeout[] = [];
   #pumping = false;
   #again = false;
+  #maintaining = false;
   #stopped = false;
 
   constructor(pg: Pg, deliver: Deliver, opts: { concurrency: number; pollMs: number; maintainMs: number; ready: () => boolean; log?: PgReposOptions['log'] }) {
@@ -407,12 +408,16 @@ class PgQueueConsumer {
 
   /** Dead instances' writes back in their lines. */
   async #maintain(): Promise<void> {
-    if (this.#stopped || !this.#ready()) return;
+    // One round at a time: rounds into a PostgreSQL that stalls must not pile up and take the whole pool.
+    if (this.#stopped || !this.#ready() || this.#maintaining) return;
+    this.#maintaining = true;
     try {
       const n = await this.#pg.queue.requeueExpired({ exclude: this.#pg.idempotency.sending });
       if (n > 0) this.#log?.info({ writes: n }, 'regate: writes of a stopped instance put back in line');
     } catch {
       // PostgreSQL away: the next round tries again.
+    } finally {
+      this.#maintaining = false;
     }
   }
 
@@ -463,6 +468,11 @@ class PgQueueConsumer {
       await queue.complete(id);
       return;
     }
+    if (!queue.holds(id)) {
+      // Its claim ran out by this instance's clock while it looked (PostgreSQL slow): another instance may hold it now; not sent from here.
+      queue.abandon(id);
+      return;
+    }
     let result: WriteResult;
     try {
       result = await this.#deliver(toRecord(r));
@@ -475,8 +485,10 @@ class PgQueueConsumer {
         return;
       }
     }
-    await idempotency.finish(id, result.state, result.status, result.answer);
-    await queue.complete(id);
+    // The outcome and the item's end in one statement, only while the claim is still ours.
+    if (!(await queue.complete(id, result))) {
+      this.#log?.warn({ write: id }, 'regate: a queued write\'s outcome came after its claim had run out and was taken by another instance: nothing changed, the key keeps the other\'s result');
+    }
   }
 
   async #stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../../store/index.ts';
-import { rowById, setState, toRecord, type RequestRow } from './sqlite-rows.ts';
-import type { Begin, BeginInput, IdempotencyRepo, WriteRecord, WriteResult } from './types.ts';
+import { rowById, setState } from './sqlite-rows.ts';
+import { toRecord, type Begin, type BeginInput, type IdempotencyRepo, type RequestRow, type WriteRecord, type WriteResult } from './types.ts';
 
 /** Keys are kept this long (specs/regate.md "Writes"). */
 export const KEY_TTL_MS = 72 * 3600_000;

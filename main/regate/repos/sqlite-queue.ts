@@ -1,7 +1,7 @@
 import type { Store } from '../../store/index.ts';
 import type { ConnectorWorkers } from '../../store/worker-pool.ts';
-import { rowById, setState, toRecord, type RequestRow } from './sqlite-rows.ts';
-import type { Deliver, QueueConsumer, WriteQueue, WriteRecord } from './types.ts';
+import { rowById, setState } from './sqlite-rows.ts';
+import { toRecord, type Deliver, type QueueConsumer, type RequestRow, type WriteQueue, type WriteRecord } from './types.ts';
 
 export const REGATE_JOB = 'regate.write';
 
@@ -25,8 +25,8 @@ export class SqliteWriteQueue implements WriteQueue {
     this.#store = store;
   }
 
-  async busy(tenant: string, line: string): Promise<boolean> {
-    const job = this.#store.outbox.latestForKey(writeQueueKey(tenant, line), 0);
+  async busy(write: Pick<WriteRecord, 'tenant' | 'line'>): Promise<boolean> {
+    const job = this.#store.outbox.latestForKey(writeQueueKey(write.tenant, write.line), 0);
     return job !== undefined && (job.state === 'queued' || job.state === 'running');
   }
 

@@ -2,47 +2,55 @@ import type { ConnectorWorkers } from '../../store/worker-pool.ts';
 
 /**
  * What ReGate keeps beyond one request, as asynchronous interfaces: the SQLite implementations
- * (sqlite-*.ts) and the in-memory ones (memory-*.ts) serve one gateway; a PostgreSQL one will let
- * several gateways share keys, queued writes, quota windows and login throttling.
+ * (sqlite-*.ts) and the in-memory ones (memory-*.ts) serve one gateway; the PostgreSQL one (pg.ts)
+ * lets several gateways share keys, queued writes, quota windows and login throttling.
  */
 
 export type WriteState = 'queued' | 'running' | 'done' | 'failed';
 
-/** A write by Idempotency-Key: what was asked, where it is, the answer to replay (72 h). */
-export interface WriteRecord {
+/**
+ * A row of `regate_requests` as both stores keep it (SQLite: main/store/migrations.ts 5, 6, 12;
+ * PostgreSQL: main/regate/postgres/migrations.ts, which adds the owner's lease): `method` is 1C's
+ * HTTP method, `method_name` ReGate's, `order_key` the line. `Time`: how the driver hands times over.
+ */
+export interface RequestRow<Time = number> {
   id: number;
   tenant: string;
   key: string;
-  /** The ReGate method (methods.ts): a queued write's timeout is its method's. */
+  fingerprint: string;
   method: string;
-  /** 1C's HTTP method, path and JSON body. */
-  verb: string;
+  method_name: string;
   path: string;
   body: string | null;
-  /** The client or order it belongs to: its place in line. */
-  line: string;
   state: WriteState;
   status: number | null;
   /** JSON: 1C's answer when done, the stored problem when failed. */
   answer: string | null;
+  created_at: Time;
+  updated_at: Time;
+  order_key: string;
+}
+
+/** A write by Idempotency-Key as the gateway sees it: what was asked, where it is, the answer to replay (72 h). */
+export interface WriteRecord extends Pick<RequestRow, 'id' | 'tenant' | 'key' | 'path' | 'body' | 'state' | 'status' | 'answer'> {
+  /** The ReGate method (methods.ts): a queued write's timeout is its method's. */
+  method: string;
+  /** 1C's HTTP method (with path and body: what goes to 1C). */
+  verb: string;
+  /** The client or order it belongs to: its place in line. */
+  line: string;
   createdAt: number;
 }
 
-export type Begin =
-  | { kind: 'new'; record: WriteRecord }
-  | { kind: 'replay'; record: WriteRecord }
-  | { kind: 'in_progress'; record: WriteRecord }
-  | { kind: 'mismatch'; record: WriteRecord };
-
-export interface BeginInput {
-  tenant: string;
-  key: string;
-  method: string;
-  verb: string;
-  path: string;
-  body: string | null;
-  line: string;
+/** A stored row as the gateway sees it (either store). */
+export function toRecord(r: RequestRow): WriteRecord {
+  return { id: r.id, tenant: r.tenant, key: r.key, method: r.method_name, verb: r.method, path: r.path, body: r.body, line: r.order_key, state: r.state, status: r.status, answer: r.answer, createdAt: r.created_at };
 }
+
+/** Where a key stands when a request brings it; `R`: the store's own record (PostgreSQL's carries the lease). */
+export type Begin<R = WriteRecord> = { kind: 'new' | 'replay' | 'in_progress' | 'mismatch'; record: R };
+
+export type BeginInput = Pick<WriteRecord, 'tenant' | 'key' | 'method' | 'verb' | 'path' | 'body' | 'line'>;
 
 /** 1C's final word on a write: done with its answer, or failed with the problem made of its refusal. */
 export interface WriteResult {
@@ -78,8 +86,11 @@ export type Deliver = (write: WriteRecord) => Promise<WriteResult>;
  * at a time and in order, each sent with its Idempotency-Key as 1C's request id.
  */
 export interface WriteQueue {
-  /** Whether the line has writes waiting or running: a new write of it then queues behind them. */
-  busy(tenant: string, line: string): Promise<boolean>;
+  /**
+   * Whether the caller's just recorded write must queue rather than go to 1C now: its line has writes
+   * waiting or running (PostgreSQL: also when this instance may no longer own the write by its lease).
+   */
+  busy(write: Pick<WriteRecord, 'id' | 'tenant' | 'line'>): Promise<boolean>;
   /** Durably puts a recorded write at the end of its line (its state becomes queued). */
   enqueue(write: WriteRecord): Promise<void>;
   /** At start: writes a dead process was sending (their outcome is unknown) go back in line, durably. */
