@@ -204,6 +204,13 @@ function moneyText(kopecks: number): string {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
+/** Kopecks of money the fake holds: normalizeMoney made it "1500.00" on the way in. */
+function storedKopecks(money: string): number {
+  const k = kopecksOf(money);
+  if (k === null) throw new Error(`fake docpart: stored money ${JSON.stringify(money)} is not "1500.00"`);
+  return k;
+}
+
 function normalizeMoney(value: string, what: string): string {
   const k = typeof value === 'string' ? kopecksOf(value) : null;
   if (k === null) throw new Error(`fake docpart: bad ${what} ${JSON.stringify(value)} (want "1500.00")`);
@@ -265,14 +272,17 @@ function intList(form: PhpFormMap, name: string): number[] {
   });
 }
 
-function dateParam(form: PhpFormMap, name: string, required: boolean): number | undefined {
+function dateParam(form: PhpFormMap, name: string): number | undefined {
   const v = form[name];
-  if (v === undefined || v === '') {
-    if (required) throw new TaskError(msgMissing(name));
-    return undefined;
-  }
+  if (v === undefined || v === '') return undefined;
   const t = typeof v === 'string' ? parseShopDate(v) : null;
   if (t === null) throw new TaskError(msgBadDate(name));
+  return t;
+}
+
+function requiredDateParam(form: PhpFormMap, name: string): number {
+  const t = dateParam(form, name);
+  if (t === undefined) throw new TaskError(msgMissing(name));
   return t;
 }
 
@@ -316,14 +326,15 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
 
   // ---- state ----
   const orders = new Map<number, DocpartOrder>();
-  const orderIds: number[] = [];
-  let orderIdsSorted = true;
+  /** The same orders by id, for the lists (sorted when asked). */
+  const orderList: DocpartOrder[] = [];
+  let orderListSorted = true;
   const itemsById = new Map<number, DocpartItem>();
   const itemsByOrder = new Map<number, DocpartItem[]>();
   const users = new Map<number, DocpartUser>();
   const payments = new Map<number, DocpartPayment>();
-  const paymentIds: number[] = [];
-  let paymentIdsSorted = true;
+  const paymentList: DocpartPayment[] = [];
+  let paymentListSorted = true;
   const articles = new Map<string, Array<{ manufacturer: string; name: string }>>();
   const articleSource: DocpartData['articles'] = {};
 
@@ -341,17 +352,18 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
       lines.push({ ...clone(it), price: normalizeMoney(it.price, `price of item ${it.item_id}`) });
     }
     orders.set(order.order_id, order);
-    if (orderIds.length > 0 && orderIds[orderIds.length - 1] > order.order_id) orderIdsSorted = false;
-    orderIds.push(order.order_id);
+    if (orderList.length > 0 && orderList[orderList.length - 1].order_id > order.order_id) orderListSorted = false;
+    orderList.push(order);
     lines.sort((a, b) => a.item_id - b.item_id);
     itemsByOrder.set(order.order_id, lines);
     for (const l of lines) itemsById.set(l.item_id, l);
   };
   const storePayment = (p: DocpartPayment): void => {
     if (!Number.isSafeInteger(p.payment_id) || payments.has(p.payment_id)) throw new Error(`fake docpart: payment id ${p.payment_id} is invalid or taken`);
-    payments.set(p.payment_id, { ...clone(p), amount: normalizeMoney(p.amount, `amount of payment ${p.payment_id}`) });
-    if (paymentIds.length > 0 && paymentIds[paymentIds.length - 1] > p.payment_id) paymentIdsSorted = false;
-    paymentIds.push(p.payment_id);
+    const payment = { ...clone(p), amount: normalizeMoney(p.amount, `amount of payment ${p.payment_id}`) };
+    payments.set(p.payment_id, payment);
+    if (paymentList.length > 0 && paymentList[paymentList.length - 1].payment_id > p.payment_id) paymentListSorted = false;
+    paymentList.push(payment);
   };
 
   const seed = opts.data;
@@ -376,24 +388,24 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
     }
   }
 
-  const sortedOrderIds = (): number[] => {
-    if (!orderIdsSorted) {
-      orderIds.sort((a, b) => a - b);
-      orderIdsSorted = true;
+  const sortedOrders = (): DocpartOrder[] => {
+    if (!orderListSorted) {
+      orderList.sort((a, b) => a.order_id - b.order_id);
+      orderListSorted = true;
     }
-    return orderIds;
+    return orderList;
   };
-  const sortedPaymentIds = (): number[] => {
-    if (!paymentIdsSorted) {
-      paymentIds.sort((a, b) => a - b);
-      paymentIdsSorted = true;
+  const sortedPayments = (): DocpartPayment[] => {
+    if (!paymentListSorted) {
+      paymentList.sort((a, b) => a.payment_id - b.payment_id);
+      paymentListSorted = true;
     }
-    return paymentIds;
+    return paymentList;
   };
 
   const orderKopecks = (orderId: number): number => {
     let sum = 0;
-    for (const l of itemsByOrder.get(orderId) ?? []) if (l.count_flag === 1) sum += kopecksOf(l.price)! * l.count;
+    for (const l of itemsByOrder.get(orderId) ?? []) if (l.count_flag === 1) sum += storedKopecks(l.price) * l.count;
     return sum;
   };
 
@@ -410,16 +422,16 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
 
   // ---- tasks ----
   const getOrders = (form: PhpFormMap): unknown[] => {
-    const from = dateParam(form, 'time_from', true)!;
-    const toDay = dateParam(form, 'time_to', false);
+    const from = requiredDateParam(form, 'time_from');
+    const toDay = dateParam(form, 'time_to');
     const to = toDay === undefined ? Infinity : timeToInclusive ? toDay + DAY_S : toDay;
     const orderId = scalarInt(form, 'order_id');
     const status = scalarInt(form, 'status');
     const paid = scalarInt(form, 'paid');
-    const ids = orderId === undefined ? sortedOrderIds() : orders.has(orderId) ? [orderId] : [];
+    const one = orderId === undefined ? undefined : orders.get(orderId);
+    const list = orderId === undefined ? sortedOrders() : one ? [one] : [];
     const out: unknown[] = [];
-    for (const id of ids) {
-      const o = orders.get(id)!;
+    for (const o of list) {
       if (o.time < from || o.time >= to) continue;
       if (status !== undefined && o.status !== status) continue;
       if (paid !== undefined && o.paid !== paid) continue;
@@ -451,8 +463,8 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
       brand: l.brand,
       article: l.article,
       count: num(l.count),
-      price: strings ? l.price : kopecksOf(l.price)! / 100,
-      amount: money(kopecksOf(l.price)! * l.count),
+      price: strings ? l.price : storedKopecks(l.price) / 100,
+      amount: money(storedKopecks(l.price) * l.count),
       product_type: num(l.product_type),
       product_id: num(l.product_id),
       t2_time_to_exe: num(l.t2_time_to_exe),
@@ -484,16 +496,16 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
   };
 
   const getPayments = (form: PhpFormMap): unknown[] => {
-    const from = dateParam(form, 'time_from', true)!;
-    const toDay = dateParam(form, 'time_to', false);
+    const from = requiredDateParam(form, 'time_from');
+    const toDay = dateParam(form, 'time_to');
     const to = toDay === undefined ? Infinity : timeToInclusive ? toDay + DAY_S : toDay;
     const paymentId = scalarInt(form, 'payment_id');
     const code = scalarInt(form, 'operation_code');
     const income = scalarInt(form, 'income');
-    const ids = paymentId === undefined ? sortedPaymentIds() : payments.has(paymentId) ? [paymentId] : [];
+    const one = paymentId === undefined ? undefined : payments.get(paymentId);
+    const list = paymentId === undefined ? sortedPayments() : one ? [one] : [];
     const out: unknown[] = [];
-    for (const id of ids) {
-      const p = payments.get(id)!;
+    for (const p of list) {
       if (p.time < from || p.time >= to) continue;
       if (code !== undefined && p.operation_code !== code) continue;
       if (income !== undefined && p.income !== income) continue;
@@ -503,7 +515,7 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
         time: time(p.time),
         income: num(p.income),
         pay_orders: num(p.pay_orders),
-        amount: strings ? p.amount : kopecksOf(p.amount)! / 100,
+        amount: strings ? p.amount : storedKopecks(p.amount) / 100,
         operation_code: num(p.operation_code),
       });
     }
@@ -608,10 +620,10 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
   });
 
   const snapshot = (): DocpartData => ({
-    orders: sortedOrderIds().map((id) => clone(orders.get(id)!)),
+    orders: sortedOrders().map(clone),
     items: [...itemsById.values()].sort((a, b) => a.item_id - b.item_id).map(clone),
     users: [...users.values()].sort((a, b) => a.user_id - b.user_id).map(clone),
-    payments: sortedPaymentIds().map((id) => clone(payments.get(id)!)),
+    payments: sortedPayments().map(clone),
     articles: clone(articleSource),
   });
 

@@ -470,8 +470,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const subtree = (groupId: string): Set<string> => {
     const out = new Set<string>();
     const stack = [groupId];
-    while (stack.length) {
-      const id = stack.pop()!;
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
       out.add(id);
       stack.push(...(childrenOf.get(id) ?? []));
     }
@@ -549,8 +548,7 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   const takeSession = (): { session: Session; fresh: boolean } => {
     const t = now();
     if (sw.reuseSessions) {
-      while (idle.length > 0) {
-        const s = idle.pop()!;
+      for (let s = idle.pop(); s !== undefined; s = idle.pop()) {
         if (t - s.lastUsedAt <= sw.sessionMaxAgeMs) {
           stats.sessionsReused++;
           return { session: s, fresh: false };
@@ -607,7 +605,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
   };
 
   // ---- request-id register ----
-  const register = new Map<string, { done: Promise<Logical | null>; result: Logical | null }>();
+  type Registered = { done: Promise<Logical | null>; result: Logical | null };
+  const register = new Map<string, Registered>();
 
   // ---- rendering ----
   const format = (): Format => ({ lineBreaks: sw.lineBreaks, sloppyNumbers: sw.sloppyNumbers, onecDates: sw.onecDates, emptyRefs: sw.emptyRefs });
@@ -823,9 +822,9 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     if (linesIn.length === 0) throw new BusinessError(422, 'NO_LINES', 'В заказе нет товаров');
     const rows = company.stock[storeId] ?? {};
     const problems: Array<Record<string, unknown>> = [];
-    const priceDiffs: Array<{ itemId: string; clientPrice: Money; price: Money }> = [];
+    const priceDiffs: Array<{ item: CompanyItem; clientPrice: Money; price: Money }> = [];
     const lines: CompanyOrder['lines'] = [];
-    const want = new Map<string, number>();
+    const want = new Map<string, { item: CompanyItem; q: number }>();
     for (const line of linesIn) {
       const itemId = str(prop(line, 'itemId')) ?? '';
       const q = num(prop(line, 'qty'));
@@ -839,27 +838,29 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
         problems.push({ itemId, problem: 'BAD_QTY', message: `Количество должно быть не меньше ${item.minQty} и кратно ${item.qtyStep}`, minQty: qty(item.minQty), qtyStep: qty(item.qtyStep) });
         continue;
       }
-      want.set(itemId, (want.get(itemId) ?? 0) + q);
+      const wanted = want.get(itemId);
+      if (wanted) wanted.q += q;
+      else want.set(itemId, { item, q });
       const price = priceFor(item, q);
       const linePrice = prop(line, 'price');
       const clientPrice = linePrice === undefined || linePrice === null ? null : num(linePrice);
-      if (clientPrice !== null && Math.abs(clientPrice - price) > 0.005) priceDiffs.push({ itemId, clientPrice: money(clientPrice), price: money(price) });
+      if (clientPrice !== null && Math.abs(clientPrice - price) > 0.005) priceDiffs.push({ item, clientPrice: money(clientPrice), price: money(price) });
       lines.push({ itemId, qty: round3(q), price, sum: round2(q * price) });
     }
-    for (const [itemId, q] of want) {
+    for (const [itemId, { item, q }] of want) {
       const st = rows[itemId];
-      if (st.qty !== null && st.qty + 1e-9 < q) problems.push({ itemId, problem: 'INSUFFICIENT_STOCK', message: `Недостаточно товара на складе: ${itemById.get(itemId)!.name}`, available: qty(st.qty) });
+      if (st.qty !== null && st.qty + 1e-9 < q) problems.push({ itemId, problem: 'INSUFFICIENT_STOCK', message: `Недостаточно товара на складе: ${item.name}`, available: qty(st.qty) });
     }
     if (problems.length > 0) throw new BusinessError(422, 'BAD_LINES', `Заказ не может быть принят:\n${problems.map((p) => p.message).join('\n')}`, problems);
     if (priceDiffs.length > 0)
       throw new BusinessError(
         422,
         'PRICE_MISMATCH',
-        `Цены изменились:\n${priceDiffs.map((d) => `${itemById.get(d.itemId)!.name}: ${d.clientPrice.v} → ${d.price.v}`).join('\n')}`,
-        priceDiffs,
+        `Цены изменились:\n${priceDiffs.map((d) => `${d.item.name}: ${d.clientPrice.v} → ${d.price.v}`).join('\n')}`,
+        priceDiffs.map(({ item, clientPrice, price }) => ({ itemId: item.id, clientPrice, price })),
       );
     const t = now();
-    for (const [itemId, q] of want) {
+    for (const [itemId, { q }] of want) {
       const st = rows[itemId];
       if (st.qty !== null) st.qty = round3(st.qty - q);
       st.updatedAt = t;
@@ -914,7 +915,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     const amount = num(body.amount);
     if (amount === null || Math.abs(amount - o.sum) > 0.005)
       throw new BusinessError(422, 'AMOUNT_MISMATCH', `Сумма оплаты ${amount ?? '?'} не равна сумме заказа ${o.sum}`, { amount: amount === null ? null : money(amount), sum: money(o.sum) });
-    const paidAt = (str(body.paidAt) && parseDate(str(body.paidAt)!)) || now();
+    const paidAtText = str(body.paidAt);
+    const paidAt = (paidAtText && parseDate(paidAtText)) || now();
     const payment: CompanyPayment = { id: uuid(idRand), method: method.method, paymentCode: method.orderStatus, amount: o.sum, paidAt, provider: str(body.provider), transactionId: str(body.transactionId) };
     o.payments.push(payment);
     o.orderStatus = method.orderStatus;
@@ -1131,7 +1133,8 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
             result = prior.kind === 'json' ? { ...prior, headers: { ...prior.headers, 'X-ReGate-Replayed': 'true' } } : prior;
           } else {
             const settling = sw.requestIdRegister && requestId !== null ? Promise.withResolvers<Logical | null>() : null;
-            if (settling && requestId !== null) register.set(requestId, { done: settling.promise, result: null });
+            const registered: Registered | null = settling && requestId !== null ? { done: settling.promise, result: null } : null;
+            if (registered && requestId !== null) register.set(requestId, registered);
             let out: Logical | null = null;
             try {
               releaseLocks = await takeLocks(r.locks ?? []);
@@ -1144,16 +1147,16 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
                 if (stopped) return;
                 out = failure === 'text500' ? text(500, TEXT_INTERNAL) : runGuarded();
               }
+              result = out;
             } finally {
-              if (requestId !== null && settling !== null) {
+              if (requestId !== null && settling !== null && registered !== null) {
                 // Rolled back (not registered): errors, and business errors answered as 200 text.
                 const ok = out !== null && out.kind === 'json' && out.status >= 200 && out.status < 300;
-                if (ok) register.get(requestId)!.result = out;
+                if (ok) registered.result = out;
                 else register.delete(requestId);
                 settling.resolve(ok ? out : null);
               }
             }
-            result = out!;
           }
         } else {
           // A read's answer is built and written out as JSON text inside its handler time, as 1C
@@ -1302,8 +1305,9 @@ export async function startFake1C(opts: Fake1COptions = {}): Promise<Fake1C> {
     hold,
     postRefund(refundId) {
       const o = company.orders.find((x) => x.refunds.some((r) => r.id === refundId));
-      if (!o) throw new Error(`fake 1C: no refund ${refundId}`);
-      o.refunds.find((r) => r.id === refundId)!.state = 'posted';
+      const refund = o?.refunds.find((r) => r.id === refundId);
+      if (!o || !refund) throw new Error(`fake 1C: no refund ${refundId}`);
+      refund.state = 'posted';
       o.orderStatus = 7;
       o.updatedAt = now();
       return structuredClone(o);

@@ -613,7 +613,8 @@ export function generateCompany(opts: GenerateCompanyOptions): Company {
       const [itemId] = pick(r, available);
       if (seen.has(itemId)) continue;
       seen.add(itemId);
-      const it = itemById.get(itemId)!;
+      const it = itemById.get(itemId);
+      if (!it) throw new Error(`fake 1C seed: stock of unknown item ${itemId}`);
       const qty = round3(it.minQty + it.qtyStep * int(r, 0, 15));
       const price = priceFor(it, qty);
       lines.push({ itemId, qty, price, sum: round2(qty * price) });
@@ -622,10 +623,11 @@ export function generateCompany(opts: GenerateCompanyOptions): Company {
     const orderStatus = pick(r, STATUS_MIX);
     const paid = orderStatus >= 1 && orderStatus <= 4 ? orderStatus : orderStatus === 7 ? int(r, 1, 4) : 0;
     const paidAt = paid ? date + int(r, 1, 48) * 600_000 : null;
-    const payments: CompanyPayment[] = paid
-      ? [{ id: uuid(r), method: METHODS[paid - 1], paymentCode: paid, amount: sum, paidAt: paidAt!, provider: paid === 1 ? 'Сбербанк эквайринг' : null, transactionId: paid === 1 ? digits(r, 12) : null }]
+    const payments: CompanyPayment[] = paidAt !== null
+      ? [{ id: uuid(r), method: METHODS[paid - 1], paymentCode: paid, amount: sum, paidAt, provider: paid === 1 ? 'Сбербанк эквайринг' : null, transactionId: paid === 1 ? digits(r, 12) : null }]
       : [];
-    const refunds: CompanyRefund[] = orderStatus === 7 ? [{ id: uuid(r), amount: sum, reason: pick(r, BREAK_REASONS), state: 'posted', createdAt: paidAt! + DAY_MS }] : [];
+    // Status 7 (refunded) is always paid: paidAt is set.
+    const refunds: CompanyRefund[] = orderStatus === 7 && paidAt !== null ? [{ id: uuid(r), amount: sum, reason: pick(r, BREAK_REASONS), state: 'posted', createdAt: paidAt + DAY_MS }] : [];
     const street = pick(r, CITIES).streets[0];
     orders.push({
       id: uuid(r),
