@@ -14,8 +14,9 @@ function isConnection(value: unknown): value is Connection {
 
 function coreStatus(value: unknown): CoreStatus | null {
   const v = value as Partial<CoreStatus> | null;
-  if (typeof v?.line !== 'string' || typeof v.restart !== 'boolean' || (v.state !== 'ok' && v.state !== 'warning' && v.state !== 'problem')) return null;
-  return { state: v.state, line: v.line, restart: v.restart };
+  if (typeof v?.line !== 'string' || typeof v.down !== 'boolean' || typeof v.restart !== 'boolean') return null;
+  if (v.state !== 'ok' && v.state !== 'warning' && v.state !== 'problem') return null;
+  return { state: v.state, line: v.line, down: v.down, restart: v.restart };
 }
 
 /**

@@ -14,6 +14,8 @@ export interface CoreStatus {
   state: 'ok' | 'warning' | 'problem';
   /** The tray's line, e.g. «Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу». */
   line: string;
+  /** The core is not serving or does not answer the shell either: `line` says why. */
+  down: boolean;
   /** The shell offers «Перезапустить службу»: the service is down for good or does not answer. */
   restart: boolean;
 }

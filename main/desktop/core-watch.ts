@@ -22,19 +22,38 @@ export interface CoreWatchDeps {
   notify(text: string): void;
   /** How long a restart lets a running (hung) process finish its work before it is killed. */
   restartGraceMs: number;
+  /**
+   * Loads the open window from the core now serving (WindowService.reload). Each process has its
+   * own login token, and the window's API calls carry the one it was loaded with: without a
+   * reload a restarted core would answer them 401.
+   */
+  reloadWindow?(): Promise<void>;
 }
 
 export class CoreWatch {
   readonly #deps: CoreWatchDeps;
   #polling: { state: CoreState; done: Promise<void> } | null = null;
   readonly #off: () => void;
+  /** The address and login token of the process the window was last loaded from. */
+  #served: string | null;
 
   constructor(deps: CoreWatchDeps) {
     this.#deps = deps;
+    const now = deps.core.state;
+    this.#served = now.state === 'running' ? served(now.ready) : null;
     this.#off = deps.core.subscribe((state) => {
       if (state.state === 'failed') deps.notify(coreFailedNotice(state));
+      if (state.state === 'running') this.#serving(state.ready);
       void this.poll();
     });
+  }
+
+  #serving(ready: CoreReady): void {
+    const key = served(ready);
+    if (this.#served === key) return;
+    const first = this.#served === null;
+    this.#served = key;
+    if (!first) void this.#deps.reloadWindow?.().catch(() => {});
   }
 
   /**
@@ -68,7 +87,8 @@ export class CoreWatch {
   /** What the window's banner shows: the tray's line, and whether it offers «Перезапустить службу». */
   status(): CoreStatus {
     const { state, line } = this.#deps.tray.status;
-    return { state, line, restart: restartOffered(this.#deps.tray.health) };
+    const health = this.#deps.tray.health;
+    return { state, line, down: health instanceof Error, restart: restartOffered(health) };
   }
 
   /**
@@ -89,4 +109,8 @@ export class CoreWatch {
   close(): void {
     this.#off();
   }
+}
+
+function served(ready: CoreReady): string {
+  return `${ready.uiUrl} ${ready.uiToken}`;
 }

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Autostart, isHiddenLaunch } from './autostart.ts';
 import { CoreControl } from './core-control.ts';
-import { CoreSupervisor, secretsSnapshot, utilityChild, type CoreReady, type CoreState } from './core-process.ts';
+import { CoreSupervisor, secretsSnapshot, utilityChild, type CoreReady } from './core-process.ts';
 import { CoreWatch } from './core-watch.ts';
 import { trayIconPng } from './icons.ts';
 import { registerIpc } from './ipc.ts';
@@ -151,17 +151,9 @@ async function run(instance: SingleInstance): Promise<void> {
   });
   // The tray's health comes over HTTP like everything else; while the process is down, its state.
   // It also says when the supervisor gives up, and runs «Перезапустить службу» (tray and window).
-  const watch = new CoreWatch({ core, health: () => control.health(), tray, notify, restartGraceMs: STOP_GRACE_MS });
+  // A core started again (by itself or by the operator) has a new login token, maybe a new port: the open window is reloaded from it.
+  const watch = new CoreWatch({ core, health: () => control.health(), tray, notify, restartGraceMs: STOP_GRACE_MS, reloadWindow: () => windows.reload() });
   shellRefs = { tray, windows, core };
-
-  let shownOrigin = origin();
-  core.subscribe((state: CoreState) => {
-    if (state.state === 'running' && origin() !== shownOrigin) {
-      // Restarted on another port (ui.port 0): the window's page lives at the new address.
-      shownOrigin = origin();
-      void windows.reload().catch(() => {});
-    }
-  });
 
   registerIpc(
     ipcMain,

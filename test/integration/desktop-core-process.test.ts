@@ -143,7 +143,8 @@ describe('the core in its own process, supervised', () => {
       actions: { open() {}, syncDocpart() {}, pauseSending() {}, resumeSending() {}, restartCore, setAutostart() {}, openLogsFolder() {}, quit() {} },
       getAutostart: () => false,
     });
-    const watch = new CoreWatch({ core: supervisor, health: () => control.health(), tray, notify: (t) => void notices.push(t), restartGraceMs: 1000 });
+    let reloads = 0;
+    const watch = new CoreWatch({ core: supervisor, health: () => control.health(), tray, notify: (t) => void notices.push(t), restartGraceMs: 1000, reloadWindow: async () => void reloads++ });
     const click = (id: string) => menu.find((i) => i.id === id)!.click!({ checked: false });
     const offered = () => menu.some((i) => i.id === 'restart-core');
 
@@ -177,7 +178,9 @@ describe('the core in its own process, supervised', () => {
     expect(health.connectors!.passteam.state).toBe('ok');
     await expect.poll(() => tooltip).toBe('Спутник — Всё работает');
     expect(offered()).toBe(false);
-    expect(watch.status()).toEqual({ state: 'ok', line: 'Всё работает', restart: false });
+    expect(watch.status()).toEqual({ state: 'ok', line: 'Всё работает', down: false, restart: false });
+    // The open window is loaded from the new process (its login token is new).
+    expect(reloads).toBe(1);
     // The crash count started again: a kill now is restart 1 of 2, not a give-up.
     const restarting = reaches(supervisor, (s) => s.state === 'restarting');
     process.kill(supervisor.pid!, 'SIGKILL');

@@ -401,13 +401,14 @@ describe('CoreWatch: the tray and the window over the supervisor', () => {
     const tray = fakeTray();
     const notify = vi.fn();
     let answers = true;
-    const watch = new CoreWatch({ core: t.supervisor, health: async () => (answers ? HEALTH : Promise.reject(new Error('timeout'))), tray, notify, restartGraceMs: 5000 });
+    const reloadWindow = vi.fn(async () => {});
+    const watch = new CoreWatch({ core: t.supervisor, health: async () => (answers ? HEALTH : Promise.reject(new Error('timeout'))), tray, notify, restartGraceMs: 5000, reloadWindow });
     await watch.poll();
-    expect(watch.status()).toEqual({ state: 'ok', line: 'Всё работает', restart: false });
+    expect(watch.status()).toEqual({ state: 'ok', line: 'Всё работает', down: false, restart: false });
     // Hung: the health does not come; the window is offered the restart too.
     answers = false;
     await watch.poll();
-    expect(watch.status()).toEqual({ state: 'problem', line: 'Служба Спутника не отвечает', restart: true });
+    expect(watch.status()).toEqual({ state: 'problem', line: 'Служба Спутника не отвечает', down: true, restart: true });
     answers = true;
     t.children[0].exit(1);
     for (const wait of [1000, 2000, 5000]) {
@@ -417,12 +418,19 @@ describe('CoreWatch: the tray and the window over the supervisor', () => {
     expect(notify).toHaveBeenCalledExactlyOnceWith(
       'Служба Спутника 4 раз подряд завершилась со сбоем и больше не перезапускается сама (последний: служба завершилась с кодом 1). Чтобы запустить её снова, выберите «Перезапустить службу» в меню значка Спутника.',
     );
-    expect(watch.status()).toEqual({ state: 'problem', line: 'Служба Спутника остановлена после 4 сбоев подряд — перезапустите службу', restart: true });
+    expect(watch.status()).toEqual({ state: 'problem', line: 'Служба Спутника остановлена после 4 сбоев подряд — перезапустите службу', down: true, restart: true });
     const restarted = watch.restart();
-    expect(watch.status()).toMatchObject({ state: 'warning', line: 'Служба Спутника запускается…', restart: false });
-    t.last().ready();
-    await expect(restarted).resolves.toEqual({ state: 'ok', line: 'Всё работает', restart: false });
+    expect(watch.status()).toMatchObject({ state: 'warning', line: 'Служба Спутника запускается…', down: true, restart: false });
+    expect(reloadWindow).not.toHaveBeenCalled();
+    t.last().ready(40005);
+    await expect(restarted).resolves.toEqual({ state: 'ok', line: 'Всё работает', down: false, restart: false });
     expect(tray.shown.at(-1)).toEqual(HEALTH);
+    // The new process has its own login token: the open window is loaded from it (its old token would get 401).
+    expect(reloadWindow).toHaveBeenCalledOnce();
+    t.last().exit(1);
+    t.clock.advance(1000);
+    t.last().ready(40006);
+    expect(reloadWindow).toHaveBeenCalledTimes(2);
     watch.close();
   });
 
@@ -442,7 +450,7 @@ describe('CoreWatch: the tray and the window over the supervisor', () => {
     notify.mockClear();
     const restarted = watch.restart();
     t.last().send({ type: 'failed', message: 'порт 37080 занят' });
-    await expect(restarted).resolves.toEqual({ state: 'problem', line: 'Служба Спутника не запустилась — перезапустите службу', restart: true });
+    await expect(restarted).resolves.toEqual({ state: 'problem', line: 'Служба Спутника не запустилась — перезапустите службу', down: true, restart: true });
     expect(notify).toHaveBeenCalledExactlyOnceWith('Служба Спутника не запустилась: порт 37080 занят. Когда причина устранена, выберите «Перезапустить службу» в меню значка Спутника.');
     watch.close();
   });
@@ -536,7 +544,7 @@ describe('the shell reaches a restarted core at its current address', () => {
     const on = new Map<string, (event: IpcSyncEvent) => void>();
     registerIpc(
       { on: (channel, l) => on.set(channel, l), handle: () => {} },
-      { connection: () => ({ baseUrl: origin, token: 't' }), getAutostart: () => false, setAutostart: () => false, showLogsFolder: async () => {}, appVersion: () => '1', quit: () => {}, coreStatus: () => ({ state: 'ok', line: '', restart: false }), restartCore: async () => ({ state: 'ok', line: '', restart: false }) },
+      { connection: () => ({ baseUrl: origin, token: 't' }), getAutostart: () => false, setAutostart: () => false, showLogsFolder: async () => {}, appVersion: () => '1', quit: () => {}, coreStatus: () => ({ state: 'ok', line: '', down: false, restart: false }), restartCore: async () => ({ state: 'ok', line: '', down: false, restart: false }) },
       () => origin,
     );
     const ask = (url: string) => {

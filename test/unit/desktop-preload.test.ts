@@ -97,8 +97,8 @@ describe('main-side IPC', () => {
       showLogsFolder: vi.fn(async () => {}),
       appVersion: vi.fn(() => '0.1.0'),
       quit: vi.fn(),
-      coreStatus: vi.fn(() => ({ state: 'problem' as const, line: 'Служба Спутника не отвечает', restart: true })),
-      restartCore: vi.fn(async () => ({ state: 'ok' as const, line: 'Всё работает', restart: false })),
+      coreStatus: vi.fn(() => ({ state: 'problem' as const, line: 'Служба Спутника не отвечает', down: true, restart: true })),
+      restartCore: vi.fn(async () => ({ state: 'ok' as const, line: 'Всё работает', down: false, restart: false })),
     };
     registerIpc(ipcMain, handlers, 'http://127.0.0.1:37081');
     return { on, handle, handlers };
@@ -134,10 +134,10 @@ describe('main-side IPC', () => {
 
   it("the window reads the core's status and restarts it only from the UI origin", async () => {
     const { handle, handlers } = setup();
-    expect(handle.get(IPC.coreStatus)!(ui)).toEqual({ state: 'problem', line: 'Служба Спутника не отвечает', restart: true });
+    expect(handle.get(IPC.coreStatus)!(ui)).toEqual({ state: 'problem', line: 'Служба Спутника не отвечает', down: true, restart: true });
     expect(() => handle.get(IPC.restartCore)!(foreign)).toThrow('Запрос не из окна Спутника отклонён');
     expect(handlers.restartCore).not.toHaveBeenCalled();
-    await expect(handle.get(IPC.restartCore)!(ui)).resolves.toEqual({ state: 'ok', line: 'Всё работает', restart: false });
+    await expect(handle.get(IPC.restartCore)!(ui)).resolves.toEqual({ state: 'ok', line: 'Всё работает', down: false, restart: false });
     expect(handlers.restartCore).toHaveBeenCalledOnce();
   });
 });
@@ -145,12 +145,12 @@ describe('main-side IPC', () => {
 describe("preload: the core's status for the window", () => {
   it('coreStatus() and restartCore() use their own channels and pass on only a well-formed status', async () => {
     const invoked: string[] = [];
-    let answer: unknown = { state: 'problem', line: 'Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу', restart: true, extra: 'x' };
+    let answer: unknown = { state: 'problem', line: 'Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу', down: true, restart: true, extra: 'x' };
     const api = createSputnikApi({ sendSync: () => null, invoke: async (channel) => (invoked.push(channel), answer) });
-    expect(await api.coreStatus()).toEqual({ state: 'problem', line: 'Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу', restart: true });
-    answer = { state: 'ok', line: 'Всё работает', restart: false };
+    expect(await api.coreStatus()).toEqual({ state: 'problem', line: 'Служба Спутника остановлена после 6 сбоев подряд — перезапустите службу', down: true, restart: true });
+    answer = { state: 'ok', line: 'Всё работает', down: false, restart: false };
     expect(await api.restartCore()).toEqual(answer);
     expect(invoked).toEqual([IPC.coreStatus, IPC.restartCore]);
-    for (answer of [null, 'ok', { state: 'red', line: 'x', restart: true }, { state: 'ok', line: 'x', restart: 'yes' }]) expect(await api.coreStatus()).toBeNull();
+    for (answer of [null, 'ok', { state: 'red', line: 'x', down: true, restart: true }, { state: 'ok', line: 'x', restart: false }, { state: 'ok', line: 'x', down: false, restart: 'yes' }]) expect(await api.coreStatus()).toBeNull();
   });
 });
