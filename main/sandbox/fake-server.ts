@@ -81,7 +81,23 @@ export interface FakeServer<F extends string> {
   failNext(count: number, kind: F): void;
   /** While down every connection (new or kept alive) is reset immediately. */
   setDown(down: boolean): void;
+  /**
+   * Test hook (a gate): from now on a request `match` accepts (default: every one) waits, once
+   * logged, before its think time and its answer, until `release` is called (or stop()); `reached`
+   * resolves with the first such request as soon as it is held. A crash test kills its client
+   * while a call is surely in the remote's hands, instead of racing the latency. A held request is
+   * answered (and processed) after the release like any other, whether its client is still there
+   * or not.
+   */
+  hold(match?: (req: FakeRequest) => boolean): FakeHold;
+  /** Requests received and not answered yet (held, in their think time); a 'hang' is not counted. */
+  inHand(): number;
   stop(): Promise<void>;
+}
+
+export interface FakeHold {
+  reached: Promise<FakeRequest>;
+  release(): void;
 }
 
 export function resetSocket(socket: Socket): void {
@@ -143,6 +159,9 @@ export async function startFakeServer<F extends string>(opts: FakeServerOptions<
   let latencyMs = opts.latencyMs ?? 0;
   let down = false;
   let stopped = false;
+  let inHand = 0;
+  // Gates set by hold(): a request waits at each one that matches it.
+  const gates = new Set<{ match: (req: FakeRequest) => boolean; opened: Promise<void>; open: () => void; reached: (req: FakeRequest) => void }>();
   // By any failure's name: the transport ones are handled before a page is looked up.
   const failurePages: Partial<Record<string, FakeReply>> = opts.failurePages;
 
@@ -153,11 +172,27 @@ export async function startFakeServer<F extends string>(opts: FakeServerOptions<
     const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const isForm = contentType === 'application/x-www-form-urlencoded';
     const form = isForm ? parsePhpForm(raw) : newPhpFormMap();
-    log.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form, arrivedAt: arrived });
+    const entry: FakeRequest = { method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, rawBody: raw.toString('utf8'), form, arrivedAt: arrived };
+    log.push(entry);
     if (down) return resetSocket(req.socket);
+    inHand++;
+    try {
+      await answer(req, res, form, isForm, entry);
+    } finally {
+      inHand--;
+    }
+  };
+
+  const answer = async (req: IncomingMessage, res: ServerResponse, form: PhpFormMap, isForm: boolean, entry: FakeRequest): Promise<void> => {
+    for (const gate of [...gates]) {
+      if (!gate.match(entry)) continue;
+      gate.reached(entry);
+      await gate.opened;
+    }
+    if (stopped) return;
     const failure = failures.shift();
     if (failure === 'hang') return; // never answered; the socket is closed by the client or by stop()
-    await sleep(latencyMs - (performance.now() - arrived));
+    await sleep(latencyMs - (performance.now() - entry.arrivedAt));
     if (stopped) return;
     if (down || failure === 'reset') return resetSocket(req.socket);
     if (failure === 'processed-then-reset') {
@@ -209,9 +244,25 @@ export async function startFakeServer<F extends string>(opts: FakeServerOptions<
       down = value;
       if (value) for (const s of sockets) resetSocket(s);
     },
+    hold(match = () => true) {
+      const opened = Promise.withResolvers<void>();
+      const reached = Promise.withResolvers<FakeRequest>();
+      const gate = { match, opened: opened.promise, open: () => opened.resolve(), reached: reached.resolve };
+      gates.add(gate);
+      return {
+        reached: reached.promise,
+        release() {
+          gates.delete(gate);
+          gate.open();
+        },
+      };
+    },
+    inHand: () => inHand,
     async stop() {
       if (stopped) return;
       stopped = true;
+      for (const gate of gates) gate.open();
+      gates.clear();
       wakeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -20,7 +20,7 @@
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { PhpFormMap } from './php-form.ts';
-import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
+import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeHold, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
 
 export interface FakeTemplate {
   id: string;
@@ -82,6 +82,10 @@ export interface FakePassteam {
   setDown(down: boolean): void;
   /** ASSUMED signalling: over quota → code 429, 'Too many requests'. `null` = unlimited. */
   setQuota(perMinute: number | null): void;
+  /** A gate for crash tests: see FakeServer.hold. */
+  hold(match?: (req: FakeRequest) => boolean): FakeHold;
+  /** Requests received and not answered yet. */
+  inHand(): number;
   stop(): Promise<void>;
 }
 
@@ -320,6 +324,8 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
     setLatency: server.setLatency,
     failNext: server.failNext,
     setDown: server.setDown,
+    hold: server.hold,
+    inHand: server.inHand,
     setQuota(perMinute) {
       quota = perMinute;
     },

@@ -18,7 +18,7 @@
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { newPhpFormMap, parsePhpForm, type PhpFormMap } from '../passteam/php-form.ts';
-import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
+import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeHold, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
 import { DAY_MS, mskDate, mskDateTime, mskIdDigits, parseMsk } from './msk.ts';
 
 type InvoiceStatus = 'created' | 'sent' | 'paid' | 'expired';
@@ -114,6 +114,10 @@ export interface FakePayKeeper {
   failNext(count: number, kind: FakePayKeeperFailure): void;
   /** While down every connection (new or kept alive) is reset immediately. */
   setDown(down: boolean): void;
+  /** A gate for crash tests: see FakeServer.hold. */
+  hold(match?: (req: FakeRequest) => boolean): FakeHold;
+  /** Requests received and not answered yet. */
+  inHand(): number;
   stop(): Promise<void>;
 }
 
@@ -591,6 +595,8 @@ export async function startFakePayKeeper(opts: FakePayKeeperOptions = {}): Promi
     setLatency: server.setLatency,
     failNext: server.failNext,
     setDown: server.setDown,
+    hold: server.hold,
+    inHand: server.inHand,
     stop: server.stop,
   };
 }
