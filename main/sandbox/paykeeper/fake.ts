@@ -166,7 +166,8 @@ export function normalizeAmount(raw: string): string | null {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  // & first, so the entities put in by the later ones stay as they are.
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** A string field as PHP would see it; arrays (`f[]=…`) and absent fields → null. */
