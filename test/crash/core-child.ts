@@ -8,6 +8,8 @@
  * back within seconds of a restart instead of 30 s; nothing else changes (lease expiry itself is
  * covered by kill9.test.ts).
  */
+import { flushCompileCache } from 'node:module';
+import { createInterface } from 'node:readline';
 import { parseConfig } from '../../main/config/load.ts';
 import { createCore } from '../../main/core/index.ts';
 import { passteamModule } from '../../main/connectors/passteam/index.ts';
@@ -15,6 +17,8 @@ import { paykeeperModule } from '../../main/connectors/paykeeper/index.ts';
 import type { ModuleFactory } from '../../main/core/module.ts';
 import type { Logger } from '../../main/log/logger.ts';
 import { regateModule } from '../../main/regate/index.ts';
+
+flushCompileCache(); // loaded: the next child starts from the compile cache (child.ts childEnv)
 
 // ReGate's module only logs where it listens (the core runs quiet): its logger is wrapped to catch that line.
 let gateway: { resolve: (url: string) => void; reject: (e: Error) => void } | undefined;
@@ -28,7 +32,33 @@ const regate: ModuleFactory = (ctx) =>
     }),
   });
 
-const MODULES = { passteam: passteamModule, paykeeper: paykeeperModule, regate };
+// A line `hold` on stdin (CoreChild.holdAnswers): from then on the module's routes send no successful
+// answer to a write. onSend runs once the handler has returned, so its intake is on disk: the child
+// prints {"held": "<method> <url>"} and the answer never goes out.
+let holding = false;
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'hold') holding = true;
+});
+const holdable =
+  (factory: ModuleFactory): ModuleFactory =>
+  (ctx) => {
+    const m = factory(ctx);
+    const routes = m.routes;
+    if (!routes) return m;
+    return {
+      ...m,
+      routes: async (app) => {
+        app.addHook('onSend', async (req, reply, payload) => {
+          if (!holding || req.method === 'GET' || reply.statusCode >= 300) return payload;
+          process.stdout.write(`${JSON.stringify({ held: `${req.method} ${req.url}` })}\n`);
+          return new Promise<never>(() => {});
+        });
+        await routes(app);
+      },
+    };
+  };
+
+const MODULES = { passteam: holdable(passteamModule), paykeeper: holdable(paykeeperModule), regate };
 const [dataDir, name, configJson, leaseArg] = process.argv.slice(2);
 const module = MODULES[name as keyof typeof MODULES];
 if (!dataDir || !module || !configJson) {
