@@ -159,7 +159,17 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
   const queue: WriteQueue = {
     // A write whose lease may have run out by this instance's clock (PostgreSQL slow or away since it
     // was recorded) is not sent from here: it is queued, if it is still ours, like one of a busy line.
-    busy: async (write) => (await use(() => pg.queue.busyElsewhere(write.tenant, write.line))) || !pg.idempotency.holds(write.id),
+    busy: async (write) => {
+      try {
+        return (await use(() => pg.queue.busyElsewhere(write.tenant, write.line))) || !pg.idempotency.holds(write.id);
+      } catch (e) {
+        // The caller gets 503 and nobody sends the write from here: it must not stay under a lease this
+        // instance renews (the key would say 409 forever). Its lease runs out, it is put back in its line
+        // and sent with its request id.
+        pg.idempotency.abandon(write.id);
+        throw e;
+      }
+    },
     enqueue: async (write) => {
       // This instance no longer sends it either way: queued under its lease, or not stored (its lease then runs out).
       const lease = pg.idempotency.handOff(write.id);
@@ -453,7 +463,14 @@ class PgQueueConsumer {
         this.#log?.warn({ write: id, err: e instanceof Error ? e.message : String(e) }, 'regate: a queued write was not completed');
       })
       .finally(() => {
-        this.#running.delete(id);
+        // Unless claimed again meanwhile (that run settles it): a run that ended without settling its
+        // claim (a statement failed before the write was sent or completed) gives it up — renewed, it
+        // would hold the write and its line forever; it runs out and the item is claimed again. After
+        // a stop, releaseAll gives such claims back.
+        if (this.#running.get(id) === p) {
+          this.#running.delete(id);
+          if (!this.#stopped) this.#pg.queue.abandon(id);
+        }
         void this.#pump();
       });
     this.#running.set(id, p);

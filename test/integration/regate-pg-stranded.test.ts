@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../main/config/load.ts';
+import { createRegate } from '../../main/regate/index.ts';
+import { PgUnavailable, type PgStore } from '../../main/regate/postgres/connection.ts';
+import { pgRepos, type PgRepos } from '../../main/regate/repos/pg.ts';
+import type { WriteRecord } from '../../main/regate/repos/types.ts';
+import { startStandalone1C } from '../../main/sandbox/onec/standalone.ts';
+import { openStore } from '../../main/store/index.ts';
+import { booking, call, catalogue, PASSWORD, regateConfig, seededClients, TENANT } from '../helpers/regate-cluster.ts';
+import { usePostgres } from '../helpers/regate-pg.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { selfSigned } from '../helpers/tls.ts';
+
+/**
+ * A write this instance stopped handling because a statement about it failed (PostgreSQL away for a
+ * moment) is not kept under its lease: only writes it is actually sending are renewed. Otherwise the
+ * key said 409 «ещё выполняется» forever while nobody sent it (regate-cluster-pg-faults stalled so).
+ */
+
+/** Makes the next statement of `store` whose SQL contains `marker` fail as with PostgreSQL away; resolves when it did. */
+function failOnce(store: PgStore, marker: string): Promise<void> {
+  const query = store.query.bind(store);
+  return new Promise((failed) => {
+    let armed = true;
+    store.query = ((sql: string, params?: unknown[]) => {
+      if (armed && sql.includes(marker)) {
+        armed = false;
+        failed();
+        return Promise.reject(new PgUnavailable('PostgreSQL недоступен: обрыв в тесте', 1));
+      }
+      return query(sql, params);
+    }) as PgStore['query'];
+  });
+}
+
+describe('ReGate on PostgreSQL: a write nobody sends is not renewed', () => {
+  const pg = usePostgres();
+  const stops: Array<() => Promise<unknown> | void> = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+
+  it('a recorded write whose line check failed (503): its lease runs out, it is sent again with its key, and the key ends with its result', async () => {
+    const db = await pg.freshDatabase('stranded_direct');
+    const onec = await startStandalone1C({ port: 0, latencyMs: 5 });
+    stops.push(() => onec.stop());
+    const dir = tempDir();
+    const { config } = parseConfig({ regate: regateConfig({ tls: selfSigned(dir), baseUrl: onec.baseUrl, password: PASSWORD }) }, {});
+    const repos: PgRepos = pgRepos({ url: db.url, password: pg.server.password, connections: 10, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100 });
+    await repos.start(30_000);
+    const store = openStore(dir);
+    const regate = createRegate({ config: () => config.regate, store, repos });
+    const { url: base } = await regate.listen();
+    stops.push(async () => {
+      await regate.stop();
+      store.close();
+    });
+    const cat = await catalogue(base, await seededClients());
+
+    const key = randomUUID();
+    const body = booking(cat, cat.clients[0], `RS-STRANDED-${key}`, 0);
+    // The write is recorded (running, this instance's), then the check of its line fails: the caller gets 503.
+    const failed = failOnce(repos.pg.store, 'owner IS DISTINCT FROM');
+    const first = await call(base, 'POST', '/regate/v1/orders', { body, key });
+    await failed;
+    expect([first.status, (first.body as { code: string }).code]).toEqual([503, 'store_unavailable']);
+    const { rows } = await db.open().query<{ id: string; state: string }>('SELECT id, state FROM regate_requests WHERE key = $1', [key]);
+    expect(rows.map((r) => r.state)).toEqual(['running']);
+    // Nobody sends it here now: it is not renewed.
+    expect(repos.pg.idempotency.sending).not.toContain(Number(rows[0].id));
+
+    // The caller retries with the same key: 409 while its lease runs out, then it is put back in its line,
+    // sent with its request id, and the key answers its 201.
+    let last = first;
+    await expect
+      .poll(async () => (last = await call(base, 'POST', '/regate/v1/orders', { body, key })).status, { timeout: 30_000, interval: 200 })
+      .toBe(201);
+    expect(last.headers['idempotent-replayed']).toBe('true');
+    expect(onec.stats()).toMatchObject({ orders: 1, duplicateOrders: 0 });
+  }, 120_000);
+
+  it('a claimed queued write whose record could not be read: its claim is given up, runs out, and the write is claimed and delivered again', async () => {
+    const db = await pg.freshDatabase('stranded_queue');
+    const repos: PgRepos = pgRepos({ url: db.url, password: pg.server.password, connections: 5, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100 });
+    await repos.start(30_000);
+    stops.push(() => repos.close());
+    const begun = await repos.idempotency.begin({ tenant: TENANT, key: 'q-1', method: 'bookings.create', verb: 'POST', path: '/bookings', body: '{"n":1}', line: 'client-1' });
+    expect(begun.kind).toBe('new');
+    await repos.queue.enqueue(begun.record);
+
+    // The consumer claims it, then reading its record fails (PostgreSQL away for that statement).
+    const failed = failOnce(repos.pg.store, 'FROM regate_requests WHERE id = $1');
+    const delivered: WriteRecord[] = [];
+    const consumer = repos.queue.consumer(async (w) => (delivered.push(w), { state: 'done', status: 201, answer: { ok: true } }), 2);
+    if (consumer.kind !== 'self') throw new Error('the PostgreSQL queue runs its own consumer');
+    stops.push(consumer.start());
+    await failed;
+    // Nobody sends it now: its claim is not renewed.
+    await expect.poll(() => repos.pg.queue.holding).toEqual([]);
+    // Its claim runs out; it is claimed again and delivered.
+    await expect.poll(async () => (await repos.idempotency.get(begun.record.id))?.state, { timeout: 30_000 }).toBe('done');
+    expect(delivered.map((w) => w.key)).toEqual(['q-1']);
+    expect(await repos.queue.counts()).toEqual(new Map());
+  }, 60_000);
+});
