@@ -4,7 +4,7 @@ import { systemTitle } from '../journal/wording.ts';
 
 const HEADER = ['Номер', 'Время', 'Направление', 'Система', 'Событие', 'Итог', 'Что произошло', 'Ошибка', 'Объект', 'Обменов', 'Длительность, мс', 'Последний запрос'];
 
-const OUTCOMES: Readonly<Record<JournalEvent['outcome'], string>> = { ok: 'успешно', failed: 'ошибка', running: 'идёт' };
+const OUTCOMES: Readonly<Record<JournalEvent['outcome'], string>> = { ok: 'успешно', failed: 'ошибка', running: 'идёт', interrupted: 'прервано' };
 
 /** `ДД.ММ.ГГГГ ЧЧ:ММ:СС` on this computer's clock (or `timeZone`'s), as Russian Excel reads a date and time. */
 export function localDateTime(ms: number, timeZone?: string): string {

@@ -127,10 +127,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     log: logFn,
     // Each delivery run is one journal event: «Карта 0000103 → Passteam: отправлена», or why not.
     // A recurring run journals itself (a Docpart pull is one event with its counts; housekeeping none).
-    around: (job, run) => {
+    // A run a stop cut short is no failure: its event says it was interrupted and goes again.
+    around: (job, run, how) => {
       if (job.kind === RECURRING_KIND) return run();
       const { start, end } = jobEvent(job);
-      return journal.within(start, run, end);
+      return journal.within(start, run, end, how);
     },
   });
   const waits = new DeliveryWaits(workers, store.outbox);

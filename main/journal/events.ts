@@ -11,7 +11,8 @@ import { deliveredSummary, jobTitle, RETRY_KINDS, systemKey } from './wording.ts
  * inside `Journal.within` belongs to that run's event; any other exchange is an event by itself.
  */
 
-export type Outcome = 'running' | 'ok' | 'failed';
+/** `interrupted`: a run Sputnik's own stop cut short; it goes again after the start (not a failure). */
+export type Outcome = 'running' | 'ok' | 'failed' | 'interrupted';
 /** How a failed run failed (DeliveryError's outcome, or a fault of Sputnik's own). */
 export type Cause = 'refused' | 'retry' | 'auth' | 'internal';
 

@@ -4,7 +4,7 @@ import { likeContains, searchKey, SEARCH_TEXT } from '../store/search-text.ts';
 import { eventTags, INDEXED_TEXT, isShortKey, JournalSearchIndex } from './search-index.ts';
 import { EventRows, failureOf, newEvent, scopes, type EventEnd, type EventFilters, type EventStart, type EventState, type JournalEvent, type Scope } from './events.ts';
 import { writeNow } from '../store/write-now.ts';
-import { exchangeTitle, exchangeVerdict, failureSummary, formFields, inboundEntity, systemKey } from './wording.ts';
+import { exchangeTitle, exchangeVerdict, failureSummary, formFields, INTERRUPTED_SUMMARY, inboundEntity, systemKey } from './wording.ts';
 
 export type { EventStart, JournalEvent } from './events.ts';
 
@@ -332,13 +332,19 @@ export class Journal {
    * Runs `fn` as one journal event: every exchange it makes (in its async context) is folded under
    * it. It ends ok with `end(result)`'s summary and counts, or failed with the thrown error's staff
    * sentence, which is then rethrown. A run that made no exchange and did not fail leaves no event.
+   * What `interrupted` says is a stop's end of the run (main/store/worker-pool.ts `stoppedBy`) is no
+   * failure: the event, if it has one, ends `interrupted`, saying the run goes again after the start.
    */
-  async within<T>(start: EventStart, fn: () => Promise<T>, end?: (result: T) => EventEnd): Promise<T> {
+  async within<T>(start: EventStart, fn: () => Promise<T>, end?: (result: T) => EventEnd, opts: { interrupted?: (error: unknown) => boolean } = {}): Promise<T> {
     const scope: Scope = { start, at: Date.now(), event: null };
     let result: T;
     try {
       result = await scopes.run(scope, fn);
     } catch (e) {
+      if (opts.interrupted?.(e)) {
+        if (scope.event) this.#end(scope.event, { outcome: 'interrupted', summary: INTERRUPTED_SUMMARY });
+        throw e;
+      }
       const { error, cause } = failureOf(e);
       const secrets = this.#opts.secrets?.() ?? [];
       this.#end(this.#open(scope), { outcome: 'failed', summary: failureSummary(cause), error: redactText(error, 2000, secrets), cause });

@@ -152,6 +152,9 @@ export function failureSummary(outcome: 'refused' | 'retry' | 'auth' | 'internal
   }
 }
 
+/** A delivery run Sputnik's own stop cut short: no failure, its job goes again after the start. */
+export const INTERRUPTED_SUMMARY = 'прервано остановкой Спутника: после запуска отправка пройдёт заново';
+
 /** A successful delivery of an entity: «отправлена», «передан». */
 export function deliveredSummary(entity: string | null | undefined): string {
   const kind = entity?.split(':')[0];

@@ -327,4 +327,38 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
         WHEN path LIKE 'orders/%/refunds' THEN 'refund'
         ELSE '' END;
     `),
+  // 13: a journal event may end 'interrupted': a delivery run Sputnik's own stop cut short, which
+  // goes again after the start (not a failure: not red, not among «только ошибки»). SQLite changes
+  // a CHECK only by rebuilding the table.
+  (db) =>
+    db.exec(`
+      CREATE TABLE journal_events_13 (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        ended_at    INTEGER,
+        direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        system      TEXT NOT NULL,
+        entity      TEXT,
+        title       TEXT NOT NULL,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed', 'interrupted')),
+        summary     TEXT,
+        error       TEXT,
+        cause       TEXT CHECK (cause IN ('refused', 'retry', 'auth', 'internal')),
+        counts      TEXT,
+        exchanges   INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        method      TEXT,
+        url         TEXT,
+        status      INTEGER,
+        search      TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO journal_events_13 (id, at, ended_at, direction, system, entity, title, outcome, summary, error, cause, counts, exchanges, duration_ms, method, url, status, search)
+        SELECT id, at, ended_at, direction, system, entity, title, outcome, summary, error, cause, counts, exchanges, duration_ms, method, url, status, search FROM journal_events;
+      DROP TABLE journal_events;
+      ALTER TABLE journal_events_13 RENAME TO journal_events;
+      CREATE INDEX journal_events_at ON journal_events (at);
+      CREATE INDEX journal_events_entity ON journal_events (entity, at) WHERE entity IS NOT NULL;
+      CREATE INDEX journal_events_running ON journal_events (id) WHERE outcome = 'running';
+      CREATE INDEX journal_events_failed ON journal_events (id) WHERE outcome = 'failed';
+    `),
 ];

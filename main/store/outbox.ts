@@ -25,8 +25,10 @@ export interface Job<P = unknown> {
   coalesce: boolean;
   /**
    * Earlier runs of this job (and of the jobs of its key it superseded) that ended without success:
-   * retried after an error, or cut off by a crash or a stop (a pause on refused credentials does
-   * not count). A run that sees `attempts > 0` cannot assume its remote never got an earlier request.
+   * retried after an error, or cut off by a crash or by a stop they did not end on (a pause on
+   * refused credentials does not count, nor a run that ended on a stop's abort: see
+   * `Outbox.interrupt`). A run that sees `attempts > 0` cannot assume its remote never got an
+   * earlier request.
    */
   attempts: number;
   nextRunAt: number;
@@ -214,11 +216,15 @@ export class Outbox {
         attempts = attempts + @inc WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
       requeue: db.prepare(`UPDATE jobs SET state = 'queued', attempts = attempts + @inc, next_run_at = @runAt, retry_wait = @wait, last_error = @error,
         lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
+      // Back as it was before its lease, due: attempts, last error and the connector's backoff untouched.
+      unlease: db.prepare(`UPDATE jobs SET state = 'queued', next_run_at = MIN(next_run_at, @now), retry_wait = 0,
+        lease_until = NULL, lease_owner = NULL, updated_at = @now WHERE id = @id AND state = 'running' AND lease_owner = @owner`),
       newerQueued: db.prepare<[string, number], { id: number }>(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND coalesce = 1 AND id > ? ORDER BY id DESC LIMIT 1`),
       inherit: db.prepare(`UPDATE jobs SET attempts = @attempts, next_run_at = MAX(next_run_at, @runAt), retry_wait = @wait, last_error = @error WHERE id = @id`),
       supersede: db.prepare(`UPDATE jobs SET state = 'done', last_error = @error, lease_until = NULL, lease_owner = NULL, updated_at = @now, finished_at = @now WHERE id = @id`),
-      // A run cut off (its process died, or a stop handed it back) counts as an attempt: it may have
-      // reached the remote, and the next run of its key sees `attempts > 0` (see Job.attempts).
+      // A run cut off (its process died, or a stop handed it back while it still ran) counts as an
+      // attempt: it may have reached the remote, and the next run of its key sees `attempts > 0`
+      // (see Job.attempts).
       recover: db.prepare<{ now: number }, { connector: string }>(`UPDATE jobs SET state = 'queued', attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, updated_at = @now
         WHERE state = 'running' AND lease_until < @now RETURNING connector`),
       release: db.prepare(`UPDATE jobs SET state = 'queued', attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, updated_at = @now
@@ -416,6 +422,24 @@ export class Outbox {
     });
   }
 
+  /**
+   * A stop cut the run short (Sputnik's own doing, nothing to say of the remote): the job goes back
+   * to the queue as it was before its lease, due now, with its attempts, its last error and the
+   * connector's state untouched, so no failure is recorded and no backoff begins. `record` is what
+   * the domain must keep of the run (e.g. that a create may have reached the remote: the next run
+   * does not see `attempts > 0` for it). A newer queued state of its key supersedes it and inherits
+   * what it had.
+   */
+  interrupt(job: Job, owner: string, opts: OutcomeOptions = {}): Promise<void> {
+    return this.#write('durable', () => {
+      opts.record?.();
+      const now = this.now();
+      if (this.#s.unlease.run({ id: job.id, owner, now }).changes === 0) return;
+      const error = job.lastError ? JSON.stringify(job.lastError) : null;
+      this.#coalesceAfterReturn(job, { attempts: job.attempts, runAt: Math.min(job.nextRunAt, now), wait: 0, error });
+    });
+  }
+
   /** One transaction for an outcome: group-committed when durable (a synchronous FULL one without a GroupCommit). */
   #write<T>(durability: Durability, fn: () => T): Promise<T> {
     if (this.#commit && (durability === 'durable' || this.#commit.joining)) return this.#commit.run(fn);
@@ -476,7 +500,10 @@ export class Outbox {
     return rows.length;
   }
 
-  /** On a clean stop: jobs this process still holds go back to the queue at once. */
+  /**
+   * On a clean stop: jobs this process still holds (runs that did not end on the stop's abort)
+   * go back to the queue at once, each counted as an attempt.
+   */
   releaseOwned(owner: string): number {
     return this.#db.transaction(() => {
       const n = this.#s.release.run({ owner, now: this.now() }).changes;
@@ -549,7 +576,7 @@ export class Outbox {
   }
 
   /** A job returned to the queue while a newer state for its key arrived: keep only the newer one. */
-  #coalesceAfterReturn(job: Job, carry: { attempts: number; runAt: number; wait: number; error: string }): void {
+  #coalesceAfterReturn(job: Job, carry: { attempts: number; runAt: number; wait: number; error: string | null }): void {
     const newer = this.#s.newerQueued.get(job.key, job.id);
     if (!newer || !job.coalesce) return;
     this.#s.supersede.run({ id: job.id, error: JSON.stringify({ code: 'superseded', message: `заменено заданием ${newer.id}` }), now: this.now() });

@@ -33,6 +33,13 @@ export interface JobContext {
    * transaction that fails, retries or pauses the job. The last one set counts.
    */
   onFailure(record: (error: JobError, outcome: FailureOutcome) => void): void;
+  /**
+   * What the domain stores if a stop cuts this run short (`signal` aborted by the pool's stop and
+   * the run ended on it): written in the transaction that puts the job back as it was, with its
+   * attempts unchanged, so whatever must say that a call may have reached the remote (a create in
+   * flight) is written here. The last one set counts.
+   */
+  onInterrupt(record: () => void): void;
 }
 
 export interface ConnectorWorkers {
@@ -41,10 +48,33 @@ export interface ConnectorWorkers {
   handle: JobHandler;
 }
 
-export type JobWrapper = (job: Job, run: () => Promise<void | JobDone>) => Promise<void | JobDone>;
+/**
+ * Runs one job's delivery (`run`). `interrupted(error)` tells whether what `run` threw is the end a
+ * stop put to it (see `stoppedBy`), and not a failure.
+ */
+export type JobWrapper = (job: Job, run: () => Promise<void | JobDone>, how: { interrupted: (error: unknown) => boolean }) => Promise<void | JobDone>;
 
-/** A job's outcome as the pool heard it: every outcome but `done` carries the error. */
-export type Settled = { job: Job; outcome: 'done'; error?: undefined } | { job: Job; outcome: 'failed' | 'retry' | 'paused'; error: JobError };
+/**
+ * A job's outcome as the pool heard it: every failure carries its error; `interrupted`: a stop cut
+ * the run short and the job went back to the queue as it was (no failure).
+ */
+export type Settled =
+  | { job: Job; outcome: 'done'; error?: undefined }
+  | { job: Job; outcome: 'interrupted'; error?: undefined }
+  | { job: Job; outcome: 'failed' | 'retry' | 'paused'; error: JobError };
+
+/** The reason a stop aborts the runs still going after its grace (a DOMException, as an abort's own). */
+const STOPPING = new DOMException('Спутник останавливается: обмен прерван', 'AbortError');
+
+/**
+ * Whether a run ended by throwing `error` was cut short by a stop: its signal was aborted by the
+ * pool's stop, and what it threw is not an answer the remote gave in the meantime (a refusal or
+ * refused credentials count as they are). A timeout or an abort of the run's own is a failure.
+ */
+export function stoppedBy(signal: AbortSignal, error: unknown): boolean {
+  if (!signal.aborted || signal.reason !== STOPPING) return false;
+  return !(error instanceof DeliveryError) || error.outcome === 'retry';
+}
 
 interface Lane {
   spec: ConnectorWorkers;
@@ -55,6 +85,13 @@ interface Lane {
 }
 
 const MAX_SLEEP_MS = 60_000;
+
+/**
+ * How long a stop waits for the runs it aborted to end and put their jobs back (an abort ends a
+ * call at once; this bounds a handler that ignores its signal, whose job is then handed back as
+ * cut off).
+ */
+const ABORTED_SETTLE_MS = 2_000;
 
 /**
  * Runs outbox jobs: one lane per connector with its own concurrency. A lane wakes when work
@@ -93,18 +130,22 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     for (const c of this.#lanes.keys()) this.#pump(c);
   }
 
-  /** Stops claiming, lets running jobs finish up to `graceMs`, then hands the rest back to the queue. */
+  /**
+   * Stops claiming, lets running jobs finish up to `graceMs`, then aborts the rest: a run that ends
+   * on that abort puts its job back as it was before its lease (`Outbox.interrupt`: no failure, no
+   * backoff, the connector untouched — the stop is Sputnik's own doing). Jobs still held after that
+   * (a handler that ignored its signal) go back to the queue counted as an attempt.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopping = true;
     for (const u of this.#unsubscribe.splice(0)) u();
     clearInterval(this.#housekeeping);
     const all = [...this.#lanes.values()];
     all.forEach((l) => clearTimeout(l.timer));
-    const pending = all.flatMap((l) => [...l.running.values()].map((r) => r.done));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(pending), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
-    all.forEach((l) => l.running.forEach((r) => r.abort.abort()));
+    await settledWithin(all.flatMap((l) => [...l.running.values()].map((r) => r.done)), graceMs);
+    const aborted = all.flatMap((l) => [...l.running.values()]);
+    for (const r of aborted) r.abort.abort(STOPPING);
+    await settledWithin(aborted.map((r) => r.done), ABORTED_SETTLE_MS);
     this.#outbox.releaseOwned(this.owner);
   }
 
@@ -172,13 +213,20 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
     const entry = { job, abort, done: Promise.resolve() };
     lane.running.set(job.id, entry);
     let onFailure: ((error: JobError, outcome: FailureOutcome) => void) | undefined;
-    const ctx: JobContext = { signal: abort.signal, durable, onFailure: (record) => void (onFailure = record) };
+    let onInterrupt: (() => void) | undefined;
+    const ctx: JobContext = {
+      signal: abort.signal,
+      durable,
+      onFailure: (record) => void (onFailure = record),
+      onInterrupt: (record) => void (onInterrupt = record),
+    };
+    const interrupted = (error: unknown) => stoppedBy(abort.signal, error);
     entry.done = (async () => {
       let settled: Settled;
       let next: Job[] = [];
       let nextDurable = false;
       try {
-        const done = await this.#around(job, () => lane.spec.handle(job, ctx));
+        const done = await this.#around(job, () => lane.spec.handle(job, ctx), { interrupted });
         // The next jobs are leased in the completion (asked inside it, so the count is current) and
         // their slots held until it is on disk; this job's own slot is counted as free.
         let held = 0;
@@ -197,7 +245,7 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
         nextDurable = durability === 'durable';
         settled = { job, outcome: 'done' };
       } catch (error) {
-        settled = await this.#onFailure(job, error, onFailure);
+        settled = interrupted(error) ? await this.#onInterrupt(job, onInterrupt) : await this.#onFailure(job, error, onFailure);
       }
       lane.running.delete(job.id);
       this.emit('settled', settled);
@@ -206,6 +254,17 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
         this.#pump(lane.spec.connector);
       }
     })();
+  }
+
+  /** A stop cut the run short: the job goes back as it was, with what the domain keeps of the run. */
+  async #onInterrupt(job: Job, domain?: () => void): Promise<Settled> {
+    try {
+      await this.#outbox.interrupt(job, this.owner, domain ? { record: domain } : {});
+    } catch (storeError) {
+      // Not written: the stop hands the job back (as cut off), or its lease expires.
+      this.#log('could not return an interrupted job', { jobId: job.id, err: errorMessage(storeError) });
+    }
+    return { job, outcome: 'interrupted' };
   }
 
   async #onFailure(job: Job, error: unknown, domain?: (error: JobError, outcome: FailureOutcome) => void): Promise<Settled> {
@@ -242,6 +301,14 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
       this.#log('lease housekeeping failed', { err: errorMessage(error) });
     }
   }
+}
+
+/** Waits for `promises` to settle, at most `ms`. */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(promises), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 /** What a handler threw, as the job's error message: an Error's message, else a thrown object's `message`, else its text. */

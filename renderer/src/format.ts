@@ -280,7 +280,7 @@ export function unsearchedNote(n: number): string {
   return `Поиск пока не охватил около ${formatCount(n)} ${word} журнала: Спутник ещё готовит их к поиску. Список дополнится сам.`;
 }
 
-const OUTCOME_LABELS: Readonly<Record<string, string>> = { ok: 'успешно', failed: 'ошибка', running: 'идёт…' };
+const OUTCOME_LABELS: Readonly<Record<string, string>> = { ok: 'успешно', failed: 'ошибка', running: 'идёт…', interrupted: 'прервано' };
 
 /** A journal event's outcome as the «Итог» column shows it. */
 export function outcomeLabel(outcome: string): string {

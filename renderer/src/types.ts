@@ -61,7 +61,7 @@ export interface JournalEvent {
   system: string;
   entity: string | null;
   title: string;
-  outcome: 'running' | 'ok' | 'failed';
+  outcome: 'running' | 'ok' | 'failed' | 'interrupted';
   summary: string | null;
   error: string | null;
   /** «Повторить» can work here. */

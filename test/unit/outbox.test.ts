@@ -199,6 +199,37 @@ describe('outbox', () => {
     expect(outbox.claim('passteam', 10, 'w')).toHaveLength(2);
   });
 
+  it('interrupt (a stop cut the run short): back as it was before its lease, due; attempts, last error and the connector untouched', async () => {
+    const { outbox, enqueue, clock, store } = clockStore();
+    enqueue('card:1', {});
+    const [first] = outbox.claim('passteam', 1, 'w');
+    await outbox.retry(first, 'w', { code: 'network_error', message: 'down' });
+    const failing = outbox.connectorStatus('passteam');
+    expect(failing).toMatchObject({ state: 'failing', failures: 1 });
+    clock.t = outbox.nextWakeAt('passteam')!;
+    const [probe] = outbox.claim('passteam', 1, 'w');
+    expect(probe).toMatchObject({ id: first.id, attempts: 1 });
+    await outbox.interrupt(probe, 'w', { record: () => store.meta.set('kept', 'create may have reached') });
+    expect(outbox.get(probe.id)).toMatchObject({ state: 'queued', attempts: 1, lastError: { code: 'network_error' }, leaseOwner: null, leaseUntil: null });
+    expect(outbox.get(probe.id)!.nextRunAt).toBeLessThanOrEqual(clock.t);
+    expect(outbox.connectorStatus('passteam')).toEqual(failing); // no new failure, no new backoff
+    expect(store.meta.get('kept')).toBe('create may have reached');
+    expect(outbox.claim('passteam', 1, 'w').map((j) => j.id)).toEqual([probe.id]); // the probe goes again at once
+  });
+
+  it('interrupt: a newer state queued meanwhile supersedes the cut-off job and inherits its attempts, due now', async () => {
+    const { outbox, enqueue, clock } = clockStore();
+    enqueue('card:1', { v: 1 });
+    const [running] = outbox.claim('passteam', 1, 'w');
+    enqueue('card:1', { v: 2 });
+    await outbox.interrupt(running, 'w');
+    expect(outbox.get(running.id)).toMatchObject({ state: 'done', lastError: { code: 'superseded' } });
+    const [next] = outbox.claim('passteam', 5, 'w');
+    expect(next).toMatchObject({ payload: { v: 2 }, attempts: 0, lastError: null });
+    expect(next.nextRunAt).toBeLessThanOrEqual(clock.t);
+    expect(outbox.connectorStatus('passteam').state).toBe('ok');
+  });
+
   it('leases: jobs held by a process that died return to the queue once the lease expires', () => {
     const { outbox, enqueue, clock, store, dir } = clockStore();
     enqueue('card:1', {});

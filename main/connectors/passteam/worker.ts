@@ -33,7 +33,7 @@ export const cardKey = (code: string) => `card:${code}`;
  * written with the job's outcome, in one transaction. Before a createcard something durable must
  * say that a create may be in flight: the lease itself when it is on disk (leased with the intake,
  * or with a durable completion; a run cut off then leaves the job with `attempts > 0`), otherwise
- * the card's `create_unsure`, written first.
+ * the card's `create_unsure`, written first; a run a stop cut short writes it as it goes back.
  */
 export function cardDeliverer(deps: { store: Store; cards: Cards; client: PassteamClient; config: () => Config['passteam'] }) {
   const { store, cards, client } = deps;
@@ -53,6 +53,10 @@ export function cardDeliverer(deps: { store: Store; cards: Cards; client: Passte
     // Whether a createcard of this run may have reached Passteam: undefined until one is sent.
     let createMayHaveReached: boolean | undefined;
     ctx.onFailure((error, outcome) => cards.setError(card, error, { failed: outcome === 'failed', createUnsure: createMayHaveReached }, now()));
+    // A stop that cuts a create short puts the job back with its attempts unchanged: the card says it instead.
+    ctx.onInterrupt(() => {
+      if (createMayHaveReached && card.create_unsure !== 1) cards.setCreateUnsure(card, now());
+    });
     const call = { entity: cardKey(code), jobId: job.id, signal: ctx.signal };
     let remote: RemoteCard | undefined;
     let cardId = card.card_id;
