@@ -134,6 +134,12 @@ function fail(code: number, message: string): Envelope {
 
 export async function startFakePassteam(opts: FakePassteamOptions): Promise<FakePassteam> {
   const templates = new Map<string, FakeTemplate>();
+  // A stored card's template: every card is made from a template the fake holds, and none is ever removed.
+  const templateOf = (id: string): FakeTemplate => {
+    const tpl = templates.get(id);
+    if (!tpl) throw new Error(`fake Passteam: no template ${id}`);
+    return tpl;
+  };
   for (const t of opts.templates ?? [DEFAULT_TEMPLATE]) {
     templates.set(t.id, { id: t.id, variables: t.variables.map(stripPct), unique: t.unique.map(stripPct) });
   }
@@ -166,7 +172,7 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
   const uniqueIndex = new Map<string, string>();
   const uniqueKey = (templateId: string, name: string, value: string) => `${templateId}\u0000${name}\u0000${value}`;
   const setValue = (card: FakeCard, name: string, value: string): void => {
-    const unique = templates.get(card.templateId)!.unique.includes(name);
+    const unique = templateOf(card.templateId).unique.includes(name);
     const old = card.values[name];
     if (unique && old !== undefined && uniqueIndex.get(uniqueKey(card.templateId, name, old)) === card.cardId) uniqueIndex.delete(uniqueKey(card.templateId, name, old));
     card.values[name] = value;
@@ -204,7 +210,7 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
   };
 
   const createCard = (templateId: string, given: Map<string, string>, installed: boolean, cardId?: string): FakeCard => {
-    const tpl = templates.get(templateId)!;
+    const tpl = templateOf(templateId);
     const now = Date.now();
     const id = cardId ?? freshId();
     const card: FakeCard = { cardId: id, templateId, cardUrl: fakeCardUrl(id), installed, values: {}, createdAt: now, updatedAt: now };
@@ -242,7 +248,7 @@ export async function startFakePassteam(opts: FakePassteamOptions): Promise<Fake
     updatecard(form) {
       const card = typeof form.cardId === 'string' ? cards.get(form.cardId) : undefined;
       if (!card) return fail(404, 'Card not found');
-      const tpl = templates.get(card.templateId)!;
+      const tpl = templateOf(card.templateId);
       const given = givenValues(form, tpl);
       const problem = checkUnique(tpl, given, card.cardId, false);
       if (problem) return problem;
