@@ -19,6 +19,36 @@ export interface ModuleMigration {
 }
 
 /**
+ * journal_events as migrations 10 and 13 create it (13 under a name of its own while it copies the
+ * rows, and with one more outcome). Shipped text: keep it to the space, SQLite stores it as the schema.
+ */
+const journalEventsTable = (name: string, outcomes: string) => `CREATE TABLE ${name} (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        ended_at    INTEGER,
+        direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        system      TEXT NOT NULL,
+        entity      TEXT,
+        title       TEXT NOT NULL,
+        outcome     TEXT NOT NULL CHECK (outcome IN (${outcomes})),
+        summary     TEXT,
+        error       TEXT,
+        cause       TEXT CHECK (cause IN ('refused', 'retry', 'auth', 'internal')),
+        counts      TEXT,
+        exchanges   INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        method      TEXT,
+        url         TEXT,
+        status      INTEGER,
+        search      TEXT NOT NULL
+      ) STRICT;`;
+/** journal_events' indexes: made by 10, made again by 13 (dropping the table drops them). */
+const JOURNAL_EVENTS_INDEXES = `CREATE INDEX journal_events_at ON journal_events (at);
+      CREATE INDEX journal_events_entity ON journal_events (entity, at) WHERE entity IS NOT NULL;
+      CREATE INDEX journal_events_running ON journal_events (id) WHERE outcome = 'running';
+      CREATE INDEX journal_events_failed ON journal_events (id) WHERE outcome = 'failed';`;
+
+/**
  * Numbered migrations, applied in order at open inside one transaction each.
  * Never edit a shipped migration: add the next number. `user_version` records the last one applied.
  * These are the core's and, up to 12, the first connectors' (they were one list then); a module's
@@ -259,30 +289,8 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
   // becomes an event of its own (same id), titled by its address.
   (db) =>
     db.exec(`
-      CREATE TABLE journal_events (
-        id          INTEGER PRIMARY KEY,
-        at          INTEGER NOT NULL,
-        ended_at    INTEGER,
-        direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
-        system      TEXT NOT NULL,
-        entity      TEXT,
-        title       TEXT NOT NULL,
-        outcome     TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed')),
-        summary     TEXT,
-        error       TEXT,
-        cause       TEXT CHECK (cause IN ('refused', 'retry', 'auth', 'internal')),
-        counts      TEXT,
-        exchanges   INTEGER NOT NULL,
-        duration_ms REAL NOT NULL,
-        method      TEXT,
-        url         TEXT,
-        status      INTEGER,
-        search      TEXT NOT NULL
-      ) STRICT;
-      CREATE INDEX journal_events_at ON journal_events (at);
-      CREATE INDEX journal_events_entity ON journal_events (entity, at) WHERE entity IS NOT NULL;
-      CREATE INDEX journal_events_running ON journal_events (id) WHERE outcome = 'running';
-      CREATE INDEX journal_events_failed ON journal_events (id) WHERE outcome = 'failed';
+      ${journalEventsTable('journal_events', "'running', 'ok', 'failed'")}
+      ${JOURNAL_EVENTS_INDEXES}
       ALTER TABLE journal ADD COLUMN event_id INTEGER;
       ALTER TABLE journal ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE journal ADD COLUMN detail TEXT;
@@ -332,33 +340,11 @@ export const MIGRATIONS: Array<(db: Database) => void> = [
   // a CHECK only by rebuilding the table.
   (db) =>
     db.exec(`
-      CREATE TABLE journal_events_13 (
-        id          INTEGER PRIMARY KEY,
-        at          INTEGER NOT NULL,
-        ended_at    INTEGER,
-        direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
-        system      TEXT NOT NULL,
-        entity      TEXT,
-        title       TEXT NOT NULL,
-        outcome     TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed', 'interrupted')),
-        summary     TEXT,
-        error       TEXT,
-        cause       TEXT CHECK (cause IN ('refused', 'retry', 'auth', 'internal')),
-        counts      TEXT,
-        exchanges   INTEGER NOT NULL,
-        duration_ms REAL NOT NULL,
-        method      TEXT,
-        url         TEXT,
-        status      INTEGER,
-        search      TEXT NOT NULL
-      ) STRICT;
+      ${journalEventsTable('journal_events_13', "'running', 'ok', 'failed', 'interrupted'")}
       INSERT INTO journal_events_13 (id, at, ended_at, direction, system, entity, title, outcome, summary, error, cause, counts, exchanges, duration_ms, method, url, status, search)
         SELECT id, at, ended_at, direction, system, entity, title, outcome, summary, error, cause, counts, exchanges, duration_ms, method, url, status, search FROM journal_events;
       DROP TABLE journal_events;
       ALTER TABLE journal_events_13 RENAME TO journal_events;
-      CREATE INDEX journal_events_at ON journal_events (at);
-      CREATE INDEX journal_events_entity ON journal_events (entity, at) WHERE entity IS NOT NULL;
-      CREATE INDEX journal_events_running ON journal_events (id) WHERE outcome = 'running';
-      CREATE INDEX journal_events_failed ON journal_events (id) WHERE outcome = 'failed';
+      ${JOURNAL_EVENTS_INDEXES}
     `),
 ];
