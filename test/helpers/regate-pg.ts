@@ -1,7 +1,14 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { parseConfig } from '../../main/config/load.ts';
+import { createRegate } from '../../main/regate/index.ts';
 import { PgStore, type PgStoreOptions } from '../../main/regate/postgres/connection.ts';
 import { migrate } from '../../main/regate/postgres/migrations.ts';
+import { pgRepos, type PgRepos, type PgReposOptions } from '../../main/regate/repos/pg.ts';
+import { openStore } from '../../main/store/index.ts';
 import { startPostgres, type PrivatePostgres } from './postgres.ts';
+import { PASSWORD, regateConfig, TENANT } from './regate-cluster.ts';
+import { tempDir } from './tmp.ts';
+import { selfSigned } from './tls.ts';
 import { until as untilEvery } from './until.ts';
 
 /** until() at a pace for PostgreSQL round trips: polls every 20 ms. */
@@ -35,19 +42,29 @@ export interface PostgresForTests {
   readonly server: PrivatePostgres;
   /** freshDatabase() on it; its pools are closed after the test. */
   freshDatabase(prefix: string): Promise<FreshDatabase>;
+  /** Runs `stop` after the test: the last given first, before the databases' pools close. */
+  after(stop: () => Promise<unknown> | void): void;
+  /**
+   * An in-process ReGate gateway on the database at `url` (1C at `onecBaseUrl`; lease 1.5 s, 10
+   * connections, TENANT's ceiling 9), stopped after the test.
+   */
+  gateway(opts: { url: string; onecBaseUrl: string; log?: PgReposOptions['log'] }): Promise<{ base: string; repos: PgRepos }>;
 }
 
 /**
  * A private PostgreSQL for the test file (or the describe block it is called in): started before its
- * tests, destroyed after them. The pools of the databases freshDatabase() made close after each test.
+ * tests, destroyed after them. After each test what after() was given stops, then the pools of the
+ * databases freshDatabase() made close.
  */
 export function usePostgres(): PostgresForTests {
   let server: PrivatePostgres | undefined;
   const made: FreshDatabase[] = [];
+  const stops: Array<() => Promise<unknown> | void> = [];
   beforeAll(async () => {
     server = await startPostgres();
   }, 120_000);
   afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
     for (const db of made.splice(0)) await db.closeAll();
   });
   afterAll(() => server?.destroy());
@@ -63,6 +80,23 @@ export function usePostgres(): PostgresForTests {
       const db = await freshDatabase(started(), prefix);
       made.push(db);
       return db;
+    },
+    after(stop) {
+      stops.push(stop);
+    },
+    async gateway({ url, onecBaseUrl, log }) {
+      const dir = tempDir();
+      const { config } = parseConfig({ regate: regateConfig({ tls: selfSigned(dir), baseUrl: onecBaseUrl, password: PASSWORD }) }, {});
+      const repos = pgRepos({ url, password: started().password, connections: 10, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100, log });
+      await repos.start(30_000);
+      const store = openStore(dir);
+      const regate = createRegate({ config: () => config.regate, store, repos });
+      const { url: base } = await regate.listen();
+      stops.push(async () => {
+        await regate.stop();
+        store.close();
+      });
+      return { base, repos };
     },
   };
 }

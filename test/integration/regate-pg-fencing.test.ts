@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../main/config/load.ts';
-import { createRegate } from '../../main/regate/index.ts';
+import { describe, expect, it } from 'vitest';
 import { PgUnavailable, type PgStore, type PgTimers } from '../../main/regate/postgres/connection.ts';
 import { PgIdempotency } from '../../main/regate/postgres/idempotency.ts';
 import { RenewalHealth } from '../../main/regate/postgres/leases.ts';
 import { PgWriteQueue } from '../../main/regate/postgres/queue.ts';
-import { pgRepos, type PgRepos } from '../../main/regate/repos/pg.ts';
 import { startStandalone1C } from '../../main/sandbox/onec/standalone.ts';
-import { openStore } from '../../main/store/index.ts';
 import { startPgProxy } from '../helpers/pg-proxy.ts';
-import { booking, call, catalogue, PASSWORD, regateConfig, seededClients, TENANT } from '../helpers/regate-cluster.ts';
+import { booking, call, catalogue, seededClients } from '../helpers/regate-cluster.ts';
 import { until, usePostgres } from '../helpers/regate-pg.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { selfSigned } from '../helpers/tls.ts';
 
 /**
  * Ownership of a write across ReGate instances when one of them lives on but loses PostgreSQL
@@ -30,17 +24,13 @@ const leaseUntil = async (store: PgStore, id: number) => (await store.query<{ t:
 
 describe('ReGate on PostgreSQL: a former owner of a write changes nothing', () => {
   const pg = usePostgres();
-  const stops: Array<() => Promise<unknown> | void> = [];
-  afterEach(async () => {
-    for (const stop of stops.splice(0).reverse()) await stop();
-  });
 
   it('a write taken over after its lease: its former owner\'s outcome, forget and hand-over to the queue are refused', async () => {
     const db = await pg.freshDatabase('fence_direct');
     const a = new PgIdempotency(db.open(), { instanceId: 'a', leaseMs: 300 });
     const qa = new PgWriteQueue(db.open(), { instanceId: 'a' });
     const b = new PgIdempotency(db.open(), { instanceId: 'b', leaseMs: 30_000 });
-    stops.push(() => b.close());
+    pg.after(() => b.close());
     const ids = await Promise.all(['k1', 'k2', 'k3'].map(async (k) => (await a.begin(write(k, k))).record.id));
     // a lives on but PostgreSQL no longer hears from it: after its lease b takes each write over.
     a.close();
@@ -66,7 +56,7 @@ describe('ReGate on PostgreSQL: a former owner of a write changes nothing', () =
     const front = new PgIdempotency(db.open(), { instanceId: 'front' });
     const qa = new PgWriteQueue(db.open(), { instanceId: 'a', leaseMs: 300 });
     const qb = new PgWriteQueue(db.open(), { instanceId: 'b', leaseMs: 30_000 });
-    stops.push(() => qb.close());
+    pg.after(() => qb.close());
     const id = (await front.begin(write('q1'))).record.id;
     expect(await qb.enqueue(id, front.handOff(id)!)).toBe(true);
     expect((await qa.claim(1)).map((i) => i.requestId)).toEqual([id]);
@@ -85,7 +75,7 @@ describe('ReGate on PostgreSQL: a former owner of a write changes nothing', () =
   it('an instance whose renewal failed stops acting on a lease at lease − margin by its own clock, leaves it to run out, and claims nothing until a renewal succeeds', async () => {
     const db = await pg.freshDatabase('fence_self');
     const proxy = await startPgProxy(pg.server);
-    stops.push(() => proxy.close());
+    pg.after(() => proxy.close());
     const storeA = db.open({ url: proxy.via(db.url), probeIntervalMs: 20 });
     let now = 0;
     const clock = { now: () => now, timers: still, renewals: new RenewalHealth() };
@@ -125,28 +115,15 @@ describe('ReGate on PostgreSQL: a former owner of a write changes nothing', () =
   it('an instance cut off from PostgreSQL longer than its lease while 1C holds its write: another finishes it, the first one\'s late word changes nothing', async () => {
     const db = await pg.freshDatabase('fence_gateways');
     const onec = await startStandalone1C({ port: 0, latencyMs: 5 });
-    stops.push(() => onec.stop());
+    pg.after(() => onec.stop());
     const proxy = await startPgProxy(pg.server);
     const warned: string[] = [];
     /** An in-process gateway on the shared database, through `url`. */
-    const gateway = async (name: string, url: string) => {
-      const dir = tempDir();
-      const { config } = parseConfig({ regate: regateConfig({ tls: selfSigned(dir), baseUrl: onec.baseUrl, password: PASSWORD }) }, {});
-      const log = { warn: (_: object, msg: string) => void warned.push(`${name}: ${msg}`), info: () => undefined };
-      const repos: PgRepos = pgRepos({ url, password: pg.server.password, connections: 10, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100, log });
-      await repos.start(30_000);
-      const store = openStore(dir);
-      const regate = createRegate({ config: () => config.regate, store, repos });
-      const { url: base } = await regate.listen();
-      stops.push(async () => {
-        await regate.stop();
-        store.close();
-      });
-      return { base, repos };
-    };
+    const gateway = (name: string, url: string) =>
+      pg.gateway({ url, onecBaseUrl: onec.baseUrl, log: { warn: (_: object, msg: string) => void warned.push(`${name}: ${msg}`), info: () => undefined } });
     const a = await gateway('a', proxy.via(db.url));
     const b = await gateway('b', db.url);
-    stops.push(() => proxy.close()); // first: a stop must not wait on a way to PostgreSQL left stalled
+    pg.after(() => proxy.close()); // first: a stop must not wait on a way to PostgreSQL left stalled
     const cat = await catalogue(b.base, await seededClients());
     // a's pool holds idle connections: what it sends while cut off waits in them instead of failing to connect.
     await Promise.all(Array.from({ length: 10 }, () => a.repos.pg.store.query('SELECT pg_sleep(0.02)')));

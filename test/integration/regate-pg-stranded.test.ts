@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../main/config/load.ts';
-import { createRegate } from '../../main/regate/index.ts';
+import { describe, expect, it } from 'vitest';
 import { PgUnavailable, type PgStore } from '../../main/regate/postgres/connection.ts';
 import { pgRepos, type PgRepos } from '../../main/regate/repos/pg.ts';
 import type { WriteRecord } from '../../main/regate/repos/types.ts';
 import { startStandalone1C } from '../../main/sandbox/onec/standalone.ts';
-import { openStore } from '../../main/store/index.ts';
-import { booking, call, catalogue, PASSWORD, regateConfig, seededClients, TENANT } from '../helpers/regate-cluster.ts';
+import { booking, call, catalogue, seededClients, TENANT } from '../helpers/regate-cluster.ts';
 import { usePostgres } from '../helpers/regate-pg.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { selfSigned } from '../helpers/tls.ts';
 
 /**
  * A write this instance stopped handling because a statement about it failed (PostgreSQL away for a
@@ -36,26 +31,12 @@ function failOnce(store: PgStore, marker: string): Promise<void> {
 
 describe('ReGate on PostgreSQL: a write nobody sends is not renewed', () => {
   const pg = usePostgres();
-  const stops: Array<() => Promise<unknown> | void> = [];
-  afterEach(async () => {
-    for (const stop of stops.splice(0).reverse()) await stop();
-  });
 
   it('a recorded write whose line check failed (503): its lease runs out, it is sent again with its key, and the key ends with its result', async () => {
     const db = await pg.freshDatabase('stranded_direct');
     const onec = await startStandalone1C({ port: 0, latencyMs: 5 });
-    stops.push(() => onec.stop());
-    const dir = tempDir();
-    const { config } = parseConfig({ regate: regateConfig({ tls: selfSigned(dir), baseUrl: onec.baseUrl, password: PASSWORD }) }, {});
-    const repos: PgRepos = pgRepos({ url: db.url, password: pg.server.password, connections: 10, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100 });
-    await repos.start(30_000);
-    const store = openStore(dir);
-    const regate = createRegate({ config: () => config.regate, store, repos });
-    const { url: base } = await regate.listen();
-    stops.push(async () => {
-      await regate.stop();
-      store.close();
-    });
+    pg.after(() => onec.stop());
+    const { base, repos } = await pg.gateway({ url: db.url, onecBaseUrl: onec.baseUrl });
     const cat = await catalogue(base, await seededClients());
 
     const key = randomUUID();
@@ -84,7 +65,7 @@ describe('ReGate on PostgreSQL: a write nobody sends is not renewed', () => {
     const db = await pg.freshDatabase('stranded_queue');
     const repos: PgRepos = pgRepos({ url: db.url, password: pg.server.password, connections: 5, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100 });
     await repos.start(30_000);
-    stops.push(() => repos.close());
+    pg.after(() => repos.close());
     const begun = await repos.idempotency.begin({ tenant: TENANT, key: 'q-1', method: 'bookings.create', verb: 'POST', path: '/bookings', body: '{"n":1}', line: 'client-1' });
     expect(begun.kind).toBe('new');
     await repos.queue.enqueue(begun.record);
@@ -94,7 +75,7 @@ describe('ReGate on PostgreSQL: a write nobody sends is not renewed', () => {
     const delivered: WriteRecord[] = [];
     const consumer = repos.queue.consumer(async (w) => (delivered.push(w), { state: 'done', status: 201, answer: { ok: true } }), 2);
     if (consumer.kind !== 'self') throw new Error('the PostgreSQL queue runs its own consumer');
-    stops.push(consumer.start());
+    pg.after(consumer.start());
     await failed;
     // Nobody sends it now: its claim is not renewed.
     await expect.poll(() => repos.pg.queue.holding).toEqual([]);
