@@ -300,6 +300,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       waits.close();
       listener?.server.closeIdleConnections?.();
       await Promise.allSettled([listener?.close(), admin?.close()]);
+      // No job starts from here: a run a module's stop cuts short (a Docpart pull) goes back to the
+      // queue as interrupted and must not be claimed again before the pool stops.
+      workers.quiesce();
       await Promise.allSettled(moduleStops.map((s) => s()));
       await workers.stop(Math.max(0, deadline - Date.now()));
       await housekeeping.stop();

@@ -4,7 +4,7 @@ import { likeContains, searchKey, SEARCH_TEXT } from '../store/search-text.ts';
 import { eventTags, INDEXED_TEXT, isShortKey, JournalSearchIndex } from './search-index.ts';
 import { EventRows, failureOf, newEvent, scopes, type EventEnd, type EventFilters, type EventStart, type EventState, type JournalEvent, type Scope } from './events.ts';
 import { writeNow } from '../store/write-now.ts';
-import { exchangeTitle, exchangeVerdict, failureSummary, formFields, INTERRUPTED_SUMMARY, inboundEntity, systemKey } from './wording.ts';
+import { exchangeTitle, exchangeVerdict, failureSummary, formFields, inboundEntity, interruptedSummary, systemKey } from './wording.ts';
 
 export type { EventStart, JournalEvent } from './events.ts';
 
@@ -342,7 +342,7 @@ export class Journal {
       result = await scopes.run(scope, fn);
     } catch (e) {
       if (opts.interrupted?.(e)) {
-        if (scope.event) this.#end(scope.event, { outcome: 'interrupted', summary: INTERRUPTED_SUMMARY });
+        if (scope.event) this.#end(scope.event, { outcome: 'interrupted', summary: interruptedSummary(start.entity) });
         throw e;
       }
       const { error, cause } = failureOf(e);

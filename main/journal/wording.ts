@@ -152,8 +152,11 @@ export function failureSummary(outcome: 'refused' | 'retry' | 'auth' | 'internal
   }
 }
 
-/** A delivery run Sputnik's own stop cut short: no failure, its job goes again after the start. */
-export const INTERRUPTED_SUMMARY = 'прервано остановкой Спутника: после запуска отправка пройдёт заново';
+/** A run Sputnik's own stop cut short (a delivery, a Docpart pull): no failure, its job goes again after the start. */
+export function interruptedSummary(entity: string | null | undefined): string {
+  const what = entity?.startsWith('docpart:') ? 'загрузка' : 'отправка';
+  return `прервано остановкой Спутника: после запуска ${what} пройдёт заново`;
+}
 
 /** A successful delivery of an entity: «отправлена», «передан». */
 export function deliveredSummary(entity: string | null | undefined): string {

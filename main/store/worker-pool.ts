@@ -67,13 +67,24 @@ export type Settled =
 const STOPPING = new DOMException('Спутник останавливается: обмен прерван', 'AbortError');
 
 /**
- * Whether a run ended by throwing `error` was cut short by a stop: its signal was aborted by the
- * pool's stop, and what it threw is not an answer the remote gave in the meantime (a refusal or
- * refused credentials count as they are). A timeout or an abort of the run's own is a failure.
+ * Whether a run ended by throwing `error` was cut short by a stop: its signal was aborted by a
+ * stop (the pool's, or a module's own: `abortForStop`), and what it threw is not an answer the
+ * remote gave in the meantime (a refusal or refused credentials count as they are); or it threw the
+ * stop's reason itself. A timeout or an abort of the run's own is a failure.
  */
 export function stoppedBy(signal: AbortSignal, error: unknown): boolean {
+  if (error === STOPPING) return true;
   if (!signal.aborted || signal.reason !== STOPPING) return false;
   return !(error instanceof DeliveryError) || error.outcome === 'retry';
+}
+
+/**
+ * A module's own stop cuts its run short as the pool's stop does. The core stops the modules before
+ * the pool, so a run cut this way (a Docpart pull) ends while the pool's signal is not aborted yet:
+ * it throws its signal's reason (this one), which `stoppedBy` reads as a stop, not a failure.
+ */
+export function abortForStop(controller: AbortController): void {
+  controller.abort(STOPPING);
 }
 
 interface Lane {
@@ -137,16 +148,25 @@ export class WorkerPool extends EventEmitter<{ settled: [Settled] }> {
    * (a handler that ignored its signal) go back to the queue counted as an attempt.
    */
   async stop(graceMs = 10_000): Promise<void> {
-    this.#stopping = true;
-    for (const u of this.#unsubscribe.splice(0)) u();
+    this.quiesce();
     clearInterval(this.#housekeeping);
     const all = [...this.#lanes.values()];
-    all.forEach((l) => clearTimeout(l.timer));
     await settledWithin(all.flatMap((l) => [...l.running.values()].map((r) => r.done)), graceMs);
     const aborted = all.flatMap((l) => [...l.running.values()]);
     for (const r of aborted) r.abort.abort(STOPPING);
     await settledWithin(aborted.map((r) => r.done), ABORTED_SETTLE_MS);
     this.#outbox.releaseOwned(this.owner);
+  }
+
+  /**
+   * A stop begins: no job is claimed from here on, while the runs under way go on (their leases
+   * renewed) until `stop`. The core calls it before it stops the modules, so a run a module's stop
+   * cut short goes back to the queue and stays there until the start.
+   */
+  quiesce(): void {
+    this.#stopping = true;
+    for (const u of this.#unsubscribe.splice(0)) u();
+    for (const l of this.#lanes.values()) clearTimeout(l.timer);
   }
 
   runningCount(connector: string): number {

@@ -1,8 +1,12 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { docpartModuleWith } from '../../main/connectors/docpart/index.ts';
 import { passteamModule } from '../../main/connectors/passteam/index.ts';
 import { paykeeperModule } from '../../main/connectors/paykeeper/index.ts';
+import type { ModuleFactory } from '../../main/core/module.ts';
+import { startFakeDocpart } from '../../main/sandbox/docpart/fake.ts';
+import { generateDocpartData } from '../../main/sandbox/docpart/seed.ts';
 import { startFakePassteam } from '../../main/sandbox/passteam/fake.ts';
 import { startFakePayKeeper } from '../../main/sandbox/paykeeper/fake.ts';
 import { DB_FILE } from '../../main/store/db.ts';
@@ -24,13 +28,13 @@ const send = (t: TestCore, method: string, path: string, body: unknown) =>
   t.api(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /** The job, the connector and the entity's error as the stopped core left them on disk. */
-function onDisk(dataDir: string, key: string, connector: string, entity: { table: string; where: string; id: string }) {
+function onDisk(dataDir: string, key: string, connector: string, entity?: { table: string; where: string; id: string }) {
   const store = openStore(dataDir);
   try {
     return {
       job: store.sql.get<{ state: string; attempts: number; last_error: string | null; retry_wait: number }>(`SELECT state, attempts, last_error, retry_wait FROM jobs WHERE key = ? ORDER BY id DESC LIMIT 1`, key),
       connector: store.outbox.connectorStatus(connector),
-      entity: store.sql.get<{ last_error: string | null; create_unsure: number }>(`SELECT last_error, create_unsure FROM ${entity.table} WHERE ${entity.where} = ?`, entity.id),
+      entity: entity && store.sql.get<{ last_error: string | null; create_unsure: number }>(`SELECT last_error, create_unsure FROM ${entity.table} WHERE ${entity.where} = ?`, entity.id),
     };
   } finally {
     store.close();
@@ -110,6 +114,58 @@ describe('a stop that cuts a delivery short', () => {
     expect(second.core.health().connectors!.paykeeper).toMatchObject({ state: 'ok', lastError: null });
     expect(await ui(second, '/api/attention')).toEqual({ items: [], total: 0 });
     await paykeeper.stop();
+  });
+});
+
+describe('a stop that cuts a Docpart pull short', () => {
+  // The puller's and the store's clock pinned: the days asked for are the same at any hour.
+  const NOW = Date.parse('2026-11-23T23:59:59+03:00');
+  const docpartModule = docpartModuleWith({ now: () => NOW });
+  // Another module whose stop outlasts the pull's return to the queue (as ReGate's closing its server
+  // may): the pool must not run the pull again meanwhile.
+  const lingering: ModuleFactory = (ctx) => ({
+    name: 'lingering',
+    start: () => () =>
+      new Promise<void>((resolve) => {
+        if (ctx.workers.runningCount('docpart') === 0) return resolve();
+        ctx.workers.on('settled', (s) => s.job.key === 'docpart:pull' && setImmediate(resolve));
+      }),
+  });
+
+  // The core stops the module (its own abort) before the pool; the pool's abort alone is a stop whose grace ran out.
+  it.each([
+    ['the core', (t: TestCore) => t.core.stop(0)],
+    ['the worker pool', (t: TestCore) => t.core.workers.stop(0)],
+  ])('the pull held at Docpart, stopped by %s: its event ends «прервано», no failure, the connector ok, and it runs again after the start', async (_by, stop) => {
+    const fake = await startFakeDocpart({ techKey: 'dp-stop-key', data: generateDocpartData({ orders: 20, seed: 5, now: NOW }) });
+    const start = (dataDir?: string) =>
+      startTestCore({ dataDir, config: { docpart: { enabled: true, baseUrl: fake.url, techKey: 'dp-stop-key', everySeconds: 3600 } }, modules: [docpartModule, lingering], outbox: { now: () => NOW } });
+    const gate = fake.hold((req) => req.form.task === 'get_orders');
+    const first = await start(); // no pull yet: the first one is due at once
+    await gate.reached; // the pull is in Docpart's hands
+    expect(fake.inHand()).toBe(1);
+    await stop(first);
+    await first.core.stop(0);
+
+    const left = onDisk(first.dataDir, 'docpart:pull', 'docpart');
+    expect(left.job).toEqual({ state: 'queued', attempts: 0, last_error: null, retry_wait: 0 });
+    expect(left.connector).toMatchObject({ state: 'ok', failures: 0, lastError: null });
+    gate.release();
+    await expect.poll(() => fake.inHand()).toBe(0);
+
+    const asked = fake.requests().length;
+    const second = await start(first.dataDir);
+    expect(second.core.health().connectors!.docpart).toMatchObject({ state: 'ok', lastError: null });
+    expect(await ui(second, '/api/attention')).toEqual({ items: [], total: 0 });
+    // The pull runs again after the start (due at once, as before its lease) and ends ok.
+    const pulls = () => second.core.journal.events({ entity: 'docpart:pull' }).entries;
+    await expect.poll(() => pulls().map((e) => e.outcome)).toEqual(['ok', 'interrupted']);
+    expect(fake.requests().length).toBeGreaterThan(asked);
+    expect(pulls()[1]).toMatchObject({ title: 'Загрузка заказов Docpart', error: null, retry: false, summary: 'прервано остановкой Спутника: после запуска загрузка пройдёт заново' });
+    expect(second.core.journal.events({ failedOnly: true }).entries).toEqual([]);
+    expect(second.core.health().connectors!.docpart).toMatchObject({ state: 'ok', lastError: null });
+    expect(await ui(second, '/api/attention')).toEqual({ items: [], total: 0 });
+    await fake.stop();
   });
 });
 

@@ -10,6 +10,7 @@ import type { DocpartRepo } from './repo.ts';
 import type { Journal } from '../../journal/index.ts';
 import type { ModuleContext } from '../../core/module.ts';
 import type { RecurringJob } from '../../core/recurring.ts';
+import { abortForStop, stoppedBy } from '../../store/worker-pool.ts';
 
 export type SyncStage = 'items' | 'payments';
 
@@ -117,9 +118,12 @@ export class DocpartSync {
     return this.#job.runNow();
   }
 
-  /** Sputnik stops: the pull under way is cut short (it runs again after the start). */
+  /**
+   * Sputnik stops: the pull under way is cut short as the worker pool's stop would cut it (the core
+   * stops the modules first), so it is «прервано», not a failure, and runs again after the start.
+   */
   async stop(): Promise<void> {
-    this.#abort?.abort();
+    if (this.#abort) abortForStop(this.#abort);
     if (this.#job.running()) await this.#job.runNow().catch(() => {});
   }
 
@@ -128,19 +132,32 @@ export class DocpartSync {
     this.#job.reschedule();
   }
 
-  /** One journal event per pull, its ~44 exchanges folded under it, with what it found. */
-  #journaled(signal: AbortSignal): Promise<SyncResult> {
-    const pull = () => this.#pull(signal);
-    return this.#journal ? this.#journal.within({ system: 'docpart', entity: 'docpart:pull', title: 'Загрузка заказов Docpart' }, pull, pullSummary) : pull();
-  }
-
-  async #pull(stopping: AbortSignal): Promise<SyncResult> {
-    const cfg = this.#config();
-    if (!cfg.enabled) throw new DeliveryError('auth', 'docpart_disabled', 'Docpart выключен в настройках');
+  /**
+   * One journal event per pull, its ~44 exchanges folded under it, with what it found; «прервано»
+   * when a stop cut it short. Then it throws the stop's reason, so the worker pool puts the job back
+   * as it was (no failure) though its own signal was not the one aborted (the module's stop was).
+   */
+  async #journaled(stopping: AbortSignal): Promise<SyncResult> {
     const own = new AbortController();
     this.#abort = own;
-    // Cut short by the module's stop or by the worker's (a stop whose grace ran out).
+    // Cut short by the module's stop or by the worker's (a stop whose grace ran out): both abort with the stop's reason.
     const signal = AbortSignal.any([stopping, own.signal]);
+    const interrupted = (error: unknown) => stoppedBy(signal, error);
+    const pull = () => this.#pull(signal, interrupted);
+    try {
+      return await (this.#journal
+        ? this.#journal.within({ system: 'docpart', entity: 'docpart:pull', title: 'Загрузка заказов Docpart' }, pull, pullSummary, { interrupted })
+        : pull());
+    } catch (e) {
+      throw interrupted(e) ? signal.reason : e;
+    } finally {
+      this.#abort = null;
+    }
+  }
+
+  async #pull(signal: AbortSignal, interrupted: (error: unknown) => boolean): Promise<SyncResult> {
+    const cfg = this.#config();
+    if (!cfg.enabled) throw new DeliveryError('auth', 'docpart_disabled', 'Docpart выключен в настройках');
     const startedAt = this.#now();
     const counts = zero();
     Object.assign(this.#progress, { running: true, stage: 'items', counts, startedAt });
@@ -202,6 +219,11 @@ export class DocpartSync {
       this.#progress.lastError = null;
       return result;
     } catch (e) {
+      if (interrupted(e)) {
+        // Not the shop's doing: the last error and the health stay as they were.
+        this.#log.info('docpart sync interrupted by the stop');
+        throw e;
+      }
       const err = e instanceof DeliveryError ? { code: e.code, message: e.message } : { code: 'internal_error', message: errorMessage(e) };
       // The connector's health is the outbox's: the job goes back with its backoff.
       this.#progress.lastError = { ...err, at: this.#now() };
@@ -210,7 +232,6 @@ export class DocpartSync {
     } finally {
       this.#progress.running = false;
       this.#progress.stage = null;
-      this.#abort = null;
     }
   }
 }

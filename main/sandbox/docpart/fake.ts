@@ -29,7 +29,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { newPhpFormMap, parsePhpForm, type PhpFormMap, type PhpFormValue } from '../passteam/php-form.ts';
-import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeReply, type FakeRequest } from '../fake-server.ts';
+import { NGINX_502_HTML, phpJsonEncode, startFakeServer, type FakeLogOptions, type FakeHold, type FakeReply, type FakeRequest } from '../fake-server.ts';
 import { fromMoscowWall, mskIso } from '../../time/moscow.ts';
 
 export type { FakeRequest } from '../fake-server.ts';
@@ -159,6 +159,10 @@ export interface FakeDocpart {
   failNext(count: number, kind: FakeDocpartFailure): void;
   /** While down every connection (new or kept alive) is reset immediately. */
   setDown(down: boolean): void;
+  /** A request matching `match` waits at the gate until released: see FakeServer.hold. */
+  hold(match?: (req: FakeRequest) => boolean): FakeHold;
+  /** Requests received and not answered yet. */
+  inHand(): number;
   stop(): Promise<void>;
 }
 
@@ -630,6 +634,8 @@ export async function startFakeDocpart(opts: FakeDocpartOptions): Promise<FakeDo
   return {
     url: server.url,
     data: snapshot,
+    hold: server.hold,
+    inHand: server.inHand,
     updateOrder(orderId, patch) {
       const o = orders.get(orderId);
       if (!o) throw new Error(`fake docpart: no order ${orderId}`);
