@@ -105,10 +105,24 @@ describe('outbound HTTP', () => {
     return { err: err as DeliveryError, error: row.error, detail: row.detail };
   }
 
-  it('a call cancelled by its AbortSignal reads «прерван», not «нет связи», and «Подробнее» names AbortError', async () => {
+  /**
+   * Runs `test` against a held server with a fresh client, then closes the server, destroys the
+   * client (nothing left in flight; again is harmless) and closes its store, whatever the test did.
+   */
+  async function withHeld(test: (held: Awaited<ReturnType<typeof holdForever>>, c: ReturnType<typeof client>) => Promise<void>) {
     const held = await holdForever();
-    const { http, journal, store } = client();
+    const c = client();
     try {
+      await test(held, c);
+    } finally {
+      held.close();
+      await c.http.destroy();
+      c.store.close();
+    }
+  }
+
+  it('a call cancelled by its AbortSignal reads «прерван», not «нет связи», and «Подробнее» names AbortError', () =>
+    withHeld(async (held, { http, journal }) => {
       const abort = new AbortController();
       const reached = held.reached();
       const call = http.send({ system: 'passteam', method: 'POST', url: `${held.url}/oapi/v1/createcard`, body: 'x', signal: abort.signal });
@@ -119,47 +133,26 @@ describe('outbound HTTP', () => {
       expect(err.message).toBe('Обмен с Passteam прерван: Спутник останавливается или обмен отменён');
       expect(error).toBe(err.message);
       expect(detail).toMatch(/^AbortError 127\.0\.0\.1:\d+: /);
-    } finally {
-      held.close();
-      await http.destroy();
-      store.close();
-    }
-  });
+    }));
 
-  it("a call past its caller's AbortSignal.timeout() reads «не ответил вовремя», and «Подробнее» names TimeoutError", async () => {
-    const held = await holdForever();
-    const { http, journal, store } = client();
-    try {
+  it("a call past its caller's AbortSignal.timeout() reads «не ответил вовремя», and «Подробнее» names TimeoutError", () =>
+    withHeld(async (held, { http, journal }) => {
       const { err, error, detail } = await failure(journal, http.send({ system: 'paykeeper', method: 'GET', url: held.url, signal: AbortSignal.timeout(50) }));
       expect(err.outcome).toBe('retry');
       expect(err.message).toBe('PayKeeper не ответил вовремя. Спутник повторит сам');
       expect(error).toBe(err.message);
       expect(detail).toMatch(/^TimeoutError 127\.0\.0\.1:\d+: /);
-    } finally {
-      held.close();
-      await http.destroy();
-      store.close();
-    }
-  });
+    }));
 
-  it("a call past the request's own timeoutMs reads «не ответил вовремя» too", async () => {
-    const held = await holdForever();
-    const { http, journal, store } = client();
-    try {
+  it("a call past the request's own timeoutMs reads «не ответил вовремя» too", () =>
+    withHeld(async (held, { http, journal }) => {
       const { err, detail } = await failure(journal, http.send({ system: 'docpart', method: 'GET', url: held.url, timeoutMs: 50 }));
       expect(err.message).toBe('Docpart не ответил вовремя. Спутник повторит сам');
       expect(detail).toMatch(/^UND_ERR_HEADERS_TIMEOUT 127\.0\.0\.1:\d+: /);
-    } finally {
-      held.close();
-      await http.destroy();
-      store.close();
-    }
-  });
+    }));
 
-  it('a call cut off by destroy() (the stop past its grace) reads «прерван»', async () => {
-    const held = await holdForever();
-    const { http, journal, store } = client();
-    try {
+  it('a call cut off by destroy() (the stop past its grace) reads «прерван»', () =>
+    withHeld(async (held, { http, journal }) => {
       const reached = held.reached();
       const call = http.send({ system: 'passteam', method: 'GET', url: held.url });
       await reached;
@@ -167,11 +160,7 @@ describe('outbound HTTP', () => {
       const { err, detail } = await failure(journal, call);
       expect(err.message).toBe('Обмен с Passteam прерван: Спутник останавливается или обмен отменён');
       expect(detail).toMatch(/^UND_ERR_DESTROYED /);
-    } finally {
-      held.close();
-      store.close();
-    }
-  });
+    }));
 
   it('classifies statuses for the outbox', () => {
     expect([200, 401, 403, 409, 422, 429, 500, 503].map(classifyStatus)).toEqual(['ok', 'auth', 'auth', 'refused', 'refused', 'retry', 'retry', 'retry']);
