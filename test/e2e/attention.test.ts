@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { admin as adminOf, openBrowser, openPage as openPageOf, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
+import { describe, expect, it } from 'vitest';
+import { admin as adminOf, openBrowser, openPage as openPageOf, setUpWindow, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * «Требует внимания» and «Спутник не отвечает» as a shop worker sees them: the real
@@ -33,11 +33,7 @@ async function setUp(): Promise<void> {
 }
 
 describe('«Требует внимания» and «Спутник не отвечает» in the window (sandbox)', () => {
-  setUpOnce(setUp);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.dispose();
-  }, 30_000);
+  setUpWindow(setUp, () => ({ browser, server }));
 
   const header = () => page.locator('header .attention-count');
 

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoreStatus } from '../../preload/bridge.ts';
-import { openBrowser, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
+import { openBrowser, setUpWindow, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * The window of the desktop app while its core is down: the real `sputnik serve --sandbox` serving
@@ -46,11 +46,7 @@ async function setUp(): Promise<void> {
 }
 
 describe('the desktop window while the core is down', () => {
-  setUpOnce(setUp);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.dispose();
-  }, 30_000);
+  setUpWindow(setUp, () => ({ browser, server }));
 
   it('says what the shell knows, offers «Перезапустить службу» once the supervisor gave up, and is live again after it', async () => {
     await page.goto(server!.uiUrl);

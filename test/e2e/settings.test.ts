@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Browser, Dialog, Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { admin as adminOf, openBrowser, RESULTS, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
+import { describe, expect, it } from 'vitest';
+import { admin as adminOf, openBrowser, RESULTS, setUpWindow, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * «Настройки» as the person setting Sputnik up sees them: the real `sputnik serve --sandbox`
@@ -47,11 +47,7 @@ async function setUp(): Promise<void> {
 }
 
 describe('«Настройки» in the window (sandbox)', () => {
-  setUpOnce(setUp);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.dispose();
-  }, 30_000);
+  setUpWindow(setUp, () => ({ browser, server }));
 
   it('a token tried with «Проверить соединение»: refused in plain words, nothing paused; the answer goes away once the field is edited', async () => {
     await openSettings();

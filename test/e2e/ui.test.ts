@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { adminGet as adminGetOf, hold as holdOf, openBrowser, openPage as openPageOf, setUpOnce, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
+import { describe, expect, it } from 'vitest';
+import { adminGet as adminGetOf, hold as holdOf, openBrowser, openPage as openPageOf, setUpWindow, shot as shotOf, startSandbox, type Sandbox } from '../helpers/e2e.ts';
 
 /**
  * What an operator sees: the real `sputnik serve --sandbox` serving the built renderer to
@@ -58,12 +58,7 @@ async function setUp(): Promise<void> {
 }
 
 describe('UI in service mode (sandbox)', () => {
-  setUpOnce(setUp);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.dispose();
-  }, 30_000);
+  setUpWindow(setUp, () => ({ browser, server }));
 
   it('logs in by the printed link: overview with the sandbox banner, connectors, queue, listener address and token', async () => {
     expect((await fetch(`${server!.listenerUrl}/v1/health`)).status).toBe(200);

@@ -3,14 +3,14 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { beforeAll, beforeEach, expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
 /**
  * The browser harness of the window's e2e tests: the real `sputnik serve --sandbox` serving the
  * built renderer (or a test core's UI) to Debian chromium at 1366×768, in Russian.
  *
- *   const server = await startSandbox('mine'); ({ browser, page } = await openBrowser(pageProblems));
- *   await page.goto(server.uiUrl); … afterAll: await browser?.close(); await server?.dispose();
+ *   setUp: server = await startSandbox('mine'); ({ browser, page } = await openBrowser(pageProblems));
+ *   describe: setUpWindow(setUp, () => ({ browser, server })); … await page.goto(server.uiUrl);
  */
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CHROMIUM = '/usr/bin/chromium';
@@ -162,6 +162,19 @@ export function setUpOnce(setUp: () => Promise<void>, timeout = 60_000): void {
   beforeEach(() => {
     if (setupError) throw setupError;
   });
+}
+
+/**
+ * setUpOnce(setUp) for a suite on one sandbox and one browser, both closed after it: `made` names
+ * what setUp made (either may be missing when it failed part-way).
+ */
+export function setUpWindow(setUp: () => Promise<void>, made: () => { browser?: Browser; server?: Sandbox }): void {
+  setUpOnce(setUp);
+  afterAll(async () => {
+    const { browser, server } = made();
+    await browser?.close();
+    await server?.dispose();
+  }, 30_000);
 }
 
 /** A screenshot in test-results/ (and, with `keepAs`, a copy in docs/screenshots/); returns its path. */
