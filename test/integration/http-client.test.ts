@@ -109,17 +109,20 @@ describe('outbound HTTP', () => {
    * Runs `test` against a held server with a fresh client, then closes the server, destroys the
    * client (nothing left in flight; again is harmless) and closes its store, whatever the test did.
    */
-  async function withHeld(test: (held: Awaited<ReturnType<typeof holdForever>>, c: ReturnType<typeof client>) => Promise<void>) {
+  async function withHeld<T>(test: (held: Awaited<ReturnType<typeof holdForever>>, c: ReturnType<typeof client>) => Promise<T>): Promise<T> {
     const held = await holdForever();
     const c = client();
     try {
-      await test(held, c);
+      return await test(held, c);
     } finally {
       held.close();
       await c.http.destroy();
       c.store.close();
     }
   }
+
+  /** failure() of the one call `send` makes to a held server at `url`. */
+  const failureOf = (send: (http: HttpClient, url: string) => Promise<unknown>) => withHeld((held, { http, journal }) => failure(journal, send(http, held.url)));
 
   it('a call cancelled by its AbortSignal reads «прерван», not «нет связи», and «Подробнее» names AbortError', () =>
     withHeld(async (held, { http, journal }) => {
@@ -135,21 +138,19 @@ describe('outbound HTTP', () => {
       expect(detail).toMatch(/^AbortError 127\.0\.0\.1:\d+: /);
     }));
 
-  it("a call past its caller's AbortSignal.timeout() reads «не ответил вовремя», and «Подробнее» names TimeoutError", () =>
-    withHeld(async (held, { http, journal }) => {
-      const { err, error, detail } = await failure(journal, http.send({ system: 'paykeeper', method: 'GET', url: held.url, signal: AbortSignal.timeout(50) }));
-      expect(err.outcome).toBe('retry');
-      expect(err.message).toBe('PayKeeper не ответил вовремя. Спутник повторит сам');
-      expect(error).toBe(err.message);
-      expect(detail).toMatch(/^TimeoutError 127\.0\.0\.1:\d+: /);
-    }));
+  it("a call past its caller's AbortSignal.timeout() reads «не ответил вовремя», and «Подробнее» names TimeoutError", async () => {
+    const { err, error, detail } = await failureOf((http, url) => http.send({ system: 'paykeeper', method: 'GET', url, signal: AbortSignal.timeout(50) }));
+    expect(err.outcome).toBe('retry');
+    expect(err.message).toBe('PayKeeper не ответил вовремя. Спутник повторит сам');
+    expect(error).toBe(err.message);
+    expect(detail).toMatch(/^TimeoutError 127\.0\.0\.1:\d+: /);
+  });
 
-  it("a call past the request's own timeoutMs reads «не ответил вовремя» too", () =>
-    withHeld(async (held, { http, journal }) => {
-      const { err, detail } = await failure(journal, http.send({ system: 'docpart', method: 'GET', url: held.url, timeoutMs: 50 }));
-      expect(err.message).toBe('Docpart не ответил вовремя. Спутник повторит сам');
-      expect(detail).toMatch(/^UND_ERR_HEADERS_TIMEOUT 127\.0\.0\.1:\d+: /);
-    }));
+  it("a call past the request's own timeoutMs reads «не ответил вовремя» too", async () => {
+    const { err, detail } = await failureOf((http, url) => http.send({ system: 'docpart', method: 'GET', url, timeoutMs: 50 }));
+    expect(err.message).toBe('Docpart не ответил вовремя. Спутник повторит сам');
+    expect(detail).toMatch(/^UND_ERR_HEADERS_TIMEOUT 127\.0\.0\.1:\d+: /);
+  });
 
   it('a call cut off by destroy() (the stop past its grace) reads «прерван»', () =>
     withHeld(async (held, { http, journal }) => {
