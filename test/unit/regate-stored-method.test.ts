@@ -77,7 +77,7 @@ describe('a queued ReGate write keeps its method', () => {
     // A store as the previous version left it: without regate_requests.method_name.
     const db = new Database(join(dir, DB_FILE));
     db.pragma('journal_mode = WAL');
-    const before = MIGRATIONS.length - 1;
+    const before = 11; // migration 12 adds regate_requests.method_name; later ones must not matter here
     for (const m of MIGRATIONS.slice(0, before)) m(db);
     db.pragma(`user_version = ${before}`);
     const insert = db.prepare(`INSERT INTO regate_requests (tenant, key, fingerprint, method, path, body, state, created_at, updated_at, order_key) VALUES ('shop', ?, 'f', ?, ?, NULL, 'queued', 0, 0, '')`);
