@@ -31,6 +31,19 @@ const ui = (t: TestCore, path: string, init: RequestInit = {}) =>
     headers: { Authorization: `Bearer ${t.uiToken}`, ...(init.method && init.method !== 'GET' ? { 'X-Sputnik-UI': '1' } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers as object) },
   });
 const json = async (r: Response) => (await r.json()) as any;
+/** The admin API's event stream as text: `read(until)` reads on until `until` matches what has come (or 8 s pass between chunks). */
+function eventStream(res: Response) {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const read = async (until: RegExp) => {
+    const end = Date.now() + 8000;
+    while (!until.test(text) && Date.now() < end) text += decoder.decode((await reader.read()).value);
+    return until.test(text);
+  };
+  return { reader, read, text: () => text };
+}
+
 const putCard = (t: TestCore, code: string, phone: string) =>
   t.api(`/v1/cards/${code}?wait=5`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ holder: { name: 'Иванов Иван', phone } }) });
 
@@ -127,13 +140,7 @@ describe('the window\'s API', () => {
     const today = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
     const events = await ui(t, '/api/events');
     expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
-    const reader = events.body!.getReader();
-    let text = '';
-    const read = async (until: RegExp) => {
-      const end = Date.now() + 8000;
-      while (!until.test(text) && Date.now() < end) text += new TextDecoder().decode((await reader.read()).value);
-      return until.test(text);
-    };
+    const { read, reader } = eventStream(events);
     expect(await read(/event: health/)).toBe(true);
     await putCard(t, 'E-1', '+79995554433');
     expect(await read(/event: journal/)).toBe(true);
@@ -155,18 +162,12 @@ describe('the window\'s API', () => {
     try {
       const { t } = await setup();
       const events = await ui(t, '/api/events');
-      const reader = events.body!.getReader();
-      let text = '';
-      const read = async (until: RegExp) => {
-        const end = Date.now() + 8000;
-        while (!until.test(text) && Date.now() < end) text += new TextDecoder().decode((await reader.read()).value);
-        return until.test(text);
-      };
+      const { read, reader, text } = eventStream(events);
       expect(await read(/event: attention/)).toBe(true);
       await putCard(t, 'L-1', '+79995554400');
       expect(await read(/event: change\ndata: \{"kind":"cards"\}/)).toBe(true);
       expect(await read(/event: journal/)).toBe(true);
-      expect(text).not.toMatch(/event: beat/);
+      expect(text()).not.toMatch(/event: beat/);
       vi.advanceTimersByTime(HEARTBEAT_MS);
       expect(await read(/event: beat/)).toBe(true);
       await reader.cancel();
