@@ -225,6 +225,10 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
       if (checked.size > 10_000) checked.delete(checked.keys().next().value!);
       return state;
     },
+    checkNow: (ip) => {
+      const known = checked.get(ip);
+      return known && performance.now() - known.at < LOGIN_CHECK_MS ? known.state : undefined;
+    },
     failed: (ip) => {
       checked.delete(ip);
       return shared((a: string) => pg.logins.failed(a), (a) => localLogins.failed(a))(ip);
