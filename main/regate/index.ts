@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
 import { createRegateApp } from './app.ts';
+import { regateAttention } from './attention.ts';
 import type { FreshHits } from './fresh-hits.ts';
 import { deliverQueued } from './deliver.ts';
 import { ceilingOf } from './limiter.ts';
@@ -34,6 +35,8 @@ export interface RegateRuntime {
   health(): RegateHealth;
   /** The same with the queued writes counted now (GET /regate/v1/health). */
   healthNow(): Promise<RegateHealth>;
+  /** The store's state now (SQLite: Sputnik's own; PostgreSQL: shared, and reconnected by itself). */
+  store(): StoreHealth;
   /** Forgets keys older than 72 h (and, on PostgreSQL, ended quota windows and old failed logins); rows removed per table. */
   housekeeping(now: number): Promise<Record<string, number>>;
   /**
@@ -140,6 +143,7 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
     get workers() {
       return consumer?.kind === 'workers' ? consumer.workers : IDLE_LANE;
     },
+    store: () => storeHealth(),
     health() {
       count().catch(() => {}); // the next health has it; a failed count keeps the last one
       list();
@@ -248,6 +252,7 @@ export const regateModule: ModuleFactory = (ctx) => {
     name: 'regate',
     workers: regate.workers,
     health: () => (ctx.config().regate.enabled ? { regate: regate.health() } : {}),
+    attention: () => (ctx.config().regate.enabled ? regateAttention(regate.store()) : { items: [], total: 0 }),
     // Keys are kept 72 h (specs/regate.md), whether or not the gateway is on now (on PostgreSQL: while it runs).
     housekeeping: (now) => regate.housekeeping(now),
     start: async () => {

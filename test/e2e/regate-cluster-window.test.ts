@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openPage } from '../helpers/e2e.ts';
 import { startPostgres, type PrivatePostgres } from '../helpers/postgres.ts';
 import { clusterConfig, kill9, killAll, startFake1C, startInstance, type Instance } from '../helpers/regate-cluster.ts';
 
@@ -85,8 +86,21 @@ describe('ReGate cluster in the window: the shared store and the instances', () 
     await expect.poll(() => page.locator('#regate-instances-title').textContent()).toBe('Экземпляров шлюза в кластере: 2 (последние сведения: пока PostgreSQL недоступен, кто на связи — не узнать)');
     expect(await instances().getByRole('listitem').allTextContents()).toEqual(nodes.map((n, i) => expect.stringMatching(new RegExp(`^сервер .+, процесс ${n.pid}${i === 0 ? ' \\(этот\\)' : ''}$`))));
     await shot('regate-cluster-store-down.png');
+    // «Требует внимания» counts it in the header of every page and says what to check.
+    const header = page.locator('header .attention-count');
+    await expect.poll(() => header.textContent().catch(() => '')).toBe('Требует внимания: 1');
+    await openPage(page, 'Требует внимания');
+    const item = page.getByRole('region', { name: 'Требует внимания' }).getByRole('listitem', { name: 'ReGate: общее хранилище (PostgreSQL)' });
+    await expect.poll(() => item.isVisible()).toBe(true);
+    expect(await item.locator('.attention-reason').textContent()).toMatch(/^PostgreSQL недоступен.*\. Пока его нет, шлюз отвечает Richest\.store из кеша, а на записи и остальные чтения — 503 \(Richest\.store повторит их позже\); Спутник подключается снова сам$/);
+    expect(await item.locator('.attention-fix').textContent()).toBe('Что сделать: Проверьте, что сервер PostgreSQL запущен и доступен с этого компьютера по адресу из настройки regate.store.url');
+    await shot('regate-cluster-store-down-attention.png');
 
     pg!.start();
+    // Back by itself: off the list, and Обзор's line is green again.
+    await expect.poll(() => item.count()).toBe(0);
+    await expect.poll(() => header.textContent()).toBe('Требует внимания: 0');
+    await openPage(page, 'Обзор');
     await expect.poll(() => panel().getByText(STORE_UP, { exact: true }).isVisible()).toBe(true);
     expect(await panel().getByRole('status').count()).toBe(0);
   });
