@@ -64,6 +64,17 @@ describe('ReGate on PostgreSQL: the connection, its health, LISTEN/NOTIFY and th
     await store.close();
   });
 
+  it('a statement with parameters is prepared once per connection and reused; one without runs as before', async () => {
+    // One connection, so the session that prepared is the one asked.
+    const store = new PgStore({ url: pg.server.createDatabase('prepared'), password: pg.server.password, max: 1 });
+    const text = 'SELECT $1::int + 1 AS n';
+    for (const n of [1, 2, 3]) expect((await store.query<{ n: number }>(text, [n])).rows).toEqual([{ n: n + 1 }]);
+    const prepared = await store.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements WHERE statement = $1', [text]);
+    expect(prepared.rows).toHaveLength(1); // the old code sent it unnamed: nothing kept
+    expect((await store.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+    await store.close();
+  });
+
   it('a wrong password makes the store down with a Russian reason that does not contain it', async () => {
     const secret = 'not-the-password-4821';
     const store = new PgStore({ url: pg.server.url, password: secret, timers: manualTimers().timers });

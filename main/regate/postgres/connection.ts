@@ -143,6 +143,22 @@ function connectionString(url: string, password: string | undefined): string {
   return u.toString();
 }
 
+/**
+ * Prepared statements' names, one per statement text (the store's statements are a fixed set of
+ * templates; node-postgres prepares a name once per connection, again on a new one). Bounded: a
+ * text beyond it runs unnamed, as before.
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED = 500;
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED) {
+    name = `regate_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 export class PgStore extends EventEmitter<{ down: [PgHealth]; up: [PgHealth]; state: [PgHealth] }> {
   readonly #pool: pg.Pool;
   readonly #secret: string | undefined;
@@ -187,7 +203,10 @@ export class PgStore extends EventEmitter<{ down: [PgHealth]; up: [PgHealth]; st
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
     this.#ensureUp();
     try {
-      return await this.#pool.query<R>(text, params);
+      // A statement with parameters runs as a named prepared statement: each connection parses and
+      // plans it once, not on every call (the same few statements run hundreds of times a second).
+      const name = params === undefined ? undefined : statementName(text);
+      return await this.#pool.query<R>(name === undefined ? { text, values: params } : { name, text, values: params });
     } catch (e) {
       throw this.#failed(e);
     }
