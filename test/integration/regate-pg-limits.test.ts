@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newInstanceId, PgInstances } from '../../main/regate/postgres/instances.ts';
 import { PgLoginThrottle } from '../../main/regate/postgres/logins.ts';
 import { PgQuota } from '../../main/regate/postgres/quota.ts';
+import { pgRepos } from '../../main/regate/repos/pg.ts';
 import { until, usePostgres } from '../helpers/regate-pg.ts';
 
 describe('ReGate on PostgreSQL: quota windows, failed logins and instances shared by the instances', () => {
@@ -46,6 +47,28 @@ describe('ReGate on PostgreSQL: quota windows, failed logins and instances share
     expect((await a.check('10.0.0.8')).blocked).toBe(false);
     await b.succeeded('10.0.0.7');
     expect(await a.check('10.0.0.7')).toEqual({ blocked: false, failures: 0, retryAfterSeconds: 0 });
+  });
+
+  it('an instance asks PostgreSQL once for an address its callers check together; a failure meanwhile is asked again', async () => {
+    const db = await pg.freshDatabase('logins_together');
+    const repos = pgRepos({ url: db.url, password: pg.server.password, connections: 4, leaseMs: 60_000, ceilings: [['shop', 9]] });
+    pg.after(() => repos.close());
+    await repos.start(30_000);
+    const asked: string[] = [];
+    const query = repos.pg.store.query.bind(repos.pg.store);
+    repos.pg.store.query = ((text: string, params?: unknown[]) => {
+      if (text.includes('FROM regate_failed_logins')) asked.push(String(params?.[0]));
+      return query(text, params);
+    }) as typeof repos.pg.store.query;
+    const states = await Promise.all(Array.from({ length: 50 }, () => repos.logins.check('10.0.0.9')));
+    expect(states.every((s) => s.blocked === false && s.failures === 0)).toBe(true);
+    expect(asked).toEqual(['10.0.0.9']); // the old code asked once per caller
+    // A check under way when a failure is counted does not answer for the checks after it.
+    const before = repos.logins.check('10.0.0.10');
+    await repos.logins.failed('10.0.0.10');
+    expect((await repos.logins.check('10.0.0.10')).failures).toBe(1);
+    await before;
+    expect((await repos.logins.check('10.0.0.10')).failures).toBe(1);
   });
 
   it('failures further apart than the window start counting again; a block ends a window after the last failure', async () => {

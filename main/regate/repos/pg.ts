@@ -214,16 +214,34 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
   // so only a block made on another instance reaches this one up to a second late.
   const checkShared = shared((ip: string) => pg.logins.check(ip), (ip) => localLogins.check(ip));
   const checked = new Map<string, { at: number; state: { blocked: boolean; failures: number } }>();
+  // The check under way per address: callers that come while it is asked share its answer (a
+  // balancer's address sends dozens of requests in the time one check takes, and each asked again).
+  // A failure or success here drops it: a check that left before must not answer the ones after.
+  const asking = new Map<string, Promise<{ blocked: boolean; failures: number }>>();
   const logins: LoginThrottle = {
-    check: async (ip) => {
+    check: (ip) => {
       const now = performance.now();
       const known = checked.get(ip);
-      if (known && now - known.at < LOGIN_CHECK_MS) return known.state;
-      const state = await checkShared(ip);
-      checked.delete(ip); // re-inserted last: Map order is the eviction order
-      checked.set(ip, { at: now, state });
-      if (checked.size > 10_000) checked.delete(checked.keys().next().value!);
-      return state;
+      if (known && now - known.at < LOGIN_CHECK_MS) return Promise.resolve(known.state);
+      const pending = asking.get(ip);
+      if (pending) return pending;
+      const p = checkShared(ip).then(
+        (state) => {
+          if (asking.get(ip) === p) {
+            asking.delete(ip);
+            checked.delete(ip); // re-inserted last: Map order is the eviction order
+            checked.set(ip, { at: now, state });
+            if (checked.size > 10_000) checked.delete(checked.keys().next().value!);
+          }
+          return state;
+        },
+        (e: unknown) => {
+          if (asking.get(ip) === p) asking.delete(ip);
+          throw e;
+        },
+      );
+      asking.set(ip, p);
+      return p;
     },
     checkNow: (ip) => {
       const known = checked.get(ip);
@@ -231,10 +249,12 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     },
     failed: (ip) => {
       checked.delete(ip);
+      asking.delete(ip);
       return shared((a: string) => pg.logins.failed(a), (a) => localLogins.failed(a))(ip);
     },
     succeeded: (ip) => {
       checked.delete(ip);
+      asking.delete(ip);
       return shared((a: string) => pg.logins.succeeded(a), (a) => localLogins.succeeded(a))(ip);
     },
   };
