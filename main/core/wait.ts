@@ -12,6 +12,9 @@ export function waitQuery(defaultSeconds: number) {
 
 export type WaitResult = { outcome: 'done' } | { outcome: 'failed'; error: JobError } | { outcome: 'timeout' };
 
+/** How a bounded wait for some work ended (`DeliveryWaits.until`). */
+export type UntilResult<T> = { outcome: 'done'; value: T } | { outcome: 'failed'; error: unknown } | { outcome: 'timeout' } | { outcome: 'closed' };
+
 interface Waiter {
   key: string;
   fromId: number;
@@ -26,6 +29,7 @@ interface Waiter {
  */
 export class DeliveryWaits {
   readonly #waiters = new Set<Waiter>();
+  readonly #closers = new Set<() => void>();
   readonly #outbox: Outbox;
   #closed = false;
 
@@ -55,10 +59,34 @@ export class DeliveryWaits {
     });
   }
 
+  /**
+   * Waits for `work` (a pull run now, say) at most `seconds`. A stop ends the wait at once
+   * ('closed'): the listener closes only when its requests are answered, so a caller waiting out
+   * its `wait` would hold Sputnik's stop for as long.
+   */
+  until<T>(work: Promise<T>, seconds: number): Promise<UntilResult<T>> {
+    if (this.#closed) return Promise.resolve({ outcome: 'closed' });
+    return new Promise((resolve) => {
+      const end = (r: UntilResult<T>) => {
+        clearTimeout(timer);
+        this.#closers.delete(closer);
+        resolve(r);
+      };
+      const closer = () => end({ outcome: 'closed' });
+      const timer = setTimeout(() => end({ outcome: 'timeout' }), seconds * 1000);
+      this.#closers.add(closer);
+      work.then(
+        (value) => end({ outcome: 'done', value }),
+        (error: unknown) => end({ outcome: 'failed', error }),
+      );
+    });
+  }
+
   /** Stop: nobody waits for a delivery that will not happen in this process. */
   close(): void {
     this.#closed = true;
     for (const w of [...this.#waiters]) w.resolve({ outcome: 'timeout' });
+    for (const c of [...this.#closers]) c();
   }
 
   get pending(): number {

@@ -73,7 +73,7 @@ const STOPPING = new DOMException('Спутник останавливается
  * stop's reason itself. A timeout or an abort of the run's own is a failure.
  */
 export function stoppedBy(signal: AbortSignal, error: unknown): boolean {
-  if (error === STOPPING) return true;
+  if (isStopReason(error)) return true;
   if (!signal.aborted || signal.reason !== STOPPING) return false;
   return !(error instanceof DeliveryError) || error.outcome === 'retry';
 }
@@ -85,6 +85,11 @@ export function stoppedBy(signal: AbortSignal, error: unknown): boolean {
  */
 export function abortForStop(controller: AbortController): void {
   controller.abort(STOPPING);
+}
+
+/** Whether `error` is a stop's own reason: what a run cut short by a stop throws (abortForStop, the pool's stop). */
+export function isStopReason(error: unknown): boolean {
+  return error === STOPPING;
 }
 
 interface Lane {

@@ -167,6 +167,23 @@ describe('a stop that cuts a Docpart pull short', () => {
     expect(await ui(second, '/api/attention')).toEqual({ items: [], total: 0 });
     await fake.stop();
   });
+  it('1C waiting on POST /v1/docpart/sync when Sputnik stops gets 503 sputnik_stopping with Retry-After at once (not a Docpart failure; the stop does not wait out its wait)', async () => {
+    const fake = await startFakeDocpart({ techKey: 'dp-stop-key', data: generateDocpartData({ orders: 20, seed: 5, now: NOW }) });
+    const t = await startTestCore({ config: { docpart: { enabled: true, baseUrl: fake.url, techKey: 'dp-stop-key', everySeconds: 3600 } }, modules: [docpartModule], outbox: { now: () => NOW } });
+    const pulls = () => t.core.journal.events({ entity: 'docpart:pull' }).entries;
+    await expect.poll(() => pulls().map((e) => e.outcome)).toEqual(['ok']); // the first pull, due at once
+    const gate = fake.hold((req) => req.form.task === 'get_orders');
+    const answer = t.api('/v1/docpart/sync?wait=60', { method: 'POST' });
+    await gate.reached; // this request's pull is in Docpart's hands
+    // The stop does not wait out the caller's 60 s: the listener closes once it has answered.
+    await t.core.stop(0);
+    const res = await answer;
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('10');
+    expect(await res.json()).toEqual({ error: { code: 'sputnik_stopping', message: 'Спутник останавливается: загрузка заказов Docpart прервана и пройдёт заново после его запуска; повторите запрос позже' } });
+    gate.release();
+    await fake.stop();
+  });
 });
 
 describe('the journal’s «прервано» (migration 13)', () => {

@@ -12,6 +12,12 @@ import { documented, exampled } from '../../listener/openapi.ts';
 import { INVALID_CURSOR, onecError, onecErrors } from '../../listener/error-docs.ts';
 import { DOCPART_TAG } from './module.ts';
 import * as EX from './examples.ts';
+import { isStopReason } from '../../store/worker-pool.ts';
+
+/** A sync a stop cut short: nothing failed at Docpart, the pull runs again after the start; 1C should ask again. */
+const SYNC_STOPPED = new SputnikError(503, 'sputnik_stopping', 'Спутник останавливается: загрузка заказов Docpart прервана и пройдёт заново после его запуска; повторите запрос позже', {
+  headers: { 'Retry-After': '10' },
+});
 
 const ORDERS_FEED = 'docpart_orders';
 const PAYMENTS_FEED = 'docpart_payments';
@@ -248,7 +254,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
       {
         schema: {
           summary: 'Загрузить заказы Docpart сейчас',
-          description: '200 — загрузка закончилась (сколько нашла); 202 — ещё идёт (stage, counts); 502 — Docpart ответил ошибкой.',
+          description: '200 — загрузка закончилась (сколько нашла); 202 — ещё идёт (stage, counts); 502 — Docpart ответил ошибкой; 503 — Спутник останавливается, загрузка прервана (повторите после его запуска).',
           querystring: syncQuery,
           operationId: 'syncDocpart',
           tags: [DOCPART_TAG],
@@ -261,6 +267,7 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
                 new SputnikError(502, 'docpart_refused', 'Docpart ответил ошибкой на get_orders: Access denied'),
                 'Docpart ответил ошибкой или не ответил; код — причина: docpart_refused, docpart_unavailable, docpart_auth (ключ или пароль), network_error, docpart_failed',
               ),
+              onecError(SYNC_STOPPED, 'Спутник останавливается (выход, остановка или перезапуск службы): загрузка прервана и пройдёт заново после запуска; повторите запрос через Retry-After секунд'),
             ]),
           },
         },
@@ -268,23 +275,19 @@ export function docpartRoutes(ctx: ModuleContext, repo: DocpartRepo, sync: Docpa
       async (req, reply) => {
         if (!ctx.config().docpart.enabled) throw new SputnikError(409, 'docpart_disabled', 'Docpart выключен в настройках Спутника');
         const { wait } = req.query;
-        const run = sync.run();
-        let timer: NodeJS.Timeout | undefined;
-        const outcome = await Promise.race([
-          run.then((r) => ({ done: r }), (e: unknown) => ({ error: e })),
-          new Promise<null>((r) => (timer = setTimeout(() => r(null), wait * 1000))),
-        ]);
-        clearTimeout(timer);
-        if (outcome === null) {
+        const outcome = await ctx.waits.until(sync.run(), wait);
+        if (outcome.outcome === 'timeout') {
           reply.code(202);
           const p = sync.progress();
           return { state: 'running' as const, stage: p.stage, counts: p.counts };
         }
-        if ('error' in outcome) {
+        if (outcome.outcome === 'closed') throw SYNC_STOPPED;
+        if (outcome.outcome === 'failed') {
           const e = outcome.error;
+          if (isStopReason(e)) throw SYNC_STOPPED;
           throw new SputnikError(502, e instanceof DeliveryError ? e.code : 'docpart_failed', e instanceof Error ? e.message : String(e));
         }
-        return syncResultView(outcome.done);
+        return syncResultView(outcome.value);
       },
     );
   };
