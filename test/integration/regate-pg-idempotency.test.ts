@@ -75,6 +75,26 @@ describe('ReGate on PostgreSQL: writes by Idempotency-Key shared by the instance
     }
   }, 60_000);
 
+  it('a new write is recorded and its line checked in one statement; of one line\'s writes begun together on three instances, only one instance finds it free', async () => {
+    const db = await pg.freshDatabase('idem_line');
+    const stores = [db.open(), db.open(), db.open()];
+    const statements: string[] = [];
+    const query = stores[0].query.bind(stores[0]);
+    stores[0].query = ((text: string, params?: unknown[]) => (statements.push(text), query(text, params))) as PgStore['query'];
+    const [a, b, c] = stores.map((s, i) => new PgIdempotency(s, { instanceId: `i${i}` }));
+    const alone = await a.begin(write('alone', '{"n":0}', 'client-alone'));
+    expect([alone.kind, alone.lineBusy, statements.length]).toEqual(['new', false, 1]); // the old code: no answer, asked in a second statement
+    // Another instance's write of the line is running: busy; this instance's own: not.
+    expect((await b.begin(write('alone-b', '{"n":0}', 'client-alone'))).lineBusy).toBe(true);
+    expect((await a.begin(write('alone-a', '{"n":0}', 'client-alone'))).lineBusy).toBe(true); // b's is running now
+    // Thirty at once on one fresh line, spread over the instances.
+    const begun = await Promise.all(Array.from({ length: 30 }, (_, n) => [a, b, c][n % 3].begin(write(`t${n}`, `{"n":${n}}`, 'client-together'))));
+    expect(begun.every((x) => x.kind === 'new' && typeof x.lineBusy === 'boolean')).toBe(true);
+    const free = begun.filter((x) => x.lineBusy === false);
+    expect(free.length).toBeGreaterThan(0);
+    expect(new Set(free.map((x) => x.record.owner)).size).toBe(1);
+  });
+
   it('a write is taken over only after its owner stopped renewing, never while the owner lives', async () => {
     const db = await pg.freshDatabase('idem_takeover');
     const leaseMs = 1000; // renewed every third: a live owner has two thirds of it to spare on a busy machine

@@ -32,7 +32,7 @@ function failOnce(store: PgStore, marker: string): Promise<void> {
 describe('ReGate on PostgreSQL: a write nobody sends is not renewed', () => {
   const pg = usePostgres();
 
-  it('a recorded write whose line check failed (503): its lease runs out, it is sent again with its key, and the key ends with its result', async () => {
+  it('a write whose recording and line check failed (503) is not stored: a retry with its key sends it once', async () => {
     const db = await pg.freshDatabase('stranded_direct');
     const onec = await startStandalone1C({ port: 0, latencyMs: 5 });
     pg.after(() => onec.stop());
@@ -41,25 +41,36 @@ describe('ReGate on PostgreSQL: a write nobody sends is not renewed', () => {
 
     const key = randomUUID();
     const body = booking(cat, cat.clients[0], `RS-STRANDED-${key}`, 0);
-    // The write is recorded (running, this instance's), then the check of its line fails: the caller gets 503.
-    const failed = failOnce(repos.pg.store, 'owner IS DISTINCT FROM');
+    // The one statement that records the write and checks its line fails: the caller gets 503, nothing is kept.
+    const failed = failOnce(repos.pg.store, 'regate_line_busy');
     const first = await call(base, 'POST', '/regate/v1/orders', { body, key });
     await failed;
     expect([first.status, (first.body as { code: string }).code]).toEqual([503, 'store_unavailable']);
-    const { rows } = await db.open().query<{ id: string; state: string }>('SELECT id, state FROM regate_requests WHERE key = $1', [key]);
-    expect(rows.map((r) => r.state)).toEqual(['running']);
-    // Nobody sends it here now: it is not renewed.
-    expect(repos.pg.idempotency.sending).not.toContain(Number(rows[0].id));
-
-    // The caller retries with the same key: 409 while its lease runs out, then it is put back in its line,
-    // sent with its request id, and the key answers its 201.
-    let last = first;
-    await expect
-      .poll(async () => (last = await call(base, 'POST', '/regate/v1/orders', { body, key })).status, { timeout: 30_000, interval: 200 })
-      .toBe(201);
-    expect(last.headers['idempotent-replayed']).toBe('true');
+    const { rows } = await db.open().query('SELECT id FROM regate_requests WHERE key = $1', [key]);
+    expect(rows).toEqual([]);
+    expect(repos.pg.idempotency.sending).toEqual([]);
+    const again = await call(base, 'POST', '/regate/v1/orders', { body, key });
+    expect(again.status).toBe(201);
     expect(onec.stats()).toMatchObject({ orders: 1, duplicateOrders: 0 });
   }, 120_000);
+
+  it('a recorded write whose separate line check failed (503) is no longer renewed: its lease runs out', async () => {
+    const db = await pg.freshDatabase('stranded_check');
+    const repos: PgRepos = pgRepos({ url: db.url, password: pg.server.password, connections: 5, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100 });
+    await repos.start(30_000);
+    pg.after(() => repos.close());
+    const begun = await repos.idempotency.begin({ tenant: TENANT, key: 'c-1', method: 'bookings.create', verb: 'POST', path: '/bookings', body: '{"n":1}', line: 'client-1' });
+    expect([begun.kind, begun.lineBusy]).toEqual(['new', false]);
+    expect(repos.pg.idempotency.sending).toEqual([begun.record.id]);
+    // Asked again without the recorded answer (as a store that does not give one): that statement fails.
+    const failed = failOnce(repos.pg.store, 'owner IS DISTINCT FROM');
+    await expect(repos.queue.busy(begun.record)).rejects.toMatchObject({ status: 503 });
+    await failed;
+    expect(repos.pg.idempotency.sending).toEqual([]);
+    // Nobody renews it: its lease runs out and it is put back in its line.
+    await expect.poll(() => repos.queue.requeueInterrupted(), { timeout: 30_000, interval: 200 }).toBe(1);
+    expect((await repos.idempotency.get(begun.record.id))?.state).toBe('queued');
+  }, 60_000);
 
   it('a claimed queued write whose record could not be read: its claim is given up, runs out, and the write is claimed and delivered again', async () => {
     const db = await pg.freshDatabase('stranded_queue');

@@ -63,6 +63,9 @@ function record({ expired: _, id, created_at, updated_at, lease_until, fence, ..
   return { ...same, id: Number(id), created_at: created_at.getTime(), updated_at: updated_at.getTime(), lease_until: lease_until ? lease_until.getTime() : null, fence: Number(fence) };
 }
 
+/** The advisory lock class of a write's line (the two-key form: apart from the migrations' one-key lock). */
+const LINE_LOCK = 1_919_247_457;
+
 const COLUMNS = 'id, tenant, key, fingerprint, method, method_name, path, body, state, status, answer, created_at, updated_at, order_key, owner, lease_until, fence';
 
 /** Wakes the queue's consumers when a write of a line that has items waiting ends (queue.ts: nothing of a line is claimed while a write of it is running). */
@@ -109,32 +112,42 @@ export class PgIdempotency {
     // or insert by another instance only costs another turn.
     for (let turn = 0; turn < 5; turn++) {
       const sentAt = this.#leases.stamp();
-      const inserted = await this.#store.query<Row>(
-        `INSERT INTO regate_requests (tenant, key, fingerprint, method, path, body, order_key, state, owner, lease_until, method_name)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, clock_timestamp() + ${ms(9)}, $10)
-         ON CONFLICT (tenant, key) DO NOTHING RETURNING ${COLUMNS}`,
+      // The record and its line's check (PgWriteQueue.busyElsewhere's question) in one round trip.
+      // The line's advisory lock, taken before the row is inserted and held until the statement
+      // commits, orders two instances beginning writes of one line: the later one's check (a
+      // snapshot of its own, taken once it has the lock) sees the earlier one's committed row, so
+      // never both find the line free — as when the check was a statement after the insert's commit.
+      const inserted = await this.#store.query<Row & { line_busy: boolean }>(
+        `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${LINE_LOCK}, hashtext($1 || '|' || $7)) AS locked),
+         ins AS (
+           INSERT INTO regate_requests (tenant, key, fingerprint, method, path, body, order_key, state, owner, lease_until, method_name)
+           SELECT $1, $2, $3, $4, $5, $6, $7, 'running', $8, clock_timestamp() + ${ms(9)}, $10 FROM l
+           ON CONFLICT (tenant, key) DO NOTHING RETURNING ${COLUMNS})
+         SELECT ins.*, regate_line_busy(ins.tenant, ins.order_key, $8) AS line_busy FROM ins`,
         [input.tenant, input.key, fp, input.method, input.path, input.body, input.orderKey, this.instanceId, this.leaseMs, input.methodName ?? ''],
       );
-      if (inserted.rows[0]) {
-        const rec = record(inserted.rows[0]);
+      const row = inserted.rows[0];
+      if (row) {
+        const { line_busy, ...stored } = row;
+        const rec = record(stored);
         this.#leases.grant([rec], sentAt);
-        return { kind: 'new', record: rec };
+        return { kind: 'new', record: rec, lineBusy: line_busy };
       }
       const found = await this.#store.query<Row>(`SELECT ${COLUMNS}, created_at <= clock_timestamp() - ${ms(3)} AS expired FROM regate_requests WHERE tenant = $1 AND key = $2`, [
         input.tenant,
         input.key,
         this.#ttlMs,
       ]);
-      const row = found.rows[0];
-      if (!row) continue; // forgotten between the two statements: the key is free again
-      if (!row.expired) {
-        const rec = record(row);
+      const existing = found.rows[0];
+      if (!existing) continue; // forgotten between the two statements: the key is free again
+      if (!existing.expired) {
+        const rec = record(existing);
         if (rec.fingerprint !== fp) return { kind: 'mismatch', record: rec };
         if (rec.state === 'done' || rec.state === 'failed') return { kind: 'replay', record: rec };
         return { kind: 'in_progress', record: rec };
       }
       // Expired: the key is free again (as on SQLite). Only that very row, and only if still expired.
-      await this.#store.query(`DELETE FROM regate_requests WHERE id = $1 AND created_at <= clock_timestamp() - ${ms(2)}`, [row.id, this.#ttlMs]);
+      await this.#store.query(`DELETE FROM regate_requests WHERE id = $1 AND created_at <= clock_timestamp() - ${ms(2)}`, [existing.id, this.#ttlMs]);
     }
     throw new Error('Idempotency-Key: the record kept changing under concurrent requests');
   }

@@ -131,6 +131,22 @@ export const MIGRATIONS: PgMigration[] = [
       ALTER TABLE regate_write_queue ADD COLUMN fence bigint NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 4,
+    name: 'a new write is recorded and its line checked in one statement (idempotency.ts begin)',
+    sql: `
+      -- Whether a write's line (tenant, order_key) has anything queued, or a write running on another
+      -- instance than p_owner. VOLATILE plpgsql: its query takes a snapshot of its own, so called
+      -- after the line's advisory lock was granted it sees what the lock's previous holder committed.
+      CREATE FUNCTION regate_line_busy(p_tenant text, p_order_key text, p_owner text) RETURNS boolean
+        LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        RETURN EXISTS (SELECT 1 FROM regate_write_queue WHERE tenant = p_tenant AND order_key = p_order_key)
+            OR EXISTS (SELECT 1 FROM regate_requests WHERE tenant = p_tenant AND order_key = p_order_key AND state = 'running' AND owner IS DISTINCT FROM p_owner);
+      END
+      $$;
+    `,
+  },
 ];
 
 /**

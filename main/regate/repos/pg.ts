@@ -139,7 +139,7 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
     begin: (input: BeginInput) =>
       use(async (): Promise<Begin> => {
         const b = await pg.idempotency.begin({ tenant: input.tenant, key: input.key, method: input.verb, path: input.path, body: input.body, orderKey: input.line, methodName: input.method });
-        return { kind: b.kind, record: toRecord(b.record) };
+        return { kind: b.kind, record: toRecord(b.record), lineBusy: b.lineBusy };
       }),
     // Not stored because PostgreSQL is away (503): after its lease the write is sent again with its request id, and 1C's register answers with what it did.
     finish: async (id: number, result: WriteResult) => {
@@ -159,9 +159,9 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
   const queue: WriteQueue = {
     // A write whose lease may have run out by this instance's clock (PostgreSQL slow or away since it
     // was recorded) is not sent from here: it is queued, if it is still ours, like one of a busy line.
-    busy: async (write) => {
+    busy: async (write, lineBusy) => {
       try {
-        return (await use(() => pg.queue.busyElsewhere(write.tenant, write.line))) || !pg.idempotency.holds(write.id);
+        return (lineBusy ?? (await use(() => pg.queue.busyElsewhere(write.tenant, write.line)))) || !pg.idempotency.holds(write.id);
       } catch (e) {
         // The caller gets 503 and nobody sends the write from here: it must not stay under a lease this
         // instance renews (the key would say 409 forever). Its lease runs out, it is put back in its line

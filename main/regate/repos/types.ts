@@ -48,7 +48,12 @@ export function toRecord(r: RequestRow): WriteRecord {
 }
 
 /** Where a key stands when a request brings it; `R`: the store's own record (PostgreSQL's carries the lease). */
-export type Begin<R = WriteRecord> = { kind: 'new' | 'replay' | 'in_progress' | 'mismatch'; record: R };
+export type Begin<R = WriteRecord> = {
+  kind: 'new' | 'replay' | 'in_progress' | 'mismatch';
+  record: R;
+  /** A new write's line was found busy on another instance as it was recorded (PostgreSQL answers it in the same statement); undefined: not asked. */
+  lineBusy?: boolean;
+};
 
 export type BeginInput = Pick<WriteRecord, 'tenant' | 'key' | 'method' | 'verb' | 'path' | 'body' | 'line'>;
 
@@ -89,8 +94,9 @@ export interface WriteQueue {
   /**
    * Whether the caller's just recorded write must queue rather than go to 1C now: its line has writes
    * waiting or running (PostgreSQL: also when this instance may no longer own the write by its lease).
+   * `lineBusy`: the store's answer for the line given with the record (Begin.lineBusy), not asked again.
    */
-  busy(write: Pick<WriteRecord, 'id' | 'tenant' | 'line'>): Promise<boolean>;
+  busy(write: Pick<WriteRecord, 'id' | 'tenant' | 'line'>, lineBusy?: boolean): Promise<boolean>;
   /** Durably puts a recorded write at the end of its line (its state becomes queued). */
   enqueue(write: WriteRecord): Promise<void>;
   /** At start: writes a dead process was sending (their outcome is unknown) go back in line, durably. */

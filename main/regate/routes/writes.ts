@@ -34,7 +34,7 @@ export function writer(deps: { idempotency: IdempotencyRepo; queue: WriteQueue; 
     }
     const record = begun.record;
     // Writes of one client or order keep their order: behind a queued one, this one queues too.
-    if (await deps.queue.busy(record)) return queue(reply, record);
+    if (await deps.queue.busy(record, begun.lineBusy)) return queue(reply, record);
     let answer: UpstreamAnswer;
     try {
       answer = await limited(tenant, 'write', call.line, { method: call.verb, path: call.path, body: call.body, requestId: key, timeoutMs: timeoutFor(tenant.tenant, call.method, 'write') });
