@@ -16,7 +16,8 @@
  *
  * Diagnostics (defaults: everything, as above): REGATE_CLUSTER_PARTS=U (or U,C / B …) runs only those
  * parts; REGATE_CLUSTER_U=u runs only the named uncached runs (s = SQLite gateway, p = one PostgreSQL
- * instance, u = the three); REGATE_CLUSTER_DIRECT=1 adds a row of 9 connections straight to the fake
+ * instance, u = the three); REGATE_CLUSTER_SLOTS=1 adds a column of the cluster slots owned in
+ * PostgreSQL (sampled every 5 ms: a slot between instances is unowned there); REGATE_CLUSTER_DIRECT=1 adds a row of 9 connections straight to the fake
  * (no gateway: the hold and busy the machine allows with no gateway work); REGATE_CLUSTER_PROF=DIR
  * runs the first of the three instances under `node --cpu-prof` (its main and upstream threads'
  * profiles land in DIR when the bench stops it).
@@ -97,14 +98,18 @@ export async function benchRegateCluster(): Promise<BenchResult> {
     const gatewayPids = [solo.pid, ...nodes.map((n) => n.pid)];
     const uncachedRun = async (targets: Instance[], tag: string) => {
       const sampling = sessionSamples(fake.statsUrl, { gateways: gatewayPids, fake: fake.child.pid ?? 0 });
+      const owning = process.env.REGATE_CLUSTER_SLOTS ? slotsOwned(pg.url, pg.password) : undefined;
       const first = generators;
       generators += targets.length;
       const outs = await spread(targets, UNCACHED_CALLERS, UNCACHED_SECONDS, (n) => uncachedLoad(cat.stores[0], `${tag}${n}`, first + n + 1), U_WARMUP);
       const samples = await sampling.stop();
+      const owned = await owning?.stop();
       const fromOneC = sum(outs.map((o) => Object.entries(o.statuses).filter(([k]) => k === '200' || k === '201').reduce((a, [, n]) => a + n, 0)));
       // 1C's sessions over the window every generator measured in.
       const held = sessionsBetween(samples, Math.max(...outs.map((o) => o.window[0])), Math.min(...outs.map((o) => o.window[1])));
-      return { outs, calls: fromOneC / UNCACHED_SECONDS, stats: await fakeStats(fake), held };
+      const inWindow = owned?.filter((o) => o.at >= Math.max(...outs.map((o) => o.window[0])) && o.at <= Math.min(...outs.map((o) => o.window[1])));
+      const slots = inWindow && inWindow.length > 0 ? sum(inWindow.map((o) => o.owned)) / inWindow.length : undefined;
+      return { outs, calls: fromOneC / UNCACHED_SECONDS, stats: await fakeStats(fake), held, slots };
     };
     const uRow = (variant: string, r: Awaited<ReturnType<typeof uncachedRun>>) => ({
       variant,
@@ -115,6 +120,7 @@ export async function benchRegateCluster(): Promise<BenchResult> {
       errors: sum(r.outs.map(errorsOf)),
       '1C max conc.': r.stats.maxConcurrent,
       '1C busy': r.held ? fmt(r.held.busy, 2) : '',
+      ...(r.slots === undefined ? {} : { 'slots owned': fmt(r.slots, 2) }),
       'hold ms': r.held ? fmt(r.held.holdMs, 1) : '',
       'CPU % gw/pg/1C/load/rest': r.held ? r.held.cpu : '',
       statuses: statusText(merge(r.outs)),
@@ -252,6 +258,35 @@ export async function benchRegateCluster(): Promise<BenchResult> {
     started.stop();
     await agent.close().catch(() => {});
   }
+}
+
+/** The cluster slots owned (leased) in PostgreSQL, sampled every 5 ms until stopped (REGATE_CLUSTER_SLOTS). */
+function slotsOwned(url: string, password: string): { stop(): Promise<Array<{ at: number; owned: number }>> } {
+  const out: Array<{ at: number; owned: number }> = [];
+  let on = true;
+  const loop = (async () => {
+    const { default: pg } = await import('pg');
+    const u = new URL(url);
+    u.password = encodeURIComponent(password);
+    const c = new pg.Client({ connectionString: u.toString() });
+    await c.connect();
+    try {
+      while (on) {
+        const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM regate_slots WHERE owner IS NOT NULL AND lease_until > clock_timestamp()`);
+        out.push({ at: performance.timeOrigin + performance.now(), owned: rows[0].n });
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      await c.end();
+    }
+  })();
+  return {
+    async stop() {
+      on = false;
+      await loop;
+      return out;
+    },
+  };
 }
 
 const SAMPLE_MS = 250;
