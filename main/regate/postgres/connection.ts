@@ -205,6 +205,8 @@ export class PgStore extends EventEmitter<{ down: [PgHealth]; up: [PgHealth]; st
     try {
       // A statement with parameters runs as a named prepared statement: each connection parses and
       // plans it once, not on every call (the same few statements run hundreds of times a second).
+      // A pooler between the instances and PostgreSQL must keep them per server connection
+      // (PgBouncer in transaction mode: 1.21+ with max_prepared_statements).
       const name = params === undefined ? undefined : statementName(text);
       return await this.#pool.query<R>(name === undefined ? { text, values: params } : { name, text, values: params });
     } catch (e) {
