@@ -338,15 +338,17 @@ export async function benchRegate(): Promise<BenchResult> {
               const again = await request(`${url}${page}`, { dispatcher: insecure, headers: { authorization: AUTH } });
               await again.body.dump();
               if (first.statusCode !== 200 || again.headers['x-cache'] !== 'HIT') throw new Error(`cache warm-up: ${first.statusCode} then X-Cache ${String(again.headers['x-cache'])}`);
-              return bytes;
+              return { bytes, etag: String(again.headers.etag) };
             };
-            const body = await warm(gw.url);
+            const { bytes: body, etag } = await warm(gw.url);
             await warm(plain.url);
             const cached = (url: string) => loadGen({ url, authorization: AUTH, insecure: true, requests: [{ method: 'GET', path: page }], connections: CACHED_CONNECTIONS, seconds: ROUND_SECONDS, warmupSeconds: 1 });
             const size = `${fmt(body.length / 1024, 1)} KB`;
-            // Baseline: node:https answering the same bytes (same certificate), nothing else.
+            // Baseline: node:https answering the same bytes (same certificate), nothing else: the gateway's
+            // head too (a request id of the same length, X-Cache, ETag), so the load generator reads the same.
+            const head = ['x-request-id', '00000000-0000-4000-8000-000000000000', 'x-cache', 'HIT', 'etag', etag, 'content-type', 'application/json; charset=utf-8', 'content-length', String(body.length)];
             const bare = createHttpsServer(cert, (_req, res) => {
-              res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+              res.writeHead(200, head);
               res.end(body);
             });
             await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
