@@ -1,7 +1,9 @@
 import Fastify from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:https';
 import type { Journal } from '../journal/index.ts';
+import { FreshHits } from './fresh-hits.ts';
 import type { RegateApp } from './method.ts';
 import type { TenantRuntime } from './onec.ts';
 import { auth } from './plugins/auth.ts';
@@ -14,7 +16,7 @@ import type { RegateRepos } from './repos/index.ts';
 import { aliasRoutes } from './routes/aliases.ts';
 import { docs } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
-import { methodRoutes } from './routes/methods.ts';
+import { methodRoutes, type Serves } from './routes/methods.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { serveRead } from './routes/reads.ts';
 import { writer } from './routes/writes.ts';
@@ -39,9 +41,21 @@ export interface GatewayDeps {
  * quota, errors, journal), routes/ for what answers (methods from methods.ts, aliases, operations,
  * health, docs).
  */
-export async function createRegateApp(deps: GatewayDeps): Promise<RegateApp> {
+export async function createRegateApp(deps: GatewayDeps): Promise<{ app: RegateApp; fresh: FreshHits }> {
+  const fresh = new FreshHits({ tenants: deps.tenants, logins: deps.repos.logins, trustedProxies: deps.config.trustedProxies });
+  const tls = httpsOptions(deps.config.tls);
   const app = Fastify({
-    https: httpsOptions(deps.config.tls),
+    // The server fastify would make (its timeouts as fastify sets them), with fresh cache hits answered before fastify's handler.
+    serverFactory: (handler, opts) => {
+      const server = createServer(tls, (req, res) => {
+        if (!fresh.answer(req, res)) handler(req, res);
+      });
+      const { keepAliveTimeout, requestTimeout, connectionTimeout } = opts;
+      if (typeof keepAliveTimeout === 'number') server.keepAliveTimeout = keepAliveTimeout;
+      if (typeof requestTimeout === 'number') server.requestTimeout = requestTimeout;
+      if (typeof connectionTimeout === 'number') server.setTimeout(connectionTimeout);
+      return server;
+    },
     bodyLimit: 2 * 1024 * 1024,
     requestTimeout: 120_000,
     return503OnClosing: true,
@@ -57,11 +71,22 @@ export async function createRegateApp(deps: GatewayDeps): Promise<RegateApp> {
   await app.register(errors);
   await app.register(journaling, { journal: deps.journal });
   await app.register(docs);
+  app.addHook('preClose', (done) => {
+    fresh.close();
+    done();
+  });
 
-  const serve = { read: serveRead, write: writer(deps.repos) };
+  const serve: Serves = {
+    read: (req, reply, call) => {
+      // A GET's read call is a function of its URL (an alias's body is not read for a GET).
+      if (req.method === 'GET') fresh.remember(req.url, call);
+      return serveRead(req, reply, call);
+    },
+    write: writer(deps.repos),
+  };
   await app.register(methodRoutes, serve);
   await app.register(operationRoutes, { idempotency: deps.repos.idempotency });
   await app.register(healthRoutes, { health: deps.health });
   await app.register(aliasRoutes, serve);
-  return app;
+  return { app, fresh };
 }

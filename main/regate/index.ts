@@ -11,6 +11,7 @@ import type { Store } from '../store/index.ts';
 import type { ConnectorWorkers } from '../store/worker-pool.ts';
 import { createRegateApp } from './app.ts';
 import { regateAttention } from './attention.ts';
+import type { FreshHits } from './fresh-hits.ts';
 import { deliverQueued } from './deliver.ts';
 import { ceilingOf } from './limiter.ts';
 import { forgetStale, prewarm, tenantRuntime, type TenantRuntime } from './onec.ts';
@@ -45,7 +46,8 @@ export interface RegateRuntime {
    */
   prewarm(tenantId: string, signal?: AbortSignal): Promise<number>;
   /** Starts the HTTPS listener (on PostgreSQL: connects and migrates first, waiting a while); resolves with its address. */
-  listen(): Promise<{ app: FastifyInstance; url: string }>;
+  /** `fresh`: the fresh hits answered ahead of fastify (fresh-hits.ts). */
+  listen(): Promise<{ app: FastifyInstance; url: string; fresh: FreshHits }>;
   stop(): Promise<void>;
 }
 
@@ -177,12 +179,13 @@ export function createRegate(deps: { config: () => RegateConfig; store: Store; j
       // Writes a dead process was sending go back in line (on PostgreSQL: only those whose instance's lease ran out; the queue's rounds repeat it).
       if (r.store().kind === 'sqlite') await r.queue.requeueInterrupted();
       else await r.queue.requeueInterrupted().catch(() => 0);
-      app = await createRegateApp({ config: c, journal: deps.journal, tenants, repos: r, health: () => runtime.healthNow() });
+      const made = await createRegateApp({ config: c, journal: deps.journal, tenants, repos: r, health: () => runtime.healthNow() });
+      app = made.app;
       const a = await listen(app, c.host, c.port, 'ReGate', 'regate.port');
       url = `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
       if (consumer?.kind === 'self') stopConsumer = consumer.start();
       serving.resolve(true);
-      return { app, url };
+      return { app, url, fresh: made.fresh };
     },
     async prewarm(tenantId, signal) {
       const t = tenants.get(tenantId);

@@ -55,7 +55,7 @@ async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10, extra: { tenan
   const pool = new WorkerPool(store.outbox);
   pool.register(regate.workers);
   pool.start();
-  const { url } = await regate.listen();
+  const { url, app, fresh } = await regate.listen();
   running.push(() => fake.stop(), async () => store.close(), () => pool.stop(1000), () => regate.stop());
   const call = async (method: string, path: string, opts: { body?: unknown; key?: string; headers?: Record<string, string> } = {}) => {
     const res = await request(`${url}${path}`, {
@@ -67,7 +67,7 @@ async function setup(fakeOpts: Fake1COptions = {}, poolSize = 10, extra: { tenan
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null };
   };
-  return { fake, url, call, regate, store: store as Store, journal };
+  return { fake, url, call, regate, store: store as Store, journal, app, fresh };
 }
 
 const bookingFor = (fake: Fake1C, richestOrderId: string, client = 'rs-client-1') => {
@@ -390,6 +390,103 @@ describe('ReGate under pressure and faults', () => {
     const r = await call('GET', `/regate/v1/stores/${fake.company().stores[1].id}/assortment`);
     expect(r.headers['x-cache']).toBe('HIT');
     expect(fake.stats().requests).toBe(before);
+  });
+});
+
+describe('ReGate fresh hits ahead of fastify (fresh-hits.ts)', () => {
+  /** An answer's headers without those that differ by request or by moment. */
+  const stable = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([k]) => !['x-request-id', 'date', 'connection', 'keep-alive'].includes(k)));
+
+  it('a fresh hit answered ahead of fastify is fastify\'s own answer: status, headers, bytes, 304, X-Request-Id', async () => {
+    const { fake, call, app, fresh } = await setup();
+    const page = `/regate/v1/stores/${fake.company().stores[0].id}/assortment?limit=5`;
+    const miss = await call('GET', page);
+    expect(miss.headers['x-cache']).toBe('MISS');
+    expect(fresh.answered).toBe(0); // the first time: the full path (the route learns the URL)
+    const hit = await call('GET', page, { headers: { 'x-request-id': 'r'.repeat(150) } });
+    expect(fresh.answered).toBe(1);
+    // The same request through fastify alone (inject never reaches the server's fast path).
+    const full = await app.inject({ method: 'GET', url: page, headers: { authorization: AUTH, 'x-request-id': 'r'.repeat(150) } });
+    expect(fresh.answered).toBe(1);
+    expect(hit.status).toBe(200);
+    expect(full.statusCode).toBe(200);
+    expect(stable(hit.headers)).toEqual(stable(full.headers));
+    expect(stable(hit.headers)).toMatchObject({ 'x-cache': 'HIT', etag: miss.headers.etag, 'content-type': 'application/json; charset=utf-8' });
+    expect(hit.headers['x-request-id']).toBe('r'.repeat(100));
+    expect(full.headers['x-request-id']).toBe('r'.repeat(100));
+    expect(hit.body).toEqual(full.json());
+    expect(hit.body).toEqual(miss.body);
+    // Without its own id a request gets a new one each time.
+    const ids = new Set([(await call('GET', page)).headers['x-request-id'], (await call('GET', page)).headers['x-request-id']]);
+    expect(ids.size).toBe(2);
+    // If-None-Match: 304 with the ETag, no body, as fastify answers it.
+    const etag = String(miss.headers.etag);
+    const before = fresh.answered;
+    const unchanged = await call('GET', page, { headers: { 'if-none-match': etag } });
+    const unchangedFull = await app.inject({ method: 'GET', url: page, headers: { authorization: AUTH, 'if-none-match': etag } });
+    expect(fresh.answered).toBe(before + 1);
+    expect([unchanged.status, unchangedFull.statusCode]).toEqual([304, 304]);
+    expect(unchanged.body).toBeNull();
+    expect(stable(unchanged.headers)).toEqual(stable(unchangedFull.headers));
+    // An alias read of a URL served before is answered the same way.
+    const alias = `/regate/assortment?storeId=${encodeURIComponent(fake.company().stores[0].id)}&limit=5`;
+    expect((await call('GET', alias)).headers['x-cache']).toBe('HIT'); // the REST route's cached answer, learnt for this URL
+    const n = fresh.answered;
+    const aliasHit = await call('GET', alias);
+    expect(fresh.answered).toBe(n + 1);
+    expect(aliasHit.body).toEqual(miss.body);
+    // A closing gateway answers through fastify only (which answers 503 to new requests while it closes).
+    fresh.close();
+    const m = fresh.answered;
+    expect((await call('GET', page)).headers['x-cache']).toBe('HIT');
+    expect(fresh.answered).toBe(m);
+  });
+
+  it('what only the full path may answer goes there: a wrong password, a blocked address, a quota, HEAD, a write that made the page stale', async () => {
+    const { fake, call, fresh } = await setup({}, 10, { regate: { trustedProxies: ['127.0.0.1'] } });
+    const storeId = fake.company().stores[0].id;
+    const page = `/regate/v1/stores/${storeId}/assortment?limit=5`;
+    const guesser = { 'x-forwarded-for': '203.0.113.5' };
+    await call('GET', page, { headers: guesser });
+    expect((await call('GET', page, { headers: guesser })).headers['x-cache']).toBe('HIT');
+    const served = fresh.answered;
+    expect(served).toBe(1);
+    // Wrong passwords on a cached page are refused and counted as anywhere else: the tenth blocks the address, even with the right password.
+    const wrong = { ...guesser, authorization: `Basic ${Buffer.from('richest:wrong').toString('base64')}` };
+    for (let i = 0; i < 10; i++) expect((await call('GET', page, { headers: wrong })).status).toBe(401);
+    const blocked = await call('GET', page, { headers: guesser });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body).toMatchObject({ code: 'too_many_logins' });
+    // Another client behind the same balancer still gets the page, ahead of fastify.
+    const other = await call('GET', page, { headers: { 'x-forwarded-for': '203.0.113.6' } });
+    expect([other.status, other.headers['x-cache']]).toEqual([200, 'HIT']);
+    expect(fresh.answered).toBe(served + 1);
+    // HEAD goes to fastify: the GET's length, no body.
+    const head = await call('HEAD', page, { headers: { 'x-forwarded-for': '203.0.113.6' } });
+    expect([head.status, head.headers['x-cache'], head.headers['content-length'], head.body]).toEqual([200, 'HIT', String(Buffer.byteLength(JSON.stringify(other.body))), null]);
+    expect(fresh.answered).toBe(served + 1);
+    // A booking at this store makes its pages stale: the next read goes to 1C (the full path), then the new page is a fresh hit again.
+    expect((await call('PUT', '/regate/v1/clients/rs-client-1', { body: { name: 'Иванов Иван' }, key: 'fresh-client-1' })).status).toBe(201);
+    const booked = await call('POST', '/regate/v1/orders', { key: 'fresh-booking-1', body: bookingFor(fake, 'rs-fresh-1'), headers: { 'x-forwarded-for': '203.0.113.6' } });
+    expect(booked.status).toBe(201);
+    const after = await call('GET', page, { headers: { 'x-forwarded-for': '203.0.113.6' } });
+    expect(after.headers['x-cache']).toBe('MISS');
+    expect(fresh.answered).toBe(served + 1);
+    const again = await call('GET', page, { headers: { 'x-forwarded-for': '203.0.113.6' } });
+    expect([again.headers['x-cache'], again.headers.etag]).toEqual(['HIT', after.headers.etag]);
+    expect(fresh.answered).toBe(served + 2);
+  });
+
+  it('a base with a quota takes the full path, so every cached read is counted against it', async () => {
+    const { fake, call, fresh } = await setup({}, 10, { tenant: { quotaPerMinute: 3 } });
+    const page = `/regate/v1/stores/${fake.company().stores[0].id}/assortment?limit=5`;
+    expect((await call('GET', page)).status).toBe(200);
+    expect((await call('GET', page)).headers['x-cache']).toBe('HIT');
+    expect((await call('GET', page)).headers['x-cache']).toBe('HIT');
+    const over = await call('GET', page);
+    expect(over.status).toBe(429);
+    expect(over.body).toMatchObject({ code: 'quota_exceeded' });
+    expect(fresh.answered).toBe(0);
   });
 });
 

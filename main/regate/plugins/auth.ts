@@ -50,7 +50,7 @@ const plugin: FastifyPluginAsyncZod<{ tenants: Map<string, TenantRuntime>; login
 
   // Callback-style: an async hook costs fastify extra promise turns on every request.
   app.addHook('onRequest', (req, reply, done) => {
-    req.requestId = String(req.headers['x-request-id'] ?? req.id).slice(0, 100);
+    req.requestId = requestIdOf(req.headers['x-request-id'], req.id);
     reply.header('X-Request-Id', req.requestId);
     if (isOpen(req.url)) return done();
     const ip = req.ip;
@@ -68,6 +68,9 @@ const plugin: FastifyPluginAsyncZod<{ tenants: Map<string, TenantRuntime>; login
 
 export const auth = fp(plugin, { name: 'regate-auth' });
 
+/** X-Request-Id: the caller's own (its first 100 characters), or `made` (a new UUID). */
+export const requestIdOf = (header: string | string[] | undefined, made: string): string => String(header ?? made).slice(0, 100);
+
 /**
  * Each tenant's credentials as a client sends them, `Basic base64(user:password)`; null for a login
  * with a colon (a client's user-id ends at the first colon: the header would be read otherwise).
@@ -79,7 +82,8 @@ function canonicalHeader(t: TenantRuntime['tenant']): string | null {
   return h;
 }
 
-function authenticate(header: string | undefined, tenants: Map<string, TenantRuntime>): TenantRuntime | undefined {
+/** The base these Basic credentials are bound to, or undefined (no header, a wrong login or password). */
+export function authenticate(header: string | undefined, tenants: Map<string, TenantRuntime>): TenantRuntime | undefined {
   if (header === undefined) return undefined;
   // Clients send the header the one usual way: compared whole (in constant time), nothing decoded.
   for (const t of tenants.values()) {

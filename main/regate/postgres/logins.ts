@@ -41,6 +41,11 @@ export class PgLoginThrottle implements LoginThrottle {
     return { blocked, failures: row.failures, retryAfterSeconds: blocked ? Math.max(1, Math.ceil(Number(row.left_ms) / 1000)) : 0 };
   }
 
+  /** Never known without asking PostgreSQL (repos/pg.ts keeps recent answers in front of this). */
+  checkNow(_ip: string): undefined {
+    return undefined;
+  }
+
   /** A wrong login from `ip`: counted atomically across instances. */
   async failed(ip: string): Promise<void> {
     await this.recordFailure(ip);

@@ -31,10 +31,14 @@ export class MemoryLoginThrottle implements LoginThrottle {
   }
 
   check(ip: string): Promise<{ blocked: boolean; failures: number }> {
+    return Promise.resolve(this.checkNow(ip));
+  }
+
+  checkNow(ip: string): { blocked: boolean; failures: number } {
     const f = this.#failures.get(ip);
     if (f && this.#now() - f.at >= MINUTE) this.#failures.delete(ip); // a minute quiet: forgotten
     const failures = f && this.#failures.has(ip) ? f.n : 0;
-    return Promise.resolve({ blocked: failures >= MAX_FAILURES, failures });
+    return { blocked: failures >= MAX_FAILURES, failures };
   }
 
   failed(ip: string): Promise<void> {

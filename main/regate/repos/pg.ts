@@ -243,6 +243,10 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
       asking.set(ip, p);
       return p;
     },
+    checkNow: (ip) => {
+      const known = checked.get(ip);
+      return known && performance.now() - known.at < LOGIN_CHECK_MS ? known.state : undefined;
+    },
     failed: (ip) => {
       checked.delete(ip);
       asking.delete(ip);

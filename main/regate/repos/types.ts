@@ -131,6 +131,8 @@ export interface QuotaWindows {
 export interface LoginThrottle {
   /** Before authenticating: whether the address is blocked, and its failures so far (0: `succeeded` need not be called). */
   check(ip: string): Promise<{ blocked: boolean; failures: number }>;
+  /** `check`'s answer when it is known without I/O (memory, or a recent answer kept), else undefined: a cached page's fast path. */
+  checkNow(ip: string): { blocked: boolean; failures: number } | undefined;
   failed(ip: string): Promise<void>;
   succeeded(ip: string): Promise<void>;
 }

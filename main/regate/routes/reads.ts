@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
 import type { ReadCall, Serve } from '../method.ts';
 import { timeoutFor } from '../methods.ts';
 import { businessProblem, limited } from '../onec.ts';
 import { tenantOf } from '../plugins/auth.ts';
+import { pageBytes } from '../page-bytes.ts';
 import { UpstreamFailure } from '../upstream.ts';
 
 /**
  * A read (REST route or alias): through the base's cache (fresh, stale while one call refreshes
  * it, stale when 1C fails), one call per key at a time, inside the cap. An answer carries X-Cache
- * and an ETag; If-None-Match gets 304.
+ * and an ETag; If-None-Match gets 304. A fresh hit of a URL served here before is answered by
+ * fresh-hits.ts ahead of fastify, with the same headers.
  */
 export const serveRead: Serve<ReadCall> = async (req, reply, call) => {
   const tenant = tenantOf(req);
@@ -27,22 +28,9 @@ export const serveRead: Serve<ReadCall> = async (req, reply, call) => {
       }));
   reply.header('X-Cache', got.state === 'fresh' ? 'HIT' : got.state === 'stale' ? 'STALE' : 'MISS');
   if (got.state === 'stale') reply.header('Warning', '110 - "Response is Stale"');
-  const { text, bytes, etag } = serialized(got.value);
+  const { text, bytes, etag } = pageBytes(got.value);
   reply.header('ETag', etag);
   if (req.headers['if-none-match'] === etag) return reply.code(304).send();
   if (got.state === 'miss') req.replyText = text; // journaled when it came from 1C; a cache hit is only counted
   return reply.type('application/json; charset=utf-8').send(bytes);
 };
-
-// A cached answer is serialized, encoded and hashed once, not on every hit (a hot assortment page is read thousands of times a second).
-const wire = new WeakMap<object, { text: string; bytes: Buffer; etag: string }>();
-function serialized(value: unknown): { text: string; bytes: Buffer; etag: string } {
-  const key = value !== null && typeof value === 'object' ? value : null;
-  const known = key && wire.get(key);
-  if (known) return known;
-  const text = JSON.stringify(value);
-  const bytes = Buffer.from(text, 'utf8');
-  const out = { text, bytes, etag: `"${createHash('sha1').update(bytes).digest('base64url')}"` };
-  if (key) wire.set(key, out);
-  return out;
-}
