@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReadCall } from './method.ts';
 import type { TenantRuntime } from './onec.ts';
-import { pageBytes } from './page-bytes.ts';
+import { PAGE_TYPE, pageBytes } from './page-bytes.ts';
 import { authenticate, requestIdOf } from './plugins/auth.ts';
 import type { LoginThrottle } from './repos/index.ts';
 
@@ -71,7 +71,7 @@ export class FreshHits {
       res.writeHead(304, ['x-request-id', id, 'x-cache', 'HIT', 'etag', etag]);
       res.end();
     } else {
-      res.writeHead(200, ['x-request-id', id, 'x-cache', 'HIT', 'etag', etag, 'content-type', 'application/json; charset=utf-8', 'content-length', String(bytes.length)]);
+      res.writeHead(200, ['x-request-id', id, 'x-cache', 'HIT', 'etag', etag, 'content-type', PAGE_TYPE, 'content-length', String(bytes.length)]);
       res.end(bytes);
     }
     this.answered++;

@@ -45,8 +45,7 @@ export interface RegateRuntime {
    * (on PostgreSQL its cluster slots are wired at start); 0 when it stopped first or `signal` aborted.
    */
   prewarm(tenantId: string, signal?: AbortSignal): Promise<number>;
-  /** Starts the HTTPS listener (on PostgreSQL: connects and migrates first, waiting a while); resolves with its address. */
-  /** `fresh`: the fresh hits answered ahead of fastify (fresh-hits.ts). */
+  /** Starts the HTTPS listener (on PostgreSQL: connects and migrates first, waiting a while); resolves with its address, its app and its fresh hits (fresh-hits.ts). */
   listen(): Promise<{ app: FastifyInstance; url: string; fresh: FreshHits }>;
   stop(): Promise<void>;
 }

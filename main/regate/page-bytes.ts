@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 
+/** A read's answer's media type, on the full path and the fresh-hit path alike. */
+export const PAGE_TYPE = 'application/json; charset=utf-8';
+
 export interface PageBytes {
   text: string;
   bytes: Buffer;

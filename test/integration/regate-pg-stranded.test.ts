@@ -54,11 +54,17 @@ describe('ReGate on PostgreSQL: a write nobody sends is not renewed', () => {
     expect(onec.stats()).toMatchObject({ orders: 1, duplicateOrders: 0 });
   }, 120_000);
 
-  it('a recorded write whose separate line check failed (503) is no longer renewed: its lease runs out', async () => {
-    const db = await pg.freshDatabase('stranded_check');
-    const repos: PgRepos = pgRepos({ url: db.url, password: pg.server.password, connections: 5, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100 });
+  /** The store's repositories on `url`, with a 1.5 s lease, closed after the test. */
+  async function openRepos(url: string): Promise<PgRepos> {
+    const repos = pgRepos({ url, password: pg.server.password, connections: 5, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100 });
     await repos.start(30_000);
     pg.after(() => repos.close());
+    return repos;
+  }
+
+  it('a recorded write whose separate line check failed (503) is no longer renewed: its lease runs out', async () => {
+    const db = await pg.freshDatabase('stranded_check');
+    const repos = await openRepos(db.url);
     const begun = await repos.idempotency.begin({ tenant: TENANT, key: 'c-1', method: 'bookings.create', verb: 'POST', path: '/bookings', body: '{"n":1}', line: 'client-1' });
     expect([begun.kind, begun.lineBusy]).toEqual(['new', false]);
     expect(repos.pg.idempotency.sending).toEqual([begun.record.id]);
@@ -74,9 +80,7 @@ describe('ReGate on PostgreSQL: a write nobody sends is not renewed', () => {
 
   it('a claimed queued write whose record could not be read: its claim is given up, runs out, and the write is claimed and delivered again', async () => {
     const db = await pg.freshDatabase('stranded_queue');
-    const repos: PgRepos = pgRepos({ url: db.url, password: pg.server.password, connections: 5, leaseMs: 1500, ceilings: [[TENANT, 9]], pollMs: 100 });
-    await repos.start(30_000);
-    pg.after(() => repos.close());
+    const repos = await openRepos(db.url);
     const begun = await repos.idempotency.begin({ tenant: TENANT, key: 'q-1', method: 'bookings.create', verb: 'POST', path: '/bookings', body: '{"n":1}', line: 'client-1' });
     expect(begun.kind).toBe('new');
     await repos.queue.enqueue(begun.record);

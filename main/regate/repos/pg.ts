@@ -220,9 +220,9 @@ export function pgRepos(opts: PgReposOptions): PgRepos {
   const asking = new Map<string, Promise<{ blocked: boolean; failures: number }>>();
   const logins: LoginThrottle = {
     check: (ip) => {
+      const known = logins.checkNow(ip);
+      if (known) return Promise.resolve(known);
       const now = performance.now();
-      const known = checked.get(ip);
-      if (known && now - known.at < LOGIN_CHECK_MS) return Promise.resolve(known.state);
       const pending = asking.get(ip);
       if (pending) return pending;
       const p = checkShared(ip).then(

@@ -2,7 +2,7 @@ import type { ReadCall, Serve } from '../method.ts';
 import { timeoutFor } from '../methods.ts';
 import { businessProblem, limited } from '../onec.ts';
 import { tenantOf } from '../plugins/auth.ts';
-import { pageBytes } from '../page-bytes.ts';
+import { PAGE_TYPE, pageBytes } from '../page-bytes.ts';
 import { UpstreamFailure } from '../upstream.ts';
 
 /**
@@ -32,5 +32,5 @@ export const serveRead: Serve<ReadCall> = async (req, reply, call) => {
   reply.header('ETag', etag);
   if (req.headers['if-none-match'] === etag) return reply.code(304).send();
   if (got.state === 'miss') req.replyText = text; // journaled when it came from 1C; a cache hit is only counted
-  return reply.type('application/json; charset=utf-8').send(bytes);
+  return reply.type(PAGE_TYPE).send(bytes);
 };
